@@ -1,0 +1,51 @@
+/* app: see app.h. */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+
+#include "app.h"
+#include "log.h"
+
+void
+app_init(struct app *a, const char *program, const char *path,
+    enum store_mode mode)
+{
+	enum log_level level = LL_INFO;
+
+	/* A client that goes away mid-answer must not kill the worker. */
+	signal(SIGPIPE, SIG_IGN);
+	log_init(program, level);
+	a->mode = mode;
+	a->st = NULL;
+	a->conf_ok = conf_load(&a->conf, path, a->conf_err, sizeof(a->conf_err)) == 0;
+	if (!a->conf_ok) {
+		log_error("configuration: %s", a->conf_err);
+		return;
+	}
+	if (a->conf.log_level != NULL && log_parse_level(a->conf.log_level, &level) == 0)
+		log_set_level(level);
+}
+
+struct store *
+app_store(struct app *a)
+{
+	char err[512];
+
+	if (a->st != NULL || !a->conf_ok)
+		return a->st;
+	if (store_open(&a->st, a->conf.database, a->mode, a->conf.durability,
+	    a->conf.busy_timeout, err, sizeof(err)) < 0)
+		log_error("%s", err);
+	return a->st;
+}
+
+void
+app_free(struct app *a)
+{
+	store_close(a->st);
+	a->st = NULL;
+	if (a->conf_ok)
+		conf_free(&a->conf);
+	a->conf_ok = false;
+}

@@ -1,0 +1,221 @@
+/*
+ * apply: see apply.h.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apply.h"
+#include "order.h"
+
+const char *
+apply_scheme_name(enum sig_scheme s)
+{
+	switch (s) {
+	case SIG_RYE_V1: return "rye1";
+	case SIG_RYE_V2: return "rye2";
+	case SIG_AFTERSHIP: return "aftership";
+	default: return "unknown";
+	}
+}
+
+enum store_rc
+apply_event_effects(struct store *st, const struct event *ev)
+{
+	char key[STORE_EVENT_KEY_LEN];
+	enum store_rc rc = STORE_OK;
+
+	if (ev->order_id == NULL)
+		return STORE_OK;
+	store_event_key(key, sizeof(key), ev->created.ms, ev->id);
+	for (size_t i = 0; i < ev->ntracking && rc == STORE_OK; i++) {
+		char pending[STORE_EVENT_KEY_LEN + 16];
+		struct shipment_ref r = {
+			.order_id = ev->order_id,
+			.tracking_number = ev->tracking[i].number,
+			.carrier = ev->tracking[i].carrier,
+			.url = ev->tracking[i].url,
+			.event_key = key,
+		};
+		if (r.tracking_number == NULL) {
+			snprintf(pending, sizeof(pending), "%s#%zu", ev->id, i);
+			r.pending_key = pending;
+		}
+		rc = store_shipment_upsert(st, &r);
+	}
+	return rc;
+}
+
+/* Events of one order as the fold sees them; strings owned here. */
+struct fold {
+	struct order_event *evs;
+	char **owned;		/* type, id per event, for freeing */
+	size_t n, cap;
+	char *marketplace;	/* latest non-null, in fold order */
+	int64_t first_ms;
+	char first_at[TIMEFMT_ISO_LEN];
+	struct order_event last_mp;
+};
+
+static int
+fold_add(void *arg, const struct event_row *r)
+{
+	struct fold *f = arg;
+	struct order_event e;
+
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 16;
+		void *p = realloc(f->evs, cap * sizeof(*f->evs));
+		void *q;
+		if (p == NULL)
+			return -1;
+		f->evs = p;
+		if ((q = realloc(f->owned, 2 * cap * sizeof(*f->owned))) == NULL)
+			return -1;
+		f->owned = q;
+		f->cap = cap;
+	}
+	e.created_ms = r->created_ms;
+	e.type = f->owned[2 * f->n] = strdup(r->type);
+	e.id = f->owned[2 * f->n + 1] = strdup(r->id);
+	if (e.type == NULL || e.id == NULL) {
+		free(f->owned[2 * f->n]);
+		free(f->owned[2 * f->n + 1]);
+		return -1;
+	}
+	if (f->n == 0 || r->created_ms < f->first_ms) {
+		f->first_ms = r->created_ms;
+		snprintf(f->first_at, sizeof(f->first_at), "%s", r->created_at);
+	}
+	/* Marketplace: from the event latest in fold order that names one. */
+	if (r->marketplace != NULL && (f->marketplace == NULL ||
+	    order_event_cmp(&e, &f->last_mp) > 0)) {
+		char *m = strdup(r->marketplace);
+		if (m == NULL)
+			return -1;
+		free(f->marketplace);
+		f->marketplace = m;
+		f->last_mp = e;
+	}
+	f->evs[f->n++] = e;
+	return 0;
+}
+
+static void
+fold_free(struct fold *f)
+{
+	for (size_t i = 0; i < 2 * f->n; i++)
+		free(f->owned[i]);
+	free(f->owned);
+	free(f->evs);
+	free(f->marketplace);
+}
+
+struct tags {
+	enum carrier_tag *v;
+	size_t n, cap;
+};
+
+static int
+tags_add(void *arg, const struct shipment_row *r)
+{
+	struct tags *t = arg;
+
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 8;
+		void *p = realloc(t->v, cap * sizeof(*t->v));
+		if (p == NULL)
+			return -1;
+		t->v = p;
+		t->cap = cap;
+	}
+	t->v[t->n++] = carrier_tag_parse(r->tag);
+	return 0;
+}
+
+enum store_rc
+apply_recompute_order(struct store *st, const char *order_id, int64_t now_ms,
+    bool replay)
+{
+	struct fold f = { 0 };
+	struct tags t = { 0 };
+	char now[TIMEFMT_ISO_LEN];
+	enum order_status status;
+	enum store_rc rc;
+
+	rc = store_order_events(st, order_id, fold_add, &f);
+	if (rc == STORE_OK)
+		rc = store_order_shipments(st, order_id, tags_add, &t);
+	if (rc == STORE_OK && f.n > 0) {
+		struct order_rec o = { .id = order_id };
+		status = order_status_of(f.evs, f.n);
+		timefmt_iso_utc(now_ms, now);
+		o.status = order_status_name(status);
+		o.stage = order_stage_name(order_stage_of(status, t.v, t.n));
+		o.marketplace = f.marketplace;
+		o.created_at = f.first_at;
+		o.created_ms = f.first_ms;
+		o.updated_at = now;
+		o.updated_ms = now_ms;
+		o.keep_updated_if_same = replay;
+		rc = store_order_upsert(st, &o);
+	}
+	fold_free(&f);
+	free(t.v);
+	return rc;
+}
+
+enum store_rc
+apply_event(struct store *st, const struct event *ev, const char *body,
+    size_t len, int64_t now_ms, bool *duplicate)
+{
+	char now[TIMEFMT_ISO_LEN];
+	struct event_rec rec = {
+		.id = ev->id, .scheme = apply_scheme_name(ev->scheme),
+		.type = ev->type, .order_id = ev->order_id,
+		.created_at = ev->created_at, .created_ms = ev->created.ms,
+		.marketplace = ev->marketplace, .received_at = now,
+		.body = body, .body_len = len,
+	};
+	enum store_rc rc;
+
+	*duplicate = false;
+	timefmt_iso_utc(now_ms, now);
+	if ((rc = store_begin(st)) != STORE_OK)
+		return rc;
+	rc = store_event_insert(st, &rec);
+	if (rc == STORE_NONE) {
+		*duplicate = true;
+		store_rollback(st);
+		return STORE_OK;
+	}
+	if (rc == STORE_OK)
+		rc = apply_event_effects(st, ev);
+	if (rc == STORE_OK && ev->order_id != NULL)
+		rc = apply_recompute_order(st, ev->order_id, now_ms, false);
+	if (rc == STORE_OK)
+		rc = store_commit(st);
+	if (rc != STORE_OK)
+		store_rollback(st);
+	return rc;
+}
+
+enum store_rc
+apply_reject(struct store *st, const char *scheme, const char *reason,
+    const char *body, size_t len, int64_t now_ms)
+{
+	char now[TIMEFMT_ISO_LEN];
+	enum store_rc rc;
+
+	timefmt_iso_utc(now_ms, now);
+	if ((rc = store_begin(st)) != STORE_OK)
+		return rc;
+	rc = store_rejected_insert(st, scheme, reason, now, body, len);
+	if (rc == STORE_OK)
+		rc = store_commit(st);
+	if (rc != STORE_OK)
+		store_rollback(st);
+	return rc;
+}

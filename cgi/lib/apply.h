@@ -1,0 +1,44 @@
+/*
+ * apply: what a verified event does to the store, as one transaction.
+ *
+ *   insert the raw event (a duplicate id stops here: nothing else moves)
+ *   -> merge the shipments a tracking event names
+ *   -> recompute the order from the set of its events and shipments
+ *
+ * Recomputing from the set, rather than patching the previous state, is
+ * what makes the result independent of arrival order.  `shiptrack replay`
+ * uses the same functions inside one transaction over all events.
+ */
+#ifndef SHIPTRACK_APPLY_H
+#define SHIPTRACK_APPLY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "store.h"
+
+/*
+ * Store and apply one event; begins and commits its own transaction.
+ * *duplicate is set when the id was already stored (nothing changed).
+ */
+enum store_rc apply_event(struct store *st, const struct event *ev,
+    const char *body, size_t len, int64_t now_ms, bool *duplicate);
+
+/* The parts of apply_event that need no insert (for replay); no transaction. */
+enum store_rc apply_event_effects(struct store *st, const struct event *ev);
+
+/*
+ * Recompute an order's status, stage, dates from the store; no
+ * transaction.  replay: keep updatedAt when nothing derived changed.
+ */
+enum store_rc apply_recompute_order(struct store *st, const char *order_id,
+    int64_t now_ms, bool replay);
+
+/* Keep a signed body we could not accept; own transaction. */
+enum store_rc apply_reject(struct store *st, const char *scheme,
+    const char *reason, const char *body, size_t len, int64_t now_ms);
+
+const char *apply_scheme_name(enum sig_scheme s);
+
+#endif

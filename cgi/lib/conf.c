@@ -1,0 +1,272 @@
+/*
+ * conf: see conf.h.  The table below is the single list of keys; a key
+ * is either a string (empty means unset) or a bounded integer, or an enum
+ * with its own parser.  Loading is: defaults, then the file, then the
+ * environment, then validation of the combination.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "log.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"
+#endif
+
+enum conf_kind { K_STRING, K_LONG, K_DURABILITY };
+
+struct conf_key {
+	const char *name;
+	const char *env;
+	enum conf_kind kind;
+	size_t offset;
+	const char *def;
+	long min, max;
+};
+
+#define S(n, e, d) { #n, e, K_STRING, offsetof(struct conf, n), d, 0, 0 }
+#define L(n, e, d, lo, hi) { #n, e, K_LONG, offsetof(struct conf, n), d, lo, hi }
+
+static const struct conf_key keys[] = {
+	S(database, "SHIPTRACK_DATABASE", LOCALSTATEDIR "/lib/shiptrack/shiptrack.db"),
+	S(webhook_secret, "SHIPTRACK_WEBHOOK_SECRET", NULL),
+	S(aftership_webhook_secret, "SHIPTRACK_AFTERSHIP_WEBHOOK_SECRET", NULL),
+	S(api_token, "SHIPTRACK_API_TOKEN", NULL),
+	S(lookup_secret, "SHIPTRACK_LOOKUP_SECRET", NULL),
+	S(carrier_api_key, "SHIPTRACK_CARRIER_API_KEY", NULL),
+	S(carrier_api_url, "SHIPTRACK_CARRIER_API_URL",
+	    "https://api.aftership.com/tracking/2025-07"),
+	L(max_body, "SHIPTRACK_MAX_BODY", "1048576", 1, 64L * 1024 * 1024),
+	{ "durability", "SHIPTRACK_DURABILITY", K_DURABILITY,
+	    offsetof(struct conf, durability), "full", 0, 0 },
+	S(cors_origin, "SHIPTRACK_CORS_ORIGIN", NULL),
+	S(notify_url, "SHIPTRACK_NOTIFY_URL", NULL),
+	S(notify_secret, "SHIPTRACK_NOTIFY_SECRET", NULL),
+	S(smtp_url, "SHIPTRACK_SMTP_URL", NULL),
+	S(smtp_user, "SHIPTRACK_SMTP_USER", NULL),
+	S(smtp_password, "SHIPTRACK_SMTP_PASSWORD", NULL),
+	S(mail_from, "SHIPTRACK_MAIL_FROM", NULL),
+	L(busy_timeout, "SHIPTRACK_BUSY_TIMEOUT", "5000", 0, 600000),
+	L(read_timeout, "SHIPTRACK_READ_TIMEOUT", "10", 1, 3600),
+	S(log_level, "SHIPTRACK_LOG_LEVEL", "info"),
+	S(public_url, "SHIPTRACK_PUBLIC_URL", NULL),
+	L(stale_days, "SHIPTRACK_STALE_DAYS", "7", 1, 365),
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+const char *
+conf_default_path(void)
+{
+	return SYSCONFDIR "/shiptrack.conf";
+}
+
+int
+conf_parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	/* strtol would skip blanks and accept "+5" or "-0": we do not. */
+	if (s == NULL || !(isdigit((unsigned char)*s) || (*s == '-' && min < 0)))
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno == ERANGE || end == s || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static const struct conf_key *
+find_key(const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/* Set one key from text; returns 0 or -1 with a reason in why. */
+static int
+set_key(struct conf *c, const struct conf_key *k, const char *value,
+    const char **why)
+{
+	char *base = (char *)c + k->offset;
+
+	switch (k->kind) {
+	case K_STRING: {
+		char **slot = (char **)(void *)base;
+		free(*slot);
+		*slot = NULL;
+		if (*value != '\0' && (*slot = strdup(value)) == NULL) {
+			*why = "out of memory";
+			return -1;
+		}
+		return 0;
+	}
+	case K_LONG:
+		if (conf_parse_long(value, k->min, k->max,
+		    (long *)(void *)base) < 0) {
+			*why = "not a whole number in range";
+			return -1;
+		}
+		return 0;
+	case K_DURABILITY:
+		if (strcmp(value, "full") == 0)
+			c->durability = DURABILITY_FULL;
+		else if (strcmp(value, "normal") == 0)
+			c->durability = DURABILITY_NORMAL;
+		else {
+			*why = "must be 'full' or 'normal'";
+			return -1;
+		}
+		return 0;
+	}
+	*why = "internal error";
+	return -1;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* One line of the file; lineno for messages. */
+static int
+parse_line(struct conf *c, const char *file, int lineno, char *line,
+    char *err, size_t errsz)
+{
+	const struct conf_key *k;
+	const char *why = NULL;
+	char *eq, *key, *p = trim(line);
+
+	if (*p == '\0' || *p == '#')
+		return 0;
+	if ((eq = strchr(p, '=')) == NULL) {
+		snprintf(err, errsz, "%s:%d: expected 'key = value'", file, lineno);
+		return -1;
+	}
+	*eq = '\0';
+	key = trim(p);
+	if ((k = find_key(key)) == NULL) {
+		snprintf(err, errsz, "%s:%d: unknown key '%.64s'", file, lineno, key);
+		return -1;
+	}
+	if (set_key(c, k, trim(eq + 1), &why) < 0) {
+		snprintf(err, errsz, "%s:%d: %s: %s", file, lineno, k->name, why);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+read_file(struct conf *c, const char *file, bool must_exist, char *err,
+    size_t errsz)
+{
+	char line[4096];
+	int lineno = 0, rc = 0;
+	FILE *f;
+
+	if ((f = fopen(file, "r")) == NULL) {
+		if (!must_exist && errno == ENOENT)
+			return 0;
+		snprintf(err, errsz, "%s: %s", file, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			snprintf(err, errsz, "%s:%d: line too long", file, lineno);
+			rc = -1;
+		} else
+			rc = parse_line(c, file, lineno, line, err, errsz);
+	}
+	if (rc == 0 && ferror(f)) {
+		snprintf(err, errsz, "%s: read error", file);
+		rc = -1;
+	}
+	fclose(f);
+	if (rc == 0 && (c->source = strdup(file)) == NULL)
+		rc = -1;
+	return rc;
+}
+
+static int
+apply_env(struct conf *c, char *err, size_t errsz)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		const char *v = getenv(keys[i].env), *why = NULL;
+
+		if (v != NULL && set_key(c, &keys[i], v, &why) < 0) {
+			snprintf(err, errsz, "environment %s: %s", keys[i].env, why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+conf_load(struct conf *c, const char *path, char *err, size_t errsz)
+{
+	const char *why = NULL;
+	bool explicit = true;
+	enum log_level level;
+
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < NKEYS; i++)
+		if (keys[i].def != NULL && set_key(c, &keys[i], keys[i].def, &why) < 0) {
+			snprintf(err, errsz, "default for %s: %s", keys[i].name, why);
+			return -1;
+		}
+	if (path == NULL && (path = getenv("SHIPTRACK_CONFIG")) == NULL) {
+		path = conf_default_path();
+		explicit = false;
+	}
+	if (read_file(c, path, explicit, err, errsz) < 0 ||
+	    apply_env(c, err, errsz) < 0) {
+		conf_free(c);
+		return -1;
+	}
+	if (c->database == NULL) {
+		snprintf(err, errsz, "database: must not be empty");
+		conf_free(c);
+		return -1;
+	}
+	if (c->log_level != NULL && log_parse_level(c->log_level, &level) < 0) {
+		snprintf(err, errsz, "log_level: must be error, warning, info or debug");
+		conf_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+void
+conf_free(struct conf *c)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (keys[i].kind == K_STRING) {
+			char **slot = (char **)(void *)((char *)c + keys[i].offset);
+			free(*slot);
+			*slot = NULL;
+		}
+	free(c->source);
+	c->source = NULL;
+}

@@ -1,0 +1,57 @@
+/*
+ * conf: the configuration every program shares.
+ *
+ * A "key = value" file ("#" starts a comment line) named by
+ * SHIPTRACK_CONFIG, else the compiled-in default path; every key can be
+ * overridden by its environment variable, and the environment wins.  The
+ * keys are one table in conf.c (name, variable, default, kind, bounds), so
+ * parsing, validation, --help text and documentation cannot drift apart.
+ * Errors name the file, the line and the key, never a secret's value.
+ */
+#ifndef SHIPTRACK_CONF_H
+#define SHIPTRACK_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum durability { DURABILITY_FULL, DURABILITY_NORMAL };
+
+struct conf {
+	char *database;
+	char *webhook_secret;
+	char *aftership_webhook_secret;
+	char *api_token;
+	char *lookup_secret;
+	char *carrier_api_key;
+	char *carrier_api_url;
+	long max_body;
+	enum durability durability;
+	char *cors_origin;
+	char *notify_url;
+	char *notify_secret;
+	char *smtp_url;
+	char *smtp_user;
+	char *smtp_password;
+	char *mail_from;
+	long busy_timeout;	/* ms SQLite waits for a lock before 503 */
+	long read_timeout;	/* s a request body may take to arrive */
+	char *log_level;
+	char *public_url;	/* base URL of the shopper page, for links */
+	long stale_days;	/* default days without a scan before "stale" */
+	char *source;		/* the file that was read, or NULL */
+};
+
+/*
+ * Load configuration.  path: an explicit file (--config), or NULL to use
+ * SHIPTRACK_CONFIG or the default.  Returns 0, or -1 with a message in err.
+ */
+int  conf_load(struct conf *c, const char *path, char *err, size_t errsz);
+void conf_free(struct conf *c);
+
+/* Parse a decimal within [min, max]; rejects junk, signs where min >= 0, ERANGE. */
+int  conf_parse_long(const char *s, long min, long max, long *out);
+
+/* The default configuration file path compiled in. */
+const char *conf_default_path(void);
+
+#endif

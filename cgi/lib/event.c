@@ -1,0 +1,313 @@
+/*
+ * event: see event.h.
+ */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "event.h"
+
+json_object *
+event_parse_json(const char *text, size_t len)
+{
+	struct json_tokener *tok;
+	json_object *obj;
+
+	if (len > 0x7fffffff || (tok = json_tokener_new_ex(EVENT_MAX_DEPTH)) == NULL)
+		return NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, text, (int)len);
+	/* Trailing bytes after the value, or a value cut short, are invalid. */
+	if (obj != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len)) {
+		json_object_put(obj);
+		obj = NULL;
+	}
+	json_tokener_free(tok);
+	return obj;
+}
+
+static bool
+has_control(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+/* A string member, or NULL when absent, null, or not a string/number. */
+static const char *
+get_str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v))
+		return NULL;
+	switch (json_object_get_type(v)) {
+	case json_type_string:
+	case json_type_int:
+		return json_object_get_string(v);
+	default:
+		return NULL;
+	}
+}
+
+static json_object *
+get_obj(json_object *o, const char *key, json_type type)
+{
+	json_object *v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, type))
+		return NULL;
+	return v;
+}
+
+/* First alias present as a short, control-free, non-empty string. */
+static const char *
+first_alias(json_object *o, const char *const *aliases, size_t maxlen)
+{
+	for (; *aliases != NULL; aliases++) {
+		const char *s = get_str(o, *aliases);
+		if (s != NULL && *s != '\0' && strlen(s) <= maxlen && !has_control(s))
+			return s;
+	}
+	return NULL;
+}
+
+static const char *const number_aliases[] = {
+	"trackingNumber", "carrierTrackingNumber", "tracking_number", NULL };
+static const char *const carrier_aliases[] = {
+	"courierName", "carrierName", "courier", "carrier", NULL };
+static const char *const url_aliases[] = {
+	"courierUrl", "trackingUrl", "carrierTrackingUrl", "tracking_url", NULL };
+
+/* A URL the page may link to: http or https only, never javascript: etc. */
+static const char *
+safe_url(const char *u)
+{
+	if (u == NULL)
+		return NULL;
+	if (strncasecmp(u, "https://", 8) == 0 || strncasecmp(u, "http://", 7) == 0)
+		return u;
+	return NULL;
+}
+
+static void
+read_ref(json_object *o, struct tracking_ref *r)
+{
+	r->number = first_alias(o, number_aliases, TRACKING_MAX_NUMBER);
+	r->carrier = first_alias(o, carrier_aliases, TRACKING_MAX_CARRIER);
+	r->url = safe_url(first_alias(o, url_aliases, TRACKING_MAX_URL));
+}
+
+/* Add r unless its number is already listed; returns the new count. */
+static size_t
+add_ref(struct tracking_ref *out, size_t n, size_t max, const struct tracking_ref *r)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(out[i].number, r->number) == 0)
+			return n;
+	if (n < max)
+		out[n++] = *r;
+	return n;
+}
+
+static size_t
+add_array(json_object *arr, struct tracking_ref *out, size_t n, size_t max,
+    struct tracking_ref *loose)
+{
+	size_t len = arr ? json_object_array_length(arr) : 0;
+
+	for (size_t i = 0; i < len; i++) {
+		json_object *el = json_object_array_get_idx(arr, i);
+		struct tracking_ref r;
+
+		if (!json_object_is_type(el, json_type_object))
+			continue;
+		read_ref(el, &r);
+		if (r.number != NULL)
+			n = add_ref(out, n, max, &r);
+		else if (loose->carrier == NULL && loose->url == NULL)
+			*loose = r;
+	}
+	return n;
+}
+
+size_t
+event_extract_tracking(json_object *data, struct tracking_ref *out, size_t max)
+{
+	json_object *order = get_obj(data, "order", json_type_object);
+	json_object *places[2] = { order, data };
+	struct tracking_ref loose = { NULL, NULL, NULL };
+	size_t n = 0;
+
+	if (max == 0)
+		return 0;
+	for (size_t i = 0; i < 2; i++) {
+		struct tracking_ref r;
+		if (places[i] == NULL)
+			continue;
+		read_ref(places[i], &r);
+		if (r.number != NULL)
+			n = add_ref(out, n, max, &r);
+		else if (loose.carrier == NULL && loose.url == NULL)
+			loose = r;
+	}
+	n = add_array(get_obj(data, "shipments", json_type_array), out, n, max, &loose);
+	n = add_array(get_obj(order, "shipments", json_type_array), out, n, max, &loose);
+	/* Never drop a tracking event: no number means details pending. */
+	if (n == 0)
+		out[n++] = loose;
+	return n;
+}
+
+static enum event_rc
+fail(char *why, size_t whysz, enum event_rc rc, const char *msg)
+{
+	snprintf(why, whysz, "%s", msg);
+	return rc;
+}
+
+/* createdAt: ISO-8601 text, or Unix seconds as a number. */
+static int
+read_created(json_object *root, struct event *ev)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(root, "createdAt", &v))
+		return -1;
+	if (json_object_is_type(v, json_type_int)) {
+		int64_t s = json_object_get_int64(v);
+		if (s < 0 || s > 253402300799LL)
+			return -2;
+		ev->created.ms = s * 1000;
+		ev->created.has_time = ev->created.has_offset = true;
+	} else if (!json_object_is_type(v, json_type_string) ||
+	    timefmt_parse(json_object_get_string(v), &ev->created) < 0)
+		return -2;
+	timefmt_iso_utc(ev->created.ms, ev->created_at);
+	return 0;
+}
+
+static enum event_rc
+check_id(const char *s, size_t max, char *why, size_t whysz, const char *name)
+{
+	if (strlen(s) > max || *s == '\0' || has_control(s)) {
+		snprintf(why, whysz, "%s must be 1 to %zu printable characters", name, max);
+		return EVENT_INVALID_FIELD;
+	}
+	return EVENT_OK;
+}
+
+static enum event_rc
+parse_rye1(struct event *ev, char *why, size_t whysz)
+{
+	json_object *data = get_obj(ev->root, "data", json_type_object);
+
+	ev->id = get_str(ev->root, "id");
+	ev->type = get_str(ev->root, "type");
+	if (ev->type != NULL && strcmp(ev->type, "WEBHOOK_URL_VERIFICATION") == 0) {
+		ev->challenge = get_str(data, "challenge");
+		return ev->challenge ? EVENT_HANDSHAKE :
+		    fail(why, whysz, EVENT_MISSING_FIELD, "data.challenge is missing");
+	}
+	ev->order_id = get_str(ev->root, "requestId");
+	ev->marketplace = get_str(data, "marketplace");
+	if (ev->marketplace == NULL)
+		ev->marketplace = get_str(ev->root, "marketplace");
+	if (ev->type != NULL && strcmp(ev->type, "TRACKING_OBTAINED") == 0)
+		ev->ntracking = event_extract_tracking(data, ev->tracking,
+		    EVENT_MAX_TRACKING);
+	return EVENT_OK;
+}
+
+static enum event_rc
+parse_rye2(struct event *ev, char *why, size_t whysz)
+{
+	json_object *source = get_obj(ev->root, "source", json_type_object);
+	const char *stype = get_str(source, "type");
+
+	ev->id = get_str(ev->root, "id");
+	ev->type = get_str(ev->root, "type");
+	if (ev->type != NULL &&
+	    strcmp(ev->type, "webhook_endpoint.verification_challenge") == 0) {
+		ev->challenge = get_str(source, "id");
+		return ev->challenge ? EVENT_HANDSHAKE :
+		    fail(why, whysz, EVENT_MISSING_FIELD, "source.id is missing");
+	}
+	/* Only a checkout intent's id is an order id; a shipment's is not. */
+	if ((stype != NULL && strcmp(stype, "checkout_intent") == 0) ||
+	    (stype == NULL && ev->type != NULL &&
+	    strncmp(ev->type, "checkout_intent.", 16) == 0))
+		ev->order_id = get_str(source, "id");
+	return EVENT_OK;
+}
+
+static enum event_rc
+check_common(struct event *ev, char *why, size_t whysz)
+{
+	enum event_rc rc;
+	int c;
+
+	if (ev->id == NULL || ev->type == NULL)
+		return fail(why, whysz, EVENT_MISSING_FIELD,
+		    ev->id == NULL ? "id is missing" : "type is missing");
+	if ((c = read_created(ev->root, ev)) == -1)
+		return fail(why, whysz, EVENT_MISSING_FIELD, "createdAt is missing");
+	if (c < 0)
+		return fail(why, whysz, EVENT_INVALID_FIELD,
+		    "createdAt is not an ISO-8601 time");
+	if ((rc = check_id(ev->id, EVENT_MAX_ID, why, whysz, "id")) != EVENT_OK ||
+	    (rc = check_id(ev->type, EVENT_MAX_TYPE, why, whysz, "type")) != EVENT_OK)
+		return rc;
+	if (ev->order_id != NULL &&
+	    (rc = check_id(ev->order_id, EVENT_MAX_ID, why, whysz, "order id")) != EVENT_OK)
+		return rc;
+	if (ev->marketplace != NULL &&
+	    (strlen(ev->marketplace) > EVENT_MAX_TYPE || has_control(ev->marketplace)))
+		ev->marketplace = NULL;
+	return EVENT_OK;
+}
+
+enum event_rc
+event_parse(enum sig_scheme scheme, const char *body, size_t len,
+    struct event *ev, char *why, size_t whysz)
+{
+	enum event_rc rc;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->scheme = scheme;
+	if ((ev->root = event_parse_json(body, len)) == NULL)
+		return fail(why, whysz, EVENT_INVALID_JSON, "body is not valid JSON");
+	if (!json_object_is_type(ev->root, json_type_object))
+		return fail(why, whysz, EVENT_INVALID_JSON, "body is not a JSON object");
+	switch (scheme) {
+	case SIG_RYE_V1:
+		rc = parse_rye1(ev, why, whysz);
+		break;
+	case SIG_RYE_V2:
+		rc = parse_rye2(ev, why, whysz);
+		break;
+	default:
+		return fail(why, whysz, EVENT_INVALID_FIELD, "unsupported sender");
+	}
+	if (rc == EVENT_HANDSHAKE && (strlen(ev->challenge) > 512 ||
+	    has_control(ev->challenge)))
+		return fail(why, whysz, EVENT_INVALID_FIELD, "challenge is too long");
+	if (rc != EVENT_OK)
+		return rc;
+	return check_common(ev, why, whysz);
+}
+
+void
+event_free(struct event *ev)
+{
+	if (ev->root != NULL)
+		json_object_put(ev->root);
+	ev->root = NULL;
+}

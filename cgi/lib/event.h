@@ -1,0 +1,77 @@
+/*
+ * event: a webhook body, already verified, into one normalised event.
+ *
+ * Each sender's envelope (Rye gen 1, Rye gen 2) is read into the same
+ * struct: id, type, order id, createdAt, marketplace, the handshake
+ * challenge if it is one, and for tracking events the shipments found
+ * under any of the documented aliases.  Strings point into the parsed
+ * json-c tree and live until event_free().
+ *
+ * Parsing is bounded: nesting depth, the length of every field we keep,
+ * strict JSON and valid UTF-8.  Fields we do not understand are kept in
+ * the raw body, which is stored as received, so a later parser can re-read
+ * them (`shiptrack replay`).
+ */
+#ifndef SHIPTRACK_EVENT_H
+#define SHIPTRACK_EVENT_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#include "sig.h"
+#include "timefmt.h"
+
+#define EVENT_MAX_DEPTH 32
+#define EVENT_MAX_ID 200
+#define EVENT_MAX_TYPE 100
+#define EVENT_MAX_TRACKING 32
+#define TRACKING_MAX_NUMBER 64
+#define TRACKING_MAX_CARRIER 100
+#define TRACKING_MAX_URL 2048
+
+struct tracking_ref {
+	const char *number;	/* NULL: "tracking details pending" */
+	const char *carrier;
+	const char *url;	/* only http(s) URLs are kept */
+};
+
+struct event {
+	enum sig_scheme scheme;
+	json_object *root;
+	const char *id;
+	const char *type;
+	const char *order_id;	/* NULL when the event concerns no order */
+	const char *marketplace;
+	const char *challenge;	/* non-NULL for a URL-verification handshake */
+	struct timeval_iso created;
+	char created_at[TIMEFMT_ISO_LEN];	/* normalised UTC */
+	size_t ntracking;
+	struct tracking_ref tracking[EVENT_MAX_TRACKING];
+};
+
+enum event_rc {
+	EVENT_OK,
+	EVENT_HANDSHAKE,	/* answer ev->challenge; nothing to store */
+	EVENT_INVALID_JSON,
+	EVENT_MISSING_FIELD,
+	EVENT_INVALID_FIELD,
+};
+
+/* Parse body; on any rc but EVENT_OK/HANDSHAKE, why says what was wrong. */
+enum event_rc event_parse(enum sig_scheme scheme, const char *body,
+    size_t len, struct event *ev, char *why, size_t whysz);
+void event_free(struct event *ev);
+
+/*
+ * Shipments of a TRACKING_OBTAINED data object: data.order, data, and each
+ * element of data.shipments / data.order.shipments, de-duplicated by
+ * number.  A tracking event with no number yields one pending entry.
+ */
+size_t event_extract_tracking(json_object *data, struct tracking_ref *out,
+    size_t max);
+
+/* Parse JSON text with the bounds above; NULL if invalid. */
+json_object *event_parse_json(const char *text, size_t len);
+
+#endif

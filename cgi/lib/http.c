@@ -1,0 +1,276 @@
+/*
+ * http: see http.h.
+ *
+ * libfcgi's fcgiapp layer is used directly (not fcgi_stdio), so the CGI
+ * fallback is ours: in CGI mode "params" are the environment and the
+ * streams are fds 0 and 1.  Deadlines: in CGI mode stdin is polled; in
+ * FastCGI mode the connection socket gets SO_RCVTIMEO, so a web server
+ * that streams a dribbling client's body to us cannot pin a worker.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "conf.h"
+#include "http.h"
+#include "log.h"
+
+struct http_req {
+	FCGX_Request *fcgx;	/* NULL in CGI mode */
+	long read_timeout_s;
+	bool answered;
+};
+
+static bool fastcgi_mode;
+
+bool
+http_is_fastcgi(void)
+{
+	return fastcgi_mode;
+}
+
+const char *
+http_param(struct http_req *req, const char *name)
+{
+	if (req->fcgx != NULL)
+		return FCGX_GetParam(name, req->fcgx->envp);
+	return getenv(name);
+}
+
+const char *
+http_method(struct http_req *req)
+{
+	const char *m = http_param(req, "REQUEST_METHOD");
+
+	return m != NULL ? m : "GET";
+}
+
+const char *
+http_path(struct http_req *req)
+{
+	const char *p = http_param(req, "PATH_INFO");
+
+	return p != NULL ? p : "";
+}
+
+const char *
+http_status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 411: return "Length Required";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}
+
+/* Read up to n bytes; 0 at end of body, -1 on error, -2 on deadline. */
+static long
+read_some(struct http_req *req, char *p, size_t n, const struct timespec *deadline)
+{
+	if (req->fcgx != NULL) {
+		int got = FCGX_GetStr(p, (int)n, req->fcgx->in);
+		if (got == 0 && FCGX_GetError(req->fcgx->in) != 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? -2 : -1;
+		return got;
+	}
+	for (;;) {
+		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+		struct timespec now;
+		long ms;
+		ssize_t got;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (deadline->tv_sec - now.tv_sec) * 1000 +
+		    (deadline->tv_nsec - now.tv_nsec) / 1000000;
+		if (ms <= 0)
+			return -2;
+		if (poll(&pfd, 1, (int)ms) == 0)
+			return -2;
+		got = read(STDIN_FILENO, p, n);
+		if (got < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		return got;
+	}
+}
+
+enum http_body_rc
+http_read_body(struct http_req *req, size_t max, struct buf *out)
+{
+	const char *cl = http_param(req, "CONTENT_LENGTH");
+	long declared = -1;
+	struct timespec deadline;
+	char chunk[16384];
+
+	if (cl != NULL && *cl != '\0' &&
+	    conf_parse_long(cl, 0, 0x7fffffffL, &declared) < 0)
+		return BODY_BAD_LENGTH;
+	if (declared > (long)max)
+		return BODY_TOO_LARGE;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += req->read_timeout_s;
+	buf_reset(out);
+	out->max = max + 1;	/* one byte more tells "larger than max" */
+	for (;;) {
+		long got = read_some(req, chunk, sizeof(chunk), &deadline);
+
+		if (got == 0)
+			break;
+		if (got == -2)
+			return BODY_TIMEOUT;
+		if (got < 0)
+			return BODY_IO;
+		if (out->len + (size_t)got > max)
+			return BODY_TOO_LARGE;
+		if (declared >= 0 && out->len + (size_t)got > (size_t)declared)
+			return BODY_BAD_LENGTH;
+		if (buf_append(out, chunk, (size_t)got) < 0)
+			return BODY_IO;
+		/*
+		 * In CGI mode stop at the declared length: a web server may
+		 * keep stdin open, and CGI says not to read past it.
+		 */
+		if (req->fcgx == NULL && declared >= 0 &&
+		    out->len == (size_t)declared)
+			break;
+	}
+	if (declared >= 0 && out->len != (size_t)declared)
+		return BODY_BAD_LENGTH;
+	if (out->data == NULL && buf_append(out, "", 0) < 0)
+		return BODY_IO;
+	return BODY_OK;
+}
+
+static void
+write_all(struct http_req *req, const char *p, size_t n)
+{
+	if (req->fcgx != NULL) {
+		FCGX_PutStr(p, (int)n, req->fcgx->out);
+		return;
+	}
+	while (n > 0) {
+		ssize_t w = write(STDOUT_FILENO, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+void
+http_send(struct http_req *req, int status, const char *content_type,
+    const char *extra, const char *body, size_t len)
+{
+	char head[2048];
+	int n;
+
+	if (req->answered)
+		return;
+	req->answered = true;
+	n = snprintf(head, sizeof(head),
+	    "Status: %d %s\r\n%s%s%sContent-Length: %zu\r\n%s\r\n",
+	    status, http_status_text(status),
+	    content_type ? "Content-Type: " : "", content_type ? content_type : "",
+	    content_type ? "\r\n" : "", body ? len : 0, extra ? extra : "");
+	if (n < 0 || (size_t)n >= sizeof(head)) {
+		log_error("response header too long");
+		n = snprintf(head, sizeof(head), "Status: 500 Internal Server Error\r\n"
+		    "Content-Length: 0\r\n\r\n");
+		body = NULL;
+	}
+	write_all(req, head, (size_t)n);
+	if (body != NULL && len > 0)
+		write_all(req, body, len);
+}
+
+const char *
+http_json_string(json_object *obj, size_t *len)
+{
+	return json_object_to_json_string_length(obj,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+}
+
+void
+http_send_json(struct http_req *req, int status, const char *extra,
+    json_object *obj)
+{
+	size_t len = 0;
+	const char *s = http_json_string(obj, &len);
+
+	http_send(req, status, "application/json", extra, s, len);
+	json_object_put(obj);
+}
+
+void
+http_send_error(struct http_req *req, int status, const char *code,
+    const char *message, const char *extra)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "ok", json_object_new_boolean(0));
+	json_object_object_add(o, "error", json_object_new_string(code));
+	json_object_object_add(o, "message", json_object_new_string(message));
+	http_send_json(req, status, extra, o);
+}
+
+static void
+set_socket_deadline(int fd, long seconds)
+{
+	struct timeval tv = { .tv_sec = seconds, .tv_usec = 0 };
+
+	/* Best effort: without it the web server's own timeout applies. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+int
+http_serve(http_handler handler, void *ctx, long read_timeout_s)
+{
+	FCGX_Request fr;
+	struct http_req req = { .read_timeout_s = read_timeout_s };
+
+	if (FCGX_IsCGI()) {
+		handler(&req, ctx);
+		if (!req.answered)
+			http_send_error(&req, 500, "internal", "no answer", NULL);
+		return 0;
+	}
+	fastcgi_mode = true;
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
+		log_error("FastCGI initialisation failed");
+		return 1;
+	}
+	while (FCGX_Accept_r(&fr) >= 0) {
+		req.fcgx = &fr;
+		req.answered = false;
+		set_socket_deadline(fr.ipcFd, read_timeout_s);
+		handler(&req, ctx);
+		if (!req.answered)
+			http_send_error(&req, 500, "internal", "no answer", NULL);
+		FCGX_Finish_r(&fr);
+	}
+	return 0;
+}

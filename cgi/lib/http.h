@@ -1,0 +1,69 @@
+/*
+ * http: one request in, one answer out, over FastCGI or plain CGI.
+ *
+ * http_serve() decides once: when stdin is a FastCGI listening socket it
+ * accepts requests in a loop (one process, one database handle, many
+ * requests); otherwise it answers the single CGI request described by the
+ * environment and stdin, and returns.  Handlers see the same struct either
+ * way and never touch libfcgi or getenv themselves.
+ *
+ * Bodies are read with two limits: a maximum size (checked against
+ * CONTENT_LENGTH before reading and against the bytes while reading) and a
+ * deadline for the whole body.  Answers always carry Content-Length.
+ */
+#ifndef SHIPTRACK_HTTP_H
+#define SHIPTRACK_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#include "buf.h"
+
+struct http_req;
+
+typedef void (*http_handler)(struct http_req *req, void *ctx);
+
+enum http_body_rc {
+	BODY_OK,
+	BODY_TOO_LARGE,		/* declared or actual size over max: 413 */
+	BODY_BAD_LENGTH,	/* CONTENT_LENGTH malformed, or body shorter or longer: 400 */
+	BODY_TIMEOUT,		/* deadline passed: 408 */
+	BODY_IO,		/* read error or out of memory: 500 */
+};
+
+/* Serve until shutdown; returns a process exit status. */
+int http_serve(http_handler handler, void *ctx, long read_timeout_s);
+
+/* True when running under FastCGI (for logs and tests). */
+bool http_is_fastcgi(void);
+
+/* A CGI variable (REQUEST_METHOD, HTTP_X_RYE_SIGNATURE, ...) or NULL. */
+const char *http_param(struct http_req *req, const char *name);
+const char *http_method(struct http_req *req);
+/* PATH_INFO, never NULL (empty string when absent). */
+const char *http_path(struct http_req *req);
+
+enum http_body_rc http_read_body(struct http_req *req, size_t max,
+    struct buf *out);
+
+/*
+ * Send an answer.  extra: further header lines, each ending in "\r\n", or
+ * NULL.  body may be NULL for an empty body (204, 304).
+ */
+void http_send(struct http_req *req, int status, const char *content_type,
+    const char *extra, const char *body, size_t len);
+/* JSON answer from an object (consumed). */
+void http_send_json(struct http_req *req, int status, const char *extra,
+    json_object *obj);
+/* {"ok":false,"error":code,"message":message} */
+void http_send_error(struct http_req *req, int status, const char *code,
+    const char *message, const char *extra);
+
+const char *http_status_text(int status);
+
+/* Serialise without escaping '/', as the API promises plain JSON. */
+const char *http_json_string(json_object *obj, size_t *len);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * order: the rules that turn stored facts into an order's status and
+ * stage.  Pure functions: no I/O, no allocation, no clock.
+ *
+ * Status is a fold over the order's events sorted by (createdAt, rank,
+ * id), where rank is the event type's place in DESIGN.md's list, so the
+ * result depends on the set of events and never on their arrival order.
+ * Stage combines the status with the carrier tags of the shipments.
+ */
+#ifndef SHIPTRACK_ORDER_H
+#define SHIPTRACK_ORDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum order_status {
+	OS_PENDING, OS_PROCESSING, OS_SUCCEEDED, OS_FAILED,
+	OS_CANCELLATION_IN_PROGRESS, OS_CANCELLED, OS__MAX
+};
+
+enum order_stage {
+	STAGE_PROCESSING, STAGE_PLACED, STAGE_SHIPPED, STAGE_IN_TRANSIT,
+	STAGE_OUT_FOR_DELIVERY, STAGE_AVAILABLE_FOR_PICKUP,
+	STAGE_ATTEMPT_FAILED, STAGE_EXCEPTION, STAGE_DELIVERED,
+	STAGE_PARTIALLY_DELIVERED, STAGE_EXPIRED, STAGE_FAILED,
+	STAGE_CANCELLED, STAGE__MAX
+};
+
+/* AfterShip's closed set of nine tags. */
+enum carrier_tag {
+	TAG_PENDING, TAG_INFO_RECEIVED, TAG_IN_TRANSIT, TAG_OUT_FOR_DELIVERY,
+	TAG_ATTEMPT_FAIL, TAG_DELIVERED, TAG_AVAILABLE_FOR_PICKUP,
+	TAG_EXCEPTION, TAG_EXPIRED, TAG__MAX
+};
+
+enum effect_kind { EFFECT_NONE, EFFECT_SET, EFFECT_CANCEL_START, EFFECT_CANCEL_FAIL };
+
+struct type_effect {
+	enum effect_kind kind;
+	enum order_status status;	/* for EFFECT_SET */
+	int rank;			/* tie-break: later in the list wins */
+};
+
+/* The effect of an event type on the status (EFFECT_NONE, rank 0, if none). */
+struct type_effect order_type_effect(const char *type);
+
+/* One event as the fold sees it. */
+struct order_event {
+	int64_t created_ms;
+	const char *type;
+	const char *id;
+};
+
+/* Compare two events in fold order (qsort-compatible on struct order_event). */
+int order_event_cmp(const void *a, const void *b);
+
+/* Sorts evs in place and folds them; returns the status. */
+enum order_status order_status_of(struct order_event *evs, size_t n);
+
+enum order_stage order_stage_of(enum order_status status,
+    const enum carrier_tag *tags, size_t nshipments);
+
+const char *order_status_name(enum order_status s);
+const char *order_stage_name(enum order_stage s);
+int order_status_parse(const char *name, enum order_status *out);
+int order_stage_parse(const char *name, enum order_stage *out);
+const char *carrier_tag_name(enum carrier_tag t);
+/* Unknown or NULL tags read as Pending: the state is derived from tag only. */
+enum carrier_tag carrier_tag_parse(const char *name);
+bool carrier_tag_is_final(enum carrier_tag t);
+
+#endif

@@ -1,0 +1,664 @@
+/*
+ * store: see store.h.
+ *
+ * Statements are named by an enum and their SQL sits in one table below,
+ * prepared lazily on first use and kept for the life of the handle.  Each
+ * use binds, steps and resets through the same few helpers, so there is
+ * exactly one place where SQLite result codes become store_rc values.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "store.h"
+
+extern const char *const shiptrack_migrations[];
+extern const int shiptrack_migration_count;
+
+enum stmt {
+	Q_EVENT_INSERT, Q_REJECT_INSERT, Q_SHIP_UPSERT, Q_SHIP_PENDING,
+	Q_ORDER_UPSERT, Q_ORDER_EVENTS, Q_ALL_EVENTS, Q_EVENT_REDERIVE,
+	Q_ORDER_GET, Q_ORDER_SHIPMENTS, Q_CHECKPOINTS, Q_EVENT_ORDER_IDS,
+	Q__MAX
+};
+
+/* Replay keeps updatedAt of an order whose derived state did not change. */
+#define UNCHANGED "status IS excluded.status AND stage IS excluded.stage" \
+	" AND marketplace IS excluded.marketplace AND created_ms IS excluded.created_ms"
+
+static const char *const stmt_sql[Q__MAX] = {
+	[Q_EVENT_INSERT] =
+	"INSERT INTO events(id, scheme, type, order_id, created_at, created_ms,"
+	" marketplace, received_at, body) VALUES (?,?,?,?,?,?,?,?,?)"
+	" ON CONFLICT(id) DO NOTHING",
+	[Q_REJECT_INSERT] =
+	"INSERT INTO rejected_deliveries(scheme, reason, received_at, body)"
+	" VALUES (?,?,?,?)",
+	/*
+	 * Order-independent merge, on keys that sort as (createdAt, event
+	 * id): the earliest announcement orders the shipment; carrier and URL
+	 * each come from the latest event that names one.  SET expressions
+	 * see the row as it was, so each CASE compares with the old keys.
+	 */
+	[Q_SHIP_UPSERT] =
+	"INSERT INTO shipments(order_id, tracking_number, carrier, tracking_url,"
+	" first_key, carrier_key, url_key)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, iif(?3 IS NULL, NULL, ?5), iif(?4 IS NULL, NULL, ?5))"
+	" ON CONFLICT(order_id, tracking_number) DO UPDATE SET"
+	" first_key = iif(first_key IS NULL OR ?5 < first_key, ?5, first_key),"
+	" carrier = iif(?3 IS NOT NULL AND (carrier_key IS NULL OR ?5 > carrier_key), ?3, carrier),"
+	" carrier_key = iif(?3 IS NOT NULL AND (carrier_key IS NULL OR ?5 > carrier_key), ?5, carrier_key),"
+	" tracking_url = iif(?4 IS NOT NULL AND (url_key IS NULL OR ?5 > url_key), ?4, tracking_url),"
+	" url_key = iif(?4 IS NOT NULL AND (url_key IS NULL OR ?5 > url_key), ?5, url_key)",
+	/* A pending shipment belongs to one event: its values are that event's. */
+	[Q_SHIP_PENDING] =
+	"INSERT INTO shipments(order_id, pending_key, carrier, tracking_url,"
+	" first_key, carrier_key, url_key)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5)"
+	" ON CONFLICT(order_id, pending_key) DO UPDATE SET"
+	" first_key = ?5, carrier = ?3, tracking_url = ?4, carrier_key = ?5, url_key = ?5",
+	[Q_ORDER_UPSERT] =
+	"INSERT INTO orders(id, status, stage, marketplace, created_at, created_ms,"
+	" updated_at, updated_ms) VALUES (?,?,?,?,?,?,?,?)"
+	" ON CONFLICT(id) DO UPDATE SET status = excluded.status,"
+	" stage = excluded.stage, marketplace = excluded.marketplace,"
+	" created_at = excluded.created_at, created_ms = excluded.created_ms,"
+	" updated_at = iif(?9 AND " UNCHANGED ", updated_at, excluded.updated_at),"
+	" updated_ms = iif(?9 AND " UNCHANGED ", updated_ms, excluded.updated_ms)",
+	[Q_ORDER_EVENTS] =
+	"SELECT seq, created_ms, id, scheme, type, order_id, created_at,"
+	" received_at, marketplace FROM events WHERE order_id = ?"
+	" ORDER BY created_ms, id",
+	[Q_ALL_EVENTS] =
+	"SELECT seq, created_ms, id, scheme, type, order_id, created_at,"
+	" received_at, marketplace, body FROM events ORDER BY seq",
+	[Q_EVENT_REDERIVE] =
+	"UPDATE events SET type = ?, order_id = ?, created_at = ?, created_ms = ?,"
+	" marketplace = ? WHERE seq = ?",
+	[Q_ORDER_GET] =
+	"SELECT id, status, stage, marketplace, created_at, updated_at"
+	" FROM orders WHERE id = ?",
+	/* Pending shipments (no number) sort after numbered ones at equal time. */
+	[Q_ORDER_SHIPMENTS] =
+	"SELECT id, tracking_number, carrier, tracking_url, tag, subtag,"
+	" subtag_message, expected_delivery, delivered_at, last_checkpoint_at,"
+	" checked_at, poll_error, poll_error_at FROM shipments WHERE order_id = ?"
+	" ORDER BY first_key, tracking_number IS NULL, tracking_number, pending_key",
+	[Q_CHECKPOINTS] =
+	"SELECT time_raw, tag, subtag, message, location FROM checkpoints"
+	" WHERE shipment_id = ?"
+	" ORDER BY time_ms DESC, time_raw DESC, message, tag",
+	[Q_EVENT_ORDER_IDS] =
+	"SELECT DISTINCT order_id FROM events WHERE order_id IS NOT NULL"
+	" ORDER BY order_id",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[Q__MAX];
+	long busy_ms;
+	struct timespec busy_start;
+};
+
+static enum store_rc
+map_rc(struct store *st, int rc, const char *what)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return STORE_OK;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		log_warn("%s: database is busy", what);
+		return STORE_BUSY;
+	case SQLITE_FULL:
+		log_error("%s: database or disk is full", what);
+		return STORE_FULL;
+	default:
+		log_error("%s: %s", what, st && st->db ? sqlite3_errmsg(st->db) :
+		    sqlite3_errstr(rc));
+		return STORE_ERROR;
+	}
+}
+
+/*
+ * SQLite's default busy handler sleeps in whole milliseconds and longer
+ * as it retries; with several FastCGI writers that sleep, not the work,
+ * dominated tail latency.  Poll finely at first, then back off to 2 ms.
+ */
+static int
+busy_handler(void *arg, int count)
+{
+	struct store *st = arg;
+	struct timespec now, nap;
+	long elapsed_ms, us;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (count == 0)
+		st->busy_start = now;
+	elapsed_ms = (now.tv_sec - st->busy_start.tv_sec) * 1000 +
+	    (now.tv_nsec - st->busy_start.tv_nsec) / 1000000;
+	if (elapsed_ms >= st->busy_ms)
+		return 0;
+	us = count < 10 ? 50 : count < 50 ? 250 : 2000;
+	nap.tv_sec = 0;
+	nap.tv_nsec = us * 1000;
+	nanosleep(&nap, NULL);
+	return 1;
+}
+
+static sqlite3_stmt *
+get_stmt(struct store *st, enum stmt q)
+{
+	if (st->stmt[q] == NULL && sqlite3_prepare_v3(st->db, stmt_sql[q], -1,
+	    SQLITE_PREPARE_PERSISTENT, &st->stmt[q], NULL) != SQLITE_OK) {
+		log_error("prepare %d: %s", (int)q, sqlite3_errmsg(st->db));
+		return NULL;
+	}
+	return st->stmt[q];
+}
+
+static void
+bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+/* Step a statement that returns no rows, then reset it. */
+static enum store_rc
+exec_stmt(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+	enum store_rc r = map_rc(st, rc == SQLITE_DONE ? SQLITE_OK : rc, what);
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return r;
+}
+
+static enum store_rc
+exec_sql(struct store *st, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK && msg != NULL)
+		log_debug("sql: %s", msg);
+	sqlite3_free(msg);
+	return map_rc(st, rc, "exec");
+}
+
+static const char *
+col_text(sqlite3_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s, i);
+}
+
+int
+store_schema_target(void)
+{
+	return shiptrack_migration_count;
+}
+
+int
+store_schema_version(struct store *st)
+{
+	sqlite3_stmt *s;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+static int
+migrate(struct store *st, char *err, size_t errsz)
+{
+	int have = store_schema_version(st);
+	char sql[64];
+
+	if (have >= shiptrack_migration_count)
+		return have > shiptrack_migration_count ? -1 : 0;
+	if (have < 0 || store_begin(st) != STORE_OK) {
+		snprintf(err, errsz, "cannot start migration: %s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	/* Re-read under the write lock: another process may have migrated. */
+	have = store_schema_version(st);
+	for (int i = have; i < shiptrack_migration_count; i++)
+		if (exec_sql(st, shiptrack_migrations[i]) != STORE_OK) {
+			snprintf(err, errsz, "migration %d failed: %s", i + 1,
+			    sqlite3_errmsg(st->db));
+			store_rollback(st);
+			return -1;
+		}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", shiptrack_migration_count);
+	if (exec_sql(st, sql) != STORE_OK || store_commit(st) != STORE_OK) {
+		snprintf(err, errsz, "cannot record schema version");
+		store_rollback(st);
+		return -1;
+	}
+	if (have < shiptrack_migration_count)
+		log_info("database migrated from schema %d to %d", have,
+		    shiptrack_migration_count);
+	return 0;
+}
+
+static int
+configure(struct store *st, enum store_mode mode, enum durability d,
+    char *err, size_t errsz)
+{
+	const char *sync = d == DURABILITY_FULL ? "PRAGMA synchronous = FULL" :
+	    "PRAGMA synchronous = NORMAL";
+
+	sqlite3_busy_handler(st->db, busy_handler, st);
+	if (exec_sql(st, "PRAGMA foreign_keys = ON") != STORE_OK)
+		goto err;
+	if (mode == STORE_READWRITE) {
+		/* journal_mode needs the lock briefly; the busy handler covers it. */
+		if (exec_sql(st, "PRAGMA journal_mode = WAL") != STORE_OK ||
+		    exec_sql(st, sync) != STORE_OK)
+			goto err;
+		return migrate(st, err, errsz);
+	}
+	if (store_schema_version(st) != shiptrack_migration_count) {
+		snprintf(err, errsz, "database schema %d, this build needs %d: run "
+		    "`shiptrack migrate`", store_schema_version(st),
+		    shiptrack_migration_count);
+		return -1;
+	}
+	return 0;
+err:
+	snprintf(err, errsz, "cannot configure database: %s", sqlite3_errmsg(st->db));
+	return -1;
+}
+
+int
+store_open(struct store **out, const char *path, enum store_mode mode,
+    enum durability durability, long busy_ms, char *err, size_t errsz)
+{
+	int flags = mode == STORE_READONLY ? SQLITE_OPEN_READONLY :
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	struct store *st;
+
+	*out = NULL;
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	st->busy_ms = busy_ms;
+	if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errsz, "cannot open database %s: %s", path,
+		    st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		store_close(st);
+		return -1;
+	}
+	if (configure(st, mode, durability, err, errsz) < 0) {
+		store_close(st);
+		return -1;
+	}
+	*out = st;
+	return 0;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	for (int i = 0; i < Q__MAX; i++)
+		sqlite3_finalize(st->stmt[i]);
+	sqlite3_close(st->db);
+	free(st);
+}
+
+enum store_rc
+store_begin(struct store *st)
+{
+	return exec_sql(st, "BEGIN IMMEDIATE");
+}
+
+enum store_rc
+store_commit(struct store *st)
+{
+	return exec_sql(st, "COMMIT");
+}
+
+void
+store_rollback(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		(void)exec_sql(st, "ROLLBACK");
+}
+
+enum store_rc
+store_integrity(struct store *st, char *buf, size_t bufsz)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(st->db, "PRAGMA integrity_check", -1, &s,
+	    NULL)) != SQLITE_OK)
+		return map_rc(st, rc, "integrity_check");
+	rc = sqlite3_step(s);
+	snprintf(buf, bufsz, "%s", rc == SQLITE_ROW && col_text(s, 0) ?
+	    col_text(s, 0) : "no answer");
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? STORE_OK : map_rc(st, rc, "integrity_check");
+}
+
+enum store_rc
+store_event_insert(struct store *st, const struct event_rec *e)
+{
+	sqlite3_stmt *s = get_stmt(st, Q_EVENT_INSERT);
+	enum store_rc rc;
+
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, e->id);
+	bind_text(s, 2, e->scheme);
+	bind_text(s, 3, e->type);
+	bind_text(s, 4, e->order_id);
+	bind_text(s, 5, e->created_at);
+	sqlite3_bind_int64(s, 6, e->created_ms);
+	bind_text(s, 7, e->marketplace);
+	bind_text(s, 8, e->received_at);
+	sqlite3_bind_blob(s, 9, e->body, (int)e->body_len, SQLITE_STATIC);
+	if ((rc = exec_stmt(st, s, "insert event")) != STORE_OK)
+		return rc;
+	return sqlite3_changes(st->db) == 0 ? STORE_NONE : STORE_OK;
+}
+
+enum store_rc
+store_rejected_insert(struct store *st, const char *scheme, const char *reason,
+    const char *received_at, const void *body, size_t len)
+{
+	sqlite3_stmt *s = get_stmt(st, Q_REJECT_INSERT);
+
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, scheme);
+	bind_text(s, 2, reason);
+	bind_text(s, 3, received_at);
+	sqlite3_bind_blob(s, 4, len ? body : "", (int)len, SQLITE_STATIC);
+	return exec_stmt(st, s, "insert rejected delivery");
+}
+
+enum store_rc
+store_shipment_upsert(struct store *st, const struct shipment_ref *r)
+{
+	bool pending = r->tracking_number == NULL;
+	sqlite3_stmt *s = get_stmt(st, pending ? Q_SHIP_PENDING : Q_SHIP_UPSERT);
+
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, r->order_id);
+	bind_text(s, 2, pending ? r->pending_key : r->tracking_number);
+	bind_text(s, 3, r->carrier);
+	bind_text(s, 4, r->url);
+	bind_text(s, 5, r->event_key);
+	return exec_stmt(st, s, "upsert shipment");
+}
+
+enum store_rc
+store_order_upsert(struct store *st, const struct order_rec *o)
+{
+	sqlite3_stmt *s = get_stmt(st, Q_ORDER_UPSERT);
+
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, o->id);
+	bind_text(s, 2, o->status);
+	bind_text(s, 3, o->stage);
+	bind_text(s, 4, o->marketplace);
+	bind_text(s, 5, o->created_at);
+	sqlite3_bind_int64(s, 6, o->created_ms);
+	bind_text(s, 7, o->updated_at);
+	sqlite3_bind_int64(s, 8, o->updated_ms);
+	sqlite3_bind_int(s, 9, o->keep_updated_if_same);
+	return exec_stmt(st, s, "upsert order");
+}
+
+/*
+ * Run a row-returning statement, handing each row to fill+cb.  A callback
+ * returns 0 to go on, > 0 to stop (fine), < 0 to fail (out of memory).
+ * Always resets the statement.
+ */
+typedef int (*row_fn)(sqlite3_stmt *s, void *cb, void *arg);
+
+static enum store_rc
+each_row(struct store *st, sqlite3_stmt *s, row_fn fn, void *cb, void *arg,
+    const char *what, bool *any)
+{
+	int rc;
+
+	if (any != NULL)
+		*any = false;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int stop;
+		if (any != NULL)
+			*any = true;
+		if ((stop = fn(s, cb, arg)) != 0) {
+			rc = stop > 0 ? SQLITE_DONE : SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return map_rc(st, rc == SQLITE_DONE ? SQLITE_OK : rc, what);
+}
+
+static int
+event_row_fn(sqlite3_stmt *s, void *cb, void *arg)
+{
+	struct event_row r = {
+		.seq = sqlite3_column_int64(s, 0),
+		.created_ms = sqlite3_column_int64(s, 1),
+		.id = col_text(s, 2), .scheme = col_text(s, 3),
+		.type = col_text(s, 4), .order_id = col_text(s, 5),
+		.created_at = col_text(s, 6), .received_at = col_text(s, 7),
+		.marketplace = col_text(s, 8),
+	};
+
+	if (sqlite3_column_count(s) > 9) {
+		r.body = sqlite3_column_blob(s, 9);
+		r.body_len = (size_t)sqlite3_column_bytes(s, 9);
+	}
+	return ((store_event_cb)cb)(arg, &r);
+}
+
+enum store_rc
+store_order_events(struct store *st, const char *order_id, store_event_cb cb,
+    void *arg)
+{
+	sqlite3_stmt *s = get_stmt(st, Q_ORDER_EVENTS);
+
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, order_id);
+	return each_row(st, s, event_row_fn, (void *)cb, arg, "order events", NULL);
+}
+
+enum store_rc
+store_all_events(struct store *st, store_event_cb cb, void *arg)
+{
+	sqlite3_stmt *s = get_stmt(st, Q_ALL_EVENTS);
+
+	if (s == NULL)
+		return STORE_ERROR;
+	return each_row(st, s, event_row_fn, (void *)cb, arg, "all events", NULL);
+}
+
+enum store_rc
+store_event_rederive(struct store *st, int64_t seq, const char *type,
+    const char *order_id, const char *created_at, int64_t created_ms,
+    const char *marketplace)
+{
+	sqlite3_stmt *s = get_stmt(st, Q_EVENT_REDERIVE);
+
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, type);
+	bind_text(s, 2, order_id);
+	bind_text(s, 3, created_at);
+	sqlite3_bind_int64(s, 4, created_ms);
+	bind_text(s, 5, marketplace);
+	sqlite3_bind_int64(s, 6, seq);
+	return exec_stmt(st, s, "rederive event");
+}
+
+static int
+order_row_fn(sqlite3_stmt *s, void *cb, void *arg)
+{
+	struct order_row r = {
+		.id = col_text(s, 0), .status = col_text(s, 1),
+		.stage = col_text(s, 2), .marketplace = col_text(s, 3),
+		.created_at = col_text(s, 4), .updated_at = col_text(s, 5),
+	};
+
+	return ((store_order_cb)cb)(arg, &r);
+}
+
+enum store_rc
+store_order_get(struct store *st, const char *id, store_order_cb cb, void *arg)
+{
+	sqlite3_stmt *s = get_stmt(st, Q_ORDER_GET);
+	enum store_rc rc;
+	bool any;
+
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, id);
+	rc = each_row(st, s, order_row_fn, (void *)cb, arg, "get order", &any);
+	return rc == STORE_OK && !any ? STORE_NONE : rc;
+}
+
+static int
+shipment_row_fn(sqlite3_stmt *s, void *cb, void *arg)
+{
+	struct shipment_row r = {
+		.id = sqlite3_column_int64(s, 0),
+		.tracking_number = col_text(s, 1), .carrier = col_text(s, 2),
+		.tracking_url = col_text(s, 3), .tag = col_text(s, 4),
+		.subtag = col_text(s, 5), .subtag_message = col_text(s, 6),
+		.expected_delivery = col_text(s, 7), .delivered_at = col_text(s, 8),
+		.last_checkpoint_at = col_text(s, 9), .checked_at = col_text(s, 10),
+		.poll_error = col_text(s, 11), .poll_error_at = col_text(s, 12),
+	};
+
+	return ((store_shipment_cb)cb)(arg, &r);
+}
+
+enum store_rc
+store_order_shipments(struct store *st, const char *order_id,
+    store_shipment_cb cb, void *arg)
+{
+	sqlite3_stmt *s = get_stmt(st, Q_ORDER_SHIPMENTS);
+
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, order_id);
+	return each_row(st, s, shipment_row_fn, (void *)cb, arg, "shipments", NULL);
+}
+
+static int
+checkpoint_row_fn(sqlite3_stmt *s, void *cb, void *arg)
+{
+	struct checkpoint_row r = {
+		.time = col_text(s, 0), .tag = col_text(s, 1),
+		.subtag = col_text(s, 2), .message = col_text(s, 3),
+		.location = col_text(s, 4),
+	};
+
+	return ((store_checkpoint_cb)cb)(arg, &r);
+}
+
+enum store_rc
+store_shipment_checkpoints(struct store *st, int64_t shipment_id,
+    store_checkpoint_cb cb, void *arg)
+{
+	sqlite3_stmt *s = get_stmt(st, Q_CHECKPOINTS);
+
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, shipment_id);
+	return each_row(st, s, checkpoint_row_fn, (void *)cb, arg, "checkpoints", NULL);
+}
+
+static int
+id_row_fn(sqlite3_stmt *s, void *cb, void *arg)
+{
+	return ((store_id_cb)cb)(arg, col_text(s, 0));
+}
+
+enum store_rc
+store_event_order_ids(struct store *st, store_id_cb cb, void *arg)
+{
+	sqlite3_stmt *s = get_stmt(st, Q_EVENT_ORDER_IDS);
+
+	if (s == NULL)
+		return STORE_ERROR;
+	return each_row(st, s, id_row_fn, (void *)cb, arg, "order ids", NULL);
+}
+
+enum store_rc
+store_reset_derived(struct store *st)
+{
+	return exec_sql(st,
+	    "UPDATE shipments SET first_key = NULL, carrier_key = NULL,"
+	    " url_key = NULL, carrier = NULL, tracking_url = NULL");
+}
+
+enum store_rc
+store_prune_derived(struct store *st)
+{
+	return exec_sql(st,
+	    "DELETE FROM shipments WHERE first_key IS NULL;"
+	    "DELETE FROM orders WHERE id NOT IN"
+	    " (SELECT order_id FROM events WHERE order_id IS NOT NULL)");
+}
+
+enum store_rc
+store_count(struct store *st, const char *table, int64_t *n)
+{
+	static const char *const allowed[] = { "events", "orders", "shipments",
+	    "checkpoints", "rejected_deliveries", NULL };
+	char sql[96];
+	sqlite3_stmt *s;
+	int rc;
+
+	/* Table names cannot be bound: accept only the known ones. */
+	for (int i = 0; ; i++) {
+		if (allowed[i] == NULL)
+			return STORE_ERROR;
+		if (strcmp(allowed[i], table) == 0)
+			break;
+	}
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+	if ((rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL)) != SQLITE_OK)
+		return map_rc(st, rc, "count");
+	rc = sqlite3_step(s);
+	*n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_finalize(s);
+	return map_rc(st, rc == SQLITE_ROW ? SQLITE_OK : rc, "count");
+}
+
+void
+store_event_key(char *out, size_t outsz, int64_t created_ms, const char *id)
+{
+	snprintf(out, outsz, "%015lld|%s",
+	    (long long)(created_ms < 0 ? 0 : created_ms), id);
+}

@@ -1,0 +1,145 @@
+/*
+ * store: the only module that touches SQLite.
+ *
+ * One handle per process, opened once: WAL journal, the configured
+ * synchronous level, foreign keys on, every statement prepared once from
+ * the named table in store.c and reused.  Writers take the write lock at
+ * BEGIN IMMEDIATE, so a transaction never fails half-way on a lock
+ * upgrade; lock waits use a fine-grained busy handler (sub-millisecond
+ * sleeps growing to 2 ms) bounded by busy_timeout, after which callers
+ * get STORE_BUSY and answer 503.
+ *
+ * The schema is the numbered migrations in sql/, compiled in; a writable
+ * open applies the missing ones inside one transaction and records the
+ * count in PRAGMA user_version.
+ *
+ * Reads hand rows to callbacks; the strings in a row are valid only
+ * during the callback.
+ */
+#ifndef SHIPTRACK_STORE_H
+#define SHIPTRACK_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+
+struct store;
+
+enum store_rc {
+	STORE_OK,
+	STORE_NONE,	/* no such row, or the insert was a duplicate */
+	STORE_BUSY,	/* lock not obtained within busy_timeout */
+	STORE_FULL,	/* disk or quota full */
+	STORE_ERROR,	/* anything else; logged */
+};
+
+enum store_mode { STORE_READWRITE, STORE_READONLY };
+
+int  store_open(struct store **out, const char *path, enum store_mode mode,
+    enum durability durability, long busy_ms, char *err, size_t errsz);
+void store_close(struct store *st);
+
+/* Schema version of the file, and the one this build carries. */
+int  store_schema_version(struct store *st);
+int  store_schema_target(void);
+
+enum store_rc store_begin(struct store *st);	/* BEGIN IMMEDIATE */
+enum store_rc store_commit(struct store *st);
+void store_rollback(struct store *st);
+
+/* "ok" or the first problem PRAGMA integrity_check reports (in buf). */
+enum store_rc store_integrity(struct store *st, char *buf, size_t bufsz);
+
+/* --- writes (inside a transaction) --- */
+
+struct event_rec {
+	const char *id, *scheme, *type, *order_id, *created_at, *marketplace;
+	const char *received_at;
+	int64_t created_ms;
+	const void *body;
+	size_t body_len;
+};
+
+/* STORE_OK, or STORE_NONE when the id was already stored. */
+enum store_rc store_event_insert(struct store *st, const struct event_rec *e);
+enum store_rc store_rejected_insert(struct store *st, const char *scheme,
+    const char *reason, const char *received_at, const void *body, size_t len);
+
+struct shipment_ref {
+	const char *order_id;
+	const char *tracking_number;	/* NULL: pending, keyed by pending_key */
+	const char *pending_key;
+	const char *carrier, *url;
+	const char *event_key;	/* store_event_key() of the announcing event */
+};
+/* "<ms zero-padded>|<id>": sorts as (createdAt, id). */
+#define STORE_EVENT_KEY_LEN 256
+void store_event_key(char *out, size_t outsz, int64_t created_ms, const char *id);
+enum store_rc store_shipment_upsert(struct store *st, const struct shipment_ref *s);
+
+struct order_rec {
+	const char *id, *status, *stage, *marketplace, *created_at, *updated_at;
+	int64_t created_ms, updated_ms;
+	bool keep_updated_if_same;	/* replay: an unchanged order keeps updatedAt */
+};
+enum store_rc store_order_upsert(struct store *st, const struct order_rec *o);
+
+/* --- reads --- */
+
+struct event_row {
+	int64_t seq, created_ms;
+	const char *id, *scheme, *type, *order_id, *created_at, *received_at,
+	    *marketplace;
+	const void *body;
+	size_t body_len;
+};
+typedef int (*store_event_cb)(void *arg, const struct event_row *r);
+
+/* Events of one order, oldest first by (createdAt, id). */
+enum store_rc store_order_events(struct store *st, const char *order_id,
+    store_event_cb cb, void *arg);
+/* Every stored event in arrival order, with bodies (for replay). */
+enum store_rc store_all_events(struct store *st, store_event_cb cb, void *arg);
+enum store_rc store_event_rederive(struct store *st, int64_t seq,
+    const char *type, const char *order_id, const char *created_at,
+    int64_t created_ms, const char *marketplace);
+
+struct order_row {
+	const char *id, *status, *stage, *marketplace, *created_at, *updated_at;
+};
+typedef int (*store_order_cb)(void *arg, const struct order_row *r);
+enum store_rc store_order_get(struct store *st, const char *id,
+    store_order_cb cb, void *arg);
+
+struct shipment_row {
+	int64_t id;
+	const char *tracking_number, *carrier, *tracking_url, *tag, *subtag,
+	    *subtag_message, *expected_delivery, *delivered_at,
+	    *last_checkpoint_at, *checked_at, *poll_error, *poll_error_at;
+};
+typedef int (*store_shipment_cb)(void *arg, const struct shipment_row *r);
+enum store_rc store_order_shipments(struct store *st, const char *order_id,
+    store_shipment_cb cb, void *arg);
+
+struct checkpoint_row {
+	const char *time, *tag, *subtag, *message, *location;
+};
+typedef int (*store_checkpoint_cb)(void *arg, const struct checkpoint_row *r);
+enum store_rc store_shipment_checkpoints(struct store *st, int64_t shipment_id,
+    store_checkpoint_cb cb, void *arg);
+
+/* Order ids that have events, for replay. */
+typedef int (*store_id_cb)(void *arg, const char *id);
+enum store_rc store_event_order_ids(struct store *st, store_id_cb cb, void *arg);
+
+/* Replay: forget everything derived from events (keeps carrier data). */
+enum store_rc store_reset_derived(struct store *st);
+/* Replay: drop shipments no event announced, and orders with no events. */
+enum store_rc store_prune_derived(struct store *st);
+
+/* Counts for `shiptrack check` and health. */
+enum store_rc store_count(struct store *st, const char *table, int64_t *n);
+
+#endif

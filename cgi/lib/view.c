@@ -1,0 +1,126 @@
+/*
+ * view: see view.h.  Each callback adds one row's object to the array
+ * it is handed; NULL strings become JSON null.
+ */
+#include "config.h"
+
+#include "view.h"
+
+struct view_ctx {
+	struct store *st;
+	enum view_kind kind;
+	json_object *arr;
+	enum store_rc rc;
+};
+
+static json_object *
+str_or_null(const char *s)
+{
+	return s != NULL ? json_object_new_string(s) : NULL;
+}
+
+static void
+add(json_object *o, const char *key, json_object *v)
+{
+	json_object_object_add(o, key, v);
+}
+
+static int
+add_checkpoint(void *arg, const struct checkpoint_row *r)
+{
+	json_object *arr = arg, *o = json_object_new_object();
+
+	add(o, "time", str_or_null(r->time));
+	add(o, "tag", str_or_null(r->tag));
+	add(o, "subtag", str_or_null(r->subtag));
+	add(o, "message", str_or_null(r->message));
+	add(o, "location", str_or_null(r->location));
+	json_object_array_add(arr, o);
+	return 0;
+}
+
+static int
+add_shipment(void *arg, const struct shipment_row *r)
+{
+	struct view_ctx *c = arg;
+	json_object *o = json_object_new_object(), *cps = json_object_new_array();
+
+	add(o, "trackingNumber", str_or_null(r->tracking_number));
+	add(o, "carrier", str_or_null(r->carrier));
+	add(o, "trackingUrl", str_or_null(r->tracking_url));
+	add(o, "tag", str_or_null(r->tag));
+	add(o, "subtag", str_or_null(r->subtag));
+	add(o, "subtagMessage", str_or_null(r->subtag_message));
+	add(o, "expectedDelivery", str_or_null(r->expected_delivery));
+	add(o, "deliveredAt", str_or_null(r->delivered_at));
+	add(o, "lastCheckpointAt", str_or_null(r->last_checkpoint_at));
+	add(o, "checkedAt", str_or_null(r->checked_at));
+	if (c->kind == VIEW_OPERATOR) {
+		json_object *pe = NULL;
+		if (r->poll_error != NULL) {
+			pe = json_object_new_object();
+			add(pe, "message", json_object_new_string(r->poll_error));
+			add(pe, "at", str_or_null(r->poll_error_at));
+		}
+		add(o, "pollError", pe);
+	}
+	add(o, "checkpoints", cps);
+	json_object_array_add(c->arr, o);
+	c->rc = store_shipment_checkpoints(c->st, r->id, add_checkpoint, cps);
+	return c->rc == STORE_OK ? 0 : 1;
+}
+
+static int
+add_event(void *arg, const struct event_row *r)
+{
+	json_object *arr = arg, *o = json_object_new_object();
+
+	add(o, "id", str_or_null(r->id));
+	add(o, "type", str_or_null(r->type));
+	add(o, "createdAt", str_or_null(r->created_at));
+	add(o, "receivedAt", str_or_null(r->received_at));
+	json_object_array_add(arr, o);
+	return 0;
+}
+
+static int
+set_order(void *arg, const struct order_row *r)
+{
+	json_object *o = arg;
+
+	add(o, "id", str_or_null(r->id));
+	add(o, "status", str_or_null(r->status));
+	add(o, "stage", str_or_null(r->stage));
+	add(o, "marketplace", str_or_null(r->marketplace));
+	add(o, "createdAt", str_or_null(r->created_at));
+	add(o, "updatedAt", str_or_null(r->updated_at));
+	return 0;
+}
+
+enum store_rc
+view_order(struct store *st, const char *order_id, enum view_kind kind,
+    json_object **out)
+{
+	json_object *o = json_object_new_object();
+	struct view_ctx c = { st, kind, json_object_new_array(), STORE_OK };
+	enum store_rc rc;
+
+	*out = NULL;
+	rc = store_order_get(st, order_id, set_order, o);
+	if (rc == STORE_OK)
+		rc = store_order_shipments(st, order_id, add_shipment, &c);
+	if (rc == STORE_OK)
+		rc = c.rc;
+	add(o, "shipments", c.arr);
+	if (rc == STORE_OK && kind == VIEW_OPERATOR) {
+		json_object *evs = json_object_new_array();
+		add(o, "events", evs);
+		rc = store_order_events(st, order_id, add_event, evs);
+	}
+	if (rc != STORE_OK) {
+		json_object_put(o);
+		return rc;
+	}
+	*out = o;
+	return STORE_OK;
+}

@@ -1,0 +1,22 @@
+/*
+ * view: an order as the API shows it (DESIGN.md "Shopper view").
+ *
+ * The shopper view is the order, its shipments and their checkpoints;
+ * the operator view adds the stored events and each shipment's poll
+ * error.  Key order is fixed, so the same stored facts always give the
+ * same bytes (the permutation test and ETags rely on it).
+ */
+#ifndef SHIPTRACK_VIEW_H
+#define SHIPTRACK_VIEW_H
+
+#include <json-c/json.h>
+
+#include "store.h"
+
+enum view_kind { VIEW_SHOPPER, VIEW_OPERATOR };
+
+/* STORE_OK with *out set, STORE_NONE for an unknown order, or an error. */
+enum store_rc view_order(struct store *st, const char *order_id,
+    enum view_kind kind, json_object **out);
+
+#endif

@@ -1,0 +1,223 @@
+/*
+ * webhook.fcgi: receive, verify, store and apply sender webhooks.
+ *
+ * Request flow (one function each, in this order):
+ *   method -> sender (by signature header) -> secret configured?
+ *   -> body (bounded) -> signature (raw bytes, constant time)
+ *   -> parse (bounded) -> handshake, or apply in one transaction
+ *   -> answer, only after the commit.
+ * Every refusal before the signature is verified leaves no trace but a
+ * log line; a signed body we cannot accept is kept as evidence.
+ */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "apply.h"
+#include "event.h"
+#include "http.h"
+#include "log.h"
+#include "sig.h"
+#include "timefmt.h"
+
+#define MAX_SIGNATURE_HEADER 1024
+#define RETRY_AFTER "Retry-After: 5\r\n"
+
+/*
+ * Senders, recognised by the header that carries their signature.  The
+ * AfterShip push scheme (SIG_AFTERSHIP) joins this table with its parser.
+ */
+static const struct sender {
+	enum sig_scheme scheme;
+	const char *header;		/* CGI variable name */
+	size_t secret;			/* offset of the secret in struct conf */
+} senders[] = {
+	{ SIG_RYE_V1, "HTTP_RYE_HMAC_SIGNATURE_V1", offsetof(struct conf, webhook_secret) },
+	{ SIG_RYE_V2, "HTTP_X_RYE_SIGNATURE", offsetof(struct conf, webhook_secret) },
+};
+#define NSENDERS (sizeof(senders) / sizeof(senders[0]))
+
+static const char *
+secret_of(const struct app *a, const struct sender *s)
+{
+	return *(char *const *)(const void *)((const char *)&a->conf + s->secret);
+}
+
+static bool
+any_secret(const struct app *a)
+{
+	for (size_t i = 0; i < NSENDERS; i++)
+		if (secret_of(a, &senders[i]) != NULL)
+			return true;
+	return false;
+}
+
+static const struct sender *
+find_sender(struct http_req *req, const char **value)
+{
+	for (size_t i = 0; i < NSENDERS; i++)
+		if ((*value = http_param(req, senders[i].header)) != NULL)
+			return &senders[i];
+	return NULL;
+}
+
+static bool
+read_body(struct http_req *req, const struct app *a, struct buf *body)
+{
+	switch (http_read_body(req, (size_t)a->conf.max_body, body)) {
+	case BODY_OK:
+		return true;
+	case BODY_TOO_LARGE:
+		http_send_error(req, 413, "payload_too_large",
+		    "the body is larger than this receiver accepts", NULL);
+		break;
+	case BODY_BAD_LENGTH:
+		http_send_error(req, 400, "bad_length",
+		    "the body does not match CONTENT_LENGTH", NULL);
+		break;
+	case BODY_TIMEOUT:
+		http_send_error(req, 408, "timeout",
+		    "the body did not arrive in time", NULL);
+		break;
+	case BODY_IO:
+		http_send_error(req, 400, "bad_request",
+		    "the body could not be read", NULL);
+		break;
+	}
+	return false;
+}
+
+static void
+answer_unavailable(struct http_req *req)
+{
+	http_send_error(req, 503, "unavailable",
+	    "storage is unavailable; retry later", RETRY_AFTER);
+}
+
+static void
+answer_accepted(struct http_req *req, const char *id, bool duplicate)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	json_object_object_add(o, "event", json_object_new_string(id));
+	json_object_object_add(o, "duplicate", json_object_new_boolean(duplicate));
+	http_send_json(req, 200, NULL, o);
+}
+
+static void
+answer_challenge(struct http_req *req, const char *challenge)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "challenge", json_object_new_string(challenge));
+	http_send_json(req, 200, NULL, o);
+}
+
+/* A signed body we refuse: keep it, then answer 400 (or 503 if not kept). */
+static void
+reject(struct http_req *req, struct app *a, const struct sender *s,
+    const char *code, const char *why, const struct buf *body)
+{
+	struct store *st = app_store(a);
+
+	if (st == NULL || apply_reject(st, apply_scheme_name(s->scheme), why,
+	    body->data, body->len, timefmt_now_ms()) != STORE_OK) {
+		answer_unavailable(req);
+		return;
+	}
+	log_warn("rejected %s delivery: %s", apply_scheme_name(s->scheme), why);
+	http_send_error(req, 400, code, why, NULL);
+}
+
+static void
+process(struct http_req *req, struct app *a, const struct sender *s,
+    const struct buf *body)
+{
+	static const char *const codes[] = {
+		[EVENT_INVALID_JSON] = "invalid_json",
+		[EVENT_MISSING_FIELD] = "missing_field",
+		[EVENT_INVALID_FIELD] = "invalid_field",
+	};
+	struct event ev;
+	struct store *st;
+	char why[160];
+	enum event_rc rc = event_parse(s->scheme, body->data, body->len, &ev,
+	    why, sizeof(why));
+	bool dup;
+
+	if (rc == EVENT_HANDSHAKE)
+		answer_challenge(req, ev.challenge);
+	else if (rc != EVENT_OK)
+		reject(req, a, s, codes[rc], why, body);
+	else if ((st = app_store(a)) == NULL)
+		answer_unavailable(req);
+	else if (apply_event(st, &ev, body->data, body->len, timefmt_now_ms(),
+	    &dup) != STORE_OK)
+		answer_unavailable(req);
+	else {
+		log_info("event %s type %s order %s%s", ev.id, ev.type,
+		    ev.order_id ? ev.order_id : "-", dup ? " (duplicate)" : "");
+		answer_accepted(req, ev.id, dup);
+	}
+	event_free(&ev);
+}
+
+static void
+handle(struct http_req *req, void *arg)
+{
+	struct app *a = arg;
+	const struct sender *s;
+	const char *sig = NULL, *secret;
+	struct buf body;
+
+	if (strcmp(http_method(req), "POST") != 0) {
+		http_send_error(req, 405, "method_not_allowed",
+		    "only POST is accepted here", "Allow: POST\r\n");
+		return;
+	}
+	if (!a->conf_ok || !any_secret(a)) {
+		http_send_error(req, 503, "not_configured",
+		    "the receiver has no webhook secret configured", RETRY_AFTER);
+		return;
+	}
+	s = find_sender(req, &sig);
+	if (s == NULL || strlen(sig) > MAX_SIGNATURE_HEADER) {
+		http_send_error(req, 401, "bad_signature",
+		    "no usable signature header", NULL);
+		return;
+	}
+	if ((secret = secret_of(a, s)) == NULL) {
+		http_send_error(req, 503, "not_configured",
+		    "no secret is configured for this sender", RETRY_AFTER);
+		return;
+	}
+	buf_init(&body, 0);
+	if (read_body(req, a, &body)) {
+		if (!sig_verify(s->scheme, secret, sig, body.data, body.len)) {
+			log_warn("bad %s signature", apply_scheme_name(s->scheme));
+			http_send_error(req, 401, "bad_signature",
+			    "the signature does not match the body", NULL);
+		} else
+			process(req, a, s, &body);
+	}
+	buf_free(&body);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct app a;
+	int rc;
+
+	(void)argc;
+	(void)argv;
+	app_init(&a, "shiptrack-webhook", NULL, STORE_READWRITE);
+	(void)app_store(&a);	/* open and migrate now, not on the first request */
+	rc = http_serve(handle, &a, a.conf_ok ? a.conf.read_timeout : 10);
+	app_free(&a);
+	return rc;
+}
