@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "store.h"
+#include "store_int.h"
 
 extern const char *const shiptrack_migrations[];
 extern const int shiptrack_migration_count;
@@ -99,15 +100,9 @@ static const char *const stmt_sql[Q__MAX] = {
 	" ORDER BY order_id",
 };
 
-struct store {
-	sqlite3 *db;
-	sqlite3_stmt *stmt[Q__MAX];
-	long busy_ms;
-	struct timespec busy_start;
-};
 
-static enum store_rc
-map_rc(struct store *st, int rc, const char *what)
+enum store_rc
+store_map_rc(struct store *st, int rc, const char *what)
 {
 	switch (rc & 0xff) {
 	case SQLITE_OK:
@@ -154,19 +149,27 @@ busy_handler(void *arg, int count)
 	return 1;
 }
 
+sqlite3_stmt *
+store_stmt(struct store *st, int slot, const char *sql)
+{
+	if (slot < 0 || slot >= STORE_MAX_STMTS)
+		return NULL;
+	if (st->stmt[slot] == NULL && sqlite3_prepare_v3(st->db, sql, -1,
+	    SQLITE_PREPARE_PERSISTENT, &st->stmt[slot], NULL) != SQLITE_OK) {
+		log_error("prepare %d: %s", slot, sqlite3_errmsg(st->db));
+		return NULL;
+	}
+	return st->stmt[slot];
+}
+
 static sqlite3_stmt *
 get_stmt(struct store *st, enum stmt q)
 {
-	if (st->stmt[q] == NULL && sqlite3_prepare_v3(st->db, stmt_sql[q], -1,
-	    SQLITE_PREPARE_PERSISTENT, &st->stmt[q], NULL) != SQLITE_OK) {
-		log_error("prepare %d: %s", (int)q, sqlite3_errmsg(st->db));
-		return NULL;
-	}
-	return st->stmt[q];
+	return store_stmt(st, (int)q, stmt_sql[q]);
 }
 
-static void
-bind_text(sqlite3_stmt *s, int i, const char *v)
+void
+store_bind_text(sqlite3_stmt *s, int i, const char *v)
 {
 	if (v == NULL)
 		sqlite3_bind_null(s, i);
@@ -175,19 +178,19 @@ bind_text(sqlite3_stmt *s, int i, const char *v)
 }
 
 /* Step a statement that returns no rows, then reset it. */
-static enum store_rc
-exec_stmt(struct store *st, sqlite3_stmt *s, const char *what)
+enum store_rc
+store_exec_stmt(struct store *st, sqlite3_stmt *s, const char *what)
 {
 	int rc = sqlite3_step(s);
-	enum store_rc r = map_rc(st, rc == SQLITE_DONE ? SQLITE_OK : rc, what);
+	enum store_rc r = store_map_rc(st, rc == SQLITE_DONE ? SQLITE_OK : rc, what);
 
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return r;
 }
 
-static enum store_rc
-exec_sql(struct store *st, const char *sql)
+enum store_rc
+store_exec_sql(struct store *st, const char *sql)
 {
 	char *msg = NULL;
 	int rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
@@ -195,11 +198,11 @@ exec_sql(struct store *st, const char *sql)
 	if (rc != SQLITE_OK && msg != NULL)
 		log_debug("sql: %s", msg);
 	sqlite3_free(msg);
-	return map_rc(st, rc, "exec");
+	return store_map_rc(st, rc, "exec");
 }
 
-static const char *
-col_text(sqlite3_stmt *s, int i)
+const char *
+store_col_text(sqlite3_stmt *s, int i)
 {
 	return (const char *)sqlite3_column_text(s, i);
 }
@@ -239,14 +242,14 @@ migrate(struct store *st, char *err, size_t errsz)
 	/* Re-read under the write lock: another process may have migrated. */
 	have = store_schema_version(st);
 	for (int i = have; i < shiptrack_migration_count; i++)
-		if (exec_sql(st, shiptrack_migrations[i]) != STORE_OK) {
+		if (store_exec_sql(st, shiptrack_migrations[i]) != STORE_OK) {
 			snprintf(err, errsz, "migration %d failed: %s", i + 1,
 			    sqlite3_errmsg(st->db));
 			store_rollback(st);
 			return -1;
 		}
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", shiptrack_migration_count);
-	if (exec_sql(st, sql) != STORE_OK || store_commit(st) != STORE_OK) {
+	if (store_exec_sql(st, sql) != STORE_OK || store_commit(st) != STORE_OK) {
 		snprintf(err, errsz, "cannot record schema version");
 		store_rollback(st);
 		return -1;
@@ -265,12 +268,12 @@ configure(struct store *st, enum store_mode mode, enum durability d,
 	    "PRAGMA synchronous = NORMAL";
 
 	sqlite3_busy_handler(st->db, busy_handler, st);
-	if (exec_sql(st, "PRAGMA foreign_keys = ON") != STORE_OK)
+	if (store_exec_sql(st, "PRAGMA foreign_keys = ON") != STORE_OK)
 		goto err;
 	if (mode == STORE_READWRITE) {
 		/* journal_mode needs the lock briefly; the busy handler covers it. */
-		if (exec_sql(st, "PRAGMA journal_mode = WAL") != STORE_OK ||
-		    exec_sql(st, sync) != STORE_OK)
+		if (store_exec_sql(st, "PRAGMA journal_mode = WAL") != STORE_OK ||
+		    store_exec_sql(st, sync) != STORE_OK)
 			goto err;
 		return migrate(st, err, errsz);
 	}
@@ -319,7 +322,7 @@ store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
-	for (int i = 0; i < Q__MAX; i++)
+	for (int i = 0; i < STORE_MAX_STMTS; i++)
 		sqlite3_finalize(st->stmt[i]);
 	sqlite3_close(st->db);
 	free(st);
@@ -328,20 +331,20 @@ store_close(struct store *st)
 enum store_rc
 store_begin(struct store *st)
 {
-	return exec_sql(st, "BEGIN IMMEDIATE");
+	return store_exec_sql(st, "BEGIN IMMEDIATE");
 }
 
 enum store_rc
 store_commit(struct store *st)
 {
-	return exec_sql(st, "COMMIT");
+	return store_exec_sql(st, "COMMIT");
 }
 
 void
 store_rollback(struct store *st)
 {
 	if (!sqlite3_get_autocommit(st->db))
-		(void)exec_sql(st, "ROLLBACK");
+		(void)store_exec_sql(st, "ROLLBACK");
 }
 
 enum store_rc
@@ -352,12 +355,12 @@ store_integrity(struct store *st, char *buf, size_t bufsz)
 
 	if ((rc = sqlite3_prepare_v2(st->db, "PRAGMA integrity_check", -1, &s,
 	    NULL)) != SQLITE_OK)
-		return map_rc(st, rc, "integrity_check");
+		return store_map_rc(st, rc, "integrity_check");
 	rc = sqlite3_step(s);
-	snprintf(buf, bufsz, "%s", rc == SQLITE_ROW && col_text(s, 0) ?
-	    col_text(s, 0) : "no answer");
+	snprintf(buf, bufsz, "%s", rc == SQLITE_ROW && store_col_text(s, 0) ?
+	    store_col_text(s, 0) : "no answer");
 	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? STORE_OK : map_rc(st, rc, "integrity_check");
+	return rc == SQLITE_ROW ? STORE_OK : store_map_rc(st, rc, "integrity_check");
 }
 
 enum store_rc
@@ -368,16 +371,16 @@ store_event_insert(struct store *st, const struct event_rec *e)
 
 	if (s == NULL)
 		return STORE_ERROR;
-	bind_text(s, 1, e->id);
-	bind_text(s, 2, e->scheme);
-	bind_text(s, 3, e->type);
-	bind_text(s, 4, e->order_id);
-	bind_text(s, 5, e->created_at);
+	store_bind_text(s, 1, e->id);
+	store_bind_text(s, 2, e->scheme);
+	store_bind_text(s, 3, e->type);
+	store_bind_text(s, 4, e->order_id);
+	store_bind_text(s, 5, e->created_at);
 	sqlite3_bind_int64(s, 6, e->created_ms);
-	bind_text(s, 7, e->marketplace);
-	bind_text(s, 8, e->received_at);
+	store_bind_text(s, 7, e->marketplace);
+	store_bind_text(s, 8, e->received_at);
 	sqlite3_bind_blob(s, 9, e->body, (int)e->body_len, SQLITE_STATIC);
-	if ((rc = exec_stmt(st, s, "insert event")) != STORE_OK)
+	if ((rc = store_exec_stmt(st, s, "insert event")) != STORE_OK)
 		return rc;
 	return sqlite3_changes(st->db) == 0 ? STORE_NONE : STORE_OK;
 }
@@ -390,11 +393,11 @@ store_rejected_insert(struct store *st, const char *scheme, const char *reason,
 
 	if (s == NULL)
 		return STORE_ERROR;
-	bind_text(s, 1, scheme);
-	bind_text(s, 2, reason);
-	bind_text(s, 3, received_at);
+	store_bind_text(s, 1, scheme);
+	store_bind_text(s, 2, reason);
+	store_bind_text(s, 3, received_at);
 	sqlite3_bind_blob(s, 4, len ? body : "", (int)len, SQLITE_STATIC);
-	return exec_stmt(st, s, "insert rejected delivery");
+	return store_exec_stmt(st, s, "insert rejected delivery");
 }
 
 enum store_rc
@@ -405,12 +408,12 @@ store_shipment_upsert(struct store *st, const struct shipment_ref *r)
 
 	if (s == NULL)
 		return STORE_ERROR;
-	bind_text(s, 1, r->order_id);
-	bind_text(s, 2, pending ? r->pending_key : r->tracking_number);
-	bind_text(s, 3, r->carrier);
-	bind_text(s, 4, r->url);
-	bind_text(s, 5, r->event_key);
-	return exec_stmt(st, s, "upsert shipment");
+	store_bind_text(s, 1, r->order_id);
+	store_bind_text(s, 2, pending ? r->pending_key : r->tracking_number);
+	store_bind_text(s, 3, r->carrier);
+	store_bind_text(s, 4, r->url);
+	store_bind_text(s, 5, r->event_key);
+	return store_exec_stmt(st, s, "upsert shipment");
 }
 
 enum store_rc
@@ -420,16 +423,16 @@ store_order_upsert(struct store *st, const struct order_rec *o)
 
 	if (s == NULL)
 		return STORE_ERROR;
-	bind_text(s, 1, o->id);
-	bind_text(s, 2, o->status);
-	bind_text(s, 3, o->stage);
-	bind_text(s, 4, o->marketplace);
-	bind_text(s, 5, o->created_at);
+	store_bind_text(s, 1, o->id);
+	store_bind_text(s, 2, o->status);
+	store_bind_text(s, 3, o->stage);
+	store_bind_text(s, 4, o->marketplace);
+	store_bind_text(s, 5, o->created_at);
 	sqlite3_bind_int64(s, 6, o->created_ms);
-	bind_text(s, 7, o->updated_at);
+	store_bind_text(s, 7, o->updated_at);
 	sqlite3_bind_int64(s, 8, o->updated_ms);
 	sqlite3_bind_int(s, 9, o->keep_updated_if_same);
-	return exec_stmt(st, s, "upsert order");
+	return store_exec_stmt(st, s, "upsert order");
 }
 
 /*
@@ -437,10 +440,8 @@ store_order_upsert(struct store *st, const struct order_rec *o)
  * returns 0 to go on, > 0 to stop (fine), < 0 to fail (out of memory).
  * Always resets the statement.
  */
-typedef int (*row_fn)(sqlite3_stmt *s, void *cb, void *arg);
-
-static enum store_rc
-each_row(struct store *st, sqlite3_stmt *s, row_fn fn, void *cb, void *arg,
+enum store_rc
+store_each_row(struct store *st, sqlite3_stmt *s, row_fn fn, void *cb, void *arg,
     const char *what, bool *any)
 {
 	int rc;
@@ -458,7 +459,7 @@ each_row(struct store *st, sqlite3_stmt *s, row_fn fn, void *cb, void *arg,
 	}
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
-	return map_rc(st, rc == SQLITE_DONE ? SQLITE_OK : rc, what);
+	return store_map_rc(st, rc == SQLITE_DONE ? SQLITE_OK : rc, what);
 }
 
 static int
@@ -467,10 +468,10 @@ event_row_fn(sqlite3_stmt *s, void *cb, void *arg)
 	struct event_row r = {
 		.seq = sqlite3_column_int64(s, 0),
 		.created_ms = sqlite3_column_int64(s, 1),
-		.id = col_text(s, 2), .scheme = col_text(s, 3),
-		.type = col_text(s, 4), .order_id = col_text(s, 5),
-		.created_at = col_text(s, 6), .received_at = col_text(s, 7),
-		.marketplace = col_text(s, 8),
+		.id = store_col_text(s, 2), .scheme = store_col_text(s, 3),
+		.type = store_col_text(s, 4), .order_id = store_col_text(s, 5),
+		.created_at = store_col_text(s, 6), .received_at = store_col_text(s, 7),
+		.marketplace = store_col_text(s, 8),
 	};
 
 	if (sqlite3_column_count(s) > 9) {
@@ -488,8 +489,8 @@ store_order_events(struct store *st, const char *order_id, store_event_cb cb,
 
 	if (s == NULL)
 		return STORE_ERROR;
-	bind_text(s, 1, order_id);
-	return each_row(st, s, event_row_fn, (void *)cb, arg, "order events", NULL);
+	store_bind_text(s, 1, order_id);
+	return store_each_row(st, s, event_row_fn, (void *)cb, arg, "order events", NULL);
 }
 
 enum store_rc
@@ -499,7 +500,7 @@ store_all_events(struct store *st, store_event_cb cb, void *arg)
 
 	if (s == NULL)
 		return STORE_ERROR;
-	return each_row(st, s, event_row_fn, (void *)cb, arg, "all events", NULL);
+	return store_each_row(st, s, event_row_fn, (void *)cb, arg, "all events", NULL);
 }
 
 enum store_rc
@@ -511,22 +512,22 @@ store_event_rederive(struct store *st, int64_t seq, const char *type,
 
 	if (s == NULL)
 		return STORE_ERROR;
-	bind_text(s, 1, type);
-	bind_text(s, 2, order_id);
-	bind_text(s, 3, created_at);
+	store_bind_text(s, 1, type);
+	store_bind_text(s, 2, order_id);
+	store_bind_text(s, 3, created_at);
 	sqlite3_bind_int64(s, 4, created_ms);
-	bind_text(s, 5, marketplace);
+	store_bind_text(s, 5, marketplace);
 	sqlite3_bind_int64(s, 6, seq);
-	return exec_stmt(st, s, "rederive event");
+	return store_exec_stmt(st, s, "rederive event");
 }
 
 static int
 order_row_fn(sqlite3_stmt *s, void *cb, void *arg)
 {
 	struct order_row r = {
-		.id = col_text(s, 0), .status = col_text(s, 1),
-		.stage = col_text(s, 2), .marketplace = col_text(s, 3),
-		.created_at = col_text(s, 4), .updated_at = col_text(s, 5),
+		.id = store_col_text(s, 0), .status = store_col_text(s, 1),
+		.stage = store_col_text(s, 2), .marketplace = store_col_text(s, 3),
+		.created_at = store_col_text(s, 4), .updated_at = store_col_text(s, 5),
 	};
 
 	return ((store_order_cb)cb)(arg, &r);
@@ -541,8 +542,8 @@ store_order_get(struct store *st, const char *id, store_order_cb cb, void *arg)
 
 	if (s == NULL)
 		return STORE_ERROR;
-	bind_text(s, 1, id);
-	rc = each_row(st, s, order_row_fn, (void *)cb, arg, "get order", &any);
+	store_bind_text(s, 1, id);
+	rc = store_each_row(st, s, order_row_fn, (void *)cb, arg, "get order", &any);
 	return rc == STORE_OK && !any ? STORE_NONE : rc;
 }
 
@@ -551,12 +552,12 @@ shipment_row_fn(sqlite3_stmt *s, void *cb, void *arg)
 {
 	struct shipment_row r = {
 		.id = sqlite3_column_int64(s, 0),
-		.tracking_number = col_text(s, 1), .carrier = col_text(s, 2),
-		.tracking_url = col_text(s, 3), .tag = col_text(s, 4),
-		.subtag = col_text(s, 5), .subtag_message = col_text(s, 6),
-		.expected_delivery = col_text(s, 7), .delivered_at = col_text(s, 8),
-		.last_checkpoint_at = col_text(s, 9), .checked_at = col_text(s, 10),
-		.poll_error = col_text(s, 11), .poll_error_at = col_text(s, 12),
+		.tracking_number = store_col_text(s, 1), .carrier = store_col_text(s, 2),
+		.tracking_url = store_col_text(s, 3), .tag = store_col_text(s, 4),
+		.subtag = store_col_text(s, 5), .subtag_message = store_col_text(s, 6),
+		.expected_delivery = store_col_text(s, 7), .delivered_at = store_col_text(s, 8),
+		.last_checkpoint_at = store_col_text(s, 9), .checked_at = store_col_text(s, 10),
+		.poll_error = store_col_text(s, 11), .poll_error_at = store_col_text(s, 12),
 	};
 
 	return ((store_shipment_cb)cb)(arg, &r);
@@ -570,17 +571,17 @@ store_order_shipments(struct store *st, const char *order_id,
 
 	if (s == NULL)
 		return STORE_ERROR;
-	bind_text(s, 1, order_id);
-	return each_row(st, s, shipment_row_fn, (void *)cb, arg, "shipments", NULL);
+	store_bind_text(s, 1, order_id);
+	return store_each_row(st, s, shipment_row_fn, (void *)cb, arg, "shipments", NULL);
 }
 
 static int
 checkpoint_row_fn(sqlite3_stmt *s, void *cb, void *arg)
 {
 	struct checkpoint_row r = {
-		.time = col_text(s, 0), .tag = col_text(s, 1),
-		.subtag = col_text(s, 2), .message = col_text(s, 3),
-		.location = col_text(s, 4),
+		.time = store_col_text(s, 0), .tag = store_col_text(s, 1),
+		.subtag = store_col_text(s, 2), .message = store_col_text(s, 3),
+		.location = store_col_text(s, 4),
 	};
 
 	return ((store_checkpoint_cb)cb)(arg, &r);
@@ -595,13 +596,13 @@ store_shipment_checkpoints(struct store *st, int64_t shipment_id,
 	if (s == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_int64(s, 1, shipment_id);
-	return each_row(st, s, checkpoint_row_fn, (void *)cb, arg, "checkpoints", NULL);
+	return store_each_row(st, s, checkpoint_row_fn, (void *)cb, arg, "checkpoints", NULL);
 }
 
 static int
 id_row_fn(sqlite3_stmt *s, void *cb, void *arg)
 {
-	return ((store_id_cb)cb)(arg, col_text(s, 0));
+	return ((store_id_cb)cb)(arg, store_col_text(s, 0));
 }
 
 enum store_rc
@@ -611,13 +612,13 @@ store_event_order_ids(struct store *st, store_id_cb cb, void *arg)
 
 	if (s == NULL)
 		return STORE_ERROR;
-	return each_row(st, s, id_row_fn, (void *)cb, arg, "order ids", NULL);
+	return store_each_row(st, s, id_row_fn, (void *)cb, arg, "order ids", NULL);
 }
 
 enum store_rc
 store_reset_derived(struct store *st)
 {
-	return exec_sql(st,
+	return store_exec_sql(st,
 	    "UPDATE shipments SET first_key = NULL, carrier_key = NULL,"
 	    " url_key = NULL, carrier = NULL, tracking_url = NULL");
 }
@@ -625,7 +626,7 @@ store_reset_derived(struct store *st)
 enum store_rc
 store_prune_derived(struct store *st)
 {
-	return exec_sql(st,
+	return store_exec_sql(st,
 	    "DELETE FROM shipments WHERE first_key IS NULL;"
 	    "DELETE FROM orders WHERE id NOT IN"
 	    " (SELECT order_id FROM events WHERE order_id IS NOT NULL)");
@@ -649,11 +650,11 @@ store_count(struct store *st, const char *table, int64_t *n)
 	}
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
 	if ((rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL)) != SQLITE_OK)
-		return map_rc(st, rc, "count");
+		return store_map_rc(st, rc, "count");
 	rc = sqlite3_step(s);
 	*n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
 	sqlite3_finalize(s);
-	return map_rc(st, rc == SQLITE_ROW ? SQLITE_OK : rc, "count");
+	return store_map_rc(st, rc == SQLITE_ROW ? SQLITE_OK : rc, "count");
 }
 
 void

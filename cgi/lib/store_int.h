@@ -1,0 +1,50 @@
+/*
+ * store_int.h: the inside of the store room, shared by its files
+ * (store.c for events and orders, and the files that add statements for
+ * other concerns, e.g. carrier data).  Nothing outside cgi/lib/store*.c
+ * includes this: the rest of the program sees only store.h.
+ *
+ * Statement slots: store.c uses 0..31; each further file takes its own
+ * range (store_carrier.c: 32..63, store_notify.c: 64..95) and passes its
+ * SQL with the slot, so every statement is prepared once per handle.
+ */
+#ifndef SHIPTRACK_STORE_INT_H
+#define SHIPTRACK_STORE_INT_H
+
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define STORE_MAX_STMTS 128
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[STORE_MAX_STMTS];
+	long busy_ms;
+	struct timespec busy_start;
+};
+
+/* The prepared statement in slot, preparing sql on first use; NULL on error. */
+sqlite3_stmt *store_stmt(struct store *st, int slot, const char *sql);
+/* SQLite result code -> store_rc, logging anything unexpected. */
+enum store_rc store_map_rc(struct store *st, int rc, const char *what);
+/* Bind text or NULL. */
+void store_bind_text(sqlite3_stmt *s, int i, const char *v);
+/* Step a statement that returns no rows, then reset and clear it. */
+enum store_rc store_exec_stmt(struct store *st, sqlite3_stmt *s, const char *what);
+/* Run SQL text without parameters (transactions, pragmas, fixed DDL). */
+enum store_rc store_exec_sql(struct store *st, const char *sql);
+const char *store_col_text(sqlite3_stmt *s, int i);
+
+/*
+ * Step a row-returning statement, calling fn(s, cb, arg) per row: 0 goes
+ * on, > 0 stops (fine), < 0 fails.  Resets the statement.  *any (may be
+ * NULL) tells whether there was a row.
+ */
+typedef int (*row_fn)(sqlite3_stmt *s, void *cb, void *arg);
+enum store_rc store_each_row(struct store *st, sqlite3_stmt *s, row_fn fn,
+    void *cb, void *arg, const char *what, bool *any);
+
+#endif
