@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -19,7 +20,9 @@
 #include "app.h"
 #include "http.h"
 #include "log.h"
+#include "query.h"
 #include "sig.h"
+#include "timefmt.h"
 #include "view.h"
 
 #define MAX_SEGMENTS 6
@@ -33,12 +36,16 @@ struct call {
 	const char *seg[MAX_SEGMENTS];
 	size_t nseg;
 	const char *cache;	/* Cache-Control for this route */
+	struct query q;
 };
 
 typedef void (*route_fn)(struct call *c);
 
 static void route_health(struct call *c);
+static void route_track(struct call *c);
 static void route_order(struct call *c);
+static void route_orders(struct call *c);
+static void route_stats(struct call *c);
 
 static const struct route {
 	const char *pattern[MAX_SEGMENTS];
@@ -47,12 +54,20 @@ static const struct route {
 	route_fn fn;
 } routes[] = {
 	{ { "v1", "health" }, "GET", ANYONE, route_health },
+	{ { "v1", "track", "*" }, "GET", ANYONE, route_track },
+	{ { "v1", "orders" }, "GET", OPERATOR, route_orders },
 	{ { "v1", "orders", "*" }, "GET", OPERATOR, route_order },
+	{ { "v1", "stats" }, "GET", OPERATOR, route_stats },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
 static const char *const cache_operator = "no-store";
 static const char *const cache_public = "no-cache";
+/* Short: a shopper reloading sees news within a minute; private: per key. */
+static const char *const cache_shopper = "private, max-age=30";
+
+#define LIST_DEFAULT 50
+#define LIST_MAX 200
 
 /* Strong ETag: the first 16 bytes of SHA-256 of the body, hex. */
 static void
@@ -174,6 +189,243 @@ route_order(struct call *c)
 		send_cached(c, 200, o);
 }
 
+static void
+bad_parameter(struct call *c, const char *msg)
+{
+	send_error(c, 400, "bad_parameter", msg, NULL);
+}
+
+/*
+ * Shopper lookup.  The key is checked before the database is asked, and
+ * a wrong key and an unknown order take the same path to the same bytes,
+ * so the answer tells nothing about which order ids exist.
+ */
+static void
+route_track(struct call *c)
+{
+	const char *secret = c->app->conf_ok ? c->app->conf.lookup_secret : NULL;
+	const char *key = query_get(&c->q, "key");
+	char expected[SIG_LOOKUP_KEY_LEN + 1];
+	struct store *st;
+	json_object *o = NULL;
+	enum store_rc rc = STORE_NONE;
+
+	c->cache = cache_shopper;
+	if (secret == NULL) {
+		send_error(c, 403, "forbidden", "order tracking is not enabled here", NULL);
+		return;
+	}
+	if (key == NULL || *key == '\0') {
+		bad_parameter(c, "the lookup key (key=) is required");
+		return;
+	}
+	sig_lookup_key(secret, c->seg[2], expected);
+	if (sig_str_equal(key, expected)) {
+		if ((st = app_store(c->app)) == NULL) {
+			send_unavailable(c);
+			return;
+		}
+		rc = view_order(st, c->seg[2], VIEW_SHOPPER, &o);
+	}
+	if (rc == STORE_NONE)
+		send_error(c, 404, "not_found",
+		    "no order matches that order number and key", NULL);
+	else if (rc != STORE_OK)
+		send_unavailable(c);
+	else
+		send_cached(c, 200, o);
+}
+
+/* Cursor: base64url of "<createdAt ms>.<order id>", opaque to clients. */
+static void
+cursor_encode(int64_t ms, const char *id, char *out, size_t outsz)
+{
+	char raw[MAX_SEGMENT + 32];
+	int n = snprintf(raw, sizeof(raw), "%lld.%s", (long long)ms, id);
+
+	if (n < 0 || (size_t)n >= sizeof(raw) ||
+	    sig_b64_encode((const unsigned char *)raw, (size_t)n, out, outsz, true) == 0)
+		out[0] = '\0';
+}
+
+static int
+cursor_decode(const char *cur, struct order_filter *f, char *idbuf, size_t idsz)
+{
+	unsigned char raw[MAX_SEGMENT + 32];
+	char num[24], *dot;
+	size_t len;
+	long v;
+
+	if (strlen(cur) > 400 || sig_b64url_decode(cur, raw, sizeof(raw) - 1, &len) < 0)
+		return -1;
+	raw[len] = '\0';
+	if (memchr(raw, '\0', len) != NULL || (dot = strchr((char *)raw, '.')) == NULL ||
+	    (size_t)(dot - (char *)raw) >= sizeof(num) || strlen(dot + 1) >= idsz ||
+	    dot[1] == '\0')
+		return -1;
+	memcpy(num, raw, (size_t)(dot - (char *)raw));
+	num[dot - (char *)raw] = '\0';
+	if (conf_parse_long(num, 0, 0x7fffffffffffffffL, &v) < 0)
+		return -1;
+	memcpy(idbuf, dot + 1, strlen(dot + 1) + 1);
+	f->has_cursor = true;
+	f->cursor_ms = v;
+	f->cursor_id = idbuf;
+	return 0;
+}
+
+static int
+list_filter(struct call *c, struct order_filter *f, char *idbuf, size_t idsz)
+{
+	const char *v;
+	enum order_status status;
+	enum order_stage stage;
+	long limit = LIST_DEFAULT;
+
+	memset(f, 0, sizeof(*f));
+	if ((v = query_get(&c->q, "status")) != NULL && *v != '\0') {
+		if (order_status_parse(v, &status) < 0)
+			return bad_parameter(c, "status: not an order status"), -1;
+		f->status = v;
+	}
+	if ((v = query_get(&c->q, "stage")) != NULL && *v != '\0') {
+		if (order_stage_parse(v, &stage) < 0)
+			return bad_parameter(c, "stage: not a stage"), -1;
+		f->stage = v;
+	}
+	if ((v = query_get(&c->q, "stale")) != NULL && *v != '\0') {
+		if (strcmp(v, "1") != 0 && strcmp(v, "0") != 0)
+			return bad_parameter(c, "stale: must be 1 or 0"), -1;
+		f->stale = *v == '1';
+	}
+	if ((v = query_get(&c->q, "limit")) != NULL &&
+	    conf_parse_long(v, 1, LIST_MAX, &limit) < 0)
+		return bad_parameter(c, "limit: must be 1 to 200"), -1;
+	if ((v = query_get(&c->q, "cursor")) != NULL && *v != '\0' &&
+	    cursor_decode(v, f, idbuf, idsz) < 0)
+		return bad_parameter(c, "cursor: not a cursor this API gave out"), -1;
+	f->limit = (int)limit + 1;	/* one more tells whether a next page exists */
+	f->now_ms = timefmt_now_ms();
+	return 0;
+}
+
+struct page {
+	char *ids[LIST_MAX + 1];
+	int64_t ms[LIST_MAX + 1];
+	size_t n;
+};
+
+static int
+page_add(void *arg, const char *id, int64_t ms)
+{
+	struct page *p = arg;
+
+	if (p->n == LIST_MAX + 1 || (p->ids[p->n] = strdup(id)) == NULL)
+		return -1;
+	p->ms[p->n++] = ms;
+	return 0;
+}
+
+static void
+route_orders(struct call *c)
+{
+	struct store *st = app_store(c->app);
+	struct order_filter f;
+	struct page p = { .n = 0 };
+	char idbuf[MAX_SEGMENT + 1], next[512] = "";
+	json_object *o, *arr;
+	enum store_rc rc;
+	size_t shown;
+
+	if (list_filter(c, &f, idbuf, sizeof(idbuf)) < 0)
+		return;
+	if (st == NULL || (rc = store_orders_list(st, &f, page_add, &p)) != STORE_OK) {
+		for (size_t i = 0; i < p.n; i++)
+			free(p.ids[i]);
+		send_unavailable(c);
+		return;
+	}
+	shown = p.n < (size_t)f.limit ? p.n : (size_t)f.limit - 1;
+	if (p.n > shown)
+		cursor_encode(p.ms[shown - 1], p.ids[shown - 1], next, sizeof(next));
+	o = json_object_new_object();
+	arr = json_object_new_array();
+	for (size_t i = 0; i < shown && rc == STORE_OK; i++) {
+		json_object *v = NULL;
+		rc = view_order(st, p.ids[i], VIEW_SUMMARY, &v);
+		if (rc == STORE_OK)
+			json_object_array_add(arr, v);
+		else if (rc == STORE_NONE)	/* gone since the list: skip */
+			rc = STORE_OK;
+	}
+	for (size_t i = 0; i < p.n; i++)
+		free(p.ids[i]);
+	json_object_object_add(o, "orders", arr);
+	json_object_object_add(o, "nextCursor", next[0] ? json_object_new_string(next) : NULL);
+	if (rc != STORE_OK) {
+		json_object_put(o);
+		send_unavailable(c);
+		return;
+	}
+	send_cached(c, 200, o);
+}
+
+struct stats_ctx {
+	json_object *root;
+};
+
+static int
+stats_add(void *arg, const char *group, const char *key, int64_t n)
+{
+	struct stats_ctx *s = arg;
+	json_object *g;
+
+	if (strcmp(group, "stale") == 0 || strcmp(group, "stored") == 0) {
+		json_object_object_add(s->root, strcmp(key, "orders") == 0 ?
+		    "stale" : strcmp(key, "events") == 0 ? "events" :
+		    "rejectedDeliveries", json_object_new_int64(n));
+		return 0;
+	}
+	if (!json_object_object_get_ex(s->root, group, &g))
+		return -1;
+	json_object_object_add(g, key, json_object_new_int64(n));
+	return 0;
+}
+
+static int
+stats_meta(void *arg, const char *key, const char *value)
+{
+	json_object *poll = arg;
+
+	json_object_object_add(poll, key + 5, value ? json_object_new_string(value) : NULL);
+	return 0;
+}
+
+static void
+route_stats(struct call *c)
+{
+	struct store *st = app_store(c->app);
+	struct stats_ctx s = { json_object_new_object() };
+	json_object *poll = json_object_new_object();
+	enum store_rc rc = STORE_ERROR;
+
+	json_object_object_add(s.root, "status", json_object_new_object());
+	json_object_object_add(s.root, "stage", json_object_new_object());
+	if (st != NULL && (rc = store_stats(st, timefmt_now_ms(), stats_add, &s)) == STORE_OK)
+		rc = store_meta_prefix(st, "poll.", stats_meta, poll);
+	if (rc != STORE_OK) {
+		json_object_put(poll);
+		json_object_put(s.root);
+		send_unavailable(c);
+		return;
+	}
+	json_object_object_add(s.root, "lastPoll",
+	    json_object_object_length(poll) > 0 ? poll : NULL);
+	if (json_object_object_length(poll) == 0)
+		json_object_put(poll);
+	send_cached(c, 200, s.root);
+}
+
 /* Split PATH_INFO into at most MAX_SEGMENTS non-empty segments in buf. */
 static int
 split_path(const char *path, char *buf, size_t bufsz, struct call *c)
@@ -231,6 +483,7 @@ handle(struct http_req *req, void *arg)
 	struct call c = { .req = req, .app = arg, .cache = cache_public };
 	const char *method = http_method(req);
 	const struct route *match = NULL;
+	const char *why = NULL;
 	char path[2048], allow[64] = "";
 
 	if (split_path(http_path(req), path, sizeof(path), &c) < 0) {
@@ -258,6 +511,10 @@ handle(struct http_req *req, void *arg)
 		c.cache = cache_operator;
 		if (!authorised(&c))
 			return;
+	}
+	if (query_parse(http_param(req, "QUERY_STRING"), &c.q, &why) < 0) {
+		bad_parameter(&c, why);
+		return;
 	}
 	match->fn(&c);
 }

@@ -37,6 +37,8 @@ app_store(struct app *a)
 	if (store_open(&a->st, a->conf.database, a->mode, a->conf.durability,
 	    a->conf.busy_timeout, err, sizeof(err)) < 0)
 		log_error("%s", err);
+	else
+		store_set_stale_rules(a->st, &a->conf.stale);
 	return a->st;
 }
 

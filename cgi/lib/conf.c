@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "order.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -61,6 +62,7 @@ static const struct conf_key keys[] = {
 	S(log_level, "SHIPTRACK_LOG_LEVEL", "info"),
 	S(public_url, "SHIPTRACK_PUBLIC_URL", NULL),
 	L(stale_days, "SHIPTRACK_STALE_DAYS", "7", 1, 365),
+	S(stale_rules, "SHIPTRACK_STALE_RULES", STALE_RULES_DEFAULT),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -247,6 +249,11 @@ conf_load(struct conf *c, const char *path, char *err, size_t errsz)
 	}
 	if (c->database == NULL) {
 		snprintf(err, errsz, "database: must not be empty");
+		conf_free(c);
+		return -1;
+	}
+	if (stale_rules_init(&c->stale, c->stale_days, c->stale_rules) < 0) {
+		snprintf(err, errsz, "stale_rules: expected 'Tag=days ...' with AfterShip tags");
 		conf_free(c);
 		return -1;
 	}

@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "order.h"
+
 enum durability { DURABILITY_FULL, DURABILITY_NORMAL };
 
 struct conf {
@@ -38,6 +40,8 @@ struct conf {
 	char *log_level;
 	char *public_url;	/* base URL of the shopper page, for links */
 	long stale_days;	/* default days without a scan before "stale" */
+	char *stale_rules;	/* per-tag overrides, "Tag=days ..." */
+	struct stale_rules stale;	/* parsed from stale_days + stale_rules */
 	char *source;		/* the file that was read, or NULL */
 };
 

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -222,4 +223,49 @@ bool
 carrier_tag_is_final(enum carrier_tag t)
 {
 	return t == TAG_DELIVERED || t == TAG_EXPIRED;
+}
+
+int
+stale_rules_init(struct stale_rules *r, long default_days, const char *spec)
+{
+	const char *p = spec != NULL ? spec : "";
+
+	for (int t = 0; t < TAG__MAX; t++)
+		r->days[t] = carrier_tag_is_final((enum carrier_tag)t) ? 0 : default_days;
+	while (*p != '\0') {
+		char name[32], *end;
+		size_t len = strcspn(p, " \t"), klen = strcspn(p, "=");
+		long days;
+		int t;
+
+		if (len == 0) {
+			p++;
+			continue;
+		}
+		if (klen >= len || klen >= sizeof(name))
+			return -1;
+		memcpy(name, p, klen);
+		name[klen] = '\0';
+		for (t = 0; t < TAG__MAX && strcmp(name, tag_names[t]) != 0; t++)
+			;
+		errno = 0;
+		days = strtol(p + klen + 1, &end, 10);
+		if (t == TAG__MAX || end != p + len || p[klen + 1] < '0' ||
+		    p[klen + 1] > '9' || errno == ERANGE || days > 3650)
+			return -1;
+		r->days[t] = days;
+		p += len;
+	}
+	return 0;
+}
+
+bool
+shipment_is_stale(const struct stale_rules *r, enum carrier_tag tag,
+    int64_t last_scan_ms, bool has_scan, int64_t announced_ms, int64_t now_ms)
+{
+	int64_t since = has_scan ? last_scan_ms : announced_ms;
+
+	if (tag >= TAG__MAX || r->days[tag] == 0)
+		return false;
+	return now_ms - since > (int64_t)r->days[tag] * 86400000;
 }

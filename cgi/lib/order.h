@@ -61,6 +61,24 @@ enum order_status order_status_of(struct order_event *evs, size_t n);
 enum order_stage order_stage_of(enum order_status status,
     const enum carrier_tag *tags, size_t nshipments);
 
+/*
+ * Staleness: a shipment not yet final is stale when its last carrier scan
+ * (or, before any scan, the time it was announced) is older than the
+ * number of days its tag allows.  Waiting is normal for some tags longer
+ * than for others: a parcel out for delivery for two days is stuck, one
+ * in transit for two days is not.  days[tag] == 0 means never stale.
+ */
+struct stale_rules {
+	long days[TAG__MAX];
+};
+#define STALE_RULES_DEFAULT \
+	"Pending=5 InfoReceived=5 OutForDelivery=2 AttemptFail=3 Exception=3"
+
+/* Every non-final tag gets default_days, then spec ("Tag=days ...") overrides. */
+int  stale_rules_init(struct stale_rules *r, long default_days, const char *spec);
+bool shipment_is_stale(const struct stale_rules *r, enum carrier_tag tag,
+    int64_t last_scan_ms, bool has_scan, int64_t announced_ms, int64_t now_ms);
+
 const char *order_status_name(enum order_status s);
 const char *order_stage_name(enum order_stage s);
 int order_status_parse(const char *name, enum order_status *out);

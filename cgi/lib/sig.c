@@ -75,6 +75,27 @@ sig_b64_decode(const char *in, unsigned char *out, size_t outsz,
 	return 0;
 }
 
+int
+sig_b64url_decode(const char *in, unsigned char *out, size_t outsz,
+    size_t *outlen)
+{
+	char tmp[700];
+	size_t len = strlen(in);
+
+	if (len % 4 == 1 || len + 3 >= sizeof(tmp))
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		char c = in[i];
+		if (c == '+' || c == '/' || c == '=')
+			return -1;
+		tmp[i] = c == '-' ? '+' : c == '_' ? '/' : c;
+	}
+	while (len % 4 != 0)
+		tmp[len++] = '=';
+	tmp[len] = '\0';
+	return sig_b64_decode(tmp, out, outsz, outlen);
+}
+
 static int
 hexval(char c)
 {

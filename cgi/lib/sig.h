@@ -35,6 +35,10 @@ size_t sig_b64_encode(const unsigned char *in, size_t len, char *out,
 int sig_b64_decode(const char *in, unsigned char *out, size_t outsz,
     size_t *outlen);
 
+/* Decode base64url without padding (as sig_b64_encode(..., true) writes). */
+int sig_b64url_decode(const char *in, unsigned char *out, size_t outsz,
+    size_t *outlen);
+
 /* Decode exactly 2*outlen hex digits of either case; -1 otherwise. */
 int sig_hex_decode(const char *in, size_t inlen, unsigned char *out,
     size_t outlen);

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "store.h"
 #include "store_int.h"
+#include "timefmt.h"
 
 extern const char *const shiptrack_migrations[];
 extern const int shiptrack_migration_count;
@@ -26,8 +27,19 @@ enum stmt {
 	Q_EVENT_INSERT, Q_REJECT_INSERT, Q_SHIP_UPSERT, Q_SHIP_PENDING,
 	Q_ORDER_UPSERT, Q_ORDER_EVENTS, Q_ALL_EVENTS, Q_EVENT_REDERIVE,
 	Q_ORDER_GET, Q_ORDER_SHIPMENTS, Q_CHECKPOINTS, Q_EVENT_ORDER_IDS,
+	Q_ORDERS_LIST, Q_COUNT_STATUS, Q_COUNT_STAGE, Q_COUNT_STALE,
+	Q_COUNT_EVENTS, Q_COUNT_REJECTED, Q_META_PREFIX,
 	Q__MAX
 };
+
+/*
+ * An order needs attention when a shipment is stale, or when it has been
+ * waiting for tracking (no shipment yet) longer than the default days.
+ * Parameters: ?8 now (ms), ?9 default stale days.
+ */
+#define ORDER_STALE "(EXISTS (SELECT 1 FROM shipments s WHERE s.order_id = o.id" \
+	" AND shiptrack_stale(s.tag, s.last_checkpoint_at, s.first_key, ?8))" \
+	" OR (o.stage IN ('processing', 'placed') AND o.created_ms < ?8 - ?9 * 86400000))"
 
 /* Replay keeps updatedAt of an order whose derived state did not change. */
 #define UNCHANGED "status IS excluded.status AND stage IS excluded.stage" \
@@ -89,7 +101,9 @@ static const char *const stmt_sql[Q__MAX] = {
 	[Q_ORDER_SHIPMENTS] =
 	"SELECT id, tracking_number, carrier, tracking_url, tag, subtag,"
 	" subtag_message, expected_delivery, delivered_at, last_checkpoint_at,"
-	" checked_at, poll_error, poll_error_at FROM shipments WHERE order_id = ?"
+	" checked_at, poll_error, poll_error_at,"
+	" shiptrack_stale(tag, last_checkpoint_at, first_key, NULL)"
+	" FROM shipments WHERE order_id = ?"
 	" ORDER BY first_key, tracking_number IS NULL, tracking_number, pending_key",
 	[Q_CHECKPOINTS] =
 	"SELECT time_raw, tag, subtag, message, location FROM checkpoints"
@@ -98,6 +112,19 @@ static const char *const stmt_sql[Q__MAX] = {
 	[Q_EVENT_ORDER_IDS] =
 	"SELECT DISTINCT order_id FROM events WHERE order_id IS NOT NULL"
 	" ORDER BY order_id",
+	[Q_ORDERS_LIST] =
+	"SELECT id, created_ms FROM orders o"
+	" WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR stage = ?2)"
+	" AND (NOT ?3 OR " ORDER_STALE ")"
+	" AND (NOT ?4 OR (created_ms, id) < (?5, ?6))"
+	" ORDER BY created_ms DESC, id DESC LIMIT ?7",
+	[Q_COUNT_STATUS] = "SELECT status, count(*) FROM orders GROUP BY status ORDER BY status",
+	[Q_COUNT_STAGE] = "SELECT stage, count(*) FROM orders GROUP BY stage ORDER BY stage",
+	[Q_COUNT_STALE] = "SELECT 'orders', count(*) FROM orders o WHERE " ORDER_STALE,
+	[Q_COUNT_EVENTS] = "SELECT 'events', count(*) FROM events",
+	[Q_COUNT_REJECTED] = "SELECT 'rejected_deliveries', count(*) FROM rejected_deliveries",
+	[Q_META_PREFIX] =
+	"SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key",
 };
 
 
@@ -260,6 +287,29 @@ migrate(struct store *st, char *err, size_t errsz)
 	return 0;
 }
 
+/*
+ * shiptrack_stale(tag, last_checkpoint_at, first_key, now_ms or NULL):
+ * the staleness rule of order.c, callable from SQL so the operator list's
+ * filter and the views' "stale" flags are one implementation.
+ */
+static void
+sql_stale(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct store *st = sqlite3_user_data(ctx);
+	const char *tag = (const char *)sqlite3_value_text(argv[0]);
+	const char *last = (const char *)sqlite3_value_text(argv[1]);
+	const char *first = (const char *)sqlite3_value_text(argv[2]);
+	struct timeval_iso scan = { 0 };
+	bool has_scan = last != NULL && timefmt_parse(last, &scan) == 0;
+	int64_t now = sqlite3_value_type(argv[3]) == SQLITE_NULL ?
+	    timefmt_now_ms() : sqlite3_value_int64(argv[3]);
+	int64_t announced = first != NULL ? strtoll(first, NULL, 10) : now;
+
+	(void)argc;
+	sqlite3_result_int(ctx, shipment_is_stale(&st->stale,
+	    carrier_tag_parse(tag), scan.ms, has_scan, announced, now));
+}
+
 static int
 configure(struct store *st, enum store_mode mode, enum durability d,
     char *err, size_t errsz)
@@ -268,6 +318,10 @@ configure(struct store *st, enum store_mode mode, enum durability d,
 	    "PRAGMA synchronous = NORMAL";
 
 	sqlite3_busy_handler(st->db, busy_handler, st);
+	stale_rules_init(&st->stale, 7, STALE_RULES_DEFAULT);
+	if (sqlite3_create_function(st->db, "shiptrack_stale", 4,
+	    SQLITE_UTF8 | SQLITE_DETERMINISTIC, st, sql_stale, NULL, NULL) != SQLITE_OK)
+		goto err;
 	if (store_exec_sql(st, "PRAGMA foreign_keys = ON") != STORE_OK)
 		goto err;
 	if (mode == STORE_READWRITE) {
@@ -558,6 +612,7 @@ shipment_row_fn(sqlite3_stmt *s, void *cb, void *arg)
 		.expected_delivery = store_col_text(s, 7), .delivered_at = store_col_text(s, 8),
 		.last_checkpoint_at = store_col_text(s, 9), .checked_at = store_col_text(s, 10),
 		.poll_error = store_col_text(s, 11), .poll_error_at = store_col_text(s, 12),
+		.stale = sqlite3_column_int(s, 13) != 0,
 	};
 
 	return ((store_shipment_cb)cb)(arg, &r);
@@ -662,4 +717,96 @@ store_event_key(char *out, size_t outsz, int64_t created_ms, const char *id)
 {
 	snprintf(out, outsz, "%015lld|%s",
 	    (long long)(created_ms < 0 ? 0 : created_ms), id);
+}
+
+void
+store_set_stale_rules(struct store *st, const struct stale_rules *r)
+{
+	st->stale = *r;
+}
+
+static int
+order_key_row_fn(sqlite3_stmt *s, void *cb, void *arg)
+{
+	return ((store_order_key_cb)cb)(arg, store_col_text(s, 0),
+	    sqlite3_column_int64(s, 1));
+}
+
+enum store_rc
+store_orders_list(struct store *st, const struct order_filter *f,
+    store_order_key_cb cb, void *arg)
+{
+	sqlite3_stmt *s = get_stmt(st, Q_ORDERS_LIST);
+
+	if (s == NULL)
+		return STORE_ERROR;
+	store_bind_text(s, 1, f->status);
+	store_bind_text(s, 2, f->stage);
+	sqlite3_bind_int(s, 3, f->stale);
+	sqlite3_bind_int(s, 4, f->has_cursor);
+	sqlite3_bind_int64(s, 5, f->cursor_ms);
+	store_bind_text(s, 6, f->has_cursor ? f->cursor_id : "");
+	sqlite3_bind_int(s, 7, f->limit);
+	sqlite3_bind_int64(s, 8, f->now_ms);
+	sqlite3_bind_int64(s, 9, st->stale.days[TAG_PENDING]);
+	return store_each_row(st, s, order_key_row_fn, (void *)cb, arg,
+	    "list orders", NULL);
+}
+
+struct count_ctx {
+	store_count_cb cb;
+	void *arg;
+	const char *group;
+};
+
+static int
+count_row_fn(sqlite3_stmt *s, void *cb, void *arg)
+{
+	struct count_ctx *c = arg;
+
+	(void)cb;
+	return c->cb(c->arg, c->group, store_col_text(s, 0),
+	    sqlite3_column_int64(s, 1));
+}
+
+enum store_rc
+store_stats(struct store *st, int64_t now_ms, store_count_cb cb, void *arg)
+{
+	static const struct { enum stmt q; const char *group; } parts[] = {
+		{ Q_COUNT_STATUS, "status" }, { Q_COUNT_STAGE, "stage" },
+		{ Q_COUNT_STALE, "stale" }, { Q_COUNT_EVENTS, "stored" },
+		{ Q_COUNT_REJECTED, "stored" },
+	};
+	enum store_rc rc = STORE_OK;
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]) && rc == STORE_OK; i++) {
+		struct count_ctx c = { cb, arg, parts[i].group };
+		sqlite3_stmt *s = get_stmt(st, parts[i].q);
+		if (s == NULL)
+			return STORE_ERROR;
+		if (parts[i].q == Q_COUNT_STALE) {
+			sqlite3_bind_int64(s, 8, now_ms);
+			sqlite3_bind_int64(s, 9, st->stale.days[TAG_PENDING]);
+		}
+		rc = store_each_row(st, s, count_row_fn, NULL, &c, "stats", NULL);
+	}
+	return rc;
+}
+
+static int
+meta_row_fn(sqlite3_stmt *s, void *cb, void *arg)
+{
+	return ((store_meta_cb)cb)(arg, store_col_text(s, 0), store_col_text(s, 1));
+}
+
+enum store_rc
+store_meta_prefix(struct store *st, const char *prefix, store_meta_cb cb,
+    void *arg)
+{
+	sqlite3_stmt *s = get_stmt(st, Q_META_PREFIX);
+
+	if (s == NULL)
+		return STORE_ERROR;
+	store_bind_text(s, 1, prefix);
+	return store_each_row(st, s, meta_row_fn, (void *)cb, arg, "meta", NULL);
 }

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "order.h"
 
 struct store;
 
@@ -115,6 +116,7 @@ enum store_rc store_order_get(struct store *st, const char *id,
 
 struct shipment_row {
 	int64_t id;
+	bool stale;		/* by the rules given to store_set_stale_rules */
 	const char *tracking_number, *carrier, *tracking_url, *tag, *subtag,
 	    *subtag_message, *expected_delivery, *delivered_at,
 	    *last_checkpoint_at, *checked_at, *poll_error, *poll_error_at;
@@ -138,6 +140,34 @@ enum store_rc store_event_order_ids(struct store *st, store_id_cb cb, void *arg)
 enum store_rc store_reset_derived(struct store *st);
 /* Replay: drop shipments no event announced, and orders with no events. */
 enum store_rc store_prune_derived(struct store *st);
+
+/* The staleness rules SQL sees (function shiptrack_stale); copied. */
+void store_set_stale_rules(struct store *st, const struct stale_rules *r);
+
+struct order_filter {
+	const char *status, *stage;	/* NULL: any */
+	bool stale;			/* only orders with something stale */
+	bool has_cursor;		/* continue after (cursor_ms, cursor_id) */
+	int64_t cursor_ms;
+	const char *cursor_id;
+	int limit;
+	int64_t now_ms;
+};
+/* Orders newest first (createdAt, then id, descending). */
+typedef int (*store_order_key_cb)(void *arg, const char *id, int64_t created_ms);
+enum store_rc store_orders_list(struct store *st, const struct order_filter *f,
+    store_order_key_cb cb, void *arg);
+
+/* Grouped counts: group is "status", "stage", "stale", "events", ... */
+typedef int (*store_count_cb)(void *arg, const char *group, const char *key,
+    int64_t n);
+enum store_rc store_stats(struct store *st, int64_t now_ms, store_count_cb cb,
+    void *arg);
+
+/* meta rows whose key starts with prefix. */
+typedef int (*store_meta_cb)(void *arg, const char *key, const char *value);
+enum store_rc store_meta_prefix(struct store *st, const char *prefix,
+    store_meta_cb cb, void *arg);
 
 /* Counts for `shiptrack check` and health. */
 enum store_rc store_count(struct store *st, const char *table, int64_t *n);

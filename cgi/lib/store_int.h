@@ -24,6 +24,7 @@ struct store {
 	sqlite3_stmt *stmt[STORE_MAX_STMTS];
 	long busy_ms;
 	struct timespec busy_start;
+	struct stale_rules stale;
 };
 
 /* The prepared statement in slot, preparing sql on first use; NULL on error. */

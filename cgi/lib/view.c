@@ -55,6 +55,7 @@ add_shipment(void *arg, const struct shipment_row *r)
 	add(o, "deliveredAt", str_or_null(r->delivered_at));
 	add(o, "lastCheckpointAt", str_or_null(r->last_checkpoint_at));
 	add(o, "checkedAt", str_or_null(r->checked_at));
+	add(o, "stale", json_object_new_boolean(r->stale));
 	if (c->kind == VIEW_OPERATOR) {
 		json_object *pe = NULL;
 		if (r->poll_error != NULL) {
@@ -64,8 +65,12 @@ add_shipment(void *arg, const struct shipment_row *r)
 		}
 		add(o, "pollError", pe);
 	}
-	add(o, "checkpoints", cps);
 	json_object_array_add(c->arr, o);
+	if (c->kind == VIEW_SUMMARY) {
+		json_object_put(cps);
+		return 0;
+	}
+	add(o, "checkpoints", cps);
 	c->rc = store_shipment_checkpoints(c->st, r->id, add_checkpoint, cps);
 	return c->rc == STORE_OK ? 0 : 1;
 }

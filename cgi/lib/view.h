@@ -13,7 +13,8 @@
 
 #include "store.h"
 
-enum view_kind { VIEW_SHOPPER, VIEW_OPERATOR };
+/* SUMMARY: the shopper view without checkpoints, for lists. */
+enum view_kind { VIEW_SHOPPER, VIEW_OPERATOR, VIEW_SUMMARY };
 
 /* STORE_OK with *out set, STORE_NONE for an unknown order, or an error. */
 enum store_rc view_order(struct store *st, const char *order_id,
