@@ -18,6 +18,7 @@
 #include "apply.h"
 #include "event.h"
 #include "log.h"
+#include "sig.h"
 #include "timefmt.h"
 
 #define EXIT_USAGE 2
@@ -32,11 +33,15 @@ struct command {
 static int cmd_migrate(struct app *a, int argc, char *argv[]);
 static int cmd_check(struct app *a, int argc, char *argv[]);
 static int cmd_replay(struct app *a, int argc, char *argv[]);
+static int cmd_link(struct app *a, int argc, char *argv[]);
+static int cmd_export(struct app *a, int argc, char *argv[]);
 
 static const struct command commands[] = {
 	{ "migrate", "", "create the database or bring its schema up to date", cmd_migrate },
 	{ "check", "", "validate the configuration and the database's integrity", cmd_check },
 	{ "replay", "", "rebuild all order state from the stored raw events", cmd_replay },
+	{ "link", "ORDER_ID [--base-url URL]", "print the shopper's tracking link", cmd_link },
+	{ "export", "--csv", "write orders and their shipments as CSV (RFC 4180)", cmd_export },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -46,7 +51,7 @@ usage(FILE *f)
 	fprintf(f, "usage: shiptrack [--config FILE] COMMAND [ARGS]\n"
 	    "       shiptrack --help | --version\n\ncommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-8s %-14s %s\n", commands[i].name, commands[i].args,
+		fprintf(f, "  %-8s %-27s %s\n", commands[i].name, commands[i].args,
 		    commands[i].help);
 	fprintf(f, "\nConfiguration: --config, else $SHIPTRACK_CONFIG, else %s;\n"
 	    "every key can be overridden by its SHIPTRACK_* environment variable.\n",
@@ -197,6 +202,120 @@ cmd_replay(struct app *a, int argc, char *argv[])
 	}
 	printf("replayed %ld events into %ld orders (%ld could not be parsed)\n",
 	    rp.events, rp.orders, rp.skipped);
+	return 0;
+}
+
+/* Percent-encode everything but RFC 3986 unreserved characters. */
+static void
+put_encoded(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~')
+			putchar(c);
+		else
+			printf("%%%02X", c);
+	}
+}
+
+static int
+cmd_link(struct app *a, int argc, char *argv[])
+{
+	const char *base = a->conf.public_url ? a->conf.public_url : "http://localhost/";
+	const char *id = NULL;
+	char key[SIG_LOOKUP_KEY_LEN + 1];
+	size_t blen;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--base-url") == 0 && i + 1 < argc)
+			base = argv[++i];
+		else if (strncmp(argv[i], "--base-url=", 11) == 0)
+			base = argv[i] + 11;
+		else if (id == NULL && argv[i][0] != '-')
+			id = argv[i];
+		else {
+			fprintf(stderr, "usage: shiptrack link ORDER_ID [--base-url URL]\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (id == NULL || *id == '\0' || strlen(id) > EVENT_MAX_ID) {
+		fprintf(stderr, "usage: shiptrack link ORDER_ID [--base-url URL]\n");
+		return EXIT_USAGE;
+	}
+	if (a->conf.lookup_secret == NULL) {
+		fprintf(stderr, "shiptrack link: lookup_secret is not configured\n");
+		return EXIT_USAGE;
+	}
+	sig_lookup_key(a->conf.lookup_secret, id, key);
+	blen = strlen(base);
+	/* ".../" or ".../page.html" take the query directly; else add "/". */
+	printf("%s%s?order=", base, blen > 0 && base[blen - 1] != '/' &&
+	    (blen < 5 || strcmp(base + blen - 5, ".html") != 0) ? "/" : "");
+	put_encoded(id);
+	printf("&key=%s\n", key);
+	return 0;
+}
+
+/* RFC 4180 field; a leading = + - @ is defused for spreadsheets. */
+static void
+put_csv_field(const char *s)
+{
+	if (s == NULL)
+		return;
+	if (strchr("=+-@", s[0]) != NULL && s[0] != '\0') {
+		putchar('"');
+		putchar('\'');
+		for (; *s != '\0'; s++) {
+			if (*s == '"')
+				putchar('"');
+			putchar(*s);
+		}
+		putchar('"');
+		return;
+	}
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static int
+put_csv_row(void *arg, const char *const *cols)
+{
+	(void)arg;
+	for (int i = 0; i < STORE_EXPORT_COLUMNS; i++) {
+		if (i > 0)
+			putchar(',');
+		put_csv_field(cols[i]);
+	}
+	fputs("\r\n", stdout);
+	return ferror(stdout) ? -1 : 0;
+}
+
+static int
+cmd_export(struct app *a, int argc, char *argv[])
+{
+	struct store *st;
+
+	if (argc != 2 || strcmp(argv[1], "--csv") != 0) {
+		fprintf(stderr, "usage: shiptrack export --csv\n");
+		return EXIT_USAGE;
+	}
+	if ((st = app_store(a)) == NULL)
+		return 1;
+	put_csv_row(NULL, store_export_header);
+	if (store_export(st, put_csv_row, NULL) != STORE_OK || fflush(stdout) != 0) {
+		fprintf(stderr, "shiptrack export: failed\n");
+		return 1;
+	}
 	return 0;
 }
 

@@ -28,7 +28,7 @@ enum stmt {
 	Q_ORDER_UPSERT, Q_ORDER_EVENTS, Q_ALL_EVENTS, Q_EVENT_REDERIVE,
 	Q_ORDER_GET, Q_ORDER_SHIPMENTS, Q_CHECKPOINTS, Q_EVENT_ORDER_IDS,
 	Q_ORDERS_LIST, Q_COUNT_STATUS, Q_COUNT_STAGE, Q_COUNT_STALE,
-	Q_COUNT_EVENTS, Q_COUNT_REJECTED, Q_META_PREFIX,
+	Q_COUNT_EVENTS, Q_COUNT_REJECTED, Q_META_PREFIX, Q_EXPORT,
 	Q__MAX
 };
 
@@ -123,6 +123,12 @@ static const char *const stmt_sql[Q__MAX] = {
 	[Q_COUNT_STALE] = "SELECT 'orders', count(*) FROM orders o WHERE " ORDER_STALE,
 	[Q_COUNT_EVENTS] = "SELECT 'events', count(*) FROM events",
 	[Q_COUNT_REJECTED] = "SELECT 'rejected_deliveries', count(*) FROM rejected_deliveries",
+	[Q_EXPORT] =
+	"SELECT o.id, o.status, o.stage, o.marketplace, o.created_at, o.updated_at,"
+	" s.tracking_number, s.carrier, s.tracking_url, s.tag, s.subtag,"
+	" s.expected_delivery, s.delivered_at, s.last_checkpoint_at, s.checked_at"
+	" FROM orders o LEFT JOIN shipments s ON s.order_id = o.id"
+	" ORDER BY o.created_ms DESC, o.id DESC, s.first_key, s.tracking_number",
 	[Q_META_PREFIX] =
 	"SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key",
 };
@@ -809,4 +815,30 @@ store_meta_prefix(struct store *st, const char *prefix, store_meta_cb cb,
 		return STORE_ERROR;
 	store_bind_text(s, 1, prefix);
 	return store_each_row(st, s, meta_row_fn, (void *)cb, arg, "meta", NULL);
+}
+
+const char *const store_export_header[STORE_EXPORT_COLUMNS] = {
+	"order_id", "status", "stage", "marketplace", "created_at", "updated_at",
+	"tracking_number", "carrier", "tracking_url", "tag", "subtag",
+	"expected_delivery", "delivered_at", "last_checkpoint_at", "checked_at",
+};
+
+static int
+export_row_fn(sqlite3_stmt *s, void *cb, void *arg)
+{
+	const char *cols[STORE_EXPORT_COLUMNS];
+
+	for (int i = 0; i < STORE_EXPORT_COLUMNS; i++)
+		cols[i] = store_col_text(s, i);
+	return ((store_export_cb)cb)(arg, cols);
+}
+
+enum store_rc
+store_export(struct store *st, store_export_cb cb, void *arg)
+{
+	sqlite3_stmt *s = get_stmt(st, Q_EXPORT);
+
+	if (s == NULL)
+		return STORE_ERROR;
+	return store_each_row(st, s, export_row_fn, (void *)cb, arg, "export", NULL);
 }

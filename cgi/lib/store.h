@@ -169,6 +169,13 @@ typedef int (*store_meta_cb)(void *arg, const char *key, const char *value);
 enum store_rc store_meta_prefix(struct store *st, const char *prefix,
     store_meta_cb cb, void *arg);
 
+/* Every order joined with its shipments (one row per shipment, or one
+ * row with NULL shipment columns), newest order first. */
+#define STORE_EXPORT_COLUMNS 15
+typedef int (*store_export_cb)(void *arg, const char *const *cols);
+extern const char *const store_export_header[STORE_EXPORT_COLUMNS];
+enum store_rc store_export(struct store *st, store_export_cb cb, void *arg);
+
 /* Counts for `shiptrack check` and health. */
 enum store_rc store_count(struct store *st, const char *table, int64_t *n);
 
