@@ -8,6 +8,10 @@
  *   -> answer, only after the commit.
  * Every refusal before the signature is verified leaves no trace but a
  * log line; a signed body we cannot accept is kept as evidence.
+ *
+ * Under FastCGI the process runs `threads` request threads and commits
+ * their writes together (batch.h: group commit); in CGI mode the same
+ * code path commits a batch of one.
  */
 #include "config.h"
 
@@ -17,6 +21,7 @@
 
 #include "app.h"
 #include "apply.h"
+#include "batch.h"
 #include "event.h"
 #include "http.h"
 #include "log.h"
@@ -24,6 +29,12 @@
 #include "timefmt.h"
 
 #define MAX_SIGNATURE_HEADER 1024
+#define MAX_PER_COMMIT 64
+
+struct receiver {
+	struct app app;
+	struct batch *batch;
+};
 #define RETRY_AFTER "Retry-After: 5\r\n"
 
 /*
@@ -119,13 +130,15 @@ answer_challenge(struct http_req *req, const char *challenge)
 
 /* A signed body we refuse: keep it, then answer 400 (or 503 if not kept). */
 static void
-reject(struct http_req *req, struct app *a, const struct sender *s,
+reject(struct http_req *req, struct receiver *r, const struct sender *s,
     const char *code, const char *why, const struct buf *body)
 {
-	struct store *st = app_store(a);
+	struct batch_item it = {
+		.kind = BATCH_REJECT, .scheme = apply_scheme_name(s->scheme),
+		.reason = why, .body = body->data, .len = body->len,
+	};
 
-	if (st == NULL || apply_reject(st, apply_scheme_name(s->scheme), why,
-	    body->data, body->len, timefmt_now_ms()) != STORE_OK) {
+	if (batch_submit(r->batch, &it) != STORE_OK) {
 		answer_unavailable(req);
 		return;
 	}
@@ -134,7 +147,7 @@ reject(struct http_req *req, struct app *a, const struct sender *s,
 }
 
 static void
-process(struct http_req *req, struct app *a, const struct sender *s,
+process(struct http_req *req, struct receiver *r, const struct sender *s,
     const struct buf *body)
 {
 	static const char *const codes[] = {
@@ -143,25 +156,23 @@ process(struct http_req *req, struct app *a, const struct sender *s,
 		[EVENT_INVALID_FIELD] = "invalid_field",
 	};
 	struct event ev;
-	struct store *st;
 	char why[160];
 	enum event_rc rc = event_parse(s->scheme, body->data, body->len, &ev,
 	    why, sizeof(why));
-	bool dup;
+	struct batch_item it = {
+		.kind = BATCH_EVENT, .ev = &ev, .body = body->data, .len = body->len,
+	};
 
 	if (rc == EVENT_HANDSHAKE)
 		answer_challenge(req, ev.challenge);
 	else if (rc != EVENT_OK)
-		reject(req, a, s, codes[rc], why, body);
-	else if ((st = app_store(a)) == NULL)
-		answer_unavailable(req);
-	else if (apply_event(st, &ev, body->data, body->len, timefmt_now_ms(),
-	    &dup) != STORE_OK)
+		reject(req, r, s, codes[rc], why, body);
+	else if (batch_submit(r->batch, &it) != STORE_OK)
 		answer_unavailable(req);
 	else {
 		log_info("event %s type %s order %s%s", ev.id, ev.type,
-		    ev.order_id ? ev.order_id : "-", dup ? " (duplicate)" : "");
-		answer_accepted(req, ev.id, dup);
+		    ev.order_id ? ev.order_id : "-", it.duplicate ? " (duplicate)" : "");
+		answer_accepted(req, ev.id, it.duplicate);
 	}
 	event_free(&ev);
 }
@@ -169,7 +180,8 @@ process(struct http_req *req, struct app *a, const struct sender *s,
 static void
 handle(struct http_req *req, void *arg)
 {
-	struct app *a = arg;
+	struct receiver *r = arg;
+	struct app *a = &r->app;
 	const struct sender *s;
 	const char *sig = NULL, *secret;
 	struct buf body;
@@ -202,7 +214,7 @@ handle(struct http_req *req, void *arg)
 			http_send_error(req, 401, "bad_signature",
 			    "the signature does not match the body", NULL);
 		} else
-			process(req, a, s, &body);
+			process(req, r, s, &body);
 	}
 	buf_free(&body);
 }
@@ -210,14 +222,18 @@ handle(struct http_req *req, void *arg)
 int
 main(int argc, char *argv[])
 {
-	struct app a;
+	struct receiver r;
 	int rc;
 
 	(void)argc;
 	(void)argv;
-	app_init(&a, "shiptrack-webhook", NULL, STORE_READWRITE);
-	(void)app_store(&a);	/* open and migrate now, not on the first request */
-	rc = http_serve(handle, &a, a.conf_ok ? a.conf.read_timeout : 10);
-	app_free(&a);
+	app_init(&r.app, "shiptrack-webhook", NULL, STORE_READWRITE);
+	(void)app_store(&r.app);	/* open and migrate now, not on the first request */
+	if ((r.batch = batch_new(&r.app, MAX_PER_COMMIT)) == NULL)
+		return 1;
+	rc = http_serve_threads(handle, &r, r.app.conf_ok ? r.app.conf.read_timeout : 10,
+	    r.app.conf_ok ? (int)r.app.conf.threads : 1);
+	batch_free(r.batch);
+	app_free(&r.app);
 	return rc;
 }

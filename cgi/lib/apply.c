@@ -168,7 +168,7 @@ apply_recompute_order(struct store *st, const char *order_id, int64_t now_ms,
 }
 
 enum store_rc
-apply_event(struct store *st, const struct event *ev, const char *body,
+apply_event_in_tx(struct store *st, const struct event *ev, const char *body,
     size_t len, int64_t now_ms, bool *duplicate)
 {
 	char now[TIMEFMT_ISO_LEN];
@@ -183,18 +183,27 @@ apply_event(struct store *st, const struct event *ev, const char *body,
 
 	*duplicate = false;
 	timefmt_iso_utc(now_ms, now);
-	if ((rc = store_begin(st)) != STORE_OK)
-		return rc;
 	rc = store_event_insert(st, &rec);
 	if (rc == STORE_NONE) {
-		*duplicate = true;
-		store_rollback(st);
+		*duplicate = true;	/* stored before: no other effect */
 		return STORE_OK;
 	}
 	if (rc == STORE_OK)
 		rc = apply_event_effects(st, ev);
 	if (rc == STORE_OK && ev->order_id != NULL)
 		rc = apply_recompute_order(st, ev->order_id, now_ms, false);
+	return rc;
+}
+
+enum store_rc
+apply_event(struct store *st, const struct event *ev, const char *body,
+    size_t len, int64_t now_ms, bool *duplicate)
+{
+	enum store_rc rc;
+
+	if ((rc = store_begin(st)) != STORE_OK)
+		return rc;
+	rc = apply_event_in_tx(st, ev, body, len, now_ms, duplicate);
 	if (rc == STORE_OK)
 		rc = store_commit(st);
 	if (rc != STORE_OK)
@@ -203,16 +212,24 @@ apply_event(struct store *st, const struct event *ev, const char *body,
 }
 
 enum store_rc
-apply_reject(struct store *st, const char *scheme, const char *reason,
+apply_reject_in_tx(struct store *st, const char *scheme, const char *reason,
     const char *body, size_t len, int64_t now_ms)
 {
 	char now[TIMEFMT_ISO_LEN];
-	enum store_rc rc;
 
 	timefmt_iso_utc(now_ms, now);
+	return store_rejected_insert(st, scheme, reason, now, body, len);
+}
+
+enum store_rc
+apply_reject(struct store *st, const char *scheme, const char *reason,
+    const char *body, size_t len, int64_t now_ms)
+{
+	enum store_rc rc;
+
 	if ((rc = store_begin(st)) != STORE_OK)
 		return rc;
-	rc = store_rejected_insert(st, scheme, reason, now, body, len);
+	rc = apply_reject_in_tx(st, scheme, reason, body, len, now_ms);
 	if (rc == STORE_OK)
 		rc = store_commit(st);
 	if (rc != STORE_OK)

@@ -25,6 +25,10 @@
 enum store_rc apply_event(struct store *st, const struct event *ev,
     const char *body, size_t len, int64_t now_ms, bool *duplicate);
 
+/* apply_event inside a transaction the caller opened (group commit). */
+enum store_rc apply_event_in_tx(struct store *st, const struct event *ev,
+    const char *body, size_t len, int64_t now_ms, bool *duplicate);
+
 /* The parts of apply_event that need no insert (for replay); no transaction. */
 enum store_rc apply_event_effects(struct store *st, const struct event *ev);
 
@@ -35,8 +39,10 @@ enum store_rc apply_event_effects(struct store *st, const struct event *ev);
 enum store_rc apply_recompute_order(struct store *st, const char *order_id,
     int64_t now_ms, bool replay);
 
-/* Keep a signed body we could not accept; own transaction. */
+/* Keep a signed body we could not accept; own transaction, or the caller's. */
 enum store_rc apply_reject(struct store *st, const char *scheme,
+    const char *reason, const char *body, size_t len, int64_t now_ms);
+enum store_rc apply_reject_in_tx(struct store *st, const char *scheme,
     const char *reason, const char *body, size_t len, int64_t now_ms);
 
 const char *apply_scheme_name(enum sig_scheme s);

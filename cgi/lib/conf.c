@@ -59,6 +59,7 @@ static const struct conf_key keys[] = {
 	S(mail_from, "SHIPTRACK_MAIL_FROM", NULL),
 	L(busy_timeout, "SHIPTRACK_BUSY_TIMEOUT", "5000", 0, 600000),
 	L(read_timeout, "SHIPTRACK_READ_TIMEOUT", "10", 1, 3600),
+	L(threads, "SHIPTRACK_THREADS", "16", 1, 256),
 	S(log_level, "SHIPTRACK_LOG_LEVEL", "info"),
 	S(public_url, "SHIPTRACK_PUBLIC_URL", NULL),
 	L(stale_days, "SHIPTRACK_STALE_DAYS", "7", 1, 365),
@@ -168,6 +169,16 @@ parse_line(struct conf *c, const char *file, int lineno, char *line,
 	}
 	*eq = '\0';
 	key = trim(p);
+	/*
+	 * Echo the key only when it looks like one: a mistyped separator
+	 * ("webhook_secret: whsec_...=") would otherwise put a secret in
+	 * the error message, and from there in the log.
+	 */
+	if (key[strspn(key, "abcdefghijklmnopqrstuvwxyz_ABCDEFGHIJKLMNOPQRSTUVWXYZ")] != '\0' ||
+	    strlen(key) > 40) {
+		snprintf(err, errsz, "%s:%d: expected 'key = value'", file, lineno);
+		return -1;
+	}
 	if ((k = find_key(key)) == NULL) {
 		snprintf(err, errsz, "%s:%d: unknown key '%.64s'", file, lineno, key);
 		return -1;

@@ -37,6 +37,7 @@ struct conf {
 	char *mail_from;
 	long busy_timeout;	/* ms SQLite waits for a lock before 503 */
 	long read_timeout;	/* s a request body may take to arrive */
+	long threads;		/* request threads per FastCGI receiver process */
 	char *log_level;
 	char *public_url;	/* base URL of the shopper page, for links */
 	long stale_days;	/* default days without a scan before "stale" */

@@ -4,11 +4,54 @@
 #include "config.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "event.h"
+
+/*
+ * Strict UTF-8 (RFC 3629): json-c's own check accepts overlong forms,
+ * surrogates and code points above U+10FFFF, all of which could make two
+ * different byte strings compare or display as the same id.
+ */
+static bool
+utf8_valid(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return false;
+		if (len - i <= n)
+			return false;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
 
 json_object *
 event_parse_json(const char *text, size_t len)
@@ -16,7 +59,8 @@ event_parse_json(const char *text, size_t len)
 	struct json_tokener *tok;
 	json_object *obj;
 
-	if (len > 0x7fffffff || (tok = json_tokener_new_ex(EVENT_MAX_DEPTH)) == NULL)
+	if (len > 0x7fffffff || !utf8_valid((const unsigned char *)text, len) ||
+	    (tok = json_tokener_new_ex(EVENT_MAX_DEPTH)) == NULL)
 		return NULL;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, text, (int)len);
@@ -48,12 +92,26 @@ get_str(json_object *o, const char *key)
 	if (o == NULL || !json_object_object_get_ex(o, key, &v))
 		return NULL;
 	switch (json_object_get_type(v)) {
-	case json_type_string:
+	case json_type_string: {
+		/* An escaped NUL ("\u0000") would cut the C string short. */
+		const char *str = json_object_get_string(v);
+		return strlen(str) == (size_t)json_object_get_string_len(v) ? str : NULL;
+	}
 	case json_type_int:
 		return json_object_get_string(v);
 	default:
 		return NULL;
 	}
+}
+
+/* A required field present but unusable (not text, or with a NUL)? */
+static bool
+present_but_bad(json_object *o, const char *key, const char *value)
+{
+	json_object *v;
+
+	return value == NULL && o != NULL && json_object_object_get_ex(o, key, &v) &&
+	    !json_object_is_type(v, json_type_null);
 }
 
 static json_object *
@@ -254,6 +312,12 @@ check_common(struct event *ev, char *why, size_t whysz)
 	enum event_rc rc;
 	int c;
 
+	if (present_but_bad(ev->root, "id", ev->id) ||
+	    present_but_bad(ev->root, "type", ev->type) ||
+	    (ev->scheme == SIG_RYE_V1 &&
+	    present_but_bad(ev->root, "requestId", ev->order_id)))
+		return fail(why, whysz, EVENT_INVALID_FIELD,
+		    "id, type and requestId must be strings without NUL");
 	if (ev->id == NULL || ev->type == NULL)
 		return fail(why, whysz, EVENT_MISSING_FIELD,
 		    ev->id == NULL ? "id is missing" : "type is missing");

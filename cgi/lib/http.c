@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@ struct http_req {
 	FCGX_Request *fcgx;	/* NULL in CGI mode */
 	long read_timeout_s;
 	bool answered;
+	bool input_done;	/* the request body was read to its end */
 };
 
 static bool fastcgi_mode;
@@ -136,8 +138,10 @@ http_read_body(struct http_req *req, size_t max, struct buf *out)
 	for (;;) {
 		long got = read_some(req, chunk, sizeof(chunk), &deadline);
 
-		if (got == 0)
+		if (got == 0) {
+			req->input_done = true;
 			break;
+		}
 		if (got == -2)
 			return BODY_TIMEOUT;
 		if (got < 0)
@@ -246,31 +250,125 @@ set_socket_deadline(int fd, long seconds)
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
-int
-http_serve(http_handler handler, void *ctx, long read_timeout_s)
+/*
+ * After the answer, libfcgi's close shuts down its write side and waits
+ * (up to 2 s) for the web server to close first, so that unread input
+ * cannot turn into a TCP reset that destroys the answer.  With the input
+ * read to its end there is nothing to reset, and the wait only idles the
+ * worker between requests: detaching tells libfcgi to close at once.
+ * Input we refused without reading (a 413) keeps the careful close.
+ */
+static void
+finish(struct http_req *req)
 {
+	char sink[4096];
+	int n, budget = 16;
+
+	while (!req->input_done && budget-- > 0) {
+		n = FCGX_GetStr(sink, sizeof(sink), req->fcgx->in);
+		if (n <= 0) {
+			req->input_done = n == 0 && FCGX_GetError(req->fcgx->in) == 0;
+			break;
+		}
+	}
+	if (req->input_done)
+		FCGX_Detach(req->fcgx);
+	FCGX_Finish_r(req->fcgx);
+}
+
+static void
+serve_one(struct http_req *req, FCGX_Request *fr, http_handler handler, void *ctx)
+{
+	req->fcgx = fr;
+	req->answered = false;
+	req->input_done = false;
+	set_socket_deadline(fr->ipcFd, req->read_timeout_s);
+	handler(req, ctx);
+	if (!req->answered)
+		http_send_error(req, 500, "internal", "no answer", NULL);
+	finish(req);
+}
+
+struct worker {
+	pthread_t thread;
+	http_handler handler;
+	void *ctx;
+	long read_timeout_s;
+};
+
+/* libfcgi's accept is not safe to call from several threads at once. */
+static pthread_mutex_t accept_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct http_req req = { .read_timeout_s = w->read_timeout_s };
 	FCGX_Request fr;
+	int rc;
+
+	if (FCGX_InitRequest(&fr, 0, 0) != 0)
+		return NULL;
+	for (;;) {
+		pthread_mutex_lock(&accept_mu);
+		rc = FCGX_Accept_r(&fr);
+		pthread_mutex_unlock(&accept_mu);
+		if (rc < 0)
+			break;
+		serve_one(&req, &fr, w->handler, w->ctx);
+	}
+	FCGX_Free(&fr, 1);
+	return NULL;
+}
+
+static int
+serve_cgi(http_handler handler, void *ctx, long read_timeout_s)
+{
 	struct http_req req = { .read_timeout_s = read_timeout_s };
 
-	if (FCGX_IsCGI()) {
-		handler(&req, ctx);
-		if (!req.answered)
-			http_send_error(&req, 500, "internal", "no answer", NULL);
-		return 0;
-	}
+	handler(&req, ctx);
+	if (!req.answered)
+		http_send_error(&req, 500, "internal", "no answer", NULL);
+	return 0;
+}
+
+int
+http_serve_threads(http_handler handler, void *ctx, long read_timeout_s,
+    int nthreads)
+{
+	struct worker *w;
+	int started = 0;
+
+	if (FCGX_IsCGI())
+		return serve_cgi(handler, ctx, read_timeout_s);
 	fastcgi_mode = true;
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
+	if (FCGX_Init() != 0) {
 		log_error("FastCGI initialisation failed");
 		return 1;
 	}
-	while (FCGX_Accept_r(&fr) >= 0) {
-		req.fcgx = &fr;
-		req.answered = false;
-		set_socket_deadline(fr.ipcFd, read_timeout_s);
-		handler(&req, ctx);
-		if (!req.answered)
-			http_send_error(&req, 500, "internal", "no answer", NULL);
-		FCGX_Finish_r(&fr);
+	if (nthreads < 1)
+		nthreads = 1;
+	if ((w = calloc((size_t)nthreads, sizeof(*w))) == NULL)
+		return 1;
+	for (int i = 0; i < nthreads; i++) {
+		w[i] = (struct worker){ .handler = handler, .ctx = ctx,
+		    .read_timeout_s = read_timeout_s };
+		/* The calling thread is worker 0. */
+		if (i > 0 && pthread_create(&w[i].thread, NULL, worker_main, &w[i]) != 0) {
+			log_error("cannot start request thread %d", i);
+			break;
+		}
+		started++;
 	}
+	worker_main(&w[0]);
+	for (int i = 1; i < started; i++)
+		pthread_join(w[i].thread, NULL);
+	free(w);
 	return 0;
+}
+
+int
+http_serve(http_handler handler, void *ctx, long read_timeout_s)
+{
+	return http_serve_threads(handler, ctx, read_timeout_s, 1);
 }

@@ -35,6 +35,12 @@ enum http_body_rc {
 
 /* Serve until shutdown; returns a process exit status. */
 int http_serve(http_handler handler, void *ctx, long read_timeout_s);
+/*
+ * The same with nthreads request threads under FastCGI (the handler must
+ * then be thread-safe); one call in CGI mode.
+ */
+int http_serve_threads(http_handler handler, void *ctx, long read_timeout_s,
+    int nthreads);
 
 /* True when running under FastCGI (for logs and tests). */
 bool http_is_fastcgi(void);

@@ -408,6 +408,25 @@ store_rollback(struct store *st)
 }
 
 enum store_rc
+store_savepoint(struct store *st)
+{
+	return store_exec_sql(st, "SAVEPOINT item");
+}
+
+enum store_rc
+store_release(struct store *st)
+{
+	return store_exec_sql(st, "RELEASE item");
+}
+
+void
+store_rollback_to(struct store *st)
+{
+	/* Undo the item's writes, then close the savepoint itself. */
+	(void)store_exec_sql(st, "ROLLBACK TO item; RELEASE item");
+}
+
+enum store_rc
 store_integrity(struct store *st, char *buf, size_t bufsz)
 {
 	sqlite3_stmt *s;

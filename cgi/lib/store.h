@@ -49,6 +49,10 @@ int  store_schema_target(void);
 enum store_rc store_begin(struct store *st);	/* BEGIN IMMEDIATE */
 enum store_rc store_commit(struct store *st);
 void store_rollback(struct store *st);
+/* A nested unit inside the open transaction (SAVEPOINT item). */
+enum store_rc store_savepoint(struct store *st);
+enum store_rc store_release(struct store *st);
+void store_rollback_to(struct store *st);
 
 /* "ok" or the first problem PRAGMA integrity_check reports (in buf). */
 enum store_rc store_integrity(struct store *st, char *buf, size_t bufsz);

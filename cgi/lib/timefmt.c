@@ -64,9 +64,12 @@ parse_offset(const char **p, int *offset_min)
 	(*p)++;
 	if (digits(p, 2, &hh) < 0 || hh > 23)
 		return -1;
-	if (**p == ':')
+	/* "+hh", "+hhmm" or "+hh:mm": a colon must be followed by minutes. */
+	if (**p == ':') {
 		(*p)++;
-	if (**p != '\0' && digits(p, 2, &mm) < 0)
+		if (digits(p, 2, &mm) < 0)
+			return -1;
+	} else if (**p != '\0' && digits(p, 2, &mm) < 0)
 		return -1;
 	if (mm > 59)
 		return -1;

@@ -1,0 +1,55 @@
+/*
+ * batch: group commit for the webhook receiver.
+ *
+ * With synchronous=FULL every commit costs an fsync, and several writer
+ * processes queue on SQLite's single write lock, sleeping in its busy
+ * handler: measured here, two single-threaded workers reached ~1,000
+ * events/s against a raw commit rate of ~7,000.  So one receiver process
+ * runs many request threads, and their writes are committed together:
+ *
+ *   a request thread verifies and parses its event (in parallel), then
+ *   batch_submit() queues it and waits;
+ *   the first waiting thread that finds no commit in progress becomes
+ *   the leader: it takes everything queued, applies each item inside its
+ *   own SAVEPOINT (one bad item cannot spoil the others), commits once,
+ *   marks every item with its result and wakes the others;
+ *   each thread answers its client only after its item's commit.
+ *
+ * Nothing is acknowledged before it is durable, and a batch of one is the
+ * plain one-transaction-per-webhook path (CGI mode, mod_fcgid).
+ */
+#ifndef SHIPTRACK_BATCH_H
+#define SHIPTRACK_BATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "app.h"
+#include "event.h"
+#include "store.h"
+
+enum batch_kind { BATCH_EVENT, BATCH_REJECT };
+
+struct batch_item {
+	enum batch_kind kind;
+	const struct event *ev;		/* BATCH_EVENT */
+	const char *scheme, *reason;	/* BATCH_REJECT */
+	const char *body;
+	size_t len;
+	/* results, valid once batch_submit() returns */
+	enum store_rc rc;
+	bool duplicate;
+	/* queue bookkeeping */
+	bool done;
+	struct batch_item *next;
+};
+
+struct batch;
+
+struct batch *batch_new(struct app *a, size_t max_per_commit);
+void batch_free(struct batch *b);
+
+/* Queue it, wait for its commit; returns it->rc. */
+enum store_rc batch_submit(struct batch *b, struct batch_item *it);
+
+#endif

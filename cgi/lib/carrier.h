@@ -1,0 +1,241 @@
+/*
+ * carrier: the AfterShip Tracking API client, the only module that
+ * touches libcurl (shared/spec/aftership.md is the contract it follows).
+ *
+ * Two halves.  carrier_parse.c is pure: it reads a base URL into the API
+ * family it implies (legacy /v4 or dated /tracking/YYYY-MM: key header,
+ * wrapped bodies, cursor or page pagination), builds request URLs and
+ * bodies, and reads answers into plain structs, tolerating nulls
+ * everywhere, every documented date form, unknown subtags, both
+ * "*_iso3" and "*_country_region", and wrapped ({"tracking": ..}) as
+ * well as unwrapped answers.  It needs no network and is unit-tested.
+ *
+ * carrier.c runs requests concurrently on one curl multi handle: at most
+ * `concurrency` transfers, each endpoint paced by its own token bucket
+ * (ratelimit.h), X-RateLimit-Remaining/Reset observed, 429 waited out
+ * until Reset or Retry-After, 5xx/timeouts/dropped connections/cut bodies
+ * retried with exponential backoff and jitter, every retry bounded.  Each
+ * request ends in exactly one call of its done callback, with the outcome
+ * classified (carrier_outcome) so the caller decides what the codes mean
+ * for its shipment.  Bodies are capped at CARRIER_MAX_BODY, JSON depth at
+ * CARRIER_MAX_DEPTH, kept strings at the CARRIER_MAX_* lengths.  The API
+ * key goes only into its request header: never into URLs, logs or errors.
+ *
+ * Strings in the parsed structs point into the answer's JSON tree and live
+ * as long as the struct they came with.
+ */
+#ifndef SHIPTRACK_CARRIER_H
+#define SHIPTRACK_CARRIER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "buf.h"
+#include "timefmt.h"
+
+#define CARRIER_MAX_BODY	(8u << 20)
+#define CARRIER_MAX_DEPTH	32
+#define CARRIER_MAX_CHECKPOINTS	500
+#define CARRIER_MAX_ID		64
+#define CARRIER_MAX_NUMBER	64
+#define CARRIER_MAX_SLUG	64
+#define CARRIER_MAX_TEXT	1000	/* messages, subtag messages */
+#define CARRIER_MAX_LOCATION	300
+#define CARRIER_MAX_DATE	40
+#define CARRIER_MAX_CURSOR	512
+#define CARRIER_LIST_LIMIT	200	/* trackings per list page */
+#define CARRIER_LOOKUP_MAX	50	/* tracking_numbers= per request */
+#define CARRIER_MAX_URL		8192
+
+/* --- the API family a base URL implies ------------------------------- */
+
+struct carrier_api {
+	bool legacy;		/* /v4 */
+	char version[8];	/* "YYYY-MM"; "" for /v4 */
+	bool wrapped;		/* request bodies in {"tracking": ...} */
+	bool cursor;		/* list pages by cursor, else by page number */
+	const char *key_header;	/* "as-api-key" or "aftership-api-key" */
+};
+
+/* 0, or -1 when base is not an http(s) URL ending in /v4 or /tracking/YYYY-MM. */
+int carrier_api_parse(const char *base, struct carrier_api *out);
+
+/* --- requests -------------------------------------------------------- */
+
+enum carrier_op { CARRIER_CREATE, CARRIER_GET, CARRIER_LIST, CARRIER_OP__MAX };
+
+struct carrier_new {
+	const char *tracking_number;
+	const char *slug;	/* NULL: let AfterShip detect the courier */
+	const char *order_id;	/* our order id, echoed back by AfterShip */
+};
+
+struct carrier_query {
+	int64_t updated_min_ms;	/* < 0: no updated_at_min */
+	const char *cursor;	/* dated >= 2024-10: next_cursor of the last page */
+	long page;		/* others: 1-based page */
+	const char *const *numbers;	/* tracking_numbers=, up to CARRIER_LOOKUP_MAX */
+	size_t nnumbers;
+};
+
+/* Request bodies and URLs (pure).  0, or -1 if too long or out of memory. */
+int carrier_body_create(const struct carrier_api *api, const struct carrier_new *n,
+    struct buf *out);
+int carrier_url_get(const char *base, const char *id, struct buf *out);
+int carrier_url_list(const struct carrier_api *api, const char *base,
+    const struct carrier_query *q, struct buf *out);
+int carrier_url_create(const char *base, struct buf *out);
+
+/* "UPS", "FedEx", "Amazon Logistics", ... -> AfterShip slug; NULL: detect. */
+const char *carrier_slug_for(const char *carrier_name);
+
+/* --- answers --------------------------------------------------------- */
+
+struct carrier_checkpoint {
+	const char *time_raw;		/* checkpoint_time, else created_at */
+	struct timeval_iso time;
+	bool time_ok;
+	const char *tag, *subtag, *message;	/* NULL when absent */
+	char location[CARRIER_MAX_LOCATION + 1];	/* "" when none */
+};
+
+struct carrier_tracking {
+	const char *id, *legacy_id, *tracking_number, *slug, *order_id;
+	const char *tag;		/* one of the nine, or NULL */
+	const char *subtag, *subtag_message;
+	const char *expected_delivery;	/* as given: a date or a date-time */
+	char delivered_at[CARRIER_MAX_DATE];	/* UTC if the offset is known, else as given; "" */
+	int64_t updated_ms;		/* updated_at */
+	bool has_updated;
+	struct carrier_checkpoint *cp;
+	size_t ncp;
+};
+
+/* Read one tracking object.  0, or -1 if it has neither id nor number. */
+int  carrier_tracking_parse(json_object *obj, struct carrier_tracking *t);
+void carrier_tracking_free(struct carrier_tracking *t);
+
+struct carrier_response {
+	int http;
+	int code;			/* meta.code; 0 if none */
+	char message[256];		/* meta.message, control characters dropped */
+	char type[64];			/* meta.type */
+	json_object *root;
+	struct carrier_tracking *trackings;	/* one for create/get, a page for list */
+	size_t ntrackings;
+	/* list pagination, either form */
+	bool has_next;
+	char next_cursor[CARRIER_MAX_CURSOR + 1];
+	long page, limit, count;
+};
+
+/*
+ * Parse an answer body.  0 when the envelope was read (a JSON error answer
+ * too); -1 when the body is not the JSON envelope (plain-text 5xx, a cut
+ * body), with r->http and r->message set all the same.
+ */
+int  carrier_response_parse(enum carrier_op op, int http, const char *body,
+    size_t len, struct carrier_response *r);
+void carrier_response_free(struct carrier_response *r);
+
+/*
+ * What an answer means, before any retry (pure).  The engine retries
+ * RATE_LIMITED and UNAVAILABLE itself; callers see the final outcome.
+ */
+enum carrier_outcome {
+	CARRIER_OK,		/* 2xx: apply */
+	CARRIER_REFUSED,	/* a 4xx with a meta.code the caller interprets */
+	CARRIER_UNAUTHORIZED,	/* 401: the key was refused; stop the run */
+	CARRIER_RATE_LIMITED,	/* 429 (after waiting and retrying, when final) */
+	CARRIER_UNAVAILABLE,	/* 5xx, timeout, connection, unreadable body */
+	CARRIER_STOPPED,	/* not sent or abandoned: the run is stopping */
+	CARRIER_FAILED,		/* anything else: too large, odd status, internal */
+};
+enum carrier_outcome carrier_classify(int http, bool parsed);
+const char *carrier_outcome_name(enum carrier_outcome o);
+
+/* AfterShip meta.codes the poller treats specially. */
+enum {
+	AS_ALREADY_EXISTS = 4003, AS_NOT_FOUND = 4004, AS_INVALID_NUMBER = 4005,
+	AS_MISSING_NUMBER = 4007, AS_NEEDS_POSTAL = 4009, AS_BAD_SLUG = 4010,
+	AS_NEEDS_COUNTRY = 4011, AS_NO_COURIER = 4012, AS_BAD_FORMAT = 4017,
+};
+
+/*
+ * Rate-limit headers.  Feeds one header line ("Name: value\r\n") into h;
+ * unknown lines are ignored.  Values: -1 when absent.
+ */
+struct carrier_headers {
+	long limit, remaining;
+	int64_t reset_s;	/* Unix seconds */
+	long retry_after_s;
+	char api_version[16];
+	bool json;		/* Content-Type application/json */
+};
+void carrier_headers_init(struct carrier_headers *h);
+void carrier_header_line(struct carrier_headers *h, const char *line, size_t len);
+
+/* --- the client ------------------------------------------------------- */
+
+enum carrier_bucket { BUCKET_CREATE, BUCKET_LIST, BUCKET_GET, BUCKET__MAX };
+
+struct carrier_opts {
+	const char *base_url;
+	const char *api_key;
+	long timeout_s;			/* whole request; connect at most 10 s of it */
+	int concurrency;		/* transfers at once */
+	long limit[BUCKET__MAX];	/* the service's limits, requests/s */
+	long legacy_limit;		/* /v4: one limit per account */
+	int max_retries;		/* 5xx, timeouts, cut bodies */
+	int max_waits;			/* 429s waited out per request */
+	long max_wait_s;		/* a longer 429 wait ends the request */
+};
+
+struct carrier_result {
+	enum carrier_outcome outcome;
+	int http, code;			/* code: meta.code, 0 if none */
+	const char *message;		/* human text for logs and poll errors */
+	const struct carrier_response *resp;	/* OK and REFUSED: the parsed answer */
+	int64_t rate_reset_ms;		/* RATE_LIMITED: when the service allows more */
+};
+
+struct carrier_stats {
+	long sent[CARRIER_OP__MAX];	/* requests sent, retries included */
+	long rate_limited;		/* 429 answers */
+	long retries;			/* resent after 5xx, timeout, cut body */
+	long failed;			/* requests ending other than OK/REFUSED */
+};
+
+struct carrier;
+typedef void (*carrier_done_fn)(void *arg, const struct carrier_result *r);
+/* Queue more requests when asked; false when there is nothing more for now. */
+typedef bool (*carrier_feed_fn)(void *arg);
+
+struct carrier *carrier_open(const struct carrier_opts *o, char *err, size_t errsz);
+void carrier_close(struct carrier *c);
+const struct carrier_api *carrier_api(const struct carrier *c);
+
+/* Queue a request.  0, or -1 (out of memory, too long): done is not called. */
+int carrier_create(struct carrier *c, const struct carrier_new *n,
+    carrier_done_fn done, void *arg);
+int carrier_get(struct carrier *c, const char *id, carrier_done_fn done, void *arg);
+int carrier_list(struct carrier *c, const struct carrier_query *q,
+    carrier_done_fn done, void *arg);
+
+/*
+ * Run until nothing is queued or in flight and feed (may be NULL) queues
+ * nothing more.  Callbacks may queue further requests.  0, or -1 if the
+ * multi interface failed.
+ */
+int  carrier_run(struct carrier *c, carrier_feed_fn feed, void *arg);
+/* Finish every queued and in-flight request with CARRIER_STOPPED. */
+void carrier_stop(struct carrier *c);
+/* Requests of this kind queued or in flight. */
+size_t carrier_pending(const struct carrier *c, enum carrier_op op);
+const struct carrier_stats *carrier_stats(const struct carrier *c);
+const char *carrier_op_name(enum carrier_op op);
+
+#endif

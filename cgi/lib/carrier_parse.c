@@ -1,0 +1,662 @@
+/*
+ * carrier_parse: the pure half of carrier.h: base URLs, request URLs and
+ * bodies, answers into plain structs, the slug map, header lines.  No
+ * network, no clock, no allocation that outlives the struct it fills.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "carrier.h"
+
+/* --- small helpers ----------------------------------------------------- */
+
+static bool
+printable(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/* A string member no longer than max; NULL when absent, null, empty or odd. */
+static const char *
+get_str(json_object *o, const char *key, size_t max)
+{
+	json_object *v;
+	const char *s;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	s = json_object_get_string(v);
+	if (*s == '\0' || (size_t)json_object_get_string_len(v) > max ||
+	    strlen(s) != (size_t)json_object_get_string_len(v))
+		return NULL;	/* too long, or an embedded NUL */
+	return s;
+}
+
+/* The same, for identifiers and codes: no control characters either. */
+static const char *
+get_token(json_object *o, const char *key, size_t max)
+{
+	const char *s = get_str(o, key, max);
+
+	return s != NULL && printable(s) ? s : NULL;
+}
+
+static json_object *
+get_obj(json_object *o, const char *key, json_type type)
+{
+	json_object *v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, type))
+		return NULL;
+	return v;
+}
+
+static long
+get_long(json_object *o, const char *key, long dflt)
+{
+	json_object *v = get_obj(o, key, json_type_int);
+	int64_t n;
+
+	if (v == NULL)
+		return dflt;
+	n = json_object_get_int64(v);
+	return n < 0 ? dflt : n > 1000000000 ? 1000000000 : (long)n;
+}
+
+/* Copy at most dstsz-1 bytes, cutting only between UTF-8 characters. */
+static void
+copy_utf8(char *dst, size_t dstsz, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= dstsz) {
+		n = dstsz - 1;
+		while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* Append "part" to a ", "-separated list in dst. */
+static void
+join(char *dst, size_t dstsz, const char *part)
+{
+	size_t len = strlen(dst);
+
+	if (part == NULL || len + 3 >= dstsz)
+		return;
+	if (len > 0) {
+		memcpy(dst + len, ", ", 3);
+		len += 2;
+	}
+	copy_utf8(dst + len, dstsz - len, part);
+}
+
+/* --- the API family ----------------------------------------------------- */
+
+int
+carrier_api_parse(const char *base, struct carrier_api *out)
+{
+	size_t len;
+	const char *v;
+
+	memset(out, 0, sizeof(*out));
+	if (base == NULL || strlen(base) > 1024 || !printable(base) ||
+	    strpbrk(base, "?# ") != NULL ||
+	    (strncasecmp(base, "https://", 8) != 0 && strncasecmp(base, "http://", 7) != 0))
+		return -1;
+	len = strlen(base);
+	while (len > 0 && base[len - 1] == '/')
+		len--;
+	if (len >= 3 && strncmp(base + len - 3, "/v4", 3) == 0) {
+		out->legacy = out->wrapped = true;
+		out->key_header = "aftership-api-key";
+		return 0;
+	}
+	/* ".../tracking/YYYY-MM" */
+	if (len < 18 || strncmp(base + len - 18, "/tracking/", 10) != 0)
+		return -1;
+	v = base + len - 8;
+	for (int i = 0; i < 7; i++)
+		if (i == 4 ? v[i] != '-' : !isdigit((unsigned char)v[i]))
+			return -1;
+	if (!((v[5] == '0' && v[6] >= '1') || (v[5] == '1' && v[6] <= '2')))
+		return -1;
+	memcpy(out->version, v, 7);
+	out->version[7] = '\0';
+	out->wrapped = strcmp(out->version, "2024-07") < 0;
+	out->cursor = strcmp(out->version, "2024-10") >= 0;
+	out->key_header = "as-api-key";
+	return 0;
+}
+
+/* --- requests ----------------------------------------------------------- */
+
+static int
+put_base(const char *base, struct buf *out)
+{
+	size_t len = strlen(base);
+
+	while (len > 0 && base[len - 1] == '/')
+		len--;
+	buf_reset(out);
+	return buf_append(out, base, len);
+}
+
+/* RFC 3986 percent-encoding of everything but the unreserved characters. */
+static int
+put_escaped(struct buf *out, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		char e[3] = { '%', hex[c >> 4], hex[c & 15] };
+
+		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+			if (buf_append(out, s, 1) < 0)
+				return -1;
+		} else if (buf_append(out, e, 3) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+carrier_url_create(const char *base, struct buf *out)
+{
+	return put_base(base, out) < 0 || buf_append(out, "/trackings", 10) < 0 ? -1 : 0;
+}
+
+int
+carrier_url_get(const char *base, const char *id, struct buf *out)
+{
+	if (id == NULL || *id == '\0' || put_base(base, out) < 0 ||
+	    buf_append(out, "/trackings/", 11) < 0 || put_escaped(out, id) < 0)
+		return -1;
+	return 0;
+}
+
+int
+carrier_url_list(const struct carrier_api *api, const char *base,
+    const struct carrier_query *q, struct buf *out)
+{
+	char iso[TIMEFMT_ISO_LEN];
+
+	if (put_base(base, out) < 0 ||
+	    buf_printf(out, "/trackings?limit=%d", CARRIER_LIST_LIMIT) < 0)
+		return -1;
+	if (q->updated_min_ms >= 0) {
+		/* Whole seconds, "+00:00" as AfterShip documents it; "+" must be %2B. */
+		timefmt_iso_utc(q->updated_min_ms - q->updated_min_ms % 1000, iso);
+		iso[strlen(iso) - 1] = '\0';
+		if (buf_append(out, "&updated_at_min=", 16) < 0 ||
+		    put_escaped(out, iso) < 0 || put_escaped(out, "+00:00") < 0)
+			return -1;
+	}
+	if (api->cursor && q->cursor != NULL && *q->cursor != '\0') {
+		if (buf_append(out, "&cursor=", 8) < 0 || put_escaped(out, q->cursor) < 0)
+			return -1;
+	} else if (!api->cursor && q->page > 1 && buf_printf(out, "&page=%ld", q->page) < 0)
+		return -1;
+	for (size_t i = 0; i < q->nnumbers && i < CARRIER_LOOKUP_MAX; i++)
+		if (buf_append(out, i == 0 ? "&tracking_numbers=" : "%2C",
+		    i == 0 ? 18 : 3) < 0 || put_escaped(out, q->numbers[i]) < 0)
+			return -1;
+	return out->len > CARRIER_MAX_URL ? -1 : 0;
+}
+
+int
+carrier_body_create(const struct carrier_api *api, const struct carrier_new *n,
+    struct buf *out)
+{
+	json_object *t = json_object_new_object(), *root = t;
+	const char *s;
+	int rc = -1;
+
+	if (t == NULL || n->tracking_number == NULL)
+		goto err;
+	json_object_object_add(t, "tracking_number",
+	    json_object_new_string(n->tracking_number));
+	if (n->slug != NULL)
+		json_object_object_add(t, "slug", json_object_new_string(n->slug));
+	if (n->order_id != NULL)
+		json_object_object_add(t, "order_id", json_object_new_string(n->order_id));
+	if (api->wrapped) {
+		if ((root = json_object_new_object()) == NULL) {
+			root = t;
+			goto err;
+		}
+		json_object_object_add(root, "tracking", t);
+	}
+	s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	buf_reset(out);
+	if (s != NULL && buf_append(out, s, strlen(s)) == 0)
+		rc = 0;
+err:
+	json_object_put(root);
+	return rc;
+}
+
+/*
+ * Carrier names as marketplaces write them, reduced to lower-case letters
+ * and digits, and the slug AfterShip knows the carrier by.  A name not
+ * listed (or "Other") is left to AfterShip's detection.
+ */
+static const struct {
+	const char *name, *slug;
+} slugs[] = {
+	{ "ups", "ups" }, { "unitedparcelservice", "ups" },
+	{ "fedex", "fedex" }, { "federalexpress", "fedex" },
+	{ "fedexground", "fedex" }, { "fedexexpress", "fedex" },
+	{ "usps", "usps" }, { "unitedstatespostalservice", "usps" },
+	{ "uspostalservice", "usps" },
+	{ "dhl", "dhl" }, { "dhlexpress", "dhl" },
+	{ "amazon", "amazon" }, { "amazonlogistics", "amazon" },
+	{ "amazonshipping", "amazon" }, { "amzl", "amazon" },
+	{ "royalmail", "royal-mail" }, { "canadapost", "canada-post" },
+	{ "australiapost", "australia-post" }, { "dpd", "dpd" },
+	{ "gls", "gls" }, { "ontrac", "ontrac" }, { "lasership", "lasership" },
+};
+
+const char *
+carrier_slug_for(const char *carrier_name)
+{
+	char key[48];
+	size_t n = 0;
+
+	if (carrier_name == NULL)
+		return NULL;
+	for (const char *p = carrier_name; *p != '\0'; p++) {
+		if (!isalnum((unsigned char)*p))
+			continue;
+		if (n + 1 >= sizeof(key))
+			return NULL;
+		key[n++] = (char)tolower((unsigned char)*p);
+	}
+	key[n] = '\0';
+	for (size_t i = 0; i < sizeof(slugs) / sizeof(slugs[0]); i++)
+		if (strcmp(key, slugs[i].name) == 0)
+			return slugs[i].slug;
+	return NULL;
+}
+
+/* --- the tracking object ----------------------------------------------- */
+
+static const char *const tags[] = {
+	"Pending", "InfoReceived", "InTransit", "OutForDelivery", "AttemptFail",
+	"Delivered", "AvailableForPickup", "Exception", "Expired",
+};
+
+static const char *
+known_tag(const char *s)
+{
+	for (size_t i = 0; s != NULL && i < sizeof(tags) / sizeof(tags[0]); i++)
+		if (strcmp(s, tags[i]) == 0)
+			return tags[i];
+	return NULL;
+}
+
+/* A date string timefmt accepts, else NULL. */
+static const char *
+date_str(json_object *o, const char *key, struct timeval_iso *tv)
+{
+	const char *s = get_token(o, key, CARRIER_MAX_DATE - 1);
+	struct timeval_iso dummy;
+
+	if (s == NULL || timefmt_parse(s, tv ? tv : &dummy) < 0)
+		return NULL;
+	return s;
+}
+
+/* The expected delivery, in the spec's order of preference. */
+static const char *
+expected_delivery(json_object *t)
+{
+	const char *s;
+
+	if ((s = date_str(get_obj(t, "latest_estimated_delivery", json_type_object),
+	    "datetime", NULL)) != NULL)
+		return s;
+	if ((s = date_str(get_obj(t, "courier_estimated_delivery_date",
+	    json_type_object), "estimated_delivery_date", NULL)) != NULL)
+		return s;
+	return date_str(t, "expected_delivery", NULL);
+}
+
+/* "Louisville, KY" as given, else city, state, zip and country joined. */
+static void
+location_of(json_object *c, char *out, size_t outsz)
+{
+	static const char *const parts[] = { "city", "state", "zip",
+	    "country_region", "country_iso3", "country_name", NULL };
+	const char *s = get_str(c, "location", CARRIER_MAX_TEXT);
+	bool country = false;
+
+	out[0] = '\0';
+	if (s != NULL) {
+		copy_utf8(out, outsz, s);
+		return;
+	}
+	for (size_t i = 0; parts[i] != NULL; i++) {
+		/* One country only: the 2025-01 name, else the older ones. */
+		if (strncmp(parts[i], "country", 7) == 0) {
+			if (country)
+				continue;
+			if ((s = get_str(c, parts[i], 100)) != NULL)
+				country = true;
+		} else
+			s = get_str(c, parts[i], 100);
+		join(out, outsz, s);
+	}
+}
+
+static int
+checkpoint_parse(json_object *c, struct carrier_checkpoint *cp)
+{
+	memset(cp, 0, sizeof(*cp));
+	cp->time_raw = get_token(c, "checkpoint_time", CARRIER_MAX_DATE - 1);
+	if (cp->time_raw == NULL)
+		cp->time_raw = get_token(c, "created_at", CARRIER_MAX_DATE - 1);
+	if (cp->time_raw == NULL)
+		return -1;	/* a scan with no time cannot be placed or de-duplicated */
+	cp->time_ok = timefmt_parse(cp->time_raw, &cp->time) == 0;
+	cp->tag = known_tag(get_token(c, "tag", 40));
+	cp->subtag = get_token(c, "subtag", CARRIER_MAX_SLUG);
+	cp->message = get_str(c, "message", CARRIER_MAX_TEXT);
+	location_of(c, cp->location, sizeof(cp->location));
+	return 0;
+}
+
+int
+carrier_tracking_parse(json_object *o, struct carrier_tracking *t)
+{
+	json_object *cps;
+	struct timeval_iso tv;
+	const char *s;
+	size_t n;
+
+	memset(t, 0, sizeof(*t));
+	if (o == NULL || !json_object_is_type(o, json_type_object))
+		return -1;
+	t->id = get_token(o, "id", CARRIER_MAX_ID);
+	t->legacy_id = get_token(o, "legacy_id", CARRIER_MAX_ID);
+	t->tracking_number = get_token(o, "tracking_number", CARRIER_MAX_NUMBER);
+	if (t->id == NULL && t->tracking_number == NULL)
+		return -1;
+	t->slug = get_token(o, "slug", CARRIER_MAX_SLUG);
+	t->order_id = get_token(o, "order_id", 200);
+	t->tag = known_tag(get_token(o, "tag", 40));
+	t->subtag = get_token(o, "subtag", CARRIER_MAX_SLUG);
+	t->subtag_message = get_str(o, "subtag_message", CARRIER_MAX_TEXT);
+	t->expected_delivery = expected_delivery(o);
+	if ((s = date_str(o, "shipment_delivery_date", &tv)) != NULL) {
+		if (tv.has_offset)
+			timefmt_iso_utc(tv.ms, t->delivered_at);
+		else
+			copy_utf8(t->delivered_at, sizeof(t->delivered_at), s);
+	}
+	if (date_str(o, "updated_at", &tv) != NULL) {
+		t->updated_ms = tv.ms;
+		t->has_updated = true;
+	}
+	cps = get_obj(o, "checkpoints", json_type_array);
+	n = cps ? json_object_array_length(cps) : 0;
+	if (n > CARRIER_MAX_CHECKPOINTS)
+		n = CARRIER_MAX_CHECKPOINTS;
+	if (n > 0 && (t->cp = calloc(n, sizeof(*t->cp))) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		json_object *c = json_object_array_get_idx(cps, i);
+		if (json_object_is_type(c, json_type_object) &&
+		    checkpoint_parse(c, &t->cp[t->ncp]) == 0)
+			t->ncp++;
+	}
+	return 0;
+}
+
+void
+carrier_tracking_free(struct carrier_tracking *t)
+{
+	free(t->cp);
+	t->cp = NULL;
+	t->ncp = 0;
+}
+
+/* --- answers ------------------------------------------------------------ */
+
+static json_object *
+parse_json(const char *text, size_t len)
+{
+	struct json_tokener *tok;
+	json_object *obj;
+
+	if (len == 0 || len > CARRIER_MAX_BODY ||
+	    (tok = json_tokener_new_ex(CARRIER_MAX_DEPTH)) == NULL)
+		return NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, text, (int)len);
+	if (obj != NULL && json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(obj);
+		obj = NULL;
+	}
+	json_tokener_free(tok);
+	return obj;
+}
+
+/* Keep printable bytes of s, at most outsz-1 of them. */
+static void
+clean_copy(char *out, size_t outsz, const char *s, size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && o + 1 < outsz; i++)
+		if ((unsigned char)s[i] >= 0x20 && s[i] != 0x7f)
+			out[o++] = s[i];
+	out[o] = '\0';
+}
+
+static void
+read_list(json_object *data, struct carrier_response *r, size_t *n,
+    json_object **arr)
+{
+	json_object *pg = get_obj(data, "pagination", json_type_object);
+	const char *cur;
+
+	*arr = get_obj(data, "trackings", json_type_array);
+	*n = *arr ? json_object_array_length(*arr) : 0;
+	if (pg != NULL) {
+		json_object *more = get_obj(pg, "has_next_page", json_type_boolean);
+		cur = get_token(pg, "next_cursor", CARRIER_MAX_CURSOR);
+		r->has_next = more != NULL && json_object_get_boolean(more) &&
+		    cur != NULL;
+		if (r->has_next)
+			snprintf(r->next_cursor, sizeof(r->next_cursor), "%s", cur);
+		return;
+	}
+	r->page = get_long(data, "page", 1);
+	r->limit = get_long(data, "limit", CARRIER_LIST_LIMIT);
+	r->count = get_long(data, "count", 0);
+	r->has_next = *n > 0 && r->page * r->limit < r->count;
+}
+
+int
+carrier_response_parse(enum carrier_op op, int http, const char *body,
+    size_t len, struct carrier_response *r)
+{
+	json_object *meta, *data, *one, *arr = NULL;
+	const char *s;
+	size_t n = 1;
+
+	memset(r, 0, sizeof(*r));
+	r->http = http;
+	if ((r->root = parse_json(body, len)) == NULL ||
+	    !json_object_is_type(r->root, json_type_object)) {
+		/* A plain-text 5xx, a proxy's HTML page, a body cut short. */
+		char first[120];
+		clean_copy(first, sizeof(first), body, strcspn(body, "\r\n") < len ?
+		    strcspn(body, "\r\n") : len);
+		snprintf(r->message, sizeof(r->message), "HTTP %d%s%s%s", http,
+		    first[0] ? " \"" : ", unreadable body", first,
+		    first[0] ? "\" (not JSON)" : "");
+		json_object_put(r->root);
+		r->root = NULL;
+		return -1;
+	}
+	meta = get_obj(r->root, "meta", json_type_object);
+	r->code = (int)get_long(meta, "code", 0);
+	if ((s = get_str(meta, "message", 1000)) != NULL)
+		clean_copy(r->message, sizeof(r->message), s, strlen(s));
+	if ((s = get_token(meta, "type", sizeof(r->type) - 1)) != NULL)
+		snprintf(r->type, sizeof(r->type), "%s", s);
+	if (r->message[0] == '\0')
+		snprintf(r->message, sizeof(r->message), "HTTP %d", http);
+	data = get_obj(r->root, "data", json_type_object);
+	if (http < 200 || http > 299 || data == NULL)
+		return 0;
+	if (op == CARRIER_LIST)
+		read_list(data, r, &n, &arr);
+	else
+		/* Wrapped ({"tracking": ..}) or not, whatever the version. */
+		one = (one = get_obj(data, "tracking", json_type_object)) ? one : data;
+	if (n == 0)
+		return 0;
+	if ((r->trackings = calloc(n, sizeof(*r->trackings))) == NULL) {
+		json_object_put(r->root);
+		r->root = NULL;
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *t = op == CARRIER_LIST ? json_object_array_get_idx(arr, i) : one;
+		if (carrier_tracking_parse(t, &r->trackings[r->ntrackings]) == 0)
+			r->ntrackings++;
+		else
+			carrier_tracking_free(&r->trackings[r->ntrackings]);
+	}
+	return 0;
+}
+
+void
+carrier_response_free(struct carrier_response *r)
+{
+	for (size_t i = 0; i < r->ntrackings; i++)
+		carrier_tracking_free(&r->trackings[i]);
+	free(r->trackings);
+	r->trackings = NULL;
+	r->ntrackings = 0;
+	json_object_put(r->root);
+	r->root = NULL;
+}
+
+enum carrier_outcome
+carrier_classify(int http, bool parsed)
+{
+	if (http >= 200 && http <= 299)
+		return parsed ? CARRIER_OK : CARRIER_UNAVAILABLE;
+	if (http == 401)
+		return CARRIER_UNAUTHORIZED;
+	if (http == 429)
+		return CARRIER_RATE_LIMITED;
+	if (http == 408 || (http >= 500 && http <= 599))
+		return CARRIER_UNAVAILABLE;
+	if (http >= 400 && http <= 499 && parsed)
+		return CARRIER_REFUSED;
+	return CARRIER_FAILED;
+}
+
+const char *
+carrier_outcome_name(enum carrier_outcome o)
+{
+	static const char *const names[] = {
+		[CARRIER_OK] = "ok", [CARRIER_REFUSED] = "refused",
+		[CARRIER_UNAUTHORIZED] = "unauthorized",
+		[CARRIER_RATE_LIMITED] = "rate limited",
+		[CARRIER_UNAVAILABLE] = "unavailable", [CARRIER_STOPPED] = "stopped",
+		[CARRIER_FAILED] = "failed",
+	};
+
+	return (unsigned)o < sizeof(names) / sizeof(names[0]) ? names[o] : "?";
+}
+
+const char *
+carrier_op_name(enum carrier_op op)
+{
+	static const char *const names[] = {
+		[CARRIER_CREATE] = "create", [CARRIER_GET] = "get",
+		[CARRIER_LIST] = "list",
+	};
+
+	return (unsigned)op < CARRIER_OP__MAX ? names[op] : "?";
+}
+
+/* --- headers ------------------------------------------------------------- */
+
+void
+carrier_headers_init(struct carrier_headers *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->limit = h->remaining = h->retry_after_s = -1;
+	h->reset_s = -1;
+}
+
+static int64_t
+header_number(const char *v, size_t len)
+{
+	char tmp[24], *end;
+	long long n;
+
+	if (len == 0 || len >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, v, len);
+	tmp[len] = '\0';
+	if (!isdigit((unsigned char)tmp[0]))
+		return -1;
+	errno = 0;
+	n = strtoll(tmp, &end, 10);
+	return errno != 0 || *end != '\0' ? -1 : (int64_t)n;
+}
+
+void
+carrier_header_line(struct carrier_headers *h, const char *line, size_t len)
+{
+	const char *colon = memchr(line, ':', len), *v;
+	size_t nlen, vlen;
+
+	if (colon == NULL)
+		return;
+	nlen = (size_t)(colon - line);
+	v = colon + 1;
+	vlen = len - nlen - 1;
+	while (vlen > 0 && (*v == ' ' || *v == '\t'))
+		v++, vlen--;
+	while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' ||
+	    v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+		vlen--;
+#define IS(name) (nlen == sizeof(name) - 1 && strncasecmp(line, name, nlen) == 0)
+	if (IS("X-RateLimit-Limit"))
+		h->limit = (long)header_number(v, vlen);
+	else if (IS("X-RateLimit-Remaining"))
+		h->remaining = (long)header_number(v, vlen);
+	else if (IS("X-RateLimit-Reset"))
+		h->reset_s = header_number(v, vlen);
+	else if (IS("Retry-After"))
+		h->retry_after_s = (long)header_number(v, vlen);
+	else if (IS("as-api-version"))
+		clean_copy(h->api_version, sizeof(h->api_version), v, vlen);
+	else if (IS("Content-Type"))
+		h->json = vlen >= 16 && strncasecmp(v, "application/json", 16) == 0;
+#undef IS
+}

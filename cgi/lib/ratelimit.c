@@ -1,0 +1,68 @@
+/*
+ * ratelimit: see ratelimit.h.
+ */
+#include "config.h"
+
+#include "ratelimit.h"
+
+void
+ratelimit_init(struct ratelimit *rl, double limit_per_s, int64_t now_ms)
+{
+	if (limit_per_s <= 0)
+		limit_per_s = 1;
+	rl->per_ms = limit_per_s * RATELIMIT_HEADROOM / 1000.0;
+	rl->tokens = 1;
+	rl->last_ms = now_ms;
+	rl->hold_ms = 0;
+}
+
+static void
+refill(struct ratelimit *rl, int64_t now_ms)
+{
+	if (now_ms > rl->last_ms) {
+		rl->tokens += (double)(now_ms - rl->last_ms) * rl->per_ms;
+		if (rl->tokens > 1)
+			rl->tokens = 1;
+	}
+	rl->last_ms = now_ms;
+}
+
+int64_t
+ratelimit_wait(struct ratelimit *rl, int64_t now_ms)
+{
+	int64_t wait = 0;
+
+	refill(rl, now_ms);
+	if (rl->tokens < 1) {
+		/* Round up: waking a millisecond early would only spin. */
+		wait = (int64_t)((1 - rl->tokens) / rl->per_ms) + 1;
+	}
+	if (rl->hold_ms - now_ms > wait)
+		wait = rl->hold_ms - now_ms;
+	return wait;
+}
+
+int
+ratelimit_take(struct ratelimit *rl, int64_t now_ms)
+{
+	if (ratelimit_wait(rl, now_ms) > 0)
+		return -1;
+	rl->tokens -= 1;
+	return 0;
+}
+
+void
+ratelimit_hold(struct ratelimit *rl, int64_t until_ms)
+{
+	if (until_ms > rl->hold_ms)
+		rl->hold_ms = until_ms;
+}
+
+void
+ratelimit_observe(struct ratelimit *rl, long remaining, int64_t reset_ms,
+    int64_t now_ms, int64_t max_hold_ms)
+{
+	if (remaining > 0 || reset_ms <= now_ms || reset_ms - now_ms > max_hold_ms)
+		return;
+	ratelimit_hold(rl, reset_ms);
+}

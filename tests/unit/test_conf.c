@@ -1,0 +1,740 @@
+/*
+ * Unit tests for cgi/lib/conf.c (configuration file + environment) and
+ * cgi/lib/log.c's log_escape.
+ *
+ * Every test starts and ends with all SHIPTRACK_* variables unset, so the
+ * environment of whoever runs `make check` cannot leak in.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+
+#ifndef LOCALSTATEDIR
+#error LOCALSTATEDIR must come from the build, as for conf.c
+#endif
+#ifndef SYSCONFDIR
+#error SYSCONFDIR must come from the build, as for conf.c
+#endif
+
+static const char *const env_vars[] = {
+	"SHIPTRACK_CONFIG", "SHIPTRACK_DATABASE", "SHIPTRACK_WEBHOOK_SECRET",
+	"SHIPTRACK_AFTERSHIP_WEBHOOK_SECRET", "SHIPTRACK_API_TOKEN",
+	"SHIPTRACK_LOOKUP_SECRET", "SHIPTRACK_CARRIER_API_KEY",
+	"SHIPTRACK_CARRIER_API_URL", "SHIPTRACK_MAX_BODY",
+	"SHIPTRACK_DURABILITY", "SHIPTRACK_CORS_ORIGIN", "SHIPTRACK_NOTIFY_URL",
+	"SHIPTRACK_NOTIFY_SECRET", "SHIPTRACK_SMTP_URL", "SHIPTRACK_SMTP_USER",
+	"SHIPTRACK_SMTP_PASSWORD", "SHIPTRACK_MAIL_FROM",
+	"SHIPTRACK_BUSY_TIMEOUT", "SHIPTRACK_READ_TIMEOUT",
+	"SHIPTRACK_LOG_LEVEL", "SHIPTRACK_PUBLIC_URL", "SHIPTRACK_STALE_DAYS",
+};
+
+static void
+clear_env(void)
+{
+	for (size_t i = 0; i < sizeof(env_vars) / sizeof(env_vars[0]); i++)
+		unsetenv(env_vars[i]);
+}
+
+/* Per-test state: the temp file written, if any. */
+struct fx {
+	char path[64];
+	bool have_file;
+	struct conf c;
+	bool loaded;
+	char err[512];
+};
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	clear_env();
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	if (f->loaded)
+		conf_free(&f->c);
+	if (f->have_file)
+		unlink(f->path);
+	free(f);
+	clear_env();
+	return 0;
+}
+
+/* Write text to a fresh temp file; its path is f->path. */
+static const char *
+write_conf(struct fx *f, const char *text)
+{
+	size_t len = strlen(text);
+	int fd;
+
+	snprintf(f->path, sizeof(f->path), "/tmp/shiptrack-conf-test-XXXXXX");
+	fd = mkstemp(f->path);
+	assert_true(fd >= 0);
+	f->have_file = true;
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	assert_int_equal(close(fd), 0);
+	return f->path;
+}
+
+/* conf_load that must succeed. */
+static struct conf *
+load_ok(struct fx *f, const char *path)
+{
+	f->err[0] = '\0';
+	if (conf_load(&f->c, path, f->err, sizeof(f->err)) != 0)
+		fail_msg("conf_load failed: %s", f->err);
+	f->loaded = true;
+	return &f->c;
+}
+
+/* conf_load that must fail; returns the message. */
+static const char *
+load_fail(struct fx *f, const char *path)
+{
+	f->err[0] = '\0';
+	if (conf_load(&f->c, path, f->err, sizeof(f->err)) == 0) {
+		f->loaded = true;
+		fail_msg("conf_load accepted a bad configuration");
+	}
+	assert_true(f->err[0] != '\0');
+	return f->err;
+}
+
+static void
+assert_contains(const char *hay, const char *needle)
+{
+	if (strstr(hay, needle) == NULL)
+		fail_msg("\"%s\" does not contain \"%s\"", hay, needle);
+}
+
+static void
+assert_not_contains(const char *hay, const char *needle)
+{
+	if (strstr(hay, needle) != NULL)
+		fail_msg("\"%s\" contains \"%s\"", hay, needle);
+}
+
+/* "PATH:LINE" as an error message must name it. */
+static void
+assert_names_line(const char *msg, const char *path, int line)
+{
+	char where[128];
+
+	snprintf(where, sizeof(where), "%s:%d", path, line);
+	assert_contains(msg, where);
+}
+
+/* ---- defaults ---------------------------------------------------------- */
+
+static void
+test_defaults(void **state)
+{
+	struct fx *f = *state;
+	const char *path = write_conf(f, "");
+	struct conf *c = load_ok(f, path);
+
+	assert_string_equal(c->database, LOCALSTATEDIR "/lib/shiptrack/shiptrack.db");
+	assert_null(c->webhook_secret);
+	assert_null(c->aftership_webhook_secret);
+	assert_null(c->api_token);
+	assert_null(c->lookup_secret);
+	assert_null(c->carrier_api_key);
+	assert_string_equal(c->carrier_api_url,
+	    "https://api.aftership.com/tracking/2025-07");
+	assert_int_equal(c->max_body, 1048576);
+	assert_int_equal(c->durability, DURABILITY_FULL);
+	assert_null(c->cors_origin);
+	assert_null(c->notify_url);
+	assert_null(c->notify_secret);
+	assert_null(c->smtp_url);
+	assert_null(c->mail_from);
+	assert_non_null(c->source);
+	assert_string_equal(c->source, path);
+}
+
+static void
+test_default_path(void **state)
+{
+	(void)state;
+	assert_string_equal(conf_default_path(), SYSCONFDIR "/shiptrack.conf");
+}
+
+static void
+test_missing_default_file_is_fine(void **state)
+{
+	struct fx *f = *state;
+	struct conf *c;
+
+	if (access(conf_default_path(), F_OK) == 0) {
+		/* Someone installed one: we must not read or touch it here. */
+		skip();
+	}
+	setenv("SHIPTRACK_API_TOKEN", "tok-from-env", 1);
+	c = load_ok(f, NULL);
+	assert_null(c->source);
+	assert_string_equal(c->api_token, "tok-from-env");
+	assert_int_equal(c->max_body, 1048576);
+}
+
+static void
+test_missing_explicit_file_is_error(void **state)
+{
+	struct fx *f = *state;
+	const char *msg;
+
+	msg = load_fail(f, "/nonexistent/dir/shiptrack-test.conf");
+	assert_contains(msg, "/nonexistent/dir/shiptrack-test.conf");
+}
+
+static void
+test_missing_file_from_env_is_error(void **state)
+{
+	struct fx *f = *state;
+	const char *msg;
+
+	setenv("SHIPTRACK_CONFIG", "/nonexistent/dir/from-env.conf", 1);
+	msg = load_fail(f, NULL);
+	assert_contains(msg, "/nonexistent/dir/from-env.conf");
+}
+
+static void
+test_config_from_env(void **state)
+{
+	struct fx *f = *state;
+	struct conf *c;
+
+	setenv("SHIPTRACK_CONFIG", write_conf(f, "max_body = 4242\n"), 1);
+	c = load_ok(f, NULL);
+	assert_int_equal(c->max_body, 4242);
+	assert_string_equal(c->source, f->path);
+}
+
+static void
+test_explicit_path_beats_config_env(void **state)
+{
+	struct fx *f = *state;
+	struct conf *c;
+
+	/* SHIPTRACK_CONFIG names a missing file: it must not even be opened. */
+	setenv("SHIPTRACK_CONFIG", "/nonexistent/dir/from-env.conf", 1);
+	c = load_ok(f, write_conf(f, "max_body = 77\n"));
+	assert_int_equal(c->max_body, 77);
+}
+
+/* ---- file syntax ------------------------------------------------------- */
+
+static void
+test_file_syntax(void **state)
+{
+	struct fx *f = *state;
+	struct conf *c;
+
+	c = load_ok(f, write_conf(f,
+	    "# shiptrack test configuration\n"
+	    "\n"
+	    "database = /tmp/x.db\n"
+	    "   # an indented comment\n"
+	    "\t\n"
+	    "max_body=2048\n"
+	    "  api_token   =   tok#not-a-comment==  \n"
+	    "durability = normal\n"
+	    "carrier_api_url = https://api.aftership.com/v4\n"
+	    "lookup_secret = a=b=c\n"
+	    "cors_origin = https://shop.example\n"
+	    "busy_timeout = 0\n"
+	    "# webhook_secret = commented-out\n"
+	    "mail_from = Shop <shop@example.com>"	/* no final newline */
+	    ));
+	assert_string_equal(c->database, "/tmp/x.db");
+	assert_int_equal(c->max_body, 2048);
+	assert_string_equal(c->api_token, "tok#not-a-comment==");
+	assert_int_equal(c->durability, DURABILITY_NORMAL);
+	assert_string_equal(c->carrier_api_url, "https://api.aftership.com/v4");
+	assert_string_equal(c->lookup_secret, "a=b=c");
+	assert_string_equal(c->cors_origin, "https://shop.example");
+	assert_int_equal(c->busy_timeout, 0);
+	assert_null(c->webhook_secret);
+	assert_string_equal(c->mail_from, "Shop <shop@example.com>");
+}
+
+static void
+test_crlf_file(void **state)
+{
+	struct fx *f = *state;
+	struct conf *c;
+
+	c = load_ok(f, write_conf(f,
+	    "# written on Windows\r\n"
+	    "\r\n"
+	    "api_token = tok\r\n"
+	    "max_body = 99\r\n"));
+	assert_string_equal(c->api_token, "tok");
+	assert_int_equal(c->max_body, 99);
+}
+
+static void
+test_secret_list_kept_as_given(void **state)
+{
+	struct fx *f = *state;
+	struct conf *c;
+
+	c = load_ok(f, write_conf(f,
+	    "webhook_secret = whsec_old whsec_new\n"
+	    "aftership_webhook_secret = as_one  as_two\n"));
+	assert_string_equal(c->webhook_secret, "whsec_old whsec_new");
+	assert_string_equal(c->aftership_webhook_secret, "as_one  as_two");
+	conf_free(c);
+	f->loaded = false;
+
+	setenv("SHIPTRACK_WEBHOOK_SECRET", "env_a env_b env_c", 1);
+	c = load_ok(f, f->path);
+	assert_string_equal(c->webhook_secret, "env_a env_b env_c");
+}
+
+static void
+test_empty_value_unsets_string(void **state)
+{
+	struct fx *f = *state;
+	struct conf *c;
+
+	c = load_ok(f, write_conf(f, "api_token =\ncors_origin =   \n"));
+	assert_null(c->api_token);
+	assert_null(c->cors_origin);
+}
+
+/* ---- environment ------------------------------------------------------- */
+
+static void
+test_env_wins(void **state)
+{
+	struct fx *f = *state;
+	struct conf *c;
+
+	write_conf(f,
+	    "webhook_secret = from-file\n"
+	    "max_body = 100\n"
+	    "durability = full\n"
+	    "database = /tmp/file.db\n"
+	    "api_token = file-token\n");
+	setenv("SHIPTRACK_WEBHOOK_SECRET", "from-env", 1);
+	setenv("SHIPTRACK_MAX_BODY", "200", 1);
+	setenv("SHIPTRACK_DURABILITY", "normal", 1);
+	setenv("SHIPTRACK_LOOKUP_SECRET", "env-only", 1);
+	c = load_ok(f, f->path);
+	assert_string_equal(c->webhook_secret, "from-env");
+	assert_int_equal(c->max_body, 200);
+	assert_int_equal(c->durability, DURABILITY_NORMAL);
+	assert_string_equal(c->lookup_secret, "env-only");
+	/* Keys the environment does not name keep the file's value. */
+	assert_string_equal(c->database, "/tmp/file.db");
+	assert_string_equal(c->api_token, "file-token");
+}
+
+static void
+test_env_empty_unsets_file_value(void **state)
+{
+	struct fx *f = *state;
+	struct conf *c;
+
+	write_conf(f, "api_token = file-token\n");
+	setenv("SHIPTRACK_API_TOKEN", "", 1);
+	c = load_ok(f, f->path);
+	assert_null(c->api_token);
+}
+
+static void
+test_env_bad_values(void **state)
+{
+	struct fx *f = *state;
+	const char *msg;
+
+	write_conf(f, "");
+	setenv("SHIPTRACK_MAX_BODY", "12abc", 1);
+	msg = load_fail(f, f->path);
+	assert_contains(msg, "SHIPTRACK_MAX_BODY");
+	unsetenv("SHIPTRACK_MAX_BODY");
+
+	setenv("SHIPTRACK_DURABILITY", "sometimes", 1);
+	msg = load_fail(f, f->path);
+	assert_contains(msg, "SHIPTRACK_DURABILITY");
+	unsetenv("SHIPTRACK_DURABILITY");
+
+	/* And it loads again once the bad variable is gone. */
+	load_ok(f, f->path);
+}
+
+/* ---- errors ------------------------------------------------------------ */
+
+static void
+test_unknown_key(void **state)
+{
+	struct fx *f = *state;
+	const char *msg;
+
+	write_conf(f,
+	    "# comment\n"
+	    "max_body = 10\n"
+	    "webhok_secret = whsec_typo\n");
+	msg = load_fail(f, f->path);
+	assert_names_line(msg, f->path, 3);
+	assert_contains(msg, "webhok_secret");
+	assert_not_contains(msg, "whsec_typo");
+}
+
+static void
+test_keys_are_case_sensitive(void **state)
+{
+	struct fx *f = *state;
+	const char *msg;
+
+	msg = load_fail(f, write_conf(f, "Max_Body = 10\n"));
+	assert_names_line(msg, f->path, 1);
+	assert_contains(msg, "Max_Body");
+}
+
+static void
+test_missing_equals(void **state)
+{
+	struct fx *f = *state;
+	const char *msg;
+
+	write_conf(f, "\nmax_body 10\n");
+	msg = load_fail(f, f->path);
+	assert_names_line(msg, f->path, 2);
+}
+
+static void
+test_bad_number(void **state)
+{
+	static const char *const bad[] = {
+		"10k", "ten", "", " ", "+10", "-1", "0", "1.5", "0x10", "1e6",
+		"67108865", "99999999999999999999999999",
+	};
+	struct fx *f = *state;
+	char text[128];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *msg;
+
+		if (f->have_file)
+			unlink(f->path);
+		snprintf(text, sizeof(text), "# x\n\nmax_body = %s\n", bad[i]);
+		msg = load_fail(f, write_conf(f, text));
+		assert_names_line(msg, f->path, 3);
+		assert_contains(msg, "max_body");
+	}
+}
+
+static void
+test_number_range_bounds(void **state)
+{
+	struct fx *f = *state;
+	struct conf *c;
+
+	c = load_ok(f, write_conf(f, "max_body = 1\n"));
+	assert_int_equal(c->max_body, 1);
+	conf_free(c);
+	f->loaded = false;
+	unlink(f->path);
+	c = load_ok(f, write_conf(f, "max_body = 67108864\n"));
+	assert_int_equal(c->max_body, 67108864L);
+}
+
+static void
+test_durability_values(void **state)
+{
+	static const char *const bad[] = { "FULL", "Normal", "off", "fast", "" };
+	struct fx *f = *state;
+	struct conf *c;
+	char text[64];
+
+	c = load_ok(f, write_conf(f, "durability = normal\n"));
+	assert_int_equal(c->durability, DURABILITY_NORMAL);
+	conf_free(c);
+	f->loaded = false;
+	unlink(f->path);
+	c = load_ok(f, write_conf(f, "durability = full\n"));
+	assert_int_equal(c->durability, DURABILITY_FULL);
+	conf_free(c);
+	f->loaded = false;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *msg;
+
+		unlink(f->path);
+		snprintf(text, sizeof(text), "durability = %s\n", bad[i]);
+		msg = load_fail(f, write_conf(f, text));
+		assert_names_line(msg, f->path, 1);
+		assert_contains(msg, "durability");
+	}
+}
+
+static void
+test_empty_database_is_error(void **state)
+{
+	struct fx *f = *state;
+	const char *msg;
+
+	msg = load_fail(f, write_conf(f, "database =\n"));
+	assert_contains(msg, "database");
+}
+
+static void
+test_bad_log_level(void **state)
+{
+	struct fx *f = *state;
+	const char *msg;
+
+	msg = load_fail(f, write_conf(f, "log_level = loud\n"));
+	assert_contains(msg, "log_level");
+}
+
+/* ---- secrets stay out of messages -------------------------------------- */
+
+#define SECRET "whsec_TopSecretValue123"
+
+static void
+test_secret_not_in_value_errors(void **state)
+{
+	static const char *const lines[] = {
+		"max_body = " SECRET "\n",
+		"busy_timeout = " SECRET "\n",
+		"durability = " SECRET "\n",
+		"log_level = " SECRET "\n",
+	};
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		const char *msg;
+
+		if (f->have_file)
+			unlink(f->path);
+		msg = load_fail(f, write_conf(f, lines[i]));
+		assert_not_contains(msg, "TopSecret");
+	}
+	unlink(f->path);
+	write_conf(f, "");
+	setenv("SHIPTRACK_MAX_BODY", SECRET, 1);
+	assert_not_contains(load_fail(f, f->path), "TopSecret");
+	unsetenv("SHIPTRACK_MAX_BODY");
+	setenv("SHIPTRACK_DURABILITY", SECRET, 1);
+	assert_not_contains(load_fail(f, f->path), "TopSecret");
+}
+
+static void
+test_secret_not_in_missing_equals_error(void **state)
+{
+	struct fx *f = *state;
+	const char *msg;
+
+	/* The separator forgotten: the whole line is neither key nor value. */
+	msg = load_fail(f, write_conf(f, "webhook_secret " SECRET "\n"));
+	assert_names_line(msg, f->path, 1);
+	assert_not_contains(msg, "TopSecret");
+}
+
+static void
+test_secret_not_in_error_when_separator_mistyped(void **state)
+{
+	struct fx *f = *state;
+	const char *msg;
+
+	/*
+	 * Base64 secrets end in '=' padding.  With the '=' separator
+	 * forgotten (or written as ':'), everything before the secret's own
+	 * padding is taken as the "key", and the unknown-key message must
+	 * still not echo the secret.
+	 */
+	msg = load_fail(f, write_conf(f, "webhook_secret " SECRET "==\n"));
+	assert_names_line(msg, f->path, 1);
+	assert_not_contains(msg, "TopSecret");
+
+	unlink(f->path);
+	msg = load_fail(f, write_conf(f, "lookup_secret: " SECRET "=\n"));
+	assert_names_line(msg, f->path, 1);
+	assert_not_contains(msg, "TopSecret");
+}
+
+/* ---- conf_parse_long --------------------------------------------------- */
+
+static void
+test_parse_long_accepts(void **state)
+{
+	long v = -99;
+
+	(void)state;
+	assert_int_equal(conf_parse_long("5", 0, 10, &v), 0);
+	assert_int_equal(v, 5);
+	assert_int_equal(conf_parse_long("0", 0, 10, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(conf_parse_long("10", 0, 10, &v), 0);
+	assert_int_equal(v, 10);
+	assert_int_equal(conf_parse_long("007", 0, 10, &v), 0);
+	assert_int_equal(v, 7);
+	assert_int_equal(conf_parse_long("-5", -10, 10, &v), 0);
+	assert_int_equal(v, -5);
+	assert_int_equal(conf_parse_long("9223372036854775807", 0, LONG_MAX, &v), 0);
+	assert_true(v == LONG_MAX);
+}
+
+static void
+test_parse_long_rejects(void **state)
+{
+	static const char *const bad[] = {
+		" 5", "5 ", "+5", "5x", "x5", "", "-", "0x5", "5.0", "1e3",
+		"\t5", "5\n", "99999999999999999999", "9223372036854775808",
+		"-5", "-0",
+	};
+	long v = 1234;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (conf_parse_long(bad[i], 0, LONG_MAX, &v) != -1)
+			fail_msg("accepted \"%s\"", bad[i]);
+		assert_int_equal(v, 1234);	/* untouched on failure */
+	}
+	assert_int_equal(conf_parse_long(NULL, 0, 10, &v), -1);
+	/* Range, both ends. */
+	assert_int_equal(conf_parse_long("11", 0, 10, &v), -1);
+	assert_int_equal(conf_parse_long("0", 1, 10, &v), -1);
+	assert_int_equal(conf_parse_long("-11", -10, 10, &v), -1);
+	assert_int_equal(conf_parse_long("-99999999999999999999", LONG_MIN, 0, &v), -1);
+	assert_int_equal(conf_parse_long("+5", -10, 10, &v), -1);
+	assert_int_equal(conf_parse_long(" -5", -10, 10, &v), -1);
+	assert_int_equal(v, 1234);
+}
+
+/* ---- log_escape -------------------------------------------------------- */
+
+static void
+test_log_escape_controls(void **state)
+{
+	char out[128];
+
+	(void)state;
+	log_escape(out, sizeof(out), "plain text");
+	assert_string_equal(out, "plain text");
+	log_escape(out, sizeof(out), "a\nb");
+	assert_string_equal(out, "a\\nb");
+	log_escape(out, sizeof(out), "a\rb");
+	assert_string_equal(out, "a\\rb");
+	log_escape(out, sizeof(out), "a\tb");
+	assert_string_equal(out, "a\\tb");
+	log_escape(out, sizeof(out), "a\\b");
+	assert_string_equal(out, "a\\\\b");
+	log_escape(out, sizeof(out), "a\x7f" "b");
+	assert_string_equal(out, "a\\x7fb");
+	log_escape(out, sizeof(out), "a\x01" "b");
+	assert_string_equal(out, "a\\x01b");
+	log_escape(out, sizeof(out), "\x1b[31mred");
+	assert_string_equal(out, "\\x1b[31mred");
+	log_escape(out, sizeof(out), "\x1f");
+	assert_string_equal(out, "\\x1f");
+	/* A forged second log line stays on one line. */
+	log_escape(out, sizeof(out), "evt_1\n2025-01-01T00:00:00Z x[1] error: forged");
+	assert_null(strchr(out, '\n'));
+	assert_string_equal(out, "evt_1\\n2025-01-01T00:00:00Z x[1] error: forged");
+	/* UTF-8 and other bytes >= 0x80 pass through unchanged. */
+	log_escape(out, sizeof(out), "caf\xc3\xa9");
+	assert_string_equal(out, "caf\xc3\xa9");
+	log_escape(out, sizeof(out), "");
+	assert_string_equal(out, "");
+}
+
+static void
+test_log_escape_truncation(void **state)
+{
+	char out[16];
+
+	(void)state;
+	memset(out, 'Z', sizeof(out));
+	log_escape(out, 5, "abcdefgh");
+	assert_string_equal(out, "abcd");
+	assert_int_equal(out[5], 'Z');		/* nothing written past dstsz */
+
+	/* An escape that does not fit whole is left out, never split. */
+	log_escape(out, 4, "ab\ncd");
+	assert_string_equal(out, "ab");
+	log_escape(out, 5, "ab\ncd");
+	assert_string_equal(out, "ab\\n");
+	log_escape(out, 5, "a\x01" "b");
+	assert_string_equal(out, "a");
+	log_escape(out, 6, "a\x01" "b");
+	assert_string_equal(out, "a\\x01");
+	log_escape(out, 7, "a\x01" "b");
+	assert_string_equal(out, "a\\x01b");
+	log_escape(out, 3, "\\\\");
+	assert_string_equal(out, "\\\\");
+
+	log_escape(out, 1, "abc");
+	assert_string_equal(out, "");
+	/* dstsz 0: nothing written at all. */
+	out[0] = 'Q';
+	log_escape(out, 0, "abc");
+	assert_int_equal(out[0], 'Q');
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_defaults),
+		T(test_default_path),
+		T(test_missing_default_file_is_fine),
+		T(test_missing_explicit_file_is_error),
+		T(test_missing_file_from_env_is_error),
+		T(test_config_from_env),
+		T(test_explicit_path_beats_config_env),
+		T(test_file_syntax),
+		T(test_crlf_file),
+		T(test_secret_list_kept_as_given),
+		T(test_empty_value_unsets_string),
+		T(test_env_wins),
+		T(test_env_empty_unsets_file_value),
+		T(test_env_bad_values),
+		T(test_unknown_key),
+		T(test_keys_are_case_sensitive),
+		T(test_missing_equals),
+		T(test_bad_number),
+		T(test_number_range_bounds),
+		T(test_durability_values),
+		T(test_empty_database_is_error),
+		T(test_bad_log_level),
+		T(test_secret_not_in_value_errors),
+		T(test_secret_not_in_missing_equals_error),
+		T(test_secret_not_in_error_when_separator_mistyped),
+		T(test_parse_long_accepts),
+		T(test_parse_long_rejects),
+		T(test_log_escape_controls),
+		T(test_log_escape_truncation),
+	};
+
+	clear_env();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
