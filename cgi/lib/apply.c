@@ -115,6 +115,7 @@ fold_free(struct fold *f)
 
 struct tags {
 	enum carrier_tag *v;
+	char **number;		/* tracking number per shipment (NULL: pending) */
 	size_t n, cap;
 };
 
@@ -126,13 +127,58 @@ tags_add(void *arg, const struct shipment_row *r)
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 8;
 		void *p = realloc(t->v, cap * sizeof(*t->v));
+		void *q;
 		if (p == NULL)
 			return -1;
 		t->v = p;
+		if ((q = realloc(t->number, cap * sizeof(*t->number))) == NULL)
+			return -1;
+		t->number = q;
 		t->cap = cap;
 	}
+	t->number[t->n] = NULL;
+	if (r->tracking_number != NULL &&
+	    (t->number[t->n] = strdup(r->tracking_number)) == NULL)
+		return -1;
 	t->v[t->n++] = carrier_tag_parse(r->tag);
 	return 0;
+}
+
+static void
+tags_free(struct tags *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->number[i]);
+	free(t->number);
+	free(t->v);
+}
+
+/*
+ * The outbox: a new stage for the order, and trouble on any one parcel
+ * (a failed attempt or an exception), each queued once, in the caller's
+ * transaction, so the announcement exists exactly when the change does.
+ */
+static enum store_rc
+queue_notifications(struct store *st, const char *order_id, const char *old,
+    const char *stage, const struct tags *t, const char *now, int64_t now_ms)
+{
+	struct notify_rec n = {
+		.order_id = order_id, .stage = stage, .previous_stage = old,
+		.shipment = "", .occurred_at = now, .created_ms = now_ms,
+	};
+	enum store_rc rc = STORE_OK;
+
+	if (old == NULL || strcmp(old, stage) != 0)
+		rc = store_notify_insert(st, &n);
+	for (size_t i = 0; i < t->n && rc == STORE_OK; i++) {
+		if (t->number[i] == NULL ||
+		    (t->v[i] != TAG_EXCEPTION && t->v[i] != TAG_ATTEMPT_FAIL))
+			continue;
+		n.stage = order_stage_name(order_stage_of(OS_SUCCEEDED, &t->v[i], 1));
+		n.shipment = t->number[i];
+		rc = store_notify_insert(st, &n);
+	}
+	return rc;
 }
 
 enum store_rc
@@ -141,11 +187,14 @@ apply_recompute_order(struct store *st, const char *order_id, int64_t now_ms,
 {
 	struct fold f = { 0 };
 	struct tags t = { 0 };
-	char now[TIMEFMT_ISO_LEN];
+	char now[TIMEFMT_ISO_LEN], old[32];
 	enum order_status status;
-	enum store_rc rc;
+	enum store_rc rc, had;
 
-	rc = store_order_events(st, order_id, fold_add, &f);
+	had = store_order_stage(st, order_id, old, sizeof(old));
+	rc = had == STORE_NONE ? STORE_OK : had;
+	if (rc == STORE_OK)
+		rc = store_order_events(st, order_id, fold_add, &f);
 	if (rc == STORE_OK)
 		rc = store_order_shipments(st, order_id, tags_add, &t);
 	if (rc == STORE_OK && f.n > 0) {
@@ -161,9 +210,12 @@ apply_recompute_order(struct store *st, const char *order_id, int64_t now_ms,
 		o.updated_ms = now_ms;
 		o.keep_updated_if_same = replay;
 		rc = store_order_upsert(st, &o);
+		if (rc == STORE_OK)
+			rc = queue_notifications(st, order_id, had == STORE_OK ? old : NULL,
+			    o.stage, &t, now, now_ms);
 	}
 	fold_free(&f);
-	free(t.v);
+	tags_free(&t);
 	return rc;
 }
 

@@ -126,9 +126,14 @@ http_read_body(struct http_req *req, size_t max, struct buf *out)
 	struct timespec deadline;
 	char chunk[16384];
 
-	if (cl != NULL && *cl != '\0' &&
-	    conf_parse_long(cl, 0, 0x7fffffffL, &declared) < 0)
-		return BODY_BAD_LENGTH;
+	if (cl != NULL && *cl != '\0') {
+		size_t digits = strspn(cl, "0123456789");
+		if (digits == 0 || cl[digits] != '\0')
+			return BODY_BAD_LENGTH;
+		/* A well-formed length too big to parse is simply too large. */
+		if (digits > 18 || conf_parse_long(cl, 0, 0x7fffffffffffffffL, &declared) < 0)
+			return BODY_TOO_LARGE;
+	}
 	if (declared > (long)max)
 		return BODY_TOO_LARGE;
 	clock_gettime(CLOCK_MONOTONIC, &deadline);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include "log.h"
@@ -29,6 +30,7 @@ enum stmt {
 	Q_ORDER_GET, Q_ORDER_SHIPMENTS, Q_CHECKPOINTS, Q_EVENT_ORDER_IDS,
 	Q_ORDERS_LIST, Q_COUNT_STATUS, Q_COUNT_STAGE, Q_COUNT_STALE,
 	Q_COUNT_EVENTS, Q_COUNT_REJECTED, Q_META_PREFIX, Q_EXPORT,
+	Q_ORDER_STAGE, Q_NOTIFY_INSERT,
 	Q__MAX
 };
 
@@ -129,6 +131,11 @@ static const char *const stmt_sql[Q__MAX] = {
 	" s.expected_delivery, s.delivered_at, s.last_checkpoint_at, s.checked_at"
 	" FROM orders o LEFT JOIN shipments s ON s.order_id = o.id"
 	" ORDER BY o.created_ms DESC, o.id DESC, s.first_key, s.tracking_number",
+	[Q_ORDER_STAGE] = "SELECT stage FROM orders WHERE id = ?",
+	[Q_NOTIFY_INSERT] =
+	"INSERT INTO notifications(uid, order_id, stage, previous_stage, shipment,"
+	" occurred_at, created_ms, next_attempt_ms) VALUES (?,?,?,?,?,?,?,?7)"
+	" ON CONFLICT(order_id, stage, shipment) DO NOTHING",
 	[Q_META_PREFIX] =
 	"SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key",
 };
@@ -860,4 +867,59 @@ store_export(struct store *st, store_export_cb cb, void *arg)
 	if (s == NULL)
 		return STORE_ERROR;
 	return store_each_row(st, s, export_row_fn, (void *)cb, arg, "export", NULL);
+}
+
+static int
+stage_row_fn(sqlite3_stmt *s, void *cb, void *arg)
+{
+	struct { char *buf; size_t sz; } *out = arg;
+
+	(void)cb;
+	snprintf(out->buf, out->sz, "%s", store_col_text(s, 0) ? store_col_text(s, 0) : "");
+	return 1;
+}
+
+enum store_rc
+store_order_stage(struct store *st, const char *order_id, char *buf, size_t bufsz)
+{
+	sqlite3_stmt *s = get_stmt(st, Q_ORDER_STAGE);
+	struct { char *buf; size_t sz; } out = { buf, bufsz };
+	enum store_rc rc;
+	bool any;
+
+	if (s == NULL)
+		return STORE_ERROR;
+	store_bind_text(s, 1, order_id);
+	rc = store_each_row(st, s, stage_row_fn, NULL, &out, "order stage", &any);
+	return rc == STORE_OK && !any ? STORE_NONE : rc;
+}
+
+enum store_rc
+store_notify_insert(struct store *st, const struct notify_rec *n)
+{
+	sqlite3_stmt *s = get_stmt(st, Q_NOTIFY_INSERT);
+	unsigned char md[32];
+	char uid[40];
+	EVP_MD_CTX *ctx;
+
+	if (s == NULL || (ctx = EVP_MD_CTX_new()) == NULL)
+		return STORE_ERROR;
+	/* webhook-id: a hash of the row's identity, the same on every retry. */
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	EVP_DigestUpdate(ctx, n->order_id, strlen(n->order_id) + 1);
+	EVP_DigestUpdate(ctx, n->stage, strlen(n->stage) + 1);
+	EVP_DigestUpdate(ctx, n->shipment, strlen(n->shipment) + 1);
+	EVP_DigestFinal_ex(ctx, md, NULL);
+	EVP_MD_CTX_free(ctx);
+	snprintf(uid, sizeof(uid), "msg_");
+	for (int i = 0; i < 16; i++)
+		snprintf(uid + 4 + 2 * i, 3, "%02x", md[i]);
+	store_bind_text(s, 1, uid);
+	store_bind_text(s, 2, n->order_id);
+	store_bind_text(s, 3, n->stage);
+	store_bind_text(s, 4, n->previous_stage);
+	store_bind_text(s, 5, n->shipment);
+	store_bind_text(s, 6, n->occurred_at);
+	sqlite3_bind_int64(s, 7, n->created_ms);
+	return store_exec_stmt(st, s, "queue notification");
 }

@@ -180,6 +180,19 @@ typedef int (*store_export_cb)(void *arg, const char *const *cols);
 extern const char *const store_export_header[STORE_EXPORT_COLUMNS];
 enum store_rc store_export(struct store *st, store_export_cb cb, void *arg);
 
+/* The order's current stage into buf: STORE_OK, or STORE_NONE if no order. */
+enum store_rc store_order_stage(struct store *st, const char *order_id,
+    char *buf, size_t bufsz);
+
+/* Queue an announcement (outbox); a repeat of (order, stage, shipment) is ignored. */
+struct notify_rec {
+	const char *order_id, *stage, *previous_stage;
+	const char *shipment;		/* "" for the order itself */
+	const char *occurred_at;
+	int64_t created_ms;
+};
+enum store_rc store_notify_insert(struct store *st, const struct notify_rec *n);
+
 /* Counts for `shiptrack check` and health. */
 enum store_rc store_count(struct store *st, const char *table, int64_t *n);
 
