@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -337,10 +338,34 @@ serve_cgi(http_handler handler, void *ctx, long read_timeout_s)
 	return 0;
 }
 
+/*
+ * Shutdown.  libfcgi notices SIGTERM only when the signal interrupts the
+ * accept() of the thread inside it; with several threads the signal
+ * usually lands elsewhere and the process never exits.  So the signals
+ * are blocked in every thread and one thread waits for them: it flags the
+ * shutdown and shuts the listening socket, which makes every accept()
+ * fail at once.  Requests in progress finish and are answered.
+ */
+static void *
+signal_main(void *arg)
+{
+	sigset_t *set = arg;
+	int sig = 0;
+
+	if (sigwait(set, &sig) == 0 && sig != SIGUSR2) {
+		log_info("signal %d: finishing requests in progress, then exiting", sig);
+		FCGX_ShutdownPending();
+		shutdown(STDIN_FILENO, SHUT_RDWR);
+	}
+	return NULL;
+}
+
 int
 http_serve_threads(http_handler handler, void *ctx, long read_timeout_s,
     int nthreads)
 {
+	static sigset_t set;
+	pthread_t sigthread;
 	struct worker *w;
 	int started = 0;
 
@@ -355,6 +380,16 @@ http_serve_threads(http_handler handler, void *ctx, long read_timeout_s,
 		nthreads = 1;
 	if ((w = calloc((size_t)nthreads, sizeof(*w))) == NULL)
 		return 1;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);	/* mod_fcgid's and libfcgi's "finish up" */
+	sigaddset(&set, SIGUSR2);	/* ours: stop the signal thread */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (pthread_create(&sigthread, NULL, signal_main, &set) != 0) {
+		free(w);
+		return 1;
+	}
 	for (int i = 0; i < nthreads; i++) {
 		w[i] = (struct worker){ .handler = handler, .ctx = ctx,
 		    .read_timeout_s = read_timeout_s };
@@ -368,6 +403,8 @@ http_serve_threads(http_handler handler, void *ctx, long read_timeout_s,
 	worker_main(&w[0]);
 	for (int i = 1; i < started; i++)
 		pthread_join(w[i].thread, NULL);
+	pthread_kill(sigthread, SIGUSR2);
+	pthread_join(sigthread, NULL);
 	free(w);
 	return 0;
 }

@@ -1,0 +1,540 @@
+"""Shared helpers for the scenario tests (Python 3 standard library only).
+
+Import it from a test with:
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import shiptrack_test as st
+
+It finds the built programs, makes fresh migrated databases quickly (one
+`shiptrack migrate` per process, then a file copy per test), signs bodies
+the way Rye does, runs webhook.fcgi / api.fcgi as plain CGI with a clean
+environment and parses their answers, builds Rye gen-1 and gen-2 bodies,
+and runs the test_* functions of a test module in order.
+"""
+
+import atexit
+import base64
+import collections
+import datetime
+import hashlib
+import hmac
+import itertools
+import json
+import os
+import re
+import shutil
+import sqlite3 as _sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP_SRCDIR = os.path.abspath(os.environ.get("top_srcdir") or os.path.dirname(HERE))
+TOP_BUILDDIR = os.path.abspath(os.environ.get("top_builddir") or os.path.dirname(HERE))
+
+WEBHOOK = os.path.join(TOP_BUILDDIR, "cgi", "webhook.fcgi")
+API = os.path.join(TOP_BUILDDIR, "cgi", "api.fcgi")
+CLI = os.path.join(TOP_BUILDDIR, "cgi", "shiptrack")
+
+SECRET = "whsec_test_secret_7f3a9c"
+API_TOKEN = "tok_test_operator_5b1e2d"
+
+DEFAULT_TIMEOUT = 20
+
+# Variables a sanitizer or loader build may need; everything else is dropped.
+_PASS_THROUGH = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "MSAN_OPTIONS",
+                 "TSAN_OPTIONS", "LD_LIBRARY_PATH", "LD_PRELOAD", "TMPDIR",
+                 "VALGRIND_OPTS")
+
+
+def package_version():
+    """PACKAGE_VERSION from the build's config.h (None if not found)."""
+    for d in (TOP_BUILDDIR, TOP_SRCDIR):
+        try:
+            with open(os.path.join(d, "config.h")) as f:
+                for line in f:
+                    m = re.match(r'#define PACKAGE_VERSION "(.*)"', line)
+                    if m:
+                        return m.group(1)
+        except OSError:
+            pass
+    return None
+
+
+def base_env(extra=None):
+    """A clean environment: no inherited SHIPTRACK_*, config file disabled."""
+    env = {"PATH": "/usr/bin:/bin", "SHIPTRACK_CONFIG": "/dev/null"}
+    for k in _PASS_THROUGH:
+        if k in os.environ:
+            env[k] = os.environ[k]
+    for k, v in (extra or {}).items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = str(v)
+    return env
+
+
+# --- temporary directories and databases -----------------------------------
+
+_tmp_roots = []
+
+
+def _cleanup():
+    for d in _tmp_roots:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+atexit.register(_cleanup)
+
+
+def tempdir(prefix="shiptrack-test-"):
+    """A temporary directory removed when the process exits."""
+    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    d = tempfile.mkdtemp(prefix=prefix, dir=base)
+    _tmp_roots.append(d)
+    return d
+
+
+_template = None
+_counter = itertools.count(1)
+
+
+def run_cli(args, db=None, env=None, timeout=60):
+    """Run cgi/shiptrack; returns CompletedProcess (text)."""
+    e = base_env(env)
+    if db is not None:
+        e["SHIPTRACK_DATABASE"] = db
+    return subprocess.run([CLI] + list(args), env=e, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def template_db():
+    """Path of a database migrated once per process by `shiptrack migrate`."""
+    global _template
+    if _template is None:
+        d = tempdir("shiptrack-template-")
+        path = os.path.join(d, "template.db")
+        p = run_cli(["migrate"], db=path)
+        if p.returncode != 0:
+            raise RuntimeError("shiptrack migrate failed (%d): %s%s" %
+                               (p.returncode, p.stdout, p.stderr))
+        for suffix in ("-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                raise RuntimeError("migrate left %s behind" % (path + suffix))
+        _template = path
+    return _template
+
+
+def fresh_db(tmpdir=None):
+    """A copy of the migrated template in tmpdir (a new one if None)."""
+    if tmpdir is None:
+        tmpdir = tempdir()
+    path = os.path.join(tmpdir, "shiptrack-%d-%d.db" % (os.getpid(), next(_counter)))
+    shutil.copyfile(template_db(), path)
+    return path
+
+
+def sqlite(dbpath, sql, params=()):
+    """Run one statement with the sqlite3 module; returns all rows."""
+    conn = _sqlite3.connect(dbpath, timeout=10, isolation_level=None)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def tables(dbpath):
+    """Names of all user tables."""
+    return [r[0] for r in sqlite(dbpath,
+            "SELECT name FROM sqlite_master WHERE type='table' "
+            "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+
+
+def counts(dbpath):
+    """{table: row count} for every table."""
+    return {t: sqlite(dbpath, 'SELECT count(*) FROM "%s"' % t)[0][0]
+            for t in tables(dbpath)}
+
+
+def dump(dbpath):
+    """{table: sorted rows} for every table: a full snapshot to compare."""
+    out = {}
+    for t in tables(dbpath):
+        rows = sqlite(dbpath, 'SELECT * FROM "%s"' % t)
+        out[t] = sorted(rows, key=repr)
+    return out
+
+
+# --- signatures ------------------------------------------------------------
+
+def _mac(secret, body):
+    if isinstance(secret, str):
+        secret = secret.encode("utf-8")
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    return hmac.new(secret, body, hashlib.sha256).digest()
+
+
+def sign_v1(secret, body):
+    """Rye gen 1: standard base64 (padded) of HMAC-SHA256 over the raw body."""
+    return base64.b64encode(_mac(secret, body)).decode("ascii")
+
+
+def sign_v2(secret, body):
+    """Rye gen 2: "v0=" + lowercase hex HMAC-SHA256 over the raw body."""
+    return "v0=" + _mac(secret, body).hex()
+
+
+# --- CGI -------------------------------------------------------------------
+
+class Answer:
+    """A parsed CGI answer: status int, headers (lowercased), body bytes,
+    stderr bytes; also .elapsed (s) and .raw (stdout).  Unpacks as
+    (status, headers, body, stderr)."""
+
+    def __init__(self, status, headers, body, stderr, elapsed=0.0, raw=b""):
+        self.status, self.headers, self.body, self.stderr = status, headers, body, stderr
+        self.elapsed, self.raw = elapsed, raw
+
+    def __iter__(self):
+        return iter((self.status, self.headers, self.body, self.stderr))
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"),
+                          object_pairs_hook=collections.OrderedDict)
+
+    def __str__(self):
+        return "%d %r %r" % (self.status, dict(self.headers), self.body[:300])
+
+    __repr__ = __str__
+
+
+_KEEP = object()
+
+# (program name, stderr bytes) of every cgi() run, for log checks.
+all_stderr = []
+
+
+def header_var(name):
+    """"Rye-Hmac-Signature-V1" -> "HTTP_RYE_HMAC_SIGNATURE_V1"."""
+    return "HTTP_" + name.upper().replace("-", "_")
+
+
+def parse_cgi(out):
+    """Split a CGI answer into (status, headers, body); raise if malformed."""
+    idx = out.find(b"\r\n\r\n")
+    sep = 4
+    if idx < 0:
+        idx = out.find(b"\n\n")
+        sep = 2
+    if idx < 0:
+        raise AssertionError("CGI answer has no header/body separator: %r" % out[:300])
+    head, body = out[:idx], out[idx + sep:]
+    headers = {}
+    for line in re.split(rb"\r?\n", head):
+        if b":" not in line:
+            raise AssertionError("malformed CGI header line %r" % line)
+        k, v = line.split(b":", 1)
+        k = k.decode("latin-1").strip().lower()
+        v = v.decode("latin-1").strip()
+        if k in headers:
+            headers[k] += ", " + v
+        else:
+            headers[k] = v
+    status = 200
+    if "status" in headers:
+        status = int(headers["status"].split()[0])
+    if "content-length" in headers and int(headers["content-length"]) != len(body):
+        raise AssertionError("Content-Length %s but %d body bytes" %
+                             (headers["content-length"], len(body)))
+    return status, headers, body
+
+
+def cgi(program, env, body=b"", method="POST", path=None, headers=None,
+        content_length=_KEEP, query=None, keep_stdin_open=False,
+        timeout=DEFAULT_TIMEOUT):
+    """Run program as a plain CGI request and parse its answer.
+
+    env: SHIPTRACK_* settings (and any raw CGI variables); None values drop
+    a variable.  headers: {"Header-Name": value} -> HTTP_HEADER_NAME.
+    content_length: default len(body) when there is a body or the method is
+    POST/PUT; None omits CONTENT_LENGTH; anything else is sent as given.
+    keep_stdin_open: write the body but do not close stdin until the
+    program exits (to show it does not read what it must not).
+    """
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    e = base_env()
+    e["REQUEST_METHOD"] = method
+    e["GATEWAY_INTERFACE"] = "CGI/1.1"
+    e["SERVER_PROTOCOL"] = "HTTP/1.1"
+    e["QUERY_STRING"] = query or ""
+    if path is not None:
+        e["PATH_INFO"] = path
+    if content_length is _KEEP:
+        if body or method in ("POST", "PUT", "PATCH"):
+            e["CONTENT_LENGTH"] = str(len(body))
+    elif content_length is not None:
+        e["CONTENT_LENGTH"] = str(content_length)
+    for k, v in (headers or {}).items():
+        e[header_var(k)] = v
+    for k, v in (env or {}).items():
+        if v is None:
+            e.pop(k, None)
+        else:
+            e[k] = str(v)
+
+    rfd, wfd = os.pipe()
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen([program], stdin=rfd, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=e, close_fds=True)
+    except BaseException:
+        os.close(rfd)
+        os.close(wfd)
+        raise
+    os.close(rfd)
+    wfile = os.fdopen(wfd, "wb", buffering=0)
+
+    def feed():
+        try:
+            if body:
+                wfile.write(body)
+        except (BrokenPipeError, OSError):
+            pass
+        if not keep_stdin_open:
+            try:
+                wfile.close()
+            except OSError:
+                pass
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise AssertionError("%s did not answer within %ss (hung?)" %
+                             (os.path.basename(program), timeout))
+    finally:
+        writer.join(5)
+        try:
+            wfile.close()
+        except OSError:
+            pass
+    elapsed = time.monotonic() - start
+    if proc.returncode != 0:
+        raise AssertionError("%s exited %d; stderr: %r" %
+                             (os.path.basename(program), proc.returncode, err[-2000:]))
+    all_stderr.append((os.path.basename(program), err))
+    status, hdrs, rbody = parse_cgi(out)
+    return Answer(status, hdrs, rbody, err, elapsed, out)
+
+
+def webhook_env(db, secret=SECRET, **extra):
+    env = {"SHIPTRACK_DATABASE": db, "SHIPTRACK_WEBHOOK_SECRET": secret}
+    env.update(extra)
+    return env
+
+
+def post(db, body, secret=SECRET, gen=1, sign_with=None, env=None, headers=None,
+         **kw):
+    """POST a signed body to webhook.fcgi (gen 1 or 2) and parse the answer."""
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    h = {}
+    key = sign_with if sign_with is not None else secret
+    if gen == 1:
+        h["Rye-Hmac-Signature-V1"] = sign_v1(key.split()[0], body)
+    elif gen == 2:
+        h["X-Rye-Signature"] = sign_v2(key.split()[0], body)
+    h.update(headers or {})
+    e = webhook_env(db, secret)
+    e.update(env or {})
+    return cgi(WEBHOOK, e, body=body, headers=h, **kw)
+
+
+def api(db, path, token=API_TOKEN, auth=_KEEP, method="GET", env=None,
+        headers=None, **kw):
+    """GET path from api.fcgi (operator bearer token by default)."""
+    h = {}
+    if auth is _KEEP:
+        if token is not None:
+            h["Authorization"] = "Bearer " + token
+    elif auth is not None:
+        h["Authorization"] = auth
+    h.update(headers or {})
+    e = {"SHIPTRACK_DATABASE": db}
+    if token is not None:
+        e["SHIPTRACK_API_TOKEN"] = token
+    e.update(env or {})
+    return cgi(API, e, method=method, path=path, headers=h, **kw)
+
+
+def view(db, order_id):
+    """The operator view's raw bytes (asserts 200)."""
+    a = api(db, "/v1/orders/" + order_id)
+    if a.status != 200:
+        raise AssertionError("view of %r: %s" % (order_id, a))
+    return a.body
+
+
+def blank_times(view_bytes):
+    """Blank updatedAt and every receivedAt, nothing else, byte for byte."""
+    v, n = re.subn(rb'"updatedAt":"[^"]*"', b'"updatedAt":""', view_bytes)
+    if n != 1:
+        raise AssertionError("expected one updatedAt in %r" % view_bytes[:300])
+    v = re.sub(rb'"receivedAt":"[^"]*"', b'"receivedAt":""', v)
+    return v
+
+
+# --- Rye event bodies ------------------------------------------------------
+
+BASE_TIME = datetime.datetime(2025, 3, 1, 9, 0, 0, tzinfo=datetime.timezone.utc)
+_ids = itertools.count(1)
+
+
+def iso(minutes=0, ms=False):
+    """BASE_TIME + minutes, as Rye writes it (Z, milliseconds optional)."""
+    t = BASE_TIME + datetime.timedelta(minutes=minutes)
+    if ms:
+        return t.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (t.microsecond // 1000)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_id(prefix="evt"):
+    return "%s_%d_%d" % (prefix, os.getpid(), next(_ids))
+
+
+def event_obj(type, order=None, created=None, id=None, data=None, **extra):
+    """A Rye gen-1 event as a dict (key order as Rye sends it)."""
+    o = collections.OrderedDict()
+    o["id"] = id if id is not None else new_id()
+    if order is not None:
+        o["requestId"] = order
+    o["developerId"] = "dev_shiptrack_tests"
+    o["createdAt"] = created if created is not None else iso(0)
+    o["type"] = type
+    o["data"] = data if data is not None else {"marketplace": "shopify"}
+    for k, v in extra.items():
+        if v is None:
+            o.pop(k, None)
+        else:
+            o[k] = v
+    return o
+
+
+def dumps(o):
+    return json.dumps(o, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def event(type, order=None, created=None, id=None, data=None, **extra):
+    """A Rye gen-1 body (bytes)."""
+    return dumps(event_obj(type, order, created, id, data, **extra))
+
+
+def tracking(order, number=None, carrier=None, url=None, created=None, id=None,
+             where="data.order", aliases=("trackingNumber", "courierName", "courierUrl")):
+    """A TRACKING_OBTAINED body with fields under `where` using `aliases`."""
+    fields = collections.OrderedDict()
+    if number is not None:
+        fields[aliases[0]] = number
+    if carrier is not None:
+        fields[aliases[1]] = carrier
+    if url is not None:
+        fields[aliases[2]] = url
+    data = collections.OrderedDict(marketplace="shopify")
+    if where == "data.order":
+        data["order"] = fields
+    elif where == "data":
+        data.update(fields)
+    elif where == "data.shipments":
+        data["shipments"] = [fields]
+    elif where == "data.order.shipments":
+        data["order"] = {"shipments": [fields]}
+    else:
+        raise ValueError(where)
+    return event("TRACKING_OBTAINED", order, created, id, data)
+
+
+def event2(type, source_id=None, source_type="checkout_intent", created=None,
+           id=None, data=None):
+    """A Rye gen-2 (thin) body (bytes)."""
+    o = collections.OrderedDict()
+    o["id"] = id if id is not None else new_id("evt2")
+    o["object"] = "event"
+    o["type"] = type
+    o["createdAt"] = created if created is not None else iso(0)
+    if source_id is not None:
+        o["source"] = collections.OrderedDict(type=source_type, id=source_id)
+    if data is not None:
+        o["data"] = data
+    return dumps(o)
+
+
+# --- a tiny test runner ----------------------------------------------------
+
+checks = 0
+
+
+def check(cond, msg="check failed"):
+    """Count one check; raise AssertionError(msg) when cond is false."""
+    global checks
+    checks += 1
+    if not cond:
+        raise AssertionError(msg)
+
+
+def eq(actual, expected, what="value"):
+    check(actual == expected, "%s: expected %r, got %r" % (what, expected, actual))
+
+
+def error_answer(a, status, code, what="answer"):
+    """Assert a JSON error answer {"ok":false,"error":code,"message":...}."""
+    check(a.status == status, "%s: expected status %d, got %s" % (what, status, a))
+    ct = a.headers.get("content-type", "")
+    check(ct.startswith("application/json"), "%s: content-type %r" % (what, ct))
+    try:
+        j = a.json()
+    except ValueError as e:
+        raise AssertionError("%s: error body is not JSON (%s): %r" % (what, e, a.body))
+    eq(list(j.keys()), ["ok", "error", "message"], what + " error keys")
+    eq(j["ok"], False, what + " ok")
+    eq(j["error"], code, what + " error code")
+    check(isinstance(j["message"], str) and j["message"] != "",
+          "%s: message %r" % (what, j["message"]))
+    return j
+
+
+def run(namespace=None):
+    """Run every test_* function of the calling module, in definition order."""
+    if namespace is None:
+        namespace = sys._getframe(1).f_globals
+    tests = [(k, v) for k, v in namespace.items()
+             if k.startswith("test_") and callable(v)]
+    failed = 0
+    start = time.monotonic()
+    for name, fn in tests:
+        t0 = time.monotonic()
+        try:
+            fn()
+        except Exception as e:  # AssertionError and anything unexpected
+            failed += 1
+            reason = str(e) or e.__class__.__name__
+            if not isinstance(e, AssertionError):
+                reason = "%s: %s" % (e.__class__.__name__, reason)
+            print("not ok - %s: %s" % (name, reason.replace("\n", "\\n")))
+            tb = traceback.format_exc()
+            sys.stdout.write("".join("#   " + l + "\n" for l in tb.splitlines()))
+        else:
+            print("ok - %s (%.2fs)" % (name, time.monotonic() - t0))
+        sys.stdout.flush()
+    print("# %d tests, %d failed, %d checks, %.1fs" %
+          (len(tests), failed, checks, time.monotonic() - start))
+    sys.stdout.flush()
+    sys.exit(1 if failed else 0)

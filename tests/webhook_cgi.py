@@ -1,0 +1,614 @@
+#!/usr/bin/env python3
+"""webhook.fcgi as plain CGI, against a real SQLite file.
+
+Covers DESIGN.md "Webhook receiver": signatures (gen 1, gen 2, rotation),
+handshakes, de-duplication, methods, body limits, JSON errors, evidence of
+rejected deliveries, storage of accepted events, busy database, logging.
+"""
+import datetime
+import json
+import os
+import re
+import sqlite3
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import shiptrack_test as st  # noqa: E402
+from shiptrack_test import check, eq, error_answer  # noqa: E402
+
+SECRET = st.SECRET
+TMP = st.tempdir()
+LOG_LINE = re.compile(rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ shiptrack-webhook\[\d+\] "
+                      rb"(error|warning|info|debug): ")
+
+
+def db():
+    return st.fresh_db(TMP)
+
+
+def parse_iso(s):
+    s = s.replace("Z", "+00:00")
+    return datetime.datetime.fromisoformat(s)
+
+
+def accepted(a, event_id, duplicate=False, what="answer"):
+    eq(a.status, 200, what + " status (" + str(a) + ")")
+    check(a.headers.get("content-type", "").startswith("application/json"),
+          what + ": content-type %r" % a.headers.get("content-type"))
+    j = a.json()
+    eq(list(j.items()), [("ok", True), ("event", event_id), ("duplicate", duplicate)],
+       what + " body")
+
+
+def nothing_stored(path, before, what):
+    eq(st.counts(path), before[0], what + ": row counts of all tables")
+    eq(st.dump(path), before[1], what + ": table contents")
+
+
+def snapshot(path):
+    return st.counts(path), st.dump(path)
+
+
+# --- the helpers themselves ----------------------------------------------
+
+def test_helper_signatures_match_spec_vector():
+    body = b'{"id":"evt_test","type":"PAYMENT_SUCCEEDED"}'
+    eq(len(body), 44, "vector length")
+    eq(st.sign_v1("whsec_example_secret", body),
+       "VjlVluBllFoBKduTNBocQ/3oxcw8lK8wqw+TU1BnpBE=", "gen-1 vector")
+    eq(st.sign_v2("whsec_example_secret", body),
+       "v0=56395596e065945a0129db93341a1c43fde8c5cc3c94af30ab0f93535067a411",
+       "gen-2 vector")
+
+
+def test_spec_vector_signature_accepted_then_missing_created_at():
+    # The spec's own vector has no createdAt: signature fine, then 400.
+    path = db()
+    body = b'{"id":"evt_test","type":"PAYMENT_SUCCEEDED"}'
+    before = st.counts(path)
+    a = st.post(path, body, secret="whsec_example_secret")
+    error_answer(a, 400, "missing_field", "vector without createdAt")
+    c = st.counts(path)
+    eq(c["events"], before["events"], "events")
+    eq(c["rejected_deliveries"], before["rejected_deliveries"] + 1, "rejected kept")
+
+
+# --- accepted events -------------------------------------------------------
+
+def test_good_gen1_signature_stores_event():
+    path = db()
+    body = st.event("PAYMENT_SUCCEEDED", order="ord_good_1",
+                    created="2024-07-22T14:30:04.367Z", id="evt_good_1",
+                    data={"marketplace": "shopify", "amount": 1999})
+    t0 = datetime.datetime.now(datetime.timezone.utc)
+    a = st.post(path, body)
+    t1 = datetime.datetime.now(datetime.timezone.utc)
+    accepted(a, "evt_good_1")
+    rows = st.sqlite(path, "SELECT id, scheme, type, order_id, created_at, received_at,"
+                     " body, typeof(body), marketplace FROM events")
+    eq(len(rows), 1, "one event row")
+    (id_, scheme, type_, order, created, received, raw, rawtype, mp) = rows[0]
+    eq(id_, "evt_good_1", "id")
+    eq(scheme, "rye1", "scheme")
+    eq(type_, "PAYMENT_SUCCEEDED", "type")
+    eq(order, "ord_good_1", "order id")
+    eq(created, "2024-07-22T14:30:04.367Z", "createdAt")
+    eq(mp, "shopify", "marketplace")
+    eq(rawtype, "blob", "body column type")
+    eq(bytes(raw), body, "raw body byte-identical")
+    r = parse_iso(received)
+    check(t0 - datetime.timedelta(seconds=1) <= r <= t1 + datetime.timedelta(seconds=1),
+          "received time %s not within [%s, %s]" % (received, t0, t1))
+    o = st.sqlite(path, "SELECT id, status, stage, marketplace, created_at FROM orders")
+    eq(o, [("ord_good_1", "PENDING", "processing", "shopify", "2024-07-22T14:30:04.367Z")],
+       "order row")
+
+
+def test_created_at_forms_normalised():
+    path = db()
+    cases = [("2023-06-27T12:00:00Z", "2023-06-27T12:00:00Z"),
+             ("2024-07-22T14:30:04.367Z", "2024-07-22T14:30:04.367Z"),
+             ("2024-07-22T16:30:04+02:00", "2024-07-22T14:30:04Z")]
+    for i, (given, want) in enumerate(cases):
+        eid = "evt_created_%d" % i
+        a = st.post(path, st.event("PAYMENT_SUCCEEDED", "ord_created", given, eid))
+        accepted(a, eid, what=given)
+        eq(st.sqlite(path, "SELECT created_at FROM events WHERE id=?", (eid,)),
+           [(want,)], "stored createdAt for " + given)
+
+
+def test_raw_body_kept_byte_identical_with_odd_formatting():
+    # Whitespace, key order, escapes and unknown keys are kept as sent.
+    path = db()
+    body = (b'{ "type" : "PAYMENT_SUCCEEDED",\n\t"createdAt":"2025-01-02T03:04:05Z",'
+            b'"id":"evt_raw_1", "requestId":"ord_raw", "extra":{"k":[1,2.50,"\\u00e9\\/"]},'
+            b'"data":{} }')
+    a = st.post(path, body)
+    accepted(a, "evt_raw_1")
+    eq(bytes(st.sqlite(path, "SELECT body FROM events")[0][0]), body, "raw body")
+
+
+# --- refused signatures ----------------------------------------------------
+
+def refused(path, body, headers, what, secret=SECRET):
+    before = snapshot(path)
+    a = st.cgi(st.WEBHOOK, st.webhook_env(path, secret), body=body, headers=headers)
+    error_answer(a, 401, "bad_signature", what)
+    nothing_stored(path, before, what)
+    return a
+
+
+def test_bad_signature_refused():
+    path = db()
+    body = st.event("PAYMENT_SUCCEEDED", "ord_bad", st.iso(1))
+    refused(path, body, {"Rye-Hmac-Signature-V1": st.sign_v1("another secret", body)},
+            "wrong secret")
+
+
+def test_missing_signature_refused():
+    path = db()
+    body = st.event("PAYMENT_SUCCEEDED", "ord_bad", st.iso(1))
+    refused(path, body, {}, "no signature header")
+    refused(path, body, {"Rye-Verification": "dev_shiptrack_tests"},
+            "Rye-Verification is not a signature")
+
+
+def test_tampered_body_refused():
+    path = db()
+    body = st.event("PAYMENT_SUCCEEDED", "ord_tamper", st.iso(1), data={"amount": 100})
+    sig = st.sign_v1(SECRET, body)
+    refused(path, body.replace(b"100", b"900"), {"Rye-Hmac-Signature-V1": sig},
+            "body changed")
+    refused(path, body + b" ", {"Rye-Hmac-Signature-V1": sig}, "byte appended")
+    refused(path, body[:-1], {"Rye-Hmac-Signature-V1": sig}, "byte removed")
+
+
+def test_tampered_signature_refused():
+    path = db()
+    body = st.event("PAYMENT_SUCCEEDED", "ord_tamper", st.iso(1))
+    sig = st.sign_v1(SECRET, body)
+    flipped = ("B" if sig[0] == "A" else "A") + sig[1:]
+    for what, bad in [("first char flipped", flipped),
+                      ("truncated", sig[:-4]),
+                      ("unpadded", sig.rstrip("=")),
+                      ("empty", ""),
+                      ("hex instead of base64", st.sign_v2(SECRET, body)[3:]),
+                      ("not base64", "!!!!" + sig[4:]),
+                      ("very long", sig * 100)]:
+        refused(path, body, {"Rye-Hmac-Signature-V1": bad}, what)
+    # A correct signature afterwards is still accepted.
+    accepted(st.post(path, body), json.loads(body)["id"])
+
+
+def test_gen2_bad_signatures_refused():
+    path = db()
+    body = st.event2("checkout_intent.completed", "ci_bad", created=st.iso(2))
+    sig = st.sign_v2(SECRET, body)
+    for what, bad in [("wrong secret", st.sign_v2("nope", body)),
+                      ("no v0= prefix", sig[3:]),
+                      ("base64 value", "v0=" + st.sign_v1(SECRET, body)),
+                      ("truncated", sig[:-2]),
+                      ("one digit changed", sig[:-1] + ("0" if sig[-1] != "0" else "1"))]:
+        refused(path, body, {"X-Rye-Signature": bad}, "gen 2 " + what)
+
+
+# --- gen 2, rotation ------------------------------------------------------
+
+def test_gen2_signature_accepted():
+    path = db()
+    body = st.event2("checkout_intent.completed", "ci_gen2_1", created=st.iso(5),
+                     id="evt2_gen2_1")
+    a = st.post(path, body, gen=2)
+    accepted(a, "evt2_gen2_1")
+    eq(st.sqlite(path, "SELECT scheme, type, order_id, created_at FROM events"),
+       [("rye2", "checkout_intent.completed", "ci_gen2_1", st.iso(5))], "gen-2 row")
+    eq(st.sqlite(path, "SELECT id, status FROM orders"), [("ci_gen2_1", "SUCCEEDED")],
+       "gen-2 order")
+    eq(bytes(st.sqlite(path, "SELECT body FROM events")[0][0]), body, "gen-2 raw body")
+
+
+def test_gen2_shipment_source_is_not_an_order():
+    path = db()
+    body = st.event2("shipment.updated", "shp_1", source_type="shipment",
+                     created=st.iso(6), id="evt2_ship_1")
+    accepted(st.post(path, body, gen=2), "evt2_ship_1")
+    eq(st.sqlite(path, "SELECT order_id FROM events"), [(None,)], "no order id")
+    eq(st.counts(path)["orders"], 0, "no order")
+
+
+def test_secret_rotation():
+    path = db()
+    secrets = "whsec_old_one whsec_new_two"
+    for i, key in enumerate(["whsec_old_one", "whsec_new_two"]):
+        eid = "evt_rot_%d" % i
+        a = st.post(path, st.event("PAYMENT_SUCCEEDED", "ord_rot", st.iso(i), eid),
+                    secret=secrets, sign_with=key)
+        accepted(a, eid, what="signed with " + key)
+        eid2 = "evt2_rot_%d" % i
+        a = st.post(path, st.event2("checkout_intent.completed", "ci_rot", created=st.iso(i),
+                                    id=eid2), secret=secrets, sign_with=key, gen=2)
+        accepted(a, eid2, what="gen 2 signed with " + key)
+    body = st.event("PAYMENT_SUCCEEDED", "ord_rot", st.iso(9))
+    refused(path, body, {"Rye-Hmac-Signature-V1": st.sign_v1("whsec_third", body)},
+            "third secret", secret=secrets)
+    refused(path, body, {"Rye-Hmac-Signature-V1": st.sign_v1(secrets, body)},
+            "the whole list as one secret", secret=secrets)
+    eq(st.counts(path)["events"], 4, "events stored")
+
+
+# --- handshakes -------------------------------------------------------------
+
+def test_gen1_handshake():
+    path = db()
+    before = snapshot(path)
+    body = st.event("WEBHOOK_URL_VERIFICATION", None, st.iso(0),
+                    data={"challenge": "chal-123 \"q\" \u00e9"})
+    a = st.post(path, body)
+    eq(a.status, 200, "status")
+    eq(list(a.json().items()), [("challenge", "chal-123 \"q\" \u00e9")], "challenge answer")
+    nothing_stored(path, before, "handshake stores nothing")
+    # Signature is checked before the handshake is recognised.
+    refused(path, body, {"Rye-Hmac-Signature-V1": st.sign_v1("x", body)},
+            "unsigned handshake")
+
+
+def test_gen2_handshake():
+    path = db()
+    before = snapshot(path)
+    body = st.event2("webhook_endpoint.verification_challenge", "chal_gen2_abc",
+                     source_type="webhook_endpoint", created=st.iso(0))
+    a = st.post(path, body, gen=2)
+    eq(a.status, 200, "status")
+    eq(list(a.json().items()), [("challenge", "chal_gen2_abc")], "challenge answer")
+    nothing_stored(path, before, "gen-2 handshake stores nothing")
+
+
+# --- duplicates -------------------------------------------------------------
+
+def test_duplicate_has_no_effect():
+    path = db()
+    body = st.event("ORDER_PLACED", "ord_dup", st.iso(3), "evt_dup_1")
+    accepted(st.post(path, body), "evt_dup_1")
+    before = snapshot(path)
+    time.sleep(0.01)
+    accepted(st.post(path, body), "evt_dup_1", duplicate=True, what="second post")
+    nothing_stored(path, before, "duplicate")
+    # Same id, different body: still a duplicate; the first body stays.
+    other = st.event("ORDER_FAILED", "ord_dup", st.iso(9), "evt_dup_1")
+    accepted(st.post(path, other), "evt_dup_1", duplicate=True, what="same id, new body")
+    nothing_stored(path, before, "same id, new body")
+    # And over gen 2 with the same id.
+    accepted(st.post(path, st.event2("checkout_intent.order_failed", "ord_dup",
+                                     created=st.iso(9), id="evt_dup_1"), gen=2),
+             "evt_dup_1", duplicate=True, what="same id over gen 2")
+    nothing_stored(path, before, "same id over gen 2")
+
+
+# --- methods and sizes ---------------------------------------------------
+
+def test_get_is_405():
+    path = db()
+    before = snapshot(path)
+    for m in ("GET", "PUT", "DELETE", "HEAD"):
+        a = st.cgi(st.WEBHOOK, st.webhook_env(path), method=m)
+        if m == "HEAD":
+            eq(a.status, 405, "HEAD status")
+        else:
+            error_answer(a, 405, "method_not_allowed", m)
+        eq(a.headers.get("allow"), "POST", m + " Allow header")
+    nothing_stored(path, before, "405")
+
+
+def test_413_declared_length_not_read():
+    path = db()
+    before = snapshot(path)
+    env = st.webhook_env(path, SHIPTRACK_MAX_BODY=1000, SHIPTRACK_READ_TIMEOUT=5)
+    # Declared too large, signed, body never sent, stdin left open: a
+    # receiver that tried to read would wait for the read timeout.
+    a = st.cgi(st.WEBHOOK, env, body=b"", content_length=1001, keep_stdin_open=True,
+               headers={"Rye-Hmac-Signature-V1": st.sign_v1(SECRET, b"x")})
+    error_answer(a, 413, "payload_too_large", "declared 1001")
+    check(a.elapsed < 3, "413 took %.1fs: the body was waited for" % a.elapsed)
+    nothing_stored(path, before, "413 declared")
+
+
+def test_413_declared_length_beyond_2_gib():
+    # A well-formed CONTENT_LENGTH larger than max_body is 413 whatever its
+    # size (DESIGN.md), not 400 bad_length because it exceeds 2^31 - 1.
+    path = db()
+    before = snapshot(path)
+    env = st.webhook_env(path, SHIPTRACK_MAX_BODY=1000, SHIPTRACK_READ_TIMEOUT=5)
+    for cl in (2 ** 31 - 1, 2 ** 31, 5 * 10 ** 9, 10 ** 12):
+        a = st.cgi(st.WEBHOOK, env, body=b"", content_length=cl, keep_stdin_open=True,
+                   headers={"Rye-Hmac-Signature-V1": st.sign_v1(SECRET, b"x")})
+        error_answer(a, 413, "payload_too_large", "CONTENT_LENGTH %d" % cl)
+        check(a.elapsed < 3, "took %.1fs" % a.elapsed)
+    nothing_stored(path, before, "413 declared huge")
+
+
+def test_413_actual_size_without_content_length():
+    path = db()
+    before = snapshot(path)
+    env = st.webhook_env(path, SHIPTRACK_MAX_BODY=1000, SHIPTRACK_READ_TIMEOUT=5)
+    body = st.event("PAYMENT_SUCCEEDED", "ord_big", st.iso(0),
+                    data={"pad": "x" * 2000})
+    a = st.cgi(st.WEBHOOK, env, body=body, content_length=None,
+               headers={"Rye-Hmac-Signature-V1": st.sign_v1(SECRET, body)})
+    error_answer(a, 413, "payload_too_large", "2 KB body, no CONTENT_LENGTH")
+    big = st.event("PAYMENT_SUCCEEDED", "ord_big", st.iso(0), data={"pad": "y" * 300000})
+    a = st.cgi(st.WEBHOOK, env, body=big, content_length=None,
+               headers={"Rye-Hmac-Signature-V1": st.sign_v1(SECRET, big)})
+    error_answer(a, 413, "payload_too_large", "300 KB body, no CONTENT_LENGTH")
+    nothing_stored(path, before, "413 actual")
+
+
+def test_max_body_boundary():
+    path = db()
+    env = st.webhook_env(path, SHIPTRACK_MAX_BODY=1000)
+
+    def sized(n, eid):
+        b = st.event("PAYMENT_SUCCEEDED", "ord_edge", st.iso(0), eid, data={"pad": ""})
+        return st.event("PAYMENT_SUCCEEDED", "ord_edge", st.iso(0), eid,
+                        data={"pad": "p" * (n - len(b))})
+
+    exact = sized(1000, "evt_edge_exact")
+    eq(len(exact), 1000, "body size")
+    for cl in (True, False):
+        a = st.cgi(st.WEBHOOK, env, body=exact,
+                   content_length=st._KEEP if cl else None,
+                   headers={"Rye-Hmac-Signature-V1": st.sign_v1(SECRET, exact)})
+        eq(a.status, 200, "exactly max_body (CONTENT_LENGTH %s): %s" % (cl, a))
+    over = sized(1001, "evt_edge_over")
+    eq(len(over), 1001, "body size")
+    for cl in (True, False):
+        a = st.cgi(st.WEBHOOK, env, body=over,
+                   content_length=st._KEEP if cl else None,
+                   headers={"Rye-Hmac-Signature-V1": st.sign_v1(SECRET, over)})
+        error_answer(a, 413, "payload_too_large", "max_body + 1")
+
+
+def test_short_body_is_bad_length_without_hanging():
+    path = db()
+    before = snapshot(path)
+    env = st.webhook_env(path, SHIPTRACK_READ_TIMEOUT=2)
+    body = st.event("PAYMENT_SUCCEEDED", "ord_short", st.iso(0))
+    a = st.cgi(st.WEBHOOK, env, body=body, content_length=len(body) + 50, timeout=15,
+               headers={"Rye-Hmac-Signature-V1": st.sign_v1(SECRET, body)})
+    error_answer(a, 400, "bad_length", "CONTENT_LENGTH > body")
+    check(a.elapsed < 5, "took %.1fs" % a.elapsed)
+    for bad in ("abc", "-5", "+5", " 12", "12x", "0x10"):
+        a = st.cgi(st.WEBHOOK, env, body=body, content_length=bad, timeout=15,
+                   headers={"Rye-Hmac-Signature-V1": st.sign_v1(SECRET, body)})
+        error_answer(a, 400, "bad_length", "CONTENT_LENGTH %r" % bad)
+    # A body that never finishes arriving: bounded by the read timeout.
+    a = st.cgi(st.WEBHOOK, env, body=body[:10], content_length=len(body),
+               keep_stdin_open=True, timeout=15,
+               headers={"Rye-Hmac-Signature-V1": st.sign_v1(SECRET, body)})
+    check(a.status in (400, 408), "stalled body: %s" % a)
+    check(a.elapsed < 8, "stalled body took %.1fs with a 2 s read timeout" % a.elapsed)
+    nothing_stored(path, before, "bad length")
+
+
+# --- signed but unacceptable ------------------------------------------------
+
+def test_signed_invalid_json_kept_as_evidence():
+    path = db()
+    cases = [b'{"id":"evt_x","type":"PAYMENT_SUCCEEDED",',
+             b'not json at all \x00\xff\xfe binary',
+             b'{"id":"evt_x","type":"T","createdAt":"2025-01-01T00:00:00Z"} trailing',
+             b'[1,2,3]',
+             b'',
+             b'{"id":"evt_\xff","type":"T","createdAt":"2025-01-01T00:00:00Z"}',
+             b'{"id":"a","id2":' + b'[' * 100 + b']' * 100 + b'}']
+    for i, body in enumerate(cases):
+        before = st.counts(path)
+        a = st.post(path, body)
+        error_answer(a, 400, "invalid_json", "case %d %r" % (i, body[:30]))
+        c = st.counts(path)
+        eq(c["rejected_deliveries"], before["rejected_deliveries"] + 1, "evidence kept")
+        eq((c["events"], c["orders"], c["shipments"]), (0, 0, 0), "nothing applied")
+        row = st.sqlite(path, "SELECT scheme, body, typeof(body) FROM rejected_deliveries "
+                        "ORDER BY id DESC LIMIT 1")[0]
+        eq(row[0], "rye1", "scheme")
+        eq(bytes(row[1]), body, "evidence byte-identical (case %d)" % i)
+
+
+def test_missing_fields():
+    path = db()
+    full = st.event_obj("PAYMENT_SUCCEEDED", "ord_missing", st.iso(0))
+    for field in ("id", "type", "createdAt"):
+        o = dict(full)
+        del o[field]
+        body = st.dumps(o)
+        before = st.counts(path)
+        a = st.post(path, body)
+        error_answer(a, 400, "missing_field", "no " + field)
+        c = st.counts(path)
+        eq(c["events"], 0, "no event stored")
+        eq(c["orders"], 0, "no order")
+        eq(c["rejected_deliveries"], before["rejected_deliveries"] + 1, "kept as evidence")
+        eq(bytes(st.sqlite(path, "SELECT body FROM rejected_deliveries ORDER BY id DESC "
+                           "LIMIT 1")[0][0]), body, "evidence byte-identical")
+    for field in ("id", "type", "createdAt"):
+        o = dict(full)
+        o[field] = None
+        a = st.post(path, st.dumps(o))
+        check(a.status == 400, "%s null: %s" % (field, a))
+    eq(st.counts(path)["events"], 0, "nothing stored")
+
+
+def test_unknown_type_without_order():
+    path = db()
+    body = st.event("SOMETHING_NEW_FROM_RYE", None, st.iso(0), "evt_unknown_1",
+                    data={"whatever": [1, {"x": None}]})
+    accepted(st.post(path, body), "evt_unknown_1")
+    eq(st.sqlite(path, "SELECT type, order_id FROM events"),
+       [("SOMETHING_NEW_FROM_RYE", None)], "stored")
+    eq(bytes(st.sqlite(path, "SELECT body FROM events")[0][0]), body, "raw body")
+    eq(st.counts(path)["orders"], 0, "no order effect")
+    body = st.event("PRODUCT_UPDATED", None, st.iso(1), "evt_product_1",
+                    marketplace="amazon", data={"productId": "B0001"})
+    accepted(st.post(path, body), "evt_product_1")
+    eq(st.counts(path)["orders"], 0, "product event: no order effect")
+
+
+def test_unknown_type_with_order_creates_pending_order():
+    path = db()
+    accepted(st.post(path, st.event("RETURN_REQUESTED_V9", "ord_unknown", st.iso(4),
+                                    "evt_unknown_2")), "evt_unknown_2")
+    eq(st.sqlite(path, "SELECT id, status, created_at FROM orders"),
+       [("ord_unknown", "PENDING", st.iso(4))], "pending order")
+    # It leaves a known status alone.
+    accepted(st.post(path, st.event("ORDER_PLACED", "ord_unknown", st.iso(5), "evt_u3")),
+             "evt_u3")
+    accepted(st.post(path, st.event("RETURN_REQUESTED_V9", "ord_unknown", st.iso(6),
+                                    "evt_u4")), "evt_u4")
+    eq(st.sqlite(path, "SELECT status FROM orders"), [("SUCCEEDED",)],
+       "unknown type does not change status")
+
+
+def test_odd_ids_round_trip():
+    path = db()
+    order = 'ord "quoted" \\back\\slash\\ \u00fcn\u00efc\u00f8d\u00e9 \U0001F4E6 <&>\''
+    eid = 'evt "q" \\ \\" \\\\ / \u2028 \u00e9\U0001F600 </script>'
+    body = st.event("ORDER_PLACED", order, st.iso(7), eid)
+    a = st.post(path, body)
+    accepted(a, eid, what="odd ids")
+    check(b"\\/" not in a.body, "slashes are not escaped: %r" % a.body)
+    eq(st.sqlite(path, "SELECT id, order_id FROM events"), [(eid, order)], "stored ids")
+    v = st.api(path, "/v1/orders/" + order)
+    eq(v.status, 200, "API view of odd order id (%s)" % v)
+    j = v.json()
+    eq(j["id"], order, "order id in view")
+    eq([e["id"] for e in j["events"]], [eid], "event id in view")
+    check(b"\\/" not in v.body, "view does not escape slashes: %r" % v.body)
+    # Duplicate detection works on the exact id.
+    accepted(st.post(path, body), eid, duplicate=True, what="odd id again")
+
+
+def test_embedded_nul_in_ids_not_truncated():
+    # "\u0000" is valid JSON.  An id holding one must be refused
+    # (invalid_field) or kept whole, never cut at the NUL: that would make
+    # two distinct events duplicates, or move an event to another order.
+    path = db()
+    first = st.post(path, st.event("ORDER_PLACED", "ord_nul", st.iso(0), "evt_nul\u0000A"))
+    second = st.post(path, st.event("ORDER_FAILED", "ord_nul", st.iso(1), "evt_nul\u0000B"))
+    other = st.post(path, st.event("ORDER_PLACED", "ord_nul\u0000other", st.iso(2),
+                                   "evt_nul_order"))
+    for what, a in (("first", first), ("second", second), ("other order", other)):
+        if a.status == 200:
+            check(a.json()["event"] in ("evt_nul\u0000A", "evt_nul\u0000B", "evt_nul_order"),
+                  "%s: event id truncated at NUL: answer %r" % (what, a.body))
+            check(a.json()["duplicate"] is False,
+                  "%s: a distinct event taken for a duplicate: %r" % (what, a.body))
+        else:
+            error_answer(a, 400, "invalid_field", what + " with NUL")
+    ids = [r[0] for r in st.sqlite(path, "SELECT id FROM events")]
+    orders = [r[0] for r in st.sqlite(path, "SELECT id FROM orders")]
+    check("evt_nul" not in ids, "stored event id truncated at NUL: %r" % ids)
+    check(other.status != 200 or "ord_nul\u0000other" in orders,
+          "order id truncated at NUL, event applied to another order: %r" % orders)
+
+
+def test_not_configured_refuses_and_stores_nothing():
+    path = db()
+    before = snapshot(path)
+    body = st.event("PAYMENT_SUCCEEDED", "ord_nc", st.iso(0))
+    for secret in (None, "", "   "):
+        env = st.webhook_env(path, secret)
+        if secret is None:
+            env["SHIPTRACK_WEBHOOK_SECRET"] = None
+        a = st.cgi(st.WEBHOOK, env, body=body,
+                   headers={"Rye-Hmac-Signature-V1": st.sign_v1(SECRET, body)})
+        if secret == "   ":
+            # Blank: either not configured or a signature mismatch, never 200.
+            check(a.status in (401, 503), "blank secret: %s" % a)
+            continue
+        error_answer(a, 503, "not_configured", "secret %r" % secret)
+    nothing_stored(path, before, "not configured")
+
+
+def test_write_lock_gives_503_then_succeeds():
+    path = db()
+    body = st.event("ORDER_PLACED", "ord_locked", st.iso(2), "evt_locked_1")
+    conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO meta(key, value) VALUES ('test_lock', 'held')")
+        a = st.post(path, body, env={"SHIPTRACK_BUSY_TIMEOUT": 200}, timeout=20)
+        error_answer(a, 503, "unavailable", "locked database")
+        check("retry-after" in a.headers, "Retry-After missing: %r" % a.headers)
+        check(re.fullmatch(r"\d+", a.headers.get("retry-after", "")) is not None,
+              "Retry-After %r" % a.headers.get("retry-after"))
+        check(a.elapsed < 10, "503 took %.1fs with a 200 ms busy timeout" % a.elapsed)
+    finally:
+        conn.execute("ROLLBACK")
+        conn.close()
+    c = st.counts(path)
+    eq((c["events"], c["orders"]), (0, 0), "nothing stored while locked")
+    a = st.post(path, body, env={"SHIPTRACK_BUSY_TIMEOUT": 200})
+    accepted(a, "evt_locked_1", what="same delivery after the lock")
+    eq(st.sqlite(path, "SELECT status FROM orders"), [("SUCCEEDED",)], "applied")
+
+
+def test_rejection_under_lock_is_503_not_lost():
+    # A signed invalid body that cannot be kept as evidence must not get 400.
+    path = db()
+    conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        a = st.post(path, b"{broken", env={"SHIPTRACK_BUSY_TIMEOUT": 100})
+        error_answer(a, 503, "unavailable", "evidence under lock")
+        check("retry-after" in a.headers, "Retry-After missing")
+    finally:
+        conn.execute("ROLLBACK")
+        conn.close()
+
+
+def test_control_characters_in_id_and_logs():
+    path = db()
+    body = st.event("PAYMENT_SUCCEEDED", "ord_ctl", st.iso(0), "evt_bad\nINJECTED line\r\x1b[31m")
+    a = st.post(path, body)
+    error_answer(a, 400, "invalid_field", "id with newline")
+    eq(st.counts(path)["events"], 0, "not stored as an event")
+    eq(bytes(st.sqlite(path, "SELECT body FROM rejected_deliveries")[0][0]), body,
+       "kept as evidence")
+    body = st.event("PAYMENT_SUCCEEDED", "ord\nctl", st.iso(0), "evt_ctl_order")
+    error_answer(st.post(path, body), 400, "invalid_field", "order id with newline")
+    body = st.event("TYPE\tWITH_TAB", "ord_ctl", st.iso(0), "evt_ctl_type")
+    error_answer(st.post(path, body), 400, "invalid_field", "type with tab")
+    check_log_lines([e for p, e in st.all_stderr if p == "webhook.fcgi"][-3:])
+
+
+def check_log_lines(stderrs):
+    for err in stderrs:
+        check(err.endswith(b"\n") or err == b"", "stderr ends mid-line: %r" % err[-80:])
+        for line in err.split(b"\n"):
+            if line == b"":
+                continue
+            check(LOG_LINE.match(line) is not None, "not a log line (raw control "
+                  "character or stray output?): %r" % line)
+            check(b"\r" not in line and b"\x1b" not in line,
+                  "raw control character in log line %r" % line)
+
+
+def test_logs_have_no_secrets_and_are_well_formed():
+    path = db()
+    # A few more answers that log: success, duplicate, bad signature, reject.
+    body = st.event("ORDER_PLACED", "ord_log", st.iso(0), "evt_log_1")
+    st.post(path, body)
+    st.post(path, body)
+    st.post(path, body, sign_with="wrong")
+    st.post(path, b"{no")
+    errs = [e for p, e in st.all_stderr if p == "webhook.fcgi"]
+    check(len(errs) > 10, "stderr captured from %d runs" % len(errs))
+    joined = b"".join(errs)
+    check(b"event evt_log_1" in joined, "no log line for an accepted event")
+    for secret in (SECRET, "whsec_old_one", "whsec_new_two", st.sign_v1(SECRET, body)):
+        check(secret.encode() not in joined, "secret-derived value %r in logs" % secret)
+    check_log_lines(errs)
+
+
+if __name__ == "__main__":
+    st.run()
