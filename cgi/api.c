@@ -166,6 +166,12 @@ route_health(struct call *c)
 	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
 	json_object_object_add(o, "database", json_object_new_string(
 	    ok ? "ok" : "unavailable"));
+	if (!ok) {
+		/* Also the error shape every other failure has. */
+		json_object_object_add(o, "error", json_object_new_string("unavailable"));
+		json_object_object_add(o, "message", json_object_new_string(
+		    "the database cannot be read"));
+	}
 	send_cached(c, ok ? 200 : 503, o);
 }
 
