@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/evp.h>
 
@@ -474,7 +475,7 @@ authorised(struct call *c)
 		send_error(c, 403, "forbidden", "operator access is not configured", NULL);
 		return false;
 	}
-	if (h == NULL || strncmp(h, "Bearer ", 7) != 0 || strlen(h) > 1024 ||
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || strlen(h) > 1024 ||
 	    !sig_str_equal(h + 7, token)) {
 		send_error(c, 401, "unauthorized", "a valid bearer token is required",
 		    "WWW-Authenticate: Bearer realm=\"shiptrack\"\r\n");
