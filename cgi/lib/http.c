@@ -213,7 +213,8 @@ http_send(struct http_req *req, int status, const char *content_type,
 		body = NULL;
 	}
 	write_all(req, head, (size_t)n);
-	if (body != NULL && len > 0)
+	/* HEAD: the same headers, Content-Length included, and no body. */
+	if (body != NULL && len > 0 && strcmp(http_method(req), "HEAD") != 0)
 		write_all(req, body, len);
 }
 

@@ -1,0 +1,680 @@
+#!/usr/bin/env node
+// Browser tests for web/: the shopper page and the operator page, driven in
+// Debian's chromium by playwright-core, against a real lighttpd that serves
+// web/ and runs webhook.fcgi and api.fcgi over FastCGI with the shipped
+// configuration (contrib/lighttpd/shiptrack.conf, placeholders filled in).
+//
+//   node tests/browser/run.mjs          (make check runs it via tests/browser.sh)
+//
+// The database is seeded by tests/browser/seed.py through the real receiver.
+// Screenshots go to $top_builddir/tests/out/.  Every wait is bounded, and
+// lighttpd (with the FastCGI programs it spawned) is always stopped.
+// Environment: top_srcdir, top_builddir, LIGHTTPD, PYTHON3, CHROMIUM.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const SRCDIR = path.resolve(process.env.top_srcdir || path.join(here, '..', '..'));
+const BUILDDIR = path.resolve(process.env.top_builddir || SRCDIR);
+const OUTDIR = path.join(BUILDDIR, 'tests', 'out');
+const LIGHTTPD = process.env.LIGHTTPD || '/usr/sbin/lighttpd';
+const PYTHON = process.env.PYTHON3 || 'python3';
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-gpu',
+  '--disable-quic'];
+const TEST_TIMEOUT_MS = 60_000;
+const WATCHDOG_MS = 240_000;
+const TIMEZONE = 'Europe/Berlin';
+const LOCALE = 'en-US';
+
+let chromium;
+try {
+  ({ chromium } = await import('playwright-core'));
+} catch (e) {
+  console.error(`run.mjs: cannot load playwright-core (${e.message}); run ` +
+    `'PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund' in ${SRCDIR}`);
+  process.exit(1);
+}
+
+// ---------------------------------------------------------------- helpers
+
+const secret = () => crypto.randomBytes(18).toString('base64url');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function lookupKey(secretValue, orderId) {
+  return crypto.createHmac('sha256', secretValue).update(orderId, 'utf8').digest()
+    .subarray(0, 16).toString('base64url');
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms / 1000} s`)), ms);
+    }),
+  ]);
+}
+
+async function fetchJson(url, headers = {}) {
+  const res = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
+  return { status: res.status, headers: res.headers, body: await res.json() };
+}
+
+// ----------------------------------------------------- lighttpd + database
+
+const server = { proc: null, tmp: null, port: 0, base: '', conf: null, token: '', lookup: '' };
+
+function childrenOf(pid) {
+  const out = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let stat;
+    try { stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8'); } catch { continue; }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[1]) === pid) out.push(Number(d));
+  }
+  return out;
+}
+
+function startServer() {
+  server.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shiptrack-browser-'));
+  server.token = secret();
+  server.lookup = secret();
+  const conf = path.join(server.tmp, 'shiptrack.conf');
+  fs.writeFileSync(conf, [
+    '# written by tests/browser/run.mjs',
+    `database = ${path.join(server.tmp, 'shiptrack.db')}`,
+    `webhook_secret = ${secret()}`,
+    `api_token = ${server.token}`,
+    `lookup_secret = ${server.lookup}`,
+    'durability = normal',
+    '',
+  ].join('\n'), { mode: 0o600 });
+  server.conf = conf;
+  const migrate = spawnSync(path.join(BUILDDIR, 'cgi', 'shiptrack'), ['migrate'], {
+    env: { PATH: '/usr/bin:/bin', SHIPTRACK_CONFIG: conf }, encoding: 'utf8', timeout: 30_000,
+  });
+  assert.equal(migrate.status, 0, `shiptrack migrate: ${migrate.error || migrate.stderr}`);
+}
+
+async function launchLighttpd() {
+  if (!server.port) server.port = await freePort();
+  server.base = `http://127.0.0.1:${server.port}`;
+  const template = fs.readFileSync(path.join(SRCDIR, 'contrib', 'lighttpd', 'shiptrack.conf'), 'utf8');
+  const filled = template
+    .replaceAll('@WEBROOT@', path.join(SRCDIR, 'web'))
+    .replaceAll('@PORT@', String(server.port))
+    .replaceAll('@STATEDIR@', server.tmp)
+    .replaceAll('@LIBEXECDIR@', path.join(BUILDDIR, 'cgi'))
+    .replaceAll('@CONFIG@', server.conf);
+  const left = filled.split('\n').filter((l) => !/^\s*#/.test(l) && /@[A-Z]+@/.test(l));
+  assert.deepEqual(left, [], 'every placeholder filled');
+  const confPath = path.join(server.tmp, 'lighttpd.conf');
+  fs.writeFileSync(confPath, filled);
+  const env = { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' };
+  for (const k of ['ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS', 'LD_LIBRARY_PATH']) {
+    if (process.env[k]) env[k] = process.env[k];
+  }
+  const check = spawnSync(LIGHTTPD, ['-tt', '-f', confPath], { env, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(check.status, 0, `lighttpd rejects the configuration: ${check.error || ''}${check.stdout}${check.stderr}`);
+  const log = fs.openSync(path.join(server.tmp, 'lighttpd-stderr.log'), 'a');
+  server.proc = spawn(LIGHTTPD, ['-D', '-f', confPath], { env, stdio: ['ignore', log, log] });
+  fs.closeSync(log);
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (server.proc.exitCode !== null) throw new Error(`lighttpd exited with ${server.proc.exitCode}`);
+    try {
+      const r = await fetch(`${server.base}/api/v1/health`, { signal: AbortSignal.timeout(2000) });
+      if (r.status === 200) return;
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) throw new Error('lighttpd did not answer /api/v1/health within 15 s');
+    await sleep(100);
+  }
+}
+
+async function stopLighttpd() {
+  const proc = server.proc;
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) { server.proc = null; return; }
+  const kids = childrenOf(proc.pid);
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  const ok = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
+  if (!ok) proc.kill('SIGKILL');
+  for (const pid of kids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  server.proc = null;
+}
+
+// Synchronous last resort (watchdog, signals, unexpected exit).
+function emergencyStop() {
+  const proc = server.proc;
+  if (proc && proc.exitCode === null) {
+    for (const pid of childrenOf(proc.pid)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    try { proc.kill('SIGKILL'); } catch { /* gone */ }
+  }
+  if (server.tmp) { try { fs.rmSync(server.tmp, { recursive: true, force: true }); } catch { /* best effort */ } }
+}
+process.on('exit', emergencyStop);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => { console.error(`run.mjs: ${sig}`); emergencyStop(); process.exit(1); });
+}
+setTimeout(() => {
+  console.error(`run.mjs: watchdog: the run exceeded ${WATCHDOG_MS / 1000} s`);
+  emergencyStop();
+  process.exit(1);
+}, WATCHDOG_MS).unref();
+
+function seed(...more) {
+  const p = spawnSync(PYTHON, [path.join(here, 'seed.py'), '--base', server.base, '--config', server.conf, ...more],
+    { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(p.status, 0, `seed.py failed: ${p.error || p.stderr}`);
+  return JSON.parse(p.stdout);
+}
+
+// ------------------------------------------------------------- the runner
+
+const results = [];
+async function test(name, fn) {
+  const t0 = Date.now();
+  try {
+    await withTimeout(Promise.resolve().then(fn), TEST_TIMEOUT_MS, name);
+    results.push({ name, ok: true });
+    console.log(`ok - ${name} (${((Date.now() - t0) / 1000).toFixed(2)}s)`);
+  } catch (e) {
+    results.push({ name, ok: false });
+    console.log(`not ok - ${name}: ${String(e.message || e).split('\n').join('\\n')}`);
+    for (const line of String(e.stack || '').split('\n').slice(1, 8)) console.log(`#   ${line.trim()}`);
+  }
+}
+
+// ---------------------------------------------------------- page helpers
+
+const tid = (page, id) => page.locator(`[data-testid="${id}"]`);
+
+// Pages record what went wrong in them: script errors, console errors
+// (CSP violations show up there), and requests that left 127.0.0.1.
+const external = [];
+async function newPage(context, width, height = 800) {
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(`console: ${m.text()}`); });
+  await page.setViewportSize({ width, height });
+  return page;
+}
+
+function noErrors(page, allow = []) {
+  const bad = page.errors.filter((e) => !allow.some((re) => re.test(e)));
+  assert.deepEqual(bad, [], 'no script or console errors');
+}
+
+async function shot(page, name) {
+  fs.mkdirSync(OUTDIR, { recursive: true });
+  await page.screenshot({ path: path.join(OUTDIR, name), fullPage: true, timeout: 15_000 });
+}
+
+async function noHorizontalScroll(page, what) {
+  const m = await page.evaluate(() => ({
+    doc: document.documentElement.scrollWidth, client: document.documentElement.clientWidth,
+    body: document.body.scrollWidth, inner: window.innerWidth,
+    wide: [...document.querySelectorAll('body *')].filter((n) => {
+      const r = n.getBoundingClientRect();
+      return r.width > 0 && r.right > document.documentElement.clientWidth + 1 &&
+        !n.closest('.table-scroll') && getComputedStyle(n).visibility !== 'hidden';
+    }).slice(0, 5).map((n) => `${n.tagName.toLowerCase()}.${n.className}`),
+  }));
+  assert.ok(m.doc <= m.client && m.body <= m.client,
+    `${what}: no horizontal scroll (scrollWidth ${m.doc}/${m.body} > ${m.client}; wide: ${m.wide.join(', ')})`);
+  assert.deepEqual(m.wide, [], `${what}: nothing sticks out to the right`);
+}
+
+function trackUrl(order, key) {
+  return `${server.base}/index.html?order=${encodeURIComponent(order)}&key=${encodeURIComponent(key)}`;
+}
+
+async function openOrder(context, width, order, key, height) {
+  const page = await newPage(context, width, height);
+  await page.goto(trackUrl(order, key));
+  await tid(page, 'order-view').waitFor({ state: 'visible' });
+  await page.waitForFunction(() => document.querySelector('main').getAttribute('aria-busy') === 'false');
+  return page;
+}
+
+// What <time datetime> the page must write for a carrier time string.
+function expectedDatetime(raw) {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(raw)) return raw;
+  if (/(Z|[+-]\d{2}:\d{2})$/.test(raw)) return new Date(raw).toISOString();
+  return raw.slice(0, 16);
+}
+
+// The clock time the viewer must see: converted for instants, as written otherwise.
+function expectedClock(raw) {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(raw)) return null;
+  const instant = /(Z|[+-]\d{2}:\d{2})$/.test(raw);
+  const date = instant ? new Date(raw) : new Date(`${raw.slice(0, 19)}Z`);
+  return new Intl.DateTimeFormat(LOCALE, { hour: 'numeric', minute: '2-digit',
+    timeZone: instant ? TIMEZONE : 'UTC' }).format(date);
+}
+
+async function checkTimeline(card, checkpoints, what) {
+  const items = card.locator('[data-testid="timeline-item"]');
+  assert.equal(await items.count(), checkpoints.length, `${what}: one item per checkpoint`);
+  assert.deepEqual(await card.locator('.timeline-message').allTextContents(),
+    checkpoints.map((c) => c.message), `${what}: timeline in the order the API gives`);
+  for (let i = 0; i < checkpoints.length; i++) {
+    const raw = checkpoints[i].time;
+    const li = items.nth(i);
+    assert.equal(await li.locator('time').getAttribute('datetime'), expectedDatetime(raw),
+      `${what} #${i} (${raw}): datetime`);
+    const text = await li.locator('.timeline-meta').textContent();
+    const clock = expectedClock(raw);
+    if (clock === null) assert.ok(!/\d:\d\d/.test(text), `${what} #${i} (${raw}): a date, no clock time: ${text}`);
+    else assert.ok(text.includes(clock), `${what} #${i} (${raw}): shows ${clock}: ${text}`);
+    const local = !/(Z|[+-]\d{2}:\d{2})$/.test(raw) && raw.length > 10;
+    assert.equal(await li.locator('.tz-note').count(), local ? 1 : 0,
+      `${what} #${i} (${raw}): "local time at the location" note only for offset-less times`);
+    if (checkpoints[i].location) {
+      assert.equal(await li.locator('.timeline-location').textContent(), checkpoints[i].location,
+        `${what} #${i}: location`);
+    }
+  }
+}
+
+// ----------------------------------------------------------------- tests
+
+let context, manifest, orders, split, splitApi;
+
+async function main() {
+  fs.mkdirSync(OUTDIR, { recursive: true });
+  startServer();
+  await launchLighttpd();
+  manifest = seed();
+  orders = Object.fromEntries(manifest.orders.map((o) => [o.id, o]));
+  split = orders['b-split'];
+  assert.equal(split.key, lookupKey(server.lookup, 'b-split'), 'seed.py and node agree on the key');
+  const api = await fetchJson(`${server.base}/api/v1/track/b-split?key=${split.key}`);
+  assert.equal(api.status, 200, 'the API serves the split order');
+  splitApi = api.body;
+  // lighttpd drops the body of HEAD answers, whatever the program writes.
+  const head = await fetch(`${server.base}/api/v1/health`, { method: 'HEAD', signal: AbortSignal.timeout(10_000) });
+  assert.equal(head.status, 200, 'HEAD through lighttpd');
+  assert.equal((await head.arrayBuffer()).byteLength, 0, 'HEAD through lighttpd has no body');
+
+  const profile = fs.mkdtempSync(path.join(server.tmp, 'chromium-profile-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30_000,
+    locale: LOCALE, timezoneId: TIMEZONE, viewport: { width: 1280, height: 800 },
+  });
+  context.setDefaultTimeout(10_000);
+  context.setDefaultNavigationTimeout(15_000);
+  context.on('request', (r) => {
+    const u = r.url();
+    if (!u.startsWith(`${server.base}/`) && !u.startsWith('data:') && !u.startsWith('blob:')) external.push(u);
+  });
+
+  await test('API seeded as expected', async () => {
+    for (const o of manifest.orders) {
+      const r = await fetchJson(`${server.base}/api/v1/track/${o.id}?key=${o.key}`);
+      assert.equal(r.status, 200, `${o.id}`);
+      assert.deepEqual([r.body.status, r.body.stage], [o.status, o.stage], `${o.id} status/stage`);
+    }
+    assert.deepEqual(splitApi.shipments.map((s) => s.trackingNumber), manifest.split, 'split shipments');
+    assert.equal(splitApi.shipments[1].checkpoints.length, 6, 'six scans on the second parcel');
+    // Through lighttpd as well: a wrong key and an unknown order answer the same bytes.
+    const raw = async (u) => {
+      const r = await fetch(u, { signal: AbortSignal.timeout(10_000) });
+      const h = [...r.headers].filter(([k]) => k !== 'date').map(([k, v]) => `${k}: ${v}`).join('\n');
+      return `${r.status}\n${h}\n\n${await r.text()}`;
+    };
+    const wrongKey = await raw(`${server.base}/api/v1/track/b-split?key=${split.key.split('').reverse().join('')}`);
+    const unknown = await raw(`${server.base}/api/v1/track/b-nope?key=${lookupKey(server.lookup, 'b-nope')}`);
+    assert.match(wrongKey, /^404\n/);
+    assert.equal(wrongKey, unknown, 'same 404 for a wrong key and an unknown order');
+    const stale = await fetchJson(`${server.base}/api/v1/orders?stale=1`, { Authorization: `Bearer ${server.token}` });
+    assert.deepEqual(stale.body.orders.map((o) => o.id).sort(),
+      manifest.orders.filter((o) => o.stale).map((o) => o.id).sort(), 'stale orders');
+  });
+
+  await test('split order at 1280 px: stage, both shipments, timeline in the order given', async () => {
+    const page = await openOrder(context, 1280, 'b-split', split.key);
+    const h = tid(page, 'stage-headline');
+    assert.equal(await h.getAttribute('data-stage'), 'partially_delivered');
+    assert.equal(await h.getAttribute('data-status'), 'SUCCEEDED');
+    assert.match(await h.textContent(), /^Partially delivered/);
+    assert.equal(await tid(page, 'order-id').textContent(), 'b-split');
+    assert.equal(await tid(page, 'notice-stage').getAttribute('data-kind'), 'partially-delivered');
+    assert.equal(await tid(page, 'notice-stale').count(), 0, 'no stale notice');
+    // Progress: as far as the slowest undelivered parcel (in transit).
+    assert.equal(await tid(page, 'step-in-transit').getAttribute('aria-current'), 'step');
+    assert.equal(await tid(page, 'progressbar').getAttribute('aria-valuenow'), '2');
+    assert.ok(await tid(page, 'progress').isVisible(), 'progress shown');
+    // Both shipments, in the API's order.
+    const cards = tid(page, 'shipment-card');
+    assert.equal(await cards.count(), 2, 'two shipment cards');
+    assert.equal(await page.locator('#shipments-heading').textContent(), 'Shipments (2)');
+    for (let i = 0; i < 2; i++) {
+      const s = splitApi.shipments[i];
+      const card = cards.nth(i);
+      assert.equal(await card.getAttribute('data-tracking-number'), s.trackingNumber, `card ${i + 1} number`);
+      assert.equal(await card.locator('.shipment-title').textContent(), `Shipment ${i + 1} of 2`);
+      assert.equal(await card.locator('[data-testid="shipment-carrier"] dd').textContent(), s.carrier);
+      assert.equal(await card.locator('[data-testid="tracking-link"]').getAttribute('href'), s.trackingUrl);
+      await checkTimeline(card, s.checkpoints, `card ${i + 1}`);
+    }
+    assert.equal(await cards.nth(0).locator('[data-testid="shipment-status"]').textContent(), 'Delivered');
+    assert.equal(await cards.nth(1).locator('[data-testid="shipment-status"]').textContent(), 'In transit');
+    assert.equal(await cards.nth(0).locator('[data-testid="shipment-delivered"]').count(), 1, 'delivered date');
+    assert.equal(await cards.nth(1).locator('[data-testid="shipment-expected"] time').getAttribute('datetime'),
+      splitApi.shipments[1].expectedDelivery, 'expected delivery, a date');
+    // Five scans shown, the sixth behind the toggle.
+    const second = cards.nth(1);
+    const items = second.locator('[data-testid="timeline-item"]');
+    assert.equal(await items.nth(4).isVisible(), true, 'fifth scan shown');
+    assert.equal(await items.nth(5).isVisible(), false, 'sixth scan folded');
+    const toggle = second.locator('[data-testid="timeline-toggle"]');
+    assert.equal(await toggle.textContent(), 'Show all 6 updates');
+    await toggle.click();
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
+    assert.equal(await items.nth(5).isVisible(), true, 'sixth scan shown after the toggle');
+    await toggle.click();
+    assert.equal(await items.nth(5).isVisible(), false, 'folded again');
+    await noHorizontalScroll(page, '1280 px');
+    noErrors(page);
+    await shot(page, 'split-desktop-1280.png');
+    await page.close();
+  });
+
+  await test('split order at 360 px: no horizontal scroll', async () => {
+    const page = await openOrder(context, 360, 'b-split', split.key, 740);
+    assert.equal(await tid(page, 'shipment-card').count(), 2);
+    assert.equal(await tid(page, 'stage-headline').getAttribute('data-stage'), 'partially_delivered');
+    await noHorizontalScroll(page, '360 px');
+    await tid(page, 'timeline-toggle').click();
+    await noHorizontalScroll(page, '360 px, timeline expanded');
+    await tid(page, 'timeline-toggle').click();
+    noErrors(page);
+    await shot(page, 'split-phone-360.png');
+    // The other orders fit as well.
+    for (const id of ['b-exception', 'b-failed', 'b-processing', 'b-stale']) {
+      await page.goto(trackUrl(id, orders[id].key));
+      await tid(page, 'order-view').waitFor({ state: 'visible' });
+      assert.equal(await tid(page, 'stage-headline').getAttribute('data-stage'), orders[id].stage, id);
+      await noHorizontalScroll(page, `360 px, ${id}`);
+    }
+    noErrors(page);
+    await page.close();
+  });
+
+  await test('other stages render their own words', async () => {
+    const page = await newPage(context, 1280);
+    const want = {
+      'b-delivered': { headline: /^Delivered/, kind: null, progress: true, step: 'step-delivered' },
+      'b-exception': { headline: /^Delivery problem/, kind: 'exception', progress: true, step: 'step-in-transit' },
+      'b-failed': { headline: /^Order failed$/, kind: 'failed', progress: false },
+      'b-placed': { headline: /^Order placed/, kind: null, progress: true, step: 'step-ordered' },
+      'b-processing': { headline: /^Processing your order$/, kind: null, progress: true, step: 'step-ordered' },
+    };
+    for (const [id, w] of Object.entries(want)) {
+      await page.goto(trackUrl(id, orders[id].key));
+      await tid(page, 'order-view').waitFor({ state: 'visible' });
+      assert.match(await tid(page, 'stage-headline').textContent(), w.headline, id);
+      const kinds = await tid(page, 'notice-stage').evaluateAll((ns) => ns.map((n) => n.getAttribute('data-kind')));
+      assert.deepEqual(kinds, w.kind ? [w.kind] : [], `${id}: stage notice`);
+      assert.equal(await tid(page, 'progress').isVisible(), w.progress, `${id}: progress shown`);
+      if (w.step) assert.equal(await tid(page, w.step).getAttribute('aria-current'), 'step', `${id}: step`);
+    }
+    await page.goto(trackUrl('b-placed', orders['b-placed'].key));
+    await tid(page, 'no-shipments').waitFor({ state: 'visible' });
+    noErrors(page);
+    await page.close();
+  });
+
+  await test('keyboard focus order', async () => {
+    const page = await openOrder(context, 1280, 'b-split', split.key);
+    const seen = [];
+    for (let i = 0; i < 8; i++) {
+      await page.keyboard.press('Tab');
+      seen.push(await page.evaluate(() => {
+        const a = document.activeElement;
+        const card = a.closest('[data-testid="shipment-card"]');
+        const r = a.getBoundingClientRect();
+        return {
+          name: (a.getAttribute('data-testid') || a.className || a.tagName) + (card ? `@${card.id}` : ''),
+          visible: r.width > 0 && r.height > 0,
+        };
+      }));
+    }
+    assert.deepEqual(seen.slice(0, 7).map((s) => s.name), [
+      'skip-link', 'brand-link', 'refresh-button',
+      'tracking-link@shipment-1', 'tracking-link@shipment-2', 'timeline-toggle@shipment-2',
+      'another-order-link',
+    ], 'Tab order follows the page');
+    for (const s of seen.slice(0, 7)) assert.ok(s.visible, `${s.name} is visible when focused`);
+    // Back one step, and the toggle works from the keyboard.
+    await page.keyboard.press('Shift+Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.getAttribute('data-testid')), 'another-order-link');
+    await page.keyboard.press('Shift+Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.getAttribute('data-testid')), 'timeline-toggle');
+    await page.keyboard.press('Enter');
+    assert.equal(await tid(page, 'timeline-toggle').getAttribute('aria-expanded'), 'true', 'Enter expands');
+    await page.keyboard.press('Space');
+    assert.equal(await tid(page, 'timeline-toggle').getAttribute('aria-expanded'), 'false', 'Space folds');
+    // The skip link moves focus to the content.
+    await page.locator('.skip-link').focus();
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'main', 'skip link focuses <main>');
+    noErrors(page);
+    await page.close();
+  });
+
+  await test('not found: wrong key and unknown order look the same', async () => {
+    const page = await newPage(context, 1280);
+    const wrong = split.key.slice(0, -1) + (split.key.endsWith('A') ? 'B' : 'A');
+    const texts = [];
+    for (const [order, key] of [['b-split', wrong], ['no-such-order', lookupKey(server.lookup, 'no-such-order')]]) {
+      await page.goto(trackUrl(order, key));
+      const view = tid(page, 'lookup-view');
+      await view.waitFor({ state: 'visible' });
+      await page.waitForFunction(() => document.querySelector('#lookup-view').getAttribute('data-state') === 'notfound');
+      assert.equal(await tid(page, 'order-view').isVisible(), false, 'no order shown');
+      assert.match(await tid(page, 'lookup-heading').textContent(), /couldn.t find an order/);
+      assert.equal(await tid(page, 'order-input').inputValue(), order, 'order number kept in the form');
+      assert.equal(await tid(page, 'key-input').inputValue(), key, 'key kept in the form');
+      assert.match(await page.title(), /^Order not found/);
+      texts.push(await page.locator('main').innerText());
+      if (order === 'b-split') await shot(page, 'not-found.png');
+    }
+    assert.equal(texts[0].replace(/b-split|\S{22}/g, ''), texts[1].replace(/no-such-order|\S{22}/g, ''),
+      'the same page for both');
+    // The form: empty fields are refused with messages; keyboard order is order, key, submit.
+    await tid(page, 'order-input').fill('');
+    await tid(page, 'key-input').fill('');
+    await tid(page, 'lookup-submit').click();
+    assert.equal(await tid(page, 'order-error').isVisible(), true, 'order number required');
+    assert.equal(await tid(page, 'key-error').isVisible(), true, 'key required');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'order-input', 'focus on the first bad field');
+    await page.keyboard.type('b-split');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'key-input');
+    await page.keyboard.type(split.key);
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.getAttribute('data-testid')), 'lookup-submit');
+    await Promise.all([page.waitForURL(/order=b-split/), page.keyboard.press('Enter')]);
+    await tid(page, 'order-view').waitFor({ state: 'visible' });
+    assert.equal(await tid(page, 'stage-headline').getAttribute('data-stage'), 'partially_delivered');
+    noErrors(page, [/404/]);
+    await page.close();
+  });
+
+  await test('network failure: API unreachable, then back; refresh failure keeps the order', async () => {
+    const page = await newPage(context, 1280);
+    const abort = (route) => route.abort('connectionrefused');
+    await page.route('**/api/v1/track/**', abort);
+    await page.goto(trackUrl('b-split', split.key));
+    await tid(page, 'message-view').waitFor({ state: 'visible' });
+    assert.equal(await tid(page, 'order-view').isVisible(), false);
+    assert.match(await tid(page, 'message-heading').textContent(), /couldn.t load your order/);
+    assert.match(await tid(page, 'notice-error').textContent(), /couldn.t be reached/);
+    assert.equal(await tid(page, 'retry-button').isVisible(), true, 'a retry button');
+    await shot(page, 'network-failure.png');
+    await page.unroute('**/api/v1/track/**', abort);
+    await tid(page, 'retry-button').click();
+    await tid(page, 'order-view').waitFor({ state: 'visible' });
+    assert.equal(await tid(page, 'stage-headline').getAttribute('data-stage'), 'partially_delivered', 'loaded on retry');
+    // Loaded once: a failed refresh keeps the order with a notice.
+    await page.route('**/api/v1/track/**', abort);
+    await tid(page, 'refresh-button').click();
+    await tid(page, 'notice-stale').waitFor({ state: 'visible' });
+    assert.match(await tid(page, 'notice-stale').textContent(), /Couldn.t refresh/);
+    assert.equal(await tid(page, 'shipment-card').count(), 2, 'shipments still shown');
+    await shot(page, 'network-failure-refresh.png');
+    await page.unroute('**/api/v1/track/**', abort);
+    await tid(page, 'refresh-button').click();
+    await tid(page, 'notice-stale').waitFor({ state: 'detached' });
+    noErrors(page, [/ERR_CONNECTION_REFUSED/, /Failed to load resource/]);
+    await page.close();
+  });
+
+  await test('operator page: sign in, list, filter, detail', async () => {
+    const page = await newPage(context, 1280);
+    const list = await fetchJson(`${server.base}/api/v1/orders`, { Authorization: `Bearer ${server.token}` });
+    assert.equal(list.status, 200);
+    const allIds = list.body.orders.map((o) => o.id);
+    assert.equal(allIds.length, manifest.orders.length);
+    await page.goto(`${server.base}/admin.html`);
+    await tid(page, 'token-view').waitFor({ state: 'visible' });
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'token-input', 'focus on the token field');
+    await page.keyboard.type('not-the-token');
+    await page.keyboard.press('Enter');
+    await tid(page, 'token-error').waitFor({ state: 'visible' });
+    assert.match(await tid(page, 'token-error').textContent(), /not accepted/);
+    await tid(page, 'token-input').fill(server.token);
+    await tid(page, 'token-submit').click();
+    await tid(page, 'app-view').waitFor({ state: 'visible' });
+    const rows = async () => page.locator('[data-testid="order-row"]').evaluateAll(
+      (rs) => rs.map((r) => r.getAttribute('data-order-id')));
+    const waitRows = async (want, what) => {
+      try {
+        await page.waitForFunction((w) => {
+          const got = [...document.querySelectorAll('[data-testid="order-row"]')].map((r) => r.getAttribute('data-order-id'));
+          return JSON.stringify(got) === w && document.querySelector('.table-scroll').getAttribute('aria-busy') === 'false';
+        }, JSON.stringify(want), { timeout: 10_000 });
+      } catch {
+        assert.deepEqual(await rows(), want, what);
+      }
+    };
+    await waitRows(allIds, 'every order, newest first');
+    assert.match(await tid(page, 'page-info').textContent(), /end of list/);
+    const stageOf = Object.fromEntries(list.body.orders.map((o) => [o.id, o.stage]));
+    for (const r of await page.locator('[data-testid="order-row"]').all()) {
+      const id = await r.getAttribute('data-order-id');
+      assert.equal(await r.locator('[data-testid="order-stage"]').textContent(), stageOf[id], `${id} stage cell`);
+    }
+    assert.equal(await page.locator('[data-order-id="b-split"] [data-testid="order-shipments"]').textContent(), '2');
+    // Stats.
+    await page.locator('[data-testid="stats-group"][data-key="stage"]').waitFor();
+    const staleIds = manifest.orders.filter((o) => o.stale).map((o) => o.id);
+    assert.match(await page.locator('[data-testid="stats-group"][data-key=""]').innerText(),
+      new RegExp(`stale\\s*${staleIds.length}\\b`), 'stale count in the summary');
+    // Filters.
+    await tid(page, 'filter-stage').selectOption('partially_delivered');
+    await waitRows(['b-split'], 'stage filter');
+    await tid(page, 'filter-stage').selectOption('');
+    await tid(page, 'filter-status').selectOption('FAILED');
+    await waitRows(['b-failed'], 'status filter');
+    await tid(page, 'filter-status').selectOption('');
+    await tid(page, 'filter-stale').check();
+    await waitRows(staleIds, 'stale filter');
+    await tid(page, 'filter-stale').uncheck();
+    await tid(page, 'filter-stage').selectOption('delivered');
+    await waitRows(['b-delivered'], 'delivered');
+    await tid(page, 'filter-stage').selectOption('expired');
+    await tid(page, 'orders-empty').waitFor({ state: 'visible' });
+    await tid(page, 'filter-stage').selectOption('');
+    await waitRows(allIds, 'filters cleared');
+    // Detail of the split order.
+    await page.locator('[data-order-id="b-split"] [data-testid="order-link"]').click();
+    await tid(page, 'detail-shipments').waitFor({ state: 'visible' });
+    assert.equal(await tid(page, 'detail-shipments').locator('[data-testid="shipment-card"]').count(), 2);
+    const detail = await fetchJson(`${server.base}/api/v1/orders/b-split`, { Authorization: `Bearer ${server.token}` });
+    assert.deepEqual(await tid(page, 'event-row').evaluateAll((rs) => rs.map((r) => r.getAttribute('data-event-id'))),
+      detail.body.events.map((e) => e.id), 'events in the API order');
+    await noHorizontalScroll(page, 'operator 1280 px');
+    await shot(page, 'admin-desktop-1280.png');
+    await page.keyboard.press('Escape');
+    await tid(page, 'order-detail').waitFor({ state: 'hidden' });
+    // Paging: 30 more (older) orders, 25 per page; Next and Previous follow the cursor.
+    const bulk = seed('--bulk', '30').bulk;
+    const everything = [...allIds, ...bulk];  // bulk-000 is the newest of them
+    await tid(page, 'filter-limit').selectOption('25');
+    await waitRows(everything.slice(0, 25), 'page 1 of 2');
+    assert.equal(await tid(page, 'prev-page').isDisabled(), true, 'no previous page');
+    await tid(page, 'next-page').click();
+    await waitRows(everything.slice(25), 'page 2 of 2');
+    assert.match(await tid(page, 'page-info').textContent(), /^Page 2 .* end of list$/);
+    assert.equal(await tid(page, 'next-page').isDisabled(), true, 'no next page');
+    await tid(page, 'prev-page').click();
+    await waitRows(everything.slice(0, 25), 'back to page 1');
+    noErrors(page, [/401/]);
+    await page.close();
+  });
+
+  await test('server stopped after a good load: the order stays, with a notice', async () => {
+    const page = await openOrder(context, 1280, 'b-split', split.key);
+    await stopLighttpd();
+    await tid(page, 'refresh-button').click();
+    await tid(page, 'notice-stale').waitFor({ state: 'visible' });
+    assert.match(await tid(page, 'notice-stale').textContent(), /couldn.t be reached/);
+    assert.equal(await tid(page, 'stage-headline').getAttribute('data-stage'), 'partially_delivered');
+    assert.equal(await tid(page, 'shipment-card').count(), 2);
+    await shot(page, 'server-stopped.png');
+    await page.close();
+  });
+
+  await test('no request left 127.0.0.1', async () => {
+    assert.deepEqual(external, []);
+  });
+}
+
+const started = Date.now();
+let fatal = null;
+try {
+  await main();
+} catch (e) {
+  fatal = e;
+  console.log(`not ok - setup: ${String(e.message || e).split('\n').join('\\n')}`);
+  for (const line of String(e.stack || '').split('\n').slice(1, 8)) console.log(`#   ${line.trim()}`);
+} finally {
+  if (context) await withTimeout(context.close(), 15_000, 'closing chromium').catch((e) => console.log(`# ${e.message}`));
+  await stopLighttpd();
+  if (server.tmp) {
+    if (fatal || results.some((r) => !r.ok)) {
+      for (const f of ['lighttpd-error.log', 'lighttpd-stderr.log']) {
+        const p = path.join(server.tmp, f);
+        if (fs.existsSync(p)) console.log(`# ${f}:\n${fs.readFileSync(p, 'utf8').split('\n').slice(-20).map((l) => `#   ${l}`).join('\n')}`);
+      }
+    }
+    fs.rmSync(server.tmp, { recursive: true, force: true });
+  }
+}
+const failed = results.filter((r) => !r.ok).length + (fatal ? 1 : 0);
+console.log(`# ${results.length} tests, ${failed} failed, ${((Date.now() - started) / 1000).toFixed(1)}s; screenshots in ${OUTDIR}`);
+process.exit(failed ? 1 : 0);

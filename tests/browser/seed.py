@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""Seed the browser tests' database through a running shiptrack.
+
+    seed.py --base http://127.0.0.1:PORT --config /path/shiptrack.conf
+
+1. Signed Rye webhooks (gen 1) go through the real receiver at BASE/webhook:
+   tracking events first, so the shipments exist;
+2. carrier data (tags, dates, checkpoints) is written with sqlite3 as the
+   poller would store it, with the time forms carriers really send: a date
+   alone, a local time without offset, "+01:00"/"-05:00", and "Z";
+3. the orders' lifecycle events arrive last (out of order, as webhooks may),
+   so the receiver derives each order's stage from the carrier tags.
+
+Prints a JSON manifest on stdout: every order with its lookup key, expected
+status, stage and staleness.  With --bulk N it only adds N plain orders
+straight to the orders table (to page through).  Standard library only.
+"""
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import sqlite3
+import sys
+import urllib.error
+import urllib.request
+from datetime import datetime, timedelta, timezone
+
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def conf(path):
+    out = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                k, _, v = line.partition("=")
+                out[k.strip()] = v.strip()
+    return out
+
+
+def ago(days=0, hours=0, minutes=0):
+    return NOW - timedelta(days=days, hours=hours, minutes=minutes)
+
+
+def z(t, ms=False):
+    return t.strftime("%Y-%m-%dT%H:%M:%S") + (".000Z" if ms else "Z")
+
+
+def with_offset(t, hours):
+    """t written in a zone `hours` east of UTC, with its offset."""
+    local = t + timedelta(hours=hours)
+    sign = "+" if hours >= 0 else "-"
+    return local.strftime("%Y-%m-%dT%H:%M:%S") + "%s%02d:00" % (sign, abs(hours))
+
+
+def local_form(t):
+    """A wall-clock time without offset (the carrier's local time)."""
+    return t.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def date_form(t):
+    return t.strftime("%Y-%m-%d")
+
+
+def sort_ms(raw):
+    """The sortable value shiptrack gives a carrier time: offset-less and
+    date-only forms read as UTC (timefmt.h)."""
+    s = raw.replace("Z", "+00:00")
+    if len(s) == 10:
+        s += "T00:00:00+00:00"
+    elif s[-6] not in "+-":
+        s += "+00:00"
+    return int(datetime.fromisoformat(s).timestamp() * 1000)
+
+
+def lookup_key(secret, order_id):
+    mac = hmac.new(secret.encode(), order_id.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac[:16]).decode().rstrip("=")
+
+
+class Seeder:
+    def __init__(self, base, cfg):
+        self.base = base.rstrip("/")
+        self.secret = cfg["webhook_secret"].split()[0]
+        self.db = cfg["database"]
+        self.sent = 0
+
+    def send(self, event):
+        body = json.dumps(event, separators=(",", ":")).encode()
+        sig = base64.b64encode(hmac.new(self.secret.encode(), body,
+                                        hashlib.sha256).digest()).decode()
+        req = urllib.request.Request(self.base + "/webhook", data=body, method="POST",
+                                     headers={"Content-Type": "application/json",
+                                              "Rye-Hmac-Signature-V1": sig})
+        try:
+            with urllib.request.urlopen(req, timeout=15) as r:
+                status, answer = r.status, r.read()
+        except urllib.error.HTTPError as e:
+            status, answer = e.code, e.read()
+        if status != 200:
+            raise SystemExit("webhook %s: %d %r" % (event["id"], status, answer))
+        self.sent += 1
+
+    def event(self, order, n, kind, t, data=None):
+        d = {"marketplace": "shopify"}
+        d.update(data or {})
+        self.send({"id": "evt_%s_%d" % (order, n), "type": kind, "requestId": order,
+                   "developerId": "dev_browser_tests", "createdAt": z(t, ms=True),
+                   "data": d})
+
+    def sql(self, statement, params=()):
+        conn = sqlite3.connect(self.db, timeout=15, isolation_level=None)
+        try:
+            return conn.execute(statement, params).fetchall()
+        finally:
+            conn.close()
+
+    def order(self, order, lifecycle, shipments=()):
+        """lifecycle: [(type, time, data)]; shipments: [dict(number, carrier,
+        url, at, cols={column: value}, checkpoints=[(raw, tag, subtag, message,
+        location)])]."""
+        n = 0
+        for s in shipments:
+            self.event(order, n, "TRACKING_OBTAINED", s["at"],
+                       {"order": {"trackingNumber": s["number"], "courierName": s["carrier"],
+                                  "courierUrl": s.get("url")}})
+            n += 1
+        for s in shipments:
+            cols = dict(s.get("cols") or {})
+            cps = s.get("checkpoints") or []
+            if cps:
+                cols.setdefault("last_checkpoint_at", max(cps, key=lambda c: sort_ms(c[0]))[0])
+            if cols:
+                names = sorted(cols)
+                self.sql("UPDATE shipments SET %s WHERE order_id=? AND tracking_number=?" %
+                         ", ".join("%s=?" % c for c in names),
+                         tuple(cols[c] for c in names) + (order, s["number"]))
+            sid = self.sql("SELECT id FROM shipments WHERE order_id=? AND tracking_number=?",
+                           (order, s["number"]))[0][0]
+            for raw, tag, subtag, message, location in cps:
+                self.sql("INSERT INTO checkpoints(shipment_id, time_raw, time_ms, has_offset,"
+                         " tag, subtag, message, location) VALUES (?,?,?,?,?,?,?,?)",
+                         (sid, raw, sort_ms(raw), int(raw.endswith("Z") or raw[-6] in "+-"),
+                          tag, subtag, message, location))
+        for kind, t, data in lifecycle:
+            self.event(order, n, kind, t, data)
+            n += 1
+
+
+def placed(start):
+    return [("PAYMENT_SUCCEEDED", start, None),
+            ("ORDER_SUBMISSION_STARTED", start + timedelta(minutes=1), None),
+            ("ORDER_SUBMISSION_SUCCEEDED", start + timedelta(minutes=3), None),
+            ("ORDER_PLACED", start + timedelta(minutes=5), None)]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--base", required=True)
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--bulk", type=int, default=0,
+                    help="instead: add N plain placed orders straight to the orders"
+                    " table (for paging), older than every seeded order")
+    args = ap.parse_args()
+    cfg = conf(args.config)
+    s = Seeder(args.base, cfg)
+    if args.bulk:
+        ids = []
+        for i in range(args.bulk):
+            t = ago(days=40, minutes=i)
+            ids.append("bulk-%03d" % i)
+            s.sql("INSERT INTO orders(id, status, stage, marketplace, created_at, created_ms,"
+                  " updated_at, updated_ms) VALUES (?,?,?,?,?,?,?,?)",
+                  (ids[-1], "SUCCEEDED", "placed", "shopify", z(t), sort_ms(z(t)), z(t),
+                   sort_ms(z(t))))
+        json.dump({"bulk": ids}, sys.stdout)
+        sys.stdout.write("\n")
+        return
+
+    # Split order: one parcel delivered, one moving, six scans in mixed forms.
+    split_a, split_b = "1Z999AA10123456785", "9400111899223334445566"
+    s.order("b-split", placed(ago(days=3)), [
+        {"number": split_a, "carrier": "UPS", "at": ago(days=2, hours=4),
+         "url": "https://www.ups.com/track?tracknum=" + split_a,
+         "cols": {"tag": "Delivered", "subtag": "Delivered_001",
+                  "subtag_message": "Delivered, left at front door",
+                  "delivered_at": z(ago(days=1, hours=2)), "checked_at": z(ago(minutes=40))},
+         "checkpoints": [
+             (with_offset(ago(days=1, hours=2), 1), "Delivered", "Delivered_001",
+              "Delivered, left at front door", "Berlin, DE"),
+             (local_form(ago(days=1, hours=8)), "OutForDelivery", "OutForDelivery_001",
+              "Out for delivery", "Berlin, DE")]},
+        {"number": split_b, "carrier": "USPS", "at": ago(days=2, hours=3),
+         "url": "https://tools.usps.com/go/TrackConfirmAction?tLabels=" + split_b,
+         "cols": {"tag": "InTransit", "subtag": "InTransit_002",
+                  "subtag_message": "Departed sorting facility",
+                  "expected_delivery": date_form(ago(days=-2)),
+                  "checked_at": z(ago(minutes=40))},
+         "checkpoints": [
+             (z(ago(hours=6), ms=True), "InTransit", "InTransit_002",
+              "Departed sorting facility", "Leipzig, DE"),
+             (with_offset(ago(days=1), 1), "InTransit", "InTransit_003",
+              "Processed at hub", "Frankfurt, DE"),
+             (local_form(ago(days=1, hours=6)), "InTransit", "InTransit_001",
+              "Arrived at facility", "Hamburg, DE"),
+             (with_offset(ago(days=2), -5), "InTransit", "InTransit_007",
+              "Departed origin facility", "Newark, NJ, US"),
+             (z(ago(days=2, hours=2)), "InTransit", "InTransit_001", "Picked up",
+              "Newark, NJ, US"),
+             (date_form(ago(days=2, hours=3)), "InfoReceived", "InfoReceived_001",
+              "Shipping label created", None)]}])
+
+    s.order("b-delivered", placed(ago(days=8)), [
+        {"number": "1ZDELIVERED00000001", "carrier": "UPS", "at": ago(days=7),
+         "cols": {"tag": "Delivered", "delivered_at": z(ago(days=4)),
+                  "checked_at": z(ago(days=4))},
+         "checkpoints": [(z(ago(days=4)), "Delivered", "Delivered_001", "Delivered",
+                          "Austin, TX, US")]}])
+    s.order("b-exception", placed(ago(days=5)), [
+        {"number": "781234567890", "carrier": "FedEx", "at": ago(days=4),
+         "cols": {"tag": "Exception", "subtag": "Exception_011",
+                  "subtag_message": "Address issue; the carrier is contacting the recipient",
+                  "checked_at": z(ago(hours=2))},
+         "checkpoints": [(with_offset(ago(days=1), -6), "Exception", "Exception_011",
+                          "Incorrect address", "Dallas, TX, US")]}])
+    s.order("b-stale", placed(ago(days=16)), [
+        {"number": "JD014600006281830000", "carrier": "DHL", "at": ago(days=15),
+         "cols": {"tag": "InTransit", "checked_at": z(ago(hours=3))},
+         "checkpoints": [(local_form(ago(days=10)), "InTransit", "InTransit_001",
+                          "Shipment in transit", "Bonn, DE")]}])
+    s.order("b-placed", placed(ago(hours=20)))
+    s.order("b-processing", [("ORDER_SUBMISSION_STARTED", ago(hours=1), None)])
+    s.order("b-failed", [("ORDER_SUBMISSION_STARTED", ago(days=2), None),
+                         ("ORDER_FAILED", ago(days=2, minutes=-4),
+                          {"reason": "Out of stock at the vendor"})])
+
+    expect = [("b-split", "SUCCEEDED", "partially_delivered", False),
+              ("b-delivered", "SUCCEEDED", "delivered", False),
+              ("b-exception", "SUCCEEDED", "exception", False),
+              ("b-stale", "SUCCEEDED", "in_transit", True),
+              ("b-placed", "SUCCEEDED", "placed", False),
+              ("b-processing", "PROCESSING", "processing", False),
+              ("b-failed", "FAILED", "failed", False)]
+    lookup = cfg.get("lookup_secret")
+    json.dump({"events": s.sent,
+               "orders": [{"id": i, "key": lookup_key(lookup, i) if lookup else None,
+                           "status": st, "stage": sg, "stale": stale}
+                          for i, st, sg, stale in expect],
+               "split": [split_a, split_b]}, sys.stdout, indent=1)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
