@@ -1,0 +1,64 @@
+/*
+ * deliver: sends what notify.c built, with libcurl: the signed webhook
+ * POST to notify_url and the customer e-mail over SMTP (curl_mime,
+ * multipart/alternative with a text and an HTML part).
+ *
+ * One blocking transfer at a time (the sender works one row at a time),
+ * and every transfer is bounded: total time including the connect
+ * (timeout_s), no redirects, only the expected protocols, the answer read
+ * to at most DELIVER_BODY_MAX bytes with its first DELIVER_SNIPPET bytes
+ * kept for the error text.  Plain smtp:// upgrades to TLS when the server
+ * offers STARTTLS.
+ *
+ * A result is classified, not judged: ok (2xx, or the message accepted),
+ * permanent (retrying cannot help: HTTP 410 Gone, an SMTP 5xx reply other
+ * than an authentication failure), the status code, Retry-After, and an
+ * error text that names what went wrong, never a secret, an address or
+ * the URL (which may carry a token).  The sender decides what to retry.
+ */
+#ifndef SHIPTRACK_DELIVER_H
+#define SHIPTRACK_DELIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "notify.h"
+
+#define DELIVER_BODY_MAX (64u * 1024)
+#define DELIVER_SNIPPET 160
+
+struct deliver_result {
+	bool ok;
+	bool permanent;
+	long status;		/* HTTP status or last SMTP reply code; 0: none */
+	long retry_after_s;	/* Retry-After in seconds; 0: none given */
+	char error[320];	/* "" when ok */
+};
+
+struct deliver_webhook {
+	const char *url;
+	const char *msg_id;	/* webhook-id */
+	int64_t timestamp;	/* webhook-timestamp, Unix seconds */
+	const char *signature;	/* webhook-signature */
+	const char *body;
+	size_t len;
+	long timeout_s;
+};
+
+struct deliver_mail {
+	const char *url;		/* smtp:// or smtps:// */
+	const char *user, *password;	/* NULL: no AUTH */
+	const char *from, *to;		/* checked addr-specs */
+	const struct notify_mail *mail;
+	long timeout_s;
+};
+
+/* Once per process, before and after any transfer; -1 if libcurl failed. */
+int  deliver_init(void);
+void deliver_cleanup(void);
+
+void deliver_webhook(const struct deliver_webhook *w, struct deliver_result *r);
+void deliver_mail(const struct deliver_mail *m, struct deliver_result *r);
+
+#endif

@@ -1,0 +1,397 @@
+/*
+ * notify: see notify.h.  Three parts: the webhook (body and signature),
+ * the checks for header values, and the e-mail (headers, text, HTML).
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "buf.h"
+#include "notify.h"
+#include "sig.h"
+
+#define MAIL_BODY_MAX (64u * 1024)
+
+/* ---- webhook ------------------------------------------------------------ */
+
+int
+notify_secret_key(const char *secret, unsigned char key[NOTIFY_KEY_MAX],
+    size_t *keylen)
+{
+	unsigned char tmp[512];
+	size_t n;
+
+	if (secret == NULL)
+		return -1;
+	if (strncmp(secret, "whsec_", 6) == 0)
+		secret += 6;
+	if (sig_b64_decode(secret, tmp, sizeof(tmp), &n) < 0 ||
+	    n < NOTIFY_KEY_MIN || n > NOTIFY_KEY_MAX) {
+		OPENSSL_cleanse(tmp, sizeof(tmp));
+		return -1;
+	}
+	memcpy(key, tmp, n);
+	*keylen = n;
+	OPENSSL_cleanse(tmp, sizeof(tmp));
+	return 0;
+}
+
+void
+notify_sign(const unsigned char *key, size_t keylen, const char *msg_id,
+    int64_t timestamp, const void *body, size_t len, char out[NOTIFY_SIG_LEN])
+{
+	unsigned char mac[SIG_MAC_LEN];
+	struct buf signed_content;
+
+	/* The signed content is "<msg id>.<timestamp>.<body>", byte for byte. */
+	buf_init(&signed_content, (size_t)-1);
+	if (buf_printf(&signed_content, "%s.%lld.", msg_id, (long long)timestamp) < 0 ||
+	    buf_append(&signed_content, body, len) < 0) {
+		out[0] = '\0';	/* out of memory: an empty signature fails closed */
+		buf_free(&signed_content);
+		return;
+	}
+	sig_hmac_sha256(key, keylen, signed_content.data, signed_content.len, mac);
+	buf_free(&signed_content);
+	memcpy(out, "v1,", 3);
+	sig_b64_encode(mac, sizeof(mac), out + 3, NOTIFY_SIG_LEN - 3, false);
+}
+
+static json_object *
+str_or_null(const char *s)
+{
+	return s != NULL ? json_object_new_string(s) : NULL;
+}
+
+char *
+notify_webhook_body(const struct notify_msg *m, size_t *len)
+{
+	json_object *o = json_object_new_object();
+	const char *s;
+	char *out = NULL;
+
+	if (o == NULL)
+		return NULL;
+	json_object_object_add(o, "type", json_object_new_string("order.stage_changed"));
+	json_object_object_add(o, "orderId", json_object_new_string(m->order_id));
+	json_object_object_add(o, "stage", json_object_new_string(m->stage));
+	json_object_object_add(o, "previousStage", str_or_null(m->previous_stage));
+	if (m->shipment != NULL && *m->shipment != '\0')
+		json_object_object_add(o, "shipment", json_object_new_string(m->shipment));
+	json_object_object_add(o, "occurredAt", str_or_null(m->occurred_at));
+	json_object_object_add(o, "link", str_or_null(m->link));
+	json_object_object_add(o, "order", m->order ? json_object_get(m->order) : NULL);
+	/* Compact, '/' unescaped: the same form the API answers in. */
+	s = json_object_to_json_string_length(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+	if (s != NULL)
+		out = strdup(s);
+	json_object_put(o);
+	return out;
+}
+
+/* ---- header values ----------------------------------------------------- */
+
+bool
+notify_header_value_ok(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	if (s == NULL || *s == '\0')
+		return false;
+	for (; *s != '\0'; s++, n++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e || n >= max)
+			return false;
+	return true;
+}
+
+bool
+notify_order_id_ok(const char *id)
+{
+	size_t n = 0;
+
+	if (id == NULL || *id == '\0')
+		return false;
+	for (; *id != '\0'; id++, n++)
+		if ((unsigned char)*id < 0x20 || *id == 0x7f || n >= NOTIFY_SUBJECT_ID_MAX)
+			return false;
+	return true;
+}
+
+/* A dot-atom: non-empty, no leading, trailing or doubled dot. */
+static bool
+dot_atom_ok(const char *s, size_t len)
+{
+	if (len == 0 || s[0] == '.' || s[len - 1] == '.')
+		return false;
+	for (size_t i = 1; i < len; i++)
+		if (s[i] == '.' && s[i - 1] == '.')
+			return false;
+	return true;
+}
+
+static bool
+domain_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '.';
+}
+
+bool
+notify_address_ok(const char *addr)
+{
+	const char *at;
+	size_t len, local;
+
+	/* Printable ASCII only: no blank, CR, LF, NUL tricks, no UTF-8. */
+	if (!notify_header_value_ok(addr, NOTIFY_ADDR_MAX) ||
+	    strpbrk(addr, " <>()[]\\,;:\"") != NULL)
+		return false;
+	if ((at = strchr(addr, '@')) == NULL || strchr(at + 1, '@') != NULL)
+		return false;
+	len = strlen(addr);
+	local = (size_t)(at - addr);
+	if (local > NOTIFY_LOCAL_MAX || !dot_atom_ok(addr, local) ||
+	    !dot_atom_ok(at + 1, len - local - 1))
+		return false;
+	for (const char *p = at + 1; *p != '\0'; p++)
+		if (!domain_char(*p))
+			return false;
+	return true;
+}
+
+/* ---- e-mail --------------------------------------------------------------- */
+
+static const struct {
+	const char *stage, *phrase;
+} phrases[] = {
+	{ "processing", "is being processed" },
+	{ "placed", "has been placed" },
+	{ "shipped", "has shipped" },
+	{ "in_transit", "is on its way" },
+	{ "out_for_delivery", "is out for delivery" },
+	{ "available_for_pickup", "is ready for pickup" },
+	{ "attempt_failed", "could not be delivered on the carrier's last attempt" },
+	{ "exception", "has a delivery problem" },
+	{ "delivered", "has been delivered" },
+	{ "partially_delivered", "has been partly delivered" },
+	{ "expired", "has had no tracking updates for a long time" },
+	{ "failed", "could not be placed" },
+	{ "cancelled", "has been cancelled" },
+};
+
+const char *
+notify_stage_phrase(const char *stage)
+{
+	for (size_t i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++)
+		if (strcmp(phrases[i].stage, stage) == 0)
+			return phrases[i].phrase;
+	return "has a new status";
+}
+
+/* RFC 5322 date, without strftime's locale: "Thu, 26 Nov 2026 18:35:10 +0000". */
+static void
+mail_date(int64_t now_ms, char out[40])
+{
+	static const char days[][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char months[][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	time_t t = (time_t)(now_ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(out, 40, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday],
+	    tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec);
+}
+
+static char *dupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A formatted string, malloc'd; NULL when out of memory. */
+static char *
+dupf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (s = malloc((size_t)n + 1)) == NULL)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+/* Append s with HTML's five special characters escaped. */
+static int
+put_html(struct buf *b, const char *s)
+{
+	int rc = 0;
+
+	for (; *s != '\0' && rc == 0; s++) {
+		switch (*s) {
+		case '&': rc = buf_printf(b, "&amp;"); break;
+		case '<': rc = buf_printf(b, "&lt;"); break;
+		case '>': rc = buf_printf(b, "&gt;"); break;
+		case '"': rc = buf_printf(b, "&quot;"); break;
+		case '\'': rc = buf_printf(b, "&#39;"); break;
+		default: rc = buf_append(b, s, 1);
+		}
+	}
+	return rc;
+}
+
+/* Append s with control characters shown as '?', for the text body. */
+static int
+put_text(struct buf *b, const char *s)
+{
+	int rc = 0;
+
+	for (; *s != '\0' && rc == 0; s++)
+		rc = buf_append(b, (unsigned char)*s < 0x20 || *s == 0x7f ? "?" : s, 1);
+	return rc;
+}
+
+static bool
+has_parcel(const struct notify_msg *m)
+{
+	return m->shipment != NULL && *m->shipment != '\0';
+}
+
+static char *
+mail_text(const struct notify_msg *m)
+{
+	struct buf b;
+	int rc;
+
+	buf_init(&b, MAIL_BODY_MAX);
+	rc = buf_printf(&b, "Hello,\r\n\r\nYour order %s %s.\r\n", m->order_id,
+	    notify_stage_phrase(m->stage));
+	if (rc == 0 && has_parcel(m))
+		rc = buf_printf(&b, "Parcel: ") || put_text(&b, m->shipment) ||
+		    buf_printf(&b, "\r\n");
+	if (rc == 0 && m->link != NULL)
+		rc = buf_printf(&b, "\r\nFollow your order here:\r\n") ||
+		    put_text(&b, m->link) || buf_printf(&b, "\r\n");
+	if (rc == 0)
+		rc = buf_printf(&b, "\r\nThis message was sent automatically because"
+		    " your order's status changed.\r\n");
+	if (rc != 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+static char *
+mail_html(const struct notify_msg *m)
+{
+	struct buf b;
+	int rc;
+
+	buf_init(&b, MAIL_BODY_MAX);
+	rc = buf_printf(&b, "<!DOCTYPE html>\r\n<html><head><meta charset=\"utf-8\">"
+	    "<title>Your order</title></head>\r\n<body>\r\n<p>Hello,</p>\r\n"
+	    "<p>Your order <strong>") || put_html(&b, m->order_id) ||
+	    buf_printf(&b, "</strong> %s.</p>\r\n", notify_stage_phrase(m->stage));
+	if (rc == 0 && has_parcel(m))
+		rc = buf_printf(&b, "<p>Parcel: ") || put_html(&b, m->shipment) ||
+		    buf_printf(&b, "</p>\r\n");
+	if (rc == 0 && m->link != NULL)
+		rc = buf_printf(&b, "<p><a href=\"") || put_html(&b, m->link) ||
+		    buf_printf(&b, "\">Follow your order</a></p>\r\n");
+	if (rc == 0)
+		rc = buf_printf(&b, "<p style=\"color:#666\">This message was sent"
+		    " automatically because your order's status changed.</p>\r\n"
+		    "</body></html>\r\n");
+	if (rc != 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+static int
+mail_headers(const struct notify_msg *m, const char *from, const char *to,
+    int64_t now_ms, char **h)
+{
+	char date[40], subject[NOTIFY_SUBJECT_ID_MAX + 100];
+
+	mail_date(now_ms, date);
+	snprintf(subject, sizeof(subject), "Your order %s %s", m->order_id,
+	    notify_stage_phrase(m->stage));
+	h[0] = dupf("From: %s", from);
+	h[1] = dupf("To: %s", to);
+	h[2] = dupf("Subject: %s", subject);
+	h[3] = dupf("Date: %s", date);
+	/* Stable per notification, so a resend is recognisably the same message. */
+	h[4] = dupf("Message-ID: <%s@%s>", m->uid, strchr(from, '@') + 1);
+	h[5] = dupf("Auto-Submitted: auto-generated");
+	h[6] = NULL;
+	for (int i = 0; i < NOTIFY_MAIL_HEADERS; i++)
+		if (h[i] == NULL)
+			return -1;
+	return 0;
+}
+
+int
+notify_mail_build(const struct notify_msg *m, const char *from, const char *to,
+    int64_t now_ms, struct notify_mail *out, const char **why)
+{
+	memset(out, 0, sizeof(*out));
+	*why = NULL;
+	if (!notify_address_ok(from)) {
+		*why = "mail_from is not a plain e-mail address";
+		return -1;
+	}
+	if (!notify_address_ok(to)) {
+		*why = "the contact address is not a plain e-mail address";
+		return -1;
+	}
+	if (!notify_header_value_ok(m->order_id, NOTIFY_SUBJECT_ID_MAX) ||
+	    !notify_header_value_ok(m->uid, 100)) {
+		*why = "the order id cannot go into a mail header";
+		return -1;
+	}
+	if (mail_headers(m, from, to, now_ms, out->header) < 0 ||
+	    (out->text = mail_text(m)) == NULL || (out->html = mail_html(m)) == NULL) {
+		notify_mail_free(out);
+		*why = "out of memory";
+		return -2;
+	}
+	return 0;
+}
+
+void
+notify_mail_free(struct notify_mail *mail)
+{
+	for (int i = 0; i < NOTIFY_MAIL_HEADERS; i++) {
+		free(mail->header[i]);
+		mail->header[i] = NULL;
+	}
+	free(mail->text);
+	free(mail->html);
+	mail->text = mail->html = NULL;
+}
+
+/* ---- retries ----------------------------------------------------------------- */
+
+int64_t
+notify_backoff_ms(long attempts, int64_t base_ms)
+{
+	int64_t d = base_ms > 0 ? base_ms : 1;
+
+	for (long i = 1; i < attempts && d < NOTIFY_BACKOFF_MAX_MS; i++)
+		d *= 2;
+	return d < NOTIFY_BACKOFF_MAX_MS ? d : NOTIFY_BACKOFF_MAX_MS;
+}

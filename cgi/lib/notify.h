@@ -1,0 +1,96 @@
+/*
+ * notify: what a stage-change notification says, built without I/O.
+ *
+ * From one struct notify_msg this module makes the outbound webhook body
+ * ({"type":"order.stage_changed", ...} with the shopper view), its
+ * Standard Webhooks signature, and the customer e-mail (header lines, a
+ * plain-text and an HTML body); deliver.c sends them and sender.c decides
+ * when.  Pure functions, so all of it is unit-tested byte for byte.
+ *
+ * Signatures follow the Standard Webhooks specification
+ * (github.com/standard-webhooks/standard-webhooks, spec/standard-webhooks.md,
+ * "Signature scheme" and "Webhook headers"): the header value is
+ * "v1," + base64(HMAC-SHA256(key, "<msg id>.<unix seconds>.<body>")), the
+ * key being the base64-decoded secret after its "whsec_" prefix.
+ *
+ * Everything bound for a mail header is checked here first.  An address
+ * must be a plain addr-spec: one "@", printable ASCII, none of blanks,
+ * angle brackets, quotes, commas, semicolons, colons, parentheses,
+ * backslashes or control characters; an order id in the Subject must be
+ * printable ASCII.  So no stored value can end a header line and start
+ * another (header injection), or smuggle a second recipient.
+ */
+#ifndef SHIPTRACK_NOTIFY_H
+#define SHIPTRACK_NOTIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#define NOTIFY_KEY_MIN 24	/* bytes; the spec's minimum for HMAC secrets */
+#define NOTIFY_KEY_MAX 64
+#define NOTIFY_SIG_LEN 48	/* "v1," + 44 base64 characters + NUL */
+#define NOTIFY_ADDR_MAX 254	/* RFC 5321 path limit without the brackets */
+#define NOTIFY_LOCAL_MAX 64	/* RFC 5321 local-part limit */
+#define NOTIFY_SUBJECT_ID_MAX 200
+#define NOTIFY_BACKOFF_MAX_MS (6 * 3600 * 1000LL)
+
+struct notify_msg {
+	const char *uid;		/* webhook-id; also the mail's Message-ID */
+	const char *order_id;
+	const char *stage;
+	const char *previous_stage;	/* NULL for a new order */
+	const char *shipment;		/* parcel trouble: tracking number; else NULL or "" */
+	const char *occurred_at;
+	const char *link;		/* shopper URL, or NULL */
+	json_object *order;		/* shopper view (borrowed), or NULL */
+};
+
+/*
+ * The signing key from a notify_secret ("whsec_" + base64; the bare base64
+ * is accepted too, as the reference libraries do).  0, or -1 if it is not
+ * base64 or decodes to fewer than NOTIFY_KEY_MIN or more than
+ * NOTIFY_KEY_MAX bytes.
+ */
+int notify_secret_key(const char *secret, unsigned char key[NOTIFY_KEY_MAX],
+    size_t *keylen);
+
+/* "v1,<base64 HMAC-SHA256 over msg_id.timestamp.body>" into out. */
+void notify_sign(const unsigned char *key, size_t keylen, const char *msg_id,
+    int64_t timestamp, const void *body, size_t len, char out[NOTIFY_SIG_LEN]);
+
+/* The webhook body, malloc'd, compact JSON; NULL when out of memory. */
+char *notify_webhook_body(const struct notify_msg *m, size_t *len);
+
+/* An order id an operator may name: non-empty, <= 200 bytes, no control bytes. */
+bool notify_order_id_ok(const char *id);
+/* A plain addr-spec we are willing to put in From:, To: and RCPT TO. */
+bool notify_address_ok(const char *addr);
+/* Non-empty, at most max bytes, every byte printable ASCII (0x20..0x7e). */
+bool notify_header_value_ok(const char *s, size_t max);
+
+#define NOTIFY_MAIL_HEADERS 6
+struct notify_mail {
+	char *header[NOTIFY_MAIL_HEADERS + 1];	/* "Name: value", NULL-terminated */
+	char *text;				/* text/plain body, UTF-8 */
+	char *html;				/* text/html body, UTF-8 */
+};
+
+/*
+ * The customer e-mail for m, from and to the given addresses, dated now.
+ * 0; -1 with *why set when a value may not go into a header (the row
+ * cannot be mailed: retrying will not help); -2 when memory ran out.
+ */
+int  notify_mail_build(const struct notify_msg *m, const char *from,
+    const char *to, int64_t now_ms, struct notify_mail *out, const char **why);
+void notify_mail_free(struct notify_mail *mail);
+
+/* Delay before attempt number attempts + 1: base, 2 base, 4 base, ... capped. */
+int64_t notify_backoff_ms(long attempts, int64_t base_ms);
+
+/* "has shipped", "is out for delivery", ... for a stage name. */
+const char *notify_stage_phrase(const char *stage);
+
+#endif

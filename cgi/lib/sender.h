@@ -1,0 +1,60 @@
+/*
+ * sender: the cron step that empties the notification outbox
+ * (`shiptrack notify`, run after shiptrack-poll).
+ *
+ *   flock "<database>.notify.lock" (non-blocking: a second run leaves)
+ *   -> until nothing is due or --limit rows are done:
+ *        claim one row with a lease (store_notify.h)
+ *        -> build its message (notify.h), send each pending channel (deliver.h)
+ *        -> record every attempt and the new states, give the lease back
+ *
+ * Each pending channel of a row ends an attempt as one of:
+ *   skipped  not configured: no notify_url; no smtp_url or mail_from; no
+ *            contact address for the order (recorded with the reason)
+ *   sent     2xx, or the SMTP server took the message
+ *   failed   a permanent refusal (410 Gone, SMTP 5xx), a value that cannot
+ *            go into a mail header, or the give-up time has come
+ *   pending  anything else; the next attempt is due after
+ *            notify_retry_seconds * 2^(attempts-1) (capped at 6 hours), or
+ *            Retry-After if later, but never after the give-up time
+ *            (created + notify_give_up_hours), when one last attempt is made.
+ * A row whose first attempt would come after its give-up time is failed
+ * unsent: stale news helps nobody.
+ *
+ * The lease (notify_lease_seconds) must outlast the longest a row can
+ * take, notify_timeout per configured channel; sender_check_conf()
+ * insists.  A sender killed mid-row leaves its lease to run out; the next
+ * claim records that attempt as interrupted and sends again, with the same
+ * webhook-id (at least once; receivers de-duplicate on the id).
+ */
+#ifndef SHIPTRACK_SENDER_H
+#define SHIPTRACK_SENDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "store.h"
+
+struct sender_opts {
+	long limit;		/* rows at most; 0: no limit */
+};
+
+struct sender_stats {
+	long rows;		/* rows claimed */
+	long sent, skipped, retry, failed;	/* channel outcomes */
+	long reclaimed;		/* abandoned leases found */
+};
+
+/* 0, or -1 with the problem (keys named, never values) in err. */
+int sender_check_conf(const struct conf *c, char *err, size_t errsz);
+
+/* 0 locked (*fd set), 1 another run holds the lock, -1 error (in err). */
+int  sender_lock(const char *database, int *fd, char *err, size_t errsz);
+void sender_unlock(int fd);
+
+/* Deliver what is due.  STORE_OK, or the store error that stopped the run. */
+enum store_rc sender_run(const struct conf *c, struct store *st,
+    const struct sender_opts *o, struct sender_stats *s);
+
+#endif

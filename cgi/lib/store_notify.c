@@ -1,0 +1,478 @@
+/*
+ * store_notify: see store_notify.h.  Statements live in the table below,
+ * in slots 64..95 (store_int.h), prepared once per handle; every value is
+ * a bound parameter.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store_int.h"
+#include "store_notify.h"
+#include "timefmt.h"
+
+enum nstmt {
+	N_REAP_LOG = 64, N_REAP, N_CLAIM, N_ATTEMPT, N_FINISH, N_ORDER_ROWS,
+	N_ATTEMPTS, N_COUNTS, N_ORDER_EXISTS, N_CONTACT_SET, N_CONTACT_GET,
+	N_SUPERSEDED,
+	N__END
+};
+
+#define PENDING "(webhook_state = 'pending' OR email_state = 'pending')"
+/* A lease that was taken (> 0) and has run out: its sender is gone. */
+#define ABANDONED PENDING " AND claimed_until_ms BETWEEN 1 AND ?1"
+
+static const char *const nsql[N__END - N_REAP_LOG] = {
+#define Q(n) [n - N_REAP_LOG]
+	/* One "interrupted" attempt per channel the dead sender had open. */
+	Q(N_REAP_LOG) =
+	"INSERT INTO notification_attempts(notification_id, channel, at, status, error)"
+	" SELECT id, 'webhook', ?2, NULL, ?3 FROM notifications"
+	" WHERE " ABANDONED " AND webhook_state = 'pending'"
+	" UNION ALL SELECT id, 'email', ?2, NULL, ?3 FROM notifications"
+	" WHERE " ABANDONED " AND email_state = 'pending'",
+	Q(N_REAP) =
+	"UPDATE notifications SET claimed_until_ms = 0, last_error = ?3"
+	" WHERE " ABANDONED,
+	/*
+	 * Pick and lease in one statement, inside BEGIN IMMEDIATE: no other
+	 * sender can pick the same row between the two.  The WHERE repeats
+	 * the partial index's condition so the index serves the pick.
+	 */
+	Q(N_CLAIM) =
+	"UPDATE notifications SET claimed_until_ms = ?2, attempts = attempts + 1"
+	" WHERE id = (SELECT id FROM notifications WHERE " PENDING
+	" AND next_attempt_ms <= ?1 AND claimed_until_ms <= ?1"
+	" ORDER BY next_attempt_ms, id LIMIT 1)"
+	" RETURNING id, created_ms, attempts, webhook_state = 'pending',"
+	" email_state = 'pending', uid, order_id, stage, previous_stage, shipment,"
+	" occurred_at",
+	Q(N_ATTEMPT) =
+	"INSERT INTO notification_attempts(notification_id, channel, at, status, error)"
+	" VALUES (?, ?, ?, ?, ?)",
+	/* Only 'pending' moves; the lease is given back only if still ours. */
+	Q(N_FINISH) =
+	"UPDATE notifications SET"
+	" webhook_state = iif(webhook_state = 'pending' AND ?2 IS NOT NULL, ?2, webhook_state),"
+	" email_state = iif(email_state = 'pending' AND ?3 IS NOT NULL, ?3, email_state),"
+	" next_attempt_ms = ?4, last_error = ?5,"
+	" claimed_until_ms = iif(claimed_until_ms = ?6, 0, claimed_until_ms)"
+	" WHERE id = ?1 RETURNING claimed_until_ms",
+	Q(N_ORDER_ROWS) =
+	"SELECT id, next_attempt_ms, attempts, uid, stage, previous_stage, shipment,"
+	" occurred_at, webhook_state, email_state, last_error"
+	" FROM notifications WHERE order_id = ? ORDER BY id",
+	Q(N_ATTEMPTS) =
+	"SELECT channel, at, status, error FROM notification_attempts"
+	" WHERE notification_id = ? ORDER BY rowid",
+	Q(N_COUNTS) =
+	"SELECT CASE WHEN " PENDING " THEN 'pending'"
+	" WHEN webhook_state = 'failed' OR email_state = 'failed' THEN 'failed'"
+	" WHEN webhook_state = 'sent' OR email_state = 'sent' THEN 'sent'"
+	" ELSE 'skipped' END AS state, count(*) FROM notifications GROUP BY state"
+	" ORDER BY state",
+	Q(N_ORDER_EXISTS) =
+	"SELECT 1 FROM orders WHERE id = ?",
+	Q(N_CONTACT_SET) =
+	"INSERT INTO contacts(order_id, email, updated_at) VALUES (?, ?, ?)"
+	" ON CONFLICT(order_id) DO UPDATE SET email = excluded.email,"
+	" updated_at = excluded.updated_at",
+	/*
+	 * A customer e-mail says where the order is now: an order-level row
+	 * is superseded by any later order-level row; a parcel's trouble row
+	 * by the order's own row for the same stage (one mail, not two).
+	 */
+	Q(N_SUPERSEDED) =
+	"SELECT 1 FROM notifications WHERE order_id = ?1 AND shipment = ''"
+	" AND ((?3 = '' AND id > ?2) OR (?3 <> '' AND stage = ?4)) LIMIT 1",
+	Q(N_CONTACT_GET) =
+	"SELECT email FROM contacts WHERE order_id = ?",
+#undef Q
+};
+
+static sqlite3_stmt *
+nstmt(struct store *st, enum nstmt q)
+{
+	return store_stmt(st, q, nsql[q - N_REAP_LOG]);
+}
+
+/* Run fn inside BEGIN IMMEDIATE ... COMMIT, rolling back on any error. */
+static enum store_rc
+in_tx(struct store *st, enum store_rc (*fn)(struct store *, void *), void *arg)
+{
+	enum store_rc rc;
+
+	if ((rc = store_begin(st)) != STORE_OK)
+		return rc;
+	rc = fn(st, arg);
+	if (rc == STORE_OK || rc == STORE_NONE) {
+		enum store_rc crc = store_commit(st);
+		if (crc != STORE_OK)
+			rc = crc;
+	}
+	if (rc != STORE_OK && rc != STORE_NONE)
+		store_rollback(st);
+	return rc;
+}
+
+/* ---- claim ----------------------------------------------------------------- */
+
+struct claim_args {
+	int64_t now_ms, lease_ms;
+	struct notify_claim *c;
+	long reclaimed;
+	bool oom;
+};
+
+static char *
+dup_col(sqlite3_stmt *s, int i, bool *oom)
+{
+	const char *v = store_col_text(s, i);
+	char *d;
+
+	if (v == NULL)
+		return NULL;
+	if ((d = strdup(v)) == NULL)
+		*oom = true;
+	return d;
+}
+
+static int
+claim_row_fn(sqlite3_stmt *s, void *cb, void *arg)
+{
+	struct claim_args *a = arg;
+	struct notify_claim *c = a->c;
+
+	(void)cb;
+	c->id = sqlite3_column_int64(s, 0);
+	c->created_ms = sqlite3_column_int64(s, 1);
+	c->attempts = (long)sqlite3_column_int64(s, 2);
+	c->webhook_pending = sqlite3_column_int(s, 3) != 0;
+	c->email_pending = sqlite3_column_int(s, 4) != 0;
+	c->uid = dup_col(s, 5, &a->oom);
+	c->order_id = dup_col(s, 6, &a->oom);
+	c->stage = dup_col(s, 7, &a->oom);
+	c->previous_stage = dup_col(s, 8, &a->oom);
+	c->shipment = dup_col(s, 9, &a->oom);
+	c->occurred_at = dup_col(s, 10, &a->oom);
+	c->lease_until_ms = a->now_ms + a->lease_ms;
+	return 0;
+}
+
+static enum store_rc
+reap(struct store *st, struct claim_args *a)
+{
+	static const char why[] = "interrupted: the sending run stopped before"
+	    " recording an outcome (its lease expired)";
+	sqlite3_stmt *log = nstmt(st, N_REAP_LOG), *upd = nstmt(st, N_REAP);
+	char now[TIMEFMT_ISO_LEN];
+	enum store_rc rc;
+
+	if (log == NULL || upd == NULL)
+		return STORE_ERROR;
+	timefmt_iso_utc(a->now_ms, now);
+	sqlite3_bind_int64(log, 1, a->now_ms);
+	store_bind_text(log, 2, now);
+	store_bind_text(log, 3, why);
+	if ((rc = store_exec_stmt(st, log, "record interrupted notification")) != STORE_OK)
+		return rc;
+	sqlite3_bind_int64(upd, 1, a->now_ms);
+	store_bind_text(upd, 3, why);
+	if ((rc = store_exec_stmt(st, upd, "reclaim notification lease")) != STORE_OK)
+		return rc;
+	a->reclaimed = (long)sqlite3_changes(st->db);
+	return STORE_OK;
+}
+
+static enum store_rc
+claim_tx(struct store *st, void *arg)
+{
+	struct claim_args *a = arg;
+	sqlite3_stmt *s = nstmt(st, N_CLAIM);
+	enum store_rc rc;
+	bool any;
+
+	if (s == NULL)
+		return STORE_ERROR;
+	if ((rc = reap(st, a)) != STORE_OK)
+		return rc;
+	sqlite3_bind_int64(s, 1, a->now_ms);
+	sqlite3_bind_int64(s, 2, a->now_ms + a->lease_ms);
+	rc = store_each_row(st, s, claim_row_fn, NULL, a, "claim notification", &any);
+	if (rc == STORE_OK && a->oom)
+		rc = STORE_ERROR;
+	return rc == STORE_OK && !any ? STORE_NONE : rc;
+}
+
+enum store_rc
+store_notify_claim(struct store *st, int64_t now_ms, int64_t lease_ms,
+    struct notify_claim *c, long *reclaimed)
+{
+	struct claim_args a = { now_ms, lease_ms, c, 0, false };
+	enum store_rc rc;
+
+	memset(c, 0, sizeof(*c));
+	rc = in_tx(st, claim_tx, &a);
+	if (rc != STORE_OK)
+		store_notify_claim_free(c);
+	if (reclaimed != NULL)
+		*reclaimed = a.reclaimed;
+	return rc;
+}
+
+void
+store_notify_claim_free(struct notify_claim *c)
+{
+	free(c->uid);
+	free(c->order_id);
+	free(c->stage);
+	free(c->previous_stage);
+	free(c->shipment);
+	free(c->occurred_at);
+	memset(c, 0, sizeof(*c));
+}
+
+/* ---- finish ---------------------------------------------------------------- */
+
+struct finish_args {
+	const struct notify_claim *c;
+	const struct notify_outcome *o;
+	int64_t left;		/* claimed_until_ms after the update */
+};
+
+static int
+lease_row_fn(sqlite3_stmt *s, void *cb, void *arg)
+{
+	(void)cb;
+	((struct finish_args *)arg)->left = sqlite3_column_int64(s, 0);
+	return 0;
+}
+
+static enum store_rc
+record_attempt(struct store *st, int64_t id, const char *at,
+    const struct notify_attempt *t)
+{
+	sqlite3_stmt *s = nstmt(st, N_ATTEMPT);
+
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_text(s, 2, t->channel);
+	store_bind_text(s, 3, at);
+	if (t->status != 0)
+		sqlite3_bind_int64(s, 4, t->status);
+	store_bind_text(s, 5, t->error);
+	return store_exec_stmt(st, s, "record notification attempt");
+}
+
+static enum store_rc
+finish_tx(struct store *st, void *arg)
+{
+	struct finish_args *a = arg;
+	const struct notify_outcome *o = a->o;
+	sqlite3_stmt *s = nstmt(st, N_FINISH);
+	enum store_rc rc = STORE_OK;
+
+	if (s == NULL)
+		return STORE_ERROR;
+	for (int i = 0; i < o->nattempts && rc == STORE_OK; i++)
+		rc = record_attempt(st, a->c->id, o->at, &o->attempt[i]);
+	if (rc != STORE_OK)
+		return rc;
+	sqlite3_bind_int64(s, 1, a->c->id);
+	store_bind_text(s, 2, o->webhook_state);
+	store_bind_text(s, 3, o->email_state);
+	sqlite3_bind_int64(s, 4, o->next_attempt_ms);
+	store_bind_text(s, 5, o->last_error);
+	sqlite3_bind_int64(s, 6, a->c->lease_until_ms);
+	return store_each_row(st, s, lease_row_fn, NULL, a, "finish notification", NULL);
+}
+
+enum store_rc
+store_notify_finish(struct store *st, const struct notify_claim *c,
+    const struct notify_outcome *o)
+{
+	struct finish_args a = { c, o, 0 };
+	enum store_rc rc = in_tx(st, finish_tx, &a);
+
+	if (rc == STORE_OK && a.left != 0)
+		log_warn("notification %s: its lease ran out before the outcome was"
+		    " recorded (is notify_lease_seconds too short?)", c->uid);
+	return rc;
+}
+
+/* ---- reads ------------------------------------------------------------------ */
+
+static int
+notify_row_fn(sqlite3_stmt *s, void *cb, void *arg)
+{
+	struct notify_row r = {
+		.id = sqlite3_column_int64(s, 0),
+		.next_attempt_ms = sqlite3_column_int64(s, 1),
+		.attempts = (long)sqlite3_column_int64(s, 2),
+		.uid = store_col_text(s, 3), .stage = store_col_text(s, 4),
+		.previous_stage = store_col_text(s, 5), .shipment = store_col_text(s, 6),
+		.occurred_at = store_col_text(s, 7), .webhook_state = store_col_text(s, 8),
+		.email_state = store_col_text(s, 9), .last_error = store_col_text(s, 10),
+	};
+
+	return ((store_notify_cb)cb)(arg, &r);
+}
+
+enum store_rc
+store_order_notifications(struct store *st, const char *order_id,
+    store_notify_cb cb, void *arg)
+{
+	sqlite3_stmt *s = nstmt(st, N_ORDER_ROWS);
+
+	if (s == NULL)
+		return STORE_ERROR;
+	store_bind_text(s, 1, order_id);
+	return store_each_row(st, s, notify_row_fn, (void *)cb, arg,
+	    "order notifications", NULL);
+}
+
+static int
+attempt_row_fn(sqlite3_stmt *s, void *cb, void *arg)
+{
+	struct notify_attempt_row r = {
+		.channel = store_col_text(s, 0), .at = store_col_text(s, 1),
+		.status = (long)sqlite3_column_int64(s, 2), .error = store_col_text(s, 3),
+	};
+
+	return ((store_attempt_cb)cb)(arg, &r);
+}
+
+enum store_rc
+store_notify_attempts(struct store *st, int64_t notification_id,
+    store_attempt_cb cb, void *arg)
+{
+	sqlite3_stmt *s = nstmt(st, N_ATTEMPTS);
+
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, notification_id);
+	return store_each_row(st, s, attempt_row_fn, (void *)cb, arg,
+	    "notification attempts", NULL);
+}
+
+struct count_args {
+	store_count_cb cb;
+	void *arg;
+};
+
+static int
+count_row_fn(sqlite3_stmt *s, void *cb, void *arg)
+{
+	struct count_args *a = arg;
+
+	(void)cb;
+	return a->cb(a->arg, "notifications", store_col_text(s, 0),
+	    sqlite3_column_int64(s, 1));
+}
+
+enum store_rc
+store_notify_counts(struct store *st, store_count_cb cb, void *arg)
+{
+	sqlite3_stmt *s = nstmt(st, N_COUNTS);
+	struct count_args a = { cb, arg };
+
+	if (s == NULL)
+		return STORE_ERROR;
+	return store_each_row(st, s, count_row_fn, NULL, &a, "notification counts", NULL);
+}
+
+/* ---- contacts ----------------------------------------------------------------- */
+
+struct contact_args {
+	const char *order_id, *email, *now;
+};
+
+static int
+exists_row_fn(sqlite3_stmt *s, void *cb, void *arg)
+{
+	(void)s;
+	(void)cb;
+	(void)arg;
+	return 1;
+}
+
+static enum store_rc
+contact_tx(struct store *st, void *arg)
+{
+	struct contact_args *a = arg;
+	sqlite3_stmt *q = nstmt(st, N_ORDER_EXISTS), *s = nstmt(st, N_CONTACT_SET);
+	enum store_rc rc;
+	bool any;
+
+	if (q == NULL || s == NULL)
+		return STORE_ERROR;
+	store_bind_text(q, 1, a->order_id);
+	rc = store_each_row(st, q, exists_row_fn, NULL, NULL, "order exists", &any);
+	if (rc != STORE_OK || !any)
+		return rc == STORE_OK ? STORE_NONE : rc;
+	store_bind_text(s, 1, a->order_id);
+	store_bind_text(s, 2, a->email);
+	store_bind_text(s, 3, a->now);
+	return store_exec_stmt(st, s, "set contact");
+}
+
+enum store_rc
+store_contact_set(struct store *st, const char *order_id, const char *email,
+    const char *now_iso)
+{
+	struct contact_args a = { order_id, email, now_iso };
+
+	return in_tx(st, contact_tx, &a);
+}
+
+struct text_out {
+	char *buf;
+	size_t sz;
+};
+
+static int
+text_row_fn(sqlite3_stmt *s, void *cb, void *arg)
+{
+	struct text_out *o = arg;
+	const char *v = store_col_text(s, 0);
+
+	(void)cb;
+	/* Too long for buf: hand back "" rather than a cut-down address. */
+	snprintf(o->buf, o->sz, "%s", v != NULL && strlen(v) < o->sz ? v : "");
+	return 1;
+}
+
+enum store_rc
+store_contact_get(struct store *st, const char *order_id, char *buf, size_t bufsz)
+{
+	sqlite3_stmt *s = nstmt(st, N_CONTACT_GET);
+	struct text_out o = { buf, bufsz };
+	enum store_rc rc;
+	bool any;
+
+	if (s == NULL)
+		return STORE_ERROR;
+	store_bind_text(s, 1, order_id);
+	rc = store_each_row(st, s, text_row_fn, NULL, &o, "get contact", &any);
+	return rc == STORE_OK && !any ? STORE_NONE : rc;
+}
+
+enum store_rc
+store_notify_superseded(struct store *st, const struct notify_claim *c,
+    bool *superseded)
+{
+	sqlite3_stmt *s = nstmt(st, N_SUPERSEDED);
+
+	if (s == NULL)
+		return STORE_ERROR;
+	store_bind_text(s, 1, c->order_id);
+	sqlite3_bind_int64(s, 2, c->id);
+	store_bind_text(s, 3, c->shipment);
+	store_bind_text(s, 4, c->stage);
+	return store_each_row(st, s, exists_row_fn, NULL, NULL, "superseded",
+	    superseded);
+}

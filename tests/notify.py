@@ -1,0 +1,703 @@
+#!/usr/bin/env python3
+"""Stage-change notifications end to end: webhook.fcgi queues them,
+`shiptrack notify` delivers them to a local receiver (checking the
+Standard Webhooks signature) and a local SMTP sink, api.fcgi shows them.
+
+Exactly one notification per stage change across duplicate webhooks and
+`shiptrack replay`; retries with growing back-off; give-up; a sender
+killed with SIGKILL mid-delivery (the row is sent once its lease runs
+out); concurrent runs; channels not configured are 'skipped'; contact
+addresses through the CLI and `PUT /v1/orders/{id}/contact`; header
+injection refused everywhere; stats; secrets never in the output.
+"""
+import email
+import email.policy
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import shiptrack_test as st  # noqa: E402
+from shiptrack_test import check, eq, error_answer  # noqa: E402
+import notify_servers  # noqa: E402
+
+TMP = st.tempdir()
+# The Standard Webhooks specification's example secret.
+NOTIFY_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+LOOKUP = "lookup_secret_for_notify_tests"
+PUBLIC = "https://shop.example/track/"
+MAIL_FROM = "orders@shop.example"
+CUSTOMER = "customer@example.com"
+SMTP_PASSWORD = "smtp_pw_never_logged_9f2"
+FAST = {"SHIPTRACK_DURABILITY": "normal"}
+
+# Every notify run's output, for the secrets check at the end.
+outputs = []
+
+receiver = notify_servers.Receiver(NOTIFY_SECRET)
+sink = notify_servers.SmtpSink()
+
+
+def setup_function():
+    receiver.set_mode("ok")
+    sink.mode = "ok"
+
+
+def env(webhook=True, mail=False, **extra):
+    e = {"SHIPTRACK_DURABILITY": "normal", "SHIPTRACK_PUBLIC_URL": PUBLIC,
+         "SHIPTRACK_LOOKUP_SECRET": LOOKUP, "SHIPTRACK_NOTIFY_TIMEOUT": "3",
+         "SHIPTRACK_NOTIFY_LEASE_SECONDS": "10", "SHIPTRACK_NOTIFY_RETRY_SECONDS": "2"}
+    if webhook:
+        e["SHIPTRACK_NOTIFY_URL"] = receiver.url
+        e["SHIPTRACK_NOTIFY_SECRET"] = NOTIFY_SECRET
+    if mail:
+        e["SHIPTRACK_SMTP_URL"] = mail if isinstance(mail, str) else sink.url
+        e["SHIPTRACK_MAIL_FROM"] = MAIL_FROM
+    e.update({k: str(v) for k, v in extra.items()})
+    return e
+
+
+def notify(db, e, args=(), expect=None):
+    p = st.run_cli(["notify"] + list(args), db=db, env=e)
+    outputs.append(p.stdout + p.stderr)
+    if expect is not None:
+        check(p.returncode == expect, "notify exited %d, expected %d: %s%s" %
+              (p.returncode, expect, p.stdout, p.stderr))
+    return p
+
+
+def feed(db, *bodies):
+    for b in bodies:
+        a = st.post(db, b, env=FAST)
+        check(a.status == 200, "feeding %r: %s" % (b[:80], a))
+
+
+def lifecycle(order, number="1ZNOTIFY1"):
+    """processing -> placed -> shipped."""
+    return [st.event("ORDER_SUBMISSION_STARTED", order, st.iso(0), order + "_e1"),
+            st.event("ORDER_PLACED", order, st.iso(1), order + "_e2"),
+            st.tracking(order, number, "UPS", "https://ups.example/" + number,
+                        st.iso(2), order + "_e3")]
+
+
+def rows(db, order=None):
+    sql = ("SELECT id, uid, order_id, stage, previous_stage, shipment, webhook_state,"
+           " email_state, attempts, next_attempt_ms, claimed_until_ms, last_error,"
+           " created_ms FROM notifications")
+    keys = ["id", "uid", "order", "stage", "previous", "shipment", "webhook", "email",
+            "attempts", "next_ms", "claimed_ms", "last_error", "created_ms"]
+    if order is None:
+        found = st.sqlite(db, sql + " ORDER BY id")
+    else:
+        found = st.sqlite(db, sql + " WHERE order_id = ? ORDER BY id", (order,))
+    return [dict(zip(keys, r)) for r in found]
+
+
+def attempts(db, nid, channel=None):
+    """(channel, status, error) of a row's attempts, in order."""
+    got = st.sqlite(db, "SELECT channel, status, error FROM notification_attempts"
+                    " WHERE notification_id = ? ORDER BY rowid", (nid,))
+    return [a for a in got if channel is None or a[0] == channel]
+
+
+def for_order(deliveries, order):
+    return [d for d in deliveries if d["json"] and d["json"].get("orderId") == order]
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def shopper_view(db, order):
+    key = st.run_cli(["link", order], db=db, env={"SHIPTRACK_LOOKUP_SECRET": LOOKUP,
+                                                  "SHIPTRACK_PUBLIC_URL": PUBLIC})
+    check(key.returncode == 0, "link: %s" % key.stderr)
+    link = key.stdout.strip()
+    k = link.rsplit("&key=", 1)[1]
+    a = st.api(db, "/v1/track/" + order, token=None, query="key=" + k,
+               env={"SHIPTRACK_LOOKUP_SECRET": LOOKUP})
+    eq(a.status, 200, "shopper view of %s" % order)
+    return link, a
+
+
+# --- exactly once ----------------------------------------------------------
+
+def test_one_notification_per_stage_change_across_duplicates_and_replay():
+    db = st.fresh_db(TMP)
+    order = "ord_nt_once"
+    bodies = lifecycle(order)
+    feed(db, *bodies)
+    r = rows(db, order)
+    eq([x["stage"] for x in r], ["processing", "placed", "shipped"], "stages queued")
+    eq([x["previous"] for x in r], [None, "processing", "placed"], "previous stages")
+    feed(db, *bodies)                       # the same events again: duplicates
+    eq(len(rows(db, order)), 3, "duplicates queue nothing")
+    p = st.run_cli(["replay"], db=db, env=FAST)
+    eq(p.returncode, 0, "replay (%s)" % p.stderr)
+    eq(len(rows(db, order)), 3, "replay queues nothing")
+    notify(db, env(), expect=0)
+    got = for_order(receiver.accepted(), order)
+    eq(len(got), 3, "three deliveries")
+    notify(db, env(), expect=0)
+    st.run_cli(["replay"], db=db, env=FAST)
+    feed(db, *bodies)
+    notify(db, env(), expect=0)
+    eq(len(for_order(receiver.all(), order)), 3, "nothing sent twice")
+    eq([x["webhook"] for x in rows(db, order)], ["sent"] * 3, "rows sent")
+    eq(sorted(d["id"] for d in got), sorted(x["uid"] for x in rows(db, order)),
+       "webhook-id is the row's uid")
+
+
+def test_webhook_body_headers_and_signature():
+    db = st.fresh_db(TMP)
+    order = "ord_nt_body"
+    feed(db, *lifecycle(order))
+    t0 = time.time()
+    notify(db, env(), expect=0)
+    link, shopper = shopper_view(db, order)
+    got = for_order(receiver.accepted(), order)
+    eq(len(got), 3, "deliveries")
+    for d, r in zip(got, rows(db, order)):
+        check(d["sig_ok"], "signature verifies for %s" % d["id"])
+        check(d["signature"].startswith("v1,"), "v1 signature")
+        eq(d["content_type"], "application/json", "content type")
+        check(abs(int(d["timestamp"]) - t0) < 60, "webhook-timestamp is now")
+        check(d["path"].endswith("?token=tok_in_url_x"), "URL kept as configured")
+        j = d["json"]
+        eq(list(j.keys()), ["type", "orderId", "stage", "previousStage", "occurredAt",
+                            "link", "order"], "body keys")
+        eq(j["type"], "order.stage_changed", "type")
+        eq((j["orderId"], j["stage"], j["previousStage"]),
+           (order, r["stage"], r["previous"]), "ids and stages")
+        eq(j["link"], link, "link as `shiptrack link` prints it")
+        eq(j["order"], shopper.json(), "order is the shopper view")
+        check("events" not in j["order"] and "notifications" not in j["order"],
+              "no operator fields in the body")
+    # Tampering is detected by the same check the receiver makes.
+    d = got[0]
+    check(not notify_servers.sw_verify(NOTIFY_SECRET, d["id"], d["timestamp"],
+                                       d["body"] + b" ", d["signature"]), "tamper")
+
+
+def test_parcel_trouble_rows_carry_the_shipment():
+    db = st.fresh_db(TMP)
+    order = "ord_nt_parcel"
+    feed(db, *lifecycle(order, "1ZPARCEL"))
+    notify(db, env(), expect=0)
+    # The carrier reports trouble (as the poller would record it) ...
+    st.sqlite(db, "UPDATE shipments SET tag = 'Exception' WHERE order_id = ?", (order,))
+    # ... and the next event for the order recomputes it.
+    feed(db, st.event("RETURN_STARTED", order, st.iso(5), order + "_e4"))
+    r = rows(db, order)
+    eq([(x["stage"], x["shipment"]) for x in r][3:],
+       [("exception", ""), ("exception", "1ZPARCEL")], "order and parcel rows")
+    feed(db, st.event("SOMETHING_ELSE", order, st.iso(6), order + "_e5"))
+    st.run_cli(["replay"], db=db, env=FAST)
+    eq(len(rows(db, order)), 5, "parcel trouble queued once")
+    notify(db, env(), expect=0)
+    got = for_order(receiver.accepted(), order)
+    eq(len(got), 5, "five deliveries")
+    parcel = [d["json"] for d in got if "shipment" in d["json"]]
+    eq(len(parcel), 1, "one parcel delivery")
+    eq(parcel[0]["shipment"], "1ZPARCEL", "shipment")
+    eq(list(parcel[0].keys()), ["type", "orderId", "stage", "previousStage", "shipment",
+                                "occurredAt", "link", "order"], "parcel body keys")
+
+
+def test_parcel_trouble_one_mail_not_two():
+    """An exception on the only parcel queues an order row and a parcel
+    row: the store's system gets both webhooks, the customer one e-mail."""
+    db = st.fresh_db(TMP)
+    order = "ord_nt_parcel_mail"
+    feed(db, *lifecycle(order, "1ZPMAIL"))
+    p = st.run_cli(["contact", order, CUSTOMER], db=db, env=FAST)
+    eq(p.returncode, 0, "contact (%s)" % p.stderr)
+    notify(db, env(mail=True), expect=0)
+    before = len(sink.messages)
+    st.sqlite(db, "UPDATE shipments SET tag = 'Exception' WHERE order_id = ?", (order,))
+    feed(db, st.event("RETURN_STARTED", order, st.iso(5), order + "_e4"))
+    notify(db, env(mail=True), expect=0)
+    r = rows(db, order)[-2:]
+    eq([(x["stage"], x["shipment"], x["webhook"]) for x in r],
+       [("exception", "", "sent"), ("exception", "1ZPMAIL", "sent")], "both webhooks sent")
+    eq([x["email"] for x in r], ["sent", "skipped"], "one e-mail: the order's")
+    eq(len(sink.messages) - before, 1, "one message for one problem")
+
+
+# --- e-mail and contacts ---------------------------------------------------
+
+def test_email_multipart_with_link():
+    db = st.fresh_db(TMP)
+    order = "ord_nt_mail"
+    feed(db, *lifecycle(order))
+    p = st.run_cli(["contact", order, CUSTOMER], db=db, env=FAST)
+    eq(p.returncode, 0, "contact (%s)" % p.stderr)
+    before = len(sink.messages)
+    notify(db, env(mail=True), expect=0)
+    msgs = sink.messages[before:]
+    # Three stages queued between two runs: one mail, about the newest;
+    # the older rows' e-mails are skipped as superseded (webhooks all go).
+    eq(len(msgs), 1, "one message for three queued stages")
+    link, shopper = shopper_view(db, order)
+    uids = [x["uid"] for x in rows(db, order)][-1:]
+    for m, uid, stage in zip(msgs, uids, ["shipped"]):
+        eq(m["from"], "<%s>" % MAIL_FROM, "envelope from")
+        eq(m["rcpt"], ["<%s>" % CUSTOMER], "envelope recipient")
+        msg = email.message_from_bytes(m["data"], policy=email.policy.default)
+        eq(msg["From"], MAIL_FROM, "From")
+        eq(msg["To"], CUSTOMER, "To")
+        check(msg["Subject"].startswith("Your order %s " % order), "Subject %r" % msg["Subject"])
+        eq(msg["Message-ID"], "<%s@shop.example>" % uid, "Message-ID")
+        check(msg["Date"] is not None and msg["Bcc"] is None, "Date, no Bcc")
+        eq(msg["Auto-Submitted"], "auto-generated", "Auto-Submitted")
+        alt = [part for part in msg.walk() if part.get_content_type() == "multipart/alternative"]
+        eq(len(alt), 1, "one multipart/alternative")
+        kinds = [part.get_content_type() for part in alt[0].iter_parts()]
+        eq(kinds, ["text/plain", "text/html"], "text then HTML")
+        text, html = [part.get_content() for part in alt[0].iter_parts()]
+        check(link in text, "link in the text part")
+        check(link.replace("&", "&amp;") in html, "link in the HTML part")
+        check(("Your order %s %s" % (order, "")) in text, "order in the text")
+        check(stage.replace("_", " ") in text.lower() or "ship" in text.lower(),
+              "the newest stage is the one told")
+    eq([x["email"] for x in rows(db, order)], ["skipped", "skipped", "sent"],
+       "older e-mails superseded, the newest sent")
+    older = attempts(db, rows(db, order)[0]["id"])
+    check(any(a[0] == "email" and (a[2] or "").startswith("skipped: superseded")
+              for a in older), "superseded recorded as the reason: %r" % (older,))
+    eq([x["webhook"] for x in rows(db, order)], ["sent"] * 3, "webhook sent too")
+    check(CUSTOMER.encode() not in shopper.body, "no address in the shopper view")
+    check(CUSTOMER.encode() not in st.view(db, order), "no address in the operator view")
+
+
+def test_no_contact_skips_email_only():
+    db = st.fresh_db(TMP)
+    order = "ord_nt_nocontact"
+    feed(db, st.event("ORDER_PLACED", order, st.iso(1)))
+    before = len(sink.messages)
+    notify(db, env(mail=True), expect=0)
+    r = rows(db, order)[0]
+    eq((r["webhook"], r["email"]), ("sent", "skipped"), "states")
+    eq(len(sink.messages), before, "no mail")
+    eq(attempts(db, r["id"])[1], ("email", None, "skipped: no contact address for this order"),
+       "reason recorded")
+
+
+def test_channels_not_configured_are_skipped_not_dropped():
+    db = st.fresh_db(TMP)
+    order = "ord_nt_unconf"
+    feed(db, *lifecycle(order))
+    st.run_cli(["contact", order, CUSTOMER], db=db, env=FAST)
+    p = notify(db, env(webhook=False), expect=0)
+    check("3 notifications" in p.stdout and "6 skipped" in p.stdout, p.stdout)
+    for r in rows(db, order):
+        eq((r["webhook"], r["email"]), ("skipped", "skipped"), "skipped")
+        eq(attempts(db, r["id"]),
+           [("webhook", None, "skipped: notify_url is not set"),
+            ("email", None, "skipped: smtp_url or mail_from is not set")], "reasons")
+    a = st.api(db, "/v1/stats")
+    eq(a.status, 200, "stats")
+    check(a.json()["notifications"]["skipped"] >= 3, "stats count skipped")
+    # Configuring later does not resend old news.
+    notify(db, env(mail=True), expect=0)
+    eq(len(for_order(receiver.all(), order)), 0, "nothing sent afterwards")
+
+
+def test_contact_api():
+    db = st.fresh_db(TMP)
+    order = "ord_nt_api"
+    feed(db, st.event("ORDER_PLACED", order, st.iso(1)))
+    path = "/v1/orders/%s/contact" % order
+
+    def put(body, p=path, **kw):
+        return st.api(db, p, method="PUT", body=body, **kw)
+
+    a = put('{"email":"first@example.com"}')
+    eq(a.status, 204, "set (%s)" % a)
+    eq(a.body, b"", "204 has no body")
+    a = put('{"email":"second@example.com"}')
+    eq(a.status, 204, "replace")
+    eq(st.sqlite(db, "SELECT email FROM contacts WHERE order_id = ?", (order,)),
+       [("second@example.com",)], "stored")
+    error_answer(put('{"email":"x@example.com"}', p="/v1/orders/ord_nt_nobody/contact"),
+                 404, "not_found", "unknown order")
+    for body, code in [
+        ('{"email":"a@b.c\\r\\nBcc: evil@attacker.example"}', "invalid_email"),
+        ('{"email":"a@b.c\\nBcc: evil@attacker.example"}', "invalid_email"),
+        ('{"email":"Name <a@b.c>"}', "invalid_email"),
+        ('{"email":"a@b.c, evil@attacker.example"}', "invalid_email"),
+        ('{"email":"a b@c.d"}', "invalid_email"),
+        ('{"email":"a@b@c.d"}', "invalid_email"),
+        ('{"email":"ab.example"}', "invalid_email"),
+        ('{"email":"a@b.c\\u0000x"}', "invalid_email"),
+        ('{"email":"caf\\u00e9@b.c"}', "invalid_email"),
+        ('{"email":"%s@b.c"}' % ("a" * 300), "invalid_email"),
+        ('{"email":""}', "invalid_email"),
+        ('{"email":5}', "invalid_json"),
+        ('{"email":"a@b.c","bcc":"x@y.z"}', "invalid_json"),
+        ('["a@b.c"]', "invalid_json"),
+        ('not json', "invalid_json"),
+    ]:
+        error_answer(put(body), 400, code, "body %r" % body)
+    error_answer(put('{"email":"a@b.c"}', p="/v1/orders/ord\r\nBcc: x@y/contact"),
+                 400, "bad_parameter", "CR LF in the order id")
+    error_answer(put('{"email":"' + "a" * 2000 + '@b.c"}'), 413, "payload_too_large", "size")
+    eq(st.sqlite(db, "SELECT email FROM contacts WHERE order_id = ?", (order,)),
+       [("second@example.com",)], "refused bodies changed nothing")
+    error_answer(put('{"email":"a@b.c"}', token=None), 403, "forbidden", "no token set")
+    error_answer(put('{"email":"a@b.c"}', auth="Bearer wrong"), 401, "unauthorized", "token")
+    a = st.api(db, path)
+    eq(a.status, 405, "GET on the contact route")
+    eq(a.headers.get("allow"), "PUT", "Allow")
+    check(b"second@example.com" not in st.view(db, order), "operator view: no address")
+    eq(st.api(db, "/v1/orders/" + order).status, 200, "reads still work")
+
+
+def test_contact_cli():
+    db = st.fresh_db(TMP)
+    order = "ord_nt_cli"
+    feed(db, st.event("ORDER_PLACED", order, st.iso(1)))
+    p = st.run_cli(["contact", order, CUSTOMER], db=db, env=FAST)
+    eq(p.returncode, 0, "set")
+    check(CUSTOMER not in p.stdout + p.stderr, "address not echoed")
+    eq(st.run_cli(["contact", "ord_nt_unknown", CUSTOMER], db=db, env=FAST).returncode,
+       1, "unknown order")
+    for bad in ["a@b.c\r\nBcc: evil@attacker.example", "a@b.c\nBcc: x@y.z", "<a@b.c>",
+                "a@b.c,x@y.z", "a b@c.d", "a@b@c", "", "x" * 300 + "@b.c"]:
+        eq(st.run_cli(["contact", order, bad], db=db, env=FAST).returncode, 2,
+           "address %r refused" % bad)
+    eq(st.run_cli(["contact", "ord\r\nBcc: x@y.z", CUSTOMER], db=db, env=FAST).returncode,
+       2, "order id with CR LF refused")
+    eq(st.run_cli(["contact", order], db=db, env=FAST).returncode, 2, "usage")
+    eq(st.sqlite(db, "SELECT email FROM contacts"), [(CUSTOMER,)], "only the valid one")
+
+
+def test_header_injection_from_the_database_is_refused():
+    """Values that bypassed the front doors still never reach a header."""
+    db = st.fresh_db(TMP)
+    bad_id = "ord_nt_inj\r\nBcc: evil@attacker.example"
+    st.sqlite(db, "INSERT INTO notifications(uid, order_id, stage, shipment, occurred_at,"
+              " created_ms) VALUES ('msg_inj1', ?, 'placed', '', '2025-03-01T09:00:00Z', ?)",
+              (bad_id, now_ms()))
+    st.sqlite(db, "INSERT INTO contacts VALUES (?, ?, '2025-03-01T09:00:00Z')",
+              (bad_id, CUSTOMER))
+    good = "ord_nt_inj2"
+    feed(db, st.event("ORDER_PLACED", good, st.iso(1)))
+    st.sqlite(db, "INSERT INTO contacts VALUES (?, ?, '2025-03-01T09:00:00Z')",
+              (good, CUSTOMER + "\r\nBcc: evil@attacker.example"))
+    before = len(sink.messages)
+    notify(db, env(webhook=False, mail=True), expect=1)
+    eq(len(sink.messages), before, "nothing was mailed")
+    r = {x["order"]: x for x in rows(db)}
+    eq(r[bad_id]["email"], "failed", "order id unfit for a header: failed")
+    eq(r[bad_id]["last_error"], "the order id cannot go into a mail header", "reason")
+    eq(r[good]["email"], "failed", "stored address unfit: failed")
+    eq(r[good]["last_error"], "the contact address is not a plain e-mail address", "reason")
+
+
+def test_smtp_temporary_and_permanent_refusals():
+    db = st.fresh_db(TMP)
+    tmp_order, perm_order = "ord_nt_451", "ord_nt_550"
+    for o in (tmp_order, perm_order):
+        feed(db, st.event("ORDER_PLACED", o, st.iso(1)))
+        st.run_cli(["contact", o, CUSTOMER], db=db, env=FAST)
+    sink.mode = "tempfail"
+    notify(db, env(webhook=False, mail=True), args=["--limit", "1"], expect=1)
+    r = rows(db, tmp_order)[0]
+    eq(r["email"], "pending", "451: retried later")
+    eq(attempts(db, r["id"], "email")[0][1], 451, "SMTP status recorded")
+    sink.mode = "reject"
+    notify(db, env(webhook=False, mail=True), args=["--limit", "1"], expect=1)
+    r = rows(db, perm_order)[0]
+    eq(r["email"], "failed", "550: failed at once")
+    eq(attempts(db, r["id"], "email")[0][1], 550, "SMTP status recorded")
+    sink.mode = "ok"
+    st.sqlite(db, "UPDATE notifications SET next_attempt_ms = 0")
+    before = len(sink.messages)
+    notify(db, env(webhook=False, mail=True), expect=0)
+    eq(rows(db, tmp_order)[0]["email"], "sent", "sent on retry")
+    eq(len(sink.messages), before + 1, "one message")
+
+
+def test_smtp_auth_and_password_stays_secret():
+    authsink = notify_servers.SmtpSink(user="mailer", password=SMTP_PASSWORD)
+    try:
+        db = st.fresh_db(TMP)
+        order = "ord_nt_auth"
+        feed(db, st.event("ORDER_PLACED", order, st.iso(1)))
+        st.run_cli(["contact", order, CUSTOMER], db=db, env=FAST)
+        e = env(webhook=False, mail=authsink.url, SHIPTRACK_SMTP_USER="mailer",
+                SHIPTRACK_SMTP_PASSWORD="wrong_pw")
+        notify(db, e, expect=1)
+        eq(rows(db, order)[0]["email"], "pending", "bad login: retried, not failed")
+        eq(attempts(db, rows(db, order)[0]["id"], "email")[0][1], 535, "535 recorded")
+        st.sqlite(db, "UPDATE notifications SET next_attempt_ms = 0")
+        e["SHIPTRACK_SMTP_PASSWORD"] = SMTP_PASSWORD
+        notify(db, e, expect=0)
+        eq(len(authsink.messages), 1, "delivered after AUTH")
+        eq(authsink.messages[0]["auth"], "mailer", "authenticated")
+        check(SMTP_PASSWORD not in repr(st.dump(db)), "password not in the database")
+    finally:
+        authsink.close()
+
+
+# --- retries, back-off, give-up --------------------------------------------
+
+def test_retry_with_growing_backoff_then_sent():
+    db = st.fresh_db(TMP)
+    order = "ord_nt_retry"
+    feed(db, st.event("ORDER_PLACED", order, st.iso(1)))
+    receiver.set_mode("fail")
+    t = now_ms()
+    notify(db, env(), expect=1)
+    r = rows(db, order)[0]
+    eq((r["webhook"], r["attempts"], r["claimed_ms"]), ("pending", 1, 0), "pending, lease back")
+    check(1900 <= r["next_ms"] - t <= 4000, "first back-off 2 s (%d)" % (r["next_ms"] - t))
+    check(r["last_error"].startswith("HTTP 500: boom"), "error %r" % r["last_error"])
+    check("\r" not in r["last_error"] and "\n" not in r["last_error"]
+          and "\x1b" not in r["last_error"], "peer's answer sanitised")
+    n = len(for_order(receiver.all(), order))
+    p = notify(db, env(), expect=0)
+    eq(len(for_order(receiver.all(), order)), n, "not due yet: nothing sent")
+    check("0 notifications" in p.stdout, p.stdout)
+    time.sleep(max(0, (r["next_ms"] - now_ms()) / 1000.0) + 0.1)
+    t = now_ms()
+    notify(db, env(), expect=1)
+    r = rows(db, order)[0]
+    eq(r["attempts"], 2, "second attempt")
+    check(3900 <= r["next_ms"] - t <= 6000, "back-off doubled (%d)" % (r["next_ms"] - t))
+    receiver.set_mode("ok")
+    st.sqlite(db, "UPDATE notifications SET next_attempt_ms = 0")
+    notify(db, env(), expect=0)
+    r = rows(db, order)[0]
+    eq((r["webhook"], r["attempts"], r["last_error"]), ("sent", 3, None), "sent")
+    eq([a[:2] for a in attempts(db, r["id"])],
+       [("webhook", 500), ("email", None), ("webhook", 500), ("webhook", 200)],
+       "every attempt recorded (e-mail skipped once)")
+    got = for_order(receiver.all(), order)
+    eq(len({d["id"] for d in got}), 1, "same webhook-id on every attempt")
+    check(all(d["sig_ok"] for d in got), "each attempt signed")
+
+
+def test_retry_after_and_gone():
+    db = st.fresh_db(TMP)
+    busy, gone = "ord_nt_busy", "ord_nt_gone"
+    feed(db, st.event("ORDER_PLACED", busy, st.iso(1)))
+    receiver.set_mode("busy")
+    t = now_ms()
+    notify(db, env(), expect=1)
+    r = rows(db, busy)[0]
+    check(r["next_ms"] - t >= 119000, "Retry-After 120 s honoured (%d)" % (r["next_ms"] - t))
+    feed(db, st.event("ORDER_PLACED", gone, st.iso(1)))
+    receiver.set_mode("gone")
+    notify(db, env(), expect=1)
+    r = rows(db, gone)[0]
+    eq((r["webhook"], r["attempts"]), ("failed", 1), "410 Gone: failed at once")
+
+
+def test_big_answer_is_capped_and_still_counts():
+    db = st.fresh_db(TMP)
+    order = "ord_nt_big"
+    feed(db, st.event("ORDER_PLACED", order, st.iso(1)))
+    receiver.set_mode("big")
+    notify(db, env(), expect=0)
+    eq(rows(db, order)[0]["webhook"], "sent", "2xx with a huge body: sent")
+
+
+def test_give_up_after_the_configured_time():
+    db = st.fresh_db(TMP)
+    stale, later, edge = "ord_nt_stale", "ord_nt_later", "ord_nt_edge"
+    e = env(SHIPTRACK_NOTIFY_GIVE_UP_HOURS=1)
+    # Never tried, and already older than the give-up time: failed unsent.
+    feed(db, st.event("ORDER_PLACED", stale, st.iso(1)))
+    st.sqlite(db, "UPDATE notifications SET created_ms = ? WHERE order_id = ?",
+              (now_ms() - 2 * 3600 * 1000, stale))
+    notify(db, e, expect=1)
+    r = rows(db, stale)[0]
+    eq(r["webhook"], "failed", "stale row failed")
+    check("gave up" in r["last_error"], r["last_error"])
+    eq(len(for_order(receiver.all(), stale)), 0, "stale row never sent")
+    # Tried, failing, and the time runs out: the last attempt fails it.
+    receiver.set_mode("fail")
+    feed(db, st.event("ORDER_PLACED", later, st.iso(1)))
+    notify(db, e, expect=1)
+    eq(rows(db, later)[0]["webhook"], "pending", "first failure: pending")
+    st.sqlite(db, "UPDATE notifications SET created_ms = ?, next_attempt_ms = 0"
+              " WHERE order_id = ?", (now_ms() - 2 * 3600 * 1000, later))
+    notify(db, e, expect=1)
+    r = rows(db, later)[0]
+    eq((r["webhook"], r["attempts"]), ("failed", 2), "gave up after the last attempt")
+    check(r["last_error"].endswith("gave up after 2 attempts"), r["last_error"])
+    eq(len(for_order(receiver.all(), later)), 2, "two attempts reached the receiver")
+    # A retry is never scheduled past the give-up time.
+    feed(db, st.event("ORDER_PLACED", edge, st.iso(1)))
+    created = now_ms() - 3600 * 1000 + 60000
+    st.sqlite(db, "UPDATE notifications SET created_ms = ? WHERE order_id = ?", (created, edge))
+    notify(db, env(SHIPTRACK_NOTIFY_GIVE_UP_HOURS=1, SHIPTRACK_NOTIFY_RETRY_SECONDS=3600),
+           expect=1)
+    eq(rows(db, edge)[0]["next_ms"], created + 3600 * 1000, "last try at the deadline")
+    a = st.api(db, "/v1/stats").json()["notifications"]
+    eq((a["failed"], a["pending"]), (2, 1), "stats: failed and pending")
+    v = json.loads(st.view(db, later))["notifications"][0]
+    eq(v["webhook"], "failed", "operator view shows failed")
+    eq([a["channel"] for a in v["attempts"]], ["webhook", "email", "webhook"],
+       "with its attempts")
+
+
+def test_timeouts_are_bounded():
+    db = st.fresh_db(TMP)
+    order = "ord_nt_slow"
+    feed(db, st.event("ORDER_PLACED", order, st.iso(1)))
+    receiver.set_mode("hang")
+    t = time.monotonic()
+    notify(db, env(SHIPTRACK_NOTIFY_TIMEOUT=1), expect=1)
+    took = time.monotonic() - t
+    receiver.release(answer=False)
+    check(took < 5, "a hanging receiver costs notify_timeout, not more (%.1fs)" % took)
+    r = rows(db, order)[0]
+    eq(r["webhook"], "pending", "timeout: retried")
+    check("Timeout" in r["last_error"] or "timed out" in r["last_error"], r["last_error"])
+
+
+# --- crashes and concurrency ----------------------------------------------
+
+def test_kill_9_mid_delivery_then_sent_once_the_lease_expires():
+    db = st.fresh_db(TMP)
+    order = "ord_nt_kill"
+    feed(db, st.event("ORDER_PLACED", order, st.iso(1)))
+    receiver.set_mode("hang")
+    e = env(SHIPTRACK_NOTIFY_TIMEOUT=5, SHIPTRACK_NOTIFY_LEASE_SECONDS=6)
+    proc = subprocess.Popen([st.CLI, "notify"], env=st.base_env(dict(e, SHIPTRACK_DATABASE=db)),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    check(receiver.arrived.wait(10), "the delivery reached the receiver")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    eq(proc.returncode, -signal.SIGKILL, "killed")
+    receiver.release(answer=False)
+    receiver.set_mode("ok")
+    r = rows(db, order)[0]
+    eq((r["webhook"], r["attempts"]), ("pending", 1), "left pending")
+    check(r["claimed_ms"] > now_ms(), "still leased")
+    p = notify(db, e, expect=0)
+    check("0 notifications" in p.stdout, "leased row left alone: %s" % p.stdout)
+    eq(len(for_order(receiver.accepted(), order)), 0, "not sent while leased")
+    time.sleep(max(0, (r["claimed_ms"] - now_ms()) / 1000.0) + 0.2)
+    p = notify(db, e, expect=0)
+    check("1 interrupted" in p.stdout, p.stdout)
+    r = rows(db, order)[0]
+    eq((r["webhook"], r["attempts"], r["claimed_ms"]), ("sent", 2, 0), "sent after the lease")
+    eq(len(for_order(receiver.accepted(), order)), 1, "accepted exactly once")
+    got = for_order(receiver.all(), order)
+    eq(len({d["id"] for d in got}), 1, "the retry carries the same webhook-id")
+    att = attempts(db, r["id"])
+    eq([(a[0], a[1]) for a in att],
+       [("webhook", None), ("email", None), ("webhook", 200), ("email", None)],
+       "attempts: both open channels interrupted, then sent and skipped")
+    check(att[0][2].startswith("interrupted"), "the lost attempt is recorded: %r" % att[0][2])
+    eq(st.run_cli(["check"], db=db, env=FAST).returncode, 0, "database intact")
+
+
+def test_concurrent_runs_never_send_a_row_twice():
+    db = st.fresh_db(TMP)
+    orders = ["ord_nt_conc_a", "ord_nt_conc_b", "ord_nt_conc_c"]
+    for o in orders:
+        feed(db, st.event("ORDER_PLACED", o, st.iso(1)))
+    # A lease held by someone else (another host, say) is respected too.
+    st.sqlite(db, "UPDATE notifications SET claimed_until_ms = ? WHERE order_id = ?",
+              (now_ms() + 60000, orders[2]))
+    receiver.set_mode("hang")
+    e = env(SHIPTRACK_NOTIFY_TIMEOUT=8, SHIPTRACK_NOTIFY_LEASE_SECONDS=10)
+    first = subprocess.Popen([st.CLI, "notify"], env=st.base_env(dict(e, SHIPTRACK_DATABASE=db)),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    check(receiver.arrived.wait(10), "first run is delivering")
+    t = time.monotonic()
+    p = notify(db, e, expect=0)
+    check(time.monotonic() - t < 3, "second run leaves at once")
+    check("another run" in p.stdout, "says so: %r" % p.stdout)
+    receiver.set_mode("ok")          # answers the held request with 200
+    out, err = first.communicate(timeout=30)
+    outputs.append(out + err)
+    eq(first.returncode, 0, "first run finished: %s%s" % (out, err))
+    sent = {o: len(for_order(receiver.all(), o)) for o in orders}
+    eq(sent, {orders[0]: 1, orders[1]: 1, orders[2]: 0}, "each row once; the leased one not")
+    eq(rows(db, orders[2])[0]["webhook"], "pending", "leased row untouched")
+
+
+# --- configuration, operator view, output ----------------------------------
+
+def test_configuration_errors_exit_2_without_secrets():
+    db = st.fresh_db(TMP)
+    bad_secret = "whsec_c2hvcnQ="
+    for extra, word in [
+        ({"SHIPTRACK_NOTIFY_SECRET": None}, "notify_secret"),
+        ({"SHIPTRACK_NOTIFY_SECRET": bad_secret}, "notify_secret"),
+        ({"SHIPTRACK_NOTIFY_SECRET": "not base64 at all"}, "notify_secret"),
+        ({"SHIPTRACK_NOTIFY_URL": "ftp://127.0.0.1/x"}, "notify_url"),
+        ({"SHIPTRACK_NOTIFY_LEASE_SECONDS": "3"}, "notify_lease_seconds"),
+        ({"SHIPTRACK_SMTP_URL": "http://127.0.0.1/", "SHIPTRACK_MAIL_FROM": MAIL_FROM},
+         "smtp_url"),
+        ({"SHIPTRACK_MAIL_FROM": "Shop <orders@shop.example>"}, "mail_from"),
+        ({"SHIPTRACK_MAIL_FROM": "orders@shop.example\r\nBcc: x@y.z"}, "mail_from"),
+        ({"SHIPTRACK_NOTIFY_GIVE_UP_HOURS": "0"}, "NOTIFY_GIVE_UP_HOURS"),
+    ]:
+        e = env()
+        for k, v in extra.items():
+            if v is None:
+                e.pop(k)
+            else:
+                e[k] = v
+        p = notify(db, e, expect=2)
+        check(word in p.stderr, "%s named: %r" % (word, p.stderr))
+        check(bad_secret not in p.stderr + p.stdout, "secret not echoed")
+    p = notify(db, env(), args=["--limit", "x"], expect=2)
+
+
+def test_limit_and_operator_view_shape():
+    db = st.fresh_db(TMP)
+    order = "ord_nt_view"
+    feed(db, *lifecycle(order))
+    p = notify(db, env(), args=["--limit", "2"], expect=0)
+    check(p.stdout.startswith("notify: 2 notifications"), p.stdout)
+    v = json.loads(st.view(db, order))
+    eq(list(v.keys())[-2:], ["events", "notifications"], "notifications last")
+    n = v["notifications"]
+    eq(len(n), 3, "three notifications")
+    eq(list(n[0].keys()), ["id", "stage", "previousStage", "shipment", "occurredAt",
+                           "webhook", "email", "nextAttemptAt", "lastError", "attempts"],
+       "notification keys")
+    eq([(x["webhook"], x["email"]) for x in n],
+       [("sent", "skipped"), ("sent", "skipped"), ("pending", "pending")], "states")
+    eq(n[0]["attempts"][0]["channel"], "webhook", "attempt channel")
+    eq(list(n[0]["attempts"][0].keys()), ["channel", "at", "status", "error"], "attempt keys")
+    eq((n[0]["attempts"][0]["status"], n[0]["attempts"][0]["error"]), (200, None), "ok attempt")
+    check(n[0]["nextAttemptAt"] is None and n[2]["nextAttemptAt"] is not None, "nextAttemptAt")
+    _, shopper = shopper_view(db, order)
+    check("notifications" not in shopper.json(), "shopper view has no notifications")
+    s = st.api(db, "/v1/stats").json()["notifications"]
+    eq(s, {"pending": 1, "failed": 0, "sent": 2, "skipped": 0}, "stats")
+
+
+def test_output_never_holds_secrets_or_addresses():
+    joined = "\n".join(outputs)
+    check(len(outputs) > 20, "outputs collected")
+    for secret in (NOTIFY_SECRET, NOTIFY_SECRET[6:], SMTP_PASSWORD, "tok_in_url_x", LOOKUP):
+        check(secret not in joined, "%r appears in notify's output" % secret)
+    check(CUSTOMER not in joined, "a customer's address appears in notify's output")
+
+
+if __name__ == "__main__":
+    tests = {k: v for k, v in globals().items() if k.startswith("test_") and callable(v)}
+    wrapped = {}
+    for name, fn in tests.items():
+        def run_one(fn=fn):
+            setup_function()
+            fn()
+        wrapped[name] = run_one
+    try:
+        st.run(wrapped)
+    finally:
+        receiver.close()
+        sink.close()

@@ -1,0 +1,458 @@
+/*
+ * Unit tests for cgi/lib/notify.c and cgi/lib/link.c: the Standard
+ * Webhooks signature (the specification's published test vector), secret
+ * decoding, the webhook body, the checks that keep values out of mail
+ * headers, the e-mail itself, back-off, and the shopper link.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "link.h"
+#include "notify.h"
+
+/*
+ * The Standard Webhooks test vector, as published with the specification
+ * in github.com/standard-webhooks/standard-webhooks: libraries/go/
+ * webhook_test.go, TestWebhookSign (the same values are in the other
+ * reference libraries' tests).
+ */
+#define SW_SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+#define SW_MSG_ID "msg_p5jXN8AQM9LWM0D4loKWxJek"
+#define SW_TIMESTAMP 1614265330
+#define SW_PAYLOAD "{\"test\": 2432232314}"
+#define SW_SIGNATURE "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+static void
+sign_str(const char *secret, const char *id, int64_t ts, const char *body,
+    char out[NOTIFY_SIG_LEN])
+{
+	unsigned char key[NOTIFY_KEY_MAX];
+	size_t keylen;
+
+	assert_int_equal(notify_secret_key(secret, key, &keylen), 0);
+	notify_sign(key, keylen, id, ts, body, strlen(body), out);
+}
+
+/* ---- signature ------------------------------------------------------------ */
+
+static void
+test_standard_webhooks_vector(void **state)
+{
+	char sig[NOTIFY_SIG_LEN];
+
+	(void)state;
+	sign_str(SW_SECRET, SW_MSG_ID, SW_TIMESTAMP, SW_PAYLOAD, sig);
+	assert_string_equal(sig, SW_SIGNATURE);
+}
+
+static void
+test_vector_secret_without_prefix(void **state)
+{
+	char sig[NOTIFY_SIG_LEN];
+
+	(void)state;
+	sign_str(SW_SECRET + 6, SW_MSG_ID, SW_TIMESTAMP, SW_PAYLOAD, sig);
+	assert_string_equal(sig, SW_SIGNATURE);
+}
+
+static void
+test_secret_key_decodes(void **state)
+{
+	unsigned char key[NOTIFY_KEY_MAX];
+	size_t keylen = 0;
+
+	(void)state;
+	assert_int_equal(notify_secret_key(SW_SECRET, key, &keylen), 0);
+	assert_int_equal(keylen, 24);
+	assert_int_equal(key[0], 0x31);	/* "MfKQ" -> 0x31 0xf2 0x90 */
+	assert_int_equal(key[1], 0xf2);
+	assert_int_equal(key[2], 0x90);
+}
+
+static void
+test_secret_key_rejects(void **state)
+{
+	static const char *const bad[] = {
+		"", "whsec_", "whsec_not base64!", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS",
+		/* 16 bytes: below the spec's 24-byte minimum */
+		"whsec_AAAAAAAAAAAAAAAAAAAAAA==",
+		/* 66 bytes: above NOTIFY_KEY_MAX */
+		"whsec_QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+		"QUFBQUFBQUFBQUFBQUFBQUFBQUFB",
+		" whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n",
+	};
+	unsigned char key[NOTIFY_KEY_MAX];
+	size_t keylen;
+
+	(void)state;
+	assert_int_equal(notify_secret_key(NULL, key, &keylen), -1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(notify_secret_key(bad[i], key, &keylen), -1);
+}
+
+static void
+test_signature_covers_id_time_and_body(void **state)
+{
+	char base[NOTIFY_SIG_LEN], other[NOTIFY_SIG_LEN];
+
+	(void)state;
+	sign_str(SW_SECRET, SW_MSG_ID, SW_TIMESTAMP, SW_PAYLOAD, base);
+	sign_str(SW_SECRET, "msg_p5jXN8AQM9LWM0D4loKWxJeK", SW_TIMESTAMP, SW_PAYLOAD, other);
+	assert_string_not_equal(base, other);
+	sign_str(SW_SECRET, SW_MSG_ID, SW_TIMESTAMP + 1, SW_PAYLOAD, other);
+	assert_string_not_equal(base, other);
+	sign_str(SW_SECRET, SW_MSG_ID, SW_TIMESTAMP, "{\"test\": 2432232315}", other);
+	assert_string_not_equal(base, other);
+	assert_int_equal(strlen(base), 47);
+	assert_memory_equal(base, "v1,", 3);
+}
+
+/* ---- webhook body ------------------------------------------------------------ */
+
+static void
+test_webhook_body_exact(void **state)
+{
+	json_object *view = json_tokener_parse("{\"id\":\"ord_1\",\"stage\":\"shipped\"}");
+	struct notify_msg m = {
+		.uid = "msg_x", .order_id = "ord_1", .stage = "shipped",
+		.previous_stage = "placed", .occurred_at = "2025-03-01T09:00:00Z",
+		.link = "https://shop.example/track/?order=ord_1&key=K", .order = view,
+	};
+	size_t len;
+	char *body;
+
+	(void)state;
+	body = notify_webhook_body(&m, &len);
+	assert_non_null(body);
+	assert_string_equal(body, "{\"type\":\"order.stage_changed\",\"orderId\":\"ord_1\","
+	    "\"stage\":\"shipped\",\"previousStage\":\"placed\","
+	    "\"occurredAt\":\"2025-03-01T09:00:00Z\","
+	    "\"link\":\"https://shop.example/track/?order=ord_1&key=K\","
+	    "\"order\":{\"id\":\"ord_1\",\"stage\":\"shipped\"}}");
+	assert_int_equal(len, strlen(body));
+	free(body);
+	/* The caller's view is borrowed, not consumed. */
+	assert_int_equal(json_object_put(view), 1);
+}
+
+static void
+test_webhook_body_new_order_parcel_and_nulls(void **state)
+{
+	struct notify_msg m = {
+		.uid = "msg_y", .order_id = "ord_2", .stage = "exception",
+		.shipment = "1Z999", .occurred_at = "2025-03-01T09:00:00Z",
+	};
+	size_t len;
+	char *body;
+
+	(void)state;
+	body = notify_webhook_body(&m, &len);
+	assert_non_null(body);
+	assert_string_equal(body, "{\"type\":\"order.stage_changed\",\"orderId\":\"ord_2\","
+	    "\"stage\":\"exception\",\"previousStage\":null,\"shipment\":\"1Z999\","
+	    "\"occurredAt\":\"2025-03-01T09:00:00Z\",\"link\":null,\"order\":null}");
+	free(body);
+	m.shipment = "";
+	body = notify_webhook_body(&m, &len);
+	assert_null(strstr(body, "shipment"));
+	free(body);
+}
+
+static void
+test_webhook_body_escapes_values(void **state)
+{
+	struct notify_msg m = {
+		.uid = "msg_z", .order_id = "o\"1\n</script>", .stage = "placed",
+		.occurred_at = "2025-03-01T09:00:00Z",
+	};
+	json_object *back, *v;
+	size_t len;
+	char *body;
+
+	(void)state;
+	body = notify_webhook_body(&m, &len);
+	assert_non_null(body);
+	assert_null(strchr(body, '\n'));
+	back = json_tokener_parse(body);
+	assert_non_null(back);
+	assert_true(json_object_object_get_ex(back, "orderId", &v));
+	assert_string_equal(json_object_get_string(v), m.order_id);
+	json_object_put(back);
+	free(body);
+}
+
+/* ---- header values -------------------------------------------------------- */
+
+static void
+test_address_ok_accepts(void **state)
+{
+	static const char *const good[] = {
+		"customer@example.com", "a.b+tag@sub.example.co.uk", "x@y",
+		"first_last-1@shop-example.net", "o'brien@example.ie",
+		"1234567890123456789012345678901234567890123456789012345678901234@example.com",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(notify_address_ok(good[i]));
+}
+
+static void
+test_address_ok_refuses(void **state)
+{
+	static const char *const bad[] = {
+		"", "@", "a@", "@b", "ab", "a@@b", "a@b@c", "a b@c.d", "a@b .d",
+		" a@b.c", "a@b.c ", "a@b.c\r\nBcc: evil@x.y", "a@b.c\nBcc: evil@x.y",
+		"a@b.c\r", "a\t@b.c", "<a@b.c>", "a@b.c>", "Name <a@b.c>",
+		"a@b.c, evil@x.y", "a@b.c;evil@x.y", "\"a\"@b.c", "a(comment)@b.c",
+		"a\\@b.c", "a@[127.0.0.1]", "a@b:25", ".a@b.c", "a.@b.c", "a..b@c.d",
+		"a@.b.c", "a@b.c.", "a@b..c", "a@b_c.d", "caf\xc3\xa9@b.c", "a@b\x7f.c",
+		"a@b\x01.c",
+		/* local part of 65 characters */
+		"12345678901234567890123456789012345678901234567890123456789012345@x.y",
+	};
+	char longaddr[300];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(notify_address_ok(bad[i]));
+	/* 255 bytes overall */
+	memset(longaddr, 'a', sizeof(longaddr));
+	memcpy(longaddr, "a@", 2);
+	longaddr[255] = '\0';
+	assert_false(notify_address_ok(longaddr));
+	longaddr[254] = '\0';
+	assert_true(notify_address_ok(longaddr));
+}
+
+static void
+test_order_id_and_header_values(void **state)
+{
+	char big[260];
+
+	(void)state;
+	assert_true(notify_order_id_ok("ord_123"));
+	assert_true(notify_order_id_ok("ord \xc3\xa9"));
+	assert_false(notify_order_id_ok(""));
+	assert_false(notify_order_id_ok(NULL));
+	assert_false(notify_order_id_ok("ord\r\nBcc: x@y"));
+	assert_false(notify_order_id_ok("ord\x7f"));
+	memset(big, 'o', sizeof(big));
+	big[200] = '\0';
+	assert_true(notify_order_id_ok(big));
+	big[200] = 'o';
+	big[201] = '\0';
+	assert_false(notify_order_id_ok(big));
+
+	assert_true(notify_header_value_ok("Order 1 ~!", 10));
+	assert_false(notify_header_value_ok("Order 1 ~!", 9));
+	assert_false(notify_header_value_ok("", 10));
+	assert_false(notify_header_value_ok("a\rb", 10));
+	assert_false(notify_header_value_ok("caf\xc3\xa9", 10));
+}
+
+/* ---- e-mail ------------------------------------------------------------------ */
+
+static const struct notify_msg mail_msg = {
+	.uid = "msg_0123abcd", .order_id = "ord_42", .stage = "out_for_delivery",
+	.previous_stage = "in_transit", .occurred_at = "2025-03-01T09:00:00Z",
+	.link = "https://shop.example/t/?order=ord_42&key=K<\"",
+};
+
+static void
+test_mail_headers_and_bodies(void **state)
+{
+	struct notify_mail mail;
+	const char *why = "unset";
+
+	(void)state;
+	/* 2025-03-01T09:00:00Z, a Saturday */
+	assert_int_equal(notify_mail_build(&mail_msg, "orders@shop.example",
+	    "customer@example.com", 1740819600000LL, &mail, &why), 0);
+	assert_null(why);
+	assert_string_equal(mail.header[0], "From: orders@shop.example");
+	assert_string_equal(mail.header[1], "To: customer@example.com");
+	assert_string_equal(mail.header[2], "Subject: Your order ord_42 is out for delivery");
+	assert_string_equal(mail.header[3], "Date: Sat, 01 Mar 2025 09:00:00 +0000");
+	assert_string_equal(mail.header[4], "Message-ID: <msg_0123abcd@shop.example>");
+	assert_string_equal(mail.header[5], "Auto-Submitted: auto-generated");
+	assert_null(mail.header[6]);
+	assert_non_null(strstr(mail.text, "Your order ord_42 is out for delivery."));
+	assert_non_null(strstr(mail.text, mail_msg.link));
+	/* HTML: the link escaped inside its attribute. */
+	assert_non_null(strstr(mail.html,
+	    "<a href=\"https://shop.example/t/?order=ord_42&amp;key=K&lt;&quot;\">"));
+	assert_null(strstr(mail.html, "K<"));
+	notify_mail_free(&mail);
+}
+
+static void
+test_mail_parcel_and_no_link(void **state)
+{
+	struct notify_msg m = mail_msg;
+	struct notify_mail mail;
+	const char *why;
+
+	(void)state;
+	m.stage = "exception";
+	m.shipment = "1Z<b>9";
+	m.link = NULL;
+	assert_int_equal(notify_mail_build(&m, "o@s.example", "c@e.example", 0,
+	    &mail, &why), 0);
+	assert_string_equal(mail.header[2], "Subject: Your order ord_42 has a delivery problem");
+	assert_string_equal(mail.header[3], "Date: Thu, 01 Jan 1970 00:00:00 +0000");
+	assert_non_null(strstr(mail.text, "Parcel: 1Z<b>9"));
+	assert_non_null(strstr(mail.html, "Parcel: 1Z&lt;b&gt;9"));
+	assert_null(strstr(mail.text, "Follow"));
+	assert_null(strstr(mail.html, "<a "));
+	notify_mail_free(&mail);
+}
+
+static void
+test_mail_refuses_header_injection(void **state)
+{
+	struct notify_msg m = mail_msg;
+	struct notify_mail mail;
+	const char *why;
+
+	(void)state;
+	m.order_id = "ord_1\r\nBcc: evil@attacker.example";
+	assert_int_equal(notify_mail_build(&m, "o@s.example", "c@e.example", 0,
+	    &mail, &why), -1);
+	assert_non_null(why);
+	assert_null(mail.header[0]);
+	m.order_id = "ord_\xc3\xa9";	/* not ASCII: not in a Subject */
+	assert_int_equal(notify_mail_build(&m, "o@s.example", "c@e.example", 0,
+	    &mail, &why), -1);
+	assert_int_equal(notify_mail_build(&mail_msg, "o@s.example",
+	    "c@e.example\r\nBcc: evil@attacker.example", 0, &mail, &why), -1);
+	assert_int_equal(notify_mail_build(&mail_msg, "o@s.example",
+	    "c@e.example, evil@attacker.example", 0, &mail, &why), -1);
+	assert_int_equal(notify_mail_build(&mail_msg, "Shop <o@s.example>",
+	    "c@e.example", 0, &mail, &why), -1);
+}
+
+static void
+test_mail_text_has_no_control_characters(void **state)
+{
+	struct notify_msg m = mail_msg;
+	struct notify_mail mail;
+	const char *why;
+
+	(void)state;
+	m.shipment = "1Z\x1b[2J";
+	assert_int_equal(notify_mail_build(&m, "o@s.example", "c@e.example", 0,
+	    &mail, &why), 0);
+	assert_null(strchr(mail.text, '\x1b'));
+	assert_non_null(strstr(mail.text, "Parcel: 1Z?[2J"));
+	notify_mail_free(&mail);
+}
+
+/* ---- back-off and phrases -------------------------------------------------- */
+
+static void
+test_backoff_doubles_and_caps(void **state)
+{
+	(void)state;
+	assert_int_equal(notify_backoff_ms(0, 60000), 60000);
+	assert_int_equal(notify_backoff_ms(1, 60000), 60000);
+	assert_int_equal(notify_backoff_ms(2, 60000), 120000);
+	assert_int_equal(notify_backoff_ms(3, 60000), 240000);
+	assert_int_equal(notify_backoff_ms(9, 60000), 60000LL << 8);
+	assert_int_equal(notify_backoff_ms(10, 60000), NOTIFY_BACKOFF_MAX_MS);
+	assert_int_equal(notify_backoff_ms(1000000, 60000), NOTIFY_BACKOFF_MAX_MS);
+	assert_int_equal(notify_backoff_ms(5, 0), 16);
+	assert_int_equal(notify_backoff_ms(1, 86400000), NOTIFY_BACKOFF_MAX_MS);
+}
+
+static void
+test_stage_phrases(void **state)
+{
+	static const char *const stages[] = { "processing", "placed", "shipped",
+	    "in_transit", "out_for_delivery", "available_for_pickup",
+	    "attempt_failed", "exception", "delivered", "partially_delivered",
+	    "expired", "failed", "cancelled" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(stages) / sizeof(stages[0]); i++)
+		assert_string_not_equal(notify_stage_phrase(stages[i]), "has a new status");
+	assert_string_equal(notify_stage_phrase("delivered"), "has been delivered");
+	assert_string_equal(notify_stage_phrase("teleported"), "has a new status");
+}
+
+/* ---- link ------------------------------------------------------------------- */
+
+static void
+test_link_forms(void **state)
+{
+	char url[LINK_MAX];
+
+	(void)state;
+	/* HMAC-SHA256("s3cret", "ord 1/\xc3\xa9"), first 16 bytes, base64url. */
+	assert_int_equal(link_shopper_url("https://shop.example/track/", "s3cret",
+	    "ord 1/\xc3\xa9", url, sizeof(url)), 0);
+	assert_string_equal(url, "https://shop.example/track/?order=ord%201%2F%C3%A9"
+	    "&key=VrLBrN4W2jqr93pcedK1Pg");
+	assert_int_equal(link_shopper_url("https://shop.example/track", "s3cret",
+	    "ord 1/\xc3\xa9", url, sizeof(url)), 0);
+	assert_non_null(strstr(url, "https://shop.example/track/?order="));
+	assert_int_equal(link_shopper_url("https://shop.example/t.html", "s3cret",
+	    "ord 1/\xc3\xa9", url, sizeof(url)), 0);
+	assert_non_null(strstr(url, "https://shop.example/t.html?order="));
+	assert_int_equal(link_shopper_url("https://shop.example/track/", "s3cret",
+	    "a&key=forged#x", url, sizeof(url)), 0);
+	assert_non_null(strstr(url, "?order=a%26key%3Dforged%23x&key="));
+}
+
+static void
+test_link_too_long(void **state)
+{
+	char url[80];
+
+	(void)state;
+	assert_int_equal(link_shopper_url("https://shop.example/track/", "s",
+	    "ord_1", url, sizeof(url)), 0);
+	assert_int_equal(link_shopper_url("https://shop.example/track/", "s",
+	    "ord_12345678901234567890", url, sizeof(url)), -1);
+	assert_int_equal(link_shopper_url("https://shop.example/track/", "s",
+	    "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", url, sizeof(url)), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_standard_webhooks_vector),
+		cmocka_unit_test(test_vector_secret_without_prefix),
+		cmocka_unit_test(test_secret_key_decodes),
+		cmocka_unit_test(test_secret_key_rejects),
+		cmocka_unit_test(test_signature_covers_id_time_and_body),
+		cmocka_unit_test(test_webhook_body_exact),
+		cmocka_unit_test(test_webhook_body_new_order_parcel_and_nulls),
+		cmocka_unit_test(test_webhook_body_escapes_values),
+		cmocka_unit_test(test_address_ok_accepts),
+		cmocka_unit_test(test_address_ok_refuses),
+		cmocka_unit_test(test_order_id_and_header_values),
+		cmocka_unit_test(test_mail_headers_and_bodies),
+		cmocka_unit_test(test_mail_parcel_and_no_link),
+		cmocka_unit_test(test_mail_refuses_header_injection),
+		cmocka_unit_test(test_mail_text_has_no_control_characters),
+		cmocka_unit_test(test_backoff_doubles_and_caps),
+		cmocka_unit_test(test_stage_phrases),
+		cmocka_unit_test(test_link_forms),
+		cmocka_unit_test(test_link_too_long),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
