@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """webhook.fcgi and api.fcgi under a real lighttpd, over FastCGI.
 
-lighttpd spawns both programs (bin-path, max-procs 2) on unix sockets in a
-temporary directory; curl posts signed webhooks and reads the API.
+lighttpd runs with contrib/lighttpd/shiptrack.conf as shipped, its
+placeholders filled in for paths and the port only; it spawns both
+programs (bin-path, max-procs 2) on unix sockets in a temporary directory
+and serves web/; the settings go in a shiptrack.conf named by @CONFIG@.
+curl posts signed webhooks and reads the API and the page.
 """
 import json
 import os
@@ -15,12 +18,15 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import shiptrack_test as st  # noqa: E402
+import webserver as ws  # noqa: E402
 from shiptrack_test import check, eq  # noqa: E402
 
 LIGHTTPD = os.environ.get("LIGHTTPD") or "/usr/sbin/lighttpd"
 TMP = st.tempdir("shiptrack-httpd-")
 DB = os.path.join(TMP, "shiptrack.db")
-ERRORLOG = os.path.join(TMP, "error.log")
+# server.errorlog of contrib/lighttpd/shiptrack.conf (@STATEDIR@ is TMP)
+ERRORLOG = os.path.join(TMP, "lighttpd-error.log")
+CONF = os.path.join(TMP, "shiptrack.conf")
 MAX_BODY = 4096
 ORDER = "ord_httpd_1"
 
@@ -35,56 +41,15 @@ def free_port():
     return port
 
 
-def q(s):
-    """A lighttpd config string literal."""
-    return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def write_config(port):
-    www = os.path.join(TMP, "www")
-    os.makedirs(www, exist_ok=True)
-    with open(os.path.join(www, "index.html"), "w") as f:
-        f.write("<!doctype html><title>shiptrack test</title>\n")
-    env = {"SHIPTRACK_DATABASE": DB, "SHIPTRACK_WEBHOOK_SECRET": st.SECRET,
-           "SHIPTRACK_API_TOKEN": st.API_TOKEN, "SHIPTRACK_CONFIG": "/dev/null",
-           "SHIPTRACK_MAX_BODY": str(MAX_BODY), "SHIPTRACK_READ_TIMEOUT": "5"}
-    for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "LD_LIBRARY_PATH"):
-        if k in os.environ:
-            env[k] = os.environ[k]
-    benv = "(\n" + ",\n".join("      %s => %s" % (q(k), q(v)) for k, v in env.items()) \
-        + "\n    )"
-    conf = """
-server.modules += ( "mod_fastcgi" )
-server.document-root = %(www)s
-server.bind = "127.0.0.1"
-server.port = %(port)d
-server.errorlog = %(errorlog)s
-server.max-request-size = 1024
-index-file.names = ( "index.html" )
-
-fastcgi.server = (
-  "/webhook" => ((
-    "socket" => %(wsock)s,
-    "bin-path" => %(webhook)s,
-    "bin-environment" => %(benv)s,
-    "max-procs" => 2,
-    "check-local" => "disable"
-  )),
-  # prefix "/api" (no trailing slash): SCRIPT_NAME /api, PATH_INFO /v1/...
-  "/api" => ((
-    "socket" => %(asock)s,
-    "bin-path" => %(api)s,
-    "bin-environment" => %(benv)s,
-    "max-procs" => 2,
-    "check-local" => "disable"
-  ))
-)
-""" % {"www": q(www), "port": port, "errorlog": q(ERRORLOG),
-       "wsock": q(os.path.join(TMP, "webhook.sock")), "webhook": q(st.WEBHOOK),
-       "asock": q(os.path.join(TMP, "api.sock")), "api": q(st.API), "benv": benv}
+    """contrib/lighttpd/shiptrack.conf filled in for paths and the port; the
+    receiver's settings in the shiptrack.conf it names."""
+    ws.write_config(CONF, DB, max_body=MAX_BODY, read_timeout=5)
     path = os.path.join(TMP, "lighttpd.conf")
-    with open(path, "w") as f:
-        f.write(conf)
+    ws.fill(ws.contrib("lighttpd", "shiptrack.conf"), path,
+            {"WEBROOT": os.path.join(st.TOP_SRCDIR, "web"), "PORT": port,
+             "STATEDIR": TMP, "LIBEXECDIR": os.path.join(st.TOP_BUILDDIR, "cgi"),
+             "CONFIG": CONF})
     return path
 
 
@@ -102,9 +67,12 @@ def start():
     # stderr (server.breakagelog only covers mod_cgi): append that to the
     # error log too, as an init system collecting both would.
     out = open(ERRORLOG, "ab")
+    # lighttpd hands its own environment on to the programs it spawns (a
+    # sanitizer build's options, say), but SHIPTRACK_CONFIG comes from the
+    # configuration's bin-environment only.
     proc = subprocess.Popen([LIGHTTPD, "-D", "-f", conf], stdout=out,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            env=st.base_env())
+                            env=st.base_env({"SHIPTRACK_CONFIG": None}))
     out.close()
     state["proc"], state["port"] = proc, port
     deadline = time.monotonic() + 15
@@ -239,6 +207,11 @@ def test_health_through_lighttpd():
     check("etag" in h, "ETag")
 
 
+def test_page_through_lighttpd():
+    """web/ as the document root, with the security headers."""
+    ws.check_page(ws.Client(state["port"]))
+
+
 def test_webhooks_through_lighttpd():
     bodies = [st.event("PAYMENT_SUCCEEDED", ORDER, st.iso(0), "evt_httpd_1"),
               st.event("ORDER_SUBMISSION_STARTED", ORDER, st.iso(1), "evt_httpd_2"),
@@ -330,6 +303,10 @@ def test_operator_view_through_lighttpd():
     s, h, r = operator("/v1/orders/ci_httpd_1")
     eq(s, 200, "gen-2 order")
     eq(json.loads(r)["status"], "SUCCEEDED", "gen-2 status")
+
+
+def test_shopper_view_through_lighttpd():
+    ws.check_shopper(ws.Client(state["port"]), ORDER, "httpd")
 
 
 def test_stop_lighttpd_and_check_log():

@@ -1,0 +1,412 @@
+"""Shared by the tests that run shiptrack behind a real web server
+(apache_fcgid.py, apache_cgi.py, nginx_spawnfcgi.py, lighttpd_fastcgi.py).
+
+Import it after shiptrack_test:
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import shiptrack_test as st
+    import webserver as ws
+
+It fills a contrib/ template (placeholders for paths and ports only, and
+nothing left unfilled), prepares a state directory the server's user can
+write (as root, Apache and nginx run their children as www-data), writes a
+shiptrack.conf, talks HTTP with http.client, runs the checks every server
+must pass (signed webhooks, the shopper and operator views, the page and
+its security headers), and stops a server and everything it started, by
+pid.
+"""
+
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import pwd
+import re
+import signal
+import socket
+import subprocess
+import time
+
+import shiptrack_test as st
+from shiptrack_test import check, eq
+
+LOOKUP_SECRET = "lookup_test_secret_3c9d41"
+
+# Root: the servers switch their workers to this user (Debian's www-data),
+# so the state directory must belong to it.  Otherwise: ourselves.
+SERVER_USER = "www-data" if os.geteuid() == 0 else None
+
+
+def contrib(*parts):
+    return os.path.join(st.TOP_SRCDIR, "contrib", *parts)
+
+
+def expected_headers():
+    """The security headers, as the lighttpd configuration sets them: every
+    server configuration in contrib/ must send exactly these."""
+    with open(contrib("lighttpd", "shiptrack.conf")) as f:
+        text = f.read()
+    want = {}
+    for name in ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy"):
+        m = re.search(r'"%s"\s*=>\s*"([^"]*)"' % re.escape(name), text)
+        if not m:
+            raise AssertionError("%s not found in contrib/lighttpd/shiptrack.conf" % name)
+        want[name.lower()] = m.group(1)
+    return want
+
+
+# --- templates -------------------------------------------------------------
+
+def fill(src, dst, values, mode=0o644):
+    """Copy template src to dst with each @KEY@ replaced by values[KEY].
+    Outside comment lines no @WORD@ may remain, and every value must be
+    used: the templates are filled in for paths and ports only."""
+    with open(src) as f:
+        text = f.read()
+    for k, v in values.items():
+        token = "@%s@" % k
+        check(token in text, "%s has no %s" % (src, token))
+        text = text.replace(token, str(v))
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.lstrip().startswith("#"):
+            continue
+        m = re.search(r"@[A-Z_]+@", line)
+        check(m is None, "%s:%d: placeholder %s left unfilled" % (src, n, m and m.group(0)))
+    with open(dst, "w") as f:
+        f.write(text)
+    os.chmod(dst, mode)
+    return dst
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+# --- state directory and configuration --------------------------------------
+
+def chown_to_server(*paths):
+    """Give paths (recursively) to SERVER_USER (no-op when not root)."""
+    if SERVER_USER is None:
+        return
+    pw = pwd.getpwnam(SERVER_USER)
+    for p in paths:
+        os.chown(p, pw.pw_uid, pw.pw_gid)
+        if os.path.isdir(p) and not os.path.islink(p):
+            for root, dirs, files in os.walk(p):
+                for n in dirs + files:
+                    os.lchown(os.path.join(root, n), pw.pw_uid, pw.pw_gid)
+
+
+def state_dir(tmp):
+    """tmp/state: where the database, the configuration and the sockets
+    live, owned by the server's user; tmp itself becomes traversable."""
+    os.chmod(tmp, 0o711)
+    d = os.path.join(tmp, "state")
+    os.makedirs(d, exist_ok=True)
+    os.chmod(d, 0o700)
+    return d
+
+
+def write_config(path, db, **extra):
+    """A shiptrack.conf with the test secrets (mode 0600)."""
+    keys = {"database": db, "webhook_secret": st.SECRET, "api_token": st.API_TOKEN,
+            "lookup_secret": LOOKUP_SECRET, "read_timeout": 5}
+    keys.update(extra)
+    with open(path, "w") as f:
+        f.write("# written by %s\n" % os.path.basename(__file__))
+        for k, v in keys.items():
+            f.write("%s = %s\n" % (k, v))
+    os.chmod(path, 0o600)
+    return path
+
+
+def migrate(db):
+    p = st.run_cli(["migrate"], db=db)
+    if p.returncode != 0:
+        raise AssertionError("migrate: %s %s" % (p.stdout, p.stderr))
+
+
+def lookup_key(order_id, secret=LOOKUP_SECRET):
+    """The shopper's key: base64url, unpadded, of the first 16 bytes of
+    HMAC-SHA256(lookup_secret, order id)."""
+    mac = hmac.new(secret.encode(), order_id.encode(), hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
+
+
+# --- HTTP ------------------------------------------------------------------
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.body = status, headers, body
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+    def __repr__(self):
+        return "%d %r %r" % (self.status, self.headers, self.body[:300])
+
+
+class Client:
+    def __init__(self, port, host="127.0.0.1"):
+        self.host, self.port = host, port
+
+    def request(self, method, path, body=None, headers=None, timeout=20):
+        c = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        try:
+            h = {"Connection": "close"}
+            h.update(headers or {})
+            if body is not None:
+                h.setdefault("Content-Type", "application/json")
+            c.request(method, path, body=body, headers=h)
+            r = c.getresponse()
+            data = r.read()
+            hdrs = {}
+            for k, v in r.getheaders():
+                k = k.lower()
+                hdrs[k] = hdrs[k] + ", " + v if k in hdrs else v
+            return Response(r.status, hdrs, data)
+        finally:
+            c.close()
+
+    def get(self, path, headers=None):
+        return self.request("GET", path, headers=headers)
+
+    def post(self, body, secret=st.SECRET, gen=1, path="/webhook"):
+        if gen == 1:
+            h = {"Rye-Hmac-Signature-V1": st.sign_v1(secret, body)}
+        else:
+            h = {"X-Rye-Signature": st.sign_v2(secret, body)}
+        return self.request("POST", path, body=body, headers=h)
+
+    def operator(self, path, headers=None):
+        h = {"Authorization": "Bearer " + st.API_TOKEN}
+        h.update(headers or {})
+        return self.get("/api" + path, h)
+
+
+def wait_listening(port, proc, what, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError("%s exited with %d" % (what, proc.returncode))
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("%s did not listen on port %d within %d s" % (what, port, timeout))
+
+
+def wait_for(cond, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+# --- processes ---------------------------------------------------------------
+
+def _stat(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            s = f.read()
+    except OSError:
+        return None
+    fields = s[s.rindex(")") + 2:].split()
+    return fields[0], int(fields[1])          # state, ppid
+
+
+def alive(pid):
+    s = _stat(pid)
+    return s is not None and s[0] != "Z"
+
+
+def descendants(pid):
+    """Every live process below pid (children, grandchildren, ...)."""
+    parent = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            s = _stat(int(d))
+            if s is not None and s[0] != "Z":
+                parent[int(d)] = s[1]
+    out, frontier = [], {pid}
+    while frontier:
+        kids = {p for p, pp in parent.items() if pp in frontier and p not in out}
+        out.extend(sorted(kids))
+        frontier = kids
+    return out
+
+
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().split(b"\0")[0].decode("utf-8", "replace")
+    except OSError:
+        return "?"
+
+
+def stop(proc, extra_pids=(), sig=signal.SIGTERM, timeout=15):
+    """Stop proc (a Popen we started) with sig and wait for it and for every
+    process below it (and extra_pids) to end; kill, by pid, whatever is left
+    after that.  Returns {pid: program} of the processes that had to be
+    killed.  Safe to call twice."""
+    if proc is None:
+        return {}
+    pids = set(extra_pids)
+    if proc.poll() is None:
+        pids.update(descendants(proc.pid))
+        try:
+            proc.send_signal(sig)
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pids.add(proc.pid)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(alive(p) for p in pids):
+        time.sleep(0.05)
+    survivors = {p: cmdline(p) for p in pids if alive(p)}
+    for p in survivors:          # started by this test: ours to end
+        try:
+            os.kill(p, signal.SIGKILL)
+        except OSError:
+            pass
+    if proc.poll() is None:
+        proc.wait(5)
+    return survivors
+
+
+def tail(path, lines=200):
+    try:
+        with open(path, "r", errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return
+    print("# --- %s ---" % os.path.basename(path))
+    for line in text.splitlines()[-lines:]:
+        print("# " + line)
+
+
+# --- the checks every server configuration must pass ------------------------
+
+def check_security_headers(r, what):
+    for k, v in expected_headers().items():
+        eq(r.headers.get(k), v, "%s: %s" % (what, k))
+
+
+def check_page(c):
+    """/ and /index.html: the tracking page, text/html, with the headers."""
+    for path in ("/", "/index.html"):
+        r = c.get(path)
+        eq(r.status, 200, "GET %s (%r)" % (path, r))
+        ct = r.headers.get("content-type", "")
+        check(ct.startswith("text/html"), "GET %s content-type %r" % (path, ct))
+        check(b"<html" in r.body and b"shiptrack-api" in r.body,
+              "GET %s is not the tracking page: %r" % (path, r.body[:200]))
+        check_security_headers(r, "GET " + path)
+    r = c.get("/track.js")
+    eq(r.status, 200, "GET /track.js")
+    check("javascript" in r.headers.get("content-type", ""),
+          "track.js content-type %r" % r.headers.get("content-type"))
+
+
+def check_health(c):
+    r = c.get("/api/v1/health")
+    eq(r.status, 200, "health (%r)" % r)
+    j = r.json()
+    eq((j["ok"], j["database"]), (True, "ok"), "health body")
+    check(r.headers.get("content-type", "").startswith("application/json"),
+          "health content-type")
+    check("etag" in r.headers, "health ETag")
+
+
+def check_webhooks(c, order, tag):
+    """Signed gen-1 webhooks for order: accepted, a duplicate flagged, a bad
+    and a missing signature refused, GET refused with Allow: POST."""
+    ids = ["evt_%s_%d" % (tag, i) for i in range(1, 5)]
+    bodies = [st.event("PAYMENT_SUCCEEDED", order, st.iso(0), ids[0]),
+              st.event("ORDER_SUBMISSION_STARTED", order, st.iso(1), ids[1]),
+              st.event("ORDER_PLACED", order, st.iso(2), ids[2]),
+              st.tracking(order, "1Z%s001" % tag.upper(), "UPS",
+                          "https://ups.example/1Z%s001" % tag.upper(), st.iso(3), ids[3])]
+    for i, b in enumerate(bodies):
+        r = c.post(b)
+        eq(r.status, 200, "webhook %d (%r)" % (i, r))
+        eq(r.json(), {"ok": True, "event": ids[i], "duplicate": False}, "answer %d" % i)
+        check(r.headers.get("content-type", "").startswith("application/json"),
+              "webhook content-type")
+    r = c.post(bodies[2])
+    eq(r.status, 200, "duplicate status")
+    eq(r.json()["duplicate"], True, "duplicate flagged")
+    bad = st.event("ORDER_FAILED", order, st.iso(9), "evt_%s_bad" % tag)
+    r = c.post(bad, secret="not the secret")
+    eq(r.status, 401, "bad signature (%r)" % r)
+    eq(r.json()["error"], "bad_signature", "bad signature code")
+    r = c.request("POST", "/webhook", body=bad)
+    eq(r.status, 401, "no signature (%r)" % r)
+    r = c.get("/webhook")
+    eq(r.status, 405, "GET /webhook (%r)" % r)
+    eq(r.headers.get("allow"), "POST", "Allow")
+    return ids
+
+
+def check_shopper(c, order, tag):
+    key = lookup_key(order)
+    eq(len(key), 22, "lookup key length")
+    r = c.get("/api/v1/track/%s?key=%s" % (order, key))
+    eq(r.status, 200, "shopper view (%r)" % r)
+    j = r.json()
+    eq(j["id"], order, "shopper view id")
+    eq(j["status"], "SUCCEEDED", "shopper view status")
+    eq(j["stage"], "shipped", "shopper view stage")
+    eq([s["trackingNumber"] for s in j["shipments"]], ["1Z%s001" % tag.upper()],
+       "shopper view shipments")
+    check("events" not in j, "the shopper view has no events")
+    wrong = c.get("/api/v1/track/%s?key=%s" % (order, lookup_key(order, "other")))
+    eq(wrong.status, 404, "wrong key (%r)" % wrong)
+    unknown = c.get("/api/v1/track/ord_nobody?key=%s" % lookup_key("ord_nobody"))
+    eq(unknown.status, 404, "unknown order")
+    eq(wrong.body, unknown.body, "wrong key and unknown order answer alike")
+
+
+def check_operator(c, order, ids):
+    r = c.operator("/v1/orders/" + order)
+    eq(r.status, 200, "operator view (%r)" % r)
+    j = r.json()
+    eq(j["id"], order, "operator view id")
+    eq(j["status"], "SUCCEEDED", "operator view status")
+    eq([e["id"] for e in j["events"]], ids, "operator view events")
+    etag = r.headers.get("etag")
+    check(etag is not None, "operator view ETag")
+    r2 = c.operator("/v1/orders/" + order, {"If-None-Match": etag})
+    eq(r2.status, 304, "If-None-Match (%r)" % r2)
+    eq(r2.body, b"", "empty 304 body")
+    r = c.get("/api/v1/orders/" + order)
+    eq(r.status, 401, "operator view without a token (%r)" % r)
+    check(r.headers.get("www-authenticate", "").startswith("Bearer"), "WWW-Authenticate")
+    r = c.get("/api/v1/orders/" + order, {"Authorization": "Bearer wrong-token"})
+    eq(r.status, 401, "operator view with a wrong token")
+    r = c.get("/api/v1/nothing")
+    eq(r.status, 404, "unknown route")
+    eq(r.json()["error"], "not_found", "unknown route code")
+
+
+def check_log(path, extra_bad=()):
+    """The server's error log: receiver lines present, no crash, no secret."""
+    with open(path, "rb") as f:
+        log = f.read()
+    for bad in (b"AddressSanitizer", b"runtime error", b"LeakSanitizer",
+                b"segfault", b"Segmentation fault") + tuple(extra_bad):
+        check(bad not in log, "%r in %s" % (bad, os.path.basename(path)))
+    for secret in (st.SECRET, st.API_TOKEN, LOOKUP_SECRET):
+        check(secret.encode() not in log, "a secret in %s" % os.path.basename(path))
+    return log
