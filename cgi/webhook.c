@@ -38,8 +38,9 @@ struct receiver {
 #define RETRY_AFTER "Retry-After: 5\r\n"
 
 /*
- * Senders, recognised by the header that carries their signature.  The
- * AfterShip push scheme (SIG_AFTERSHIP) joins this table with its parser.
+ * Senders, recognised by the header that carries their signature.
+ * AfterShip's push (SIG_AFTERSHIP) is applied like a poll of the tracking
+ * it carries (apply_carrier.h), through the same group commit.
  */
 static const struct sender {
 	enum sig_scheme scheme;
@@ -48,6 +49,8 @@ static const struct sender {
 } senders[] = {
 	{ SIG_RYE_V1, "HTTP_RYE_HMAC_SIGNATURE_V1", offsetof(struct conf, webhook_secret) },
 	{ SIG_RYE_V2, "HTTP_X_RYE_SIGNATURE", offsetof(struct conf, webhook_secret) },
+	{ SIG_AFTERSHIP, "HTTP_AFTERSHIP_HMAC_SHA256",
+	    offsetof(struct conf, aftership_webhook_secret) },
 };
 #define NSENDERS (sizeof(senders) / sizeof(senders[0]))
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "apply.h"
+#include "apply_carrier.h"
 #include "batch.h"
 #include "log.h"
 #include "timefmt.h"
@@ -55,7 +56,10 @@ apply_item(struct store *st, struct batch_item *it, int64_t now_ms)
 		it->rc = STORE_ERROR;
 		return;
 	}
-	if (it->kind == BATCH_EVENT)
+	if (it->kind == BATCH_EVENT && it->ev->scheme == SIG_AFTERSHIP)
+		it->rc = apply_carrier_event_in_tx(st, it->ev, it->body, it->len,
+		    now_ms, &it->duplicate);
+	else if (it->kind == BATCH_EVENT)
 		it->rc = apply_event_in_tx(st, it->ev, it->body, it->len, now_ms,
 		    &it->duplicate);
 	else

@@ -75,8 +75,8 @@ struct carrier_new {
 
 struct carrier_query {
 	int64_t updated_min_ms;	/* < 0: no updated_at_min */
-	const char *cursor;	/* dated >= 2024-10: next_cursor of the last page */
-	long page;		/* others: 1-based page */
+	const char *cursor;	/* next_cursor of the last page (>= 2024-10), or */
+	long page;		/* the 1-based page (older versions, /v4) */
 	const char *const *numbers;	/* tracking_numbers=, up to CARRIER_LOOKUP_MAX */
 	size_t nnumbers;
 };
@@ -85,8 +85,8 @@ struct carrier_query {
 int carrier_body_create(const struct carrier_api *api, const struct carrier_new *n,
     struct buf *out);
 int carrier_url_get(const char *base, const char *id, struct buf *out);
-int carrier_url_list(const struct carrier_api *api, const char *base,
-    const struct carrier_query *q, struct buf *out);
+int carrier_url_list(const char *base, const struct carrier_query *q,
+    struct buf *out);
 int carrier_url_create(const char *base, struct buf *out);
 
 /* "UPS", "FedEx", "Amazon Logistics", ... -> AfterShip slug; NULL: detect. */
@@ -231,8 +231,16 @@ int carrier_list(struct carrier *c, const struct carrier_query *q,
  * multi interface failed.
  */
 int  carrier_run(struct carrier *c, carrier_feed_fn feed, void *arg);
+/*
+ * For a callback busy for a while (applying a page): start what may start
+ * now and move transfers along, without finishing any (their answers wait
+ * for carrier_run).
+ */
+void carrier_pump(struct carrier *c);
 /* Finish every queued and in-flight request with CARRIER_STOPPED. */
 void carrier_stop(struct carrier *c);
+/* Finish the queued (not yet started) requests of one kind with CARRIER_STOPPED. */
+void carrier_drop_queued(struct carrier *c, enum carrier_op op);
 /* Requests of this kind queued or in flight. */
 size_t carrier_pending(const struct carrier *c, enum carrier_op op);
 const struct carrier_stats *carrier_stats(const struct carrier *c);

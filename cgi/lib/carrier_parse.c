@@ -126,9 +126,9 @@ carrier_api_parse(const char *base, struct carrier_api *out)
 		return 0;
 	}
 	/* ".../tracking/YYYY-MM" */
-	if (len < 18 || strncmp(base + len - 18, "/tracking/", 10) != 0)
+	if (len < 17 || strncmp(base + len - 17, "/tracking/", 10) != 0)
 		return -1;
-	v = base + len - 8;
+	v = base + len - 7;
 	for (int i = 0; i < 7; i++)
 		if (i == 4 ? v[i] != '-' : !isdigit((unsigned char)v[i]))
 			return -1;
@@ -190,8 +190,7 @@ carrier_url_get(const char *base, const char *id, struct buf *out)
 }
 
 int
-carrier_url_list(const struct carrier_api *api, const char *base,
-    const struct carrier_query *q, struct buf *out)
+carrier_url_list(const char *base, const struct carrier_query *q, struct buf *out)
 {
 	char iso[TIMEFMT_ISO_LEN];
 
@@ -206,10 +205,14 @@ carrier_url_list(const struct carrier_api *api, const char *base,
 		    put_escaped(out, iso) < 0 || put_escaped(out, "+00:00") < 0)
 			return -1;
 	}
-	if (api->cursor && q->cursor != NULL && *q->cursor != '\0') {
+	/*
+	 * The next page as the last answer described it: a cursor (>= 2024-10,
+	 * also when an older version is served as a newer one), else a number.
+	 */
+	if (q->cursor != NULL && *q->cursor != '\0') {
 		if (buf_append(out, "&cursor=", 8) < 0 || put_escaped(out, q->cursor) < 0)
 			return -1;
-	} else if (!api->cursor && q->page > 1 && buf_printf(out, "&page=%ld", q->page) < 0)
+	} else if (q->page > 1 && buf_printf(out, "&page=%ld", q->page) < 0)
 		return -1;
 	for (size_t i = 0; i < q->nnumbers && i < CARRIER_LOOKUP_MAX; i++)
 		if (buf_append(out, i == 0 ? "&tracking_numbers=" : "%2C",
@@ -497,18 +500,20 @@ int
 carrier_response_parse(enum carrier_op op, int http, const char *body,
     size_t len, struct carrier_response *r)
 {
-	json_object *meta, *data, *one, *arr = NULL;
+	json_object *meta, *data, *one = NULL, *arr = NULL;
 	const char *s;
 	size_t n = 1;
 
 	memset(r, 0, sizeof(*r));
 	r->http = http;
+	if (body == NULL)
+		body = "", len = 0;	/* an answer with no body at all */
 	if ((r->root = parse_json(body, len)) == NULL ||
 	    !json_object_is_type(r->root, json_type_object)) {
 		/* A plain-text 5xx, a proxy's HTML page, a body cut short. */
 		char first[120];
-		clean_copy(first, sizeof(first), body, strcspn(body, "\r\n") < len ?
-		    strcspn(body, "\r\n") : len);
+		const char *nl = memchr(body, '\n', len);
+		clean_copy(first, sizeof(first), body, nl ? (size_t)(nl - body) : len);
 		snprintf(r->message, sizeof(r->message), "HTTP %d%s%s%s", http,
 		    first[0] ? " \"" : ", unreadable body", first,
 		    first[0] ? "\" (not JSON)" : "");
@@ -529,9 +534,8 @@ carrier_response_parse(enum carrier_op op, int http, const char *body,
 		return 0;
 	if (op == CARRIER_LIST)
 		read_list(data, r, &n, &arr);
-	else
-		/* Wrapped ({"tracking": ..}) or not, whatever the version. */
-		one = (one = get_obj(data, "tracking", json_type_object)) ? one : data;
+	else if ((one = get_obj(data, "tracking", json_type_object)) == NULL)
+		one = data;	/* wrapped ({"tracking": ..}) or not, whatever the version */
 	if (n == 0)
 		return 0;
 	if ((r->trackings = calloc(n, sizeof(*r->trackings))) == NULL) {

@@ -252,6 +252,29 @@ read_created(json_object *root, struct event *ev)
 	return 0;
 }
 
+/* AfterShip: ts (Unix seconds), else the tracking's updated_at. */
+static int
+read_ts(struct event *ev)
+{
+	json_object *v;
+	const char *u;
+
+	if (json_object_object_get_ex(ev->root, "ts", &v) &&
+	    !json_object_is_type(v, json_type_null)) {
+		int64_t s = json_object_get_int64(v);
+		if (!json_object_is_type(v, json_type_int) || s < 0 ||
+		    s > 253402300799LL)
+			return -2;
+		ev->created.ms = s * 1000;
+		ev->created.has_time = ev->created.has_offset = true;
+	} else if ((u = get_str(ev->tracking_msg, "updated_at")) == NULL)
+		return -1;
+	else if (timefmt_parse(u, &ev->created) < 0)
+		return -2;
+	timefmt_iso_utc(ev->created.ms, ev->created_at);
+	return 0;
+}
+
 static enum event_rc
 check_id(const char *s, size_t max, char *why, size_t whysz, const char *name)
 {
@@ -306,6 +329,16 @@ parse_rye2(struct event *ev, char *why, size_t whysz)
 	return EVENT_OK;
 }
 
+/* AfterShip push: the tracking in msg is applied by the store (apply_carrier). */
+static enum event_rc
+parse_aftership(struct event *ev)
+{
+	ev->id = get_str(ev->root, "event_id");
+	ev->type = get_str(ev->root, "event");
+	ev->tracking_msg = get_obj(ev->root, "msg", json_type_object);
+	return EVENT_OK;
+}
+
 static enum event_rc
 check_common(struct event *ev, char *why, size_t whysz)
 {
@@ -321,7 +354,8 @@ check_common(struct event *ev, char *why, size_t whysz)
 	if (ev->id == NULL || ev->type == NULL)
 		return fail(why, whysz, EVENT_MISSING_FIELD,
 		    ev->id == NULL ? "id is missing" : "type is missing");
-	if ((c = read_created(ev->root, ev)) == -1)
+	if ((c = ev->scheme == SIG_AFTERSHIP ? read_ts(ev) :
+	    read_created(ev->root, ev)) == -1)
 		return fail(why, whysz, EVENT_MISSING_FIELD, "createdAt is missing");
 	if (c < 0)
 		return fail(why, whysz, EVENT_INVALID_FIELD,
@@ -356,6 +390,9 @@ event_parse(enum sig_scheme scheme, const char *body, size_t len,
 		break;
 	case SIG_RYE_V2:
 		rc = parse_rye2(ev, why, whysz);
+		break;
+	case SIG_AFTERSHIP:
+		rc = parse_aftership(ev);
 		break;
 	default:
 		return fail(why, whysz, EVENT_INVALID_FIELD, "unsupported sender");

@@ -1,11 +1,13 @@
 /*
  * event: a webhook body, already verified, into one normalised event.
  *
- * Each sender's envelope (Rye gen 1, Rye gen 2) is read into the same
- * struct: id, type, order id, createdAt, marketplace, the handshake
- * challenge if it is one, and for tracking events the shipments found
- * under any of the documented aliases.  Strings point into the parsed
- * json-c tree and live until event_free().
+ * Each sender's envelope (Rye gen 1, Rye gen 2, AfterShip push) is read
+ * into the same struct: id, type, order id, createdAt, marketplace, the
+ * handshake challenge if it is one, and for tracking events the shipments
+ * found under any of the documented aliases.  An AfterShip push gives
+ * event_id, event, ts and its tracking object (msg); the order it
+ * concerns is found later, by the store, from the tracking.  Strings
+ * point into the parsed json-c tree and live until event_free().
  *
  * Parsing is bounded: nesting depth, the length of every field we keep,
  * strict JSON and valid UTF-8.  Fields we do not understand are kept in
@@ -48,6 +50,7 @@ struct event {
 	char created_at[TIMEFMT_ISO_LEN];	/* normalised UTC */
 	size_t ntracking;
 	struct tracking_ref tracking[EVENT_MAX_TRACKING];
+	json_object *tracking_msg;	/* AfterShip push: msg, or NULL */
 };
 
 enum event_rc {

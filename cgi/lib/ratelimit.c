@@ -66,3 +66,15 @@ ratelimit_observe(struct ratelimit *rl, long remaining, int64_t reset_ms,
 		return;
 	ratelimit_hold(rl, reset_ms);
 }
+
+double
+ratelimit_jitter(uint64_t *state)
+{
+	uint64_t x = *state ? *state : 0x9e3779b97f4a7c15ULL;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return (double)((x * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}

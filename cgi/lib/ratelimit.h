@@ -50,4 +50,11 @@ void ratelimit_hold(struct ratelimit *rl, int64_t until_ms);
 void ratelimit_observe(struct ratelimit *rl, long remaining, int64_t reset_ms,
     int64_t now_ms, int64_t max_hold_ms);
 
+/*
+ * Jitter for retries and schedules, so that clients (and shipments) do not
+ * move in step: a uniform value in [0, 1) from a xorshift64* state the
+ * caller seeds (non-zero).  Not for secrets.
+ */
+double ratelimit_jitter(uint64_t *state);
+
 #endif

@@ -1,0 +1,487 @@
+/*
+ * store_carrier: see store_carrier.h.  Statements live in the table
+ * below, in slots 32..63 (store_int.h), prepared once per handle.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store_carrier.h"
+#include "store_int.h"
+
+enum cstmt {
+	C_DUE_REGISTER = 32, C_DUE_RECONCILE, C_SHIPMENT, C_ANY_REGISTERED,
+	C_MATCH, C_NEWER, C_SET_FIELDS, C_SET_UPDATED, C_IDENTITY_ADOPT,
+	C_IDENTITY_KEEP, C_CHECKPOINT, C_LAST_CHECKPOINT, C_SET_LAST_CHECKPOINT,
+	C_FETCHED, C_FAIL, C_REJECT, C_META_GET, C_META_SET,
+	C__END
+};
+
+#define DUE_WHERE \
+	" WHERE tracking_number IS NOT NULL AND tag NOT IN ('Delivered', 'Expired')" \
+	" AND next_poll_ms <= ?1"
+
+static const char *const csql[C__END - C_DUE_REGISTER] = {
+#define Q(n) [n - C_DUE_REGISTER]
+	Q(C_DUE_REGISTER) =
+	"SELECT id FROM shipments" DUE_WHERE " AND carrier_id IS NULL"
+	" ORDER BY next_poll_ms, id LIMIT ?2",
+	Q(C_DUE_RECONCILE) =
+	"SELECT id FROM shipments" DUE_WHERE " AND carrier_id IS NOT NULL"
+	" ORDER BY next_poll_ms, id LIMIT ?2",
+	Q(C_SHIPMENT) =
+	"SELECT id, order_id, tracking_number, carrier, carrier_id, carrier_slug,"
+	" tag, next_poll_ms, poll_failures FROM shipments WHERE id = ?",
+	Q(C_ANY_REGISTERED) =
+	"SELECT EXISTS (SELECT 1 FROM shipments WHERE carrier_id IS NOT NULL)",
+	Q(C_MATCH) =
+	"SELECT id, order_id FROM shipments"
+	" WHERE carrier_id IS NOT NULL AND carrier_id IN (?1, ?2)"
+	" UNION SELECT id, order_id FROM shipments"
+	" WHERE carrier_id IS NULL AND tracking_number = ?3"
+	" ORDER BY 1",
+	/* The rule: only data newer (updated_at) than what is stored. */
+	Q(C_NEWER) =
+	"SELECT carrier_updated_ms IS NULL OR ?2 > carrier_updated_ms"
+	" FROM shipments WHERE id = ?1",
+	/* Changes only what differs, so sqlite3_changes() says whether it did. */
+	Q(C_SET_FIELDS) =
+	"UPDATE shipments SET tag = coalesce(?2, tag), subtag = ?3,"
+	" subtag_message = ?4, expected_delivery = ?5, delivered_at = ?6"
+	" WHERE id = ?1 AND (tag IS NOT coalesce(?2, tag) OR subtag IS NOT ?3"
+	" OR subtag_message IS NOT ?4 OR expected_delivery IS NOT ?5"
+	" OR delivered_at IS NOT ?6)",
+	Q(C_SET_UPDATED) =
+	"UPDATE shipments SET carrier_updated_ms = ?2 WHERE id = ?1",
+	Q(C_IDENTITY_ADOPT) =
+	"UPDATE shipments SET carrier_id = coalesce(?2, carrier_id),"
+	" carrier_slug = coalesce(?3, carrier_slug) WHERE id = ?1",
+	Q(C_IDENTITY_KEEP) =
+	"UPDATE shipments SET carrier_id = coalesce(carrier_id, ?2),"
+	" carrier_slug = coalesce(?3, carrier_slug) WHERE id = ?1",
+	Q(C_CHECKPOINT) =
+	"INSERT INTO checkpoints(shipment_id, time_raw, time_ms, has_offset, tag,"
+	" subtag, message, location) VALUES (?,?,?,?,?,?,?,?)"
+	" ON CONFLICT DO NOTHING",
+	Q(C_LAST_CHECKPOINT) =
+	"SELECT time_raw, time_ms, has_offset FROM checkpoints WHERE shipment_id = ?"
+	" ORDER BY time_ms IS NULL, time_ms DESC, time_raw DESC LIMIT 1",
+	Q(C_SET_LAST_CHECKPOINT) =
+	"UPDATE shipments SET last_checkpoint_at = ?2 WHERE id = ?1",
+	Q(C_FETCHED) =
+	"UPDATE shipments SET checked_at = ?2, next_poll_ms = ?3, poll_error = NULL,"
+	" poll_error_at = NULL, poll_failures = 0 WHERE id = ?1",
+	/* SET sees the old poll_failures: the first failure waits base_ms. */
+	Q(C_FAIL) =
+	"UPDATE shipments SET poll_error = ?2, poll_error_at = ?3,"
+	" poll_failures = poll_failures + 1,"
+	" next_poll_ms = ?4 + min(?5 * (1 << min(poll_failures, 20)), ?6)"
+	" WHERE id = ?1",
+	Q(C_REJECT) =
+	"UPDATE shipments SET poll_error = ?2, poll_error_at = ?3,"
+	" poll_failures = poll_failures + 1, next_poll_ms = 9223372036854775807"
+	" WHERE id = ?1",
+	Q(C_META_GET) = "SELECT value FROM meta WHERE key = ?",
+	Q(C_META_SET) =
+	"INSERT INTO meta(key, value) VALUES (?1, ?2)"
+	" ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+#undef Q
+};
+
+static sqlite3_stmt *
+stmt(struct store *st, enum cstmt q)
+{
+	return store_stmt(st, (int)q, csql[q - C_DUE_REGISTER]);
+}
+
+static void
+copy_col(char *dst, size_t dstsz, sqlite3_stmt *s, int i)
+{
+	const char *v = store_col_text(s, i);
+
+	snprintf(dst, dstsz, "%s", v ? v : "");
+}
+
+/* --- due shipments ------------------------------------------------------ */
+
+struct ids {
+	int64_t *v;
+	size_t n, cap;
+};
+
+static int
+id_row(sqlite3_stmt *s, void *cb, void *arg)
+{
+	struct ids *ids = arg;
+
+	(void)cb;
+	if (ids->n == ids->cap) {
+		size_t cap = ids->cap ? ids->cap * 2 : 256;
+		int64_t *p = realloc(ids->v, cap * sizeof(*p));
+		if (p == NULL)
+			return -1;
+		ids->v = p;
+		ids->cap = cap;
+	}
+	ids->v[ids->n++] = sqlite3_column_int64(s, 0);
+	return 0;
+}
+
+enum store_rc
+store_carrier_due(struct store *st, enum store_due kind, int64_t now_ms,
+    long limit, int64_t **out, size_t *n)
+{
+	sqlite3_stmt *s = stmt(st, kind == DUE_REGISTER ? C_DUE_REGISTER :
+	    C_DUE_RECONCILE);
+	struct ids ids = { NULL, 0, 0 };
+	enum store_rc rc;
+
+	*out = NULL;
+	*n = 0;
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, now_ms);
+	sqlite3_bind_int64(s, 2, limit < 0 ? -1 : limit);
+	rc = store_each_row(st, s, id_row, NULL, &ids, "due shipments", NULL);
+	if (rc != STORE_OK) {
+		free(ids.v);
+		return rc;
+	}
+	*out = ids.v;
+	*n = ids.n;
+	return STORE_OK;
+}
+
+static int
+ship_row(sqlite3_stmt *s, void *cb, void *arg)
+{
+	struct carrier_ship *sh = arg;
+
+	(void)cb;
+	sh->id = sqlite3_column_int64(s, 0);
+	copy_col(sh->order_id, sizeof(sh->order_id), s, 1);
+	copy_col(sh->tracking_number, sizeof(sh->tracking_number), s, 2);
+	copy_col(sh->carrier, sizeof(sh->carrier), s, 3);
+	copy_col(sh->carrier_id, sizeof(sh->carrier_id), s, 4);
+	copy_col(sh->carrier_slug, sizeof(sh->carrier_slug), s, 5);
+	copy_col(sh->tag, sizeof(sh->tag), s, 6);
+	sh->next_poll_ms = sqlite3_column_int64(s, 7);
+	sh->failures = (long)sqlite3_column_int64(s, 8);
+	return 1;
+}
+
+enum store_rc
+store_carrier_shipment(struct store *st, int64_t id, struct carrier_ship *out)
+{
+	sqlite3_stmt *s = stmt(st, C_SHIPMENT);
+	enum store_rc rc;
+	bool any;
+
+	memset(out, 0, sizeof(*out));
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	rc = store_each_row(st, s, ship_row, NULL, out, "shipment", &any);
+	return rc == STORE_OK && !any ? STORE_NONE : rc;
+}
+
+static int
+bool_row(sqlite3_stmt *s, void *cb, void *arg)
+{
+	(void)cb;
+	*(bool *)arg = sqlite3_column_int(s, 0) != 0;
+	return 1;
+}
+
+enum store_rc
+store_carrier_any_registered(struct store *st, bool *any)
+{
+	sqlite3_stmt *s = stmt(st, C_ANY_REGISTERED);
+
+	*any = false;
+	if (s == NULL)
+		return STORE_ERROR;
+	return store_each_row(st, s, bool_row, NULL, any, "registered", NULL);
+}
+
+static int
+match_row(sqlite3_stmt *s, void *cb, void *arg)
+{
+	struct carrier_matches *m = arg;
+
+	(void)cb;
+	if (m->n == STORE_MAX_MATCHES)
+		return 1;
+	m->v[m->n].id = sqlite3_column_int64(s, 0);
+	copy_col(m->v[m->n].order_id, sizeof(m->v[m->n].order_id), s, 1);
+	m->n++;
+	return 0;
+}
+
+enum store_rc
+store_carrier_match(struct store *st, const struct carrier_tracking *t,
+    struct carrier_matches *m)
+{
+	sqlite3_stmt *s = stmt(st, C_MATCH);
+
+	m->n = 0;
+	if (s == NULL)
+		return STORE_ERROR;
+	store_bind_text(s, 1, t->id);
+	store_bind_text(s, 2, t->legacy_id);
+	store_bind_text(s, 3, t->tracking_number);
+	return store_each_row(st, s, match_row, NULL, m, "match tracking", NULL);
+}
+
+/* --- applying a tracking ------------------------------------------------ */
+
+static enum store_rc
+is_newer(struct store *st, int64_t id, const struct carrier_tracking *t,
+    bool *newer)
+{
+	sqlite3_stmt *s = stmt(st, C_NEWER);
+	enum store_rc rc;
+	bool any;
+
+	*newer = false;
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	/* Without updated_at only a shipment with no carrier data takes it. */
+	sqlite3_bind_int64(s, 2, t->has_updated ? t->updated_ms : INT64_MIN);
+	rc = store_each_row(st, s, bool_row, NULL, newer, "newer", &any);
+	return rc == STORE_OK && !any ? STORE_NONE : rc;
+}
+
+static enum store_rc
+exec_changes(struct store *st, sqlite3_stmt *s, const char *what, bool *changed)
+{
+	enum store_rc rc = store_exec_stmt(st, s, what);
+
+	if (rc == STORE_OK && changed != NULL && sqlite3_changes(st->db) > 0)
+		*changed = true;
+	return rc;
+}
+
+static enum store_rc
+set_fields(struct store *st, int64_t id, const struct carrier_tracking *t,
+    bool *changed)
+{
+	sqlite3_stmt *s = stmt(st, C_SET_FIELDS), *u = stmt(st, C_SET_UPDATED);
+	enum store_rc rc;
+
+	if (s == NULL || u == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_text(s, 2, t->tag);
+	store_bind_text(s, 3, t->subtag);
+	store_bind_text(s, 4, t->subtag_message);
+	store_bind_text(s, 5, t->expected_delivery);
+	store_bind_text(s, 6, t->delivered_at[0] ? t->delivered_at : NULL);
+	if ((rc = exec_changes(st, s, "apply tracking", changed)) != STORE_OK)
+		return rc;
+	sqlite3_bind_int64(u, 1, id);
+	sqlite3_bind_int64(u, 2, t->has_updated ? t->updated_ms : 0);
+	return store_exec_stmt(st, u, "tracking updated_at");
+}
+
+static enum store_rc
+set_identity(struct store *st, int64_t id, const struct carrier_tracking *t,
+    bool adopt)
+{
+	sqlite3_stmt *s = stmt(st, adopt ? C_IDENTITY_ADOPT : C_IDENTITY_KEEP);
+
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_text(s, 2, t->id ? t->id : t->legacy_id);
+	store_bind_text(s, 3, t->slug);
+	return store_exec_stmt(st, s, "tracking identity");
+}
+
+static enum store_rc
+add_checkpoints(struct store *st, int64_t id, const struct carrier_tracking *t,
+    bool *added)
+{
+	sqlite3_stmt *s = stmt(st, C_CHECKPOINT);
+	enum store_rc rc = STORE_OK;
+
+	if (s == NULL)
+		return STORE_ERROR;
+	for (size_t i = 0; i < t->ncp && rc == STORE_OK; i++) {
+		const struct carrier_checkpoint *c = &t->cp[i];
+
+		sqlite3_bind_int64(s, 1, id);
+		store_bind_text(s, 2, c->time_raw);
+		if (c->time_ok)
+			sqlite3_bind_int64(s, 3, c->time.ms);
+		sqlite3_bind_int(s, 4, c->time_ok && c->time.has_offset);
+		store_bind_text(s, 5, c->tag ? c->tag : "");
+		store_bind_text(s, 6, c->subtag);
+		store_bind_text(s, 7, c->message ? c->message : "");
+		store_bind_text(s, 8, c->location[0] ? c->location : NULL);
+		rc = exec_changes(st, s, "insert checkpoint", added);
+	}
+	return rc;
+}
+
+struct last_cp {
+	char at[CARRIER_MAX_DATE];
+};
+
+static int
+last_cp_row(sqlite3_stmt *s, void *cb, void *arg)
+{
+	struct last_cp *l = arg;
+
+	(void)cb;
+	/* The UTC form where the offset is known, else the carrier's local time. */
+	if (sqlite3_column_type(s, 1) != SQLITE_NULL && sqlite3_column_int(s, 2)) {
+		char iso[TIMEFMT_ISO_LEN];
+		timefmt_iso_utc(sqlite3_column_int64(s, 1), iso);
+		snprintf(l->at, sizeof(l->at), "%s", iso);
+	} else
+		copy_col(l->at, sizeof(l->at), s, 0);
+	return 1;
+}
+
+static enum store_rc
+set_last_checkpoint(struct store *st, int64_t id)
+{
+	sqlite3_stmt *s = stmt(st, C_LAST_CHECKPOINT), *u = stmt(st, C_SET_LAST_CHECKPOINT);
+	struct last_cp l = { "" };
+	enum store_rc rc;
+
+	if (s == NULL || u == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	if ((rc = store_each_row(st, s, last_cp_row, NULL, &l, "last checkpoint",
+	    NULL)) != STORE_OK)
+		return rc;
+	sqlite3_bind_int64(u, 1, id);
+	store_bind_text(u, 2, l.at[0] ? l.at : NULL);
+	return store_exec_stmt(st, u, "set last checkpoint");
+}
+
+static enum store_rc
+set_fetched(struct store *st, int64_t id, const struct carrier_apply *how)
+{
+	sqlite3_stmt *s = stmt(st, C_FETCHED);
+	char now[TIMEFMT_ISO_LEN];
+
+	if (s == NULL)
+		return STORE_ERROR;
+	timefmt_iso_utc(how->now_ms - how->now_ms % 1000, now);
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_text(s, 2, now);
+	sqlite3_bind_int64(s, 3, how->next_poll_ms);
+	return store_exec_stmt(st, s, "fetched");
+}
+
+enum store_rc
+store_carrier_apply(struct store *st, int64_t id, const struct carrier_tracking *t,
+    const struct carrier_apply *how, bool *changed)
+{
+	bool newer, added = false;
+	enum store_rc rc;
+
+	*changed = false;
+	if ((rc = is_newer(st, id, t, &newer)) != STORE_OK)
+		return rc;
+	if ((rc = set_identity(st, id, t, how->adopt)) != STORE_OK)
+		return rc;
+	if (newer) {
+		if ((rc = set_fields(st, id, t, changed)) != STORE_OK ||
+		    (rc = add_checkpoints(st, id, t, &added)) != STORE_OK)
+			return rc;
+		if (added && (rc = set_last_checkpoint(st, id)) != STORE_OK)
+			return rc;
+		*changed = *changed || added;
+	}
+	return how->fetched ? set_fetched(st, id, how) : STORE_OK;
+}
+
+/* --- errors ----------------------------------------------------------- */
+
+static enum store_rc
+record_error(struct store *st, enum cstmt q, int64_t id, const char *message,
+    int64_t now_ms, int64_t base_ms, int64_t cap_ms)
+{
+	sqlite3_stmt *s = stmt(st, q);
+	char now[TIMEFMT_ISO_LEN];
+
+	if (s == NULL)
+		return STORE_ERROR;
+	timefmt_iso_utc(now_ms - now_ms % 1000, now);
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_text(s, 2, message);
+	store_bind_text(s, 3, now);
+	if (q == C_FAIL) {
+		sqlite3_bind_int64(s, 4, now_ms);
+		sqlite3_bind_int64(s, 5, base_ms);
+		sqlite3_bind_int64(s, 6, cap_ms);
+	}
+	return store_exec_stmt(st, s, "record poll error");
+}
+
+enum store_rc
+store_carrier_fail(struct store *st, int64_t id, const char *message,
+    int64_t now_ms, int64_t base_ms, int64_t cap_ms)
+{
+	return record_error(st, C_FAIL, id, message, now_ms, base_ms, cap_ms);
+}
+
+enum store_rc
+store_carrier_reject(struct store *st, int64_t id, const char *message,
+    int64_t now_ms)
+{
+	return record_error(st, C_REJECT, id, message, now_ms, 0, 0);
+}
+
+/* --- meta -------------------------------------------------------------- */
+
+struct meta_val {
+	char *buf;
+	size_t sz;
+};
+
+static int
+meta_row(sqlite3_stmt *s, void *cb, void *arg)
+{
+	struct meta_val *m = arg;
+
+	(void)cb;
+	copy_col(m->buf, m->sz, s, 0);
+	return 1;
+}
+
+enum store_rc
+store_carrier_meta_get(struct store *st, const char *key, char *buf, size_t bufsz)
+{
+	sqlite3_stmt *s = stmt(st, C_META_GET);
+	struct meta_val m = { buf, bufsz };
+	enum store_rc rc;
+	bool any;
+
+	buf[0] = '\0';
+	if (s == NULL)
+		return STORE_ERROR;
+	store_bind_text(s, 1, key);
+	rc = store_each_row(st, s, meta_row, NULL, &m, "meta", &any);
+	return rc == STORE_OK && !any ? STORE_NONE : rc;
+}
+
+enum store_rc
+store_carrier_meta_set(struct store *st, const char *key, const char *value)
+{
+	sqlite3_stmt *s = stmt(st, C_META_SET);
+
+	if (s == NULL)
+		return STORE_ERROR;
+	store_bind_text(s, 1, key);
+	store_bind_text(s, 2, value);
+	return store_exec_stmt(st, s, "set meta");
+}
