@@ -89,28 +89,68 @@ http_status_text(int status)
 	}
 }
 
+/* Milliseconds until deadline (negative once passed). */
+static long
+ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (deadline->tv_sec - now.tv_sec) * 1000 +
+	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+static void
+set_socket_deadline_ms(int fd, long ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+	/* Best effort: without it the web server's own timeout applies. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+/*
+ * FastCGI: FCGX_GetStr keeps reading the socket until n bytes are in, and
+ * every arriving byte re-arms SO_RCVTIMEO, so a client dribbling one byte
+ * a second would never meet a deadline.  Take what the stream buffer
+ * already holds; when it is empty, ask for one byte with the socket's
+ * timeout set to what is left of the whole body's deadline, so each
+ * socket read is bounded by the remaining time, not by a fresh timeout.
+ */
+static long
+read_some_fcgi(struct http_req *req, char *p, size_t n,
+    const struct timespec *deadline)
+{
+	FCGX_Stream *in = req->fcgx->in;
+	size_t avail = (size_t)(in->stop - in->rdNext);
+	long ms = ms_left(deadline);
+	int got;
+
+	if (ms <= 0)
+		return -2;
+	if (avail == 0) {
+		set_socket_deadline_ms(req->fcgx->ipcFd, ms);
+		n = 1;
+	} else if (n > avail)
+		n = avail;
+	got = FCGX_GetStr(p, (int)n, in);
+	if (got == 0 && FCGX_GetError(in) != 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? -2 : -1;
+	return got;
+}
+
 /* Read up to n bytes; 0 at end of body, -1 on error, -2 on deadline. */
 static long
 read_some(struct http_req *req, char *p, size_t n, const struct timespec *deadline)
 {
-	if (req->fcgx != NULL) {
-		int got = FCGX_GetStr(p, (int)n, req->fcgx->in);
-		if (got == 0 && FCGX_GetError(req->fcgx->in) != 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK ? -2 : -1;
-		return got;
-	}
+	if (req->fcgx != NULL)
+		return read_some_fcgi(req, p, n, deadline);
 	for (;;) {
 		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
-		struct timespec now;
-		long ms;
+		long ms = ms_left(deadline);
 		ssize_t got;
 
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		ms = (deadline->tv_sec - now.tv_sec) * 1000 +
-		    (deadline->tv_nsec - now.tv_nsec) / 1000000;
-		if (ms <= 0)
-			return -2;
-		if (poll(&pfd, 1, (int)ms) == 0)
+		if (ms <= 0 || poll(&pfd, 1, (int)ms) == 0)
 			return -2;
 		got = read(STDIN_FILENO, p, n);
 		if (got < 0 && (errno == EINTR || errno == EAGAIN))
@@ -248,14 +288,6 @@ http_send_error(struct http_req *req, int status, const char *code,
 	http_send_json(req, status, extra, o);
 }
 
-static void
-set_socket_deadline(int fd, long seconds)
-{
-	struct timeval tv = { .tv_sec = seconds, .tv_usec = 0 };
-
-	/* Best effort: without it the web server's own timeout applies. */
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-}
 
 /*
  * After the answer, libfcgi's close shuts down its write side and waits
@@ -289,7 +321,7 @@ serve_one(struct http_req *req, FCGX_Request *fr, http_handler handler, void *ct
 	req->fcgx = fr;
 	req->answered = false;
 	req->input_done = false;
-	set_socket_deadline(fr->ipcFd, req->read_timeout_s);
+	set_socket_deadline_ms(fr->ipcFd, req->read_timeout_s * 1000);
 	handler(req, ctx);
 	if (!req->answered)
 		http_send_error(req, 500, "internal", "no answer", NULL);
