@@ -20,9 +20,12 @@
 
 #include "app.h"
 #include "http.h"
+#include "event.h"
 #include "log.h"
+#include "notify.h"
 #include "query.h"
 #include "sig.h"
+#include "store_notify.h"
 #include "timefmt.h"
 #include "view.h"
 
@@ -47,6 +50,7 @@ static void route_track(struct call *c);
 static void route_order(struct call *c);
 static void route_orders(struct call *c);
 static void route_stats(struct call *c);
+static void route_contact(struct call *c);
 
 static const struct route {
 	const char *pattern[MAX_SEGMENTS];
@@ -59,6 +63,7 @@ static const struct route {
 	{ { "v1", "orders" }, "GET", OPERATOR, route_orders },
 	{ { "v1", "orders", "*" }, "GET", OPERATOR, route_order },
 	{ { "v1", "stats" }, "GET", OPERATOR, route_stats },
+	{ { "v1", "orders", "*", "contact" }, "PUT", OPERATOR, route_contact },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -69,6 +74,15 @@ static const char *const cache_shopper = "private, max-age=30";
 
 #define LIST_DEFAULT 50
 #define LIST_MAX 200
+#define CONTACT_BODY_MAX 1024
+
+/*
+ * The API reads through the read-only handle app_store() gives; the one
+ * route that writes (contact) opens its own read-write handle on first
+ * use and keeps it for the life of the process (one request at a time:
+ * this program serves without threads).
+ */
+static struct store *writer;
 
 /* Strong ETag: the first 16 bytes of SHA-256 of the body, hex. */
 static void
@@ -117,8 +131,8 @@ common_headers(struct call *c, char *out, size_t outsz, const char *more)
 
 	snprintf(out, outsz, "Cache-Control: %s\r\nX-Content-Type-Options: nosniff\r\n"
 	    "%s%s%s%s", c->cache, origin ? "Access-Control-Allow-Origin: " : "",
-	    origin ? origin : "", origin ? "\r\nVary: Origin\r\n" : "",
-	    more ? more : "");
+	    origin ? origin : "", origin ? "\r\nAccess-Control-Expose-Headers: ETag"
+	    "\r\nVary: Origin\r\n" : "", more ? more : "");
 }
 
 static void
@@ -408,6 +422,18 @@ stats_meta(void *arg, const char *key, const char *value)
 	return 0;
 }
 
+/* {"pending":0,"failed":0,"sent":0,"skipped":0}, filled by stats_add. */
+static json_object *
+notify_counts_new(void)
+{
+	static const char *const states[] = { "pending", "failed", "sent", "skipped" };
+	json_object *o = json_object_new_object();
+
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		json_object_object_add(o, states[i], json_object_new_int64(0));
+	return o;
+}
+
 static void
 route_stats(struct call *c)
 {
@@ -418,8 +444,11 @@ route_stats(struct call *c)
 
 	json_object_object_add(s.root, "status", json_object_new_object());
 	json_object_object_add(s.root, "stage", json_object_new_object());
+	json_object_object_add(s.root, "notifications", notify_counts_new());
 	if (st != NULL && (rc = store_stats(st, timefmt_now_ms(), stats_add, &s)) == STORE_OK)
 		rc = store_meta_prefix(st, "poll.", stats_meta, poll);
+	if (rc == STORE_OK)
+		rc = store_notify_counts(st, stats_add, &s);
 	if (rc != STORE_OK) {
 		json_object_put(poll);
 		json_object_put(s.root);
@@ -431,6 +460,86 @@ route_stats(struct call *c)
 	if (json_object_object_length(poll) == 0)
 		json_object_put(poll);
 	send_cached(c, 200, s.root);
+}
+
+static struct store *
+writer_store(struct call *c)
+{
+	const struct conf *cf = &c->app->conf;
+	char err[512];
+
+	if (writer == NULL && c->app->conf_ok &&
+	    store_open(&writer, cf->database, STORE_READWRITE, cf->durability,
+	    cf->busy_timeout, err, sizeof(err)) < 0)
+		log_error("%s", err);
+	return writer;
+}
+
+/* The body {"email":"..."}: the address, or NULL after answering 4xx. */
+static const char *
+contact_email(struct call *c, struct buf *b, json_object **root)
+{
+	json_object *v;
+
+	switch (http_read_body(c->req, CONTACT_BODY_MAX, b)) {
+	case BODY_OK:
+		break;
+	case BODY_TOO_LARGE:
+		send_error(c, 413, "payload_too_large", "the body is too large", NULL);
+		return NULL;
+	case BODY_TIMEOUT:
+		send_error(c, 408, "request_timeout", "the body did not arrive in time", NULL);
+		return NULL;
+	default:
+		send_error(c, 400, "bad_request", "the body could not be read", NULL);
+		return NULL;
+	}
+	*root = event_parse_json(b->data, b->len);
+	if (*root == NULL || !json_object_is_type(*root, json_type_object) ||
+	    json_object_object_length(*root) != 1 ||
+	    !json_object_object_get_ex(*root, "email", &v) ||
+	    !json_object_is_type(v, json_type_string)) {
+		send_error(c, 400, "invalid_json", "expected {\"email\":\"...\"}", NULL);
+		return NULL;
+	}
+	if (!notify_address_ok(json_object_get_string(v)) ||
+	    strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v)) {
+		send_error(c, 400, "invalid_email", "not a plain e-mail address (one @,"
+		    " printable ASCII, no spaces, angle brackets, quotes or commas)", NULL);
+		return NULL;
+	}
+	return json_object_get_string(v);
+}
+
+/* PUT /v1/orders/{id}/contact: the customer's address, for e-mail. */
+static void
+route_contact(struct call *c)
+{
+	json_object *root = NULL;
+	char head[1024], now[TIMEFMT_ISO_LEN];
+	const char *email;
+	struct store *st;
+	enum store_rc rc;
+	struct buf b;
+
+	buf_init(&b, CONTACT_BODY_MAX);
+	if (!notify_order_id_ok(c->seg[2]))
+		bad_parameter(c, "not a valid order id");
+	else if ((email = contact_email(c, &b, &root)) != NULL) {
+		timefmt_iso_utc(timefmt_now_ms(), now);
+		if ((st = writer_store(c)) == NULL)
+			send_unavailable(c);
+		else if ((rc = store_contact_set(st, c->seg[2], email, now)) == STORE_NONE)
+			send_error(c, 404, "not_found", "no such order", NULL);
+		else if (rc != STORE_OK)
+			send_unavailable(c);
+		else {
+			common_headers(c, head, sizeof(head), NULL);
+			http_send(c->req, 204, NULL, head, NULL, 0);
+		}
+	}
+	json_object_put(root);
+	buf_free(&b);
 }
 
 /* Split PATH_INFO into at most MAX_SEGMENTS non-empty segments in buf. */
@@ -484,6 +593,24 @@ authorised(struct call *c)
 	return true;
 }
 
+/*
+ * CORS preflight for a known route: a page on cors_origin may send the
+ * bearer token and If-None-Match; nothing else is allowed cross-origin.
+ */
+static void
+preflight(struct call *c, const char *allow)
+{
+	char head[1024], more[256];
+	const char *methods = allow + strlen("Allow: ");
+
+	snprintf(more, sizeof(more), "Access-Control-Allow-Methods: %.*s"
+	    "Access-Control-Allow-Headers: Authorization, Content-Type, If-None-Match\r\n"
+	    "Access-Control-Max-Age: 600\r\n", (int)strcspn(methods, "\r") + 2, methods);
+	c->cache = cache_public;
+	common_headers(c, head, sizeof(head), more);
+	http_send(c->req, 204, NULL, head, NULL, 0);
+}
+
 static void
 handle(struct http_req *req, void *arg)
 {
@@ -505,6 +632,11 @@ handle(struct http_req *req, void *arg)
 			match = &routes[i];
 		else
 			snprintf(allow, sizeof(allow), "Allow: %s\r\n", routes[i].method);
+	}
+	if (match == NULL && allow[0] != '\0' && strcmp(method, "OPTIONS") == 0 &&
+	    c.app->conf_ok && c.app->conf.cors_origin != NULL) {
+		preflight(&c, allow);
+		return;
 	}
 	if (match == NULL && allow[0] != '\0') {
 		send_error(&c, 405, "method_not_allowed", "method not allowed here", allow);
@@ -537,6 +669,7 @@ main(int argc, char *argv[])
 	app_init(&a, "shiptrack-api", NULL, STORE_READONLY);
 	(void)app_store(&a);
 	rc = http_serve(handle, &a, a.conf_ok ? a.conf.read_timeout : 10);
+	store_close(writer);
 	app_free(&a);
 	return rc;
 }

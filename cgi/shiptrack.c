@@ -16,9 +16,14 @@
 
 #include "app.h"
 #include "apply.h"
+#include "deliver.h"
 #include "event.h"
+#include "link.h"
 #include "log.h"
+#include "notify.h"
+#include "sender.h"
 #include "sig.h"
+#include "store_notify.h"
 #include "timefmt.h"
 
 #define EXIT_USAGE 2
@@ -35,6 +40,8 @@ static int cmd_check(struct app *a, int argc, char *argv[]);
 static int cmd_replay(struct app *a, int argc, char *argv[]);
 static int cmd_link(struct app *a, int argc, char *argv[]);
 static int cmd_export(struct app *a, int argc, char *argv[]);
+static int cmd_contact(struct app *a, int argc, char *argv[]);
+static int cmd_notify(struct app *a, int argc, char *argv[]);
 
 static const struct command commands[] = {
 	{ "migrate", "", "create the database or bring its schema up to date", cmd_migrate },
@@ -42,6 +49,8 @@ static const struct command commands[] = {
 	{ "replay", "", "rebuild all order state from the stored raw events", cmd_replay },
 	{ "link", "ORDER_ID [--base-url URL]", "print the shopper's tracking link", cmd_link },
 	{ "export", "--csv", "write orders and their shipments as CSV (RFC 4180)", cmd_export },
+	{ "contact", "ORDER_ID ADDRESS", "set the customer's e-mail address for an order", cmd_contact },
+	{ "notify", "[--limit N]", "deliver pending stage-change notifications (cron)", cmd_notify },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -107,6 +116,12 @@ cmd_check(struct app *a, int argc, char *argv[])
 	print_setting("api_token", a->conf.api_token);
 	print_setting("lookup_secret", a->conf.lookup_secret);
 	print_setting("carrier_api_key", a->conf.carrier_api_key);
+	print_setting("notify_secret", a->conf.notify_secret);
+	print_setting("smtp_password", a->conf.smtp_password);
+	if (sender_check_conf(&a->conf, result, sizeof(result)) < 0) {
+		printf("notifications: %s\n", result);
+		return EXIT_USAGE;
+	}
 	printf("database: %s\n", a->conf.database);
 	if ((st = app_store(a)) == NULL)
 		return 1;
@@ -154,6 +169,12 @@ replay_event(void *arg, const struct event_row *r)
 		event_free(&ev);
 		return 0;
 	}
+	/*
+	 * An AfterShip push names no order: it was matched to one through
+	 * its tracking number when it arrived.  Keep that match.
+	 */
+	if (ev.order_id == NULL && ev.scheme == SIG_AFTERSHIP)
+		ev.order_id = r->order_id;
 	rp->rc = store_event_rederive(rp->st, r->seq, ev.type, ev.order_id,
 	    ev.created_at, ev.created.ms, ev.marketplace);
 	if (rp->rc == STORE_OK)
@@ -205,27 +226,12 @@ cmd_replay(struct app *a, int argc, char *argv[])
 	return 0;
 }
 
-/* Percent-encode everything but RFC 3986 unreserved characters. */
-static void
-put_encoded(const char *s)
-{
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~')
-			putchar(c);
-		else
-			printf("%%%02X", c);
-	}
-}
-
 static int
 cmd_link(struct app *a, int argc, char *argv[])
 {
 	const char *base = a->conf.public_url ? a->conf.public_url : "http://localhost/";
 	const char *id = NULL;
-	char key[SIG_LOOKUP_KEY_LEN + 1];
-	size_t blen;
+	char url[LINK_MAX];
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--base-url") == 0 && i + 1 < argc)
@@ -247,23 +253,21 @@ cmd_link(struct app *a, int argc, char *argv[])
 		fprintf(stderr, "shiptrack link: lookup_secret is not configured\n");
 		return EXIT_USAGE;
 	}
-	sig_lookup_key(a->conf.lookup_secret, id, key);
-	blen = strlen(base);
-	/* ".../" or ".../page.html" take the query directly; else add "/". */
-	printf("%s%s?order=", base, blen > 0 && base[blen - 1] != '/' &&
-	    (blen < 5 || strcmp(base + blen - 5, ".html") != 0) ? "/" : "");
-	put_encoded(id);
-	printf("&key=%s\n", key);
+	if (link_shopper_url(base, a->conf.lookup_secret, id, url, sizeof(url)) < 0) {
+		fprintf(stderr, "shiptrack link: the base URL is too long\n");
+		return EXIT_USAGE;
+	}
+	printf("%s\n", url);
 	return 0;
 }
 
-/* RFC 4180 field; a leading = + - @ is defused for spreadsheets. */
+/* RFC 4180 field; a leading = + - @ tab or CR is defused for spreadsheets. */
 static void
 put_csv_field(const char *s)
 {
 	if (s == NULL)
 		return;
-	if (strchr("=+-@", s[0]) != NULL && s[0] != '\0') {
+	if (s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL) {
 		putchar('"');
 		putchar('\'');
 		for (; *s != '\0'; s++) {
@@ -317,6 +321,102 @@ cmd_export(struct app *a, int argc, char *argv[])
 		return 1;
 	}
 	return 0;
+}
+
+static int
+cmd_contact(struct app *a, int argc, char *argv[])
+{
+	char now[TIMEFMT_ISO_LEN];
+	struct store *st;
+	enum store_rc rc;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: shiptrack contact ORDER_ID ADDRESS\n");
+		return EXIT_USAGE;
+	}
+	if (!notify_order_id_ok(argv[1])) {
+		fprintf(stderr, "shiptrack contact: not a valid order id\n");
+		return EXIT_USAGE;
+	}
+	if (!notify_address_ok(argv[2])) {
+		fprintf(stderr, "shiptrack contact: not a plain e-mail address (one @,"
+		    " printable ASCII, no spaces, angle brackets, quotes or commas)\n");
+		return EXIT_USAGE;
+	}
+	if ((st = app_store(a)) == NULL)
+		return 1;
+	timefmt_iso_utc(timefmt_now_ms(), now);
+	if ((rc = store_contact_set(st, argv[1], argv[2], now)) != STORE_OK) {
+		fprintf(stderr, "shiptrack contact: %s\n", rc == STORE_NONE ?
+		    "no such order" : "failed; nothing was changed");
+		return 1;
+	}
+	printf("contact address set for order %s\n", argv[1]);
+	return 0;
+}
+
+static int
+notify_args(int argc, char *argv[], struct sender_opts *o)
+{
+	const char *v = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc)
+			v = argv[++i];
+		else if (strncmp(argv[i], "--limit=", 8) == 0)
+			v = argv[i] + 8;
+		else
+			v = "";
+		if (conf_parse_long(v, 1, 1000000, &o->limit) < 0) {
+			fprintf(stderr, "usage: shiptrack notify [--limit N]\n");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The cron step.  A run that finds another one delivering leaves at once
+ * with status 0: that run does the work.
+ */
+static int
+cmd_notify(struct app *a, int argc, char *argv[])
+{
+	struct sender_opts o = { .limit = 0 };
+	struct sender_stats s;
+	struct store *st;
+	enum store_rc rc;
+	char err[512];
+	int fd, held;
+
+	if (notify_args(argc, argv, &o) < 0)
+		return EXIT_USAGE;
+	if (sender_check_conf(&a->conf, err, sizeof(err)) < 0) {
+		fprintf(stderr, "shiptrack notify: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if ((held = sender_lock(a->conf.database, &fd, err, sizeof(err))) != 0) {
+		if (held < 0)
+			fprintf(stderr, "shiptrack notify: %s\n", err);
+		else
+			printf("notify: another run is delivering; nothing to do\n");
+		return held < 0 ? 1 : 0;
+	}
+	if ((st = app_store(a)) == NULL || deliver_init() < 0) {
+		sender_unlock(fd);
+		return 1;
+	}
+	rc = sender_run(&a->conf, st, &o, &s);
+	deliver_cleanup();
+	sender_unlock(fd);
+	printf("notify: %ld notifications, %ld sent, %ld skipped, %ld to retry,"
+	    " %ld failed, %ld interrupted runs recovered\n", s.rows, s.sent,
+	    s.skipped, s.retry, s.failed, s.reclaimed);
+	if (rc != STORE_OK) {
+		fprintf(stderr, "shiptrack notify: stopped by a database error\n");
+		return 1;
+	}
+	return s.retry > 0 || s.failed > 0 ? 1 : 0;
 }
 
 int

@@ -26,6 +26,15 @@ struct conf {
 	char *lookup_secret;
 	char *carrier_api_key;
 	char *carrier_api_url;
+	long carrier_rate_create;	/* the service's limits, requests/s per endpoint */
+	long carrier_rate_list;
+	long carrier_rate_get;
+	long carrier_rate_v4;		/* /v4: one limit per account */
+	long carrier_timeout;		/* s per carrier request */
+	long poll_concurrency;		/* carrier requests in flight at once */
+	long poll_interval;		/* s between cron runs: a run starts no new work after it */
+	long reconcile_hours;		/* a shipment no list sync returned for this long gets a GET */
+	long poll_sync_margin;		/* s the list sync looks back before its last run */
 	long max_body;
 	enum durability durability;
 	char *cors_origin;
@@ -35,6 +44,10 @@ struct conf {
 	char *smtp_user;
 	char *smtp_password;
 	char *mail_from;
+	long notify_give_up_hours;	/* a notification not delivered by then: failed */
+	long notify_lease_seconds;	/* a sender's hold on one row */
+	long notify_timeout;		/* s per webhook POST or SMTP transaction */
+	long notify_retry_seconds;	/* first back-off; doubles per attempt */
 	long busy_timeout;	/* ms SQLite waits for a lock before 503 */
 	long read_timeout;	/* s a request body may take to arrive */
 	long threads;		/* request threads per FastCGI receiver process */

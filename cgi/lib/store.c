@@ -108,7 +108,8 @@ static const char *const stmt_sql[Q__MAX] = {
 	" FROM shipments WHERE order_id = ?"
 	" ORDER BY first_key, tracking_number IS NULL, tracking_number, pending_key",
 	[Q_CHECKPOINTS] =
-	"SELECT time_raw, tag, subtag, message, location FROM checkpoints"
+	"SELECT time_raw, tag, subtag, message, location, time_ms, has_offset"
+	" FROM checkpoints"
 	" WHERE shipment_id = ?"
 	" ORDER BY time_ms DESC, time_raw DESC, message, tag",
 	[Q_EVENT_ORDER_IDS] =
@@ -662,15 +663,24 @@ store_order_shipments(struct store *st, const char *order_id,
 	return store_each_row(st, s, shipment_row_fn, (void *)cb, arg, "shipments", NULL);
 }
 
+/*
+ * A checkpoint time is shown in UTC when the carrier gave its offset; a
+ * date alone or an offset-less local time is shown as the carrier wrote
+ * it, because converting it would invent a zone.
+ */
 static int
 checkpoint_row_fn(sqlite3_stmt *s, void *cb, void *arg)
 {
+	char iso[TIMEFMT_ISO_LEN];
+	bool utc = sqlite3_column_type(s, 5) != SQLITE_NULL && sqlite3_column_int(s, 6);
 	struct checkpoint_row r = {
-		.time = store_col_text(s, 0), .tag = store_col_text(s, 1),
+		.time = utc ? iso : store_col_text(s, 0), .tag = store_col_text(s, 1),
 		.subtag = store_col_text(s, 2), .message = store_col_text(s, 3),
 		.location = store_col_text(s, 4),
 	};
 
+	if (utc)
+		timefmt_iso_utc(sqlite3_column_int64(s, 5), iso);
 	return ((store_checkpoint_cb)cb)(arg, &r);
 }
 

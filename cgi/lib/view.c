@@ -4,6 +4,10 @@
  */
 #include "config.h"
 
+#include <string.h>
+
+#include "store_notify.h"
+#include "timefmt.h"
 #include "view.h"
 
 struct view_ctx {
@@ -89,6 +93,46 @@ add_event(void *arg, const struct event_row *r)
 }
 
 static int
+add_attempt(void *arg, const struct notify_attempt_row *r)
+{
+	json_object *arr = arg, *o = json_object_new_object();
+
+	add(o, "channel", str_or_null(r->channel));
+	add(o, "at", str_or_null(r->at));
+	add(o, "status", r->status != 0 ? json_object_new_int64(r->status) : NULL);
+	add(o, "error", str_or_null(r->error));
+	json_object_array_add(arr, o);
+	return 0;
+}
+
+/* Operator only: each notification, its channel states and attempts. */
+static int
+add_notification(void *arg, const struct notify_row *r)
+{
+	struct view_ctx *c = arg;
+	json_object *o = json_object_new_object(), *at = json_object_new_array();
+	bool pending = strcmp(r->webhook_state, "pending") == 0 ||
+	    strcmp(r->email_state, "pending") == 0;
+	char next[TIMEFMT_ISO_LEN];
+
+	timefmt_iso_utc(r->next_attempt_ms, next);
+	add(o, "id", str_or_null(r->uid));
+	add(o, "stage", str_or_null(r->stage));
+	add(o, "previousStage", str_or_null(r->previous_stage));
+	add(o, "shipment", r->shipment != NULL && *r->shipment != '\0' ?
+	    json_object_new_string(r->shipment) : NULL);
+	add(o, "occurredAt", str_or_null(r->occurred_at));
+	add(o, "webhook", str_or_null(r->webhook_state));
+	add(o, "email", str_or_null(r->email_state));
+	add(o, "nextAttemptAt", pending ? json_object_new_string(next) : NULL);
+	add(o, "lastError", str_or_null(r->last_error));
+	add(o, "attempts", at);
+	json_object_array_add(c->arr, o);
+	c->rc = store_notify_attempts(c->st, r->id, add_attempt, at);
+	return c->rc == STORE_OK ? 0 : 1;
+}
+
+static int
 set_order(void *arg, const struct order_row *r)
 {
 	json_object *o = arg;
@@ -121,6 +165,13 @@ view_order(struct store *st, const char *order_id, enum view_kind kind,
 		json_object *evs = json_object_new_array();
 		add(o, "events", evs);
 		rc = store_order_events(st, order_id, add_event, evs);
+	}
+	if (rc == STORE_OK && kind == VIEW_OPERATOR) {
+		struct view_ctx n = { st, kind, json_object_new_array(), STORE_OK };
+		add(o, "notifications", n.arr);
+		rc = store_order_notifications(st, order_id, add_notification, &n);
+		if (rc == STORE_OK)
+			rc = n.rc;
 	}
 	if (rc != STORE_OK) {
 		json_object_put(o);
