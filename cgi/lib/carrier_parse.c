@@ -13,17 +13,9 @@
 #include <strings.h>
 
 #include "carrier.h"
+#include "text.h"
 
 /* --- small helpers ----------------------------------------------------- */
-
-static bool
-printable(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return false;
-	return true;
-}
 
 /* A string member no longer than max; NULL when absent, null, empty or odd. */
 static const char *
@@ -48,7 +40,7 @@ get_token(json_object *o, const char *key, size_t max)
 {
 	const char *s = get_str(o, key, max);
 
-	return s != NULL && printable(s) ? s : NULL;
+	return s != NULL && text_printable(s) ? s : NULL;
 }
 
 static json_object *
@@ -113,7 +105,7 @@ carrier_api_parse(const char *base, struct carrier_api *out)
 	const char *v;
 
 	memset(out, 0, sizeof(*out));
-	if (base == NULL || strlen(base) > 1024 || !printable(base) ||
+	if (base == NULL || strlen(base) > 1024 || !text_printable(base) ||
 	    strpbrk(base, "?# ") != NULL ||
 	    (strncasecmp(base, "https://", 8) != 0 && strncasecmp(base, "http://", 7) != 0))
 		return -1;

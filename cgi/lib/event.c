@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "event.h"
+#include "text.h"
 
 /*
  * Strict UTF-8 (RFC 3629): json-c's own check accepts overlong forms,
@@ -74,15 +75,6 @@ event_parse_json(const char *text, size_t len)
 	return obj;
 }
 
-static bool
-has_control(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
-
 /* A string member, or NULL when absent, null, or not a string/number. */
 static const char *
 get_str(json_object *o, const char *key)
@@ -131,7 +123,7 @@ first_alias(json_object *o, const char *const *aliases, size_t maxlen)
 {
 	for (; *aliases != NULL; aliases++) {
 		const char *s = get_str(o, *aliases);
-		if (s != NULL && *s != '\0' && strlen(s) <= maxlen && !has_control(s))
+		if (s != NULL && *s != '\0' && strlen(s) <= maxlen && text_printable(s))
 			return s;
 	}
 	return NULL;
@@ -278,7 +270,7 @@ read_ts(struct event *ev)
 static enum event_rc
 check_id(const char *s, size_t max, char *why, size_t whysz, const char *name)
 {
-	if (strlen(s) > max || *s == '\0' || has_control(s)) {
+	if (strlen(s) > max || *s == '\0' || !text_printable(s)) {
 		snprintf(why, whysz, "%s must be 1 to %zu printable characters", name, max);
 		return EVENT_INVALID_FIELD;
 	}
@@ -367,7 +359,7 @@ check_common(struct event *ev, char *why, size_t whysz)
 	    (rc = check_id(ev->order_id, EVENT_MAX_ID, why, whysz, "order id")) != EVENT_OK)
 		return rc;
 	if (ev->marketplace != NULL &&
-	    (strlen(ev->marketplace) > EVENT_MAX_TYPE || has_control(ev->marketplace)))
+	    (strlen(ev->marketplace) > EVENT_MAX_TYPE || !text_printable(ev->marketplace)))
 		ev->marketplace = NULL;
 	return EVENT_OK;
 }
@@ -398,7 +390,7 @@ event_parse(enum sig_scheme scheme, const char *body, size_t len,
 		return fail(why, whysz, EVENT_INVALID_FIELD, "unsupported sender");
 	}
 	if (rc == EVENT_HANDSHAKE && (strlen(ev->challenge) > 512 ||
-	    has_control(ev->challenge)))
+	    !text_printable(ev->challenge)))
 		return fail(why, whysz, EVENT_INVALID_FIELD, "challenge is too long");
 	if (rc != EVENT_OK)
 		return rc;

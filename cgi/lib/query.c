@@ -4,18 +4,7 @@
 #include <string.h>
 
 #include "query.h"
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "text.h"
 
 int
 query_decode(const char *src, size_t n, char *dst, size_t dstsz)
@@ -28,8 +17,8 @@ query_decode(const char *src, size_t n, char *dst, size_t dstsz)
 			c = ' ';
 		else if (c == '%') {
 			int hi, lo;
-			if (i + 2 >= n || (hi = hexval(src[i + 1])) < 0 ||
-			    (lo = hexval(src[i + 2])) < 0)
+			if (i + 2 >= n || (hi = text_hexval(src[i + 1])) < 0 ||
+			    (lo = text_hexval(src[i + 2])) < 0)
 				return -1;
 			c = (unsigned char)(hi << 4 | lo);
 			i += 2;

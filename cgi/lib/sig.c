@@ -11,6 +11,7 @@
 #include <openssl/hmac.h>
 
 #include "sig.h"
+#include "text.h"
 
 void
 sig_hmac_sha256(const void *key, size_t keylen, const void *msg,
@@ -96,25 +97,13 @@ sig_b64url_decode(const char *in, unsigned char *out, size_t outsz,
 	return sig_b64_decode(tmp, out, outsz, outlen);
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 sig_hex_decode(const char *in, size_t inlen, unsigned char *out, size_t outlen)
 {
 	if (inlen != 2 * outlen)
 		return -1;
 	for (size_t i = 0; i < outlen; i++) {
-		int hi = hexval(in[2 * i]), lo = hexval(in[2 * i + 1]);
+		int hi = text_hexval(in[2 * i]), lo = text_hexval(in[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		out[i] = (unsigned char)(hi << 4 | lo);
