@@ -171,7 +171,7 @@ def test_cgi_dribble_gets_408_within_deadline():
                 return
     a, t = cgi_fed(feed, body, len(body), READ_TIMEOUT + 3)
     error_answer(a, 408, "timeout", "dribbled body")
-    check(READ_TIMEOUT - 0.2 <= t <= READ_TIMEOUT + 1.2,
+    check(READ_TIMEOUT - 0.2 <= t <= READ_TIMEOUT + 1.2 * st.SLACK,
           "408 after %.2f s, expected ~%d s" % (t, READ_TIMEOUT))
     eq(st.sqlite(CGI_DB, "SELECT count(*) FROM events WHERE id LIKE 'evt_dribble%'")[0][0], 0,
        "nothing stored")
@@ -185,7 +185,7 @@ def test_cgi_length_larger_than_body_then_eof():
         write(body)
     a, t = cgi_fed(feed, body, len(body) + 100, READ_TIMEOUT + 3)
     error_answer(a, 400, "bad_length", "CONTENT_LENGTH larger than the body")
-    check(t < 1.0, "bad_length took %.2f s; EOF tells at once" % t)
+    check(t < 1.0 * st.SLACK, "bad_length took %.2f s; EOF tells at once" % t)
     cgi_good("a short body")
 
 
@@ -198,23 +198,24 @@ def test_cgi_length_larger_than_body_stdin_open():
         return "keep"
     a, t = cgi_fed(feed, body, len(body) + 100, READ_TIMEOUT + 3)
     error_answer(a, 408, "timeout", "short body, stdin kept open")
-    check(t <= READ_TIMEOUT + 1.0, "answered after %.2f s, past the deadline" % t)
+    check(t <= READ_TIMEOUT + 1.0 * st.SLACK, "answered after %.2f s, past the deadline" % t)
     cgi_good("a short body with stdin open")
 
 
 def test_cgi_length_smaller_than_body():
-    # More bytes than CONTENT_LENGTH on stdin: 400 bad_length, as http.h
-    # says ("body shorter or longer").  (RFC 3875 lets a server send
-    # extension data after CONTENT_LENGTH bytes; the receiver reads up to
-    # 16 KiB past it and refuses instead of ignoring the rest.)
+    # More bytes on stdin than CONTENT_LENGTH: RFC 3875 (4.2) says a CGI
+    # program reads CONTENT_LENGTH bytes and no more (a server may send
+    # extension data after them).  The receiver reads exactly that much,
+    # so it verifies a cut-short body, whose signature does not match:
+    # 401, nothing stored, answered at once (no read past the length).
     body = good_body("evt_long")
     before = st.counts(CGI_DB)
 
     def feed(write, stop):
         write(body)
     a, t = cgi_fed(feed, body, len(body) - 20, READ_TIMEOUT + 3)
-    error_answer(a, 400, "bad_length", "CONTENT_LENGTH smaller than the body")
-    check(t < 1.0, "answered after %.2f s" % t)
+    error_answer(a, 401, "bad_signature", "CONTENT_LENGTH smaller than the body")
+    check(t < 1.0 * st.SLACK, "answered after %.2f s" % t)
     eq(st.counts(CGI_DB), before, "nothing stored")
     cgi_good("a long body")
 
@@ -446,7 +447,7 @@ def httpd_good(what):
     s, h, b, t = post(good_body("evt_httpd_good"))
     eq(s, 200, "good event after %s (%r)" % (what, b[:200]))
     eq(json.loads(b)["duplicate"], False, "good event after %s" % what)
-    check(t < 2.0, "good event after %s took %.2f s" % (what, t))
+    check(t < 2.0 * st.SLACK, "good event after %s took %.2f s" % (what, t))
 
 
 def test_httpd_start():
@@ -503,7 +504,7 @@ def test_httpd_streamed_body_stall_gets_408_from_receiver():
     finally:
         s.close()
     t = error_json(ans, 408, "timeout", "stalled streamed body")
-    check(t <= READ_TIMEOUT + 1.5, "408 after %.2f s" % t)
+    check(t <= READ_TIMEOUT + 1.5 * st.SLACK, "408 after %.2f s" % t)
     httpd_good("a stalled streamed body")
 
 
@@ -512,7 +513,7 @@ def test_httpd_length_larger_than_body_then_eof():
     s, h, b, t = http(head("/webhook", body, content_length=len(body) + 100) + body,
                       limit=IDLE + 5, then_close=True)
     eq(s, None, "lighttpd closes a body cut short without an answer (%r)" % b[:200])
-    check(t < 2.0, "closed after %.2f s" % t)
+    check(t < 2.0 * st.SLACK, "closed after %.2f s" % t)
     httpd_good("a short body")
 
 
@@ -520,7 +521,7 @@ def test_httpd_length_smaller_than_body():
     body = good_body("evt_httpd_long")
     raw = head("/webhook", body, content_length=len(body) - 20) + body
     t = error_json(http(raw), 401, "bad_signature", "Content-Length smaller than the body")
-    check(t < 2.0, "answered after %.2f s" % t)
+    check(t < 2.0 * st.SLACK, "answered after %.2f s" % t)
     httpd_good("a long body")
 
 

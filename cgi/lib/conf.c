@@ -16,6 +16,7 @@
 #include "conf.h"
 #include "log.h"
 #include "order.h"
+#include "text.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -122,6 +123,11 @@ set_key(struct conf *c, const struct conf_key *k, const char *value,
 	switch (k->kind) {
 	case K_STRING: {
 		char **slot = (char **)(void *)base;
+		/* A CR or NUL-ish byte could end up in a header or a log line. */
+		if (!text_printable(value)) {
+			*why = "contains a control character";
+			return -1;
+		}
 		free(*slot);
 		*slot = NULL;
 		if (*value != '\0' && (*slot = strdup(value)) == NULL) {

@@ -182,7 +182,11 @@ http_read_body(struct http_req *req, size_t max, struct buf *out)
 	buf_reset(out);
 	out->max = max + 1;	/* one byte more tells "larger than max" */
 	for (;;) {
-		long got = read_some(req, chunk, sizeof(chunk), &deadline);
+		/* CGI: never read past CONTENT_LENGTH (RFC 3875 4.2). */
+		size_t want = req->fcgx == NULL && declared >= 0 &&
+		    (size_t)declared - out->len < sizeof(chunk) ?
+		    (size_t)declared - out->len : sizeof(chunk);
+		long got = want == 0 ? 0 : read_some(req, chunk, want, &deadline);
 
 		if (got == 0) {
 			req->input_done = true;
@@ -291,26 +295,37 @@ http_send_error(struct http_req *req, int status, const char *code,
 
 /*
  * After the answer, libfcgi's close shuts down its write side and waits
- * (up to 2 s) for the web server to close first, so that unread input
- * cannot turn into a TCP reset that destroys the answer.  With the input
- * read to its end there is nothing to reset, and the wait only idles the
- * worker between requests: detaching tells libfcgi to close at once.
- * Input we refused without reading (a 413) keeps the careful close.
+ * (2 s per read, for as long as bytes keep coming) for the web server to
+ * close first, so that unread input cannot turn into a TCP reset that
+ * destroys the answer.  With the input read to its end there is nothing
+ * to reset, and the wait only idles the worker: detaching tells libfcgi
+ * to close at once.  So the answer is flushed first, what is left of the
+ * input is drained within a second and 64 KiB, and only input still
+ * arriving after that (a client dribbling on after its answer) is cut
+ * off: such a client may lose its answer; the worker is not held.
  */
 static void
 finish(struct http_req *req)
 {
+	FCGX_Stream *in = req->fcgx->in;
+	struct timespec deadline;
 	char sink[4096];
-	int n, budget = 16;
+	size_t left = 16 * sizeof(sink);
+	long got;
 
-	while (!req->input_done && budget-- > 0) {
-		n = FCGX_GetStr(sink, sizeof(sink), req->fcgx->in);
-		if (n <= 0) {
-			req->input_done = n == 0 && FCGX_GetError(req->fcgx->in) == 0;
+	FCGX_FFlush(req->fcgx->out);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += 1;
+	while (!req->input_done && left > 0) {
+		got = read_some_fcgi(req, sink, sizeof(sink) < left ? sizeof(sink) : left,
+		    &deadline);
+		if (got <= 0) {
+			req->input_done = got == 0 && FCGX_GetError(in) == 0;
 			break;
 		}
+		left -= (size_t)got;
 	}
-	if (req->input_done)
+	if (req->input_done || left == 0 || ms_left(&deadline) <= 0)
 		FCGX_Detach(req->fcgx);
 	FCGX_Finish_r(req->fcgx);
 }

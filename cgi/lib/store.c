@@ -324,6 +324,32 @@ sql_stale(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	    carrier_tag_parse(tag), scan.ms, has_scan, announced, now));
 }
 
+/*
+ * WAL checkpoints.  SQLite's own auto-checkpoint (PASSIVE at 1000 pages)
+ * cannot finish while other connections keep reading and writing, and
+ * with several writer processes (mod_fcgid) under sustained load the WAL
+ * then grows without bound, and readers slow down with it.  This hook
+ * keeps the PASSIVE checkpoint and, once the WAL passes WAL_RESET_PAGES,
+ * asks for a TRUNCATE checkpoint, which waits (within busy_timeout) for
+ * the others and resets the file.
+ */
+#define WAL_AUTO_PAGES 1000
+#define WAL_RESET_PAGES 16384
+
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	(void)arg;
+	if (pages >= WAL_RESET_PAGES) {
+		if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE,
+		    NULL, NULL) == SQLITE_OK)
+			log_info("write-ahead log reset at %d pages", pages);
+	} else if (pages >= WAL_AUTO_PAGES)
+		(void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
+		    NULL, NULL);
+	return SQLITE_OK;
+}
+
 static int
 configure(struct store *st, enum store_mode mode, enum durability d,
     char *err, size_t errsz)
@@ -340,6 +366,7 @@ configure(struct store *st, enum store_mode mode, enum durability d,
 		goto err;
 	if (mode == STORE_READWRITE) {
 		/* journal_mode needs the lock briefly; the busy handler covers it. */
+		sqlite3_wal_hook(st->db, wal_hook, NULL);
 		if (store_exec_sql(st, "PRAGMA journal_mode = WAL") != STORE_OK ||
 		    store_exec_sql(st, sync) != STORE_OK)
 			goto err;
