@@ -88,6 +88,26 @@ def test_nothing_changed_only_lists():
     st.eq(pt.shipment(db, NUM)["tag"], "Pending", "nothing changed")
 
 
+def test_change_within_the_same_second_applied():
+    """AfterShip's updated_at has whole seconds: a tracking registered and
+    moved on within one second keeps its stamp.  The update must still be
+    applied (equal is not older), or it is lost for good."""
+    db = fresh()
+    number = "1ZSAMESECOND01"
+    pt.order(db, "ord_same_second", number, "UPS")
+    pt.expect_exit(pt.poll(db, stub), 0)
+    stamp = stub.trackings(number)[0]["updated_at"]
+    stub.advance(tracking_number=number, tag="InTransit", subtag="InTransit_001",
+                 message="Departed facility", location="Louisville, KY, US",
+                 checkpoint_time="2025-05-05T09:00:00-05:00", updated_at=stamp)
+    st.eq(stub.trackings(number)[0]["updated_at"], stamp, "same updated_at at the carrier")
+    pt.expect_exit(pt.poll(db, stub), 0)
+    s = pt.shipment(db, number)
+    st.eq(s["tag"], "InTransit", "the same-second change is applied")
+    st.eq(len(pt.view(db, "ord_same_second")["shipments"][0]["checkpoints"]), 1,
+          "its checkpoint too")
+
+
 def test_list_sync_pages_and_unknown_trackings():
     """A list sync walks every page; trackings we do not know are skipped."""
     db = fresh()

@@ -43,9 +43,15 @@ static const char *const csql[C__END - C_DUE_REGISTER] = {
 	" UNION SELECT id, order_id FROM shipments"
 	" WHERE carrier_id IS NULL AND tracking_number = ?3"
 	" ORDER BY 1",
-	/* The rule: only data newer (updated_at) than what is stored. */
+	/*
+	 * The rule: never data older (updated_at) than what is stored.  An
+	 * equal stamp is applied: AfterShip's updated_at has whole seconds,
+	 * and a tracking changed twice within one second keeps its stamp, so
+	 * "strictly newer" would lose the second change for good.  Applying
+	 * the same version twice changes nothing.
+	 */
 	Q(C_NEWER) =
-	"SELECT carrier_updated_ms IS NULL OR ?2 > carrier_updated_ms"
+	"SELECT carrier_updated_ms IS NULL OR ?2 >= carrier_updated_ms"
 	" FROM shipments WHERE id = ?1",
 	/* Changes only what differs, so sqlite3_changes() says whether it did. */
 	Q(C_SET_FIELDS) =
