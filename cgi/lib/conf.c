@@ -248,7 +248,8 @@ apply_env(struct conf *c, char *err, size_t errsz)
 		const char *v = getenv(keys[i].env), *why = NULL;
 
 		if (v != NULL && set_key(c, &keys[i], v, &why) < 0) {
-			snprintf(err, errsz, "environment %s: %s", keys[i].env, why);
+			snprintf(err, errsz, "environment %s (%s): %s", keys[i].env,
+			    keys[i].name, why);
 			return -1;
 		}
 	}
