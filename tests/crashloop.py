@@ -27,8 +27,6 @@ import json
 import os
 import random
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -38,7 +36,6 @@ import shiptrack_test as st  # noqa: E402
 import webserver as ws  # noqa: E402
 from shiptrack_test import check, eq  # noqa: E402
 
-LIGHTTPD = os.environ.get("LIGHTTPD") or "/usr/sbin/lighttpd"
 TMP = st.tempdir("shiptrack-crash-")
 DB = os.path.join(TMP, "shiptrack.db")
 CONF = os.path.join(TMP, "shiptrack.conf")
@@ -65,14 +62,8 @@ def start_server():
                 {"WEBROOT": os.path.join(st.TOP_SRCDIR, "web"), "PORT": state["port"],
                  "STATEDIR": TMP, "LIBEXECDIR": os.path.join(st.TOP_BUILDDIR, "cgi"),
                  "CONFIG": CONF})
-    out = open(LOG, "ab")
-    proc = subprocess.Popen([LIGHTTPD, "-D", "-f", os.path.join(TMP, "lighttpd.conf")],
-                            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            env=st.base_env({"SHIPTRACK_CONFIG": None}),
-                            start_new_session=True)
-    out.close()
-    state["proc"] = proc
-    ws.wait_listening(state["port"], proc, "lighttpd")
+    state["proc"] = ws.start_lighttpd(os.path.join(TMP, "lighttpd.conf"), LOG, state["port"],
+                                      new_session=True)
 
 
 def workers():

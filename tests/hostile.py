@@ -46,6 +46,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import shiptrack_test as st  # noqa: E402
+import webserver as ws  # noqa: E402
 from shiptrack_test import check, eq, error_answer  # noqa: E402
 
 LIGHTTPD = os.environ.get("LIGHTTPD") or "/usr/sbin/lighttpd"
@@ -331,25 +332,9 @@ def start_httpd():
     path = os.path.join(TMP, "lighttpd.conf")
     with open(path, "w") as f:
         f.write(text)
-    t = subprocess.run([LIGHTTPD, "-tt", "-f", path], capture_output=True, text=True,
-                       timeout=30)
-    if t.returncode != 0:
-        raise AssertionError("lighttpd rejects the config: %s%s" % (t.stdout, t.stderr))
-    log = open(os.path.join(TMP, "lighttpd-error.log"), "ab")
-    proc = subprocess.Popen([LIGHTTPD, "-D", "-f", path], stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, env=st.base_env())
-    log.close()
-    state["proc"], state["port"] = proc, port
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError("lighttpd exited with %d" % proc.returncode)
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError("lighttpd did not listen on port %d" % port)
+    state["proc"] = ws.start_lighttpd(path, os.path.join(TMP, "lighttpd-error.log"), port,
+                                      env=st.base_env())
+    state["port"] = port
 
 
 def stop_httpd():

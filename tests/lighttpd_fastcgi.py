@@ -59,32 +59,10 @@ def start():
         raise AssertionError("migrate: %s %s" % (p.stdout, p.stderr))
     port = free_port()
     conf = write_config(port)
-    t = subprocess.run([LIGHTTPD, "-tt", "-f", conf], capture_output=True, text=True,
-                       timeout=30)
-    if t.returncode != 0:
-        raise AssertionError("lighttpd rejects the config: %s%s" % (t.stdout, t.stderr))
-    # In the foreground (-D) lighttpd's spawned FastCGI programs inherit its
-    # stderr (server.breakagelog only covers mod_cgi): append that to the
-    # error log too, as an init system collecting both would.
-    out = open(ERRORLOG, "ab")
-    # lighttpd hands its own environment on to the programs it spawns (a
-    # sanitizer build's options, say), but SHIPTRACK_CONFIG comes from the
-    # configuration's bin-environment only.
-    proc = subprocess.Popen([LIGHTTPD, "-D", "-f", conf], stdout=out,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            env=st.base_env({"SHIPTRACK_CONFIG": None}))
-    out.close()
-    state["proc"], state["port"] = proc, port
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError("lighttpd exited with %d" % proc.returncode)
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError("lighttpd did not listen on port %d within 15 s" % port)
+    # The programs' stderr lands in the error log too, as an init system
+    # collecting both would.
+    state["proc"] = ws.start_lighttpd(conf, ERRORLOG, port)
+    state["port"] = port
 
 
 def children_of(pid):

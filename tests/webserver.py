@@ -203,6 +203,29 @@ def wait_listening(port, proc, what, timeout=20):
     raise AssertionError("%s did not listen on port %d within %d s" % (what, port, timeout))
 
 
+def start_lighttpd(conf, log, port, env=None, new_session=False):
+    """Check conf with `lighttpd -tt`, start `lighttpd -D -f conf` with its
+    output appended to log (in the foreground the FastCGI programs it
+    spawns write there too), and wait until port answers.  lighttpd hands
+    its environment on to those programs: SHIPTRACK_CONFIG comes from the
+    configuration's bin-environment only.  Returns the Popen."""
+    lighttpd = os.environ.get("LIGHTTPD") or "/usr/sbin/lighttpd"
+    t = subprocess.run([lighttpd, "-tt", "-f", conf], capture_output=True, text=True,
+                       timeout=30)
+    if t.returncode != 0:
+        raise AssertionError("lighttpd rejects %s: %s%s" % (conf, t.stdout, t.stderr))
+    out = open(log, "ab")
+    try:
+        proc = subprocess.Popen([lighttpd, "-D", "-f", conf], stdout=out,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env=env if env is not None else st.base_env({"SHIPTRACK_CONFIG": None}),
+                                start_new_session=new_session)
+    finally:
+        out.close()
+    wait_listening(port, proc, "lighttpd", timeout=15)
+    return proc
+
+
 def wait_for(cond, timeout, what):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
