@@ -315,7 +315,15 @@ finish(struct http_req *req)
 	size_t left = 8u << 20;
 	long got;
 
-	FCGX_FFlush(req->fcgx->out);
+	/*
+	 * Flush first only when there is input to drain: with the body read
+	 * to its end, the answer and libfcgi's end-of-request record go out
+	 * in one write at FCGX_Finish_r.  (Flushed apart, the second write
+	 * usually found lighttpd gone already, having the whole answer by
+	 * Content-Length: an extra write, EPIPE and SIGPIPE per webhook.)
+	 */
+	if (!req->input_done)
+		FCGX_FFlush(req->fcgx->out);
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += 1;
 	while (!req->input_done && left > 0) {
