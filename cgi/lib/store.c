@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ enum stmt {
 	Q_ORDERS_LIST, Q_COUNT_STATUS, Q_COUNT_STAGE, Q_COUNT_STALE,
 	Q_COUNT_EVENTS, Q_COUNT_REJECTED, Q_META_PREFIX, Q_EXPORT,
 	Q_ORDER_STAGE, Q_NOTIFY_INSERT,
+	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
 	Q__MAX
 };
 
@@ -137,10 +139,41 @@ static const char *const stmt_sql[Q__MAX] = {
 	"INSERT INTO notifications(uid, order_id, stage, previous_stage, shipment,"
 	" occurred_at, created_ms, next_attempt_ms) VALUES (?,?,?,?,?,?,?,?7)"
 	" ON CONFLICT(order_id, stage, shipment) DO NOTHING",
+	/*
+	 * Transaction control, prepared once like the rest: the group-commit
+	 * leader runs a SAVEPOINT and a RELEASE per webhook, and parsing them
+	 * again each time (sqlite3_exec) cost more than running them.
+	 */
+	[Q_BEGIN] = "BEGIN IMMEDIATE",
+	[Q_COMMIT] = "COMMIT",
+	[Q_ROLLBACK] = "ROLLBACK",
+	[Q_SAVEPOINT] = "SAVEPOINT item",
+	[Q_RELEASE] = "RELEASE item",
+	[Q_ROLLBACK_TO] = "ROLLBACK TO item",
 	[Q_META_PREFIX] =
 	"SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key",
 };
 
+
+/*
+ * SHA-256, fetched from OpenSSL's provider once: EVP_sha256() makes
+ * OpenSSL 3 look the implementation up again on every EVP_DigestInit_ex.
+ */
+static EVP_MD *sha256_fetched;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void
+sha256_fetch(void)
+{
+	sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *
+store_sha256(void)
+{
+	pthread_once(&sha256_once, sha256_fetch);
+	return sha256_fetched != NULL ? sha256_fetched : EVP_sha256();
+}
 
 enum store_rc
 store_map_rc(struct store *st, int rc, const char *what)
@@ -331,7 +364,9 @@ sql_stale(sqlite3_context *ctx, int argc, sqlite3_value **argv)
  * then grows without bound, and readers slow down with it.  This hook
  * keeps the PASSIVE checkpoint and, once the WAL passes WAL_RESET_PAGES,
  * asks for a TRUNCATE checkpoint, which waits (within busy_timeout) for
- * the others and resets the file.
+ * the others and resets the file.  It also notes the WAL's length for
+ * store_wal_pages(); after store_defer_checkpoints() the PASSIVE one
+ * waits for st->auto_pages instead (someone else checkpoints meanwhile).
  */
 #define WAL_AUTO_PAGES 1000
 #define WAL_RESET_PAGES 16384
@@ -339,15 +374,39 @@ sql_stale(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 static int
 wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
-	(void)arg;
+	struct store *st = arg;
+
+	st->wal_pages = pages;
 	if (pages >= WAL_RESET_PAGES) {
 		if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE,
 		    NULL, NULL) == SQLITE_OK)
 			log_info("write-ahead log reset at %d pages", pages);
-	} else if (pages >= WAL_AUTO_PAGES)
+	} else if (pages >= st->auto_pages)
 		(void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
 		    NULL, NULL);
 	return SQLITE_OK;
+}
+
+void
+store_defer_checkpoints(struct store *st, int backstop)
+{
+	st->auto_pages = backstop;
+}
+
+int
+store_wal_pages(const struct store *st)
+{
+	return st->wal_pages;
+}
+
+enum store_rc
+store_checkpoint(struct store *st)
+{
+	int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+	    NULL, NULL);
+
+	/* BUSY: another checkpoint is running (another process): fine. */
+	return rc == SQLITE_BUSY ? STORE_OK : store_map_rc(st, rc, "checkpoint");
 }
 
 static int
@@ -366,9 +425,19 @@ configure(struct store *st, enum store_mode mode, enum durability d,
 		goto err;
 	if (mode == STORE_READWRITE) {
 		/* journal_mode needs the lock briefly; the busy handler covers it. */
-		sqlite3_wal_hook(st->db, wal_hook, NULL);
+		st->auto_pages = WAL_AUTO_PAGES;
+		sqlite3_wal_hook(st->db, wal_hook, st);
 		if (store_exec_sql(st, "PRAGMA journal_mode = WAL") != STORE_OK ||
 		    store_exec_sql(st, sync) != STORE_OK)
+			goto err;
+		/*
+		 * Savepoints (batch.c) and statements that may have to undo part
+		 * of their work keep the pages to restore in a statement journal,
+		 * which SQLite spills to a temporary file past 64 KiB: with a
+		 * savepoint per webhook that was a file created, written and
+		 * deleted on every group commit.  Keep it in memory.
+		 */
+		if (store_exec_sql(st, "PRAGMA temp_store = MEMORY") != STORE_OK)
 			goto err;
 		return migrate(st, err, errsz);
 	}
@@ -423,42 +492,59 @@ store_close(struct store *st)
 	free(st);
 }
 
+/* Run one of the prepared transaction-control statements. */
+static enum store_rc
+tx_exec(struct store *st, enum stmt q)
+{
+	sqlite3_stmt *s = get_stmt(st, q);
+	int rc;
+
+	if (s == NULL)
+		return STORE_ERROR;
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		log_debug("sql: %s", sqlite3_errmsg(st->db));
+	sqlite3_reset(s);
+	return store_map_rc(st, rc == SQLITE_DONE ? SQLITE_OK : rc, "exec");
+}
+
 enum store_rc
 store_begin(struct store *st)
 {
-	return store_exec_sql(st, "BEGIN IMMEDIATE");
+	return tx_exec(st, Q_BEGIN);
 }
 
 enum store_rc
 store_commit(struct store *st)
 {
-	return store_exec_sql(st, "COMMIT");
+	return tx_exec(st, Q_COMMIT);
 }
 
 void
 store_rollback(struct store *st)
 {
 	if (!sqlite3_get_autocommit(st->db))
-		(void)store_exec_sql(st, "ROLLBACK");
+		(void)tx_exec(st, Q_ROLLBACK);
 }
 
 enum store_rc
 store_savepoint(struct store *st)
 {
-	return store_exec_sql(st, "SAVEPOINT item");
+	return tx_exec(st, Q_SAVEPOINT);
 }
 
 enum store_rc
 store_release(struct store *st)
 {
-	return store_exec_sql(st, "RELEASE item");
+	return tx_exec(st, Q_RELEASE);
 }
 
 void
 store_rollback_to(struct store *st)
 {
 	/* Undo the item's writes, then close the savepoint itself. */
-	(void)store_exec_sql(st, "ROLLBACK TO item; RELEASE item");
+	if (tx_exec(st, Q_ROLLBACK_TO) == STORE_OK)
+		(void)tx_exec(st, Q_RELEASE);
 }
 
 enum store_rc
@@ -935,22 +1021,26 @@ enum store_rc
 store_notify_insert(struct store *st, const struct notify_rec *n)
 {
 	sqlite3_stmt *s = get_stmt(st, Q_NOTIFY_INSERT);
-	unsigned char md[32];
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
 	char uid[40];
 	EVP_MD_CTX *ctx;
 
 	if (s == NULL || (ctx = EVP_MD_CTX_new()) == NULL)
 		return STORE_ERROR;
 	/* webhook-id: a hash of the row's identity, the same on every retry. */
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	EVP_DigestInit_ex(ctx, store_sha256(), NULL);
 	EVP_DigestUpdate(ctx, n->order_id, strlen(n->order_id) + 1);
 	EVP_DigestUpdate(ctx, n->stage, strlen(n->stage) + 1);
 	EVP_DigestUpdate(ctx, n->shipment, strlen(n->shipment) + 1);
 	EVP_DigestFinal_ex(ctx, md, NULL);
 	EVP_MD_CTX_free(ctx);
-	snprintf(uid, sizeof(uid), "msg_");
-	for (int i = 0; i < 16; i++)
-		snprintf(uid + 4 + 2 * i, 3, "%02x", md[i]);
+	memcpy(uid, "msg_", 4);
+	for (int i = 0; i < 16; i++) {
+		uid[4 + 2 * i] = hex[md[i] >> 4];
+		uid[5 + 2 * i] = hex[md[i] & 15];
+	}
+	uid[36] = '\0';
 	store_bind_text(s, 1, uid);
 	store_bind_text(s, 2, n->order_id);
 	store_bind_text(s, 3, n->stage);

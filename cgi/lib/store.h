@@ -49,6 +49,18 @@ int  store_schema_target(void);
 enum store_rc store_begin(struct store *st);	/* BEGIN IMMEDIATE */
 enum store_rc store_commit(struct store *st);
 void store_rollback(struct store *st);
+/*
+ * Checkpoints.  A COMMIT that leaves more than 1000 pages in the WAL
+ * copies them back into the database itself, before it returns (see the
+ * WAL hook in store.c).  store_defer_checkpoints() makes commits do that
+ * only past backstop pages, so that another handle can run
+ * store_checkpoint() meanwhile; store_wal_pages() tells how long the WAL
+ * was after the last commit.  store_checkpoint() never blocks writers or
+ * readers (PASSIVE).
+ */
+void store_defer_checkpoints(struct store *st, int backstop);
+int store_wal_pages(const struct store *st);
+enum store_rc store_checkpoint(struct store *st);
 /* A nested unit inside the open transaction (SAVEPOINT item). */
 enum store_rc store_savepoint(struct store *st);
 enum store_rc store_release(struct store *st);

@@ -25,6 +25,8 @@ struct store {
 	long busy_ms;
 	struct timespec busy_start;
 	struct stale_rules stale;
+	int wal_pages;		/* pages in the WAL after the last commit */
+	int auto_pages;		/* PASSIVE checkpoint in COMMIT past this */
 };
 
 /* The prepared statement in slot, preparing sql on first use; NULL on error. */
