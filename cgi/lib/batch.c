@@ -1,8 +1,11 @@
 /*
  * batch: see batch.h.  One mutex guards the queue and the "leader busy"
- * flag; one condition variable wakes waiters when a commit finishes.  The
- * store is used only by the current leader, so the SQLite handle is never
- * touched by two threads at once.
+ * flag.  Each waiting thread sleeps on its own condition variable, so a
+ * finished commit wakes exactly the owners of the items it committed,
+ * plus the owner of the first queued item to lead the next commit (one
+ * shared variable woke every waiter after every commit, and most of them
+ * only went back to sleep).  The store is used only by the current
+ * leader, so the SQLite handle is never touched by two threads at once.
  */
 #include "config.h"
 
@@ -12,6 +15,7 @@
 #include "apply.h"
 #include "apply_carrier.h"
 #include "batch.h"
+#include "http.h"
 #include "log.h"
 #include "timefmt.h"
 
@@ -19,10 +23,92 @@ struct batch {
 	struct app *app;
 	size_t max;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
 	struct batch_item *head, *tail;
 	bool leading;
+	/* the checkpointer (see below), all under mu */
+	pthread_t ckpt;
+	pthread_cond_t ckpt_cv;
+	bool ckpt_started, ckpt_wanted, ckpt_busy, ckpt_stop;
+	bool deferred;		/* the leader's handle: only by the leader */
 };
+
+/*
+ * Checkpoints off the commit path.  SQLite copies a long WAL back into
+ * the database inside the COMMIT that finds it long (2 fsyncs and a few
+ * hundred page writes), and that COMMIT is the leader's: every waiting
+ * webhook waited for it.  So (under FastCGI only: a CGI process keeps
+ * SQLite's own behaviour):
+ *   - a thread with its own handle copies the WAL back while commits go
+ *     on (a PASSIVE checkpoint), whenever a commit leaves CKPT_PAGES;
+ *   - the WAL can only start again from its beginning once everything in
+ *     it is copied, which never happens while commits keep adding to it:
+ *     so past CKPT_RESTART pages the thread is left idle, and the leader,
+ *     after answering its batch, finishes the copy itself (little is left
+ *     by then) before the next commit, which then starts the WAL afresh;
+ *   - the leader's handle still checkpoints in COMMIT past CKPT_BACKSTOP
+ *     (and store.c's hook resets the WAL past 16384 pages), should all of
+ *     this fall behind.
+ */
+#define CKPT_PAGES 1000
+#define CKPT_RESTART (4 * CKPT_PAGES)
+#define CKPT_BACKSTOP (8 * CKPT_PAGES)
+
+static void *
+ckpt_main(void *arg)
+{
+	struct batch *b = arg;
+	struct app *a = b->app;
+	struct store *st = NULL;
+	char err[512];
+
+	if (store_open(&st, a->conf.database, STORE_READWRITE, a->conf.durability,
+	    a->conf.busy_timeout, err, sizeof(err)) < 0)
+		log_error("checkpointer: %s", err);
+	pthread_mutex_lock(&b->mu);
+	while (!b->ckpt_stop) {
+		if (!b->ckpt_wanted || st == NULL) {
+			pthread_cond_wait(&b->ckpt_cv, &b->mu);
+			continue;
+		}
+		b->ckpt_wanted = false;
+		b->ckpt_busy = true;
+		pthread_mutex_unlock(&b->mu);
+		(void)store_checkpoint(st);
+		pthread_mutex_lock(&b->mu);
+		b->ckpt_busy = false;
+	}
+	pthread_mutex_unlock(&b->mu);
+	store_close(st);
+	return NULL;
+}
+
+/* The leader, after a commit and its answers, with the mutex held. */
+static void
+ckpt_maybe(struct batch *b, struct store *st)
+{
+	int pages;
+
+	if (st == NULL || !b->deferred || (pages = store_wal_pages(st)) < CKPT_PAGES)
+		return;
+	if (pages >= CKPT_RESTART) {
+		if (!b->ckpt_busy) {
+			pthread_mutex_unlock(&b->mu);
+			(void)store_checkpoint(st);
+			pthread_mutex_lock(&b->mu);
+		}
+		return;
+	}
+	if (!b->ckpt_started) {
+		if (pthread_create(&b->ckpt, NULL, ckpt_main, b) != 0) {
+			/* Fall back to checkpoints in COMMIT, as SQLite does. */
+			store_defer_checkpoints(st, CKPT_PAGES);
+			return;
+		}
+		b->ckpt_started = true;
+	}
+	b->ckpt_wanted = true;
+	pthread_cond_signal(&b->ckpt_cv);
+}
 
 struct batch *
 batch_new(struct app *a, size_t max_per_commit)
@@ -34,7 +120,7 @@ batch_new(struct app *a, size_t max_per_commit)
 	b->app = a;
 	b->max = max_per_commit ? max_per_commit : 1;
 	pthread_mutex_init(&b->mu, NULL);
-	pthread_cond_init(&b->cv, NULL);
+	pthread_cond_init(&b->ckpt_cv, NULL);
 	return b;
 }
 
@@ -43,12 +129,33 @@ batch_free(struct batch *b)
 {
 	if (b == NULL)
 		return;
+	if (b->ckpt_started) {
+		pthread_mutex_lock(&b->mu);
+		b->ckpt_stop = true;
+		pthread_cond_signal(&b->ckpt_cv);
+		pthread_mutex_unlock(&b->mu);
+		pthread_join(b->ckpt, NULL);
+	}
+	pthread_cond_destroy(&b->ckpt_cv);
 	pthread_mutex_destroy(&b->mu);
-	pthread_cond_destroy(&b->cv);
 	free(b);
 }
 
-/* One item inside the open transaction, under its own savepoint. */
+/* One item inside the open transaction. */
+static enum store_rc
+apply_one(struct store *st, struct batch_item *it, int64_t now_ms)
+{
+	if (it->kind == BATCH_EVENT && it->ev->scheme == SIG_AFTERSHIP)
+		return apply_carrier_event_in_tx(st, it->ev, it->body, it->len,
+		    now_ms, &it->duplicate);
+	if (it->kind == BATCH_EVENT)
+		return apply_event_in_tx(st, it->ev, it->body, it->len, now_ms,
+		    &it->duplicate);
+	return apply_reject_in_tx(st, it->scheme, it->reason, it->body, it->len,
+	    now_ms);
+}
+
+/* The same under its own savepoint: a failure undoes only its writes. */
 static void
 apply_item(struct store *st, struct batch_item *it, int64_t now_ms)
 {
@@ -56,19 +163,39 @@ apply_item(struct store *st, struct batch_item *it, int64_t now_ms)
 		it->rc = STORE_ERROR;
 		return;
 	}
-	if (it->kind == BATCH_EVENT && it->ev->scheme == SIG_AFTERSHIP)
-		it->rc = apply_carrier_event_in_tx(st, it->ev, it->body, it->len,
-		    now_ms, &it->duplicate);
-	else if (it->kind == BATCH_EVENT)
-		it->rc = apply_event_in_tx(st, it->ev, it->body, it->len, now_ms,
-		    &it->duplicate);
-	else
-		it->rc = apply_reject_in_tx(st, it->scheme, it->reason, it->body,
-		    it->len, now_ms);
+	it->rc = apply_one(st, it, now_ms);
 	if (it->rc == STORE_OK)
 		it->rc = store_release(st);
 	else
 		store_rollback_to(st);
+}
+
+/*
+ * Every item of the list in the open transaction.  Savepoints cost: under
+ * one, SQLite copies each page an item touches into a statement journal
+ * (about a dozen 4 KiB pages per webhook), for an undo that is almost
+ * never needed.  So the list is applied without them; only if an item
+ * fails is the whole transaction rolled back and the list applied again,
+ * each item under its own savepoint, which gives exactly the results of
+ * doing it that way in the first place.
+ */
+static enum store_rc
+apply_list(struct store *st, struct batch_item *list, int64_t now_ms)
+{
+	struct batch_item *it;
+	enum store_rc rc;
+
+	for (it = list; it != NULL; it = it->next)
+		if ((it->rc = apply_one(st, it, now_ms)) != STORE_OK)
+			break;
+	if (it == NULL)
+		return STORE_OK;
+	store_rollback(st);
+	if ((rc = store_begin(st)) != STORE_OK)
+		return rc;
+	for (it = list; it != NULL; it = it->next)
+		apply_item(st, it, now_ms);
+	return STORE_OK;
 }
 
 /* The leader's work, outside the mutex: one transaction for the list. */
@@ -76,12 +203,17 @@ static void
 commit_list(struct batch *b, struct batch_item *list)
 {
 	struct store *st = app_store(b->app);
-	enum store_rc rc = st == NULL ? STORE_ERROR : store_begin(st);
 	int64_t now = timefmt_now_ms();
+	enum store_rc rc;
 	struct batch_item *it;
 
-	for (it = list; it != NULL && rc == STORE_OK; it = it->next)
-		apply_item(st, it, now);
+	if (st != NULL && !b->deferred && http_is_fastcgi()) {
+		store_defer_checkpoints(st, CKPT_BACKSTOP);
+		b->deferred = true;
+	}
+	rc = st == NULL ? STORE_ERROR : store_begin(st);
+	if (rc == STORE_OK)
+		rc = apply_list(st, list, now);
 	if (rc == STORE_OK && (rc = store_commit(st)) != STORE_OK)
 		store_rollback(st);
 	/* A failed BEGIN or COMMIT fails every item: none is durable. */
@@ -106,12 +238,27 @@ take(struct batch *b)
 	return list;
 }
 
+/* This thread's condition variable (request threads live as long as the process). */
+static pthread_cond_t *
+own_cv(void)
+{
+	static _Thread_local pthread_cond_t cv;
+	static _Thread_local bool ready;
+
+	if (!ready) {
+		pthread_cond_init(&cv, NULL);
+		ready = true;
+	}
+	return &cv;
+}
+
 enum store_rc
 batch_submit(struct batch *b, struct batch_item *it)
 {
 	it->done = false;
 	it->next = NULL;
 	it->duplicate = false;
+	it->cv = own_cv();
 	pthread_mutex_lock(&b->mu);
 	if (b->tail != NULL)
 		b->tail->next = it;
@@ -122,7 +269,7 @@ batch_submit(struct batch *b, struct batch_item *it)
 		struct batch_item *list, *p, *next;
 
 		if (b->leading) {
-			pthread_cond_wait(&b->cv, &b->mu);
+			pthread_cond_wait(it->cv, &b->mu);
 			continue;
 		}
 		b->leading = true;
@@ -130,13 +277,21 @@ batch_submit(struct batch *b, struct batch_item *it)
 		pthread_mutex_unlock(&b->mu);
 		commit_list(b, list);
 		pthread_mutex_lock(&b->mu);
-		/* Read next before marking: a woken owner may reuse its item. */
+		/*
+		 * Read next and cv before marking: a woken owner may reuse its
+		 * item (the mutex is held, so none runs before the loop ends).
+		 */
 		for (p = list; p != NULL; p = next) {
 			next = p->next;
 			p->done = true;
+			if (p != it)
+				pthread_cond_signal(p->cv);
 		}
+		ckpt_maybe(b, app_store(b->app));
 		b->leading = false;
-		pthread_cond_broadcast(&b->cv);
+		/* Hand the lead to whoever queued meanwhile. */
+		if (b->head != NULL)
+			pthread_cond_signal(b->head->cv);
 	}
 	pthread_mutex_unlock(&b->mu);
 	return it->rc;

@@ -21,6 +21,7 @@
 #ifndef SHIPTRACK_BATCH_H
 #define SHIPTRACK_BATCH_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -42,6 +43,7 @@ struct batch_item {
 	/* queue bookkeeping */
 	bool done;
 	struct batch_item *next;
+	pthread_cond_t *cv;		/* the submitting thread's, to wake it */
 };
 
 struct batch;
