@@ -28,6 +28,7 @@
 #include "store_notify.h"
 #include "timefmt.h"
 #include "view.h"
+#include "viewcache.h"
 
 #define MAX_SEGMENTS 6
 #define MAX_SEGMENT 256
@@ -84,6 +85,9 @@ static const char *const cache_shopper = "private, max-age=30";
  */
 static struct store *writer;
 
+/* Rendered shopper views (viewcache.h), made in main(). */
+static struct viewcache *views;
+
 /* Strong ETag: the first 16 bytes of SHA-256 of the body, hex. */
 static void
 etag_of(const char *body, size_t len, char out[40])
@@ -135,14 +139,13 @@ common_headers(struct call *c, char *out, size_t outsz, const char *more)
 	    "\r\nVary: Origin\r\n" : "", more ? more : "");
 }
 
+/* An answer with its ETag, or 304 when the client has it already. */
 static void
-send_cached(struct call *c, int status, json_object *obj)
+send_body(struct call *c, int status, const char *body, size_t len,
+    const char *etag)
 {
-	char etag[40], head[1024], more[64];
-	size_t len;
-	const char *body = http_json_string(obj, &len);
+	char head[1024], more[64];
 
-	etag_of(body, len, etag);
 	snprintf(more, sizeof(more), "ETag: %s\r\n", etag);
 	common_headers(c, head, sizeof(head), more);
 	if (status == 200 &&
@@ -150,6 +153,17 @@ send_cached(struct call *c, int status, json_object *obj)
 		http_send(c->req, 304, NULL, head, NULL, 0);
 	else
 		http_send(c->req, status, "application/json", head, body, len);
+}
+
+static void
+send_cached(struct call *c, int status, json_object *obj)
+{
+	char etag[40];
+	size_t len;
+	const char *body = http_json_string(obj, &len);
+
+	etag_of(body, len, etag);
+	send_body(c, status, body, len, etag);
 	json_object_put(obj);
 }
 
@@ -218,9 +232,62 @@ bad_parameter(struct call *c, const char *msg)
 
 /*
  * Shopper lookup.  The key is checked before the database is asked, and
- * a wrong key and an unknown order take the same path to the same bytes,
+ * a wrong key and an unknown order get the same bytes (NO_MATCH),
  * so the answer tells nothing about which order ids exist.
  */
+#define NO_MATCH "no order matches that order number and key"
+
+/* The shopper view from the cache, if the database is as it was then. */
+static bool
+send_kept_view(struct call *c, struct store *st)
+{
+	int64_t version = store_data_version(st);
+	char etag[VIEWCACHE_ETAG_LEN], *body = NULL;
+	size_t len = 0;
+
+	if (version < 0 || viewcache_get(views, c->seg[2], version,
+	    timefmt_now_ms(), &body, &len, etag) != 1)
+		return false;
+	send_body(c, 200, body, len, etag);
+	free(body);
+	return true;
+}
+
+/*
+ * Render the shopper view in one read transaction (one snapshot of the
+ * order), keep it with that snapshot's data_version, and send it.
+ */
+static void
+send_new_view(struct call *c, struct store *st)
+{
+	int64_t now = timefmt_now_ms(), version = -1;
+	json_object *o = NULL;
+	enum store_rc rc;
+	char etag[40];
+	const char *body;
+	size_t len;
+
+	if ((rc = store_read_begin(st)) == STORE_OK) {
+		version = store_data_version(st);
+		rc = view_order(st, c->seg[2], VIEW_SHOPPER, &o);
+		store_read_end(st);
+	}
+	if (rc == STORE_NONE) {
+		send_error(c, 404, "not_found", NO_MATCH, NULL);
+		return;
+	}
+	if (rc != STORE_OK) {
+		send_unavailable(c);
+		return;
+	}
+	body = http_json_string(o, &len);
+	etag_of(body, len, etag);
+	if (version >= 0)
+		viewcache_put(views, c->seg[2], version, now, body, len, etag);
+	send_body(c, 200, body, len, etag);
+	json_object_put(o);
+}
+
 static void
 route_track(struct call *c)
 {
@@ -228,8 +295,6 @@ route_track(struct call *c)
 	const char *key = query_get(&c->q, "key");
 	char expected[SIG_LOOKUP_KEY_LEN + 1];
 	struct store *st;
-	json_object *o = NULL;
-	enum store_rc rc = STORE_NONE;
 
 	c->cache = cache_shopper;
 	if (secret == NULL) {
@@ -241,20 +306,12 @@ route_track(struct call *c)
 		return;
 	}
 	sig_lookup_key(secret, c->seg[2], expected);
-	if (sig_str_equal(key, expected)) {
-		if ((st = app_store(c->app)) == NULL) {
-			send_unavailable(c);
-			return;
-		}
-		rc = view_order(st, c->seg[2], VIEW_SHOPPER, &o);
-	}
-	if (rc == STORE_NONE)
-		send_error(c, 404, "not_found",
-		    "no order matches that order number and key", NULL);
-	else if (rc != STORE_OK)
+	if (!sig_lookup_key_equal(key, expected))
+		send_error(c, 404, "not_found", NO_MATCH, NULL);
+	else if ((st = app_store(c->app)) == NULL)
 		send_unavailable(c);
-	else
-		send_cached(c, 200, o);
+	else if (!send_kept_view(c, st))
+		send_new_view(c, st);
 }
 
 /* Cursor: base64url of "<createdAt ms>.<order id>", opaque to clients. */
@@ -668,8 +725,10 @@ main(int argc, char *argv[])
 	(void)argv;
 	app_init(&a, "shiptrack-api", NULL, STORE_READONLY);
 	(void)app_store(&a);
+	views = viewcache_new(a.conf_ok ? (size_t)a.conf.view_cache : 0);
 	rc = http_serve(handle, &a, a.conf_ok ? a.conf.read_timeout : 10);
 	store_close(writer);
+	viewcache_free(views);
 	app_free(&a);
 	return rc;
 }

@@ -74,6 +74,7 @@ static const struct conf_key keys[] = {
 	L(busy_timeout, "SHIPTRACK_BUSY_TIMEOUT", "5000", 0, 600000),
 	L(read_timeout, "SHIPTRACK_READ_TIMEOUT", "10", 1, 3600),
 	L(threads, "SHIPTRACK_THREADS", "16", 1, 256),
+	L(view_cache, "SHIPTRACK_VIEW_CACHE", "128", 0, 65536),
 	S(log_level, "SHIPTRACK_LOG_LEVEL", "info"),
 	S(public_url, "SHIPTRACK_PUBLIC_URL", NULL),
 	L(stale_days, "SHIPTRACK_STALE_DAYS", "7", 1, 365),

@@ -51,6 +51,7 @@ struct conf {
 	long busy_timeout;	/* ms SQLite waits for a lock before 503 */
 	long read_timeout;	/* s a request body may take to arrive */
 	long threads;		/* request threads per FastCGI receiver process */
+	long view_cache;	/* shopper views kept per API process (0: none) */
 	char *log_level;
 	char *public_url;	/* base URL of the shopper page, for links */
 	long stale_days;	/* default days without a scan before "stale" */

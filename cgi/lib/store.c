@@ -33,6 +33,7 @@ enum stmt {
 	Q_COUNT_EVENTS, Q_COUNT_REJECTED, Q_META_PREFIX, Q_EXPORT,
 	Q_ORDER_STAGE, Q_NOTIFY_INSERT,
 	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
+	Q_BEGIN_READ, Q_DATA_VERSION,
 	Q__MAX
 };
 
@@ -150,6 +151,8 @@ static const char *const stmt_sql[Q__MAX] = {
 	[Q_SAVEPOINT] = "SAVEPOINT item",
 	[Q_RELEASE] = "RELEASE item",
 	[Q_ROLLBACK_TO] = "ROLLBACK TO item",
+	[Q_BEGIN_READ] = "BEGIN DEFERRED",
+	[Q_DATA_VERSION] = "PRAGMA data_version",
 	[Q_META_PREFIX] =
 	"SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key",
 };
@@ -537,6 +540,33 @@ enum store_rc
 store_release(struct store *st)
 {
 	return tx_exec(st, Q_RELEASE);
+}
+
+enum store_rc
+store_read_begin(struct store *st)
+{
+	return tx_exec(st, Q_BEGIN_READ);
+}
+
+void
+store_read_end(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		(void)tx_exec(st, Q_COMMIT);
+}
+
+int64_t
+store_data_version(struct store *st)
+{
+	sqlite3_stmt *s = get_stmt(st, Q_DATA_VERSION);
+	int64_t v = -1;
+
+	if (s == NULL)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return v;
 }
 
 void

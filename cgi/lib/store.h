@@ -50,6 +50,18 @@ enum store_rc store_begin(struct store *st);	/* BEGIN IMMEDIATE */
 enum store_rc store_commit(struct store *st);
 void store_rollback(struct store *st);
 /*
+ * A read transaction: the reads between these see one snapshot (a view
+ * made of several queries cannot mix two states of an order).
+ */
+enum store_rc store_read_begin(struct store *st);
+void store_read_end(struct store *st);
+/*
+ * SQLite's data_version for this handle: it changes whenever another
+ * connection has committed since the last call (-1 on error).  Inside a
+ * read transaction, the version of its snapshot.
+ */
+int64_t store_data_version(struct store *st);
+/*
  * Checkpoints.  A COMMIT that leaves more than 1000 pages in the WAL
  * copies them back into the database itself, before it returns (see the
  * WAL hook in store.c).  store_defer_checkpoints() makes commits do that
