@@ -1,17 +1,65 @@
 /*
- * sig: see sig.h.  HMAC via OpenSSL's one-shot HMAC(); base64 via
+ * sig: see sig.h.  HMAC via OpenSSL's EVP_MAC; base64 via
  * EVP_EncodeBlock/EVP_DecodeBlock, whose padding quirks are handled here.
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include "sig.h"
 #include "text.h"
+
+/*
+ * OpenSSL 3's one-shot HMAC() looks the HMAC and SHA-256 implementations
+ * up in its provider tables on every call, which cost three times the
+ * hashing itself for a short message.  So one context with SHA-256 set
+ * is made once, never changed afterwards, and each call works on a copy
+ * of it (copying only reads it, so threads may share it).
+ */
+static EVP_MAC_CTX *hmac_template;
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+
+static void
+hmac_template_make(void)
+{
+	char digest[] = "SHA256";
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+		OSSL_PARAM_construct_end(),
+	};
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+
+	if (mac != NULL && (hmac_template = EVP_MAC_CTX_new(mac)) != NULL &&
+	    !EVP_MAC_CTX_set_params(hmac_template, params)) {
+		EVP_MAC_CTX_free(hmac_template);
+		hmac_template = NULL;
+	}
+	EVP_MAC_free(mac);	/* the context keeps its own reference */
+}
+
+static bool
+hmac_fast(const void *key, size_t keylen, const void *msg, size_t msglen,
+    unsigned char out[SIG_MAC_LEN])
+{
+	EVP_MAC_CTX *ctx;
+	size_t outlen = 0;
+	bool ok;
+
+	pthread_once(&hmac_once, hmac_template_make);
+	if (hmac_template == NULL || (ctx = EVP_MAC_CTX_dup(hmac_template)) == NULL)
+		return false;
+	ok = EVP_MAC_init(ctx, key, keylen, NULL) &&
+	    EVP_MAC_update(ctx, msg, msglen) &&
+	    EVP_MAC_final(ctx, out, &outlen, SIG_MAC_LEN) && outlen == SIG_MAC_LEN;
+	EVP_MAC_CTX_free(ctx);
+	return ok;
+}
 
 void
 sig_hmac_sha256(const void *key, size_t keylen, const void *msg,
@@ -20,9 +68,12 @@ sig_hmac_sha256(const void *key, size_t keylen, const void *msg,
 	unsigned int outlen = SIG_MAC_LEN;
 	static const unsigned char empty;
 
-	/* HMAC() refuses a NULL key pointer even with length 0. */
-	HMAC(EVP_sha256(), keylen ? key : &empty, (int)keylen,
-	    msglen ? msg : &empty, msglen, out, &outlen);
+	/* Neither refuses length 0, but both want a non-NULL pointer. */
+	key = keylen ? key : &empty;
+	msg = msglen ? msg : &empty;
+	if (hmac_fast(key, keylen, msg, msglen, out))
+		return;
+	HMAC(EVP_sha256(), key, (int)keylen, msg, msglen, out, &outlen);
 }
 
 size_t
@@ -187,6 +238,15 @@ sig_str_equal(const char *a, const char *b)
 	sig_hmac_sha256(k, sizeof(k) - 1, a, strlen(a), ma);
 	sig_hmac_sha256(k, sizeof(k) - 1, b, strlen(b), mb);
 	return CRYPTO_memcmp(ma, mb, SIG_MAC_LEN) == 0;
+}
+
+bool
+sig_lookup_key_equal(const char *presented, const char *expected)
+{
+	/* Every key is SIG_LOOKUP_KEY_LEN long: its length is no secret. */
+	return strlen(presented) == SIG_LOOKUP_KEY_LEN &&
+	    strlen(expected) == SIG_LOOKUP_KEY_LEN &&
+	    CRYPTO_memcmp(presented, expected, SIG_LOOKUP_KEY_LEN) == 0;
 }
 
 void

@@ -57,5 +57,11 @@ bool sig_str_equal(const char *a, const char *b);
 #define SIG_LOOKUP_KEY_LEN 22
 void sig_lookup_key(const char *secret, const char *order_id,
     char out[SIG_LOOKUP_KEY_LEN + 1]);
+/*
+ * Constant-time equality of a presented lookup key and the expected one.
+ * Keys have one public length, so unlike sig_str_equal() this needs no
+ * MACs to hide it.
+ */
+bool sig_lookup_key_equal(const char *presented, const char *expected);
 
 #endif

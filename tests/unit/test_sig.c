@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <pthread.h>
 #include <cmocka.h>
 
 #include <stdbool.h>
@@ -555,6 +556,61 @@ test_lookup_key_shape(void **state)
 	assert_string_not_equal(a, b);
 }
 
+static void
+test_lookup_key_equal(void **state)
+{
+	char a[SIG_LOOKUP_KEY_LEN + 1];
+	char b[SIG_LOOKUP_KEY_LEN + 2];
+
+	(void)state;
+	sig_lookup_key("s3cret", "ci_1", a);
+	assert_true(sig_lookup_key_equal(a, a));
+	memcpy(b, a, sizeof(a));
+	assert_true(sig_lookup_key_equal(b, a));
+	b[SIG_LOOKUP_KEY_LEN - 1] ^= 1;			/* last character */
+	assert_false(sig_lookup_key_equal(b, a));
+	memcpy(b, a, sizeof(a));
+	b[SIG_LOOKUP_KEY_LEN - 1] = '\0';		/* a prefix */
+	assert_false(sig_lookup_key_equal(b, a));
+	memcpy(b, a, sizeof(a));
+	b[SIG_LOOKUP_KEY_LEN] = 'x';			/* one character more */
+	b[SIG_LOOKUP_KEY_LEN + 1] = '\0';
+	assert_false(sig_lookup_key_equal(b, a));
+	assert_false(sig_lookup_key_equal("", a));
+	assert_false(sig_lookup_key_equal(a, ""));
+}
+
+/* The same MAC from many threads at once (the shared template context). */
+static void *
+hmac_many(void *arg)
+{
+	unsigned char mac[SIG_MAC_LEN], first[SIG_MAC_LEN];
+
+	(void)arg;
+	sig_hmac_sha256("key", 3, "message", 7, first);
+	for (int i = 0; i < 2000; i++) {
+		sig_hmac_sha256("key", 3, "message", 7, mac);
+		if (memcmp(mac, first, SIG_MAC_LEN) != 0)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+static void
+test_hmac_threads(void **state)
+{
+	pthread_t t[8];
+	void *r;
+
+	(void)state;
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, hmac_many, NULL), 0);
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(pthread_join(t[i], &r), 0);
+		assert_null(r);
+	}
+}
+
 int
 main(void)
 {
@@ -562,6 +618,8 @@ main(void)
 		cmocka_unit_test(test_hmac_spec_vector),
 		cmocka_unit_test(test_hmac_rfc4231_case2),
 		cmocka_unit_test(test_hmac_empty_message),
+		cmocka_unit_test(test_hmac_threads),
+		cmocka_unit_test(test_lookup_key_equal),
 		cmocka_unit_test(test_verify_v1_valid),
 		cmocka_unit_test(test_verify_v1_wrong_secret),
 		cmocka_unit_test(test_verify_v1_tampered_body),
