@@ -77,6 +77,12 @@ def kill_server():
     """kill -9 lighttpd and everything it started; nothing gets to clean up."""
     proc = state["proc"]
     pids = ws.descendants(proc.pid) + [proc.pid]
+    # Its process group first (it leads its own session): a program it
+    # spawns while the list above is taken would otherwise outlive it.
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
     for p in pids:
         try:
             os.kill(p, signal.SIGKILL)

@@ -256,6 +256,8 @@ test_iso_utc_output(void **state)
 		{ -1, "1969-12-31T23:59:59.999Z" },
 		{ -1000, "1969-12-31T23:59:59Z" },
 		{ 253402300799999LL, "9999-12-31T23:59:59.999Z" },
+		/* past the four-digit years written by hand: strftime's form */
+		{ 253402300800000LL, "10000-01-01T00:00:00Z" },
 	};
 	char out[TIMEFMT_ISO_LEN];
 
