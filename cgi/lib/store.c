@@ -1058,7 +1058,13 @@ store_notify_insert(struct store *st, const struct notify_rec *n)
 
 	if (s == NULL || (ctx = EVP_MD_CTX_new()) == NULL)
 		return STORE_ERROR;
-	/* webhook-id: a hash of the row's identity, the same on every retry. */
+	/*
+	 * webhook-id, stored with the row, so the same on every retry:
+	 * "msg_", the creation time in ms (12 hex digits), then 80 bits of a
+	 * hash of the row's identity.  Time first, so that each new uid lands
+	 * at the end of the uid index: a hash alone put every insert on a
+	 * random page of it, one more page for each group commit to write.
+	 */
 	EVP_DigestInit_ex(ctx, store_sha256(), NULL);
 	EVP_DigestUpdate(ctx, n->order_id, strlen(n->order_id) + 1);
 	EVP_DigestUpdate(ctx, n->stage, strlen(n->stage) + 1);
@@ -1066,9 +1072,11 @@ store_notify_insert(struct store *st, const struct notify_rec *n)
 	EVP_DigestFinal_ex(ctx, md, NULL);
 	EVP_MD_CTX_free(ctx);
 	memcpy(uid, "msg_", 4);
-	for (int i = 0; i < 16; i++) {
-		uid[4 + 2 * i] = hex[md[i] >> 4];
-		uid[5 + 2 * i] = hex[md[i] & 15];
+	for (int i = 0; i < 12; i++)
+		uid[4 + i] = hex[((uint64_t)n->created_ms >> (4 * (11 - i))) & 15];
+	for (int i = 0; i < 10; i++) {
+		uid[16 + 2 * i] = hex[md[i] >> 4];
+		uid[17 + 2 * i] = hex[md[i] & 15];
 	}
 	uid[36] = '\0';
 	store_bind_text(s, 1, uid);
