@@ -63,7 +63,8 @@ event_parse_json(const char *text, size_t len)
 	if (len > 0x7fffffff || !utf8_valid((const unsigned char *)text, len) ||
 	    (tok = json_tokener_new_ex(EVENT_MAX_DEPTH)) == NULL)
 		return NULL;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	/* Not JSON_TOKENER_VALIDATE_UTF8: utf8_valid() above is stricter. */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	obj = json_tokener_parse_ex(tok, text, (int)len);
 	/* Trailing bytes after the value, or a value cut short, are invalid. */
 	if (obj != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
