@@ -229,10 +229,16 @@ def test_429_waits_until_reset():
         st.check(limited, "the stand-in did limit")
         st.check(("%d rate-limited" % len(limited)) in pt.summary(p), pt.summary(p))
         for r in limited:
-            # Sent after the 429 was answered, yet in the same window?
+            # Sent after the 429 was answered, yet in the same window?  The
+            # stand-in stamps a request when it handles it, so the (at most
+            # CONCURRENCY - 1) requests already in flight when the 429 went
+            # out may be stamped after it -- by 100 ms and more on a loaded
+            # CI machine.  A poller that ignored the 429 would send the
+            # rest of its 8 in that window too.
             same = [x for x in log if x["bucket"] == r["bucket"] and
-                    stamp(x) > stamp(r) + 0.1 and int(stamp(x)) == int(stamp(r))]
-            st.eq(same, [], "requests in the window of a 429, after it")
+                    stamp(x) > stamp(r) and int(stamp(x)) == int(stamp(r))]
+            st.check(len(same) <= 3, "requests in the window of a 429, after it: %r"
+                     % [(x["seq"], x["time"], x["status"]) for x in same])
 
 
 def test_quota_exhausted_ends_the_run():
