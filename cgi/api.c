@@ -16,8 +16,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/evp.h>
-
 #include "app.h"
 #include "http.h"
 #include "event.h"
@@ -89,21 +87,19 @@ static struct store *writer;
 static struct viewcache *views;
 
 /* Strong ETag: the first 16 bytes of SHA-256 of the body, hex. */
-static void
+static bool
 etag_of(const char *body, size_t len, char out[40])
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	struct sig_part part = { body, len };
+	unsigned char md[SIG_MAC_LEN];
 
-	EVP_Digest(body, len, md, &mdlen, EVP_sha256(), NULL);
+	if (!sig_sha256(&part, 1, md))
+		return false;
 	out[0] = '"';
-	for (int i = 0; i < 16; i++) {
-		out[1 + 2 * i] = hex[md[i] >> 4];
-		out[2 + 2 * i] = hex[md[i] & 15];
-	}
+	sig_hex_encode(md, 16, out + 1);
 	out[33] = '"';
 	out[34] = '\0';
+	return true;
 }
 
 /* Does If-None-Match (a list, or "*") name this ETag? */
@@ -155,6 +151,8 @@ send_body(struct call *c, int status, const char *body, size_t len,
 		http_send(c->req, status, "application/json", head, body, len);
 }
 
+static void send_unavailable(struct call *c);
+
 static void
 send_cached(struct call *c, int status, json_object *obj)
 {
@@ -162,8 +160,10 @@ send_cached(struct call *c, int status, json_object *obj)
 	size_t len;
 	const char *body = http_json_string(obj, &len);
 
-	etag_of(body, len, etag);
-	send_body(c, status, body, len, etag);
+	if (etag_of(body, len, etag))
+		send_body(c, status, body, len, etag);
+	else
+		send_unavailable(c);
 	json_object_put(obj);
 }
 
@@ -281,10 +281,13 @@ send_new_view(struct call *c, struct store *st)
 		return;
 	}
 	body = http_json_string(o, &len);
-	etag_of(body, len, etag);
-	if (version >= 0)
-		viewcache_put(views, c->seg[2], version, now, body, len, etag);
-	send_body(c, 200, body, len, etag);
+	if (!etag_of(body, len, etag))
+		send_unavailable(c);
+	else {
+		if (version >= 0)
+			viewcache_put(views, c->seg[2], version, now, body, len, etag);
+		send_body(c, 200, body, len, etag);
+	}
 	json_object_put(o);
 }
 

@@ -76,6 +76,47 @@ sig_hmac_sha256(const void *key, size_t keylen, const void *msg,
 	HMAC(EVP_sha256(), key, (int)keylen, msg, msglen, out, &outlen);
 }
 
+/*
+ * SHA-256, fetched from OpenSSL's provider once: EVP_sha256() makes
+ * OpenSSL 3 look the implementation up again on every EVP_DigestInit_ex.
+ */
+static EVP_MD *sha256_fetched;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void
+sha256_fetch(void)
+{
+	sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+bool
+sig_sha256(const struct sig_part *parts, size_t n, unsigned char out[SIG_MAC_LEN])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int outlen = 0;
+	bool ok;
+
+	pthread_once(&sha256_once, sha256_fetch);
+	ok = ctx != NULL && EVP_DigestInit_ex(ctx, sha256_fetched != NULL ?
+	    sha256_fetched : EVP_sha256(), NULL);
+	for (size_t i = 0; ok && i < n; i++)
+		ok = EVP_DigestUpdate(ctx, parts[i].data, parts[i].len);
+	ok = ok && EVP_DigestFinal_ex(ctx, out, &outlen) && outlen == SIG_MAC_LEN;
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}
+
+void
+sig_hex_encode(const unsigned char *in, size_t len, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = hex[in[i] >> 4];
+		out[2 * i + 1] = hex[in[i] & 15];
+	}
+}
+
 size_t
 sig_b64_encode(const unsigned char *in, size_t len, char *out, size_t outsz,
     bool url)

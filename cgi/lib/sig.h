@@ -26,6 +26,17 @@ enum sig_scheme {
 void sig_hmac_sha256(const void *key, size_t keylen, const void *msg,
     size_t msglen, unsigned char out[SIG_MAC_LEN]);
 
+/* SHA-256 of the concatenation of n parts; false if OpenSSL failed. */
+struct sig_part {
+	const void *data;
+	size_t len;
+};
+bool sig_sha256(const struct sig_part *parts, size_t n,
+    unsigned char out[SIG_MAC_LEN]);
+
+/* len bytes as 2 * len lowercase hex digits in out (not terminated). */
+void sig_hex_encode(const unsigned char *in, size_t len, char *out);
+
 /* Standard base64 with padding, or (url) base64url without padding.
  * Returns the length written (terminated), or 0 if outsz is too small. */
 size_t sig_b64_encode(const unsigned char *in, size_t len, char *out,

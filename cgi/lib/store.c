@@ -8,16 +8,15 @@
  */
 #include "config.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include "log.h"
+#include "sig.h"
 #include "store.h"
 #include "store_int.h"
 #include "timefmt.h"
@@ -157,26 +156,6 @@ static const char *const stmt_sql[Q__MAX] = {
 	"SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key",
 };
 
-
-/*
- * SHA-256, fetched from OpenSSL's provider once: EVP_sha256() makes
- * OpenSSL 3 look the implementation up again on every EVP_DigestInit_ex.
- */
-static EVP_MD *sha256_fetched;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-static void
-sha256_fetch(void)
-{
-	sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-static const EVP_MD *
-store_sha256(void)
-{
-	pthread_once(&sha256_once, sha256_fetch);
-	return sha256_fetched != NULL ? sha256_fetched : EVP_sha256();
-}
 
 enum store_rc
 store_map_rc(struct store *st, int rc, const char *what)
@@ -1052,12 +1031,15 @@ store_notify_insert(struct store *st, const struct notify_rec *n)
 {
 	sqlite3_stmt *s = get_stmt(st, Q_NOTIFY_INSERT);
 	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
+	/* The row's identity, each part with its NUL so none runs into the next. */
+	struct sig_part id[] = {
+		{ n->order_id, strlen(n->order_id) + 1 },
+		{ n->stage, strlen(n->stage) + 1 },
+		{ n->shipment, strlen(n->shipment) + 1 },
+	};
+	unsigned char md[SIG_MAC_LEN];
 	char uid[40];
-	EVP_MD_CTX *ctx;
 
-	if (s == NULL || (ctx = EVP_MD_CTX_new()) == NULL)
-		return STORE_ERROR;
 	/*
 	 * webhook-id, stored with the row, so the same on every retry:
 	 * "msg_", the creation time in ms (12 hex digits), then 80 bits of a
@@ -1065,19 +1047,12 @@ store_notify_insert(struct store *st, const struct notify_rec *n)
 	 * at the end of the uid index: a hash alone put every insert on a
 	 * random page of it, one more page for each group commit to write.
 	 */
-	EVP_DigestInit_ex(ctx, store_sha256(), NULL);
-	EVP_DigestUpdate(ctx, n->order_id, strlen(n->order_id) + 1);
-	EVP_DigestUpdate(ctx, n->stage, strlen(n->stage) + 1);
-	EVP_DigestUpdate(ctx, n->shipment, strlen(n->shipment) + 1);
-	EVP_DigestFinal_ex(ctx, md, NULL);
-	EVP_MD_CTX_free(ctx);
+	if (s == NULL || !sig_sha256(id, sizeof(id) / sizeof(id[0]), md))
+		return STORE_ERROR;
 	memcpy(uid, "msg_", 4);
 	for (int i = 0; i < 12; i++)
 		uid[4 + i] = hex[((uint64_t)n->created_ms >> (4 * (11 - i))) & 15];
-	for (int i = 0; i < 10; i++) {
-		uid[16 + 2 * i] = hex[md[i] >> 4];
-		uid[17 + 2 * i] = hex[md[i] & 15];
-	}
+	sig_hex_encode(md, 10, uid + 16);
 	uid[36] = '\0';
 	store_bind_text(s, 1, uid);
 	store_bind_text(s, 2, n->order_id);

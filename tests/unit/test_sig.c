@@ -580,6 +580,32 @@ test_lookup_key_equal(void **state)
 	assert_false(sig_lookup_key_equal(a, ""));
 }
 
+/* FIPS 180-2 vectors: "abc", and the same split into parts. */
+static void
+test_sha256_parts_and_hex(void **state)
+{
+	static const char want[] =
+	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+	struct sig_part whole = { "abc", 3 };
+	struct sig_part split[] = { { "a", 1 }, { "", 0 }, { "bc", 2 } };
+	unsigned char md[SIG_MAC_LEN];
+	char hex[2 * SIG_MAC_LEN + 1];
+
+	(void)state;
+	assert_true(sig_sha256(&whole, 1, md));
+	sig_hex_encode(md, SIG_MAC_LEN, hex);
+	hex[2 * SIG_MAC_LEN] = '\0';
+	assert_string_equal(hex, want);
+	assert_true(sig_sha256(split, 3, md));
+	sig_hex_encode(md, SIG_MAC_LEN, hex);
+	assert_string_equal(hex, want);
+	/* The empty message. */
+	assert_true(sig_sha256(NULL, 0, md));
+	sig_hex_encode(md, 4, hex);
+	hex[8] = '\0';
+	assert_string_equal(hex, "e3b0c442");
+}
+
 /* The same MAC from many threads at once (the shared template context). */
 static void *
 hmac_many(void *arg)
@@ -619,6 +645,7 @@ main(void)
 		cmocka_unit_test(test_hmac_rfc4231_case2),
 		cmocka_unit_test(test_hmac_empty_message),
 		cmocka_unit_test(test_hmac_threads),
+		cmocka_unit_test(test_sha256_parts_and_hex),
 		cmocka_unit_test(test_lookup_key_equal),
 		cmocka_unit_test(test_verify_v1_valid),
 		cmocka_unit_test(test_verify_v1_wrong_secret),
