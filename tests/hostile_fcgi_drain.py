@@ -15,10 +15,11 @@ the answer, still in libfcgi's output buffer, is not sent until then.
 Then libfcgi's careful close waits (2 s per read) for as long as bytes
 keep coming.
 
-Known to fail (XFAIL_TESTS) until finish() flushes the answer first and
-bounds the drain by a total deadline; remove it from XFAIL_TESTS then.
+finish() therefore flushes the answer first, bounds the drain by a
+total deadline of a second, and closes without libfcgi's careful wait.
 Speaks FastCGI itself (tests/fcgi_client.py) to a webhook.fcgi with one
-request thread.
+request thread, at durability `normal` (the bounds are about the held
+thread, not about fsyncs queued behind the other tests of `make -j check`).
 """
 import os
 import sys
@@ -43,7 +44,7 @@ def good_event(eid, limit):
 
 def test_start_receiver():
     env = st.base_env(st.webhook_env(DB, SHIPTRACK_READ_TIMEOUT=2, SHIPTRACK_THREADS=1,
-                                     SHIPTRACK_MAX_BODY=MAX_BODY))
+                                     SHIPTRACK_MAX_BODY=MAX_BODY, SHIPTRACK_DURABILITY="normal"))
     state["receiver"] = fc.Receiver(st.WEBHOOK, env, TMP)
     out = good_event("evt_drain_1", 10)
     check(out is not None and out.startswith(b"Status: 200"), "good event: %r" % out)
@@ -66,17 +67,17 @@ def refused_while_dribbling(params, body, status, what):
     t0 = time.monotonic()
     t.start()
     try:
-        reader.wait(3.0, until_started=True)
-        check(reader.started(), "%s: no answer within 3 s while the body dribbles" % what)
+        reader.wait(3.0 * st.SLACK, until_started=True)
+        check(reader.started(), "%s: no answer within %.0f s while the body dribbles" % (what, 3.0 * st.SLACK))
         check(reader.out.startswith(b"Status: %d" % status), "%s: %r" % (what, reader.out[:80]))
-        check(time.monotonic() - t0 < 1.0 * st.SLACK, "%s: answered after %.1f s"
+        check(time.monotonic() - t0 < 2.0 * st.SLACK, "%s: answered after %.1f s"
               % (what, time.monotonic() - t0))
         t1 = time.monotonic()
-        out = good_event("evt_drain_after_%d" % status, 5)
+        out = good_event("evt_drain_after_%d" % status, 10 * st.SLACK)
         check(out is not None and out.startswith(b"Status: 200"),
               "%s: the one request thread is still held %.1f s later (%r)"
               % (what, time.monotonic() - t1, out and out[:60]))
-        check(time.monotonic() - t1 < 2.5 * st.SLACK, "%s: good event took %.1f s"
+        check(time.monotonic() - t1 < 5 * st.SLACK, "%s: good event took %.1f s"
               % (what, time.monotonic() - t1))
     finally:
         stop.set()

@@ -10,12 +10,15 @@ fastcgi_request_buffering off).  The test speaks FastCGI itself
 with SHIPTRACK_READ_TIMEOUT=2 and one request thread, so no web server's
 own buffering or timeouts are involved, and a held thread would show.
 
-Known to fail (XFAIL_TESTS, with tests/hostile_fcgi_drain.py): reading now
-meets the deadline, but the 408 waits in libfcgi's output buffer while
-http.c's finish() drains the rest of the input with FCGX_GetStr(4096),
-whose reads each arriving byte keeps alive, and then libfcgi's careful
-close waits 2 s per read for as long as bytes come: the thread is held
-for as long as the client dribbles.
+What it guards: reading meets the deadline even though every byte comes
+well within a per-read timeout (http.c's read_some_fcgi), and finish()
+flushes the 408 first, drains for at most a second, then closes without
+libfcgi's careful wait, which a client dribbling on would extend for as
+long as it dribbles (here: ~12 minutes).  So the bounds below are loose
+(seconds, scaled by SHIPTRACK_TEST_SLACK) and still tell "freed" from
+"held": this test runs beside the rest of `make -j check`, which loads
+the CPUs and the disk.  The receiver runs at durability `normal`:
+fsyncs queued behind other tests' are not what this test is about.
 """
 import os
 import sys
@@ -40,7 +43,7 @@ def good_event(eid, limit):
 
 def test_start_receiver():
     env = st.base_env(st.webhook_env(DB, SHIPTRACK_READ_TIMEOUT=READ_TIMEOUT,
-                                     SHIPTRACK_THREADS=1))
+                                     SHIPTRACK_THREADS=1, SHIPTRACK_DURABILITY="normal"))
     state["receiver"] = fc.Receiver(st.WEBHOOK, env, TMP)
     out = good_event("evt_fcgi_1", 10)
     check(out is not None and out.startswith(b"Status: 200"), "good event over FastCGI: %r" % out)
@@ -67,18 +70,18 @@ def test_dribbled_body_gets_408_and_frees_the_thread():
     th = threading.Thread(target=dribble, daemon=True)
     th.start()
     try:
-        reader.wait(READ_TIMEOUT + 3, until_started=True)
+        reader.wait(READ_TIMEOUT + 3 * st.SLACK, until_started=True)
         t = time.monotonic() - t0
         check(reader.started(), "no answer %.1f s into a dribbled body; read_timeout is %d s"
               % (t, READ_TIMEOUT))
         check(reader.out.startswith(b"Status: 408"), "answer: %r" % reader.out[:200])
-        check(t <= READ_TIMEOUT + 1.5 * st.SLACK, "408 after %.2f s" % t)
+        check(t <= READ_TIMEOUT + 2.5 * st.SLACK, "408 after %.2f s" % t)
         t1 = time.monotonic()
-        out = good_event("evt_fcgi_after", 5)
+        out = good_event("evt_fcgi_after", 10 * st.SLACK)
         check(out is not None and out.startswith(b"Status: 200"),
               "good event while the dribbler goes on: %r after %.1f s (the one request"
               " thread is held)" % (out and out[:80], time.monotonic() - t1))
-        check(time.monotonic() - t1 < 2.5 * st.SLACK, "good event took %.1f s" % (time.monotonic() - t1))
+        check(time.monotonic() - t1 < 5 * st.SLACK, "good event took %.1f s" % (time.monotonic() - t1))
     finally:
         stop.set()
         th.join(2)
