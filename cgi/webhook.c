@@ -212,12 +212,15 @@ handle(struct http_req *req, void *arg)
 	}
 	buf_init(&body, 0);
 	if (read_body(req, a, &body)) {
+		/* From here on it is CPU work to batch_submit(): a commit waits for it. */
+		batch_arrive(r->batch);
 		if (!sig_verify(s->scheme, secret, sig, body.data, body.len)) {
 			log_warn("bad %s signature", apply_scheme_name(s->scheme));
 			http_send_error(req, 401, "bad_signature",
 			    "the signature does not match the body", NULL);
 		} else
 			process(req, r, s, &body);
+		batch_depart(r->batch);
 	}
 	buf_free(&body);
 }
@@ -226,16 +229,17 @@ int
 main(int argc, char *argv[])
 {
 	struct receiver r;
-	int rc;
+	int rc, threads;
 
 	(void)argc;
 	(void)argv;
 	app_init(&r.app, "shiptrack-webhook", NULL, STORE_READWRITE);
 	(void)app_store(&r.app);	/* open and migrate now, not on the first request */
-	if ((r.batch = batch_new(&r.app, MAX_PER_COMMIT)) == NULL)
+	threads = r.app.conf_ok ? (int)r.app.conf.threads : 1;
+	if ((r.batch = batch_new(&r.app, MAX_PER_COMMIT, (size_t)threads)) == NULL)
 		return 1;
 	rc = http_serve_threads(handle, &r, r.app.conf_ok ? r.app.conf.read_timeout : 10,
-	    r.app.conf_ok ? (int)r.app.conf.threads : 1);
+	    threads);
 	batch_free(r.batch);
 	app_free(&r.app);
 	return rc;

@@ -9,8 +9,10 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "apply.h"
 #include "apply_carrier.h"
@@ -24,12 +26,20 @@ struct batch {
 	size_t max;
 	pthread_mutex_t mu;
 	struct batch_item *head, *tail;
+	size_t queued;		/* items in the list head..tail */
 	bool leading;
+	/* the gathering leader (see gather()) */
+	unsigned coming;	/* threads between batch_arrive() and submit */
+	bool alone;		/* one request thread: nobody to gather */
+	bool gathering, gather_busy;
+	pthread_cond_t *leader_cv;
+	int64_t last_commit_us;	/* CLOCK_MONOTONIC, when the last commit ended */
 	/* the checkpointer (see below), all under mu */
 	pthread_t ckpt;
 	pthread_cond_t ckpt_cv;
 	bool ckpt_started, ckpt_wanted, ckpt_busy, ckpt_stop;
 	bool deferred;		/* the leader's handle: only by the leader */
+	unsigned long commits, items;	/* for the log line at exit (under mu) */
 };
 
 /*
@@ -111,7 +121,7 @@ ckpt_maybe(struct batch *b, struct store *st)
 }
 
 struct batch *
-batch_new(struct app *a, size_t max_per_commit)
+batch_new(struct app *a, size_t max_per_commit, size_t threads)
 {
 	struct batch *b = calloc(1, sizeof(*b));
 
@@ -119,6 +129,7 @@ batch_new(struct app *a, size_t max_per_commit)
 		return NULL;
 	b->app = a;
 	b->max = max_per_commit ? max_per_commit : 1;
+	b->alone = threads <= 1;
 	pthread_mutex_init(&b->mu, NULL);
 	pthread_cond_init(&b->ckpt_cv, NULL);
 	return b;
@@ -129,6 +140,8 @@ batch_free(struct batch *b)
 {
 	if (b == NULL)
 		return;
+	if (b->commits > 0)
+		log_info("%lu webhooks in %lu commits", b->items, b->commits);
 	if (b->ckpt_started) {
 		pthread_mutex_lock(&b->mu);
 		b->ckpt_stop = true;
@@ -235,6 +248,7 @@ take(struct batch *b)
 	if (b->head == NULL)
 		b->tail = NULL;
 	last->next = NULL;
+	b->queued -= n;
 	return list;
 }
 
@@ -246,10 +260,115 @@ own_cv(void)
 	static _Thread_local bool ready;
 
 	if (!ready) {
-		pthread_cond_init(&cv, NULL);
+		pthread_condattr_t attr;
+
+		/* gather() waits against CLOCK_MONOTONIC. */
+		pthread_condattr_init(&attr);
+		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+		pthread_cond_init(&cv, &attr);
+		pthread_condattr_destroy(&attr);
 		ready = true;
 	}
 	return &cv;
+}
+
+/* Whether this thread is counted in b->coming (one batch per process). */
+static _Thread_local bool arrived;
+
+static bool gathered(const struct batch *b, bool busy);
+
+/* The gathering leader has what it waits for (called with the mutex held). */
+static void
+wake_gatherer(struct batch *b)
+{
+	if (b->gathering && gathered(b, b->gather_busy))
+		pthread_cond_signal(b->leader_cv);
+}
+
+/* Stop counting this thread as coming (called with the mutex held). */
+static void
+uncount(struct batch *b)
+{
+	if (arrived) {
+		arrived = false;
+		b->coming--;
+	}
+}
+
+void
+batch_arrive(struct batch *b)
+{
+	(void)own_cv();		/* before the lock: the leader may wait on it */
+	pthread_mutex_lock(&b->mu);
+	if (!arrived) {
+		arrived = true;
+		b->coming++;
+	}
+	pthread_mutex_unlock(&b->mu);
+}
+
+void
+batch_depart(struct batch *b)
+{
+	if (!arrived)
+		return;
+	pthread_mutex_lock(&b->mu);
+	uncount(b);
+	wake_gatherer(b);
+	pthread_mutex_unlock(&b->mu);
+}
+
+/*
+ * The new leader (mutex held) may wait a moment before it commits, so
+ * that more webhooks share the commit (see batch.h):
+ *   - for the requests already on their way to batch_submit() (past
+ *     reading their bodies: the HMAC and the JSON parse are left, tens of
+ *     microseconds), and
+ *   - while webhooks come back to back (the last commit ended less than
+ *     BATCH_BUSY_US ago), for those about to come: measured, a 200 us
+ *     wait made batches of ~12 out of batches of 1.6 and cut the cost of
+ *     a webhook by a fifth (fewer pages written per webhook, fewer WAL
+ *     syncs at durability full), which the waiting more than pays for.
+ * It waits at most BATCH_GATHER_US, less once b->max are queued, and not
+ * at all when a webhook comes alone: a quiet receiver answers at once.
+ */
+#define BATCH_GATHER_US 200
+#define BATCH_BUSY_US 2000
+
+static int64_t
+mono_us(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
+
+static bool
+gathered(const struct batch *b, bool busy)
+{
+	return b->queued >= b->max || (!busy && b->coming == 0);
+}
+
+static void
+gather(struct batch *b, pthread_cond_t *cv)
+{
+	int64_t now = mono_us(), until = now + BATCH_GATHER_US;
+	bool busy = now - b->last_commit_us < BATCH_BUSY_US;
+	struct timespec deadline = {
+		.tv_sec = (time_t)(until / 1000000),
+		.tv_nsec = (long)(until % 1000000) * 1000,
+	};
+
+	if (b->alone || gathered(b, busy))
+		return;
+	b->gathering = true;
+	b->gather_busy = busy;
+	b->leader_cv = cv;
+	while (!gathered(b, busy))
+		if (pthread_cond_timedwait(cv, &b->mu, &deadline) == ETIMEDOUT)
+			break;
+	b->gathering = false;
 }
 
 enum store_rc
@@ -265,6 +384,9 @@ batch_submit(struct batch *b, struct batch_item *it)
 	else
 		b->head = it;
 	b->tail = it;
+	b->queued++;
+	uncount(b);
+	wake_gatherer(b);
 	while (!it->done) {
 		struct batch_item *list, *p, *next;
 
@@ -273,6 +395,7 @@ batch_submit(struct batch *b, struct batch_item *it)
 			continue;
 		}
 		b->leading = true;
+		gather(b, it->cv);
 		list = take(b);
 		pthread_mutex_unlock(&b->mu);
 		commit_list(b, list);
@@ -281,8 +404,11 @@ batch_submit(struct batch *b, struct batch_item *it)
 		 * Read next and cv before marking: a woken owner may reuse its
 		 * item (the mutex is held, so none runs before the loop ends).
 		 */
+		b->commits++;
+		b->last_commit_us = mono_us();
 		for (p = list; p != NULL; p = next) {
 			next = p->next;
+			b->items++;
 			p->done = true;
 			if (p != it)
 				pthread_cond_signal(p->cv);
