@@ -96,6 +96,41 @@ def test_413_declared_over_max_body():
                             "413")
 
 
+def test_get_whose_end_of_input_never_comes():
+    # finish() reads a bodiless GET's end-of-input record before it sends
+    # the answer (so both leave in one write); a web server that never
+    # sends that record must cost the answer at most finish()'s one-second
+    # bound, and the thread must be free again after it.
+    params = {"REQUEST_METHOD": "GET"}
+    c = state["receiver"].begin(params)
+    reader = fc.Reader(c)
+    t0 = time.monotonic()
+    try:
+        reader.wait(3.0 * st.SLACK)
+        check(reader.done, "GET without end of input: no whole answer within %.0f s"
+              % (3.0 * st.SLACK))
+        check(reader.out.startswith(b"Status: 405"), "GET: %r" % reader.out[:80])
+        check(time.monotonic() - t0 < 1.0 + 2.0 * st.SLACK, "GET: answered after %.1f s"
+              % (time.monotonic() - t0))
+        out = good_event("evt_drain_after_get", 10 * st.SLACK)
+        check(out is not None and out.startswith(b"Status: 200"),
+              "GET: the one request thread is still held (%r)" % (out and out[:60]))
+    finally:
+        c.close()
+
+
+def test_get_answered_in_one_piece():
+    # The usual GET: the end-of-input record comes with the parameters.
+    c = state["receiver"].begin({"REQUEST_METHOD": "GET"})
+    try:
+        c.sendall(fc.stdin(b""))
+        out = fc.Reader(c).wait(5 * st.SLACK)
+        check(out is not None and out.startswith(b"Status: 405"), "GET: %r" % out)
+        check(b"Allow: POST" in out, "GET: %r" % out)
+    finally:
+        c.close()
+
+
 def main():
     try:
         st.run(dict(globals()))

@@ -306,15 +306,60 @@ http_send_error(struct http_req *req, int status, const char *code,
  * refused unread (413) usually arrives within that second, so the web
  * server can finish sending it and passes our answer on, not a 502.
  */
+
+/*
+ * Read and drop the rest of the input until its end, the deadline or
+ * *left more bytes; true when it stopped at one of those bounds (not at
+ * an error).
+ */
+static bool
+drain(struct http_req *req, const struct timespec *deadline, size_t *left)
+{
+	char sink[16384];
+	long got;
+
+	while (!req->input_done && *left > 0) {
+		got = read_some_fcgi(req, sink, sizeof(sink) < *left ? sizeof(sink) : *left,
+		    deadline);
+		if (got <= 0) {
+			req->input_done = got == 0 && FCGX_GetError(req->fcgx->in) == 0;
+			return req->input_done || got == -2;
+		}
+		*left -= (size_t)got;
+	}
+	return true;
+}
+
+/* A GET or HEAD without a body: only the end-of-input record is to come. */
+static bool
+bodiless(struct http_req *req)
+{
+	const char *cl = http_param(req, "CONTENT_LENGTH");
+	const char *m = http_method(req);
+
+	return (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0) &&
+	    (cl == NULL || strcmp(cl, "") == 0 || strcmp(cl, "0") == 0);
+}
+
 static void
 finish(struct http_req *req)
 {
-	FCGX_Stream *in = req->fcgx->in;
 	struct timespec deadline;
-	char sink[16384];
 	size_t left = 8u << 20;
-	long got;
+	bool bounded = true;
 
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += 1;
+	/*
+	 * A GET's input is only the end-of-input record, which the web
+	 * server sends with the parameters: reading it before the answer
+	 * goes out (bounded by the same deadline) lets the answer and
+	 * libfcgi's end-of-request record leave in one write at
+	 * FCGX_Finish_r, not two (measured: one write and one web server
+	 * wake-up less per API request).
+	 */
+	if (!req->input_done && bodiless(req))
+		bounded = drain(req, &deadline, &left);
 	/*
 	 * Flush first only when there is input to drain: with the body read
 	 * to its end, the answer and libfcgi's end-of-request record go out
@@ -322,20 +367,11 @@ finish(struct http_req *req)
 	 * usually found lighttpd gone already, having the whole answer by
 	 * Content-Length: an extra write, EPIPE and SIGPIPE per webhook.)
 	 */
-	if (!req->input_done)
+	if (!req->input_done && bounded) {
 		FCGX_FFlush(req->fcgx->out);
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += 1;
-	while (!req->input_done && left > 0) {
-		got = read_some_fcgi(req, sink, sizeof(sink) < left ? sizeof(sink) : left,
-		    &deadline);
-		if (got <= 0) {
-			req->input_done = got == 0 && FCGX_GetError(in) == 0;
-			break;
-		}
-		left -= (size_t)got;
+		bounded = drain(req, &deadline, &left);
 	}
-	if (req->input_done || left == 0 || ms_left(&deadline) <= 0)
+	if (bounded)
 		FCGX_Detach(req->fcgx);
 	FCGX_Finish_r(req->fcgx);
 }
