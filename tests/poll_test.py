@@ -111,6 +111,11 @@ class Stub:
         return log
 
     def clear_log(self):
+        # A request just answered (a direct api() call, the last of a
+        # poller's) may not be recorded yet: let the log settle first, or
+        # its record lands after the clear (seen in CI: a DELETE in the
+        # next test's log).
+        self.api_log()
         self.ctl("log/clear", {})
 
     def api(self, method, path, body=None, version="2025-07", key=KEY):

@@ -316,10 +316,9 @@ static bool
 drain(struct http_req *req, const struct timespec *deadline, size_t *left)
 {
 	char sink[16384];
-	long got;
 
 	while (!req->input_done && *left > 0) {
-		got = read_some_fcgi(req, sink, sizeof(sink) < *left ? sizeof(sink) : *left,
+		long got = read_some_fcgi(req, sink, sizeof(sink) < *left ? sizeof(sink) : *left,
 		    deadline);
 		if (got <= 0) {
 			req->input_done = got == 0 && FCGX_GetError(req->fcgx->in) == 0;
