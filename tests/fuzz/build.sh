@@ -39,18 +39,13 @@ if ! $CLANG -fsanitize=fuzzer,address,undefined "$probe" -o "$obj/probe" 2>"$obj
   exit 1
 fi
 
-# Sources: the library's .c files, the generated migrations, and the
-# carrier answer parser (not in the library yet when these were written).
+# Sources: the library's .c files (the carrier answer parser among them)
+# and the generated migrations.
 sources=()
 for s in $LIB_SOURCES; do
   case $s in *.c) sources+=("$top_srcdir/$s") ;; esac
 done
 sources+=("$top_builddir/sql/migrations.c")
-carrier=$top_srcdir/cgi/lib/carrier_parse.c
-case " $LIB_SOURCES " in
-  *" cgi/lib/carrier_parse.c "*) ;;
-  *) [ -f "$carrier" ] && sources+=("$carrier") ;;
-esac
 
 # Recompile an object when its source, a header or config.h is newer.
 newest_header=$(ls -t "$top_srcdir"/cgi/lib/*.h "$top_builddir/config.h" | head -1)
@@ -76,10 +71,6 @@ ar rcs "$obj/libfuzzlib.a" $(for s in "${sources[@]}"; do
 
 for f in $FUZZERS; do
   src=$top_srcdir/tests/fuzz/$f.c
-  if [ "$f" = fuzz_carrier ] && [ ! -f "$carrier" ]; then
-    echo "fuzz: skipping $f: cgi/lib/carrier_parse.c does not exist" >&2
-    continue
-  fi
   echo "  LINK     tests/fuzz/bin/$f"
   # shellcheck disable=SC2086
   $CLANG $common $link_flags "$src" "$obj/libfuzzlib.a" $PKG_LIBS -lpthread \
