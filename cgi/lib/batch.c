@@ -275,9 +275,14 @@ own_cv(void)
 /* Whether this thread is counted in b->coming (one batch per process). */
 static _Thread_local bool arrived;
 
-static bool gathered(const struct batch *b, bool busy);
+/* Whether the gathering leader has what it waits for (mutex held). */
+static bool
+gathered(const struct batch *b, bool busy)
+{
+	return b->queued >= b->max || (!busy && b->coming == 0);
+}
 
-/* The gathering leader has what it waits for (called with the mutex held). */
+/* Wake the gathering leader once it has what it waits for (mutex held). */
 static void
 wake_gatherer(struct batch *b)
 {
@@ -298,6 +303,8 @@ uncount(struct batch *b)
 void
 batch_arrive(struct batch *b)
 {
+	if (b->alone)
+		return;
 	(void)own_cv();		/* before the lock: the leader may wait on it */
 	pthread_mutex_lock(&b->mu);
 	if (!arrived) {
@@ -342,12 +349,6 @@ mono_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
-}
-
-static bool
-gathered(const struct batch *b, bool busy)
-{
-	return b->queued >= b->max || (!busy && b->coming == 0);
 }
 
 static void

@@ -15,10 +15,11 @@
  *   marks every item with its result and wakes the others;
  *   each thread answers its client only after its item's commit.
  *
- * A leader does not commit the moment it leads: when other threads hold
- * a request whose body is read and which will be submitted within
- * microseconds (batch_arrive() was called, batch_submit() not yet), it
- * waits for them, up to BATCH_GATHER_US.  Without that wait, at
+ * A leader does not always commit the moment it leads: it waits, up to
+ * BATCH_GATHER_US, for threads holding a request whose body is read and
+ * which will be submitted within microseconds (batch_arrive() was
+ * called, batch_submit() not yet), and, while webhooks come back to
+ * back, for those about to come (batch.c, gather()).  Without that wait, at
  * durability normal (no fsync to wait for) a commit left while the next
  * request was still being verified, batches held 1.6 webhooks, and each
  * commit wrote a dozen 4 KiB pages to the WAL for one event's 1.5 KB:

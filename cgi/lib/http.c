@@ -294,20 +294,6 @@ http_send_error(struct http_req *req, int status, const char *code,
 
 
 /*
- * After the answer, libfcgi's close shuts down its write side and waits
- * (2 s per read, for as long as bytes keep coming) for the web server to
- * close first, so that unread input cannot turn into a TCP reset that
- * destroys the answer.  With the input read to its end there is nothing
- * to reset, and the wait only idles the worker: detaching tells libfcgi
- * to close at once.  So the answer is flushed first, what is left of the
- * input is drained within a second (and 8 MiB), and only input still
- * arriving after that (a client dribbling on after its answer) is cut
- * off: such a client may lose its answer; the worker is not held.  A body
- * refused unread (413) usually arrives within that second, so the web
- * server can finish sending it and passes our answer on, not a 502.
- */
-
-/*
  * Read and drop the rest of the input until its end, the deadline or
  * *left more bytes; true when it stopped at one of those bounds (not at
  * an error).
@@ -340,6 +326,19 @@ bodiless(struct http_req *req)
 	    (cl == NULL || strcmp(cl, "") == 0 || strcmp(cl, "0") == 0);
 }
 
+/*
+ * After the answer, libfcgi's close shuts down its write side and waits
+ * (2 s per read, for as long as bytes keep coming) for the web server to
+ * close first, so that unread input cannot turn into a TCP reset that
+ * destroys the answer.  With the input read to its end there is nothing
+ * to reset, and the wait only idles the worker: detaching tells libfcgi
+ * to close at once.  So the answer is flushed first, what is left of the
+ * input is drained within a second (and 8 MiB), and only input still
+ * arriving after that (a client dribbling on after its answer) is cut
+ * off: such a client may lose its answer; the worker is not held.  A body
+ * refused unread (413) usually arrives within that second, so the web
+ * server can finish sending it and passes our answer on, not a 502.
+ */
 static void
 finish(struct http_req *req)
 {
