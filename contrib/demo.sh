@@ -5,12 +5,18 @@
 # /api and /webhook through FastCGI against var/shiptrack.db, and the
 # stand-in carrier server; seeds the database the honest way (signed
 # webhooks, then a poll run); prints the links; stops everything it
-# started on exit.  Secrets are generated per demo into var/.
+# started on exit.  Secrets are generated once into var/shiptrack.conf
+# and kept, so the operator token survives a restart.
+#
+# Every start is a fresh demo: the stand-in carrier service starts empty,
+# so the database is reset to match it (a database from the last demo
+# names parcels the new stand-in has never heard of).  The banner says so.
+# DEMO_STATE names another state directory (the tests use one of their own).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${top_builddir:-$top}
-state=$top/var
+state=${DEMO_STATE:-$build/var}
 lighttpd=${LIGHTTPD:-$(command -v lighttpd || echo /usr/sbin/lighttpd)}
 pids=()
 
@@ -57,6 +63,7 @@ CONF
   umask 022
 fi
 conf=$state/shiptrack.conf
+rm -f "$state"/shiptrack.db "$state"/shiptrack.db-wal "$state"/shiptrack.db-shm
 port=$(free_port "${PORT:-8080}")
 base="http://127.0.0.1:$port"
 
@@ -84,7 +91,7 @@ SHIPTRACK_CONFIG=$conf SHIPTRACK_CARRIER_API_URL=$carrier \
 
 token=$(sed -n 's/^api_token = //p' "$conf")
 echo
-echo "shiptrack demo on $base  (logs: var/shiptrack.log, var/lighttpd-error.log)"
+echo "shiptrack demo on $base  (a fresh database each start; logs: $state/shiptrack.log)"
 echo "  shopper pages:"
 for id in demo-delivered demo-split demo-exception demo-failed; do
   echo "    $(SHIPTRACK_CONFIG=$conf "$build/cgi/shiptrack" link "$id" --base-url "$base/")"

@@ -1,8 +1,8 @@
 #!/bin/bash
 # Browser tests (make check): tests/browser/run.mjs drives Debian's chromium
 # with playwright-core against a real lighttpd serving web/ and the API.
-# Needs node, /usr/bin/chromium and node_modules/playwright-core in the
-# source tree (`npm ci`, as .ci/run does).  Missing pieces are a failure
+# Needs node and /usr/bin/chromium (contrib/quickstart.sh installs both);
+# playwright-core comes from npm, below.  Missing pieces are a failure
 # with a clear message, not a skip.  Screenshots: $top_builddir/tests/out/.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -13,11 +13,31 @@ fail() { echo "browser.sh: $*" >&2; echo "not ok - browser tests: $*"; exit 1; }
 
 node=${NODE:-node}
 command -v "$node" >/dev/null 2>&1 ||
-  fail "node not found (apt-get install nodejs npm)"
-[ -f "$top_srcdir/node_modules/playwright-core/package.json" ] ||
-  fail "$top_srcdir/node_modules/playwright-core is missing: run" \
-       "'PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund' in $top_srcdir"
+  fail "node not found (bash contrib/quickstart.sh installs it)"
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] ||
-  fail "${CHROMIUM:-/usr/bin/chromium} not found (apt-get install chromium)"
+  fail "${CHROMIUM:-/usr/bin/chromium} not found (bash contrib/quickstart.sh installs it)"
+
+# The npm packages (package-lock.json) come from the source tree's
+# node_modules when someone ran `npm ci` there (quickstart.sh does);
+# otherwise this test installs them itself into the build tree, so that
+# `make check` and `make distcheck` (read-only sources) need no hand step.
+# One installer at a time: make -j may start other node tests beside us.
+modules=$top_srcdir/node_modules
+if ! "$node" -e 'require(process.argv[1] + "/playwright-core/package.json")' "$modules" 2>/dev/null; then
+  npmdir=$top_builddir/tests/npm
+  modules=$npmdir/node_modules
+  mkdir -p "$npmdir"
+  (
+    flock 9
+    if ! cmp -s "$top_srcdir/package-lock.json" "$npmdir/package-lock.json" ||
+       [ ! -d "$modules" ]; then
+      cp "$top_srcdir/package.json" "$top_srcdir/package-lock.json" "$npmdir/" &&
+      chmod u+w "$npmdir/package.json" "$npmdir/package-lock.json" &&
+      PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$npmdir" --no-audit \
+        --no-fund --loglevel=error >&2
+    fi
+  ) 9>"$top_builddir/tests/npm.lock" || fail "npm ci into $npmdir failed"
+fi
+export SHIPTRACK_NODE_MODULES=$modules
 
 exec "$node" "$top_srcdir/tests/browser/run.mjs"

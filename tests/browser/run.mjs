@@ -18,6 +18,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SRCDIR = path.resolve(process.env.top_srcdir || path.join(here, '..', '..'));
@@ -34,9 +35,14 @@ const WATCHDOG_MS = 240_000;
 const TIMEZONE = 'Europe/Berlin';
 const LOCALE = 'en-US';
 
+// tests/browser.sh names the node_modules to use (the source tree's, or
+// the one it installed into the build tree for a read-only source tree).
 let chromium;
 try {
-  ({ chromium } = await import('playwright-core'));
+  const modules = process.env.SHIPTRACK_NODE_MODULES;
+  const req = createRequire(path.join(path.dirname(modules || path.join(SRCDIR, 'node_modules')),
+    'package.json'));
+  ({ chromium } = req('playwright-core'));
 } catch (e) {
   console.error(`run.mjs: cannot load playwright-core (${e.message}); run ` +
     `'PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund' in ${SRCDIR}`);
