@@ -28,18 +28,17 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include "app.h"
 #include "carrier.h"
 #include "log.h"
 #include "poll.h"
+#include "runlock.h"
 #include "store_carrier.h"
 #include "timefmt.h"
 
@@ -130,28 +129,20 @@ on_signal(int sig)
 static int
 take_lock(struct run *r)
 {
-	char path[4200];
-	int fd;
+	char err[4200];
 
-	snprintf(path, sizeof(path), "%s.poll.lock", r->a.conf.database);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
-		fprintf(stderr, "shiptrack-poll: cannot open %s: %s\n", path,
-		    strerror(errno));
+	switch (runlock_take(&r->lock, r->a.conf.database, RUNLOCK_POLL,
+	    timefmt_now_ms(), err, sizeof(err))) {
+	case RUNLOCK_TAKEN:
+		return 0;
+	case RUNLOCK_BUSY:
+		printf("shiptrack-poll: another run is in progress (%s.poll.lock is "
+		    "locked); nothing to do\n", r->a.conf.database);
+		return RUN_LOCKED;
+	default:
+		fprintf(stderr, "shiptrack-poll: cannot lock: %s\n", err);
 		return EXIT_FAILED;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int e = errno;
-		close(fd);
-		if (e == EWOULDBLOCK) {
-			printf("shiptrack-poll: another run is in progress (%s is "
-			    "locked); nothing to do\n", path);
-			return RUN_LOCKED;
-		}
-		fprintf(stderr, "shiptrack-poll: cannot lock %s: %s\n", path, strerror(e));
-		return EXIT_FAILED;
-	}
-	r->lock_fd = fd;
-	return 0;
 }
 
 static int
@@ -164,7 +155,7 @@ run_open(struct run *r, const struct opts *o)
 
 	memset(r, 0, sizeof(*r));
 	r->o = o;
-	r->lock_fd = -1;
+	r->lock.fd = -1;
 	app_init(&r->a, "shiptrack-poll", o->config, STORE_READWRITE);
 	if (!r->a.conf_ok) {
 		fprintf(stderr, "shiptrack-poll: %s\n", r->a.conf_err);
@@ -317,8 +308,7 @@ run_close(struct run *r)
 	free(r->reg);
 	free(r->rec);
 	free(r->pend);
-	if (r->lock_fd >= 0)
-		close(r->lock_fd);	/* releases the lock */
+	runlock_release(&r->lock);
 	if (r->a.conf_ok)
 		app_free(&r->a);
 }

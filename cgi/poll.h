@@ -17,6 +17,7 @@
 
 #include "app.h"
 #include "carrier.h"
+#include "runlock.h"
 #include "store.h"
 
 struct job;
@@ -37,7 +38,7 @@ struct run {
 	struct app a;
 	struct store *st;
 	struct carrier *c;
-	int lock_fd;
+	struct runlock lock;
 	int64_t start_ms, deadline;	/* wall ms */
 	int64_t reconcile_ms, backoff_ms;
 	/* the shipments due, loaded as ids and read one by one */

@@ -21,6 +21,7 @@
 #include "link.h"
 #include "log.h"
 #include "notify.h"
+#include "runlock.h"
 #include "sender.h"
 #include "sig.h"
 #include "store_notify.h"
@@ -386,8 +387,8 @@ cmd_notify(struct app *a, int argc, char *argv[])
 	struct sender_stats s;
 	struct store *st;
 	enum store_rc rc;
-	char err[512];
-	int fd, held;
+	struct runlock lock;
+	char err[4200];
 
 	if (notify_args(argc, argv, &o) < 0)
 		return EXIT_USAGE;
@@ -395,20 +396,24 @@ cmd_notify(struct app *a, int argc, char *argv[])
 		fprintf(stderr, "shiptrack notify: %s\n", err);
 		return EXIT_USAGE;
 	}
-	if ((held = sender_lock(a->conf.database, &fd, err, sizeof(err))) != 0) {
-		if (held < 0)
-			fprintf(stderr, "shiptrack notify: %s\n", err);
-		else
-			printf("notify: another run is delivering; nothing to do\n");
-		return held < 0 ? 1 : 0;
+	switch (runlock_take(&lock, a->conf.database, RUNLOCK_NOTIFY,
+	    timefmt_now_ms(), err, sizeof(err))) {
+	case RUNLOCK_TAKEN:
+		break;
+	case RUNLOCK_BUSY:
+		printf("notify: another run is delivering; nothing to do\n");
+		return 0;
+	default:
+		fprintf(stderr, "shiptrack notify: %s\n", err);
+		return 1;
 	}
 	if ((st = app_store(a)) == NULL || deliver_init() < 0) {
-		sender_unlock(fd);
+		runlock_release(&lock);
 		return 1;
 	}
 	rc = sender_run(&a->conf, st, &o, &s);
 	deliver_cleanup();
-	sender_unlock(fd);
+	runlock_release(&lock);
 	printf("notify: %ld notifications, %ld sent, %ld skipped, %ld to retry,"
 	    " %ld failed, %ld interrupted runs recovered\n", s.rows, s.sent,
 	    s.skipped, s.retry, s.failed, s.reclaimed);

@@ -58,7 +58,7 @@ struct row {
 	bool superseded;	/* e-mail only: a newer row says it better */
 };
 
-/* ---- configuration and lock ------------------------------------------------ */
+/* ---- configuration ------------------------------------------------ */
 
 static bool
 has_scheme(const char *url, const char *a, const char *b)
@@ -97,33 +97,6 @@ sender_check_conf(const struct conf *c, char *err, size_t errsz)
 		    " notify_timeout for each configured channel (%ld s)",
 		    channels * c->notify_timeout), -1;
 	return 0;
-}
-
-int
-sender_lock(const char *database, int *fd, char *err, size_t errsz)
-{
-	char path[4096];
-	int n = snprintf(path, sizeof(path), "%s.notify.lock", database);
-
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return snprintf(err, errsz, "database path too long"), -1;
-	if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
-		return snprintf(err, errsz, "%s: %s", path, strerror(errno)), -1;
-	if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
-		return 0;
-	n = errno;
-	close(*fd);
-	*fd = -1;
-	if (n == EWOULDBLOCK)
-		return 1;
-	return snprintf(err, errsz, "%s: %s", path, strerror(n)), -1;
-}
-
-void
-sender_unlock(int fd)
-{
-	if (fd >= 0)
-		close(fd);	/* closing the last descriptor drops the flock */
 }
 
 /* ---- one row: prepare ------------------------------------------------------ */

@@ -2,7 +2,8 @@
  * sender: the cron step that empties the notification outbox
  * (`shiptrack notify`, run after shiptrack-poll).
  *
- *   flock "<database>.notify.lock" (non-blocking: a second run leaves)
+ *   runlock "<database>.notify.lock" (runlock.h; taken by the caller,
+ *   non-blocking: a second run leaves)
  *   -> until nothing is due or --limit rows are done:
  *        claim one row with a lease (store_notify.h)
  *        -> build its message (notify.h), send each pending channel (deliver.h)
@@ -48,10 +49,6 @@ struct sender_stats {
 
 /* 0, or -1 with the problem (keys named, never values) in err. */
 int sender_check_conf(const struct conf *c, char *err, size_t errsz);
-
-/* 0 locked (*fd set), 1 another run holds the lock, -1 error (in err). */
-int  sender_lock(const char *database, int *fd, char *err, size_t errsz);
-void sender_unlock(int fd);
 
 /* Deliver what is due.  STORE_OK, or the store error that stopped the run. */
 enum store_rc sender_run(const struct conf *c, struct store *st,
