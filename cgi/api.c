@@ -21,8 +21,10 @@
 #include "event.h"
 #include "log.h"
 #include "notify.h"
+#include "promtext.h"
 #include "query.h"
 #include "sig.h"
+#include "stats.h"
 #include "store_notify.h"
 #include "timefmt.h"
 #include "view.h"
@@ -49,6 +51,7 @@ static void route_track(struct call *c);
 static void route_order(struct call *c);
 static void route_orders(struct call *c);
 static void route_stats(struct call *c);
+static void route_metrics(struct call *c);
 static void route_contact(struct call *c);
 
 static const struct route {
@@ -62,6 +65,7 @@ static const struct route {
 	{ { "v1", "orders" }, "GET", OPERATOR, route_orders },
 	{ { "v1", "orders", "*" }, "GET", OPERATOR, route_order },
 	{ { "v1", "stats" }, "GET", OPERATOR, route_stats },
+	{ { "v1", "metrics" }, "GET", OPERATOR, route_metrics },
 	{ { "v1", "orders", "*", "contact" }, "PUT", OPERATOR, route_contact },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -74,6 +78,7 @@ static const char *const cache_shopper = "private, max-age=30";
 #define LIST_DEFAULT 50
 #define LIST_MAX 200
 #define CONTACT_BODY_MAX 1024
+#define METRICS_BODY_MAX (4u << 20)
 
 /*
  * The API reads through the read-only handle app_store() gives; the one
@@ -451,75 +456,34 @@ route_orders(struct call *c)
 	send_cached(c, 200, o);
 }
 
-struct stats_ctx {
-	json_object *root;
-};
-
-static int
-stats_add(void *arg, const char *group, const char *key, int64_t n)
-{
-	struct stats_ctx *s = arg;
-	json_object *g;
-
-	if (strcmp(group, "stale") == 0 || strcmp(group, "stored") == 0) {
-		json_object_object_add(s->root, strcmp(key, "orders") == 0 ?
-		    "stale" : strcmp(key, "events") == 0 ? "events" :
-		    "rejectedDeliveries", json_object_new_int64(n));
-		return 0;
-	}
-	if (!json_object_object_get_ex(s->root, group, &g))
-		return -1;
-	json_object_object_add(g, key, json_object_new_int64(n));
-	return 0;
-}
-
-static int
-stats_meta(void *arg, const char *key, const char *value)
-{
-	json_object *poll = arg;
-
-	json_object_object_add(poll, key + 5, value ? json_object_new_string(value) : NULL);
-	return 0;
-}
-
-/* {"pending":0,"failed":0,"sent":0,"skipped":0}, filled by stats_add. */
-static json_object *
-notify_counts_new(void)
-{
-	static const char *const states[] = { "pending", "failed", "sent", "skipped" };
-	json_object *o = json_object_new_object();
-
-	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
-		json_object_object_add(o, states[i], json_object_new_int64(0));
-	return o;
-}
-
 static void
 route_stats(struct call *c)
 {
 	struct store *st = app_store(c->app);
-	struct stats_ctx s = { json_object_new_object() };
-	json_object *poll = json_object_new_object();
-	enum store_rc rc = STORE_ERROR;
+	json_object *o = NULL;
 
-	json_object_object_add(s.root, "status", json_object_new_object());
-	json_object_object_add(s.root, "stage", json_object_new_object());
-	json_object_object_add(s.root, "notifications", notify_counts_new());
-	if (st != NULL && (rc = store_stats(st, timefmt_now_ms(), stats_add, &s)) == STORE_OK)
-		rc = store_meta_prefix(st, "poll.", stats_meta, poll);
-	if (rc == STORE_OK)
-		rc = store_notify_counts(st, stats_add, &s);
-	if (rc != STORE_OK) {
-		json_object_put(poll);
-		json_object_put(s.root);
+	if (st == NULL || stats_gather(st, &c->app->conf, timefmt_now_ms(), &o) != STORE_OK)
 		send_unavailable(c);
-		return;
+	else
+		send_cached(c, 200, o);
+}
+
+/* Prometheus scrapes: the text format, never cached, no ETag. */
+static void
+route_metrics(struct call *c)
+{
+	struct store *st = app_store(c->app);
+	char head[1024];
+	struct buf b;
+
+	buf_init(&b, METRICS_BODY_MAX);
+	if (st == NULL || stats_metrics(st, &c->app->conf, timefmt_now_ms(), &b) != STORE_OK)
+		send_unavailable(c);
+	else {
+		common_headers(c, head, sizeof(head), NULL);
+		http_send(c->req, 200, PROMTEXT_CONTENT_TYPE, head, b.data, b.len);
 	}
-	json_object_object_add(s.root, "lastPoll",
-	    json_object_object_length(poll) > 0 ? poll : NULL);
-	if (json_object_object_length(poll) == 0)
-		json_object_put(poll);
-	send_cached(c, 200, s.root);
+	buf_free(&b);
 }
 
 static struct store *

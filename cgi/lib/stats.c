@@ -1,0 +1,577 @@
+/*
+ * stats: see stats.h.  Gathering fills one JSON object; every form (the
+ * API's body, the CLI's lines, the metrics text) is written from it, so
+ * a count is read in exactly one place.
+ */
+#include "config.h"
+
+#include <math.h>	/* INFINITY */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "order.h"
+#include "promtext.h"
+#include "stats.h"
+#include "store_metrics.h"
+#include "store_notify.h"
+#include "timefmt.h"
+
+/* The meta key shiptrack-poll sets when a run ends "ok". */
+#define META_POLL_OK "poll_ok.finishedAt"
+
+static const char *const lock_names[STATS_LOCKS] = { RUNLOCK_POLL, RUNLOCK_NOTIFY };
+static const char *const notify_states[] = { "pending", "failed", "sent", "skipped" };
+#define NSTATES (sizeof(notify_states) / sizeof(notify_states[0]))
+
+/* ---- run locks ------------------------------------------------------------ */
+
+void
+stats_locks(const struct conf *c, int64_t now_ms, struct stats_lock out[STATS_LOCKS])
+{
+	for (int i = 0; i < STATS_LOCKS; i++) {
+		struct stats_lock *l = &out[i];
+
+		memset(l, 0, sizeof(*l));
+		l->name = lock_names[i];
+		l->age_s = -1;
+		l->ok = runlock_probe(c->database, l->name, &l->s, l->error,
+		    sizeof(l->error)) == 0;
+		if (!l->ok || !l->s.held || l->s.since_ms <= 0)
+			continue;
+		l->age_s = now_ms > l->s.since_ms ? (now_ms - l->s.since_ms) / 1000 : 0;
+		l->stuck = l->age_s > STATS_STUCK_INTERVALS * c->poll_interval;
+	}
+}
+
+static json_object *
+lock_json(const struct stats_lock *l)
+{
+	json_object *o = json_object_new_object();
+	bool held = l->ok && l->s.held;
+	char since[TIMEFMT_ISO_LEN];
+
+	if (held && l->s.since_ms > 0)
+		timefmt_iso_utc(l->s.since_ms, since);
+	json_object_object_add(o, "held", l->ok ? json_object_new_boolean(held) : NULL);
+	json_object_object_add(o, "since", held && l->s.since_ms > 0 ?
+	    json_object_new_string(since) : NULL);
+	json_object_object_add(o, "ageSeconds", l->age_s >= 0 ?
+	    json_object_new_int64(l->age_s) : NULL);
+	json_object_object_add(o, "pid", held && l->s.pid > 0 ?
+	    json_object_new_int64(l->s.pid) : NULL);
+	json_object_object_add(o, "stuck", json_object_new_boolean(l->stuck));
+	json_object_object_add(o, "error", l->ok ? NULL : json_object_new_string(l->error));
+	return o;
+}
+
+/* ---- gathering ------------------------------------------------------------- */
+
+static int
+count_add(void *arg, const char *group, const char *key, int64_t n)
+{
+	json_object *root = arg, *g;
+
+	if (strcmp(group, "stale") == 0 || strcmp(group, "stored") == 0) {
+		json_object_object_add(root, strcmp(key, "orders") == 0 ?
+		    "stale" : strcmp(key, "events") == 0 ? "events" :
+		    "rejectedDeliveries", json_object_new_int64(n));
+		return 0;
+	}
+	if (!json_object_object_get_ex(root, group, &g))
+		return -1;
+	json_object_object_add(g, key, json_object_new_int64(n));
+	return 0;
+}
+
+/* "poll.startedAt" -> lastPoll.startedAt */
+static int
+meta_add(void *arg, const char *key, const char *value)
+{
+	const char *dot = strchr(key, '.');
+
+	json_object_object_add(arg, dot ? dot + 1 : key,
+	    value ? json_object_new_string(value) : NULL);
+	return 0;
+}
+
+/* {"pending":0,"failed":0,"sent":0,"skipped":0}, filled by count_add. */
+static json_object *
+notify_counts_new(void)
+{
+	json_object *o = json_object_new_object();
+
+	for (size_t i = 0; i < NSTATES; i++)
+		json_object_object_add(o, notify_states[i], json_object_new_int64(0));
+	return o;
+}
+
+/* A group from meta, or null when it has no rows. */
+static enum store_rc
+meta_group(struct store *st, json_object *root, const char *name,
+    const char *prefix)
+{
+	json_object *g = json_object_new_object();
+	enum store_rc rc = store_meta_prefix(st, prefix, meta_add, g);
+
+	if (rc != STORE_OK || json_object_object_length(g) == 0) {
+		json_object_put(g);
+		g = NULL;
+	}
+	json_object_object_add(root, name, g);
+	return rc;
+}
+
+static enum store_rc
+gather_store(struct store *st, int64_t now_ms, json_object *root)
+{
+	json_object *ok = NULL;
+	enum store_rc rc = store_stats(st, now_ms, count_add, root);
+
+	if (rc == STORE_OK)
+		rc = meta_group(st, root, "lastPoll", "poll.");
+	if (rc == STORE_OK)
+		rc = store_notify_counts(st, count_add, root);
+	if (rc == STORE_OK)
+		rc = meta_group(st, root, "lastSuccessfulPoll", "poll_ok.");
+	/* {"finishedAt": t} -> t */
+	if (rc == STORE_OK && json_object_object_get_ex(root, "lastSuccessfulPoll", &ok) &&
+	    ok != NULL) {
+		json_object *t = json_object_object_get(ok, "finishedAt");
+		json_object_object_add(root, "lastSuccessfulPoll", json_object_get(t));
+	}
+	return rc;
+}
+
+struct mrows;
+static enum store_rc stored_rows(struct store *st, struct mrows *r);
+
+/* The JSON, and the stored totals when rows is not NULL, from one snapshot. */
+static enum store_rc
+gather(struct store *st, const struct conf *c, int64_t now_ms,
+    json_object **out, struct mrows *rows)
+{
+	json_object *root = json_object_new_object(), *locks;
+	struct stats_lock l[STATS_LOCKS];
+	enum store_rc rc;
+
+	json_object_object_add(root, "status", json_object_new_object());
+	json_object_object_add(root, "stage", json_object_new_object());
+	json_object_object_add(root, "notifications", notify_counts_new());
+	if ((rc = store_read_begin(st)) == STORE_OK) {
+		rc = gather_store(st, now_ms, root);
+		if (rc == STORE_OK && rows != NULL)
+			rc = stored_rows(st, rows);
+		store_read_end(st);
+	}
+	if (rc != STORE_OK) {
+		json_object_put(root);
+		*out = NULL;
+		return rc;
+	}
+	stats_locks(c, now_ms, l);
+	locks = json_object_new_object();
+	for (int i = 0; i < STATS_LOCKS; i++)
+		json_object_object_add(locks, l[i].name, lock_json(&l[i]));
+	json_object_object_add(root, "locks", locks);
+	*out = root;
+	return STORE_OK;
+}
+
+enum store_rc
+stats_gather(struct store *st, const struct conf *c, int64_t now_ms,
+    json_object **out)
+{
+	return gather(st, c, now_ms, out, NULL);
+}
+
+/* ---- for people -------------------------------------------------------------- */
+
+#define PRINT_WIDTH 30
+
+static void
+print_value(FILE *f, json_object *v)
+{
+	if (v == NULL)
+		fputs("-\n", f);
+	else if (json_object_is_type(v, json_type_boolean))
+		fputs(json_object_get_boolean(v) ? "yes\n" : "no\n", f);
+	else
+		fprintf(f, "%s\n", json_object_get_string(v));
+}
+
+static void
+print_object(FILE *f, json_object *o, int indent)
+{
+	json_object_object_foreach(o, key, v) {
+		int width = PRINT_WIDTH - indent;
+
+		if (v != NULL && json_object_is_type(v, json_type_object)) {
+			fprintf(f, "%*s%s:\n", indent, "", key);
+			print_object(f, v, indent + 2);
+			continue;
+		}
+		fprintf(f, "%*s%-*s ", indent, "", width > 1 ? width : 1, key);
+		print_value(f, v);
+	}
+}
+
+void
+stats_print(FILE *f, json_object *stats)
+{
+	print_object(f, stats, 0);
+}
+
+/* ---- Prometheus text ----------------------------------------------------------- */
+
+#define METRIC_ROWS_MAX 10000
+#define LABELS_MAX (STORE_METRIC_LABELS_MAX + 64)
+
+struct mrow {
+	char *name, *labels, *part;
+	int64_t value;
+};
+
+struct mrows {
+	struct mrow *v;
+	size_t n, cap;
+};
+
+static int
+mrow_push(struct mrows *r, const char *name, const char *labels,
+    const char *part, int64_t value)
+{
+	struct mrow *m;
+
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 64;
+		if (cap > METRIC_ROWS_MAX || (m = realloc(r->v, cap * sizeof(*m))) == NULL)
+			return -1;
+		r->v = m;
+		r->cap = cap;
+	}
+	m = &r->v[r->n];
+	m->name = strdup(name);
+	m->labels = strdup(labels);
+	m->part = strdup(part);
+	m->value = value;
+	if (m->name == NULL || m->labels == NULL || m->part == NULL) {
+		free(m->name), free(m->labels), free(m->part);
+		return -1;
+	}
+	r->n++;
+	return 0;
+}
+
+static void
+mrows_free(struct mrows *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->v[i].name), free(r->v[i].labels), free(r->v[i].part);
+	free(r->v);
+}
+
+static int
+mrow_cb(void *arg, const struct metric_row *row)
+{
+	/* Only families this build knows how to describe are shown. */
+	if (metric_family_named(row->name) == NULL)
+		return 0;
+	return mrow_push(arg, row->name, row->labels, row->part, row->value);
+}
+
+static bool
+mrow_has(const struct mrows *r, const char *name, const char *labels)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->v[i].name, name) == 0 && strcmp(r->v[i].labels, labels) == 0)
+			return true;
+	return false;
+}
+
+static int
+mrow_cmp(const void *a, const void *b)
+{
+	const struct mrow *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : strcmp(x->labels, y->labels);
+}
+
+/* The stored totals, with a zero for every counter series this build counts. */
+static enum store_rc
+stored_rows(struct store *st, struct mrows *r)
+{
+	enum store_rc rc = store_metrics_each(st, mrow_cb, r);
+
+	for (int m = 0; m < M__MAX && rc == STORE_OK; m++) {
+		const struct metric_series *s = metric_series((enum metric)m);
+		const struct metric_family_def *d = metric_family(s->family);
+		if (d->type == METRIC_COUNTER && !mrow_has(r, d->name, s->labels) &&
+		    mrow_push(r, d->name, s->labels, "", 0) < 0)
+			rc = STORE_ERROR;
+	}
+	if (r->n > 1)
+		qsort(r->v, r->n, sizeof(r->v[0]), mrow_cmp);
+	return rc;
+}
+
+static const char *
+type_name(enum metric_type t)
+{
+	return t == METRIC_COUNTER ? "counter" : t == METRIC_GAUGE ? "gauge" : "histogram";
+}
+
+static int
+sample_with(struct buf *b, const char *name, const char *labels,
+    const char *lname, const char *lvalue, double v)
+{
+	char l[LABELS_MAX];
+
+	snprintf(l, sizeof(l), "%s", labels);
+	if (strlen(labels) >= sizeof(l) || promtext_label(l, sizeof(l), lname, lvalue) < 0)
+		return -1;
+	return promtext_sample(b, name, l, v);
+}
+
+/* A stored histogram part's bound (+Inf for "+Inf"); false for "sum" or junk. */
+static bool
+part_bound(const char *part, double *bound)
+{
+	char *end;
+
+	if (strcmp(part, "sum") == 0 || *part == '\0')
+		return false;
+	*bound = strtod(part, &end);
+	return *end == '\0';
+}
+
+/* One histogram series: the n rows at g share its name and labels. */
+static int
+hist_series(struct buf *b, const struct metric_family_def *d,
+    const struct mrow *g, size_t n)
+{
+	char name[STORE_METRIC_NAME_MAX + 16], le[PROMTEXT_NUMBER_LEN];
+	int64_t count = 0, sum = 0;
+	double bound, at;
+	int rc = 0;
+
+	for (size_t k = 0; k < n; k++)
+		if (strcmp(g[k].part, "sum") == 0)
+			sum += g[k].value;
+		else if (part_bound(g[k].part, &bound))
+			count += g[k].value;
+	for (size_t i = 0; i <= d->nbounds && rc == 0; i++) {
+		int64_t cum = 0;
+		at = i < d->nbounds ? (double)d->bounds[i] * d->unit : INFINITY;
+		for (size_t k = 0; k < n; k++)
+			if (part_bound(g[k].part, &bound) && bound <= at)
+				cum += g[k].value;
+		metrics_bucket_part(d, i, le, sizeof(le));
+		snprintf(name, sizeof(name), "%s_bucket", d->name);
+		rc = sample_with(b, name, g->labels, "le", le, (double)cum);
+	}
+	snprintf(name, sizeof(name), "%s_sum", d->name);
+	if (rc == 0)
+		rc = promtext_sample(b, name, g->labels, (double)sum * d->unit);
+	snprintf(name, sizeof(name), "%s_count", d->name);
+	if (rc == 0)
+		rc = promtext_sample(b, name, g->labels, (double)count);
+	return rc;
+}
+
+static int
+stored_family(struct buf *b, const struct metric_family_def *d,
+    const struct mrows *r)
+{
+	int rc = promtext_family(b, d->name, type_name(d->type), d->help);
+
+	for (size_t i = 0; i < r->n && rc == 0; ) {
+		size_t j = i + 1;
+		if (strcmp(r->v[i].name, d->name) != 0) {
+			i++;
+			continue;
+		}
+		if (d->type != METRIC_HISTOGRAM) {
+			rc = promtext_sample(b, d->name, r->v[i].labels, (double)r->v[i].value);
+			i++;
+			continue;
+		}
+		while (j < r->n && mrow_cmp(&r->v[i], &r->v[j]) == 0)
+			j++;
+		rc = hist_series(b, d, &r->v[i], j - i);
+		i = j;
+	}
+	return rc;
+}
+
+static int64_t
+json_int(json_object *group, const char *key)
+{
+	json_object *v = NULL;
+
+	return json_object_object_get_ex(group, key, &v) && v != NULL ?
+	    json_object_get_int64(v) : 0;
+}
+
+typedef const char *(*name_fn)(int i);
+
+static const char *
+stage_at(int i)
+{
+	return i < STAGE__MAX ? order_stage_name((enum order_stage)i) : NULL;
+}
+
+static const char *
+status_at(int i)
+{
+	return i < OS__MAX ? order_status_name((enum order_status)i) : NULL;
+}
+
+static const char *
+state_at(int i)
+{
+	return (size_t)i < NSTATES ? notify_states[i] : NULL;
+}
+
+static bool
+known(name_fn names, const char *key)
+{
+	const char *n;
+
+	for (int i = 0; (n = names(i)) != NULL; i++)
+		if (strcmp(n, key) == 0)
+			return true;
+	return false;
+}
+
+/* One gauge per value the group can have (0 when absent), then any other it has. */
+static int
+gauge_group(struct buf *b, const char *name, const char *help,
+    const char *label, json_object *group, name_fn names)
+{
+	const char *n;
+	int rc = promtext_family(b, name, "gauge", help);
+
+	for (int i = 0; rc == 0 && (n = names(i)) != NULL; i++)
+		rc = sample_with(b, name, "", label, n, (double)json_int(group, n));
+	if (group == NULL)
+		return rc;
+	json_object_object_foreach(group, key, v) {
+		if (rc == 0 && !known(names, key))
+			rc = sample_with(b, name, "", label, key,
+			    (double)json_object_get_int64(v));
+	}
+	return rc;
+}
+
+static int
+gauge(struct buf *b, const char *name, const char *help, double v)
+{
+	int rc = promtext_family(b, name, "gauge", help);
+
+	return rc == 0 ? promtext_sample(b, name, NULL, v) : rc;
+}
+
+/* A time as Unix seconds; no sample when it is unknown. */
+static int
+time_gauge(struct buf *b, const char *name, const char *help, json_object *iso)
+{
+	struct timeval_iso t;
+	int rc = promtext_family(b, name, "gauge", help);
+
+	if (rc == 0 && iso != NULL && json_object_is_type(iso, json_type_string) &&
+	    timefmt_parse(json_object_get_string(iso), &t) == 0)
+		rc = promtext_sample(b, name, NULL, (double)t.ms / 1000.0);
+	return rc;
+}
+
+/* held, age and stuck per run lock; nothing for a lock that could not be read. */
+static int
+lock_gauges(struct buf *b, json_object *locks)
+{
+	static const struct { const char *name, *key, *help; } g[] = {
+		{ "shiptrack_run_lock_held", "held",
+		  "1 while a cron run (poll, notify) holds its lock." },
+		{ "shiptrack_run_lock_age_seconds", "ageSeconds",
+		  "How long the lock has been held (0 when it is free)." },
+		{ "shiptrack_run_lock_stuck", "stuck",
+		  "1 when the lock has been held longer than 3 x poll_interval." },
+	};
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(g) / sizeof(g[0]) && rc == 0; i++) {
+		rc = promtext_family(b, g[i].name, "gauge", g[i].help);
+		json_object_object_foreach(locks, name, l) {
+			json_object *held = json_object_object_get(l, "held");
+			json_object *v = json_object_object_get(l, g[i].key);
+			if (rc != 0 || held == NULL)
+				continue;
+			rc = sample_with(b, g[i].name, "", "lock", name,
+			    v == NULL ? 0 : json_object_is_type(v, json_type_boolean) ?
+			    (double)json_object_get_boolean(v) : (double)json_object_get_int64(v));
+		}
+	}
+	return rc;
+}
+
+static int
+store_gauges(struct buf *b, json_object *s)
+{
+	json_object *poll = json_object_object_get(s, "lastPoll");
+	int rc;
+
+	rc = gauge_group(b, "shiptrack_orders_by_stage", "Orders by stage.", "stage",
+	    json_object_object_get(s, "stage"), stage_at);
+	if (rc == 0)
+		rc = gauge_group(b, "shiptrack_orders_by_status", "Orders by Rye status.",
+		    "status", json_object_object_get(s, "status"), status_at);
+	if (rc == 0)
+		rc = gauge(b, "shiptrack_orders_stale", "Orders that need attention (stale).",
+		    (double)json_int(s, "stale"));
+	if (rc == 0)
+		rc = gauge(b, "shiptrack_events_stored", "Events stored.",
+		    (double)json_int(s, "events"));
+	if (rc == 0)
+		rc = gauge(b, "shiptrack_rejected_deliveries_stored",
+		    "Signed deliveries kept as evidence, not applied.",
+		    (double)json_int(s, "rejectedDeliveries"));
+	if (rc == 0)
+		rc = gauge_group(b, "shiptrack_notifications", "Notifications by state.",
+		    "state", json_object_object_get(s, "notifications"), state_at);
+	if (rc == 0)
+		rc = time_gauge(b, "shiptrack_last_poll_timestamp_seconds",
+		    "When the last shiptrack-poll run ended.",
+		    poll ? json_object_object_get(poll, "finishedAt") : NULL);
+	if (rc == 0)
+		rc = time_gauge(b, "shiptrack_last_successful_poll_timestamp_seconds",
+		    "When the last shiptrack-poll run that ended ok ended.",
+		    json_object_object_get(s, "lastSuccessfulPoll"));
+	if (rc == 0)
+		rc = lock_gauges(b, json_object_object_get(s, "locks"));
+	return rc;
+}
+
+enum store_rc
+stats_metrics(struct store *st, const struct conf *c, int64_t now_ms,
+    struct buf *out)
+{
+	struct mrows rows = { NULL, 0, 0 };
+	json_object *s = NULL;
+	enum store_rc rc;
+	int wrc = 0;
+
+	if ((rc = gather(st, c, now_ms, &s, &rows)) == STORE_OK) {
+		wrc = store_gauges(out, s);
+		for (int f = 0; f < MF__MAX && wrc == 0; f++)
+			wrc = stored_family(out, metric_family((enum metric_family)f), &rows);
+		if (wrc != 0) {
+			log_error("metrics: the answer does not fit");
+			rc = STORE_ERROR;
+		}
+	}
+	mrows_free(&rows);
+	json_object_put(s);
+	return rc;
+}
