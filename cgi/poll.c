@@ -37,6 +37,7 @@
 #include "app.h"
 #include "carrier.h"
 #include "log.h"
+#include "metrics.h"
 #include "poll.h"
 #include "runlock.h"
 #include "store_carrier.h"
@@ -237,6 +238,11 @@ record_run(struct run *r, const char *result, long requests)
 		snprintf(num, sizeof(num), "%ld", nums[i].v);
 		rc = store_carrier_meta_set(r->st, nums[i].key, num);
 	}
+	if (rc == STORE_OK && strcmp(result, "ok") == 0)
+		rc = store_carrier_meta_set(r->st, META_POLL_OK, finished);
+	if (rc == STORE_OK)
+		rc = metrics_store_poll_run(r->st, carrier_stats(r->c),
+		    timefmt_now_ms() - r->start_ms);
 	if (rc == STORE_OK && (rc = store_commit(r->st)) == STORE_OK)
 		return;
 err:

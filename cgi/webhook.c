@@ -25,6 +25,7 @@
 #include "event.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "sig.h"
 #include "timefmt.h"
 
@@ -36,6 +37,15 @@ struct receiver {
 	struct batch *batch;
 };
 #define RETRY_AFTER "Retry-After: 5\r\n"
+
+/* A refusal that stores nothing: counted (metrics.h), then answered. */
+static void
+refuse(struct http_req *req, int status, const char *code, const char *msg,
+    const char *extra)
+{
+	metric_add(metric_rejected(code), 1);
+	http_send_error(req, status, code, msg, extra);
+}
 
 /*
  * Senders, recognised by the header that carries their signature.
@@ -85,19 +95,19 @@ read_body(struct http_req *req, const struct app *a, struct buf *body)
 	case BODY_OK:
 		return true;
 	case BODY_TOO_LARGE:
-		http_send_error(req, 413, "payload_too_large",
+		refuse(req, 413, "payload_too_large",
 		    "the body is larger than this receiver accepts", NULL);
 		break;
 	case BODY_BAD_LENGTH:
-		http_send_error(req, 400, "bad_length",
+		refuse(req, 400, "bad_length",
 		    "the body does not match CONTENT_LENGTH", NULL);
 		break;
 	case BODY_TIMEOUT:
-		http_send_error(req, 408, "timeout",
+		refuse(req, 408, "timeout",
 		    "the body did not arrive in time", NULL);
 		break;
 	case BODY_IO:
-		http_send_error(req, 400, "bad_request",
+		refuse(req, 400, "bad_request",
 		    "the body could not be read", NULL);
 		break;
 	}
@@ -107,7 +117,7 @@ read_body(struct http_req *req, const struct app *a, struct buf *body)
 static void
 answer_unavailable(struct http_req *req)
 {
-	http_send_error(req, 503, "unavailable",
+	refuse(req, 503, "unavailable",
 	    "storage is unavailable; retry later", RETRY_AFTER);
 }
 
@@ -138,7 +148,7 @@ reject(struct http_req *req, struct receiver *r, const struct sender *s,
 {
 	struct batch_item it = {
 		.kind = BATCH_REJECT, .scheme = apply_scheme_name(s->scheme),
-		.reason = why, .body = body->data, .len = body->len,
+		.reason = why, .code = code, .body = body->data, .len = body->len,
 	};
 
 	if (batch_submit(r->batch, &it) != STORE_OK) {
@@ -166,9 +176,10 @@ process(struct http_req *req, struct receiver *r, const struct sender *s,
 		.kind = BATCH_EVENT, .ev = &ev, .body = body->data, .len = body->len,
 	};
 
-	if (rc == EVENT_HANDSHAKE)
+	if (rc == EVENT_HANDSHAKE) {
+		metric_add(M_WEBHOOK_CHALLENGE, 1);
 		answer_challenge(req, ev.challenge);
-	else if (rc != EVENT_OK)
+	} else if (rc != EVENT_OK)
 		reject(req, r, s, codes[rc], why, body);
 	else if (batch_submit(r->batch, &it) != STORE_OK)
 		answer_unavailable(req);
@@ -190,23 +201,23 @@ handle(struct http_req *req, void *arg)
 	struct buf body;
 
 	if (strcmp(http_method(req), "POST") != 0) {
-		http_send_error(req, 405, "method_not_allowed",
+		refuse(req, 405, "method_not_allowed",
 		    "only POST is accepted here", "Allow: POST\r\n");
 		return;
 	}
 	if (!a->conf_ok || !any_secret(a)) {
-		http_send_error(req, 503, "not_configured",
+		refuse(req, 503, "not_configured",
 		    "the receiver has no webhook secret configured", RETRY_AFTER);
 		return;
 	}
 	s = find_sender(req, &sig);
 	if (s == NULL || strlen(sig) > MAX_SIGNATURE_HEADER) {
-		http_send_error(req, 401, "bad_signature",
+		refuse(req, 401, "bad_signature",
 		    "no usable signature header", NULL);
 		return;
 	}
 	if ((secret = secret_of(a, s)) == NULL) {
-		http_send_error(req, 503, "not_configured",
+		refuse(req, 503, "not_configured",
 		    "no secret is configured for this sender", RETRY_AFTER);
 		return;
 	}
@@ -216,13 +227,23 @@ handle(struct http_req *req, void *arg)
 		batch_arrive(r->batch);
 		if (!sig_verify(s->scheme, secret, sig, body.data, body.len)) {
 			log_warn("bad %s signature", apply_scheme_name(s->scheme));
-			http_send_error(req, 401, "bad_signature",
+			refuse(req, 401, "bad_signature",
 			    "the signature does not match the body", NULL);
 		} else
 			process(req, r, s, &body);
 		batch_depart(r->batch);
 	}
 	buf_free(&body);
+}
+
+/* One request, then the counts it left waiting, if they are due (batch.h). */
+static void
+serve(struct http_req *req, void *arg)
+{
+	struct receiver *r = arg;
+
+	handle(req, r);
+	batch_flush_due(r->batch);
 }
 
 int
@@ -238,7 +259,7 @@ main(int argc, char *argv[])
 	threads = r.app.conf_ok ? (int)r.app.conf.threads : 1;
 	if ((r.batch = batch_new(&r.app, MAX_PER_COMMIT, (size_t)threads)) == NULL)
 		return 1;
-	rc = http_serve_threads(handle, &r, r.app.conf_ok ? r.app.conf.read_timeout : 10,
+	rc = http_serve_threads(serve, &r, r.app.conf_ok ? r.app.conf.read_timeout : 10,
 	    threads);
 	batch_free(r.batch);
 	app_free(&r.app);

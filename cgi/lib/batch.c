@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -19,6 +20,8 @@
 #include "batch.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
+#include "store_metrics.h"
 #include "timefmt.h"
 
 struct batch {
@@ -34,6 +37,7 @@ struct batch {
 	bool gathering, gather_busy;
 	pthread_cond_t *leader_cv;
 	int64_t last_commit_us;	/* CLOCK_MONOTONIC, when the last commit ended */
+	_Atomic int64_t flushed_us;	/* the same, read without mu (metrics) */
 	/* the checkpointer (see below), all under mu */
 	pthread_t ckpt;
 	pthread_cond_t ckpt_cv;
@@ -135,11 +139,14 @@ batch_new(struct app *a, size_t max_per_commit, size_t threads)
 	return b;
 }
 
+static void flush_at_exit(struct batch *b);
+
 void
 batch_free(struct batch *b)
 {
 	if (b == NULL)
 		return;
+	flush_at_exit(b);
 	if (b->commits > 0)
 		log_info("%lu webhooks in %lu commits", b->items, b->commits);
 	if (b->ckpt_started) {
@@ -164,6 +171,8 @@ apply_one(struct store *st, struct batch_item *it, int64_t now_ms)
 	if (it->kind == BATCH_EVENT)
 		return apply_event_in_tx(st, it->ev, it->body, it->len, now_ms,
 		    &it->duplicate);
+	if (it->kind == BATCH_FLUSH)
+		return STORE_OK;
 	return apply_reject_in_tx(st, it->scheme, it->reason, it->body, it->len,
 	    now_ms);
 }
@@ -211,6 +220,32 @@ apply_list(struct store *st, struct batch_item *list, int64_t now_ms)
 	return STORE_OK;
 }
 
+static int64_t
+mono_us(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
+
+/*
+ * The counts waiting in metrics.h and what this list stores, written in
+ * its transaction (one upsert per changed series), kept only if it commits.
+ */
+static enum store_rc
+flush_metrics(struct store *st, const struct batch_item *list)
+{
+	int64_t n[M__MAX] = { 0 };
+
+	for (const struct batch_item *it = list; it != NULL; it = it->next)
+		if (it->rc == STORE_OK && it->kind == BATCH_EVENT)
+			n[it->duplicate ? M_WEBHOOK_DUPLICATE : M_WEBHOOK_ACCEPTED]++;
+		else if (it->rc == STORE_OK && it->kind == BATCH_REJECT)
+			n[metric_rejected(it->code ? it->code : "")]++;
+	return metrics_flush(st, n);
+}
+
 /* The leader's work, outside the mutex: one transaction for the list. */
 static void
 commit_list(struct batch *b, struct batch_item *list)
@@ -227,8 +262,15 @@ commit_list(struct batch *b, struct batch_item *list)
 	rc = st == NULL ? STORE_ERROR : store_begin(st);
 	if (rc == STORE_OK)
 		rc = apply_list(st, list, now);
-	if (rc == STORE_OK && (rc = store_commit(st)) != STORE_OK)
-		store_rollback(st);
+	if (rc == STORE_OK) {
+		if ((rc = flush_metrics(st, list)) == STORE_OK)
+			rc = store_commit(st);
+		if (rc != STORE_OK)
+			store_rollback(st);
+		metrics_flush_end(rc == STORE_OK);
+	}
+	if (rc == STORE_OK)
+		atomic_store(&b->flushed_us, mono_us());
 	/* A failed BEGIN or COMMIT fails every item: none is durable. */
 	for (it = list; it != NULL; it = it->next)
 		if (rc != STORE_OK)
@@ -342,15 +384,6 @@ batch_depart(struct batch *b)
 #define BATCH_GATHER_US 200
 #define BATCH_BUSY_US 2000
 
-static int64_t
-mono_us(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
-}
-
 static void
 gather(struct batch *b, pthread_cond_t *cv)
 {
@@ -422,4 +455,55 @@ batch_submit(struct batch *b, struct batch_item *it)
 	}
 	pthread_mutex_unlock(&b->mu);
 	return it->rc;
+}
+
+/* --- counts that no commit carried (batch.h) ------------------------------- */
+
+void
+batch_flush_due(struct batch *b)
+{
+	struct batch_item it = { .kind = BATCH_FLUSH };
+
+	if (!http_is_fastcgi() ||
+	    mono_us() - atomic_load(&b->flushed_us) < METRICS_FLUSH_SECONDS * 1000000LL ||
+	    !metrics_pending())
+		return;
+	atomic_store(&b->flushed_us, mono_us());	/* one thread flushes, not all */
+	(void)batch_submit(b, &it);
+}
+
+/* CGI: a small transaction of its own, unless a process wrote one lately. */
+static void
+flush_alone(struct store *st)
+{
+	int64_t last = 0, now = timefmt_now_ms();
+	enum store_rc rc;
+
+	if (store_metrics_flushed_get(st, &last) != STORE_OK ||
+	    (now >= last && now - last < METRICS_FLUSH_SECONDS * 1000LL) ||
+	    store_begin(st) != STORE_OK)
+		return;
+	rc = metrics_flush(st, NULL);
+	if (rc == STORE_OK)
+		rc = store_metrics_flushed_set(st, now);
+	if (rc == STORE_OK)
+		rc = store_commit(st);
+	if (rc != STORE_OK)
+		store_rollback(st);
+	metrics_flush_end(rc == STORE_OK);
+}
+
+/* At exit, no request thread left: store the counts still waiting. */
+static void
+flush_at_exit(struct batch *b)
+{
+	struct batch_item it = { .kind = BATCH_FLUSH };
+	struct store *st;
+
+	if (!metrics_pending() || (st = app_store(b->app)) == NULL)
+		return;
+	if (http_is_fastcgi())
+		commit_list(b, &it);
+	else
+		flush_alone(st);
 }

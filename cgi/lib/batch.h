@@ -39,12 +39,14 @@
 #include "event.h"
 #include "store.h"
 
-enum batch_kind { BATCH_EVENT, BATCH_REJECT };
+/* BATCH_FLUSH stores nothing but the counts waiting in metrics.h. */
+enum batch_kind { BATCH_EVENT, BATCH_REJECT, BATCH_FLUSH };
 
 struct batch_item {
 	enum batch_kind kind;
 	const struct event *ev;		/* BATCH_EVENT */
 	const char *scheme, *reason;	/* BATCH_REJECT */
+	const char *code;		/* BATCH_REJECT: the error code answered (metrics) */
 	const char *body;
 	size_t len;
 	/* results, valid once batch_submit() returns */
@@ -72,5 +74,18 @@ void batch_depart(struct batch *b);
 
 /* Queue it, wait for its commit; returns it->rc. */
 enum store_rc batch_submit(struct batch *b, struct batch_item *it);
+
+/*
+ * Every commit also stores the counts waiting in metrics.h, and counts
+ * what it commits (accepted, duplicate, rejected by code) in the same
+ * transaction.  A request that committed nothing (a refusal) leaves its
+ * count waiting: batch_flush_due(), after each request, stores it in a
+ * transaction of its own once nothing has been committed for
+ * METRICS_FLUSH_SECONDS, and batch_free() at exit; a CGI process (one
+ * request each) does that only if no process did in the last
+ * METRICS_FLUSH_SECONDS, so a flood of refused requests cannot make the
+ * receiver write once per request (those counts are then not kept).
+ */
+void batch_flush_due(struct batch *b);
 
 #endif

@@ -162,6 +162,7 @@ finish(struct xfer *x, enum carrier_outcome outcome, int http,
 
 	if (outcome != CARRIER_OK && outcome != CARRIER_REFUSED)
 		c->stats.failed++;
+	c->stats.ended[x->op][outcome]++;
 	c->pending[x->op]--;
 	x->done(x->arg, &res);
 	xfer_free(x);

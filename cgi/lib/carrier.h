@@ -153,6 +153,7 @@ enum carrier_outcome {
 	CARRIER_UNAVAILABLE,	/* 5xx, timeout, connection, unreadable body */
 	CARRIER_STOPPED,	/* not sent or abandoned: the run is stopping */
 	CARRIER_FAILED,		/* anything else: too large, odd status, internal */
+	CARRIER_OUTCOME__MAX
 };
 enum carrier_outcome carrier_classify(int http, bool parsed);
 const char *carrier_outcome_name(enum carrier_outcome o);
@@ -207,6 +208,7 @@ struct carrier_stats {
 	long rate_limited;		/* 429 answers */
 	long retries;			/* resent after 5xx, timeout, cut body */
 	long failed;			/* requests ending other than OK/REFUSED */
+	long ended[CARRIER_OP__MAX][CARRIER_OUTCOME__MAX];	/* by final outcome */
 };
 
 struct carrier;

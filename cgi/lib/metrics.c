@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "carrier.h"
 #include "metrics.h"
 #include "promtext.h"
 #include "store_metrics.h"
@@ -239,4 +240,41 @@ metrics_store_observe(struct store *st, enum metric_family f,
 	if ((rc = store_metric_add(st, d->name, labels, part, 1)) != STORE_OK)
 		return rc;
 	return store_metric_add(st, d->name, labels, "sum", v);
+}
+
+/* "rate limited" -> "rate_limited": label values stay plain words. */
+static void
+word(char *dst, size_t dstsz, const char *src)
+{
+	snprintf(dst, dstsz, "%s", src);
+	for (char *p = dst; *p != '\0'; p++)
+		if (*p == ' ')
+			*p = '_';
+}
+
+enum store_rc
+metrics_store_poll_run(struct store *st, const struct carrier_stats *s,
+    int64_t duration_ms)
+{
+	char labels[128], outcome[32];
+	enum store_rc rc = STORE_OK;
+
+	for (int op = 0; op < CARRIER_OP__MAX && rc == STORE_OK; op++)
+		for (int o = 0; o < CARRIER_OUTCOME__MAX && rc == STORE_OK; o++) {
+			if (s->ended[op][o] == 0)
+				continue;
+			labels[0] = '\0';
+			word(outcome, sizeof(outcome),
+			    carrier_outcome_name((enum carrier_outcome)o));
+			if (promtext_label(labels, sizeof(labels), "endpoint",
+			    carrier_op_name((enum carrier_op)op)) < 0 ||
+			    promtext_label(labels, sizeof(labels), "outcome", outcome) < 0)
+				return STORE_ERROR;
+			rc = metrics_store_add(st, MF_CARRIER_REQUESTS, labels,
+			    s->ended[op][o]);
+		}
+	if (rc == STORE_OK)
+		rc = metrics_store_observe(st, MF_POLL_DURATION, "",
+		    duration_ms > 0 ? duration_ms : 0);
+	return rc;
 }

@@ -119,6 +119,14 @@ enum store_rc metrics_store_add(struct store *st, enum metric_family f,
 enum store_rc metrics_store_observe(struct store *st, enum metric_family f,
     const char *labels, int64_t v);
 
+/*
+ * shiptrack-poll, at the end of a run: its requests by endpoint and final
+ * outcome, and how long it took.
+ */
+struct carrier_stats;
+enum store_rc metrics_store_poll_run(struct store *st,
+    const struct carrier_stats *s, int64_t duration_ms);
+
 /* A histogram bucket's part name ("0.5", "+Inf") into buf (>= 32 bytes). */
 void metrics_bucket_part(const struct metric_family_def *d, size_t i,
     char *buf, size_t bufsz);

@@ -14,12 +14,10 @@
 #include "order.h"
 #include "promtext.h"
 #include "stats.h"
+#include "store_carrier.h"
 #include "store_metrics.h"
 #include "store_notify.h"
 #include "timefmt.h"
-
-/* The meta key shiptrack-poll sets when a run ends "ok". */
-#define META_POLL_OK "poll_ok.finishedAt"
 
 static const char *const lock_names[STATS_LOCKS] = { RUNLOCK_POLL, RUNLOCK_NOTIFY };
 static const char *const notify_states[] = { "pending", "failed", "sent", "skipped" };
@@ -134,7 +132,7 @@ gather_store(struct store *st, int64_t now_ms, json_object *root)
 	if (rc == STORE_OK)
 		rc = store_notify_counts(st, count_add, root);
 	if (rc == STORE_OK)
-		rc = meta_group(st, root, "lastSuccessfulPoll", "poll_ok.");
+		rc = meta_group(st, root, "lastSuccessfulPoll", META_POLL_OK);
 	/* {"finishedAt": t} -> t */
 	if (rc == STORE_OK && json_object_object_get_ex(root, "lastSuccessfulPoll", &ok) &&
 	    ok != NULL) {

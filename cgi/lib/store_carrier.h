@@ -32,6 +32,8 @@
 
 /* meta keys; "poll." ones are shown by GET /v1/stats as lastPoll. */
 #define META_LIST_SYNC	"carrier.list_sync_ms"	/* start of the last complete list sync */
+/* the end of the last run whose result was "ok" (/v1/stats lastSuccessfulPoll) */
+#define META_POLL_OK	"poll_ok.finishedAt"
 
 #define STORE_NEVER INT64_MAX	/* next_poll_ms of a shipment never polled again */
 
