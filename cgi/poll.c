@@ -199,7 +199,7 @@ run_open(struct run *r, const struct opts *o)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	r->tty = isatty(STDERR_FILENO) && !o->verbose;
+	progress_init(&r->progress, !o->verbose);
 	r->start_ms = timefmt_now_ms();
 	r->deadline = r->start_ms + r->a.conf.poll_interval * 1000;
 	r->reconcile_ms = r->a.conf.reconcile_hours * 3600 * 1000;

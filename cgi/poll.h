@@ -17,6 +17,7 @@
 
 #include "app.h"
 #include "carrier.h"
+#include "progress.h"
 #include "runlock.h"
 #include "store.h"
 
@@ -57,9 +58,7 @@ struct run {
 	struct counts n;
 	bool stopping, unauthorized, config_error, quota, interrupted, db_error,
 	    client_error;
-	/* progress line */
-	bool tty;
-	int64_t progress_ms;
+	struct progress progress;	/* the line on a terminal */
 	uint64_t rnd;
 };
 

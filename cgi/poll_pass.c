@@ -87,16 +87,12 @@ static void
 progress(struct run *r, bool final)
 {
 	const struct carrier_stats *s = carrier_stats(r->c);
-	int64_t now = timefmt_now_ms();
 
-	if (!r->tty || (!final && now - r->progress_ms < 250))
-		return;
-	r->progress_ms = now;
 	if (final) {
-		fputs("\r\033[K", stderr);
+		progress_end(&r->progress);
 		return;
 	}
-	fprintf(stderr, "\r\033[Kshiptrack-poll: %ld requests; %ld/%zu registered, "
+	progress_show(&r->progress, "shiptrack-poll: %ld requests; %ld/%zu registered, "
 	    "%ld listed, %ld/%zu reconciled, %ld updated, %ld failed",
 	    s->sent[CARRIER_CREATE] + s->sent[CARRIER_LIST] + s->sent[CARRIER_GET],
 	    r->n.registered, r->nreg, r->n.listed, r->n.reconciled, r->nrec,

@@ -18,12 +18,15 @@
 #include "apply.h"
 #include "deliver.h"
 #include "event.h"
+#include "http.h"
 #include "link.h"
 #include "log.h"
 #include "notify.h"
+#include "progress.h"
 #include "runlock.h"
 #include "sender.h"
 #include "sig.h"
+#include "stats.h"
 #include "store_notify.h"
 #include "timefmt.h"
 
@@ -43,6 +46,7 @@ static int cmd_link(struct app *a, int argc, char *argv[]);
 static int cmd_export(struct app *a, int argc, char *argv[]);
 static int cmd_contact(struct app *a, int argc, char *argv[]);
 static int cmd_notify(struct app *a, int argc, char *argv[]);
+static int cmd_stats(struct app *a, int argc, char *argv[]);
 
 static const struct command commands[] = {
 	{ "migrate", "", "create the database or bring its schema up to date", cmd_migrate },
@@ -50,6 +54,7 @@ static const struct command commands[] = {
 	{ "replay", "", "rebuild all order state from the stored raw events", cmd_replay },
 	{ "link", "ORDER_ID [--base-url URL]", "print the shopper's tracking link", cmd_link },
 	{ "export", "--csv", "write orders and their shipments as CSV (RFC 4180)", cmd_export },
+	{ "stats", "[--json]", "the counts GET /api/v1/stats gives, and the cron runs' locks", cmd_stats },
 	{ "contact", "ORDER_ID ADDRESS", "set the customer's e-mail address for an order", cmd_contact },
 	{ "notify", "[--limit N]", "deliver pending stage-change notifications (cron)", cmd_notify },
 };
@@ -78,17 +83,42 @@ no_args(int argc, const char *name)
 	return 0;
 }
 
+struct migrating {
+	struct progress p;
+	int total;
+};
+
+/* store_on_migrate(): the progress line while migrations run. */
+static void
+migrate_shown(void *arg, int from, int done, int total)
+{
+	struct migrating *m = arg;
+
+	m->total = total;
+	if (done < total)
+		progress_show(&m->p, "shiptrack migrate: schema %d to %d: migration %d"
+		    " of %d, %.0f s", from, from + total, done + 1, total,
+		    progress_seconds(&m->p));
+}
+
 static int
 cmd_migrate(struct app *a, int argc, char *argv[])
 {
+	struct migrating m = { .total = 0 };
 	struct store *st;
 
 	if (no_args(argc, argv[0]) < 0)
 		return EXIT_USAGE;
-	if ((st = app_store(a)) == NULL)
+	progress_init(&m.p, true);
+	store_on_migrate(migrate_shown, &m);
+	st = app_store(a);
+	store_on_migrate(NULL, NULL);
+	progress_end(&m.p);
+	if (st == NULL)
 		return 1;
-	printf("database %s at schema version %d\n", a->conf.database,
-	    store_schema_version(st));
+	printf("database %s at schema version %d; %d migrations applied in %.1f s\n",
+	    a->conf.database, store_schema_version(st), m.total,
+	    progress_seconds(&m.p));
 	return 0;
 }
 
@@ -97,6 +127,42 @@ print_setting(const char *name, const char *value)
 {
 	/* Say whether a secret is set, never what it is. */
 	printf("  %-26s %s\n", name, value ? "set" : "not set");
+}
+
+/*
+ * The cron runs' locks: who holds one and since when.  Returns how many
+ * are stuck (held longer than STATS_STUCK_INTERVALS x poll_interval).
+ */
+static int
+check_locks(const struct conf *c)
+{
+	struct stats_lock l[STATS_LOCKS];
+	char since[TIMEFMT_ISO_LEN];
+	int stuck = 0;
+
+	stats_locks(c, timefmt_now_ms(), l);
+	printf("runs:\n");
+	for (int i = 0; i < STATS_LOCKS; i++) {
+		printf("  %-20s ", l[i].name);
+		if (!l[i].ok)
+			printf("cannot tell: %s\n", l[i].error);
+		else if (!l[i].s.held)
+			printf("not running\n");
+		else if (l[i].s.since_ms <= 0)
+			printf("running (since when unknown)\n");
+		else {
+			timefmt_iso_utc(l[i].s.since_ms, since);
+			printf("%srunning since %s (%lld s, pid %ld)", l[i].stuck ?
+			    "STUCK: " : "", since, (long long)l[i].age_s, l[i].s.pid);
+			if (l[i].stuck)
+				printf(": longer than %d x poll_interval (%ld s); the runs"
+				    " cron starts meanwhile leave at once",
+				    STATS_STUCK_INTERVALS, c->poll_interval);
+			putchar('\n');
+			stuck += l[i].stuck;
+		}
+	}
+	return stuck;
 }
 
 static int
@@ -135,7 +201,7 @@ cmd_check(struct app *a, int argc, char *argv[])
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
 		if (store_count(st, tables[i], &n) == STORE_OK)
 			printf("  %-20s %lld\n", tables[i], (long long)n);
-	return 0;
+	return check_locks(&a->conf) > 0 ? 1 : 0;
 }
 
 static enum sig_scheme
@@ -150,6 +216,8 @@ scheme_of(const char *name)
 struct replay {
 	struct store *st;
 	long events, skipped, orders;
+	int64_t total;		/* events stored, for the progress line */
+	struct progress p;
 	enum store_rc rc;
 };
 
@@ -182,6 +250,8 @@ replay_event(void *arg, const struct event_row *r)
 		rp->rc = apply_event_effects(rp->st, &ev);
 	event_free(&ev);
 	rp->events++;
+	progress_show(&rp->p, "shiptrack replay: %ld of %lld events", rp->events,
+	    (long long)rp->total);
 	return rp->rc == STORE_OK ? 0 : 1;
 }
 
@@ -192,6 +262,8 @@ replay_order(void *arg, const char *id)
 
 	rp->rc = apply_recompute_order(rp->st, id, timefmt_now_ms(), true);
 	rp->orders++;
+	progress_show(&rp->p, "shiptrack replay: %ld events; %ld orders rebuilt",
+	    rp->events, rp->orders);
 	return rp->rc == STORE_OK ? 0 : 1;
 }
 
@@ -205,8 +277,11 @@ cmd_replay(struct app *a, int argc, char *argv[])
 		return EXIT_USAGE;
 	if ((rp.st = app_store(a)) == NULL)
 		return 1;
+	progress_init(&rp.p, true);
 	/* One transaction: a failed replay leaves the old state intact. */
 	rc = store_begin(rp.st);
+	if (rc == STORE_OK)
+		rc = store_count(rp.st, "events", &rp.total);
 	if (rc == STORE_OK)
 		rc = store_reset_derived(rp.st);
 	if (rc == STORE_OK)
@@ -217,13 +292,14 @@ cmd_replay(struct app *a, int argc, char *argv[])
 		rc = store_event_order_ids(rp.st, replay_order, &rp);
 	if (rc == STORE_OK && (rc = rp.rc) == STORE_OK)
 		rc = store_commit(rp.st);
+	progress_end(&rp.p);
 	if (rc != STORE_OK) {
 		store_rollback(rp.st);
 		fprintf(stderr, "shiptrack replay: failed; nothing was changed\n");
 		return 1;
 	}
-	printf("replayed %ld events into %ld orders (%ld could not be parsed)\n",
-	    rp.events, rp.orders, rp.skipped);
+	printf("replayed %ld events into %ld orders (%ld could not be parsed)"
+	    " in %.1f s\n", rp.events, rp.orders, rp.skipped, progress_seconds(&rp.p));
 	return 0;
 }
 
@@ -322,6 +398,32 @@ cmd_export(struct app *a, int argc, char *argv[])
 		return 1;
 	}
 	return 0;
+}
+
+/* The counts GET /v1/stats answers: its very JSON (--json), or for people. */
+static int
+cmd_stats(struct app *a, int argc, char *argv[])
+{
+	bool json = argc == 2 && strcmp(argv[1], "--json") == 0;
+	json_object *o = NULL;
+	struct store *st;
+	size_t len;
+
+	if (argc > 2 || (argc == 2 && !json)) {
+		fprintf(stderr, "usage: shiptrack stats [--json]\n");
+		return EXIT_USAGE;
+	}
+	if ((st = app_store(a)) == NULL ||
+	    stats_gather(st, &a->conf, timefmt_now_ms(), &o) != STORE_OK) {
+		fprintf(stderr, "shiptrack stats: the database cannot be read\n");
+		return 1;
+	}
+	if (json)
+		printf("%s\n", http_json_string(o, &len));
+	else
+		stats_print(stdout, o);
+	json_object_put(o);
+	return fflush(stdout) == 0 ? 0 : 1;
 }
 
 static int

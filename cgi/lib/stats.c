@@ -199,19 +199,45 @@ print_value(FILE *f, json_object *v)
 		fprintf(f, "%s\n", json_object_get_string(v));
 }
 
+/* A run lock on one line: "not running", "running since T (N s, pid P)"... */
+static void
+print_lock(FILE *f, json_object *l)
+{
+	json_object *held = json_object_object_get(l, "held");
+	json_object *err = json_object_object_get(l, "error");
+
+	if (held == NULL)
+		fprintf(f, "cannot tell: %s\n", err ? json_object_get_string(err) : "?");
+	else if (!json_object_get_boolean(held))
+		fputs("not running\n", f);
+	else
+		fprintf(f, "%srunning since %s (%s s, pid %s)\n",
+		    json_object_get_boolean(json_object_object_get(l, "stuck")) ?
+		    "STUCK: " : "",
+		    json_object_get_string(json_object_object_get(l, "since")),
+		    json_object_get_string(json_object_object_get(l, "ageSeconds")),
+		    json_object_get_string(json_object_object_get(l, "pid")));
+}
+
 static void
 print_object(FILE *f, json_object *o, int indent)
 {
+	if (json_object_object_length(o) == 0)
+		fprintf(f, "%*s(none)\n", indent, "");
 	json_object_object_foreach(o, key, v) {
 		int width = PRINT_WIDTH - indent;
+		bool group = v != NULL && json_object_is_type(v, json_type_object);
 
-		if (v != NULL && json_object_is_type(v, json_type_object)) {
+		if (group && !json_object_object_get_ex(v, "held", NULL)) {
 			fprintf(f, "%*s%s:\n", indent, "", key);
 			print_object(f, v, indent + 2);
 			continue;
 		}
 		fprintf(f, "%*s%-*s ", indent, "", width > 1 ? width : 1, key);
-		print_value(f, v);
+		if (group)
+			print_lock(f, v);
+		else
+			print_value(f, v);
 	}
 }
 

@@ -283,6 +283,39 @@ store_schema_version(struct store *st)
 	return v;
 }
 
+static store_migrate_fn migrate_fn;
+static void *migrate_arg;
+static struct { int from, done, total; } migrating;
+
+void
+store_on_migrate(store_migrate_fn fn, void *arg)
+{
+	migrate_fn = fn;
+	migrate_arg = arg;
+}
+
+/* SQLite's progress handler during a migration: tell, and never interrupt. */
+static int
+migrate_tick(void *arg)
+{
+	(void)arg;
+	migrate_fn(migrate_arg, migrating.from, migrating.done, migrating.total);
+	return 0;
+}
+
+static void
+migrate_told(struct store *st, int from, int done, int total)
+{
+	if (migrate_fn == NULL)
+		return;
+	migrating.from = from;
+	migrating.done = done;
+	migrating.total = total;
+	migrate_fn(migrate_arg, from, done, total);
+	sqlite3_progress_handler(st->db, done < total ? 100000 : 0,
+	    done < total ? migrate_tick : NULL, NULL);
+}
+
 static int
 migrate(struct store *st, char *err, size_t errsz)
 {
@@ -297,13 +330,18 @@ migrate(struct store *st, char *err, size_t errsz)
 	}
 	/* Re-read under the write lock: another process may have migrated. */
 	have = store_schema_version(st);
-	for (int i = have; i < shiptrack_migration_count; i++)
+	for (int i = have; i < shiptrack_migration_count; i++) {
+		migrate_told(st, have, i - have, shiptrack_migration_count - have);
 		if (store_exec_sql(st, shiptrack_migrations[i]) != STORE_OK) {
 			snprintf(err, errsz, "migration %d failed: %s", i + 1,
 			    sqlite3_errmsg(st->db));
+			sqlite3_progress_handler(st->db, 0, NULL, NULL);
 			store_rollback(st);
 			return -1;
 		}
+	}
+	migrate_told(st, have, shiptrack_migration_count - have,
+	    shiptrack_migration_count - have);
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", shiptrack_migration_count);
 	if (store_exec_sql(st, sql) != STORE_OK || store_commit(st) != STORE_OK) {
 		snprintf(err, errsz, "cannot record schema version");

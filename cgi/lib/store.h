@@ -46,6 +46,15 @@ void store_close(struct store *st);
 int  store_schema_version(struct store *st);
 int  store_schema_target(void);
 
+/*
+ * Told while a writable open migrates the file (for a progress line):
+ * from the version found, done of total migrations applied; called before
+ * each migration, every so often while one runs, and once at the end.
+ * One per process; NULL for none.
+ */
+typedef void (*store_migrate_fn)(void *arg, int from, int done, int total);
+void store_on_migrate(store_migrate_fn fn, void *arg);
+
 enum store_rc store_begin(struct store *st);	/* BEGIN IMMEDIATE */
 enum store_rc store_commit(struct store *st);
 void store_rollback(struct store *st);
