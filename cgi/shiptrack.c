@@ -185,6 +185,9 @@ cmd_check(struct app *a, int argc, char *argv[])
 	print_setting("carrier_api_key", a->conf.carrier_api_key);
 	print_setting("notify_secret", a->conf.notify_secret);
 	print_setting("smtp_password", a->conf.smtp_password);
+	if (a->conf.smtp_allow_plaintext_auth)
+		printf("  WARNING: smtp_allow_plaintext_auth = 1: the SMTP password may"
+		    " cross the network in clear text\n");
 	if (sender_check_conf(&a->conf, result, sizeof(result)) < 0) {
 		printf("notifications: %s\n", result);
 		return EXIT_USAGE;

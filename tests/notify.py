@@ -429,8 +429,9 @@ def test_smtp_auth_and_password_stays_secret():
         order = "ord_nt_auth"
         feed(db, st.event("ORDER_PLACED", order, st.iso(1)))
         st.run_cli(["contact", order, CUSTOMER], db=db, env=FAST)
+        # The sink has no TLS: AUTH in clear text only with the opt-out.
         e = env(webhook=False, mail=authsink.url, SHIPTRACK_SMTP_USER="mailer",
-                SHIPTRACK_SMTP_PASSWORD="wrong_pw")
+                SHIPTRACK_SMTP_PASSWORD="wrong_pw", SHIPTRACK_SMTP_ALLOW_PLAINTEXT_AUTH="1")
         notify(db, e, expect=1)
         eq(rows(db, order)[0]["email"], "pending", "bad login: retried, not failed")
         eq(attempts(db, rows(db, order)[0]["id"], "email")[0][1], 535, "535 recorded")
@@ -442,6 +443,57 @@ def test_smtp_auth_and_password_stays_secret():
         check(SMTP_PASSWORD not in repr(st.dump(db)), "password not in the database")
     finally:
         authsink.close()
+
+
+def test_smtp_credentials_never_sent_without_tls():
+    """With smtp_user/smtp_password over smtp://, a server that offers no
+    STARTTLS (or a man in the middle who strips it) never sees AUTH: the
+    attempt fails before it, is recorded with the reason and retried."""
+    authsink = notify_servers.SmtpSink(user="mailer", password=SMTP_PASSWORD)
+    try:
+        db = st.fresh_db(TMP)
+        order = "ord_nt_notls"
+        feed(db, st.event("ORDER_PLACED", order, st.iso(1)))
+        st.run_cli(["contact", order, CUSTOMER], db=db, env=FAST)
+        e = env(webhook=False, mail=authsink.url, SHIPTRACK_SMTP_USER="mailer",
+                SHIPTRACK_SMTP_PASSWORD=SMTP_PASSWORD)
+        notify(db, e, expect=1)
+        check("EHLO" in authsink.verbs, "the sink was reached: %r" % authsink.verbs)
+        check("AUTH" not in authsink.verbs, "no AUTH without TLS: %r" % authsink.verbs)
+        check("MAIL" not in authsink.verbs, "no mail either: %r" % authsink.verbs)
+        eq(authsink.messages, [], "nothing delivered")
+        r = rows(db, order)[0]
+        eq(r["email"], "pending", "retried later, not failed for good")
+        got = attempts(db, r["id"], "email")
+        eq(len(got), 1, "one attempt recorded")
+        check(got[0][2] is not None and "STARTTLS" in got[0][2] and
+              "smtp_allow_plaintext_auth" in got[0][2],
+              "the attempt says why: %r" % (got[0][2],))
+        check(SMTP_PASSWORD not in repr(st.dump(db)), "password not in the database")
+        # The documented opt-out: AUTH in clear text, delivered.
+        st.sqlite(db, "UPDATE notifications SET next_attempt_ms = 0")
+        e["SHIPTRACK_SMTP_ALLOW_PLAINTEXT_AUTH"] = "1"
+        notify(db, e, expect=0)
+        check("AUTH" in authsink.verbs, "AUTH with the opt-out: %r" % authsink.verbs)
+        eq(len(authsink.messages), 1, "delivered after AUTH")
+        eq(authsink.messages[0]["auth"], "mailer", "authenticated")
+        eq(rows(db, order)[0]["email"], "sent", "sent")
+    finally:
+        authsink.close()
+
+
+def test_no_credentials_plain_smtp_unchanged():
+    """Without credentials, smtp:// to a server without STARTTLS works as
+    before (nothing secret crosses the network)."""
+    db = st.fresh_db(TMP)
+    order = "ord_nt_plain"
+    feed(db, st.event("ORDER_PLACED", order, st.iso(1)))
+    st.run_cli(["contact", order, CUSTOMER], db=db, env=FAST)
+    before = len(sink.messages)
+    notify(db, env(webhook=False, mail=True), expect=0)
+    eq(rows(db, order)[0]["email"], "sent", "sent")
+    eq(len(sink.messages), before + 1, "one message")
+    check("AUTH" not in sink.verbs, "no AUTH without credentials")
 
 
 # --- retries, back-off, give-up --------------------------------------------

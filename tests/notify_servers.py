@@ -9,7 +9,10 @@ came, and answers as told: "ok" (200), "fail" (500), "gone" (410),
 SmtpSink: a minimal SMTP server (socketserver; not the deprecated smtpd
 module) that records each message with its envelope, and can refuse
 recipients temporarily ("tempfail": 451) or for good ("reject": 550), or
-require AUTH PLAIN with given credentials.
+require AUTH PLAIN with given credentials.  It never offers STARTTLS (as a
+server without TLS, or a man in the middle who strips it, would not) and
+records the verb of every command it is sent (`verbs`), so a test can
+tell whether AUTH was ever attempted.
 
 Python 3 standard library only.
 """
@@ -158,6 +161,7 @@ class Receiver:
 class SmtpSink:
     def __init__(self, user=None, password=None):
         self.messages = []
+        self.verbs = []         # every command's verb, in order (no arguments)
         self.mode = "ok"
         self.user, self.password = user, password
         self.lock = threading.Lock()
@@ -198,6 +202,8 @@ class SmtpSink:
                 return
             line = raw.decode("latin-1").rstrip("\r\n")
             verb = line.split(" ", 1)[0].upper()
+            with self.lock:
+                self.verbs.append(verb)
             if verb == "EHLO":
                 say("250-sink.test")
                 if self.user is not None:

@@ -66,6 +66,7 @@ static const struct conf_key keys[] = {
 	S(smtp_url, "SHIPTRACK_SMTP_URL", NULL),
 	S(smtp_user, "SHIPTRACK_SMTP_USER", NULL),
 	S(smtp_password, "SHIPTRACK_SMTP_PASSWORD", NULL),
+	L(smtp_allow_plaintext_auth, "SHIPTRACK_SMTP_ALLOW_PLAINTEXT_AUTH", "0", 0, 1),
 	S(mail_from, "SHIPTRACK_MAIL_FROM", NULL),
 	L(notify_give_up_hours, "SHIPTRACK_NOTIFY_GIVE_UP_HOURS", "48", 1, 24 * 365),
 	L(notify_lease_seconds, "SHIPTRACK_NOTIFY_LEASE_SECONDS", "300", 1, 86400),

@@ -43,6 +43,7 @@ struct conf {
 	char *smtp_url;
 	char *smtp_user;
 	char *smtp_password;
+	long smtp_allow_plaintext_auth;	/* 1: AUTH over smtp:// without TLS (unsafe) */
 	char *mail_from;
 	long notify_give_up_hours;	/* a notification not delivered by then: failed */
 	long notify_lease_seconds;	/* a sender's hold on one row */

@@ -268,8 +268,17 @@ mail_headers(const struct notify_mail *mail)
 	return h;
 }
 
+/* Credentials over smtp:// need STARTTLS, unless the operator opted out. */
+static bool
+tls_required(const struct deliver_mail *m)
+{
+	return m->user != NULL && !m->allow_plaintext_auth &&
+	    strncasecmp(m->url, "smtp://", 7) == 0;
+}
+
 static void
-mail_classify(struct deliver_result *r, CURL *e, CURLcode res, const char *errbuf)
+mail_classify(struct deliver_result *r, CURL *e, CURLcode res, const char *errbuf,
+    bool tls)
 {
 	long code = 0;
 
@@ -280,6 +289,10 @@ mail_classify(struct deliver_result *r, CURL *e, CURLcode res, const char *errbu
 		return;
 	}
 	transport_error(r, res, errbuf);
+	if (tls && res == CURLE_USE_SSL_FAILED)
+		snprintf(r->error, sizeof(r->error), "no TLS: the SMTP server offers no"
+		    " STARTTLS, so the password was not sent in clear text (AUTH"
+		    " without TLS needs smtp_allow_plaintext_auth = 1)");
 	/* 5yz is a permanent refusal (RFC 5321 4.2.1), except for our login. */
 	r->permanent = code >= 500 && code <= 599 && code != 530 && code != 534 &&
 	    code != 535 && code != 538;
@@ -305,12 +318,14 @@ deliver_mail(const struct deliver_mail *m, struct deliver_result *r)
 		curl_easy_setopt(e, CURLOPT_USERNAME, m->user);
 		curl_easy_setopt(e, CURLOPT_PASSWORD, m->password ? m->password : "");
 	}
-	curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+	/* TRY: STARTTLS when offered; ALL: no AUTH (nor mail) without it. */
+	curl_easy_setopt(e, CURLOPT_USE_SSL, tls_required(m) ?
+	    (long)CURLUSESSL_ALL : (long)CURLUSESSL_TRY);
 	curl_easy_setopt(e, CURLOPT_MAIL_FROM, from);
 	curl_easy_setopt(e, CURLOPT_MAIL_RCPT, rcpt);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(e, CURLOPT_MIMEPOST, mime);
-	mail_classify(r, e, curl_easy_perform(e), errbuf);
+	mail_classify(r, e, curl_easy_perform(e), errbuf, tls_required(m));
 done:
 	curl_mime_free(mime);
 	curl_slist_free_all(h);

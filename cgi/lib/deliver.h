@@ -8,7 +8,10 @@
  * (timeout_s), no redirects, only the expected protocols, the answer read
  * to at most DELIVER_BODY_MAX bytes with its first DELIVER_SNIPPET bytes
  * kept for the error text.  Plain smtp:// upgrades to TLS when the server
- * offers STARTTLS.
+ * offers STARTTLS, and with credentials it must: AUTH never goes out in
+ * clear text (a server without STARTTLS, or a man in the middle who
+ * strips it from the EHLO answer, fails the attempt before AUTH) unless
+ * the operator opted out (allow_plaintext_auth, smtp_allow_plaintext_auth).
  *
  * A result is classified, not judged: ok (2xx, or the message accepted),
  * permanent (retrying cannot help: HTTP 410 Gone, an SMTP 5xx reply other
@@ -49,6 +52,7 @@ struct deliver_webhook {
 struct deliver_mail {
 	const char *url;		/* smtp:// or smtps:// */
 	const char *user, *password;	/* NULL: no AUTH */
+	bool allow_plaintext_auth;	/* AUTH over smtp:// without TLS: unsafe */
 	const char *from, *to;		/* checked addr-specs */
 	const struct notify_mail *mail;
 	long timeout_s;

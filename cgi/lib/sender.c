@@ -209,6 +209,7 @@ send_email(struct sender *s, const struct row *r, int64_t now_ms,
 	}
 	deliver_mail(&(struct deliver_mail){
 		.url = c->smtp_url, .user = c->smtp_user, .password = c->smtp_password,
+		.allow_plaintext_auth = c->smtp_allow_plaintext_auth != 0,
 		.from = c->mail_from, .to = r->contact, .mail = &mail,
 		.timeout_s = c->notify_timeout,
 	}, &d);
