@@ -341,7 +341,11 @@ cmd_link(struct app *a, int argc, char *argv[])
 	return 0;
 }
 
-/* RFC 4180 field; a leading = + - @ tab or CR is defused for spreadsheets. */
+/*
+ * RFC 4180 field; a leading = + - @ tab or CR is defused for spreadsheets
+ * (a ' before it, and quotes).  web/admin.js's csvField() follows the same
+ * rule, and tests/browser/run.mjs holds the two to the same bytes.
+ */
 static void
 put_csv_field(const char *s)
 {

@@ -335,9 +335,15 @@
 
   /* ---------- CSV ---------- */
 
-  /* RFC 4180: quote fields containing comma, quote, CR or LF; double the quotes. */
+  /*
+   * One cell, by the rule `shiptrack export --csv` follows (put_csv_field
+   * in cgi/shiptrack.c): RFC 4180 (quote a field with a comma, quote, CR or
+   * LF; double the quotes), and a field starting with = + - @ tab or CR,
+   * which a spreadsheet would run as a formula, gets a leading ' and quotes.
+   */
   function csvField(v) {
     var s = S.str(v);
+    if (/^[=+\-@\t\r]/.test(s)) return '"\'' + s.replace(/"/g, '""') + '"';
     return /[",\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
   }
 

@@ -188,6 +188,31 @@ setTimeout(() => {
   process.exit(1);
 }, WATCHDOG_MS).unref();
 
+// CSV as written: the raw text of every cell (quotes and all), row by row.
+function csvCells(text) {
+  const rows = [];
+  let row = [];
+  let i = 0;
+  while (i < text.length) {
+    const start = i;
+    if (text[i] === '"') {
+      for (i++; i < text.length; i++) {
+        if (text[i] === '"' && text[i + 1] === '"') i++;
+        else if (text[i] === '"') { i++; break; }
+      }
+    } else {
+      while (i < text.length && text[i] !== ',' && text[i] !== '\r') i++;
+    }
+    row.push(text.slice(start, i));
+    if (text[i] === ',') { i++; continue; }
+    assert.equal(text.slice(i, i + 2), '\r\n', `CSV row ends in CRLF at ${i}`);
+    rows.push(row);
+    row = [];
+    i += 2;
+  }
+  return rows;
+}
+
 function seed(...more) {
   const p = spawnSync(PYTHON, [path.join(here, 'seed.py'), '--base', server.base, '--config', server.conf, ...more],
     { encoding: 'utf8', timeout: 60_000 });
@@ -640,6 +665,50 @@ async function main() {
     await tid(page, 'prev-page').click();
     await waitRows(everything.slice(0, 25), 'back to page 1');
     noErrors(page, [/401/]);
+    await page.close();
+  });
+
+  await test('operator CSV: formula cells defused exactly as shiptrack export --csv does', async () => {
+    const { hostile } = seed('--hostile');
+    const page = await newPage(context, 1280);
+    await page.goto(`${server.base}/admin.html`);
+    await tid(page, 'token-input').fill(server.token);
+    await tid(page, 'token-submit').click();
+    await page.locator(`[data-testid="order-row"][data-order-id="${hostile.replaceAll('"', '\\"')}"]`).waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), tid(page, 'export-csv').click()]);
+    const page1 = csvCells(fs.readFileSync(await download.path(), 'utf8'));
+    const cli = spawnSync(path.join(BUILDDIR, 'cgi', 'shiptrack'), ['export', '--csv'], {
+      env: { PATH: '/usr/bin:/bin', SHIPTRACK_CONFIG: server.conf }, encoding: 'utf8', timeout: 30_000,
+    });
+    assert.equal(cli.status, 0, `shiptrack export --csv: ${cli.error || cli.stderr}`);
+    const exported = csvCells(cli.stdout);
+    const col = (rows, name) => rows[0].indexOf(name);
+    const [id, status, stage, market, numbers, carriers, created, updated] =
+      ['id', 'status', 'stage', 'marketplace', 'trackingNumbers', 'carriers', 'createdAt', 'updatedAt'].map((n) => col(page1, n));
+    const [cId, cStatus, cStage, cMarket, cNumber, cCarrier, cCreated, cUpdated] =
+      ['order_id', 'status', 'stage', 'marketplace', 'tracking_number', 'carrier', 'created_at', 'updated_at'].map((n) => col(exported, n));
+    // The hostile order's cells, byte for byte: a leading ' and quotes.
+    const mine = page1.find((r) => r[id].includes('HYPERLINK'));
+    assert.ok(mine, 'the hostile order is in the page\'s CSV');
+    assert.deepEqual([mine[id], mine[market], mine[numbers], mine[carriers]],
+      [`"'${hostile.replaceAll('"', '""')}"`, '"\'@SUM(1+1)"', '"\'-2+3"', '"\'+cmd|\' /C calc\'!A0"'],
+      'formula-like cells are defused');
+    // Every order on the page: the same cells as the CLI's rows for it.
+    let compared = 0;
+    for (const r of page1.slice(1)) {
+      const theirs = exported.filter((c) => c[cId] === r[id]);
+      assert.ok(theirs.length > 0, `the CLI exports ${r[id]} with the same id cell`);
+      assert.deepEqual([r[status], r[stage], r[market], r[created], r[updated]],
+        [theirs[0][cStatus], theirs[0][cStage], theirs[0][cMarket], theirs[0][cCreated], theirs[0][cUpdated]],
+        `${r[id]}: the same cells`);
+      if (theirs.length === 1 && theirs[0][cNumber] !== '') {
+        assert.deepEqual([r[numbers], r[carriers]], [theirs[0][cNumber], theirs[0][cCarrier]],
+          `${r[id]}: its shipment's cells`);
+      }
+      compared++;
+    }
+    assert.ok(compared >= 8, `compared ${compared} orders`);
+    noErrors(page);
     await page.close();
   });
 

@@ -13,7 +13,10 @@
 
 Prints a JSON manifest on stdout: every order with its lookup key, expected
 status, stage and staleness.  With --bulk N it only adds N plain orders
-straight to the orders table (to page through).  Standard library only.
+straight to the orders table (to page through); with --hostile it only
+sends, through the receiver, one order whose id, marketplace, tracking
+number and carrier start with = @ - + (spreadsheet formulas), and prints
+its id.  Standard library only.
 """
 import argparse
 import base64
@@ -163,9 +166,18 @@ def main():
     ap.add_argument("--bulk", type=int, default=0,
                     help="instead: add N plain placed orders straight to the orders"
                     " table (for paging), older than every seeded order")
+    ap.add_argument("--hostile", action="store_true",
+                    help="instead: one order with formula-like values (CSV test)")
     args = ap.parse_args()
     cfg = conf(args.config)
     s = Seeder(args.base, cfg)
+    if args.hostile:
+        order = '=HYPERLINK("http://evil.example/?",\'x\')'
+        s.order(order, [("ORDER_PLACED", ago(minutes=1), {"marketplace": "@SUM(1+1)"})], [
+            {"number": "-2+3", "carrier": "+cmd|' /C calc'!A0", "at": ago(minutes=2)}])
+        json.dump({"hostile": order}, sys.stdout)
+        sys.stdout.write("\n")
+        return
     if args.bulk:
         ids = []
         for i in range(args.bulk):
