@@ -116,8 +116,8 @@ cmd_migrate(struct app *a, int argc, char *argv[])
 	progress_end(&m.p);
 	if (st == NULL)
 		return 1;
-	printf("database %s at schema version %d; %d migrations applied in %.1f s\n",
-	    a->conf.database, store_schema_version(st), m.total,
+	printf("database %s at schema version %d; %d migration%s applied in %.1f s\n",
+	    a->conf.database, store_schema_version(st), m.total, m.total == 1 ? "" : "s",
 	    progress_seconds(&m.p));
 	return 0;
 }
