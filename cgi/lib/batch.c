@@ -124,6 +124,15 @@ ckpt_maybe(struct batch *b, struct store *st)
 	pthread_cond_signal(&b->ckpt_cv);
 }
 
+static int64_t
+mono_us(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
+
 struct batch *
 batch_new(struct app *a, size_t max_per_commit, size_t threads)
 {
@@ -134,6 +143,7 @@ batch_new(struct app *a, size_t max_per_commit, size_t threads)
 	b->app = a;
 	b->max = max_per_commit ? max_per_commit : 1;
 	b->alone = threads <= 1;
+	b->flushed_us = mono_us();	/* refusals wait up to 10 s from the start, too */
 	pthread_mutex_init(&b->mu, NULL);
 	pthread_cond_init(&b->ckpt_cv, NULL);
 	return b;
@@ -218,15 +228,6 @@ apply_list(struct store *st, struct batch_item *list, int64_t now_ms)
 	for (it = list; it != NULL; it = it->next)
 		apply_item(st, it, now_ms);
 	return STORE_OK;
-}
-
-static int64_t
-mono_us(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
 }
 
 /*
@@ -464,9 +465,9 @@ batch_flush_due(struct batch *b)
 {
 	struct batch_item it = { .kind = BATCH_FLUSH };
 
-	if (!http_is_fastcgi() ||
-	    mono_us() - atomic_load(&b->flushed_us) < METRICS_FLUSH_SECONDS * 1000000LL ||
-	    !metrics_pending())
+	/* Cheapest test first: this runs after every request. */
+	if (!metrics_pending() || !http_is_fastcgi() ||
+	    mono_us() - atomic_load(&b->flushed_us) < METRICS_FLUSH_SECONDS * 1000000LL)
 		return;
 	atomic_store(&b->flushed_us, mono_us());	/* one thread flushes, not all */
 	(void)batch_submit(b, &it);

@@ -65,6 +65,12 @@ static const struct metric_series series[M__MAX] = {
 #define SUM_SLOT (SLOTS - 1)
 
 static _Atomic int64_t pending[M__MAX][SLOTS];
+/*
+ * Set after each add (release), cleared by a flush before it takes the
+ * slots (acquire): so metrics_pending() is one load, never false while
+ * an add is waiting (at worst true once too often).
+ */
+static atomic_bool dirty;
 /* What the flush in progress took from pending (under flush_mu). */
 static int64_t taken[M__MAX][SLOTS];
 static pthread_mutex_t flush_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -106,8 +112,10 @@ metric_rejected(const char *code)
 void
 metric_add(enum metric m, int64_t n)
 {
-	if ((unsigned)m < M__MAX)
-		atomic_fetch_add_explicit(&pending[m][0], n, memory_order_relaxed);
+	if ((unsigned)m >= M__MAX)
+		return;
+	atomic_fetch_add_explicit(&pending[m][0], n, memory_order_relaxed);
+	atomic_store_explicit(&dirty, true, memory_order_release);
 }
 
 /* The bucket of v: the first bound at or above it, else +Inf. */
@@ -133,16 +141,13 @@ metric_observe(enum metric m, int64_t v)
 		return;
 	atomic_fetch_add_explicit(&pending[m][bucket_of(d, v)], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&pending[m][SUM_SLOT], v, memory_order_relaxed);
+	atomic_store_explicit(&dirty, true, memory_order_release);
 }
 
 bool
 metrics_pending(void)
 {
-	for (int m = 0; m < M__MAX; m++)
-		for (int s = 0; s < SLOTS; s++)
-			if (atomic_load_explicit(&pending[m][s], memory_order_relaxed) != 0)
-				return true;
-	return false;
+	return atomic_load_explicit(&dirty, memory_order_acquire);
 }
 
 void
@@ -167,7 +172,7 @@ part_of(const struct metric_family_def *d, int s, char *buf, size_t bufsz)
 		metrics_bucket_part(d, (size_t)s, buf, bufsz);
 }
 
-/* How many slots a series of this family uses (its sum included). */
+/* Whether a series of this family uses slot s (its sum included). */
 static bool
 slot_used(const struct metric_family_def *d, int s)
 {
@@ -183,6 +188,7 @@ metrics_flush(struct store *st, const int64_t *extra)
 	char part[PROMTEXT_NUMBER_LEN];
 
 	pthread_mutex_lock(&flush_mu);
+	(void)atomic_exchange_explicit(&dirty, false, memory_order_acquire);
 	for (int m = 0; m < M__MAX && rc == STORE_OK; m++) {
 		const struct metric_family_def *d = &families[series[m].family];
 		for (int s = 0; s < SLOTS && rc == STORE_OK; s++) {
@@ -207,9 +213,11 @@ metrics_flush_end(bool committed)
 {
 	for (int m = 0; m < M__MAX; m++)
 		for (int s = 0; s < SLOTS; s++) {
-			if (!committed && taken[m][s] != 0)
+			if (!committed && taken[m][s] != 0) {
 				atomic_fetch_add_explicit(&pending[m][s], taken[m][s],
 				    memory_order_relaxed);
+				atomic_store_explicit(&dirty, true, memory_order_release);
+			}
 			taken[m][s] = 0;
 		}
 	pthread_mutex_unlock(&flush_mu);

@@ -19,7 +19,8 @@
  *
  *   - In memory, for the receiver: the series it counts are the enum
  *     metric below.  metric_add() and metric_observe() are one atomic add
- *     each (16 request threads may call them at once; no lock).
+ *     each and a flag set (16 request threads may call them at once; no
+ *     lock).
  *     metrics_flush() writes what has accumulated, one upsert per changed
  *     series, inside a write transaction the caller has open anyway (the
  *     group commit's), and metrics_flush_end() puts the deltas back if that
@@ -101,7 +102,7 @@ enum metric metric_rejected(const char *code);
 void metric_add(enum metric m, int64_t n);
 /* A histogram series: v in its family's unit. */
 void metric_observe(enum metric m, int64_t v);
-/* Whether anything is waiting to be stored. */
+/* Whether anything may be waiting to be stored (one atomic load). */
 bool metrics_pending(void);
 
 /*

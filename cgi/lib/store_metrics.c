@@ -15,7 +15,8 @@ enum mstmt {
 	M__END
 };
 
-#define FLUSHED_KEY "metrics.flushedMs"
+/* A row of its own in the table (no family has this name): set, not added. */
+#define FLUSHED "'#flushed_ms', '', ''"
 
 static const char *const msql[M__END - M_ADD] = {
 #define Q(n) [n - M_ADD]
@@ -25,10 +26,10 @@ static const char *const msql[M__END - M_ADD] = {
 	Q(M_EACH) =
 	"SELECT name, labels, part, value FROM metrics ORDER BY name, labels, part",
 	Q(M_FLUSHED_GET) =
-	"SELECT value FROM meta WHERE key = '" FLUSHED_KEY "'",
+	"SELECT value FROM metrics WHERE (name, labels, part) = (" FLUSHED ")",
 	Q(M_FLUSHED_SET) =
-	"INSERT INTO meta(key, value) VALUES ('" FLUSHED_KEY "', ?1)"
-	" ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+	"INSERT INTO metrics(name, labels, part, value) VALUES (" FLUSHED ", ?1)"
+	" ON CONFLICT(name, labels, part) DO UPDATE SET value = excluded.value",
 #undef Q
 };
 
@@ -79,10 +80,8 @@ store_metrics_each(struct store *st, store_metric_cb cb, void *arg)
 static int
 ms_row_fn(sqlite3_stmt *s, void *cb, void *arg)
 {
-	const char *v = store_col_text(s, 0);
-
 	(void)cb;
-	*(int64_t *)arg = v != NULL ? strtoll(v, NULL, 10) : 0;
+	*(int64_t *)arg = sqlite3_column_int64(s, 0);
 	return 1;
 }
 

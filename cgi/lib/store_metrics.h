@@ -8,9 +8,10 @@
  * inside the caller's write transaction; nothing is ever overwritten, so
  * any number of processes can add at once and the sum stays right.
  *
- * One more fact lives beside them, in meta: when a process last wrote
- * its deltas in a transaction of their own, which a CGI receiver asks
- * before it does so again (metrics.h: never a write per refused request).
+ * One more row lives beside them, under a name no family has
+ * ("#flushed_ms"): when a process last wrote its deltas in a transaction
+ * of their own, which a CGI receiver asks before it does so again
+ * (batch.h: never a write per refused request).
  */
 #ifndef SHIPTRACK_STORE_METRICS_H
 #define SHIPTRACK_STORE_METRICS_H
