@@ -7,7 +7,8 @@
  *   -> parse (bounded) -> handshake, or apply in one transaction
  *   -> answer, only after the commit.
  * Every refusal before the signature is verified leaves no trace but a
- * log line; a signed body we cannot accept is kept as evidence.
+ * log line and a count (metrics.h); a signed body we cannot accept is
+ * kept as evidence.
  *
  * Under FastCGI the process runs `threads` request threads and commits
  * their writes together (batch.h: group commit); in CGI mode the same

@@ -186,17 +186,19 @@ metrics_flush(struct store *st, const int64_t *extra)
 {
 	enum store_rc rc = STORE_OK;
 	char part[PROMTEXT_NUMBER_LEN];
+	bool any;
 
 	pthread_mutex_lock(&flush_mu);
-	(void)atomic_exchange_explicit(&dirty, false, memory_order_acquire);
+	/* Nothing added since the last flush: only this transaction's counts. */
+	any = atomic_exchange_explicit(&dirty, false, memory_order_acquire);
 	for (int m = 0; m < M__MAX && rc == STORE_OK; m++) {
 		const struct metric_family_def *d = &families[series[m].family];
 		for (int s = 0; s < SLOTS && rc == STORE_OK; s++) {
 			int64_t v;
 			if (!slot_used(d, s))
 				continue;
-			v = taken[m][s] = atomic_exchange_explicit(&pending[m][s], 0,
-			    memory_order_relaxed);
+			v = taken[m][s] = any ? atomic_exchange_explicit(&pending[m][s], 0,
+			    memory_order_relaxed) : 0;
 			if (s == 0 && extra != NULL)
 				v += extra[m];
 			if (v == 0)
