@@ -121,24 +121,28 @@ meta_group(struct store *st, json_object *root, const char *name,
 	return rc;
 }
 
+/* One meta value as root.lastSuccessfulPoll (the first row only). */
+static int
+last_ok_add(void *arg, const char *key, const char *value)
+{
+	(void)key;
+	json_object_object_add(arg, "lastSuccessfulPoll",
+	    value ? json_object_new_string(value) : NULL);
+	return 1;
+}
+
 static enum store_rc
 gather_store(struct store *st, int64_t now_ms, json_object *root)
 {
-	json_object *ok = NULL;
 	enum store_rc rc = store_stats(st, now_ms, count_add, root);
 
 	if (rc == STORE_OK)
 		rc = meta_group(st, root, "lastPoll", "poll.");
 	if (rc == STORE_OK)
 		rc = store_notify_counts(st, count_add, root);
+	json_object_object_add(root, "lastSuccessfulPoll", NULL);
 	if (rc == STORE_OK)
-		rc = meta_group(st, root, "lastSuccessfulPoll", META_POLL_OK);
-	/* {"finishedAt": t} -> t */
-	if (rc == STORE_OK && json_object_object_get_ex(root, "lastSuccessfulPoll", &ok) &&
-	    ok != NULL) {
-		json_object *t = json_object_object_get(ok, "finishedAt");
-		json_object_object_add(root, "lastSuccessfulPoll", json_object_get(t));
-	}
+		rc = store_meta_prefix(st, META_POLL_OK, last_ok_add, root);
 	return rc;
 }
 
@@ -418,7 +422,9 @@ stored_family(struct buf *b, const struct metric_family_def *d,
 			continue;
 		}
 		if (d->type != METRIC_HISTOGRAM) {
-			rc = promtext_sample(b, d->name, r->v[i].labels, (double)r->v[i].value);
+			if (r->v[i].part[0] == '\0')	/* a counter has no parts */
+				rc = promtext_sample(b, d->name, r->v[i].labels,
+				    (double)r->v[i].value);
 			i++;
 			continue;
 		}
