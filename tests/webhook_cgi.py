@@ -5,7 +5,10 @@ Covers DESIGN.md "Webhook receiver": signatures (gen 1, gen 2, rotation),
 handshakes, de-duplication, methods, body limits, JSON errors, evidence of
 rejected deliveries, storage of accepted events, busy database, logging.
 """
+import base64
 import datetime
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -509,6 +512,114 @@ def test_embedded_nul_in_ids_not_truncated():
     check("evt_nul" not in ids, "stored event id truncated at NUL: %r" % ids)
     check(other.status != 200 or "ord_nul\u0000other" in orders,
           "order id truncated at NUL, event applied to another order: %r" % orders)
+
+
+def kept_as_evidence(path, before, a, body, code, what, scheme="rye1"):
+    """Answer a is 400 with code; body is kept byte for byte in
+    rejected_deliveries since the counts before; nothing else stored."""
+    error_answer(a, 400, code, what)
+    c = st.counts(path)
+    eq(c["rejected_deliveries"], before["rejected_deliveries"] + 1, what + ": evidence kept")
+    eq((c["events"], c["orders"], c["shipments"]),
+       (before["events"], before["orders"], before["shipments"]), what + ": nothing applied")
+    row = st.sqlite(path, "SELECT scheme, body FROM rejected_deliveries ORDER BY id DESC LIMIT 1")[0]
+    eq((row[0], bytes(row[1])), (scheme, body), what + ": evidence")
+
+
+def refused_as_evidence(path, body, code, what, scheme="rye1", **post_kw):
+    """POST a signed body (st.post's arguments) that must be refused and kept."""
+    before = st.counts(path)
+    kept_as_evidence(path, before, st.post(path, body, **post_kw), body, code, what, scheme)
+
+
+def test_ids_must_be_json_strings():
+    # DESIGN.md: event and order ids are JSON strings.  json-c clamps
+    # integers beyond 64 bits, so a number is never taken as an id.
+    path = db()
+    for what, field, value in [("id number", "id", 12345),
+                               ("id beyond 64 bits", "id", 99999999999999999999),
+                               ("id float", "id", 1.5), ("id bool", "id", True),
+                               ("id object", "id", {"v": "evt"}), ("id array", "id", ["e"]),
+                               ("requestId number", "requestId", 42),
+                               ("type number", "type", 7)]:
+        o = st.event_obj("ORDER_PLACED", "ord_idtype", st.iso(0), "evt_idtype")
+        o[field] = value
+        refused_as_evidence(path, st.dumps(o), "invalid_field", "gen 1 " + what)
+    body = (b'{"id":"evt2_srcnum","object":"event","type":"checkout_intent.completed",'
+            b'"createdAt":"2025-03-01T09:00:00Z","source":{"type":"checkout_intent",'
+            b'"id":99999999999999999999}}')
+    refused_as_evidence(path, body, "invalid_field", "gen 2 source.id number", gen=2,
+                        scheme="rye2")
+    body = b'{"id":12,"object":"event","type":"checkout_intent.completed",' \
+           b'"createdAt":"2025-03-01T09:00:00Z","source":{"type":"checkout_intent","id":"ci_1"}}'
+    refused_as_evidence(path, body, "invalid_field", "gen 2 id number", gen=2, scheme="rye2")
+    # AfterShip push: event_id.
+    as_secret = "as_push_secret_0123456789"
+    body = (b'{"event":"tracking_update","event_id":99999999999999999999,"ts":1746525600,'
+            b'"msg":{"tracking_number":"1ZNUM","slug":"ups","tag":"InTransit",'
+            b'"updated_at":"2025-05-06T10:00:00+00:00"}}')
+    sig = base64.b64encode(hmac.new(as_secret.encode(), body, hashlib.sha256).digest())
+    before = st.counts(path)
+    a = st.cgi(st.WEBHOOK, st.webhook_env(path, SHIPTRACK_AFTERSHIP_WEBHOOK_SECRET=as_secret),
+               body=body, headers={"aftership-hmac-sha256": sig.decode()})
+    kept_as_evidence(path, before, a, body, "invalid_field", "AfterShip event_id number",
+                     scheme="aftership")
+
+
+def test_ids_beyond_64_bits_do_not_collide():
+    # Two distinct signed events whose ids differ only past 64-bit
+    # precision: neither may be answered as the other's duplicate.
+    path = db()
+    for order_digits in (False, True):
+        for i, n in enumerate((b"99999999999999999999", b"99999999999999999998",
+                               b"-99999999999999999999", b"-99999999999999999998")):
+            if order_digits:
+                body = (b'{"id":"evt_big_order_%d","requestId":%s,"createdAt":'
+                        b'"2025-03-01T09:00:00Z","type":"ORDER_PLACED","data":{}}' % (i, n))
+            else:
+                body = (b'{"id":%s,"requestId":"ord_big","createdAt":"2025-03-01T09:00:00Z",'
+                        b'"type":"ORDER_PLACED","data":{}}' % n)
+            refused_as_evidence(path, body, "invalid_field", "number %s" % n.decode())
+    eq(st.counts(path)["events"], 0, "no event stored")
+
+
+def test_lone_surrogates_refused_not_merged():
+    # json-c decodes every lone surrogate escape to U+FFFD: two events whose
+    # ids differ only in which one they carry would share one id.  Both are
+    # refused (invalid_json: not Unicode text) and kept as evidence.
+    path = db()
+    template = (b'{"id":"evt_sur_%s","requestId":"ord_sur","createdAt":"2025-03-01T09:00:00Z",'
+                b'"type":"ORDER_PLACED","data":{"note":"%s"}}')
+    for what, idpart, note in [("high alone", b"\\uD800", b""),
+                               ("low alone", b"\\uDC00", b""),
+                               ("high, then a plain letter", b"\\uD83Dx", b""),
+                               ("high, then a non-surrogate escape", b"\\uD83D\\u0041", b""),
+                               ("two highs", b"\\uD83D\\uD83D", b""),
+                               ("pair reversed", b"\\uDE00\\uD83D", b""),
+                               ("lower-case hex", b"\\udbff", b""),
+                               ("at the end of a string", b"x\\uD800", b""),
+                               ("in another field", b"plain", b"\\uDFFF")]:
+        refused_as_evidence(path, template % (idpart, note), "invalid_json", what)
+    eq(st.counts(path)["events"], 0, "no event stored")
+    # A pair is one character; an escaped backslash before "uD800" is text.
+    a = st.post(path, template % (b"\\uD83D\\uDE00", b""))
+    accepted(a, "evt_sur_\U0001F600", what="surrogate pair")
+    a = st.post(path, template % (b"\\\\uD800", b"\\\\uDC00"))
+    accepted(a, "evt_sur_\\uD800", what="escaped backslash")
+    eq(sorted(r[0] for r in st.sqlite(path, "SELECT id FROM events")),
+       sorted(["evt_sur_\U0001F600", "evt_sur_\\uD800"]), "stored ids")
+
+
+def test_nan_and_infinity_are_not_json():
+    path = db()
+    for lit in (b"NaN", b"Infinity", b"-Infinity", b"1e999", b"-1e999"):
+        body = (b'{"id":"evt_nan","requestId":"ord_nan","createdAt":"2025-03-01T09:00:00Z",'
+                b'"type":"PAYMENT_SUCCEEDED","data":{"amount":%s}}' % lit)
+        refused_as_evidence(path, body, "invalid_json", lit.decode())
+    body = (b'{"id":"evt2_nan","object":"event","type":"checkout_intent.completed",'
+            b'"createdAt":"2025-03-01T09:00:00Z","source":{"type":"checkout_intent",'
+            b'"id":"ci_nan"},"data":[NaN]}')
+    refused_as_evidence(path, body, "invalid_json", "gen 2 NaN", gen=2, scheme="rye2")
 
 
 def test_not_configured_refuses_and_stores_nothing():
