@@ -622,6 +622,51 @@ def test_nan_and_infinity_are_not_json():
     refused_as_evidence(path, body, "invalid_json", "gen 2 NaN", gen=2, scheme="rye2")
 
 
+# --- the signature binds the generation -----------------------------------
+
+def test_gen2_body_under_gen1_header_refused():
+    path = db()
+    body = st.event2("checkout_intent.completed", "ci_cross_1", created=st.iso(1),
+                     id="evt2_cross_1")
+    refused_as_evidence(path, body, "invalid_field", "gen-2 body, gen-1 header", gen=1)
+    hs = st.event2("webhook_endpoint.verification_challenge", "chal_cross",
+                   source_type="webhook_endpoint", created=st.iso(0))
+    refused_as_evidence(path, hs, "invalid_field", "gen-2 handshake, gen-1 header", gen=1)
+    # Upper-case type but marked as a gen-2 object: still not gen 1.
+    o = st.event_obj("ORDER_PLACED", "ord_cross", st.iso(2), "evt_cross_obj")
+    o["object"] = "event"
+    refused_as_evidence(path, st.dumps(o), "invalid_field", "object:event, gen-1 header")
+    # The same gen-2 bytes under their own header are fine.
+    accepted(st.post(path, body, gen=2), "evt2_cross_1", what="gen-2 body, gen-2 header")
+
+
+def test_gen1_body_under_gen2_header_refused():
+    path = db()
+    body = st.event("ORDER_PLACED", "ord_cross_2", st.iso(1), "evt_cross_2")
+    refused_as_evidence(path, body, "invalid_field", "gen-1 body, gen-2 header", gen=2,
+                        scheme="rye2")
+    hs = st.event("WEBHOOK_URL_VERIFICATION", None, st.iso(0), data={"challenge": "c1"})
+    refused_as_evidence(path, hs, "invalid_field", "gen-1 handshake, gen-2 header", gen=2,
+                        scheme="rye2")
+    # "object":"event" without a source object is no gen-2 body either.
+    o = json.loads(st.event2("checkout_intent.completed", "ci_x", created=st.iso(1)))
+    o["source"] = "ci_x"
+    refused_as_evidence(path, st.dumps(o), "invalid_field", "source not an object", gen=2,
+                        scheme="rye2")
+    accepted(st.post(path, body, gen=1), "evt_cross_2", what="gen-1 body, gen-1 header")
+
+
+def test_gen1_order_event_needs_request_id():
+    # A gen-1 order event names its order; URL verification and product
+    # events (and types not in the spec's list) need not.
+    path = db()
+    for t in ("ORDER_PLACED", "PAYMENT_SUCCEEDED", "TRACKING_OBTAINED"):
+        refused_as_evidence(path, st.event(t, None, st.iso(0), "evt_noreq_" + t),
+                            "missing_field", t + " without requestId")
+    accepted(st.post(path, st.event("PRODUCT_UPDATED", None, st.iso(0), "evt_noreq_prod")),
+             "evt_noreq_prod", what="product event")
+
+
 def test_not_configured_refuses_and_stores_nothing():
     path = db()
     before = snapshot(path)

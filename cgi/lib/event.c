@@ -450,6 +450,66 @@ check_common(struct event *ev, char *why, size_t whysz)
 	return EVENT_OK;
 }
 
+/* A gen-1 type: upper case, digits and underscores (ORDER_PLACED). */
+static bool
+gen1_type(const char *t)
+{
+	if (t == NULL || !(*t >= 'A' && *t <= 'Z'))
+		return false;
+	return t[strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")] == '\0';
+}
+
+/*
+ * The body must be of the generation its header names.  Gen 1 and gen 2
+ * may share one secret, so a valid signature alone does not say which
+ * parser the sender meant: gen-2 bytes read as gen 1 would be filed under
+ * no order, or another one.  Gen 1: an upper-case type, and no
+ * "object":"event"; gen 2: "object":"event" and a source object.
+ */
+static enum event_rc
+check_shape(const struct event *ev, char *why, size_t whysz)
+{
+	const char *object = get_str(ev->root, "object");
+	bool is_event = object != NULL && strcmp(object, "event") == 0;
+
+	if (ev->scheme == SIG_RYE_V1 && (is_event || !gen1_type(ev->type)))
+		return fail(why, whysz, EVENT_INVALID_FIELD, "not a gen-1 body"
+		    " (upper-case type, no \"object\":\"event\"), yet signed"
+		    " with Rye-Hmac-Signature-V1");
+	if (ev->scheme == SIG_RYE_V2 &&
+	    (!is_event || get_obj(ev->root, "source", json_type_object) == NULL))
+		return fail(why, whysz, EVENT_INVALID_FIELD, "not a gen-2 body"
+		    " (\"object\":\"event\" and a source), yet signed with"
+		    " x-rye-signature");
+	return EVENT_OK;
+}
+
+/*
+ * The gen-1 types shared/spec/rye-webhooks.md lists as concerning an
+ * order: each carries its requestId.  Others (URL verification, product
+ * and store events, types Rye adds later) may have none.
+ */
+static const char *const gen1_order_types[] = {
+	"PAYMENT_SUCCEEDED", "PAYMENT_FAILED", "PAYMENT_REFUNDED", "REFUND_CREATED",
+	"ORDER_SUBMISSION_STARTED", "ORDER_SUBMISSION_SUCCEEDED", "ORDER_PLACED",
+	"ORDER_FAILED", "ORDER_CANCEL_STARTED", "ORDER_CANCEL_SUCCEEDED",
+	"ORDER_CANCEL_FAILED", "TRACKING_OBTAINED", NULL,
+};
+
+static enum event_rc
+check_order_ref(const struct event *ev, char *why, size_t whysz)
+{
+	if (ev->scheme != SIG_RYE_V1 || ev->order_id != NULL)
+		return EVENT_OK;
+	for (const char *const *t = gen1_order_types; *t != NULL; t++)
+		if (strcmp(ev->type, *t) == 0) {
+			snprintf(why, whysz, "requestId is missing: %s concerns"
+			    " an order", ev->type);
+			return EVENT_MISSING_FIELD;
+		}
+	return EVENT_OK;
+}
+
 static enum event_rc
 parse_envelope(struct event *ev, char *why, size_t whysz)
 {
@@ -465,6 +525,12 @@ parse_envelope(struct event *ev, char *why, size_t whysz)
 	}
 }
 
+/*
+ * The checks run in this order, so a body wrong in several ways is
+ * answered for the first: JSON, a field of the wrong JSON type, a
+ * handshake (answered without id or createdAt), a missing or malformed
+ * id, type or createdAt, the generation's shape, then the order reference.
+ */
 enum event_rc
 event_parse(enum sig_scheme scheme, const char *body, size_t len,
     struct event *ev, char *why, size_t whysz)
@@ -479,12 +545,19 @@ event_parse(enum sig_scheme scheme, const char *body, size_t len,
 	if (!json_object_is_type(ev->root, json_type_object))
 		return fail(why, whysz, EVENT_INVALID_JSON, "body is not a JSON object");
 	rc = parse_envelope(ev, why, whysz);
-	if (rc == EVENT_HANDSHAKE && (strlen(ev->challenge) > 512 ||
-	    !text_printable(ev->challenge)))
-		return fail(why, whysz, EVENT_INVALID_FIELD, "challenge is too long");
-	if (rc != EVENT_OK)
+	if (rc == EVENT_HANDSHAKE) {
+		if (strlen(ev->challenge) > 512 || !text_printable(ev->challenge))
+			rc = fail(why, whysz, EVENT_INVALID_FIELD,
+			    "challenge is too long or not printable");
+		else if ((rc = check_shape(ev, why, whysz)) == EVENT_OK)
+			return EVENT_HANDSHAKE;
+		ev->challenge = NULL;	/* nothing to answer */
 		return rc;
-	return check_common(ev, why, whysz);
+	}
+	if (rc != EVENT_OK || (rc = check_common(ev, why, whysz)) != EVENT_OK ||
+	    (rc = check_shape(ev, why, whysz)) != EVENT_OK)
+		return rc;
+	return check_order_ref(ev, why, whysz);
 }
 
 void

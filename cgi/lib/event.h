@@ -14,8 +14,10 @@
  * texts as one value, the text is refused instead: a lone surrogate
  * escape (json-c makes each one U+FFFD), NaN or Infinity, and an id that
  * is a number (clamped beyond 64 bits); ids, order ids and types must be
- * JSON strings.  Fields we do not understand are kept in the raw body,
- * which is stored as received, so a later parser can re-read them
+ * JSON strings.  Gen 1 and gen 2 may share a secret, so the signature
+ * does not say which format was meant: a body must be of the generation
+ * its header names.  Fields we do not understand are kept in the raw
+ * body, which is stored as received, so a later parser can re-read them
  * (`shiptrack replay`).
  */
 #ifndef SHIPTRACK_EVENT_H
@@ -68,9 +70,10 @@ enum event_rc {
 /*
  * Parse body; on any rc but EVENT_OK/HANDSHAKE, why says what was wrong.
  * EVENT_INVALID_JSON: not (strict, lossless) JSON, or not an object.
- * EVENT_INVALID_FIELD: a field of the wrong type or form.
- * EVENT_MISSING_FIELD: no id, type or createdAt, or no challenge in a
- * handshake.
+ * EVENT_INVALID_FIELD: a field of the wrong type or form, or a body not
+ * of the scheme's generation.  EVENT_MISSING_FIELD: no id, type or
+ * createdAt, no challenge in a handshake, or a gen-1 order event without
+ * requestId.
  */
 enum event_rc event_parse(enum sig_scheme scheme, const char *body,
     size_t len, struct event *ev, char *why, size_t whysz);

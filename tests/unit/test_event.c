@@ -463,11 +463,14 @@ test_handshake_gen2(void **state)
 	    "\"type\":\"webhook_endpoint.verification_challenge\","
 	    "\"createdAt\":\"2025-05-06T10:00:00Z\",\"source\":{}}"),
 	    EVENT_MISSING_FIELD);
-	/* The gen-1 form is not a handshake under gen 2, nor the reverse. */
-	assert_rc(parse(f, SIG_RYE_V1,
+	/*
+	 * The gen-2 form under the gen-1 header is no handshake, nor an
+	 * event to store: its type is no gen-1 type.
+	 */
+	assert_fails(parse(f, SIG_RYE_V1,
 	    "{\"id\":\"evt_9\",\"type\":\"webhook_endpoint.verification_challenge\","
 	    "\"createdAt\":\"2025-05-06T10:00:00Z\","
-	    "\"source\":{\"id\":\"whchal_123\"}}"), EVENT_OK);
+	    "\"source\":{\"id\":\"whchal_123\"}}"), EVENT_INVALID_FIELD);
 	assert_null(f->ev.challenge);
 }
 
@@ -759,6 +762,98 @@ test_non_finite_numbers_invalid(void **state)
 	assert_rc(parse(f, SIG_RYE_V1, "{\"id\":\"evt_1\",\"type\":\"ORDER_PLACED\","
 	    "\"requestId\":\"r\",\"createdAt\":\"2023-06-27T12:00:00Z\","
 	    "\"data\":{\"amount\":1e300,\"b\":-0.0,\"c\":99999999999999999999}}"), EVENT_OK);
+}
+
+/* ---- the header's generation binds the body's -------------------------- */
+
+static void
+test_gen2_body_is_not_gen1(void **state)
+{
+	static const char *const bodies[] = {
+		"{\"id\":\"evt_2a\",\"object\":\"event\",\"type\":\"checkout_intent.completed\","
+		"\"createdAt\":\"2025-05-06T10:00:00Z\","
+		"\"source\":{\"type\":\"checkout_intent\",\"id\":\"ci_abc\"}}",
+		/* Lower case or dots: no gen-1 type. */
+		"{\"id\":\"e\",\"type\":\"order_placed\",\"requestId\":\"r\","
+		"\"createdAt\":\"2025-05-06T10:00:00Z\"}",
+		"{\"id\":\"e\",\"type\":\"ORDER.PLACED\",\"requestId\":\"r\","
+		"\"createdAt\":\"2025-05-06T10:00:00Z\"}",
+		"{\"id\":\"e\",\"type\":\"_ORDER\",\"requestId\":\"r\","
+		"\"createdAt\":\"2025-05-06T10:00:00Z\"}",
+		/* Upper case, but marked as a gen-2 event object. */
+		"{\"id\":\"e\",\"object\":\"event\",\"type\":\"ORDER_PLACED\","
+		"\"requestId\":\"r\",\"createdAt\":\"2025-05-06T10:00:00Z\"}",
+	};
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < NELEM(bodies); i++)
+		assert_fails(parse(f, SIG_RYE_V1, bodies[i]), EVENT_INVALID_FIELD);
+	assert_rc(parse(f, SIG_RYE_V2, bodies[0]), EVENT_OK);
+	/* Digits and a leading letter are gen-1 enough; so is another object. */
+	assert_rc(parse(f, SIG_RYE_V1, "{\"id\":\"e\",\"type\":\"RETURN_V2\","
+	    "\"object\":\"order\",\"createdAt\":\"2025-05-06T10:00:00Z\"}"), EVENT_OK);
+}
+
+static void
+test_gen1_body_is_not_gen2(void **state)
+{
+	static const char *const bodies[] = {
+		"{\"id\":\"evt_01J2\",\"requestId\":\"req_7f3a\","
+		"\"createdAt\":\"2024-07-22T14:30:04.367Z\",\"type\":\"ORDER_PLACED\"}",
+		/* Handshakes too. */
+		"{\"id\":\"evt_v\",\"createdAt\":\"2023-06-27T12:00:00Z\","
+		"\"type\":\"WEBHOOK_URL_VERIFICATION\",\"data\":{\"challenge\":\"c\"}}",
+		"{\"id\":\"e\",\"type\":\"webhook_endpoint.verification_challenge\","
+		"\"source\":{\"id\":\"whchal_1\"}}",
+		/* "object":"event" and a source object, both. */
+		"{\"id\":\"e\",\"object\":\"event\",\"type\":\"checkout_intent.completed\","
+		"\"createdAt\":\"2025-05-06T10:00:00Z\"}",
+		"{\"id\":\"e\",\"object\":\"event\",\"type\":\"checkout_intent.completed\","
+		"\"createdAt\":\"2025-05-06T10:00:00Z\",\"source\":\"ci_1\"}",
+		"{\"id\":\"e\",\"object\":\"Event\",\"type\":\"checkout_intent.completed\","
+		"\"createdAt\":\"2025-05-06T10:00:00Z\",\"source\":{\"id\":\"ci_1\"}}",
+		"{\"id\":\"e\",\"source\":{\"id\":\"ci_1\"},\"type\":\"checkout_intent.completed\","
+		"\"createdAt\":\"2025-05-06T10:00:00Z\"}",
+	};
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < NELEM(bodies); i++) {
+		assert_fails(parse(f, SIG_RYE_V2, bodies[i]), EVENT_INVALID_FIELD);
+		assert_null(f->ev.challenge);	/* nothing to answer */
+	}
+	assert_rc(parse(f, SIG_RYE_V1, bodies[0]), EVENT_OK);
+	assert_rc(parse(f, SIG_RYE_V1, bodies[1]), EVENT_HANDSHAKE);
+}
+
+static void
+test_gen1_order_types_need_request_id(void **state)
+{
+	static const char *const order_types[] = {
+		"PAYMENT_SUCCEEDED", "PAYMENT_FAILED", "PAYMENT_REFUNDED", "REFUND_CREATED",
+		"ORDER_SUBMISSION_STARTED", "ORDER_SUBMISSION_SUCCEEDED", "ORDER_PLACED",
+		"ORDER_FAILED", "ORDER_CANCEL_STARTED", "ORDER_CANCEL_SUCCEEDED",
+		"ORDER_CANCEL_FAILED", "TRACKING_OBTAINED",
+	};
+	static const char *const others[] = {
+		"PRODUCT_UPDATED", "PRODUCT_DELETED", "SHOPIFY_STORE_CONNECTED",
+		"RETURN_STARTED", "SOMETHING_RYE_ADDED_LATER",
+	};
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < NELEM(order_types); i++) {
+		assert_fails(parse(f, SIG_RYE_V1, fmt(f, "{\"id\":\"e\",\"type\":\"%s\","
+		    "\"createdAt\":\"2025-05-06T10:00:00Z\"}", order_types[i])),
+		    EVENT_MISSING_FIELD);
+		assert_rc(parse(f, SIG_RYE_V1, fmt(f, "{\"id\":\"e\",\"type\":\"%s\","
+		    "\"requestId\":null,\"createdAt\":\"2025-05-06T10:00:00Z\"}",
+		    order_types[i])), EVENT_MISSING_FIELD);
+		assert_rc(parse(f, SIG_RYE_V1, fmt(f, "{\"id\":\"e\",\"type\":\"%s\","
+		    "\"requestId\":\"r\",\"createdAt\":\"2025-05-06T10:00:00Z\"}",
+		    order_types[i])), EVENT_OK);
+	}
+	for (size_t i = 0; i < NELEM(others); i++)
+		assert_rc(parse(f, SIG_RYE_V1, fmt(f, "{\"id\":\"e\",\"type\":\"%s\","
+		    "\"createdAt\":\"2025-05-06T10:00:00Z\"}", others[i])), EVENT_OK);
 }
 
 /* ---- tracking extraction ----------------------------------------------- */
@@ -1216,6 +1311,9 @@ main(void)
 		T(test_lone_surrogate_scanner),
 		T(test_lone_surrogates_invalid),
 		T(test_non_finite_numbers_invalid),
+		T(test_gen2_body_is_not_gen1),
+		T(test_gen1_body_is_not_gen2),
+		T(test_gen1_order_types_need_request_id),
 		T(test_tracking_number_aliases),
 		T(test_tracking_carrier_aliases),
 		T(test_tracking_url_aliases),
