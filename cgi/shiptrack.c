@@ -113,6 +113,7 @@ cmd_check(struct app *a, int argc, char *argv[])
 	printf("configuration: %s\n", a->conf.source ? a->conf.source :
 	    "(environment and defaults only)");
 	print_setting("webhook_secret", a->conf.webhook_secret);
+	print_setting("webhook_secret_v2", a->conf.webhook_secret_v2);
 	print_setting("aftership_webhook_secret", a->conf.aftership_webhook_secret);
 	print_setting("api_token", a->conf.api_token);
 	print_setting("lookup_secret", a->conf.lookup_secret);

@@ -667,6 +667,52 @@ def test_gen1_order_event_needs_request_id():
              "evt_noreq_prod", what="product event")
 
 
+def test_webhook_secret_v2_is_gen2s_own():
+    path = db()
+    v1, v2, v2_next = "whsec_gen1_only_0001", "whsec_gen2_only_0002", "whsec_gen2_next_0003"
+    env = {"SHIPTRACK_WEBHOOK_SECRET_V2": v2 + " " + v2_next}
+    b2 = st.event2("checkout_intent.completed", "ci_v2", created=st.iso(1), id="evt2_v2_a")
+    before = snapshot(path)
+    a = st.post(path, b2, secret=v1, gen=2, env=env)
+    error_answer(a, 401, "bad_signature", "gen 2 signed with webhook_secret")
+    nothing_stored(path, before, "gen 2 signed with webhook_secret")
+    accepted(st.post(path, b2, secret=v1, sign_with=v2, gen=2, env=env), "evt2_v2_a",
+             what="gen 2 signed with webhook_secret_v2")
+    b2b = st.event2("checkout_intent.completed", "ci_v2", created=st.iso(2), id="evt2_v2_b")
+    accepted(st.post(path, b2b, secret=v1, sign_with=v2_next, gen=2, env=env), "evt2_v2_b",
+             what="gen 2 signed with the second webhook_secret_v2")
+    b1 = st.event("ORDER_PLACED", "ord_v2", st.iso(1), "evt_v2_gen1")
+    before = snapshot(path)
+    a = st.post(path, b1, secret=v1, sign_with=v2, gen=1, env=env)
+    error_answer(a, 401, "bad_signature", "gen 1 signed with webhook_secret_v2")
+    nothing_stored(path, before, "gen 1 signed with webhook_secret_v2")
+    accepted(st.post(path, b1, secret=v1, gen=1, env=env), "evt_v2_gen1",
+             what="gen 1 signed with webhook_secret")
+    hs = st.event2("webhook_endpoint.verification_challenge", "chal_v2",
+                   source_type="webhook_endpoint", created=st.iso(0))
+    a = st.post(path, hs, secret=v1, sign_with=v2, gen=2, env=env)
+    eq((a.status, a.body), (200, b'{"challenge":"chal_v2"}'), "gen-2 handshake with v2")
+
+
+def test_webhook_secret_v2_alone():
+    # Only gen 2's secret set (in the file): the receiver is configured,
+    # gen 2 works, gen 1 has no secret (503, as for any sender without one).
+    path = db()
+    conf = os.path.join(TMP, "v2-alone.conf")
+    with open(conf, "w") as f:
+        f.write("webhook_secret_v2 = whsec_gen2_alone_0004\n")
+    env = {"SHIPTRACK_CONFIG": conf}
+    b2 = st.event2("checkout_intent.completed", "ci_alone", created=st.iso(1),
+                   id="evt2_alone")
+    accepted(st.post(path, b2, secret=None, sign_with="whsec_gen2_alone_0004", gen=2,
+                     env=env), "evt2_alone", what="gen 2")
+    before = snapshot(path)
+    b1 = st.event("ORDER_PLACED", "ord_alone", st.iso(1), "evt_alone")
+    a = st.post(path, b1, secret=None, sign_with="whsec_gen2_alone_0004", gen=1, env=env)
+    error_answer(a, 503, "not_configured", "gen 1 without webhook_secret")
+    nothing_stored(path, before, "gen 1 without webhook_secret")
+
+
 def test_not_configured_refuses_and_stores_nothing():
     path = db()
     before = snapshot(path)

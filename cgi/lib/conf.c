@@ -27,6 +27,8 @@
 
 enum conf_kind { K_STRING, K_LONG, K_DURABILITY };
 
+#define KEY_LETTERS "abcdefghijklmnopqrstuvwxyz_ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
 struct conf_key {
 	const char *name;
 	const char *env;
@@ -42,6 +44,7 @@ struct conf_key {
 static const struct conf_key keys[] = {
 	S(database, "SHIPTRACK_DATABASE", LOCALSTATEDIR "/lib/shiptrack/shiptrack.db"),
 	S(webhook_secret, "SHIPTRACK_WEBHOOK_SECRET", NULL),
+	S(webhook_secret_v2, "SHIPTRACK_WEBHOOK_SECRET_V2", NULL),	/* unset: webhook_secret */
 	S(aftership_webhook_secret, "SHIPTRACK_AFTERSHIP_WEBHOOK_SECRET", NULL),
 	S(api_token, "SHIPTRACK_API_TOKEN", NULL),
 	S(lookup_secret, "SHIPTRACK_LOOKUP_SECRET", NULL),
@@ -192,15 +195,19 @@ parse_line(struct conf *c, const char *file, int lineno, char *line,
 	/*
 	 * Echo the key only when it looks like one: a mistyped separator
 	 * ("webhook_secret: whsec_...=") would otherwise put a secret in
-	 * the error message, and from there in the log.
+	 * the error message, and from there in the log.  Keys may hold a
+	 * digit (webhook_secret_v2), but an unknown one that does is not
+	 * echoed: a secret alone on a line ("whsec9k2...=") would be one.
 	 */
-	if (key[strspn(key, "abcdefghijklmnopqrstuvwxyz_ABCDEFGHIJKLMNOPQRSTUVWXYZ")] != '\0' ||
-	    strlen(key) > 40) {
+	if (key[strspn(key, KEY_LETTERS "0123456789")] != '\0' || strlen(key) > 40) {
 		snprintf(err, errsz, "%s:%d: expected 'key = value'", file, lineno);
 		return -1;
 	}
 	if ((k = find_key(key)) == NULL) {
-		snprintf(err, errsz, "%s:%d: unknown key '%.64s'", file, lineno, key);
+		if (key[strspn(key, KEY_LETTERS)] == '\0')
+			snprintf(err, errsz, "%s:%d: unknown key '%.64s'", file, lineno, key);
+		else
+			snprintf(err, errsz, "%s:%d: unknown key", file, lineno);
 		return -1;
 	}
 	if (set_key(c, k, trim(eq + 1), &why) < 0) {

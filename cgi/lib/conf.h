@@ -21,6 +21,7 @@ enum durability { DURABILITY_FULL, DURABILITY_NORMAL };
 struct conf {
 	char *database;
 	char *webhook_secret;
+	char *webhook_secret_v2;	/* gen 2's, when it differs (NULL: webhook_secret) */
 	char *aftership_webhook_secret;
 	char *api_token;
 	char *lookup_secret;

@@ -32,6 +32,7 @@
 
 static const char *const env_vars[] = {
 	"SHIPTRACK_CONFIG", "SHIPTRACK_DATABASE", "SHIPTRACK_WEBHOOK_SECRET",
+	"SHIPTRACK_WEBHOOK_SECRET_V2",
 	"SHIPTRACK_AFTERSHIP_WEBHOOK_SECRET", "SHIPTRACK_API_TOKEN",
 	"SHIPTRACK_LOOKUP_SECRET", "SHIPTRACK_CARRIER_API_KEY",
 	"SHIPTRACK_CARRIER_API_URL", "SHIPTRACK_MAX_BODY",
@@ -159,6 +160,7 @@ test_defaults(void **state)
 
 	assert_string_equal(c->database, LOCALSTATEDIR "/lib/shiptrack/shiptrack.db");
 	assert_null(c->webhook_secret);
+	assert_null(c->webhook_secret_v2);	/* the receiver falls back to webhook_secret */
 	assert_null(c->aftership_webhook_secret);
 	assert_null(c->api_token);
 	assert_null(c->lookup_secret);
@@ -304,15 +306,19 @@ test_secret_list_kept_as_given(void **state)
 
 	c = load_ok(f, write_conf(f,
 	    "webhook_secret = whsec_old whsec_new\n"
+	    "webhook_secret_v2 = whsec_v2_old whsec_v2_new\n"
 	    "aftership_webhook_secret = as_one  as_two\n"));
 	assert_string_equal(c->webhook_secret, "whsec_old whsec_new");
+	assert_string_equal(c->webhook_secret_v2, "whsec_v2_old whsec_v2_new");
 	assert_string_equal(c->aftership_webhook_secret, "as_one  as_two");
 	conf_free(c);
 	f->loaded = false;
 
 	setenv("SHIPTRACK_WEBHOOK_SECRET", "env_a env_b env_c", 1);
+	setenv("SHIPTRACK_WEBHOOK_SECRET_V2", "env_v2", 1);
 	c = load_ok(f, f->path);
 	assert_string_equal(c->webhook_secret, "env_a env_b env_c");
+	assert_string_equal(c->webhook_secret_v2, "env_v2");
 }
 
 static void
@@ -575,6 +581,12 @@ test_secret_not_in_error_when_separator_mistyped(void **state)
 
 	unlink(f->path);
 	msg = load_fail(f, write_conf(f, "lookup_secret: " SECRET "=\n"));
+	assert_names_line(msg, f->path, 1);
+	assert_not_contains(msg, "TopSecret");
+
+	/* A secret alone on a line looks like a key with digits. */
+	unlink(f->path);
+	msg = load_fail(f, write_conf(f, "TopSecret42abc=\n"));
 	assert_names_line(msg, f->path, 1);
 	assert_not_contains(msg, "TopSecret");
 }
