@@ -21,6 +21,9 @@
  * (the kernel drops it when the process dies, even by kill -9); a second
  * run says so and exits 0.
  *
+ * A run has a deadline, poll_interval after its start: no new shipment
+ * and no 429 wait goes past it.
+ *
  * Exit status: 0 all fine; 1 some shipments failed (recorded), the list
  * sync did not complete, the quota ran out, or the run was interrupted;
  * 2 usage or configuration error, or the service refused the key.
@@ -163,6 +166,8 @@ run_open(struct run *r, const struct opts *o)
 	}
 	if (o->verbose)
 		log_set_level(LL_DEBUG);
+	r->start_ms = timefmt_now_ms();
+	r->deadline = r->start_ms + (int64_t)r->a.conf.poll_interval * 1000;
 	co = (struct carrier_opts){
 		.base_url = r->a.conf.carrier_api_url, .api_key = r->a.conf.carrier_api_key,
 		.timeout_s = r->a.conf.carrier_timeout,
@@ -172,6 +177,7 @@ run_open(struct run *r, const struct opts *o)
 		    [BUCKET_GET] = r->a.conf.carrier_rate_get },
 		.legacy_limit = r->a.conf.carrier_rate_v4,
 		.max_retries = MAX_RETRIES, .max_waits = MAX_WAITS, .max_wait_s = MAX_WAIT_S,
+		.deadline_ms = r->deadline,
 	};
 	if ((r->c = carrier_open(&co, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "shiptrack-poll: %s\n", err);
@@ -199,10 +205,8 @@ run_open(struct run *r, const struct opts *o)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	r->tty = isatty(STDERR_FILENO) && !o->verbose;
-	r->start_ms = timefmt_now_ms();
-	r->deadline = r->start_ms + r->a.conf.poll_interval * 1000;
-	r->reconcile_ms = r->a.conf.reconcile_hours * 3600 * 1000;
-	r->backoff_ms = r->a.conf.poll_interval * 1000;
+	r->reconcile_ms = (int64_t)r->a.conf.reconcile_hours * 3600 * 1000;
+	r->backoff_ms = (int64_t)r->a.conf.poll_interval * 1000;
 	r->rnd = (uint64_t)r->start_ms * 6364136223846793005ULL ^ (uint64_t)getpid();
 	return 0;
 }

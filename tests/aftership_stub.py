@@ -81,6 +81,10 @@ not logged in the request log, not subject to faults; errors {"ok": false, "erro
         {"number_rule": "regex"}                 what a valid tracking number fully matches
         {"create_errors": {"NUMBER": 4011}}      create of NUMBER fails with that meta.code
         {"duplicate_returns_id": true}           4003 answers carry {id, slug, tracking_number}
+        {"headers": {"Name": "value" | null}}    on every JSON API answer, set these headers
+                                                 as given (replacing the stand-in's own, e.g.
+                                                 Retry-After or X-RateLimit-Reset on a 429);
+                                                 null: leave that header out
   GET  /_control/log[?since=SEQ]  {"ok", "requests": [{seq, time, method, path, query, version,
         key_header, key_present, content_type, body, fault, bucket, status, meta_code, ms}]}
         (the key value itself is never recorded)
@@ -337,7 +341,8 @@ class Faults:
 
     KEYS = ("reset", "status_5xx", "slow_ms", "slow_count", "malformed_json_count",
             "drop_count", "rate_limits", "retry_after", "quota_exhausted", "oldest_version",
-            "reverse_checkpoints", "number_rule", "create_errors", "duplicate_returns_id")
+            "reverse_checkpoints", "number_rule", "create_errors", "duplicate_returns_id",
+            "headers")
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -356,6 +361,7 @@ class Faults:
         self.number_rule = re.compile(DEFAULT_NUMBER_RULE)
         self.create_errors = {}                          # tracking number -> meta.code
         self.duplicate_returns_id = False
+        self.extra_headers = {}                          # name -> value, or None: left out
 
     def apply(self, body):
         unknown = set(body) - set(self.KEYS)
@@ -404,6 +410,14 @@ class Faults:
                         self.create_errors.pop(number, None)
                     else:
                         self.create_errors[number] = int(code)
+            if "headers" in body:
+                for name, value in (body["headers"] or {}).items():
+                    if not re.fullmatch(r"[A-Za-z0-9-]+", name) or not (
+                            value is None or (isinstance(value, str)
+                                              and not re.search(r"[\r\n]", value))):
+                        raise ControlError(400, "headers: %r: a token name and a one-line "
+                                           "string value, or null" % name)
+                    self.extra_headers[name] = value
 
     def show(self):
         with self.lock:
@@ -416,7 +430,18 @@ class Faults:
                     "reverse_checkpoints": self.reverse_checkpoints,
                     "number_rule": self.number_rule.pattern,
                     "create_errors": dict(self.create_errors),
-                    "duplicate_returns_id": self.duplicate_returns_id}
+                    "duplicate_returns_id": self.duplicate_returns_id,
+                    "headers": dict(self.extra_headers)}
+
+    def override_headers(self, headers):
+        """The answer's headers with the `headers` knob applied."""
+        with self.lock:
+            extra = dict(self.extra_headers)
+        if not extra:
+            return headers
+        names = {n.lower() for n in extra}
+        return [(n, v) for n, v in headers if n.lower() not in names] + \
+            [(n, v) for n, v in extra.items() if v is not None]
 
     def take(self):
         """Decide the fault for one API request: (delay in s, None | 'drop' | '5xx' | 'malformed')."""
@@ -1092,7 +1117,7 @@ class Handler(BaseHTTPRequestHandler):
         body = json.dumps({"meta": meta, "data": data}).encode()
         if fault == "malformed":
             body = body[:max(1, len(body) // 2)]     # valid HTTP, truncated JSON
-        self.send(status, body, headers=headers)
+        self.send(status, body, headers=app.faults.override_headers(headers))
         return status
 
     def rate(self, app, account, bucket, headers):

@@ -222,9 +222,17 @@ ctl POST faults '{"quota_exhausted":true,"retry_after":true}'
 api GET "$V/trackings/$ID"
 expect "quota exhausted" "$code/$(j 'd["meta"]["code"]')" 429/429
 [ -n "$(header Retry-After)" ] || fail "no Retry-After with retry_after knob"
+ctl POST faults '{"headers":{"Retry-After":"9223372036854775807","X-RateLimit-Reset":null}}'
+expect "set headers knob" "$code" 200
+api GET "$V/trackings/$ID"
+expect "headers knob: Retry-After as given" "$(header Retry-After)" 9223372036854775807
+expect "headers knob: X-RateLimit-Reset left out" "$(header X-RateLimit-Reset)" ""
+ctl POST faults '{"headers":{"Bad Name":"x"}}'
+expect "headers knob refuses a bad name" "$code" 400
 ctl POST faults '{"reset":true}'
 api GET "$V/trackings/$ID"
 expect "after faults reset" "$code" 200
+expect "after faults reset: own X-RateLimit-Reset" "$([ -n "$(header X-RateLimit-Reset)" ] && echo yes)" yes
 
 # --- request log ------------------------------------------------------------------------------
 ctl GET log

@@ -166,17 +166,37 @@ enum {
 
 /*
  * Rate-limit headers.  Feeds one header line ("Name: value\r\n") into h;
- * unknown lines are ignored.  Values: -1 when absent.
+ * unknown lines are ignored.  Values: -1 when absent or not a number (a
+ * sign, inner blanks, trailing junk).  The server is not trusted with
+ * sizes: numbers saturate instead of overflowing, counts at
+ * CARRIER_MAX_HEADER_COUNT and seconds (a delay or a Unix time, either)
+ * at CARRIER_MAX_HEADER_S, so that "Retry-After: 9223372036854775807"
+ * reads as "very long" and times 1000 plus any clock reading still fits
+ * an int64_t.  How long a wait is worth it is the client's decision.
  */
+#define CARRIER_MAX_HEADER_COUNT	1000000000L
+#define CARRIER_MAX_HEADER_S	253402300799LL	/* 9999-12-31T23:59:59Z */
+
 struct carrier_headers {
-	long limit, remaining;
-	int64_t reset_s;	/* Unix seconds */
-	long retry_after_s;
+	long limit, remaining;	/* X-RateLimit-Limit, -Remaining */
+	int64_t reset_s;	/* X-RateLimit-Reset: Unix seconds */
+	int64_t retry_after_s;	/* Retry-After as delay-seconds */
+	int64_t retry_at_s;	/* Retry-After as an HTTP-date: Unix seconds */
 	char api_version[16];
 	bool json;		/* Content-Type application/json */
 };
 void carrier_headers_init(struct carrier_headers *h);
 void carrier_header_line(struct carrier_headers *h, const char *line, size_t len);
+
+/*
+ * How long a 429 asks the client to wait, in ms from now_ms (wall clock):
+ * Retry-After (seconds or a date), else X-RateLimit-Reset (plus a little
+ * grace, in case clocks differ), else a second.  Never negative; at most
+ * about CARRIER_MAX_HEADER_S * 1000 for any now_ms from 0 to that, so the
+ * caller can add it to a clock reading without overflow.
+ */
+#define CARRIER_RESET_GRACE_MS	50
+int64_t carrier_retry_wait_ms(const struct carrier_headers *h, int64_t now_ms);
 
 /* --- the client ------------------------------------------------------- */
 
@@ -192,6 +212,8 @@ struct carrier_opts {
 	int max_retries;		/* 5xx, timeouts, cut bodies */
 	int max_waits;			/* 429s waited out per request */
 	long max_wait_s;		/* a longer 429 wait ends the request */
+	int64_t deadline_ms;		/* wall ms: a 429 wait ending later is not
+					   waited out either; 0: none */
 };
 
 struct carrier_result {
