@@ -234,6 +234,33 @@ api GET "$V/trackings/$ID"
 expect "after faults reset" "$code" 200
 expect "after faults reset: own X-RateLimit-Reset" "$([ -n "$(header X-RateLimit-Reset)" ] && echo yes)" yes
 
+# --- endless list pages -------------------------------------------------------------------------
+next_second
+ctl POST faults '{"endless_list":"fresh"}'
+expect "set endless_list" "$code" 200
+api GET "$V/trackings?limit=200"
+expect "endless page 1 more" "$(j 'd["data"]["pagination"]["has_next_page"]')" True
+expect "endless page 1 holds the real ones" "$(j 'len(d["data"]["trackings"]) > 1')" True
+c1=$(j 'd["data"]["pagination"]["next_cursor"]')
+api GET "$V/trackings?limit=200&cursor=$c1"
+expect "endless page 2" "$(j 'd["data"]["pagination"]["has_next_page"], [t["tracking_number"] for t in d["data"]["trackings"]]')" "(True, ['1ZENDLESS00000002'])"
+c2=$(j 'd["data"]["pagination"]["next_cursor"]')
+[ "$c1" != "$c2" ] || fail "endless fresh: the same cursor twice ($c1)"
+api4 GET "$V4/trackings?limit=200&page=7"
+expect "endless v4 page 7" "$(j 'd["data"]["page"], d["data"]["page"] * d["data"]["limit"] < d["data"]["count"], [t["tracking_number"] for t in d["data"]["trackings"]]')" "(7, True, ['1ZENDLESS00000007'])"
+api GET "$V/trackings?tracking_numbers=1Z999AA10123456784"
+expect "endless: lookups end" "$(j 'd["data"]["pagination"]["has_next_page"]')" False
+ctl POST faults '{"endless_list":"repeat"}'
+api GET "$V/trackings?limit=200&cursor=$c2"
+r1=$(j 'd["data"]["pagination"]["next_cursor"], [t["id"] for t in d["data"]["trackings"]]')
+api GET "$V/trackings?limit=200&cursor=$(j 'd["data"]["pagination"]["next_cursor"]')"
+expect "endless repeat: the same page again" "$(j 'd["data"]["pagination"]["next_cursor"], [t["id"] for t in d["data"]["trackings"]]')" "$r1"
+ctl POST faults '{"endless_list":"sometimes"}'
+expect "endless_list refuses other values" "$code" 400
+ctl POST faults '{"reset":true}'
+api GET "$V/trackings?limit=200"
+expect "endless off after reset" "$(j 'd["data"]["pagination"]["has_next_page"]')" False
+
 # --- request log ------------------------------------------------------------------------------
 ctl GET log
 expect "log records key header" "$(j 'd["requests"][-1]["key_header"]')" as-api-key

@@ -142,6 +142,37 @@ int  carrier_response_parse(enum carrier_op op, int http, const char *body,
 void carrier_response_free(struct carrier_response *r);
 
 /*
+ * The paging guard of one list sync.  A service that always offers a next
+ * page (has_next_page with a fresh cursor, or a count that keeps running
+ * ahead) would keep a run going for ever, holding the run lock, so that
+ * every later run leaves quietly.  carrier_pager_next() reads each page's
+ * answer and says whether to ask for the next one: not after max_pages
+ * pages, and not after a page that repeats an earlier one -- the same
+ * next_cursor again (cursor form), or the same trackings again (page form,
+ * where the client numbers the pages itself and only the content can
+ * show a loop).  Repeats are found with Brent's cycle detection: one saved
+ * key compared with the pages after it, so constant memory, exact string
+ * comparison, and a cycle of any length is caught within a few rounds.
+ */
+enum carrier_paging {
+	CARRIER_PAGE_NEXT,	/* ask for the next page */
+	CARRIER_PAGE_LAST,	/* that was the last page: the list is complete */
+	CARRIER_PAGE_CAPPED,	/* max_pages answered, and the service offers more */
+	CARRIER_PAGE_REPEATED,	/* the service answered a page it answered before */
+};
+
+struct carrier_pager {
+	long pages, max_pages;	/* answered so far; the cap (>= 1) */
+	long power, steps;	/* Brent: pages compared with the saved key */
+	bool saved_set;
+	char saved[CARRIER_MAX_CURSOR + 2 * CARRIER_MAX_ID + 32];
+};
+
+void carrier_pager_init(struct carrier_pager *p, long max_pages);
+enum carrier_paging carrier_pager_next(struct carrier_pager *p,
+    const struct carrier_response *r);
+
+/*
  * What an answer means, before any retry (pure).  The engine retries
  * RATE_LIMITED and UNAVAILABLE itself; callers see the final outcome.
  */

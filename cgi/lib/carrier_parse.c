@@ -1,8 +1,8 @@
 /*
  * carrier_parse: the pure half of carrier.h: base URLs, request URLs and
- * bodies, answers into plain structs, the slug map, header lines.  No
- * network, no clock, no allocation that outlives the struct it fills
- * (libcurl is used only for its HTTP-date parser).
+ * bodies, answers into plain structs, the slug map, the paging guard,
+ * header lines.  No network, no clock, no allocation that outlives the
+ * struct it fills (libcurl is used only for its HTTP-date parser).
  */
 #include "config.h"
 
@@ -599,6 +599,58 @@ carrier_op_name(enum carrier_op op)
 	};
 
 	return (unsigned)op < CARRIER_OP__MAX ? names[op] : "?";
+}
+
+/* --- the paging guard ----------------------------------------------------- */
+
+void
+carrier_pager_init(struct carrier_pager *p, long max_pages)
+{
+	memset(p, 0, sizeof(*p));
+	p->max_pages = max_pages < 1 ? 1 : max_pages;
+	p->power = 1;
+}
+
+/*
+ * What identifies a page: the cursor it leads to, else its trackings (the
+ * first, the last and how many: pages of a sound list never share one).
+ */
+static void
+page_key(const struct carrier_response *r, char *key, size_t keysz)
+{
+	const struct carrier_tracking *first = &r->trackings[0],
+	    *last = &r->trackings[r->ntrackings - 1];
+
+	if (r->next_cursor[0] != '\0')
+		snprintf(key, keysz, "cursor %s", r->next_cursor);
+	else
+		snprintf(key, keysz, "page %zu %s %s", r->ntrackings,
+		    first->id ? first->id : first->tracking_number,
+		    last->id ? last->id : last->tracking_number);
+}
+
+enum carrier_paging
+carrier_pager_next(struct carrier_pager *p, const struct carrier_response *r)
+{
+	char key[sizeof(p->saved)];
+
+	p->pages++;
+	if (!r->has_next || r->ntrackings == 0)
+		return CARRIER_PAGE_LAST;
+	page_key(r, key, sizeof(key));
+	if (p->saved_set && strcmp(key, p->saved) == 0)
+		return CARRIER_PAGE_REPEATED;
+	if (p->pages >= p->max_pages)
+		return CARRIER_PAGE_CAPPED;
+	/* Brent: keep a key for 1, 2, 4, ... pages, then save a later one. */
+	if (!p->saved_set || p->steps == p->power) {
+		memcpy(p->saved, key, sizeof(p->saved));
+		p->saved_set = true;
+		p->power *= 2;
+		p->steps = 0;
+	}
+	p->steps++;
+	return CARRIER_PAGE_NEXT;
 }
 
 /* --- headers ------------------------------------------------------------- */

@@ -4,8 +4,8 @@
  * map, answers into structs (wrapped and unwrapped, both pagination forms,
  * error envelopes, plain-text 5xx, cut bodies, nulls everywhere, every
  * date form, *_iso3 and *_country_region), outcome classification,
- * rate-limit header lines (hostile ones too) and the wait they ask for.
- * No network.
+ * rate-limit header lines (hostile ones too) and the wait they ask for,
+ * and the paging guard of a list sync.  No network.
  */
 #include "config.h"
 
@@ -640,6 +640,125 @@ test_retry_wait(void **state)
 	assert_int_equal(carrier_retry_wait_ms(&h, CARRIER_MAX_HEADER_S * 1000 + 60000), 0);
 }
 
+/* --- the paging guard ---------------------------------------------------- */
+
+/*
+ * A list answer: cursor form when cursor is not NULL ("" for the last
+ * page), else page form with count saying there is more; n trackings
+ * "<tag>-0" .. "<tag>-(n-1)".
+ */
+static void
+list_answer(struct carrier_response *r, const char *cursor, const char *tag, int n)
+{
+	char body[4096];
+	size_t len;
+
+	if (cursor != NULL)
+		len = (size_t)snprintf(body, sizeof(body), "{\"data\":{\"pagination\":"
+		    "{\"total\":999,\"next_cursor\":\"%s\",\"has_next_page\":%s},"
+		    "\"trackings\":[", cursor, *cursor ? "true" : "false");
+	else
+		len = (size_t)snprintf(body, sizeof(body), "{\"data\":{\"page\":1,"
+		    "\"limit\":%d,\"count\":999999,\"trackings\":[", n);
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(body + len, sizeof(body) - len, "%s{\"id\":\"%s-%d\"}",
+		    i ? "," : "", tag, i);
+	snprintf(body + len, sizeof(body) - len, "]}}");
+	assert_int_equal(parse(CARRIER_LIST, 200, body, r), 0);
+}
+
+static enum carrier_paging
+feed_page(struct carrier_pager *p, const char *cursor, const char *tag, int n)
+{
+	struct carrier_response r;
+	enum carrier_paging v;
+
+	list_answer(&r, cursor, tag, n);
+	v = carrier_pager_next(p, &r);
+	carrier_response_free(&r);
+	return v;
+}
+
+static void
+test_pager_ends(void **state)
+{
+	struct carrier_pager p;
+
+	(void)state;
+	carrier_pager_init(&p, 1000);
+	assert_int_equal(feed_page(&p, "c1", "a", 3), CARRIER_PAGE_NEXT);
+	assert_int_equal(feed_page(&p, "", "b", 3), CARRIER_PAGE_LAST);
+	/* An empty page ends the list whatever it says about more. */
+	carrier_pager_init(&p, 1000);
+	assert_int_equal(feed_page(&p, "c1", "a", 0), CARRIER_PAGE_LAST);
+	carrier_pager_init(&p, 1000);
+	assert_int_equal(feed_page(&p, NULL, "a", 0), CARRIER_PAGE_LAST);
+	/* The cap: max_pages answered and more offered. */
+	carrier_pager_init(&p, 3);
+	assert_int_equal(feed_page(&p, "c1", "a", 1), CARRIER_PAGE_NEXT);
+	assert_int_equal(feed_page(&p, "c2", "b", 1), CARRIER_PAGE_NEXT);
+	assert_int_equal(feed_page(&p, "c3", "c", 1), CARRIER_PAGE_CAPPED);
+	assert_int_equal(p.pages, 3);
+	/* ... but a last page at the cap is just the last page. */
+	carrier_pager_init(&p, 2);
+	assert_int_equal(feed_page(&p, "c1", "a", 1), CARRIER_PAGE_NEXT);
+	assert_int_equal(feed_page(&p, "", "b", 1), CARRIER_PAGE_LAST);
+	carrier_pager_init(&p, 0);	/* at least one page */
+	assert_int_equal(feed_page(&p, "c1", "a", 1), CARRIER_PAGE_CAPPED);
+}
+
+static void
+test_pager_repeats(void **state)
+{
+	struct carrier_pager p;
+	char cur[32], tag[32];
+
+	(void)state;
+	/* The same cursor again, whatever the trackings. */
+	carrier_pager_init(&p, 1000);
+	assert_int_equal(feed_page(&p, "Y3Vy", "a", 2), CARRIER_PAGE_NEXT);
+	assert_int_equal(feed_page(&p, "Y3Vy", "b", 2), CARRIER_PAGE_REPEATED);
+	/* Page form: the same trackings again. */
+	carrier_pager_init(&p, 1000);
+	assert_int_equal(feed_page(&p, NULL, "a", 2), CARRIER_PAGE_NEXT);
+	assert_int_equal(feed_page(&p, NULL, "b", 2), CARRIER_PAGE_NEXT);
+	assert_int_equal(feed_page(&p, NULL, "b", 3), CARRIER_PAGE_NEXT);
+	assert_int_equal(feed_page(&p, NULL, "b", 3), CARRIER_PAGE_REPEATED);
+	/* Many distinct pages: never a repeat, up to the cap. */
+	carrier_pager_init(&p, 5000);
+	for (int i = 0; i < 4999; i++) {
+		snprintf(cur, sizeof(cur), "c%d", i);
+		snprintf(tag, sizeof(tag), "t%d", i);
+		assert_int_equal(feed_page(&p, i % 2 ? cur : NULL, tag, 1), CARRIER_PAGE_NEXT);
+	}
+	assert_int_equal(feed_page(&p, "c-last", "t-last", 1), CARRIER_PAGE_CAPPED);
+}
+
+/* Cycles of any length after any lead-in: caught, and never too early. */
+static void
+test_pager_cycles(void **state)
+{
+	(void)state;
+	for (int mu = 0; mu <= 9; mu++)
+		for (int lambda = 1; lambda <= 17; lambda++) {
+			struct carrier_pager p;
+			enum carrier_paging v = CARRIER_PAGE_NEXT;
+			char cur[32];
+			int i;
+
+			carrier_pager_init(&p, 100000);
+			for (i = 0; i < 1000 && v == CARRIER_PAGE_NEXT; i++) {
+				int k = i < mu ? i : mu + (i - mu) % lambda;
+				snprintf(cur, sizeof(cur), "c%d", k);
+				v = feed_page(&p, cur, "x", 1);
+			}
+			if (v != CARRIER_PAGE_REPEATED || i <= mu + lambda ||
+			    i > 2 * (mu + lambda) + lambda + 1)
+				fail_msg("mu %d lambda %d: verdict %d after %d pages",
+				    mu, lambda, (int)v, i);
+		}
+}
+
 int
 main(void)
 {
@@ -664,6 +783,9 @@ main(void)
 		cmocka_unit_test(test_headers_huge),
 		cmocka_unit_test(test_headers_junk),
 		cmocka_unit_test(test_retry_wait),
+		cmocka_unit_test(test_pager_ends),
+		cmocka_unit_test(test_pager_repeats),
+		cmocka_unit_test(test_pager_cycles),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
