@@ -60,6 +60,7 @@ static const struct conf_key keys[] = {
 	L(poll_interval, "SHIPTRACK_POLL_INTERVAL", "900", 10, 86400),
 	L(reconcile_hours, "SHIPTRACK_RECONCILE_HOURS", "24", 1, 24 * 90),
 	L(poll_sync_margin, "SHIPTRACK_POLL_SYNC_MARGIN", "300", 0, 86400),
+	L(poll_max_pages, "SHIPTRACK_POLL_MAX_PAGES", "1000", 1, 1000000),
 	L(max_body, "SHIPTRACK_MAX_BODY", "1048576", 1, 64L * 1024 * 1024),
 	{ "durability", "SHIPTRACK_DURABILITY", K_DURABILITY,
 	    offsetof(struct conf, durability), "full", 0, 0 },

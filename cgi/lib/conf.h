@@ -36,6 +36,7 @@ struct conf {
 	long poll_interval;		/* s between cron runs: a run starts no new work after it */
 	long reconcile_hours;		/* a shipment no list sync returned for this long gets a GET */
 	long poll_sync_margin;		/* s the list sync looks back before its last run */
+	long poll_max_pages;		/* list-sync pages one run asks for at most */
 	long max_body;
 	enum durability durability;
 	char *cors_origin;
