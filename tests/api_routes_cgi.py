@@ -736,6 +736,58 @@ def test_cors_preflight():
     eq(a.status, 404, "no preflight for an unknown route")
 
 
+# The longest cors_origin conf.c accepts (256 bytes) and one byte more.
+LONGEST_ORIGIN = "https://" + "o" * (256 - len("https://.example")) + ".example"
+
+
+def test_long_cors_origin_refused_at_start_up():
+    """Once, a ~860-byte origin overflowed the header buffer: the answer lost
+    its blank line.  Now an origin over 256 bytes (or not an origin) is a
+    configuration error: the API answers well-formed errors without CORS
+    headers, and its log says which key is wrong."""
+    db = seeded()
+    for origin in ("https://" + "o" * 900 + ".example", LONGEST_ORIGIN + "o",
+                   "https://shop.example/", "https://shop.example https://b.example"):
+        for path, token in (("/v1/health", None), ("/v1/orders", st.API_TOKEN)):
+            a = st.api(db, path, token=token, env={"SHIPTRACK_CORS_ORIGIN": origin})
+            check(a.status in (403, 503), "%s with a bad origin: %s" % (path, a))
+            check(a.json()["ok"] is False, "an error answer")
+            check(not any(k.startswith("access-control-") for k in a.headers),
+                  "no CORS headers from a refused origin: %r" % a.headers)
+            check(b"cors_origin" in a.stderr and b"SHIPTRACK_CORS_ORIGIN" in a.stderr,
+                  "the log names the key: %r" % a.stderr)
+
+
+def test_largest_legal_header_set_is_well_formed():
+    """The longest origin with every route's further headers (ETag,
+    preflight, WWW-Authenticate, Retry-After, Allow): each answer is
+    well-formed (st.cgi parses it: headers, blank line, Content-Length
+    bytes) and carries them all."""
+    db = seeded()
+    env = {"SHIPTRACK_CORS_ORIGIN": LONGEST_ORIGIN}
+    env.update(TRACK_ENV)
+    key = lookup_key("r-split")
+    answers = {
+        "track 200": (st.api(db, "/v1/track/r-split", token=None, query="key=" + key,
+                             env=env), ["etag", "cache-control"]),
+        "preflight": (st.api(db, "/v1/orders/r-split", method="OPTIONS", auth=None, env=env,
+                             headers={"Origin": LONGEST_ORIGIN,
+                                      "Access-Control-Request-Method": "GET"}),
+                      ["access-control-allow-methods", "access-control-allow-headers",
+                       "access-control-max-age"]),
+        "401": (st.api(db, "/v1/orders", auth="Bearer wrong", env=env), ["www-authenticate"]),
+        "503": (st.api(os.path.join(TMP, "missing", "x.db"), "/v1/orders/r-split",
+                       env=env), ["retry-after"]),
+        "405": (st.api(db, "/v1/stats", method="POST", env=env), ["allow"]),
+    }
+    for what, (a, more) in answers.items():
+        eq(a.headers.get("access-control-allow-origin"), LONGEST_ORIGIN, what + ": origin")
+        for h in ["x-content-type-options", "vary", "access-control-expose-headers"] + more:
+            check(h in a.headers, "%s: %s missing: %r" % (what, h, a.headers))
+        check(a.raw.count(b"\r\n\r\n") >= 1 and b"\r\n\r\n" in a.raw[:1500],
+              what + ": headers end with a blank line")
+
+
 # --- methods, routes, HEAD ---------------------------------------------------------
 
 ALL_ROUTES = ["/v1/health", "/v1/track/r-split", "/v1/orders", "/v1/orders/r-split",
