@@ -25,6 +25,7 @@
 #include "sig.h"
 #include "store_notify.h"
 #include "timefmt.h"
+#include "urlpath.h"
 #include "view.h"
 #include "viewcache.h"
 
@@ -626,23 +627,45 @@ route_contact(struct call *c)
 	buf_free(&b);
 }
 
-/* Split PATH_INFO into at most MAX_SEGMENTS non-empty segments in buf. */
-static int
-split_path(const char *path, char *buf, size_t bufsz, struct call *c)
+/*
+ * The path's segments, each percent-decoded once (urlpath.h: from
+ * REQUEST_URI where the web server's PATH_INFO would have lost an
+ * encoded "/"), so an order id is one segment whatever it holds.  404 for
+ * a path that is too long or cannot be routed, 400 for a malformed
+ * escape or a control character; false once answered.
+ */
+static bool
+split_path(struct call *c, char *buf, size_t bufsz)
 {
-	char *save = NULL, *tok;
+	struct urlpath_vars v = { http_param(c->req, "REQUEST_URI"),
+	    http_param(c->req, "SCRIPT_NAME"), http_path(c->req) };
+	enum urlpath_rc rc = urlpath_split(&v, buf, bufsz, c->seg, MAX_SEGMENTS, &c->nseg);
 
-	if (strlen(path) >= bufsz)
-		return -1;
-	memcpy(buf, path, strlen(path) + 1);
-	c->nseg = 0;
-	for (tok = strtok_r(buf, "/", &save); tok != NULL;
-	    tok = strtok_r(NULL, "/", &save)) {
-		if (c->nseg == MAX_SEGMENTS || strlen(tok) > MAX_SEGMENT)
-			return -1;
-		c->seg[c->nseg++] = tok;
-	}
-	return 0;
+	for (size_t i = 0; rc == URLPATH_OK && i < c->nseg; i++)
+		if (strlen(c->seg[i]) > MAX_SEGMENT)
+			rc = URLPATH_NOT_FOUND;
+	if (rc == URLPATH_BAD)
+		send_error(c, 400, "bad_parameter", "the path has a malformed %-escape"
+		    " or a control character", NULL);
+	else if (rc != URLPATH_OK)
+		send_error(c, 404, "not_found", "no such route", NULL);
+	return rc == URLPATH_OK;
+}
+
+#define TEXT_OF(n) #n
+#define NUMBER_TEXT(n) TEXT_OF(n)
+#define ID_MAX_TEXT NUMBER_TEXT(EVENT_MAX_ID)
+
+/* A route's order id (its "*" segment): as bounded as ingest's. */
+static bool
+order_id_ok(struct call *c, const struct route *r)
+{
+	for (size_t i = 0; i < c->nseg; i++)
+		if (strcmp(r->pattern[i], "*") == 0 && strlen(c->seg[i]) > EVENT_MAX_ID) {
+			bad_parameter(c, "the order id is longer than " ID_MAX_TEXT " bytes");
+			return false;
+		}
+	return true;
 }
 
 static bool
@@ -704,10 +727,8 @@ handle(struct http_req *req, void *arg)
 	const char *why = NULL;
 	char path[2048], allow[64] = "";
 
-	if (split_path(http_path(req), path, sizeof(path), &c) < 0) {
-		send_error(&c, 404, "not_found", "no such route", NULL);
+	if (!split_path(&c, path, sizeof(path)))
 		return;
-	}
 	for (size_t i = 0; i < NROUTES; i++) {
 		if (!pattern_matches(&routes[i], &c))
 			continue;
@@ -735,6 +756,8 @@ handle(struct http_req *req, void *arg)
 		if (!authorised(&c))
 			return;
 	}
+	if (!order_id_ok(&c, match))
+		return;
 	if (query_parse(http_param(req, "QUERY_STRING"), &c.q, &why) < 0) {
 		bad_parameter(&c, why);
 		return;
