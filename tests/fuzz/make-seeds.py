@@ -202,8 +202,9 @@ def config_seeds():
     out = [("empty", b""),
            ("comment", b"# shiptrack\n\n"),
            ("typical", b"database = /var/lib/shiptrack/shiptrack.db\n"
-                       b"webhook_secret = whsec_new whsec_old\n"
-                       b"api_token = tok_operator\nlookup_secret = lk\n"
+                       b"webhook_secret = whsec_new_5f0c2a9e whsec_old_7d1b3c8f\n"
+                       b"api_token = tok_operator_8e4a1f\n"
+                       b"lookup_secret = lk_shopper_3b9d2c\n"
                        b"max_body = 1048576\ndurability = normal\nread_timeout = 10\n"
                        b"busy_timeout = 5000\nthreads = 16\nlog_level = debug\n"
                        b"stale_days = 7\nstale_rules = InTransit=5 Pending=3\n"
