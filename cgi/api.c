@@ -27,6 +27,7 @@
 #include "stats.h"
 #include "store_notify.h"
 #include "timefmt.h"
+#include "urlpath.h"
 #include "view.h"
 #include "viewcache.h"
 
@@ -129,15 +130,40 @@ etag_matches(const char *inm, const char *etag)
 	return false;
 }
 
-static void
+/*
+ * Header buffers.  An answer's headers are the fixed ones below (under
+ * 200 bytes), cors_origin (at most CONF_ORIGIN_MAX: conf.c refuses a
+ * longer one at start-up) and one route's further lines (at most
+ * MORE_MAX), so they always fit in HTTP_EXTRA_MAX; common_headers()
+ * still checks, because a cut header set loses the blank line that ends
+ * it and corrupts the answer.
+ */
+#define MORE_MAX 256
+_Static_assert(200 + CONF_ORIGIN_MAX + MORE_MAX <= HTTP_EXTRA_MAX,
+    "the largest legal header set must fit in HTTP_EXTRA_MAX");
+
+/* snprintf's result n fitted in size bytes; else logged and answered 500. */
+static bool
+header_fits(struct call *c, int n, size_t size)
+{
+	if (n >= 0 && (size_t)n < size)
+		return true;
+	log_error("answer headers do not fit in %zu bytes: answered 500", size);
+	http_send_error(c->req, 500, "internal", "the answer could not be made", NULL);
+	return false;
+}
+
+/* The headers every answer carries, then more, into out; false if answered 500. */
+static bool
 common_headers(struct call *c, char *out, size_t outsz, const char *more)
 {
 	const char *origin = c->app->conf_ok ? c->app->conf.cors_origin : NULL;
 
-	snprintf(out, outsz, "Cache-Control: %s\r\nX-Content-Type-Options: nosniff\r\n"
-	    "%s%s%s%s", c->cache, origin ? "Access-Control-Allow-Origin: " : "",
-	    origin ? origin : "", origin ? "\r\nAccess-Control-Expose-Headers: ETag"
-	    "\r\nVary: Origin\r\n" : "", more ? more : "");
+	return header_fits(c, snprintf(out, outsz, "Cache-Control: %s\r\n"
+	    "X-Content-Type-Options: nosniff\r\n%s%s%s%s", c->cache,
+	    origin ? "Access-Control-Allow-Origin: " : "", origin ? origin : "",
+	    origin ? "\r\nAccess-Control-Expose-Headers: ETag\r\nVary: Origin\r\n" : "",
+	    more ? more : ""), outsz);
 }
 
 /* An answer with its ETag, or 304 when the client has it already. */
@@ -145,10 +171,11 @@ static void
 send_body(struct call *c, int status, const char *body, size_t len,
     const char *etag)
 {
-	char head[1024], more[64];
+	char head[HTTP_EXTRA_MAX], more[64];
 
-	snprintf(more, sizeof(more), "ETag: %s\r\n", etag);
-	common_headers(c, head, sizeof(head), more);
+	if (!header_fits(c, snprintf(more, sizeof(more), "ETag: %s\r\n", etag),
+	    sizeof(more)) || !common_headers(c, head, sizeof(head), more))
+		return;
 	if (status == 200 &&
 	    etag_matches(http_param(c->req, "HTTP_IF_NONE_MATCH"), etag))
 		http_send(c->req, 304, NULL, head, NULL, 0);
@@ -176,10 +203,10 @@ static void
 send_error(struct call *c, int status, const char *code, const char *msg,
     const char *more)
 {
-	char head[1024];
+	char head[HTTP_EXTRA_MAX];
 
-	common_headers(c, head, sizeof(head), more);
-	http_send_error(c->req, status, code, msg, head);
+	if (common_headers(c, head, sizeof(head), more))
+		http_send_error(c->req, status, code, msg, head);
 }
 
 static void
@@ -540,7 +567,7 @@ static void
 route_contact(struct call *c)
 {
 	json_object *root = NULL;
-	char head[1024], now[TIMEFMT_ISO_LEN];
+	char head[HTTP_EXTRA_MAX], now[TIMEFMT_ISO_LEN];
 	const char *email;
 	struct store *st;
 	enum store_rc rc;
@@ -557,32 +584,52 @@ route_contact(struct call *c)
 			send_error(c, 404, "not_found", "no such order", NULL);
 		else if (rc != STORE_OK)
 			send_unavailable(c);
-		else {
-			common_headers(c, head, sizeof(head), NULL);
+		else if (common_headers(c, head, sizeof(head), NULL))
 			http_send(c->req, 204, NULL, head, NULL, 0);
-		}
 	}
 	json_object_put(root);
 	buf_free(&b);
 }
 
-/* Split PATH_INFO into at most MAX_SEGMENTS non-empty segments in buf. */
-static int
-split_path(const char *path, char *buf, size_t bufsz, struct call *c)
+/*
+ * The path's segments, each percent-decoded once (urlpath.h: from
+ * REQUEST_URI where the web server's PATH_INFO would have lost an
+ * encoded "/"), so an order id is one segment whatever it holds.  404 for
+ * a path that is too long or cannot be routed, 400 for a malformed
+ * escape or a control character; false once answered.
+ */
+static bool
+split_path(struct call *c, char *buf, size_t bufsz)
 {
-	char *save = NULL, *tok;
+	struct urlpath_vars v = { http_param(c->req, "REQUEST_URI"),
+	    http_param(c->req, "SCRIPT_NAME"), http_path(c->req) };
+	enum urlpath_rc rc = urlpath_split(&v, buf, bufsz, c->seg, MAX_SEGMENTS, &c->nseg);
 
-	if (strlen(path) >= bufsz)
-		return -1;
-	memcpy(buf, path, strlen(path) + 1);
-	c->nseg = 0;
-	for (tok = strtok_r(buf, "/", &save); tok != NULL;
-	    tok = strtok_r(NULL, "/", &save)) {
-		if (c->nseg == MAX_SEGMENTS || strlen(tok) > MAX_SEGMENT)
-			return -1;
-		c->seg[c->nseg++] = tok;
-	}
-	return 0;
+	for (size_t i = 0; rc == URLPATH_OK && i < c->nseg; i++)
+		if (strlen(c->seg[i]) > MAX_SEGMENT)
+			rc = URLPATH_NOT_FOUND;
+	if (rc == URLPATH_BAD)
+		send_error(c, 400, "bad_parameter", "the path has a malformed %-escape"
+		    " or a control character", NULL);
+	else if (rc != URLPATH_OK)
+		send_error(c, 404, "not_found", "no such route", NULL);
+	return rc == URLPATH_OK;
+}
+
+#define TEXT_OF(n) #n
+#define NUMBER_TEXT(n) TEXT_OF(n)
+#define ID_MAX_TEXT NUMBER_TEXT(EVENT_MAX_ID)
+
+/* A route's order id (its "*" segment): as bounded as ingest's. */
+static bool
+order_id_ok(struct call *c, const struct route *r)
+{
+	for (size_t i = 0; i < c->nseg; i++)
+		if (strcmp(r->pattern[i], "*") == 0 && strlen(c->seg[i]) > EVENT_MAX_ID) {
+			bad_parameter(c, "the order id is longer than " ID_MAX_TEXT " bytes");
+			return false;
+		}
+	return true;
 }
 
 static bool
@@ -624,15 +671,15 @@ authorised(struct call *c)
 static void
 preflight(struct call *c, const char *allow)
 {
-	char head[1024], more[256];
+	char head[HTTP_EXTRA_MAX], more[MORE_MAX];
 	const char *methods = allow + strlen("Allow: ");
 
-	snprintf(more, sizeof(more), "Access-Control-Allow-Methods: %.*s"
-	    "Access-Control-Allow-Headers: Authorization, Content-Type, If-None-Match\r\n"
-	    "Access-Control-Max-Age: 600\r\n", (int)strcspn(methods, "\r") + 2, methods);
 	c->cache = cache_public;
-	common_headers(c, head, sizeof(head), more);
-	http_send(c->req, 204, NULL, head, NULL, 0);
+	if (header_fits(c, snprintf(more, sizeof(more), "Access-Control-Allow-Methods: %.*s"
+	    "Access-Control-Allow-Headers: Authorization, Content-Type, If-None-Match\r\n"
+	    "Access-Control-Max-Age: 600\r\n", (int)strcspn(methods, "\r") + 2, methods),
+	    sizeof(more)) && common_headers(c, head, sizeof(head), more))
+		http_send(c->req, 204, NULL, head, NULL, 0);
 }
 
 static void
@@ -644,10 +691,8 @@ handle(struct http_req *req, void *arg)
 	const char *why = NULL;
 	char path[2048], allow[64] = "";
 
-	if (split_path(http_path(req), path, sizeof(path), &c) < 0) {
-		send_error(&c, 404, "not_found", "no such route", NULL);
+	if (!split_path(&c, path, sizeof(path)))
 		return;
-	}
 	for (size_t i = 0; i < NROUTES; i++) {
 		if (!pattern_matches(&routes[i], &c))
 			continue;
@@ -675,6 +720,8 @@ handle(struct http_req *req, void *arg)
 		if (!authorised(&c))
 			return;
 	}
+	if (!order_id_ok(&c, match))
+		return;
 	if (query_parse(http_param(req, "QUERY_STRING"), &c.q, &why) < 0) {
 		bad_parameter(&c, why);
 		return;

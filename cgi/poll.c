@@ -5,7 +5,8 @@
  *   options -> configuration -> lock -> database -> carrier client
  *   -> register new shipments (POST)  and, at the same time,
  *      list sync: every tracking updated since the last complete sync
- *      (minus poll_sync_margin), all pages
+ *      (minus poll_sync_margin), all pages -- but at most poll_max_pages,
+ *      none after a page the service repeats, none after the deadline
  *   -> then reconcile: GET by id the shipments no list has returned for
  *      reconcile_hours (next_poll_ms passed)
  *   -> cursor and run recorded, one summary line, exit status.
@@ -21,9 +22,15 @@
  * (the kernel drops it when the process dies, even by kill -9); a second
  * run says so and exits 0.
  *
+ * A run has a deadline, poll_interval after its start: no new shipment,
+ * no further list page and no 429 wait goes past it, so a run never holds
+ * the lock long into the next cron run's slot (what is in flight finishes,
+ * each request within carrier_timeout and its bounded retries).
+ *
  * Exit status: 0 all fine; 1 some shipments failed (recorded), the list
- * sync did not complete, the quota ran out, or the run was interrupted;
- * 2 usage or configuration error, or the service refused the key.
+ * sync did not complete (a failure, the page cap, a repeated page, the
+ * deadline), the quota ran out, or the run was interrupted; 2 usage or
+ * configuration error, or the service refused the key.
  */
 #include "config.h"
 
@@ -102,8 +109,9 @@ parse_options(int argc, char *argv[], struct opts *o)
 			    "  -v, --verbose      log every request and update\n"
 			    "  -h, --help         this text\n"
 			    "  -V, --version      the version\n\n"
-			    "Exit status: 0 fine, 1 some shipments failed (recorded), 2 usage\n"
-			    "or configuration error, or the service refused the key.\n",
+			    "Exit status: 0 fine, 1 some shipments failed (recorded) or the run\n"
+			    "was cut short (list pages, rate limit, deadline), 2 usage or\n"
+			    "configuration error, or the service refused the key.\n",
 			    usage, conf_default_path());
 			return 0;
 		case 'V':
@@ -164,6 +172,8 @@ run_open(struct run *r, const struct opts *o)
 	}
 	if (o->verbose)
 		log_set_level(LL_DEBUG);
+	r->start_ms = timefmt_now_ms();
+	r->deadline = r->start_ms + (int64_t)r->a.conf.poll_interval * 1000;
 	co = (struct carrier_opts){
 		.base_url = r->a.conf.carrier_api_url, .api_key = r->a.conf.carrier_api_key,
 		.timeout_s = r->a.conf.carrier_timeout,
@@ -173,6 +183,7 @@ run_open(struct run *r, const struct opts *o)
 		    [BUCKET_GET] = r->a.conf.carrier_rate_get },
 		.legacy_limit = r->a.conf.carrier_rate_v4,
 		.max_retries = MAX_RETRIES, .max_waits = MAX_WAITS, .max_wait_s = MAX_WAIT_S,
+		.deadline_ms = r->deadline,
 	};
 	if ((r->c = carrier_open(&co, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "shiptrack-poll: %s\n", err);
@@ -200,10 +211,8 @@ run_open(struct run *r, const struct opts *o)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	progress_init(&r->progress, !o->verbose);
-	r->start_ms = timefmt_now_ms();
-	r->deadline = r->start_ms + r->a.conf.poll_interval * 1000;
-	r->reconcile_ms = r->a.conf.reconcile_hours * 3600 * 1000;
-	r->backoff_ms = r->a.conf.poll_interval * 1000;
+	r->reconcile_ms = (int64_t)r->a.conf.reconcile_hours * 3600 * 1000;
+	r->backoff_ms = (int64_t)r->a.conf.poll_interval * 1000;
 	r->rnd = (uint64_t)r->start_ms * 6364136223846793005ULL ^ (uint64_t)getpid();
 	return 0;
 }
@@ -269,6 +278,12 @@ result_of(const struct run *r, int *rc)
 		return "interrupted";
 	if (r->quota)
 		return "rate_limited";
+	if (r->cut == LIST_CUT_CAPPED)
+		return "list_page_cap";
+	if (r->cut == LIST_CUT_REPEATED)
+		return "list_repeated";
+	if (r->cut == LIST_CUT_LATE)
+		return "list_out_of_time";
 	if (r->list_wanted && !r->list_ok)
 		return "list_sync_failed";
 	if (r->n.failed > 0 || r->n.rejected > 0)

@@ -23,6 +23,14 @@
 
 struct job;
 
+/* A list sync ended before the service's last page (poll_pass.c). */
+enum list_cut {
+	LIST_CUT_NONE,
+	LIST_CUT_CAPPED,	/* poll_max_pages pages */
+	LIST_CUT_REPEATED,	/* the service repeated a cursor or a page */
+	LIST_CUT_LATE,		/* the run's deadline (poll_interval) passed */
+};
+
 struct opts {
 	const char *config;
 	long limit;		/* shipments registered or reconciled; -1: all */
@@ -54,6 +62,8 @@ struct run {
 	int64_t list_since;		/* updated_at_min, or -1 */
 	int64_t list_start;		/* the cursor this sync will leave */
 	long list_page;
+	struct carrier_pager pager;	/* poll_max_pages, repeated pages */
+	enum list_cut cut;		/* why the service's next page was not asked for */
 	/* outcome */
 	struct counts n;
 	bool stopping, unauthorized, config_error, quota, interrupted, db_error,

@@ -429,11 +429,47 @@ queue_list_page(struct run *r, const char *cursor)
 	}
 }
 
+/*
+ * Whether to ask for the page after this one.  A sync cut short is not
+ * recorded as complete, so the next run lists again from the same point
+ * and nothing is lost; the run says why in one line and exits 1.
+ */
+#define NOT_COMPLETE "not complete: the next run lists again from the same point"
+
+static bool
+want_next_page(struct run *r, const struct carrier_response *resp)
+{
+	switch (carrier_pager_next(&r->pager, resp)) {
+	case CARRIER_PAGE_NEXT:
+		if (!past_deadline(r))
+			return true;
+		r->cut = LIST_CUT_LATE;
+		log_error("list sync: out of time (poll_interval, %ld s) after %ld "
+		    "pages; " NOT_COMPLETE, r->a.conf.poll_interval, r->pager.pages);
+		return false;
+	case CARRIER_PAGE_CAPPED:
+		r->cut = LIST_CUT_CAPPED;
+		log_error("list sync: stopped at poll_max_pages (%ld pages) with the "
+		    "carrier service still offering more; " NOT_COMPLETE,
+		    r->pager.pages);
+		return false;
+	case CARRIER_PAGE_REPEATED:
+		r->cut = LIST_CUT_REPEATED;
+		log_error("list sync: the carrier service answered page %ld with a "
+		    "%s it had given before (a loop); stopped, " NOT_COMPLETE,
+		    r->pager.pages, resp->next_cursor[0] ? "next cursor" : "page");
+		return false;
+	default:
+		return false;	/* the last page */
+	}
+}
+
 static void
 on_list(void *arg, const struct carrier_result *res)
 {
 	struct run *r = arg;
 	const struct carrier_response *resp = res->resp;
+	bool more;
 
 	if (res->outcome != CARRIER_OK) {
 		r->list_done = true;
@@ -448,7 +484,7 @@ on_list(void *arg, const struct carrier_result *res)
 	 * Ask for the next page first, and let it go out while this page is
 	 * written (pages come one after another: the cursor is in the answer).
 	 */
-	if (resp->has_next && resp->ntrackings > 0) {
+	if ((more = want_next_page(r, resp))) {
 		r->list_page++;
 		queue_list_page(r, resp->next_cursor[0] ? resp->next_cursor : NULL);
 	}
@@ -466,9 +502,9 @@ on_list(void *arg, const struct carrier_result *res)
 			apply(r, m.v[k].id, m.v[k].order_id, &resp->trackings[i], false,
 			    &r->n.listed);
 	}
-	if (r->stopping)
+	if (r->stopping || r->cut != LIST_CUT_NONE)
 		r->list_done = true;
-	else if (!resp->has_next || resp->ntrackings == 0)
+	else if (!more)
 		r->list_done = r->list_ok = true;
 }
 
@@ -585,6 +621,7 @@ plan_list(struct run *r)
 	r->list_start = r->start_ms;
 	r->list_since = -1;
 	r->list_page = 1;
+	carrier_pager_init(&r->pager, r->a.conf.poll_max_pages);
 	if (rc == STORE_OK && conf_parse_long(v, 0, LONG_MAX, &cursor) == 0) {
 		r->list_since = cursor - r->a.conf.poll_sync_margin * 1000;
 		if (r->list_since < 0)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "app.h"
 #include "apply.h"
@@ -165,6 +166,25 @@ check_locks(const struct conf *c)
 	return stuck;
 }
 
+/*
+ * A configuration file that sets a credential should be the owner's alone
+ * (0600, as make install creates it).  A warning, not a failure: the
+ * file works, it is only exposed, so the exit status stays the checks'.
+ */
+static void
+warn_conf_mode(const struct conf *c)
+{
+	struct stat sb;
+
+	if (c->source == NULL || !c->source_has_secret || stat(c->source, &sb) != 0 ||
+	    (sb.st_mode & (S_IRWXG | S_IRWXO)) == 0)
+		return;
+	printf("warning: %s holds secrets and is %s by %s (mode %04o): chmod 600 %s\n",
+	    c->source, sb.st_mode & (S_IRGRP | S_IROTH) ? "readable" : "accessible",
+	    sb.st_mode & S_IRWXO ? "everyone" : "its group",
+	    (unsigned)(sb.st_mode & 07777), c->source);
+}
+
 static int
 cmd_check(struct app *a, int argc, char *argv[])
 {
@@ -178,7 +198,9 @@ cmd_check(struct app *a, int argc, char *argv[])
 		return EXIT_USAGE;
 	printf("configuration: %s\n", a->conf.source ? a->conf.source :
 	    "(environment and defaults only)");
+	warn_conf_mode(&a->conf);
 	print_setting("webhook_secret", a->conf.webhook_secret);
+	print_setting("webhook_secret_v2", a->conf.webhook_secret_v2);
 	print_setting("aftership_webhook_secret", a->conf.aftership_webhook_secret);
 	print_setting("api_token", a->conf.api_token);
 	print_setting("lookup_secret", a->conf.lookup_secret);

@@ -51,26 +51,42 @@ refuse(struct http_req *req, int status, const char *code, const char *msg,
 /*
  * Senders, recognised by the header that carries their signature.
  * AfterShip's push (SIG_AFTERSHIP) is applied like a poll of the tracking
- * it carries (apply_carrier.h), through the same group commit.
+ * it carries (apply_carrier.h), through the same group commit.  Rye's two
+ * generations may have a secret each; gen 2 falls back to gen 1's.  The
+ * secret proves the bytes, not the format: event_parse() checks that the
+ * body is of the generation the header names.
  */
+#define SECRET_OF(field) offsetof(struct conf, field)
 static const struct sender {
 	enum sig_scheme scheme;
 	const char *header;		/* CGI variable name */
 	size_t secret;			/* offset of the secret in struct conf */
+	size_t fallback;		/* used while that one is unset */
 } senders[] = {
-	{ SIG_RYE_V1, "HTTP_RYE_HMAC_SIGNATURE_V1", offsetof(struct conf, webhook_secret) },
-	{ SIG_RYE_V2, "HTTP_X_RYE_SIGNATURE", offsetof(struct conf, webhook_secret) },
+	{ SIG_RYE_V1, "HTTP_RYE_HMAC_SIGNATURE_V1", SECRET_OF(webhook_secret),
+	    SECRET_OF(webhook_secret) },
+	{ SIG_RYE_V2, "HTTP_X_RYE_SIGNATURE", SECRET_OF(webhook_secret_v2),
+	    SECRET_OF(webhook_secret) },
 	{ SIG_AFTERSHIP, "HTTP_AFTERSHIP_HMAC_SHA256",
-	    offsetof(struct conf, aftership_webhook_secret) },
+	    SECRET_OF(aftership_webhook_secret), SECRET_OF(aftership_webhook_secret) },
 };
 #define NSENDERS (sizeof(senders) / sizeof(senders[0]))
 
 static const char *
-secret_of(const struct app *a, const struct sender *s)
+conf_string(const struct app *a, size_t offset)
 {
-	return *(char *const *)(const void *)((const char *)&a->conf + s->secret);
+	return *(char *const *)(const void *)((const char *)&a->conf + offset);
 }
 
+static const char *
+secret_of(const struct app *a, const struct sender *s)
+{
+	const char *secret = conf_string(a, s->secret);
+
+	return secret != NULL ? secret : conf_string(a, s->fallback);
+}
+
+/* Is any sender's secret set?  None: every delivery would be refused. */
 static bool
 any_secret(const struct app *a)
 {

@@ -81,6 +81,19 @@ not logged in the request log, not subject to faults; errors {"ok": false, "erro
         {"number_rule": "regex"}                 what a valid tracking number fully matches
         {"create_errors": {"NUMBER": 4011}}      create of NUMBER fails with that meta.code
         {"duplicate_returns_id": true}           4003 answers carry {id, slug, tracking_number}
+        {"endless_list": "fresh" | "repeat" | null}  list requests (not tracking_numbers=
+                                                 lookups) never reach a last page:
+             "fresh"   every page offers a next one: a new cursor each time (cursor form), or a
+                       `count` always past this page (page form); page 1 carries the real first
+                       page, and every page one made-up tracking of its own (1ZENDLESS<page>,
+                       never stored), so no two pages are alike;
+             "repeat"  every page is the real first page plus made-up tracking 1ZENDLESS00000001,
+                       with the same next_cursor each time (cursor form), or the same content
+                       whatever `page` asks for (page form).
+        {"headers": {"Name": "value" | null}}    on every JSON API answer, set these headers
+                                                 as given (replacing the stand-in's own, e.g.
+                                                 Retry-After or X-RateLimit-Reset on a 429);
+                                                 null: leave that header out
   GET  /_control/log[?since=SEQ]  {"ok", "requests": [{seq, time, method, path, query, version,
         key_header, key_present, content_type, body, fault, bucket, status, meta_code, ms}]}
         (the key value itself is never recorded)
@@ -259,9 +272,11 @@ class Store:
             self.seq = 0
 
     # -- records
-    def new_record(self, number, slug, now, title=None, order_id=None):
-        self.seq += 1
-        seed = ("%d|%s|%s" % (self.seq, number, slug)).encode()
+    def new_record(self, number, slug, now, title=None, order_id=None, seed=None):
+        if seed is None:
+            self.seq += 1
+            seed = "%d|%s|%s" % (self.seq, number, slug)
+        seed = seed.encode()
         link = TRACKING_LINKS.get(slug)
         return {
             "id": hashlib.md5(seed).hexdigest(), "legacy_id": hashlib.sha1(seed).hexdigest()[:24],
@@ -337,7 +352,8 @@ class Faults:
 
     KEYS = ("reset", "status_5xx", "slow_ms", "slow_count", "malformed_json_count",
             "drop_count", "rate_limits", "retry_after", "quota_exhausted", "oldest_version",
-            "reverse_checkpoints", "number_rule", "create_errors", "duplicate_returns_id")
+            "reverse_checkpoints", "number_rule", "create_errors", "duplicate_returns_id",
+            "endless_list", "headers")
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -356,6 +372,8 @@ class Faults:
         self.number_rule = re.compile(DEFAULT_NUMBER_RULE)
         self.create_errors = {}                          # tracking number -> meta.code
         self.duplicate_returns_id = False
+        self.endless_list = None                         # None | "fresh" | "repeat"
+        self.extra_headers = {}                          # name -> value, or None: left out
 
     def apply(self, body):
         unknown = set(body) - set(self.KEYS)
@@ -404,6 +422,18 @@ class Faults:
                         self.create_errors.pop(number, None)
                     else:
                         self.create_errors[number] = int(code)
+            if "endless_list" in body:
+                if body["endless_list"] not in (None, "fresh", "repeat"):
+                    raise ControlError(400, 'endless_list must be "fresh", "repeat" or null')
+                self.endless_list = body["endless_list"]
+            if "headers" in body:
+                for name, value in (body["headers"] or {}).items():
+                    if not re.fullmatch(r"[A-Za-z0-9-]+", name) or not (
+                            value is None or (isinstance(value, str)
+                                              and not re.search(r"[\r\n]", value))):
+                        raise ControlError(400, "headers: %r: a token name and a one-line "
+                                           "string value, or null" % name)
+                    self.extra_headers[name] = value
 
     def show(self):
         with self.lock:
@@ -416,7 +446,19 @@ class Faults:
                     "reverse_checkpoints": self.reverse_checkpoints,
                     "number_rule": self.number_rule.pattern,
                     "create_errors": dict(self.create_errors),
-                    "duplicate_returns_id": self.duplicate_returns_id}
+                    "duplicate_returns_id": self.duplicate_returns_id,
+                    "endless_list": self.endless_list,
+                    "headers": dict(self.extra_headers)}
+
+    def override_headers(self, headers):
+        """The answer's headers with the `headers` knob applied."""
+        with self.lock:
+            extra = dict(self.extra_headers)
+        if not extra:
+            return headers
+        names = {n.lower() for n in extra}
+        return [(n, v) for n, v in headers if n.lower() not in names] + \
+            [(n, v) for n, v in extra.items() if v is not None]
 
     def take(self):
         """Decide the fault for one API request: (delay in s, None | 'drop' | '5xx' | 'malformed')."""
@@ -703,8 +745,11 @@ class App:
                     raise invalid_param(name)
         slug, tag = one("slug"), one("tag")
         after, page = None, 1
+        endless = self.faults.endless_list if numbers is None else None
         if ctx.cursor_pages:
-            if one("cursor"):
+            if endless and (one("cursor") or "").startswith("endless."):
+                page = int(one("cursor")[8:])       # a cursor only endless pages give
+            elif one("cursor"):
                 after = decode_cursor(one("cursor"))
         elif one("page") is not None:
             if not re.fullmatch(r"\d{1,9}", one("page")) or int(one("page")) < 1:
@@ -734,7 +779,11 @@ class App:
                 first = (page - 1) * limit
             chosen = keys[first:first + limit]
             rev = self.faults.reverse_checkpoints
+            if endless:
+                chosen = keys[:limit] if page == 1 or endless == "repeat" else []
             trackings = [render(st.by_id[k[1]], ctx, rev) for k in chosen]
+        if endless:
+            return self.endless_page(ctx, endless, page, limit, trackings)
         if ctx.cursor_pages:
             more = first + limit < total
             return 200, {"pagination": {"total": total, "has_next_page": more,
@@ -742,6 +791,21 @@ class App:
                          "trackings": trackings}
         return 200, {"page": page, "limit": limit, "count": total, "keyword": "", "slug": slug or "",
                      "origin": [], "destination": [], "tag": tag or "", "fields": "",
+                     "created_at_min": None, "created_at_max": None, "trackings": trackings}
+
+    def endless_page(self, ctx, mode, page, limit, trackings):
+        """A list page of the endless_list knob (see the module's docstring)."""
+        n = page if mode == "fresh" else 1
+        number = "1ZENDLESS%08d" % n
+        made_up = self.store.new_record(number, "ups", int(time.time()), seed="endless|%d" % n)
+        trackings = trackings + [render(made_up, ctx)]
+        total = (page + 1) * limit + 1
+        if ctx.cursor_pages:
+            return 200, {"pagination": {"total": total, "has_next_page": True,
+                                        "next_cursor": "endless.%d" % (n + 1)},
+                         "trackings": trackings}
+        return 200, {"page": page, "limit": limit, "count": total, "keyword": "", "slug": "",
+                     "origin": [], "destination": [], "tag": "", "fields": "",
                      "created_at_min": None, "created_at_max": None, "trackings": trackings}
 
     # -- control API
@@ -1092,7 +1156,7 @@ class Handler(BaseHTTPRequestHandler):
         body = json.dumps({"meta": meta, "data": data}).encode()
         if fault == "malformed":
             body = body[:max(1, len(body) // 2)]     # valid HTTP, truncated JSON
-        self.send(status, body, headers=headers)
+        self.send(status, body, headers=app.faults.override_headers(headers))
         return status
 
     def rate(self, app, account, bucket, headers):

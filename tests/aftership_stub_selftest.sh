@@ -222,9 +222,44 @@ ctl POST faults '{"quota_exhausted":true,"retry_after":true}'
 api GET "$V/trackings/$ID"
 expect "quota exhausted" "$code/$(j 'd["meta"]["code"]')" 429/429
 [ -n "$(header Retry-After)" ] || fail "no Retry-After with retry_after knob"
+ctl POST faults '{"headers":{"Retry-After":"9223372036854775807","X-RateLimit-Reset":null}}'
+expect "set headers knob" "$code" 200
+api GET "$V/trackings/$ID"
+expect "headers knob: Retry-After as given" "$(header Retry-After)" 9223372036854775807
+expect "headers knob: X-RateLimit-Reset left out" "$(header X-RateLimit-Reset)" ""
+ctl POST faults '{"headers":{"Bad Name":"x"}}'
+expect "headers knob refuses a bad name" "$code" 400
 ctl POST faults '{"reset":true}'
 api GET "$V/trackings/$ID"
 expect "after faults reset" "$code" 200
+expect "after faults reset: own X-RateLimit-Reset" "$([ -n "$(header X-RateLimit-Reset)" ] && echo yes)" yes
+
+# --- endless list pages -------------------------------------------------------------------------
+next_second
+ctl POST faults '{"endless_list":"fresh"}'
+expect "set endless_list" "$code" 200
+api GET "$V/trackings?limit=200"
+expect "endless page 1 more" "$(j 'd["data"]["pagination"]["has_next_page"]')" True
+expect "endless page 1 holds the real ones" "$(j 'len(d["data"]["trackings"]) > 1')" True
+c1=$(j 'd["data"]["pagination"]["next_cursor"]')
+api GET "$V/trackings?limit=200&cursor=$c1"
+expect "endless page 2" "$(j 'd["data"]["pagination"]["has_next_page"], [t["tracking_number"] for t in d["data"]["trackings"]]')" "(True, ['1ZENDLESS00000002'])"
+c2=$(j 'd["data"]["pagination"]["next_cursor"]')
+[ "$c1" != "$c2" ] || fail "endless fresh: the same cursor twice ($c1)"
+api4 GET "$V4/trackings?limit=200&page=7"
+expect "endless v4 page 7" "$(j 'd["data"]["page"], d["data"]["page"] * d["data"]["limit"] < d["data"]["count"], [t["tracking_number"] for t in d["data"]["trackings"]]')" "(7, True, ['1ZENDLESS00000007'])"
+api GET "$V/trackings?tracking_numbers=1Z999AA10123456784"
+expect "endless: lookups end" "$(j 'd["data"]["pagination"]["has_next_page"]')" False
+ctl POST faults '{"endless_list":"repeat"}'
+api GET "$V/trackings?limit=200&cursor=$c2"
+r1=$(j 'd["data"]["pagination"]["next_cursor"], [t["id"] for t in d["data"]["trackings"]]')
+api GET "$V/trackings?limit=200&cursor=$(j 'd["data"]["pagination"]["next_cursor"]')"
+expect "endless repeat: the same page again" "$(j 'd["data"]["pagination"]["next_cursor"], [t["id"] for t in d["data"]["trackings"]]')" "$r1"
+ctl POST faults '{"endless_list":"sometimes"}'
+expect "endless_list refuses other values" "$code" 400
+ctl POST faults '{"reset":true}'
+api GET "$V/trackings?limit=200"
+expect "endless off after reset" "$(j 'd["data"]["pagination"]["has_next_page"]')" False
 
 # --- request log ------------------------------------------------------------------------------
 ctl GET log

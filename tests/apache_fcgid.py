@@ -177,6 +177,11 @@ def test_shopper_view():
     ws.check_shopper(client(), ORDER, "apfcgid")
 
 
+def test_odd_order_ids():
+    """Ids with '/' need AllowEncodedSlashes NoDecode (contrib's vhost has it)."""
+    ws.check_odd_order_ids(client(), "apfcgid")
+
+
 def test_operator_view():
     """Authorization reaches api.fcgi (CGIPassAuth On): 200 with the token,
     401 without or with a wrong one."""

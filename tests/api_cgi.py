@@ -130,6 +130,36 @@ def test_operator_403_when_no_token_configured():
     eq(a.status, 403, "empty token setting counts as none (%s)" % a)
 
 
+def test_blank_token_setting_is_no_token():
+    """SHIPTRACK_API_TOKEN=" " is unset after trimming, so "Bearer  " (a
+    blank token) opens nothing."""
+    path = db()
+    feed(path, st.event("ORDER_PLACED", "ord_blank", st.iso(0)))
+    for token, auth in ((" ", "Bearer  "), ("  ", "Bearer   "), ("\t", "Bearer \t")):
+        a = st.api(path, "/v1/orders/ord_blank", token=None, auth=auth,
+                   env={"SHIPTRACK_API_TOKEN": token})
+        error_answer(a, 403, "forbidden", "token %r, auth %r" % (token, auth))
+        check(b"ord_blank" not in a.body, "order data leaked")
+
+
+def test_short_token_refused_at_start_up():
+    """A token under 16 bytes is a configuration error: operator routes stay
+    shut even with that very token, and the log names the key, not the value."""
+    path = db()
+    feed(path, st.event("ORDER_PLACED", "ord_short", st.iso(0)))
+    short = "tok_15_bytes_xx"
+    a = st.api(path, "/v1/orders/ord_short", token=short)
+    check(a.status in (403, 503), "short token opened the operator route: %s" % a)
+    check(b"ord_short" not in a.body, "order data leaked")
+    check(b"api_token" in a.stderr and b"16 bytes" in a.stderr,
+          "the log says why: %r" % a.stderr)
+    check(short.encode() not in a.stderr + a.body, "the token is not echoed")
+    a = st.api(path, "/v1/health", token=short)
+    eq((a.status, a.json()["error"]), (503, "unavailable"), "health with a bad configuration")
+    eq(st.api(path, "/v1/orders/ord_short", token=short + "x").status, 200,
+       "16 bytes are enough")
+
+
 def test_unknown_order_404():
     path = db()
     a = st.api(path, "/v1/orders/ord_nobody")

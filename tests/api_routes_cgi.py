@@ -736,6 +736,58 @@ def test_cors_preflight():
     eq(a.status, 404, "no preflight for an unknown route")
 
 
+# The longest cors_origin conf.c accepts (256 bytes) and one byte more.
+LONGEST_ORIGIN = "https://" + "o" * (256 - len("https://.example")) + ".example"
+
+
+def test_long_cors_origin_refused_at_start_up():
+    """Once, a ~860-byte origin overflowed the header buffer: the answer lost
+    its blank line.  Now an origin over 256 bytes (or not an origin) is a
+    configuration error: the API answers well-formed errors without CORS
+    headers, and its log says which key is wrong."""
+    db = seeded()
+    for origin in ("https://" + "o" * 900 + ".example", LONGEST_ORIGIN + "o",
+                   "https://shop.example/", "https://shop.example https://b.example"):
+        for path, token in (("/v1/health", None), ("/v1/orders", st.API_TOKEN)):
+            a = st.api(db, path, token=token, env={"SHIPTRACK_CORS_ORIGIN": origin})
+            check(a.status in (403, 503), "%s with a bad origin: %s" % (path, a))
+            check(a.json()["ok"] is False, "an error answer")
+            check(not any(k.startswith("access-control-") for k in a.headers),
+                  "no CORS headers from a refused origin: %r" % a.headers)
+            check(b"cors_origin" in a.stderr and b"SHIPTRACK_CORS_ORIGIN" in a.stderr,
+                  "the log names the key: %r" % a.stderr)
+
+
+def test_largest_legal_header_set_is_well_formed():
+    """The longest origin with every route's further headers (ETag,
+    preflight, WWW-Authenticate, Retry-After, Allow): each answer is
+    well-formed (st.cgi parses it: headers, blank line, Content-Length
+    bytes) and carries them all."""
+    db = seeded()
+    env = {"SHIPTRACK_CORS_ORIGIN": LONGEST_ORIGIN}
+    env.update(TRACK_ENV)
+    key = lookup_key("r-split")
+    answers = {
+        "track 200": (st.api(db, "/v1/track/r-split", token=None, query="key=" + key,
+                             env=env), ["etag", "cache-control"]),
+        "preflight": (st.api(db, "/v1/orders/r-split", method="OPTIONS", auth=None, env=env,
+                             headers={"Origin": LONGEST_ORIGIN,
+                                      "Access-Control-Request-Method": "GET"}),
+                      ["access-control-allow-methods", "access-control-allow-headers",
+                       "access-control-max-age"]),
+        "401": (st.api(db, "/v1/orders", auth="Bearer wrong", env=env), ["www-authenticate"]),
+        "503": (st.api(os.path.join(TMP, "missing", "x.db"), "/v1/orders/r-split",
+                       env=env), ["retry-after"]),
+        "405": (st.api(db, "/v1/stats", method="POST", env=env), ["allow"]),
+    }
+    for what, (a, more) in answers.items():
+        eq(a.headers.get("access-control-allow-origin"), LONGEST_ORIGIN, what + ": origin")
+        for h in ["x-content-type-options", "vary", "access-control-expose-headers"] + more:
+            check(h in a.headers, "%s: %s missing: %r" % (what, h, a.headers))
+        check(a.raw.count(b"\r\n\r\n") >= 1 and b"\r\n\r\n" in a.raw[:1500],
+              what + ": headers end with a blank line")
+
+
 # --- methods, routes, HEAD ---------------------------------------------------------
 
 ALL_ROUTES = ["/v1/health", "/v1/track/r-split", "/v1/orders", "/v1/orders/r-split",
@@ -883,6 +935,114 @@ def test_cli_link_key_opens_the_order():
     check(p.returncode != 0 and "lookup_secret" in p.stderr,
           "no secret: %d %r" % (p.returncode, p.stderr))
     eq(p.stdout, "", "no link without a secret")
+
+
+# --- order ids in one path segment -------------------------------------------------------
+#
+# An order id may hold any character ingest accepts ('/', '%', blanks...).
+# The API takes it from one path segment, percent-decoded once.  A web server
+# hands a CGI program PATH_INFO already decoded (lighttpd, nginx and Apache's
+# "AllowEncodedSlashes On" decode %2F too; "NoDecode" decodes all but %2F)
+# and REQUEST_URI as the client sent it: these tests pass both, as those
+# servers do (tests/unit/test_urlpath.c has the pairs each was seen to send).
+
+ODD_IDS = ["r/slash", "r/../slash", "50%", "r%2Fenc", "r space", "r&amp#frag?q=1+x",
+           "ü/ñ é"]
+
+
+def encode_component(s):
+    """JavaScript's encodeURIComponent, which the page calls."""
+    return urllib.parse.quote(s, safe="-_.!~*'()")
+
+
+def served(db, raw, style="decoded", query="", **kw):
+    """api.fcgi for a request to /api + raw, with the variables a web server
+    sets: REQUEST_URI as sent, PATH_INFO decoded in the server's way."""
+    if style == "decoded":
+        path_info = urllib.parse.unquote(raw, errors="surrogateescape")
+    else:       # Apache, AllowEncodedSlashes NoDecode
+        path_info = "%2F".join(urllib.parse.unquote(p) for p in re.split("%2[Ff]", raw))
+    env = dict(TRACK_ENV)
+    env.update(kw.pop("env", {}))
+    env["REQUEST_URI"] = "/api" + raw + ("?" + query if query else "")
+    return st.api(db, path_info, env=env, query=query, **kw)
+
+
+def odd_db():
+    db = st.fresh_db(TMP)
+    for i, order in enumerate(ODD_IDS):
+        post_ok(db, st.event("ORDER_PLACED", order, z(ago(hours=i + 1))))
+    return db
+
+
+def test_order_id_from_one_encoded_segment():
+    db = odd_db()
+    for order in ODD_IDS:
+        seg = encode_component(order)
+        for style in ("decoded", "nodecode"):
+            what = "%r (%s, %s)" % (order, seg, style)
+            a = served(db, "/v1/orders/" + seg, style)
+            eq((a.status, a.json().get("id")), (200, order), "operator view of " + what)
+            a = served(db, "/v1/track/" + seg, style, token=None,
+                       query="key=" + lookup_key(order))
+            eq((a.status, a.json().get("id")), (200, order), "shopper view of " + what)
+            a = served(db, "/v1/orders/%s/contact" % seg, style, method="PUT",
+                       body='{"email":"shopper@example.com"}')
+            eq(a.status, 204, "contact of %s: %s" % (what, a))
+    eq(sorted(r[0] for r in st.sqlite(db, "SELECT order_id FROM contacts")),
+       sorted(ODD_IDS), "each contact stored under its order id")
+
+
+def test_order_id_with_a_raw_slash_is_not_found():
+    db = odd_db()
+    for raw in ("/v1/orders/r/slash", "/v1/track/r/slash"):
+        a = served(db, raw, token=st.API_TOKEN, query="key=" + lookup_key("r/slash"))
+        error_answer(a, 404, "not_found", raw)
+    # nginx decodes %2F, then resolves "r/../slash" to "slash": never order
+    # "slash"; order "r/../slash" when SCRIPT_NAME tells where the route starts.
+    post_ok(db, st.event("ORDER_PLACED", "slash", z(ago(hours=1))))
+    env = {"REQUEST_URI": "/api/v1/orders/r%2F..%2Fslash"}
+    a = st.api(db, "/v1/orders/slash", env=env)
+    error_answer(a, 404, "not_found", "an encoded slash the server resolved")
+    env["SCRIPT_NAME"] = "/api"
+    a = st.api(db, "/v1/orders/slash", env=env)
+    eq((a.status, a.json().get("id")), (200, "r/../slash"), "routed from the raw path")
+
+
+def test_bad_order_id_segments_400():
+    db = odd_db()
+    for raw, what in (("/v1/orders/r%zz", "malformed escape"),
+                      ("/v1/orders/r%2", "cut escape"),
+                      ("/v1/orders/r%0Ax", "encoded newline"),
+                      ("/v1/orders/r%7F", "encoded DEL"),
+                      ("/v1/track/r%1B", "encoded ESC"),
+                      ("/v1/orders/" + "x" * 201, "201 bytes"),
+                      ("/v1/orders/" + "%C3%BC" * 100 + "x", "201 bytes, encoded")):
+        a = served(db, raw, query="key=x")
+        error_answer(a, 400, "bad_parameter", what)
+    for raw in ("/v1/orders/" + "x" * 200, "/v1/orders/" + "%78" * 200):
+        error_answer(served(db, raw), 404, "not_found", "200 bytes: a valid, unknown id")
+
+
+def test_cli_link_round_trips_odd_ids_through_the_page_call():
+    """shiptrack link's URL -> the page's order parameter (URLSearchParams
+    decodes it) -> /api/v1/track/ + encodeURIComponent(order) -> the order."""
+    db = odd_db()
+    for order in ODD_IDS:
+        p = st.run_cli(["link", order, "--base-url", "https://shop.example/"], db=db,
+                       env=TRACK_ENV)
+        eq(p.returncode, 0, "link %r: %s" % (order, p.stderr))
+        url = p.stdout.strip()
+        parts = urllib.parse.urlsplit(url)
+        check(parts.path == "/" and parts.fragment == "", "%r: the id stays in the query: %r"
+              % (order, url))
+        check(re.fullmatch(r"order=[A-Za-z0-9._~%-]+&key=[A-Za-z0-9_-]{22}", parts.query),
+              "%r: every reserved character encoded: %r" % (order, url))
+        qs = urllib.parse.parse_qs(parts.query, strict_parsing=True)
+        eq(qs["order"], [order], "the order parameter decodes back to the id")
+        a = served(db, "/v1/track/" + encode_component(qs["order"][0]), token=None,
+                   query="key=" + qs["key"][0])
+        eq((a.status, a.json().get("id")), (200, order), "the page's call for %r" % order)
 
 
 # --- shiptrack export --csv ------------------------------------------------------------

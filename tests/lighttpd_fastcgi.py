@@ -287,6 +287,10 @@ def test_shopper_view_through_lighttpd():
     ws.check_shopper(ws.Client(state["port"]), ORDER, "httpd")
 
 
+def test_odd_order_ids_through_lighttpd():
+    ws.check_odd_order_ids(ws.Client(state["port"]), "httpd")
+
+
 def test_stop_lighttpd_and_check_log():
     survivors = stop()
     eq(state["proc"].returncode is not None, True, "lighttpd stopped")

@@ -228,6 +228,10 @@ def test_shopper_view():
     ws.check_shopper(client(), ORDER, "nginx")
 
 
+def test_odd_order_ids():
+    ws.check_odd_order_ids(client(), "nginx")
+
+
 def test_operator_view():
     ws.check_operator(client(), ORDER, state["ids"])
 

@@ -5,12 +5,14 @@ The spec's table: 401 stops the run (exit 2); 4003 is resolved by looking
 the number up; 4004 re-creates; 4005/4007/4017 reject the number for good;
 4009/4011 are recorded with a growing back-off; 4010/4012 are retried once
 without a slug.  429 waits until the reset (or Retry-After); a used-up quota
-ends the run quickly.  5xx (plain text), timeouts, dropped connections and
+ends the run quickly, and so do rate-limit headers of absurd size or a
+wait past the run's deadline.  5xx (plain text), timeouts, dropped connections and
 cut bodies are retried with backoff, and recorded when they persist.
 """
 
 import datetime
 import os
+import subprocess
 import sys
 import time
 
@@ -255,6 +257,50 @@ def test_quota_exhausted_ends_the_run():
     st.eq(pt.shipment(db, NUM)["poll_error"], None, "not recorded against the shipment")
     st.eq(st.sqlite(db, "SELECT value FROM meta WHERE key = 'carrier.list_sync_ms'"),
           cursor, "cursor kept")
+
+
+def bounded_poll(db, env=None, timeout=120):
+    """A run that does not end is a failure, not a hang."""
+    try:
+        return pt.poll(db, stub, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("the run did not end within %d s" % timeout)
+
+
+def test_hostile_rate_limit_headers():
+    """Rate-limit numbers past any sane size mean "wait very long": the
+    endpoint is closed for the run at the first 429 (the rate limit is
+    reported, exit 1), instead of overflowing into "retry at once" and
+    spinning through every wait (or aborting under UBSan)."""
+    huge = "9223372036854775807"
+    cases = (({"Retry-After": huge, "X-RateLimit-Reset": huge}, "both INT64_MAX"),
+             ({"Retry-After": None, "X-RateLimit-Reset": huge}, "Reset INT64_MAX"),
+             ({"Retry-After": huge + "999999", "X-RateLimit-Reset": None},
+              "Retry-After past int64"),
+             ({"Retry-After": "Fri, 31 Dec 99999 23:59:59 GMT", "X-RateLimit-Reset": None},
+              "Retry-After a date far ahead"))
+    for headers, what in cases:
+        db = fresh(NUM)
+        stub.faults(quota_exhausted=True, headers=headers)
+        p = bounded_poll(db)
+        pt.expect_exit(p, 1, what)
+        st.check(pt.summary(p).endswith("; rate_limited") and "1 rate-limited" in
+                 pt.summary(p), what + ": " + pt.summary(p))
+        st.check("rate limit or quota stopped this run" in p.stderr, what + ": " + p.stderr)
+        st.eq(statuses(stub.api_log()), [429], what + ": one request, not retried at once")
+        st.eq(pt.shipment(db, NUM)["poll_error"], None, what + ": not the shipment's fault")
+
+
+def test_rate_limit_wait_never_outlasts_the_run():
+    """A Retry-After within max wait (60 s) but past the run's deadline
+    (poll_interval 10 s) is not waited out: the run ends, rate limited."""
+    db = fresh(NUM)
+    stub.faults(quota_exhausted=True, headers={"Retry-After": "30"})
+    p = bounded_poll(db, env={"SHIPTRACK_POLL_INTERVAL": "10"})
+    pt.expect_exit(p, 1, "429 past the deadline")
+    st.check(pt.summary(p).endswith("; rate_limited"), pt.summary(p))
+    st.check("past the end of this run" in p.stderr, p.stderr)
+    st.eq(statuses(stub.api_log()), [429], "one request, no wait")
 
 
 def test_list_sync_failure_keeps_the_cursor():

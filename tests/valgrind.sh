@@ -32,7 +32,7 @@ failed=0 n=0
 
 export SHIPTRACK_CONFIG=/dev/null SHIPTRACK_DATABASE=$db \
   SHIPTRACK_WEBHOOK_SECRET=$secret SHIPTRACK_API_TOKEN=$token \
-  SHIPTRACK_LOOKUP_SECRET=lk_test_lookup SHIPTRACK_DURABILITY=normal \
+  SHIPTRACK_LOOKUP_SECRET=lk_test_lookup_5d2e9a SHIPTRACK_DURABILITY=normal \
   GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1
 "$cli" migrate >/dev/null || { echo "not ok - shiptrack migrate"; exit 1; }
 

@@ -5,7 +5,10 @@ Covers DESIGN.md "Webhook receiver": signatures (gen 1, gen 2, rotation),
 handshakes, de-duplication, methods, body limits, JSON errors, evidence of
 rejected deliveries, storage of accepted events, busy database, logging.
 """
+import base64
 import datetime
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -219,8 +222,8 @@ def test_gen2_shipment_source_is_not_an_order():
 
 def test_secret_rotation():
     path = db()
-    secrets = "whsec_old_one whsec_new_two"
-    for i, key in enumerate(["whsec_old_one", "whsec_new_two"]):
+    secrets = "whsec_old_one_4f1a2b whsec_new_two_9c8d7e"
+    for i, key in enumerate(["whsec_old_one_4f1a2b", "whsec_new_two_9c8d7e"]):
         eid = "evt_rot_%d" % i
         a = st.post(path, st.event("PAYMENT_SUCCEEDED", "ord_rot", st.iso(i), eid),
                     secret=secrets, sign_with=key)
@@ -511,21 +514,222 @@ def test_embedded_nul_in_ids_not_truncated():
           "order id truncated at NUL, event applied to another order: %r" % orders)
 
 
+def kept_as_evidence(path, before, a, body, code, what, scheme="rye1"):
+    """Answer a is 400 with code; body is kept byte for byte in
+    rejected_deliveries since the counts before; nothing else stored."""
+    error_answer(a, 400, code, what)
+    c = st.counts(path)
+    eq(c["rejected_deliveries"], before["rejected_deliveries"] + 1, what + ": evidence kept")
+    eq((c["events"], c["orders"], c["shipments"]),
+       (before["events"], before["orders"], before["shipments"]), what + ": nothing applied")
+    row = st.sqlite(path, "SELECT scheme, body FROM rejected_deliveries ORDER BY id DESC LIMIT 1")[0]
+    eq((row[0], bytes(row[1])), (scheme, body), what + ": evidence")
+
+
+def refused_as_evidence(path, body, code, what, scheme="rye1", **post_kw):
+    """POST a signed body (st.post's arguments) that must be refused and kept."""
+    before = st.counts(path)
+    kept_as_evidence(path, before, st.post(path, body, **post_kw), body, code, what, scheme)
+
+
+def test_ids_must_be_json_strings():
+    # DESIGN.md: event and order ids are JSON strings.  json-c clamps
+    # integers beyond 64 bits, so a number is never taken as an id.
+    path = db()
+    for what, field, value in [("id number", "id", 12345),
+                               ("id beyond 64 bits", "id", 99999999999999999999),
+                               ("id float", "id", 1.5), ("id bool", "id", True),
+                               ("id object", "id", {"v": "evt"}), ("id array", "id", ["e"]),
+                               ("requestId number", "requestId", 42),
+                               ("type number", "type", 7)]:
+        o = st.event_obj("ORDER_PLACED", "ord_idtype", st.iso(0), "evt_idtype")
+        o[field] = value
+        refused_as_evidence(path, st.dumps(o), "invalid_field", "gen 1 " + what)
+    body = (b'{"id":"evt2_srcnum","object":"event","type":"checkout_intent.completed",'
+            b'"createdAt":"2025-03-01T09:00:00Z","source":{"type":"checkout_intent",'
+            b'"id":99999999999999999999}}')
+    refused_as_evidence(path, body, "invalid_field", "gen 2 source.id number", gen=2,
+                        scheme="rye2")
+    body = b'{"id":12,"object":"event","type":"checkout_intent.completed",' \
+           b'"createdAt":"2025-03-01T09:00:00Z","source":{"type":"checkout_intent","id":"ci_1"}}'
+    refused_as_evidence(path, body, "invalid_field", "gen 2 id number", gen=2, scheme="rye2")
+    # AfterShip push: event_id.
+    as_secret = "as_push_secret_0123456789"
+    body = (b'{"event":"tracking_update","event_id":99999999999999999999,"ts":1746525600,'
+            b'"msg":{"tracking_number":"1ZNUM","slug":"ups","tag":"InTransit",'
+            b'"updated_at":"2025-05-06T10:00:00+00:00"}}')
+    sig = base64.b64encode(hmac.new(as_secret.encode(), body, hashlib.sha256).digest())
+    before = st.counts(path)
+    a = st.cgi(st.WEBHOOK, st.webhook_env(path, SHIPTRACK_AFTERSHIP_WEBHOOK_SECRET=as_secret),
+               body=body, headers={"aftership-hmac-sha256": sig.decode()})
+    kept_as_evidence(path, before, a, body, "invalid_field", "AfterShip event_id number",
+                     scheme="aftership")
+
+
+def test_ids_beyond_64_bits_do_not_collide():
+    # Two distinct signed events whose ids differ only past 64-bit
+    # precision: neither may be answered as the other's duplicate.
+    path = db()
+    for order_digits in (False, True):
+        for i, n in enumerate((b"99999999999999999999", b"99999999999999999998",
+                               b"-99999999999999999999", b"-99999999999999999998")):
+            if order_digits:
+                body = (b'{"id":"evt_big_order_%d","requestId":%s,"createdAt":'
+                        b'"2025-03-01T09:00:00Z","type":"ORDER_PLACED","data":{}}' % (i, n))
+            else:
+                body = (b'{"id":%s,"requestId":"ord_big","createdAt":"2025-03-01T09:00:00Z",'
+                        b'"type":"ORDER_PLACED","data":{}}' % n)
+            refused_as_evidence(path, body, "invalid_field", "number %s" % n.decode())
+    eq(st.counts(path)["events"], 0, "no event stored")
+
+
+def test_lone_surrogates_refused_not_merged():
+    # json-c decodes every lone surrogate escape to U+FFFD: two events whose
+    # ids differ only in which one they carry would share one id.  Both are
+    # refused (invalid_json: not Unicode text) and kept as evidence.
+    path = db()
+    template = (b'{"id":"evt_sur_%s","requestId":"ord_sur","createdAt":"2025-03-01T09:00:00Z",'
+                b'"type":"ORDER_PLACED","data":{"note":"%s"}}')
+    for what, idpart, note in [("high alone", b"\\uD800", b""),
+                               ("low alone", b"\\uDC00", b""),
+                               ("high, then a plain letter", b"\\uD83Dx", b""),
+                               ("high, then a non-surrogate escape", b"\\uD83D\\u0041", b""),
+                               ("two highs", b"\\uD83D\\uD83D", b""),
+                               ("pair reversed", b"\\uDE00\\uD83D", b""),
+                               ("lower-case hex", b"\\udbff", b""),
+                               ("at the end of a string", b"x\\uD800", b""),
+                               ("in another field", b"plain", b"\\uDFFF")]:
+        refused_as_evidence(path, template % (idpart, note), "invalid_json", what)
+    eq(st.counts(path)["events"], 0, "no event stored")
+    # A pair is one character; an escaped backslash before "uD800" is text.
+    a = st.post(path, template % (b"\\uD83D\\uDE00", b""))
+    accepted(a, "evt_sur_\U0001F600", what="surrogate pair")
+    a = st.post(path, template % (b"\\\\uD800", b"\\\\uDC00"))
+    accepted(a, "evt_sur_\\uD800", what="escaped backslash")
+    eq(sorted(r[0] for r in st.sqlite(path, "SELECT id FROM events")),
+       sorted(["evt_sur_\U0001F600", "evt_sur_\\uD800"]), "stored ids")
+
+
+def test_nan_and_infinity_are_not_json():
+    path = db()
+    for lit in (b"NaN", b"Infinity", b"-Infinity", b"1e999", b"-1e999"):
+        body = (b'{"id":"evt_nan","requestId":"ord_nan","createdAt":"2025-03-01T09:00:00Z",'
+                b'"type":"PAYMENT_SUCCEEDED","data":{"amount":%s}}' % lit)
+        refused_as_evidence(path, body, "invalid_json", lit.decode())
+    body = (b'{"id":"evt2_nan","object":"event","type":"checkout_intent.completed",'
+            b'"createdAt":"2025-03-01T09:00:00Z","source":{"type":"checkout_intent",'
+            b'"id":"ci_nan"},"data":[NaN]}')
+    refused_as_evidence(path, body, "invalid_json", "gen 2 NaN", gen=2, scheme="rye2")
+
+
+# --- the signature binds the generation -----------------------------------
+
+def test_gen2_body_under_gen1_header_refused():
+    path = db()
+    body = st.event2("checkout_intent.completed", "ci_cross_1", created=st.iso(1),
+                     id="evt2_cross_1")
+    refused_as_evidence(path, body, "invalid_field", "gen-2 body, gen-1 header", gen=1)
+    hs = st.event2("webhook_endpoint.verification_challenge", "chal_cross",
+                   source_type="webhook_endpoint", created=st.iso(0))
+    refused_as_evidence(path, hs, "invalid_field", "gen-2 handshake, gen-1 header", gen=1)
+    # Upper-case type but marked as a gen-2 object: still not gen 1.
+    o = st.event_obj("ORDER_PLACED", "ord_cross", st.iso(2), "evt_cross_obj")
+    o["object"] = "event"
+    refused_as_evidence(path, st.dumps(o), "invalid_field", "object:event, gen-1 header")
+    # The same gen-2 bytes under their own header are fine.
+    accepted(st.post(path, body, gen=2), "evt2_cross_1", what="gen-2 body, gen-2 header")
+
+
+def test_gen1_body_under_gen2_header_refused():
+    path = db()
+    body = st.event("ORDER_PLACED", "ord_cross_2", st.iso(1), "evt_cross_2")
+    refused_as_evidence(path, body, "invalid_field", "gen-1 body, gen-2 header", gen=2,
+                        scheme="rye2")
+    hs = st.event("WEBHOOK_URL_VERIFICATION", None, st.iso(0), data={"challenge": "c1"})
+    refused_as_evidence(path, hs, "invalid_field", "gen-1 handshake, gen-2 header", gen=2,
+                        scheme="rye2")
+    # "object":"event" without a source object is no gen-2 body either.
+    o = json.loads(st.event2("checkout_intent.completed", "ci_x", created=st.iso(1)))
+    o["source"] = "ci_x"
+    refused_as_evidence(path, st.dumps(o), "invalid_field", "source not an object", gen=2,
+                        scheme="rye2")
+    accepted(st.post(path, body, gen=1), "evt_cross_2", what="gen-1 body, gen-1 header")
+
+
+def test_gen1_order_event_needs_request_id():
+    # A gen-1 order event names its order; URL verification and product
+    # events (and types not in the spec's list) need not.
+    path = db()
+    for t in ("ORDER_PLACED", "PAYMENT_SUCCEEDED", "TRACKING_OBTAINED"):
+        refused_as_evidence(path, st.event(t, None, st.iso(0), "evt_noreq_" + t),
+                            "missing_field", t + " without requestId")
+    accepted(st.post(path, st.event("PRODUCT_UPDATED", None, st.iso(0), "evt_noreq_prod")),
+             "evt_noreq_prod", what="product event")
+
+
+def test_webhook_secret_v2_is_gen2s_own():
+    path = db()
+    v1, v2, v2_next = "whsec_gen1_only_0001", "whsec_gen2_only_0002", "whsec_gen2_next_0003"
+    env = {"SHIPTRACK_WEBHOOK_SECRET_V2": v2 + " " + v2_next}
+    b2 = st.event2("checkout_intent.completed", "ci_v2", created=st.iso(1), id="evt2_v2_a")
+    before = snapshot(path)
+    a = st.post(path, b2, secret=v1, gen=2, env=env)
+    error_answer(a, 401, "bad_signature", "gen 2 signed with webhook_secret")
+    nothing_stored(path, before, "gen 2 signed with webhook_secret")
+    accepted(st.post(path, b2, secret=v1, sign_with=v2, gen=2, env=env), "evt2_v2_a",
+             what="gen 2 signed with webhook_secret_v2")
+    b2b = st.event2("checkout_intent.completed", "ci_v2", created=st.iso(2), id="evt2_v2_b")
+    accepted(st.post(path, b2b, secret=v1, sign_with=v2_next, gen=2, env=env), "evt2_v2_b",
+             what="gen 2 signed with the second webhook_secret_v2")
+    b1 = st.event("ORDER_PLACED", "ord_v2", st.iso(1), "evt_v2_gen1")
+    before = snapshot(path)
+    a = st.post(path, b1, secret=v1, sign_with=v2, gen=1, env=env)
+    error_answer(a, 401, "bad_signature", "gen 1 signed with webhook_secret_v2")
+    nothing_stored(path, before, "gen 1 signed with webhook_secret_v2")
+    accepted(st.post(path, b1, secret=v1, gen=1, env=env), "evt_v2_gen1",
+             what="gen 1 signed with webhook_secret")
+    hs = st.event2("webhook_endpoint.verification_challenge", "chal_v2",
+                   source_type="webhook_endpoint", created=st.iso(0))
+    a = st.post(path, hs, secret=v1, sign_with=v2, gen=2, env=env)
+    eq((a.status, a.body), (200, b'{"challenge":"chal_v2"}'), "gen-2 handshake with v2")
+
+
+def test_webhook_secret_v2_alone():
+    # Only gen 2's secret set (in the file): the receiver is configured,
+    # gen 2 works, gen 1 has no secret (503, as for any sender without one).
+    path = db()
+    conf = os.path.join(TMP, "v2-alone.conf")
+    with open(conf, "w") as f:
+        f.write("webhook_secret_v2 = whsec_gen2_alone_0004\n")
+    env = {"SHIPTRACK_CONFIG": conf}
+    b2 = st.event2("checkout_intent.completed", "ci_alone", created=st.iso(1),
+                   id="evt2_alone")
+    accepted(st.post(path, b2, secret=None, sign_with="whsec_gen2_alone_0004", gen=2,
+                     env=env), "evt2_alone", what="gen 2")
+    before = snapshot(path)
+    b1 = st.event("ORDER_PLACED", "ord_alone", st.iso(1), "evt_alone")
+    a = st.post(path, b1, secret=None, sign_with="whsec_gen2_alone_0004", gen=1, env=env)
+    error_answer(a, 503, "not_configured", "gen 1 without webhook_secret")
+    nothing_stored(path, before, "gen 1 without webhook_secret")
+
+
 def test_not_configured_refuses_and_stores_nothing():
     path = db()
     before = snapshot(path)
     body = st.event("PAYMENT_SUCCEEDED", "ord_nc", st.iso(0))
-    for secret in (None, "", "   "):
+    # Blank is unset (the environment is trimmed like the file); a short
+    # secret, alone or in a rotation list, is refused at start-up.
+    for secret in (None, "", "   ", " \t ", "whsec_short", SECRET + " whsec_short"):
         env = st.webhook_env(path, secret)
         if secret is None:
             env["SHIPTRACK_WEBHOOK_SECRET"] = None
         a = st.cgi(st.WEBHOOK, env, body=body,
                    headers={"Rye-Hmac-Signature-V1": st.sign_v1(SECRET, body)})
-        if secret == "   ":
-            # Blank: either not configured or a signature mismatch, never 200.
-            check(a.status in (401, 503), "blank secret: %s" % a)
-            continue
         error_answer(a, 503, "not_configured", "secret %r" % secret)
+        if secret is not None and secret.strip():
+            check(b"webhook_secret" in a.stderr and b"16 bytes" in a.stderr,
+                  "secret %r: the log says why: %r" % (secret, a.stderr))
+            check(b"whsec_short" not in a.stderr, "the secret is not logged")
     nothing_stored(path, before, "not configured")
 
 
@@ -605,7 +809,7 @@ def test_logs_have_no_secrets_and_are_well_formed():
     check(len(errs) > 10, "stderr captured from %d runs" % len(errs))
     joined = b"".join(errs)
     check(b"event evt_log_1" in joined, "no log line for an accepted event")
-    for secret in (SECRET, "whsec_old_one", "whsec_new_two", st.sign_v1(SECRET, body)):
+    for secret in (SECRET, "whsec_old_one_4f1a2b", "whsec_new_two_9c8d7e", st.sign_v1(SECRET, body)):
         check(secret.encode() not in joined, "secret-derived value %r in logs" % secret)
     check_log_lines(errs)
 

@@ -28,6 +28,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.parse
 
 import shiptrack_test as st
 from shiptrack_test import check, eq
@@ -433,3 +434,22 @@ def check_log(path, extra_bad=()):
     for secret in (st.SECRET, st.API_TOKEN, LOOKUP_SECRET):
         check(secret.encode() not in log, "a secret in %s" % os.path.basename(path))
     return log
+
+
+def check_odd_order_ids(c, tag):
+    """Order ids holding '/', '%', '&', '#' and blanks: ingested, then found
+    through this server with the id in one percent-encoded path segment, as
+    the page asks for it (encodeURIComponent), by shopper and operator."""
+    ids = ["%s/a b" % tag, "%s/../x%%2F&y#z" % tag, "%s//100%%" % tag]
+    for i, order in enumerate(ids):
+        r = c.post(st.event("ORDER_PLACED", order, st.iso(i), "odd_%s_%d" % (tag, i)))
+        eq(r.status, 200, "webhook for %r (%r)" % (order, r))
+    for order in ids:
+        seg = urllib.parse.quote(order, safe="-_.!~*'()")
+        r = c.get("/api/v1/track/%s?key=%s" % (seg, lookup_key(order)))
+        eq((r.status, r.json().get("id")), (200, order), "shopper view of %r (%s)" % (order, seg))
+        r = c.operator("/v1/orders/" + seg)
+        eq((r.status, r.json().get("id")), (200, order), "operator view of %r" % order)
+    r = c.get("/api/v1/track/%s?key=%s" % (urllib.parse.quote(ids[0], safe="/"),
+                                           lookup_key(ids[0])))
+    eq(r.status, 404, "the id with a raw slash is not one segment (%r)" % r)

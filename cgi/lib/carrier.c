@@ -6,11 +6,12 @@
  * then either finished (its done callback, exactly once) or put back at
  * the head of its FIFO with a time before which it may not go:
  *
- *   429          hold the whole endpoint until Retry-After, else
- *                X-RateLimit-Reset; at most max_waits times, and never
- *                for longer than max_wait_s (a daily quota): then the
- *                endpoint is closed for this run and its requests end
- *                RATE_LIMITED without being sent;
+ *   429          hold the whole endpoint until Retry-After (seconds or
+ *                an HTTP-date), else X-RateLimit-Reset; at most max_waits
+ *                times, and never for longer than max_wait_s (a daily
+ *                quota) nor past the run's deadline: then the endpoint is
+ *                closed for this run and its requests end RATE_LIMITED
+ *                without being sent;
  *   5xx, 408, timeout, connection trouble, a body that is not JSON on a
  *                2xx: back off exponentially (0.5 s doubling, capped at
  *                30 s) with jitter, at most max_retries times.
@@ -36,7 +37,6 @@
 
 #define BACKOFF_BASE_MS	500
 #define BACKOFF_CAP_MS	30000
-#define RESET_GRACE_MS	50	/* after a window reset, in case clocks differ a little */
 #define MAX_TICK_MS	250
 
 struct xfer {
@@ -329,24 +329,19 @@ static void
 rate_limited(struct xfer *x, const struct carrier_response *r, int64_t now)
 {
 	struct carrier *c = x->c;
-	int64_t wall = timefmt_now_ms(), until;
+	int64_t wall = timefmt_now_ms(), wait = carrier_retry_wait_ms(&x->h, wall);
+	int64_t until = wall + wait;
+	bool late = c->o.deadline_ms > 0 && until > c->o.deadline_ms;
 
 	c->stats.rate_limited++;
-	if (x->h.retry_after_s >= 0)
-		until = wall + x->h.retry_after_s * 1000;
-	else if (x->h.reset_s > 0)
-		until = x->h.reset_s * 1000 + RESET_GRACE_MS;
-	else
-		until = wall + 1000;
-	if (until < wall)
-		until = wall;
-	if (until - wall > c->o.max_wait_s * 1000) {
+	if (wait > (int64_t)c->o.max_wait_s * 1000 || late) {
 		c->closed_until[x->bucket] = until;
-		log_warn("carrier: %s: rate limited for %lld s more (quota?): "
-		    "not waiting", carrier_op_name(x->op),
-		    (long long)((until - wall) / 1000));
-		finish(x, CARRIER_RATE_LIMITED, 429, r,
-		    "the service's request quota is used up", until);
+		log_warn("carrier: %s: rate limited for %lld s more (%s): not waiting",
+		    carrier_op_name(x->op), (long long)(wait / 1000),
+		    late ? "past the end of this run" : "quota?");
+		finish(x, CARRIER_RATE_LIMITED, 429, r, late ? "rate limited "
+		    "until after this run's end" : "the service's request quota "
+		    "is used up", until);
 		return;
 	}
 	if (x->waits >= c->o.max_waits || c->stopping) {
@@ -356,9 +351,9 @@ rate_limited(struct xfer *x, const struct carrier_response *r, int64_t now)
 	}
 	x->waits++;
 	log_info("carrier: %s: rate limited (429); waiting %lld ms",
-	    carrier_op_name(x->op), (long long)(until - wall));
-	ratelimit_hold(&c->rl[x->bucket], now + (until - wall));
-	requeue(x, now + (until - wall));
+	    carrier_op_name(x->op), (long long)wait);
+	ratelimit_hold(&c->rl[x->bucket], now + wait);
+	requeue(x, now + wait);
 }
 
 static void
@@ -390,8 +385,8 @@ completed(struct carrier *c, struct xfer *x, CURLcode res)
 	landed(c, x);
 	if (x->h.remaining >= 0 && x->h.reset_s > 0)
 		ratelimit_observe(&c->rl[x->bucket], x->h.remaining,
-		    now + (x->h.reset_s * 1000 + RESET_GRACE_MS - wall), now,
-		    2000 + RESET_GRACE_MS);
+		    now + (x->h.reset_s * 1000 + CARRIER_RESET_GRACE_MS - wall), now,
+		    2000 + CARRIER_RESET_GRACE_MS);
 	note_version(c, x);
 	if (x->too_large) {
 		finish(x, CARRIER_FAILED, (int)http, NULL,

@@ -142,6 +142,37 @@ int  carrier_response_parse(enum carrier_op op, int http, const char *body,
 void carrier_response_free(struct carrier_response *r);
 
 /*
+ * The paging guard of one list sync.  A service that always offers a next
+ * page (has_next_page with a fresh cursor, or a count that keeps running
+ * ahead) would keep a run going for ever, holding the run lock, so that
+ * every later run leaves quietly.  carrier_pager_next() reads each page's
+ * answer and says whether to ask for the next one: not after max_pages
+ * pages, and not after a page that repeats an earlier one -- the same
+ * next_cursor again (cursor form), or the same trackings again (page form,
+ * where the client numbers the pages itself and only the content can
+ * show a loop).  Repeats are found with Brent's cycle detection: one saved
+ * key compared with the pages after it, so constant memory, exact string
+ * comparison, and a cycle of any length is caught within a few rounds.
+ */
+enum carrier_paging {
+	CARRIER_PAGE_NEXT,	/* ask for the next page */
+	CARRIER_PAGE_LAST,	/* that was the last page: the list is complete */
+	CARRIER_PAGE_CAPPED,	/* max_pages answered, and the service offers more */
+	CARRIER_PAGE_REPEATED,	/* the service answered a page it answered before */
+};
+
+struct carrier_pager {
+	long pages, max_pages;	/* answered so far; the cap (>= 1) */
+	long power, steps;	/* Brent: pages compared with the saved key */
+	bool saved_set;
+	char saved[CARRIER_MAX_CURSOR + 2 * CARRIER_MAX_ID + 32];
+};
+
+void carrier_pager_init(struct carrier_pager *p, long max_pages);
+enum carrier_paging carrier_pager_next(struct carrier_pager *p,
+    const struct carrier_response *r);
+
+/*
  * What an answer means, before any retry (pure).  The engine retries
  * RATE_LIMITED and UNAVAILABLE itself; callers see the final outcome.
  */
@@ -167,17 +198,37 @@ enum {
 
 /*
  * Rate-limit headers.  Feeds one header line ("Name: value\r\n") into h;
- * unknown lines are ignored.  Values: -1 when absent.
+ * unknown lines are ignored.  Values: -1 when absent or not a number (a
+ * sign, inner blanks, trailing junk).  The server is not trusted with
+ * sizes: numbers saturate instead of overflowing, counts at
+ * CARRIER_MAX_HEADER_COUNT and seconds (a delay or a Unix time, either)
+ * at CARRIER_MAX_HEADER_S, so that "Retry-After: 9223372036854775807"
+ * reads as "very long" and times 1000 plus any clock reading still fits
+ * an int64_t.  How long a wait is worth it is the client's decision.
  */
+#define CARRIER_MAX_HEADER_COUNT	1000000000L
+#define CARRIER_MAX_HEADER_S	253402300799LL	/* 9999-12-31T23:59:59Z */
+
 struct carrier_headers {
-	long limit, remaining;
-	int64_t reset_s;	/* Unix seconds */
-	long retry_after_s;
+	long limit, remaining;	/* X-RateLimit-Limit, -Remaining */
+	int64_t reset_s;	/* X-RateLimit-Reset: Unix seconds */
+	int64_t retry_after_s;	/* Retry-After as delay-seconds */
+	int64_t retry_at_s;	/* Retry-After as an HTTP-date: Unix seconds */
 	char api_version[16];
 	bool json;		/* Content-Type application/json */
 };
 void carrier_headers_init(struct carrier_headers *h);
 void carrier_header_line(struct carrier_headers *h, const char *line, size_t len);
+
+/*
+ * How long a 429 asks the client to wait, in ms from now_ms (wall clock):
+ * Retry-After (seconds or a date), else X-RateLimit-Reset (plus a little
+ * grace, in case clocks differ), else a second.  Never negative; at most
+ * about CARRIER_MAX_HEADER_S * 1000 for any now_ms from 0 to that, so the
+ * caller can add it to a clock reading without overflow.
+ */
+#define CARRIER_RESET_GRACE_MS	50
+int64_t carrier_retry_wait_ms(const struct carrier_headers *h, int64_t now_ms);
 
 /* --- the client ------------------------------------------------------- */
 
@@ -193,6 +244,8 @@ struct carrier_opts {
 	int max_retries;		/* 5xx, timeouts, cut bodies */
 	int max_waits;			/* 429s waited out per request */
 	long max_wait_s;		/* a longer 429 wait ends the request */
+	int64_t deadline_ms;		/* wall ms: a 429 wait ending later is not
+					   waited out either; 0: none */
 };
 
 struct carrier_result {

@@ -1,16 +1,19 @@
 /*
  * carrier_parse: the pure half of carrier.h: base URLs, request URLs and
- * bodies, answers into plain structs, the slug map, header lines.  No
- * network, no clock, no allocation that outlives the struct it fills.
+ * bodies, answers into plain structs, the slug map, the paging guard,
+ * header lines.  No network, no clock, no allocation that outlives the
+ * struct it fills (libcurl is used only for its HTTP-date parser).
  */
 #include "config.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
 
 #include "carrier.h"
 #include "text.h"
@@ -485,7 +488,7 @@ read_list(json_object *data, struct carrier_response *r, size_t *n,
 	r->page = get_long(data, "page", 1);
 	r->limit = get_long(data, "limit", CARRIER_LIST_LIMIT);
 	r->count = get_long(data, "count", 0);
-	r->has_next = *n > 0 && r->page * r->limit < r->count;
+	r->has_next = *n > 0 && (int64_t)r->page * r->limit < r->count;
 }
 
 int
@@ -598,31 +601,107 @@ carrier_op_name(enum carrier_op op)
 	return (unsigned)op < CARRIER_OP__MAX ? names[op] : "?";
 }
 
+/* --- the paging guard ----------------------------------------------------- */
+
+void
+carrier_pager_init(struct carrier_pager *p, long max_pages)
+{
+	memset(p, 0, sizeof(*p));
+	p->max_pages = max_pages < 1 ? 1 : max_pages;
+	p->power = 1;
+}
+
+/*
+ * What identifies a page: the cursor it leads to, else its trackings (the
+ * first, the last and how many: pages of a sound list never share one).
+ */
+static void
+page_key(const struct carrier_response *r, char *key, size_t keysz)
+{
+	const struct carrier_tracking *first = &r->trackings[0],
+	    *last = &r->trackings[r->ntrackings - 1];
+
+	if (r->next_cursor[0] != '\0')
+		snprintf(key, keysz, "cursor %s", r->next_cursor);
+	else
+		snprintf(key, keysz, "page %zu %s %s", r->ntrackings,
+		    first->id ? first->id : first->tracking_number,
+		    last->id ? last->id : last->tracking_number);
+}
+
+enum carrier_paging
+carrier_pager_next(struct carrier_pager *p, const struct carrier_response *r)
+{
+	char key[sizeof(p->saved)];
+
+	p->pages++;
+	if (!r->has_next || r->ntrackings == 0)
+		return CARRIER_PAGE_LAST;
+	page_key(r, key, sizeof(key));
+	if (p->saved_set && strcmp(key, p->saved) == 0)
+		return CARRIER_PAGE_REPEATED;
+	if (p->pages >= p->max_pages)
+		return CARRIER_PAGE_CAPPED;
+	/* Brent: keep a key for 1, 2, 4, ... pages, then save a later one. */
+	if (!p->saved_set || p->steps == p->power) {
+		memcpy(p->saved, key, sizeof(p->saved));
+		p->saved_set = true;
+		p->power *= 2;
+		p->steps = 0;
+	}
+	p->steps++;
+	return CARRIER_PAGE_NEXT;
+}
+
 /* --- headers ------------------------------------------------------------- */
 
 void
 carrier_headers_init(struct carrier_headers *h)
 {
 	memset(h, 0, sizeof(*h));
-	h->limit = h->remaining = h->retry_after_s = -1;
-	h->reset_s = -1;
+	h->limit = h->remaining = -1;
+	h->reset_s = h->retry_after_s = h->retry_at_s = -1;
 }
 
+/*
+ * A header's number: ASCII digits only (no sign, no blanks inside), of any
+ * length, saturated at max; -1 when it is not one.  Written out rather
+ * than strtoll(), which accepts signs and blanks and stops at INT64_MAX.
+ */
 static int64_t
-header_number(const char *v, size_t len)
+header_number(const char *v, size_t len, int64_t max)
 {
-	char tmp[24], *end;
-	long long n;
+	int64_t n = 0;
 
-	if (len == 0 || len >= sizeof(tmp))
+	if (len == 0)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+		if (n <= max)	/* so n * 10 + 9 stays far below INT64_MAX */
+			n = n * 10 + (v[i] - '0');
+	}
+	return n > max ? max : n;
+}
+
+/*
+ * Retry-After in its other form, an HTTP-date (all three of RFC 9110's
+ * forms start with the day's name), read by libcurl: Unix seconds within
+ * [0, CARRIER_MAX_HEADER_S], or -1.
+ */
+static int64_t
+header_date(const char *v, size_t len)
+{
+	char tmp[64];
+	time_t t;
+
+	if (len == 0 || len >= sizeof(tmp) || !isalpha((unsigned char)v[0]))
 		return -1;
 	memcpy(tmp, v, len);
 	tmp[len] = '\0';
-	if (!isdigit((unsigned char)tmp[0]))
+	if ((t = curl_getdate(tmp, NULL)) < 0)
 		return -1;
-	errno = 0;
-	n = strtoll(tmp, &end, 10);
-	return errno != 0 || *end != '\0' ? -1 : (int64_t)n;
+	return (int64_t)t > CARRIER_MAX_HEADER_S ? CARRIER_MAX_HEADER_S : (int64_t)t;
 }
 
 void
@@ -643,16 +722,34 @@ carrier_header_line(struct carrier_headers *h, const char *line, size_t len)
 		vlen--;
 #define IS(name) (nlen == sizeof(name) - 1 && strncasecmp(line, name, nlen) == 0)
 	if (IS("X-RateLimit-Limit"))
-		h->limit = (long)header_number(v, vlen);
+		h->limit = (long)header_number(v, vlen, CARRIER_MAX_HEADER_COUNT);
 	else if (IS("X-RateLimit-Remaining"))
-		h->remaining = (long)header_number(v, vlen);
+		h->remaining = (long)header_number(v, vlen, CARRIER_MAX_HEADER_COUNT);
 	else if (IS("X-RateLimit-Reset"))
-		h->reset_s = header_number(v, vlen);
-	else if (IS("Retry-After"))
-		h->retry_after_s = (long)header_number(v, vlen);
-	else if (IS("as-api-version"))
+		h->reset_s = header_number(v, vlen, CARRIER_MAX_HEADER_S);
+	else if (IS("Retry-After")) {
+		h->retry_after_s = header_number(v, vlen, CARRIER_MAX_HEADER_S);
+		h->retry_at_s = h->retry_after_s < 0 ? header_date(v, vlen) : -1;
+	} else if (IS("as-api-version"))
 		clean_copy(h->api_version, sizeof(h->api_version), v, vlen);
 	else if (IS("Content-Type"))
 		h->json = vlen >= 16 && strncasecmp(v, "application/json", 16) == 0;
 #undef IS
+}
+
+/* The parser saturated every header, so none of this can overflow. */
+int64_t
+carrier_retry_wait_ms(const struct carrier_headers *h, int64_t now_ms)
+{
+	int64_t until;
+
+	if (h->retry_after_s >= 0)
+		return h->retry_after_s * 1000;
+	if (h->retry_at_s >= 0)
+		until = h->retry_at_s * 1000;
+	else if (h->reset_s > 0)
+		until = h->reset_s * 1000 + CARRIER_RESET_GRACE_MS;
+	else
+		return 1000;
+	return until > now_ms ? until - now_ms : 0;
 }

@@ -27,6 +27,32 @@
 
 enum conf_kind { K_STRING, K_LONG, K_DURABILITY };
 
+#define KEY_LETTERS "abcdefghijklmnopqrstuvwxyz_ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+/*
+ * What a string key holds, beyond text.  One word on a key's line in
+ * the table below turns a rule on:
+ *   CREDENTIAL  a credential: `shiptrack check` only says whether it is
+ *               set, and warns when the file holding it is readable by
+ *               others;
+ *   SECRET      a credential that guards shiptrack's own doors (HMAC
+ *               keys, the operator token, the lookup key): also refused
+ *               when shorter than CONF_SECRET_MIN bytes;
+ *   SECRETS     the same, for a blank-separated list (rotation): each
+ *               item must be long enough;
+ *   ORIGIN      a value for Access-Control-Allow-Origin.
+ * Credentials shiptrack presents to others (carrier_api_key,
+ * smtp_password) are not length-checked: the other side judges them.
+ */
+#define F_CREDENTIAL 0x1
+#define F_MIN_LEN 0x2
+#define F_LIST 0x4
+#define F_ORIGIN 0x8
+#define CREDENTIAL F_CREDENTIAL
+#define SECRET (F_CREDENTIAL | F_MIN_LEN)
+#define SECRETS (F_CREDENTIAL | F_MIN_LEN | F_LIST)
+#define ORIGIN F_ORIGIN
+
 struct conf_key {
 	const char *name;
 	const char *env;
@@ -34,20 +60,23 @@ struct conf_key {
 	size_t offset;
 	const char *def;
 	long min, max;
+	unsigned flags;
 };
 
-#define S(n, e, d) { #n, e, K_STRING, offsetof(struct conf, n), d, 0, 0 }
-#define L(n, e, d, lo, hi) { #n, e, K_LONG, offsetof(struct conf, n), d, lo, hi }
+#define S(n, e, d, f) { #n, e, K_STRING, offsetof(struct conf, n), d, 0, 0, f }
+#define L(n, e, d, lo, hi) { #n, e, K_LONG, offsetof(struct conf, n), d, lo, hi, 0 }
 
 static const struct conf_key keys[] = {
-	S(database, "SHIPTRACK_DATABASE", LOCALSTATEDIR "/lib/shiptrack/shiptrack.db"),
-	S(webhook_secret, "SHIPTRACK_WEBHOOK_SECRET", NULL),
-	S(aftership_webhook_secret, "SHIPTRACK_AFTERSHIP_WEBHOOK_SECRET", NULL),
-	S(api_token, "SHIPTRACK_API_TOKEN", NULL),
-	S(lookup_secret, "SHIPTRACK_LOOKUP_SECRET", NULL),
-	S(carrier_api_key, "SHIPTRACK_CARRIER_API_KEY", NULL),
+	S(database, "SHIPTRACK_DATABASE", LOCALSTATEDIR "/lib/shiptrack/shiptrack.db", 0),
+	S(webhook_secret, "SHIPTRACK_WEBHOOK_SECRET", NULL, SECRETS),
+	/* unset: webhook_secret */
+	S(webhook_secret_v2, "SHIPTRACK_WEBHOOK_SECRET_V2", NULL, SECRETS),
+	S(aftership_webhook_secret, "SHIPTRACK_AFTERSHIP_WEBHOOK_SECRET", NULL, SECRETS),
+	S(api_token, "SHIPTRACK_API_TOKEN", NULL, SECRET),
+	S(lookup_secret, "SHIPTRACK_LOOKUP_SECRET", NULL, SECRET),
+	S(carrier_api_key, "SHIPTRACK_CARRIER_API_KEY", NULL, CREDENTIAL),
 	S(carrier_api_url, "SHIPTRACK_CARRIER_API_URL",
-	    "https://api.aftership.com/tracking/2025-07"),
+	    "https://api.aftership.com/tracking/2025-07", 0),
 	L(carrier_rate_create, "SHIPTRACK_CARRIER_RATE_CREATE", "20", 1, 1000),
 	L(carrier_rate_list, "SHIPTRACK_CARRIER_RATE_LIST", "6", 1, 1000),
 	L(carrier_rate_get, "SHIPTRACK_CARRIER_RATE_GET", "5", 1, 1000),
@@ -57,17 +86,18 @@ static const struct conf_key keys[] = {
 	L(poll_interval, "SHIPTRACK_POLL_INTERVAL", "900", 10, 86400),
 	L(reconcile_hours, "SHIPTRACK_RECONCILE_HOURS", "24", 1, 24 * 90),
 	L(poll_sync_margin, "SHIPTRACK_POLL_SYNC_MARGIN", "300", 0, 86400),
+	L(poll_max_pages, "SHIPTRACK_POLL_MAX_PAGES", "1000", 1, 1000000),
 	L(max_body, "SHIPTRACK_MAX_BODY", "1048576", 1, 64L * 1024 * 1024),
 	{ "durability", "SHIPTRACK_DURABILITY", K_DURABILITY,
-	    offsetof(struct conf, durability), "full", 0, 0 },
-	S(cors_origin, "SHIPTRACK_CORS_ORIGIN", NULL),
-	S(notify_url, "SHIPTRACK_NOTIFY_URL", NULL),
-	S(notify_secret, "SHIPTRACK_NOTIFY_SECRET", NULL),
-	S(smtp_url, "SHIPTRACK_SMTP_URL", NULL),
-	S(smtp_user, "SHIPTRACK_SMTP_USER", NULL),
-	S(smtp_password, "SHIPTRACK_SMTP_PASSWORD", NULL),
+	    offsetof(struct conf, durability), "full", 0, 0, 0 },
+	S(cors_origin, "SHIPTRACK_CORS_ORIGIN", NULL, ORIGIN),
+	S(notify_url, "SHIPTRACK_NOTIFY_URL", NULL, 0),
+	S(notify_secret, "SHIPTRACK_NOTIFY_SECRET", NULL, SECRET),
+	S(smtp_url, "SHIPTRACK_SMTP_URL", NULL, 0),
+	S(smtp_user, "SHIPTRACK_SMTP_USER", NULL, 0),
+	S(smtp_password, "SHIPTRACK_SMTP_PASSWORD", NULL, CREDENTIAL),
 	L(smtp_allow_plaintext_auth, "SHIPTRACK_SMTP_ALLOW_PLAINTEXT_AUTH", "0", 0, 1),
-	S(mail_from, "SHIPTRACK_MAIL_FROM", NULL),
+	S(mail_from, "SHIPTRACK_MAIL_FROM", NULL, 0),
 	L(notify_give_up_hours, "SHIPTRACK_NOTIFY_GIVE_UP_HOURS", "48", 1, 24 * 365),
 	L(notify_lease_seconds, "SHIPTRACK_NOTIFY_LEASE_SECONDS", "300", 1, 86400),
 	L(notify_timeout, "SHIPTRACK_NOTIFY_TIMEOUT", "20", 1, 600),
@@ -76,10 +106,10 @@ static const struct conf_key keys[] = {
 	L(read_timeout, "SHIPTRACK_READ_TIMEOUT", "10", 1, 3600),
 	L(threads, "SHIPTRACK_THREADS", "16", 1, 256),
 	L(view_cache, "SHIPTRACK_VIEW_CACHE", "128", 0, 65536),
-	S(log_level, "SHIPTRACK_LOG_LEVEL", "info"),
-	S(public_url, "SHIPTRACK_PUBLIC_URL", NULL),
+	S(log_level, "SHIPTRACK_LOG_LEVEL", "info", 0),
+	S(public_url, "SHIPTRACK_PUBLIC_URL", NULL, 0),
 	L(stale_days, "SHIPTRACK_STALE_DAYS", "7", 1, 365),
-	S(stale_rules, "SHIPTRACK_STALE_RULES", STALE_RULES_DEFAULT),
+	S(stale_rules, "SHIPTRACK_STALE_RULES", STALE_RULES_DEFAULT, 0),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -115,6 +145,87 @@ find_key(const char *name)
 	return NULL;
 }
 
+/* The bounds, as text for the messages. */
+#define TEXT_OF(n) #n
+#define NUMBER_TEXT(n) TEXT_OF(n)
+#define MIN_TEXT NUMBER_TEXT(CONF_SECRET_MIN)
+#define MAX_TEXT NUMBER_TEXT(CONF_ORIGIN_MAX)
+
+/*
+ * A secret guessable by brute force is no door: every blank-separated
+ * item of a SECRETS list, or the whole value of a SECRET, must have
+ * CONF_SECRET_MIN bytes.  The message names the rule, never the value
+ * or its length.
+ */
+static const char *
+secret_problem(const struct conf_key *k, const char *v)
+{
+	if (!(k->flags & F_LIST))
+		return strlen(v) < CONF_SECRET_MIN ? "shorter than " MIN_TEXT
+		    " bytes: use a random value of at least " MIN_TEXT " bytes" : NULL;
+	for (v += strspn(v, " \t"); *v != '\0'; v += strspn(v, " \t")) {
+		size_t len = strcspn(v, " \t");
+		if (len < CONF_SECRET_MIN)
+			return "a secret in the list is shorter than " MIN_TEXT
+			    " bytes: use random values of at least " MIN_TEXT " bytes each";
+		v += len;
+	}
+	return NULL;
+}
+
+/* "[v6]" or a lower-case name or IPv4 address; returns what follows, or NULL. */
+static const char *
+origin_host_end(const char *h)
+{
+	size_t n;
+
+	if (*h == '[') {
+		n = strspn(h + 1, "0123456789abcdef:.");
+		return n > 0 && h[n + 1] == ']' ? h + n + 2 : NULL;
+	}
+	n = strspn(h, "abcdefghijklmnopqrstuvwxyz0123456789.-");
+	return n > 0 ? h + n : NULL;
+}
+
+/*
+ * cors_origin is echoed in Access-Control-Allow-Origin, which a browser
+ * compares byte for byte with the page's serialised origin (RFC 6454):
+ * "*", or scheme://host[:port] with a lower-case host, no default port
+ * and nothing after it.  Anything else would never match (or would not
+ * fit in the answer's headers), so it is refused at start-up.
+ */
+static const char *
+origin_problem(const char *v)
+{
+	static const char *const bad = "must be * or an origin, http(s)://host[:port]:"
+	    " a lower-case host, no default port, no path (not even a trailing /)";
+	const char *h, *p, *def;
+	size_t digits;
+
+	if (strcmp(v, "*") == 0)
+		return NULL;
+	if (strlen(v) > CONF_ORIGIN_MAX)
+		return "longer than " MAX_TEXT " bytes";
+	if (strncmp(v, "https://", 8) == 0)
+		h = v + 8, def = "443";
+	else if (strncmp(v, "http://", 7) == 0)
+		h = v + 7, def = "80";
+	else
+		return bad;
+	if ((p = origin_host_end(h)) == NULL)
+		return bad;
+	if (*p == ':') {
+		long port;
+		digits = strspn(p + 1, "0123456789");
+		if (digits == 0 || digits > 5 || p[1] == '0' ||
+		    conf_parse_long(p + 1, 1, 65535, &port) < 0 ||
+		    strcmp(p + 1, def) == 0)
+			return bad;
+		p += 1 + digits;
+	}
+	return *p == '\0' ? NULL : bad;
+}
+
 /* Set one key from text; returns 0 or -1 with a reason in why. */
 static int
 set_key(struct conf *c, const struct conf_key *k, const char *value,
@@ -130,6 +241,12 @@ set_key(struct conf *c, const struct conf_key *k, const char *value,
 			*why = "contains a control character";
 			return -1;
 		}
+		if (*value != '\0' && (k->flags & F_MIN_LEN) &&
+		    (*why = secret_problem(k, value)) != NULL)
+			return -1;
+		if (*value != '\0' && (k->flags & F_ORIGIN) &&
+		    (*why = origin_problem(value)) != NULL)
+			return -1;
 		free(*slot);
 		*slot = NULL;
 		if (*value != '\0' && (*slot = strdup(value)) == NULL) {
@@ -180,7 +297,7 @@ parse_line(struct conf *c, const char *file, int lineno, char *line,
 {
 	const struct conf_key *k;
 	const char *why = NULL;
-	char *eq, *key, *p = trim(line);
+	char *eq, *key, *value, *p = trim(line);
 
 	if (*p == '\0' || *p == '#')
 		return 0;
@@ -193,21 +310,28 @@ parse_line(struct conf *c, const char *file, int lineno, char *line,
 	/*
 	 * Echo the key only when it looks like one: a mistyped separator
 	 * ("webhook_secret: whsec_...=") would otherwise put a secret in
-	 * the error message, and from there in the log.
+	 * the error message, and from there in the log.  Keys may hold a
+	 * digit (webhook_secret_v2), but an unknown one that does is not
+	 * echoed: a secret alone on a line ("whsec9k2...=") would be one.
 	 */
-	if (key[strspn(key, "abcdefghijklmnopqrstuvwxyz_ABCDEFGHIJKLMNOPQRSTUVWXYZ")] != '\0' ||
-	    strlen(key) > 40) {
+	if (key[strspn(key, KEY_LETTERS "0123456789")] != '\0' || strlen(key) > 40) {
 		snprintf(err, errsz, "%s:%d: expected 'key = value'", file, lineno);
 		return -1;
 	}
 	if ((k = find_key(key)) == NULL) {
-		snprintf(err, errsz, "%s:%d: unknown key '%.64s'", file, lineno, key);
+		if (key[strspn(key, KEY_LETTERS)] == '\0')
+			snprintf(err, errsz, "%s:%d: unknown key '%.64s'", file, lineno, key);
+		else
+			snprintf(err, errsz, "%s:%d: unknown key", file, lineno);
 		return -1;
 	}
-	if (set_key(c, k, trim(eq + 1), &why) < 0) {
+	value = trim(eq + 1);
+	if (set_key(c, k, value, &why) < 0) {
 		snprintf(err, errsz, "%s:%d: %s: %s", file, lineno, k->name, why);
 		return -1;
 	}
+	if ((k->flags & F_CREDENTIAL) && *value != '\0')
+		c->source_has_secret = true;
 	return 0;
 }
 
@@ -243,17 +367,29 @@ read_file(struct conf *c, const char *file, bool must_exist, char *err,
 	return rc;
 }
 
+/*
+ * Environment values are trimmed like the file's, so SHIPTRACK_API_TOKEN=" "
+ * is unset, not a one-blank token that "Bearer  " would match.
+ */
 static int
 apply_env(struct conf *c, char *err, size_t errsz)
 {
 	for (size_t i = 0; i < NKEYS; i++) {
-		const char *v = getenv(keys[i].env), *why = NULL;
+		const char *v = getenv(keys[i].env), *why = "out of memory";
+		char *copy = NULL;
+		int rc = 0;
 
-		if (v != NULL && set_key(c, &keys[i], v, &why) < 0) {
+		if (v == NULL)
+			continue;
+		if ((copy = strdup(v)) == NULL ||
+		    set_key(c, &keys[i], trim(copy), &why) < 0) {
 			snprintf(err, errsz, "environment %s (%s): %s", keys[i].env,
 			    keys[i].name, why);
-			return -1;
+			rc = -1;
 		}
+		free(copy);
+		if (rc < 0)
+			return -1;
 	}
 	return 0;
 }

@@ -7,6 +7,13 @@
  * keys are one table in conf.c (name, variable, default, kind, bounds), so
  * parsing, validation, --help text and documentation cannot drift apart.
  * Errors name the file, the line and the key, never a secret's value.
+ *
+ * Values are checked as they are read: every string is printable text;
+ * secrets (HMAC keys, the operator token, the lookup key) have at least
+ * CONF_SECRET_MIN bytes, each of them in a rotation list; cors_origin is
+ * "*" or one origin of at most CONF_ORIGIN_MAX bytes.  File and
+ * environment values alike are trimmed of surrounding blanks, and an
+ * empty string means unset.
  */
 #ifndef SHIPTRACK_CONF_H
 #define SHIPTRACK_CONF_H
@@ -18,9 +25,13 @@
 
 enum durability { DURABILITY_FULL, DURABILITY_NORMAL };
 
+#define CONF_SECRET_MIN 16	/* bytes, per secret */
+#define CONF_ORIGIN_MAX 256	/* bytes of cors_origin */
+
 struct conf {
 	char *database;
 	char *webhook_secret;
+	char *webhook_secret_v2;	/* gen 2's, when it differs (NULL: webhook_secret) */
 	char *aftership_webhook_secret;
 	char *api_token;
 	char *lookup_secret;
@@ -35,6 +46,7 @@ struct conf {
 	long poll_interval;		/* s between cron runs: a run starts no new work after it */
 	long reconcile_hours;		/* a shipment no list sync returned for this long gets a GET */
 	long poll_sync_margin;		/* s the list sync looks back before its last run */
+	long poll_max_pages;		/* list-sync pages one run asks for at most */
 	long max_body;
 	enum durability durability;
 	char *cors_origin;
@@ -59,6 +71,7 @@ struct conf {
 	char *stale_rules;	/* per-tag overrides, "Tag=days ..." */
 	struct stale_rules stale;	/* parsed from stale_days + stale_rules */
 	char *source;		/* the file that was read, or NULL */
+	bool source_has_secret;	/* that file sets a credential */
 };
 
 /*

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -54,12 +55,44 @@ utf8_valid(const unsigned char *s, size_t len)
 	return true;
 }
 
-json_object *
-event_parse_json(const char *text, size_t len)
+/*
+ * Every number finite?  json-c reads NaN, Infinity and -Infinity even in
+ * strict mode, though JSON has no such literals, and a number beyond a
+ * double's range (1e999) as an infinity.  The recursion is bounded by the
+ * tokener's depth limit.
+ */
+static bool
+all_finite(json_object *o)
+{
+	switch (json_object_get_type(o)) {
+	case json_type_double:
+		return isfinite(json_object_get_double(o));
+	case json_type_array:
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			if (!all_finite(json_object_array_get_idx(o, i)))
+				return false;
+		return true;
+	case json_type_object: {
+		json_object_object_foreach(o, key, v) {
+			(void)key;
+			if (!all_finite(v))
+				return false;
+		}
+		return true;
+	}
+	default:
+		return true;
+	}
+}
+
+/* event_parse_json(), saying in *why what was wrong. */
+static json_object *
+parse_json(const char *text, size_t len, const char **why)
 {
 	struct json_tokener *tok;
 	json_object *obj;
 
+	*why = "body is not valid JSON";
 	if (len > 0x7fffffff || !utf8_valid((const unsigned char *)text, len) ||
 	    (tok = json_tokener_new_ex(EVENT_MAX_DEPTH)) == NULL)
 		return NULL;
@@ -73,10 +106,55 @@ event_parse_json(const char *text, size_t len)
 		obj = NULL;
 	}
 	json_tokener_free(tok);
-	return obj;
+	if (obj == NULL)
+		return NULL;
+	/*
+	 * json-c decodes every lone surrogate to U+FFFD, so ids holding
+	 * "\uD800" and "\uDC00" would read the same: only the text tells.
+	 */
+	if (text_json_lone_surrogate(text, len))
+		*why = "a \\u escape is half a surrogate pair: not Unicode text";
+	else if (!all_finite(obj))
+		*why = "a number is NaN, Infinity or beyond a double's range";
+	else
+		return obj;
+	json_object_put(obj);
+	return NULL;
 }
 
-/* A string member, or NULL when absent, null, or not a string/number. */
+json_object *
+event_parse_json(const char *text, size_t len)
+{
+	const char *why;
+
+	return parse_json(text, len, &why);
+}
+
+/* A string's text, or NULL if an escaped NUL ("\u0000") would cut it short. */
+static const char *
+whole_string(json_object *v)
+{
+	const char *str = json_object_get_string(v);
+
+	return strlen(str) == (size_t)json_object_get_string_len(v) ? str : NULL;
+}
+
+/*
+ * An integer json-c may have clamped: beyond 64 bits it keeps INT64_MIN
+ * or UINT64_MAX whatever the digits were, so its text is not the sender's.
+ */
+static bool
+maybe_clamped(json_object *v)
+{
+	return json_object_get_int64(v) == INT64_MIN ||
+	    json_object_get_uint64(v) == UINT64_MAX;
+}
+
+/*
+ * A member we only read (marketplace, tracking fields, a challenge): a
+ * string, or an integer as its digits; NULL when absent, null, anything
+ * else, or an integer whose digits json-c may have lost.
+ */
 static const char *
 get_str(json_object *o, const char *key)
 {
@@ -85,26 +163,35 @@ get_str(json_object *o, const char *key)
 	if (o == NULL || !json_object_object_get_ex(o, key, &v))
 		return NULL;
 	switch (json_object_get_type(v)) {
-	case json_type_string: {
-		/* An escaped NUL ("\u0000") would cut the C string short. */
-		const char *str = json_object_get_string(v);
-		return strlen(str) == (size_t)json_object_get_string_len(v) ? str : NULL;
-	}
+	case json_type_string:
+		return whole_string(v);
 	case json_type_int:
-		return json_object_get_string(v);
+		return maybe_clamped(v) ? NULL : json_object_get_string(v);
 	default:
 		return NULL;
 	}
 }
 
-/* A required field present but unusable (not text, or with a NUL)? */
+/*
+ * A member events are keyed or filed by (an id, an order id, a type): a
+ * JSON string only, compared byte for byte.  Never a number: json-c
+ * clamps integers beyond 64 bits, so 99999999999999999999 and
+ * 99999999999999999998 would both read 18446744073709551615 and the
+ * second event be answered as a duplicate of the first.  Returns false
+ * when the member is there (and not null) but unusable; *out is then NULL.
+ */
 static bool
-present_but_bad(json_object *o, const char *key, const char *value)
+get_key(json_object *o, const char *key, const char **out)
 {
 	json_object *v;
 
-	return value == NULL && o != NULL && json_object_object_get_ex(o, key, &v) &&
-	    !json_object_is_type(v, json_type_null);
+	*out = NULL;
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    json_object_is_type(v, json_type_null))
+		return true;
+	if (json_object_is_type(v, json_type_string))
+		*out = whole_string(v);
+	return *out != NULL;
 }
 
 static json_object *
@@ -283,14 +370,15 @@ parse_rye1(struct event *ev, char *why, size_t whysz)
 {
 	json_object *data = get_obj(ev->root, "data", json_type_object);
 
-	ev->id = get_str(ev->root, "id");
-	ev->type = get_str(ev->root, "type");
+	if (!get_key(ev->root, "id", &ev->id) || !get_key(ev->root, "type", &ev->type) ||
+	    !get_key(ev->root, "requestId", &ev->order_id))
+		return fail(why, whysz, EVENT_INVALID_FIELD,
+		    "id, type and requestId must be JSON strings without NUL");
 	if (ev->type != NULL && strcmp(ev->type, "WEBHOOK_URL_VERIFICATION") == 0) {
 		ev->challenge = get_str(data, "challenge");
 		return ev->challenge ? EVENT_HANDSHAKE :
 		    fail(why, whysz, EVENT_MISSING_FIELD, "data.challenge is missing");
 	}
-	ev->order_id = get_str(ev->root, "requestId");
 	ev->marketplace = get_str(data, "marketplace");
 	if (ev->marketplace == NULL)
 		ev->marketplace = get_str(ev->root, "marketplace");
@@ -304,13 +392,15 @@ static enum event_rc
 parse_rye2(struct event *ev, char *why, size_t whysz)
 {
 	json_object *source = get_obj(ev->root, "source", json_type_object);
-	const char *stype = get_str(source, "type");
+	const char *stype = get_str(source, "type"), *sid;
 
-	ev->id = get_str(ev->root, "id");
-	ev->type = get_str(ev->root, "type");
+	if (!get_key(ev->root, "id", &ev->id) || !get_key(ev->root, "type", &ev->type) ||
+	    !get_key(source, "id", &sid))
+		return fail(why, whysz, EVENT_INVALID_FIELD,
+		    "id, type and source.id must be JSON strings without NUL");
 	if (ev->type != NULL &&
 	    strcmp(ev->type, "webhook_endpoint.verification_challenge") == 0) {
-		ev->challenge = get_str(source, "id");
+		ev->challenge = sid;
 		return ev->challenge ? EVENT_HANDSHAKE :
 		    fail(why, whysz, EVENT_MISSING_FIELD, "source.id is missing");
 	}
@@ -318,16 +408,17 @@ parse_rye2(struct event *ev, char *why, size_t whysz)
 	if ((stype != NULL && strcmp(stype, "checkout_intent") == 0) ||
 	    (stype == NULL && ev->type != NULL &&
 	    strncmp(ev->type, "checkout_intent.", 16) == 0))
-		ev->order_id = get_str(source, "id");
+		ev->order_id = sid;
 	return EVENT_OK;
 }
 
 /* AfterShip push: the tracking in msg is applied by the store (apply_carrier). */
 static enum event_rc
-parse_aftership(struct event *ev)
+parse_aftership(struct event *ev, char *why, size_t whysz)
 {
-	ev->id = get_str(ev->root, "event_id");
-	ev->type = get_str(ev->root, "event");
+	if (!get_key(ev->root, "event_id", &ev->id) || !get_key(ev->root, "event", &ev->type))
+		return fail(why, whysz, EVENT_INVALID_FIELD,
+		    "event_id and event must be JSON strings without NUL");
 	ev->tracking_msg = get_obj(ev->root, "msg", json_type_object);
 	return EVENT_OK;
 }
@@ -338,12 +429,6 @@ check_common(struct event *ev, char *why, size_t whysz)
 	enum event_rc rc;
 	int c;
 
-	if (present_but_bad(ev->root, "id", ev->id) ||
-	    present_but_bad(ev->root, "type", ev->type) ||
-	    (ev->scheme == SIG_RYE_V1 &&
-	    present_but_bad(ev->root, "requestId", ev->order_id)))
-		return fail(why, whysz, EVENT_INVALID_FIELD,
-		    "id, type and requestId must be strings without NUL");
 	if (ev->id == NULL || ev->type == NULL)
 		return fail(why, whysz, EVENT_MISSING_FIELD,
 		    ev->id == NULL ? "id is missing" : "type is missing");
@@ -365,37 +450,114 @@ check_common(struct event *ev, char *why, size_t whysz)
 	return EVENT_OK;
 }
 
+/* A gen-1 type: upper case, digits and underscores (ORDER_PLACED). */
+static bool
+gen1_type(const char *t)
+{
+	if (t == NULL || !(*t >= 'A' && *t <= 'Z'))
+		return false;
+	return t[strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")] == '\0';
+}
+
+/*
+ * The body must be of the generation its header names.  Gen 1 and gen 2
+ * may share one secret, so a valid signature alone does not say which
+ * parser the sender meant: gen-2 bytes read as gen 1 would be filed under
+ * no order, or another one.  Gen 1: an upper-case type, and no
+ * "object":"event"; gen 2: "object":"event" and a source object.
+ */
+static enum event_rc
+check_shape(const struct event *ev, char *why, size_t whysz)
+{
+	const char *object = get_str(ev->root, "object");
+	bool is_event = object != NULL && strcmp(object, "event") == 0;
+
+	if (ev->scheme == SIG_RYE_V1 && (is_event || !gen1_type(ev->type)))
+		return fail(why, whysz, EVENT_INVALID_FIELD, "not a gen-1 body"
+		    " (upper-case type, no \"object\":\"event\"), yet signed"
+		    " with Rye-Hmac-Signature-V1");
+	if (ev->scheme == SIG_RYE_V2 &&
+	    (!is_event || get_obj(ev->root, "source", json_type_object) == NULL))
+		return fail(why, whysz, EVENT_INVALID_FIELD, "not a gen-2 body"
+		    " (\"object\":\"event\" and a source), yet signed with"
+		    " x-rye-signature");
+	return EVENT_OK;
+}
+
+/*
+ * The gen-1 types shared/spec/rye-webhooks.md lists as concerning an
+ * order: each carries its requestId.  Others (URL verification, product
+ * and store events, types Rye adds later) may have none.
+ */
+static const char *const gen1_order_types[] = {
+	"PAYMENT_SUCCEEDED", "PAYMENT_FAILED", "PAYMENT_REFUNDED", "REFUND_CREATED",
+	"ORDER_SUBMISSION_STARTED", "ORDER_SUBMISSION_SUCCEEDED", "ORDER_PLACED",
+	"ORDER_FAILED", "ORDER_CANCEL_STARTED", "ORDER_CANCEL_SUCCEEDED",
+	"ORDER_CANCEL_FAILED", "TRACKING_OBTAINED", NULL,
+};
+
+static enum event_rc
+check_order_ref(const struct event *ev, char *why, size_t whysz)
+{
+	if (ev->scheme != SIG_RYE_V1 || ev->order_id != NULL)
+		return EVENT_OK;
+	for (const char *const *t = gen1_order_types; *t != NULL; t++)
+		if (strcmp(ev->type, *t) == 0) {
+			snprintf(why, whysz, "requestId is missing: %s concerns"
+			    " an order", ev->type);
+			return EVENT_MISSING_FIELD;
+		}
+	return EVENT_OK;
+}
+
+static enum event_rc
+parse_envelope(struct event *ev, char *why, size_t whysz)
+{
+	switch (ev->scheme) {
+	case SIG_RYE_V1:
+		return parse_rye1(ev, why, whysz);
+	case SIG_RYE_V2:
+		return parse_rye2(ev, why, whysz);
+	case SIG_AFTERSHIP:
+		return parse_aftership(ev, why, whysz);
+	default:
+		return fail(why, whysz, EVENT_INVALID_FIELD, "unsupported sender");
+	}
+}
+
+/*
+ * The checks run in this order, so a body wrong in several ways is
+ * answered for the first: JSON, a field of the wrong JSON type, a
+ * handshake (answered without id or createdAt), a missing or malformed
+ * id, type or createdAt, the generation's shape, then the order reference.
+ */
 enum event_rc
 event_parse(enum sig_scheme scheme, const char *body, size_t len,
     struct event *ev, char *why, size_t whysz)
 {
+	const char *bad;
 	enum event_rc rc;
 
 	memset(ev, 0, sizeof(*ev));
 	ev->scheme = scheme;
-	if ((ev->root = event_parse_json(body, len)) == NULL)
-		return fail(why, whysz, EVENT_INVALID_JSON, "body is not valid JSON");
+	if ((ev->root = parse_json(body, len, &bad)) == NULL)
+		return fail(why, whysz, EVENT_INVALID_JSON, bad);
 	if (!json_object_is_type(ev->root, json_type_object))
 		return fail(why, whysz, EVENT_INVALID_JSON, "body is not a JSON object");
-	switch (scheme) {
-	case SIG_RYE_V1:
-		rc = parse_rye1(ev, why, whysz);
-		break;
-	case SIG_RYE_V2:
-		rc = parse_rye2(ev, why, whysz);
-		break;
-	case SIG_AFTERSHIP:
-		rc = parse_aftership(ev);
-		break;
-	default:
-		return fail(why, whysz, EVENT_INVALID_FIELD, "unsupported sender");
-	}
-	if (rc == EVENT_HANDSHAKE && (strlen(ev->challenge) > 512 ||
-	    !text_printable(ev->challenge)))
-		return fail(why, whysz, EVENT_INVALID_FIELD, "challenge is too long");
-	if (rc != EVENT_OK)
+	rc = parse_envelope(ev, why, whysz);
+	if (rc == EVENT_HANDSHAKE) {
+		if (strlen(ev->challenge) > 512 || !text_printable(ev->challenge))
+			rc = fail(why, whysz, EVENT_INVALID_FIELD,
+			    "challenge is too long or not printable");
+		else if ((rc = check_shape(ev, why, whysz)) == EVENT_OK)
+			return EVENT_HANDSHAKE;
+		ev->challenge = NULL;	/* nothing to answer */
 		return rc;
-	return check_common(ev, why, whysz);
+	}
+	if (rc != EVENT_OK || (rc = check_common(ev, why, whysz)) != EVENT_OK ||
+	    (rc = check_shape(ev, why, whysz)) != EVENT_OK)
+		return rc;
+	return check_order_ref(ev, why, whysz);
 }
 
 void

@@ -10,9 +10,15 @@
  * point into the parsed json-c tree and live until event_free().
  *
  * Parsing is bounded: nesting depth, the length of every field we keep,
- * strict JSON and valid UTF-8.  Fields we do not understand are kept in
- * the raw body, which is stored as received, so a later parser can re-read
- * them (`shiptrack replay`).
+ * strict JSON and valid UTF-8.  Where json-c would read two different
+ * texts as one value, the text is refused instead: a lone surrogate
+ * escape (json-c makes each one U+FFFD), NaN or Infinity, and an id that
+ * is a number (clamped beyond 64 bits); ids, order ids and types must be
+ * JSON strings.  Gen 1 and gen 2 may share a secret, so the signature
+ * does not say which format was meant: a body must be of the generation
+ * its header names.  Fields we do not understand are kept in the raw
+ * body, which is stored as received, so a later parser can re-read them
+ * (`shiptrack replay`).
  */
 #ifndef SHIPTRACK_EVENT_H
 #define SHIPTRACK_EVENT_H
@@ -61,7 +67,14 @@ enum event_rc {
 	EVENT_INVALID_FIELD,
 };
 
-/* Parse body; on any rc but EVENT_OK/HANDSHAKE, why says what was wrong. */
+/*
+ * Parse body; on any rc but EVENT_OK/HANDSHAKE, why says what was wrong.
+ * EVENT_INVALID_JSON: not (strict, lossless) JSON, or not an object.
+ * EVENT_INVALID_FIELD: a field of the wrong type or form, or a body not
+ * of the scheme's generation.  EVENT_MISSING_FIELD: no id, type or
+ * createdAt, no challenge in a handshake, or a gen-1 order event without
+ * requestId.
+ */
 enum event_rc event_parse(enum sig_scheme scheme, const char *body,
     size_t len, struct event *ev, char *why, size_t whysz);
 void event_free(struct event *ev);
@@ -74,7 +87,10 @@ void event_free(struct event *ev);
 size_t event_extract_tracking(json_object *data, struct tracking_ref *out,
     size_t max);
 
-/* Parse JSON text with the bounds above; NULL if invalid. */
+/*
+ * Parse JSON text with the bounds above; NULL if invalid, including a lone
+ * surrogate escape anywhere and a number that is not finite.
+ */
 json_object *event_parse_json(const char *text, size_t len);
 
 #endif

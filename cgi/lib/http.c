@@ -239,7 +239,8 @@ void
 http_send(struct http_req *req, int status, const char *content_type,
     const char *extra, const char *body, size_t len)
 {
-	char head[2048];
+	/* Status, Content-Type and Content-Length take < 256 bytes. */
+	char head[HTTP_EXTRA_MAX + 256];
 	int n;
 
 	if (req->answered)
@@ -251,7 +252,8 @@ http_send(struct http_req *req, int status, const char *content_type,
 	    content_type ? "Content-Type: " : "", content_type ? content_type : "",
 	    content_type ? "\r\n" : "", body ? len : 0, extra ? extra : "");
 	if (n < 0 || (size_t)n >= sizeof(head)) {
-		log_error("response header too long");
+		log_error("response headers do not fit in %zu bytes: answered 500",
+		    sizeof(head));
 		n = snprintf(head, sizeof(head), "Status: 500 Internal Server Error\r\n"
 		    "Content-Length: 0\r\n\r\n");
 		body = NULL;

@@ -56,8 +56,12 @@ enum http_body_rc http_read_body(struct http_req *req, size_t max,
 
 /*
  * Send an answer.  extra: further header lines, each ending in "\r\n", or
- * NULL.  body may be NULL for an empty body (204, 304).
+ * NULL; at most HTTP_EXTRA_MAX bytes.  Headers are never cut: a set that
+ * does not fit (a cut one would lose the blank line that ends it) is
+ * logged and answered 500 instead.  body may be NULL for an empty body
+ * (204, 304).
  */
+#define HTTP_EXTRA_MAX 1024
 void http_send(struct http_req *req, int status, const char *content_type,
     const char *extra, const char *body, size_t len);
 /* JSON answer from an object (consumed). */

@@ -8,10 +8,13 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -316,16 +319,61 @@ migrate_told(struct store *st, int from, int done, int total)
 	    done < total ? migrate_tick : NULL, NULL);
 }
 
+/*
+ * "database PATH: WHAT: SQLite's message (why)".  Every failure to open,
+ * configure or migrate says this much: a read-only directory is not a
+ * schema problem.  "why" is the system's reason when SQLite's message is
+ * about a file ("unable to open database file" does not say why): the
+ * error of creating the file ourselves (create_private()) if that
+ * failed, since SQLite's own last try is a read-only open whose ENOENT
+ * hides the EACCES; else the errno SQLite kept.
+ */
+static void
+db_error(struct store *st, const char *path, const char *what, int create_errno,
+    char *err, size_t errsz)
+{
+	int code = st->db ? sqlite3_extended_errcode(st->db) & 0xff : SQLITE_NOMEM;
+	int sys = create_errno != 0 ? create_errno : st->db ? sqlite3_system_errno(st->db) : 0;
+	char why[160] = "";
+
+	if (code == SQLITE_READONLY)
+		snprintf(why, sizeof(why), " (each program using it needs write"
+		    " access to its file and directory: WAL keeps -wal and -shm"
+		    " files beside it)");
+	else if (sys != 0 && (code == SQLITE_CANTOPEN || code == SQLITE_IOERR ||
+	    code == SQLITE_PERM))
+		snprintf(why, sizeof(why), " (%s%s)", create_errno != 0 ?
+		    "creating it: " : "", strerror(sys));
+	snprintf(err, errsz, "database %s: %s: %s%s", path, what,
+	    st->db ? sqlite3_errmsg(st->db) : "out of memory", why);
+}
+
+/* The file's schema against this build's; -1 with err when it cannot go on. */
 static int
-migrate(struct store *st, char *err, size_t errsz)
+schema_check(struct store *st, const char *path, int have, char *err,
+    size_t errsz)
+{
+	if (have < 0)
+		db_error(st, path, "cannot read the schema version", 0, err, errsz);
+	else if (have > shiptrack_migration_count)
+		snprintf(err, errsz, "database %s: schema %d is newer than this build's"
+		    " (%d): install the newer shiptrack", path, have,
+		    shiptrack_migration_count);
+	return have < 0 || have > shiptrack_migration_count ? -1 : 0;
+}
+
+static int
+migrate(struct store *st, const char *path, char *err, size_t errsz)
 {
 	int have = store_schema_version(st);
 	char sql[64];
 
-	if (have >= shiptrack_migration_count)
-		return have > shiptrack_migration_count ? -1 : 0;
-	if (have < 0 || store_begin(st) != STORE_OK) {
-		snprintf(err, errsz, "cannot start migration: %s", sqlite3_errmsg(st->db));
+	if (schema_check(st, path, have, err, errsz) < 0)
+		return -1;
+	if (have == shiptrack_migration_count)
+		return 0;
+	if (store_begin(st) != STORE_OK) {
+		db_error(st, path, "cannot start the migration", 0, err, errsz);
 		return -1;
 	}
 	/* Re-read under the write lock: another process may have migrated. */
@@ -333,8 +381,8 @@ migrate(struct store *st, char *err, size_t errsz)
 	for (int i = have; i < shiptrack_migration_count; i++) {
 		migrate_told(st, have, i - have, shiptrack_migration_count - have);
 		if (store_exec_sql(st, shiptrack_migrations[i]) != STORE_OK) {
-			snprintf(err, errsz, "migration %d failed: %s", i + 1,
-			    sqlite3_errmsg(st->db));
+			snprintf(sql, sizeof(sql), "migration %d failed", i + 1);
+			db_error(st, path, sql, 0, err, errsz);
 			sqlite3_progress_handler(st->db, 0, NULL, NULL);
 			store_rollback(st);
 			return -1;
@@ -344,7 +392,7 @@ migrate(struct store *st, char *err, size_t errsz)
 	    shiptrack_migration_count - have);
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", shiptrack_migration_count);
 	if (store_exec_sql(st, sql) != STORE_OK || store_commit(st) != STORE_OK) {
-		snprintf(err, errsz, "cannot record schema version");
+		db_error(st, path, "cannot record the schema version", 0, err, errsz);
 		store_rollback(st);
 		return -1;
 	}
@@ -430,9 +478,11 @@ store_checkpoint(struct store *st)
 }
 
 static int
-configure(struct store *st, enum store_mode mode, enum durability d,
-    char *err, size_t errsz)
+configure(struct store *st, const char *path, enum store_mode mode,
+    enum durability d, char *err, size_t errsz)
 {
+	int have;
+
 	const char *sync = d == DURABILITY_FULL ? "PRAGMA synchronous = FULL" :
 	    "PRAGMA synchronous = NORMAL";
 
@@ -459,18 +509,42 @@ configure(struct store *st, enum store_mode mode, enum durability d,
 		 */
 		if (store_exec_sql(st, "PRAGMA temp_store = MEMORY") != STORE_OK)
 			goto err;
-		return migrate(st, err, errsz);
+		return migrate(st, path, err, errsz);
 	}
-	if (store_schema_version(st) != shiptrack_migration_count) {
-		snprintf(err, errsz, "database schema %d, this build needs %d: run "
-		    "`shiptrack migrate`", store_schema_version(st),
-		    shiptrack_migration_count);
+	/* Read-only: a file that cannot be read is not one to migrate. */
+	have = store_schema_version(st);
+	if (schema_check(st, path, have, err, errsz) < 0)
+		return -1;
+	if (have < shiptrack_migration_count) {
+		snprintf(err, errsz, "database %s: schema %d, this build needs %d: run "
+		    "`shiptrack migrate`", path, have, shiptrack_migration_count);
 		return -1;
 	}
 	return 0;
 err:
-	snprintf(err, errsz, "cannot configure database: %s", sqlite3_errmsg(st->db));
+	db_error(st, path, "cannot configure", 0, err, errsz);
 	return -1;
+}
+
+/*
+ * The database holds raw webhook bodies and customer e-mail addresses, so
+ * a new one is created 0600, whatever the umask (SQLite would make it
+ * 0644).  SQLite gives the -wal and -shm files the database file's mode
+ * (and, run as root, its owner), so they follow.  An existing file keeps
+ * its mode: to let a group read, chgrp it and chmod it 0640 once.
+ */
+static int
+create_private(const char *path)
+{
+	int fd;
+
+	if (*path == '\0' || strcmp(path, ":memory:") == 0)
+		return 0;
+	/* Only when absent (O_EXCL).  Returns the errno of a failure, else 0. */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0 || errno == EEXIST ? 0 : errno;
 }
 
 int
@@ -480,6 +554,7 @@ store_open(struct store **out, const char *path, enum store_mode mode,
 	int flags = mode == STORE_READONLY ? SQLITE_OPEN_READONLY :
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	struct store *st;
+	int create_errno = 0;
 
 	*out = NULL;
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
@@ -487,13 +562,14 @@ store_open(struct store **out, const char *path, enum store_mode mode,
 		return -1;
 	}
 	st->busy_ms = busy_ms;
+	if (mode == STORE_READWRITE)
+		create_errno = create_private(path);
 	if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		snprintf(err, errsz, "cannot open database %s: %s", path,
-		    st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		db_error(st, path, "cannot open", create_errno, err, errsz);
 		store_close(st);
 		return -1;
 	}
-	if (configure(st, mode, durability, err, errsz) < 0) {
+	if (configure(st, path, mode, durability, err, errsz) < 0) {
 		store_close(st);
 		return -1;
 	}

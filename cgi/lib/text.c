@@ -23,3 +23,51 @@ text_hexval(char c)
 		return c - 'A' + 10;
 	return -1;
 }
+
+/* The code unit of a "\uXXXX" escape starting at s[i], or -1 if none is. */
+static long
+u_escape(const char *s, size_t len, size_t i)
+{
+	long v = 0;
+
+	if (i >= len || len - i < 6 || s[i] != '\\' || s[i + 1] != 'u')
+		return -1;
+	for (size_t k = 2; k < 6; k++) {
+		int h = text_hexval(s[i + k]);
+		if (h < 0)
+			return -1;
+		v = v << 4 | h;
+	}
+	return v;
+}
+
+bool
+text_json_lone_surrogate(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		long u, low;
+
+		if (s[i] != '\\') {
+			i++;
+			continue;
+		}
+		/* Any other escape is two bytes: "\\\\uD800" is no escape of D800. */
+		if ((u = u_escape(s, len, i)) < 0) {
+			i += 2;
+			continue;
+		}
+		if (u >= 0xdc00 && u <= 0xdfff)
+			return true;		/* a low half first */
+		if (u >= 0xd800 && u <= 0xdbff) {
+			low = u_escape(s, len, i + 6);
+			if (low < 0xdc00 || low > 0xdfff)
+				return true;	/* a high half alone */
+			i += 12;
+			continue;
+		}
+		i += 6;
+	}
+	return false;
+}

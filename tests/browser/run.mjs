@@ -712,6 +712,30 @@ async function main() {
     await page.close();
   });
 
+  await test('an order id with / & % # and blanks: shiptrack link -> page -> API', async () => {
+    const order = 'b/odd & 100% #1';
+    const secretValue = fs.readFileSync(server.conf, 'utf8').match(/^webhook_secret = (\S+)$/m)[1];
+    const body = JSON.stringify({ id: 'evt_b_odd', requestId: order, developerId: 'dev_browser',
+      createdAt: new Date().toISOString(), type: 'ORDER_PLACED', data: { marketplace: 'shopify' } });
+    const hook = await fetch(`${server.base}/webhook`, { method: 'POST', body, signal: AbortSignal.timeout(10_000),
+      headers: { 'Content-Type': 'application/json',
+        'Rye-Hmac-Signature-V1': crypto.createHmac('sha256', secretValue).update(body).digest('base64') } });
+    assert.equal(hook.status, 200, 'the webhook for the order');
+    const link = spawnSync(path.join(BUILDDIR, 'cgi', 'shiptrack'), ['link', order, '--base-url', `${server.base}/index.html`],
+      { env: { PATH: '/usr/bin:/bin', SHIPTRACK_CONFIG: server.conf }, encoding: 'utf8', timeout: 30_000 });
+    assert.equal(link.status, 0, `shiptrack link: ${link.error || link.stderr}`);
+    const page = await newPage(context, 1280);
+    const calls = [];
+    page.on('request', (r) => { if (r.url().includes('/api/v1/track/')) calls.push(new URL(r.url()).pathname); });
+    await page.goto(link.stdout.trim());
+    await tid(page, 'order-view').waitFor({ state: 'visible' });
+    assert.equal(await tid(page, 'order-id').textContent(), order, 'the page shows the order');
+    assert.deepEqual([...new Set(calls)], [`/api/v1/track/${encodeURIComponent(order)}`],
+      'the page asks for the id as one path segment');
+    noErrors(page);
+    await page.close();
+  });
+
   await test('server stopped after a good load: the order stays, with a notice', async () => {
     const page = await openOrder(context, 1280, 'b-split', split.key);
     await stopLighttpd();

@@ -18,7 +18,8 @@
  * Besides the sanitizers, the harness checks the bounds carrier.h
  * promises: every kept string within its CARRIER_MAX_* and free of control
  * characters where the header says so, tags one of the nine, at most
- * CARRIER_MAX_CHECKPOINTS checkpoints, messages printable.
+ * CARRIER_MAX_CHECKPOINTS checkpoints, messages printable, header numbers
+ * saturated at CARRIER_MAX_HEADER_*, and never a negative 429 wait.
  *
  * tests/fuzz/replay.c runs this file without libFuzzer (make check).
  */
@@ -152,7 +153,12 @@ header_lines(const uint8_t *data, size_t size)
 		p += len;
 	}
 	MUST(h.limit >= -1 && h.remaining >= -1 && h.reset_s >= -1 &&
-	    h.retry_after_s >= -1, "negative header value");
+	    h.retry_after_s >= -1 && h.retry_at_s >= -1, "negative header value");
+	MUST(h.limit <= CARRIER_MAX_HEADER_COUNT &&
+	    h.remaining <= CARRIER_MAX_HEADER_COUNT &&
+	    h.reset_s <= CARRIER_MAX_HEADER_S && h.retry_after_s <= CARRIER_MAX_HEADER_S &&
+	    h.retry_at_s <= CARRIER_MAX_HEADER_S, "header value not bounded");
+	MUST(carrier_retry_wait_ms(&h, 1746525600000LL) >= 0, "negative wait");
 	MUST(memchr(h.api_version, '\0', sizeof(h.api_version)) != NULL &&
 	    printable(h.api_version), "api_version");
 }

@@ -99,6 +99,7 @@ check_loaded(const struct conf *c)
 	check_str(c->database, "database");
 	MUST(c->database != NULL, "loaded without a database");
 	check_str(c->webhook_secret, "webhook_secret");
+	check_str(c->webhook_secret_v2, "webhook_secret_v2");
 	check_str(c->aftership_webhook_secret, "aftership_webhook_secret");
 	check_str(c->api_token, "api_token");
 	check_str(c->lookup_secret, "lookup_secret");

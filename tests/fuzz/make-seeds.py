@@ -86,6 +86,28 @@ def webhook_seeds():
     out.append(("rye1-not-object", seg(0, b'[1,2,3]')))
     out.append(("rye1-bad-utf8", seg(0, b'{"id":"evt_\xc0\xaf","type":"ORDER_PLACED"}')))
     out.append(("rye1-deep", seg(0, b'{"a":' * 40 + b'1' + b'}' * 40)))
+    # Bodies json-c reads lossily: refused, kept as evidence, never merged.
+    out.append(("rye1-lone-surrogate", seg(0, b'{"id":"evt_\\uD800","requestId":"o",'
+                                              b'"type":"ORDER_PLACED",'
+                                              b'"createdAt":"2025-03-01T09:00:00Z"}')))
+    out.append(("rye1-surrogate-pair", seg(0, b'{"id":"evt_\\uD83D\\uDE00","requestId":"o",'
+                                              b'"type":"ORDER_PLACED",'
+                                              b'"createdAt":"2025-03-01T09:00:00Z"}')))
+    out.append(("rye1-nan", seg(0, b'{"id":"evt_nan","requestId":"o","type":"PAYMENT_SUCCEEDED",'
+                                   b'"createdAt":"2025-03-01T09:00:00Z",'
+                                   b'"data":{"amount":NaN,"x":[Infinity,-Infinity]}}')))
+    out.append(("rye1-id-beyond-64-bits", SEP.join([
+        seg(0, b'{"id":99999999999999999999,"requestId":"o","type":"ORDER_PLACED",'
+               b'"createdAt":"2025-03-01T09:00:00Z"}'),
+        seg(0, b'{"id":99999999999999999998,"requestId":"o","type":"ORDER_PLACED",'
+               b'"createdAt":"2025-03-01T09:00:00Z"}')])))
+    # A body of the other generation than its header names.
+    out.append(("rye1-gen2-body", seg(0, st.event2("checkout_intent.completed", "ci_seed_x",
+                                                   created=st.iso(3), id="evt2_seed_x"))))
+    out.append(("rye2-gen1-body", seg(1, st.event("ORDER_PLACED", O, st.iso(2),
+                                                  "evt_seed_x"))))
+    out.append(("rye1-order-without-request-id", seg(0, st.event("ORDER_PLACED", None,
+                                                                 st.iso(2), "evt_seed_noreq"))))
     out.append(("rye1-rotation", seg(3, st.event("ORDER_PLACED", O, st.iso(2), "evt_seed_rot"))))
     out.append(("rye1-two-signatures", seg(0x10, st.event("ORDER_PLACED", O, st.iso(2),
                                                           "evt_seed_two"))))
@@ -180,8 +202,9 @@ def config_seeds():
     out = [("empty", b""),
            ("comment", b"# shiptrack\n\n"),
            ("typical", b"database = /var/lib/shiptrack/shiptrack.db\n"
-                       b"webhook_secret = whsec_new whsec_old\n"
-                       b"api_token = tok_operator\nlookup_secret = lk\n"
+                       b"webhook_secret = whsec_new_5f0c2a9e whsec_old_7d1b3c8f\n"
+                       b"api_token = tok_operator_8e4a1f\n"
+                       b"lookup_secret = lk_shopper_3b9d2c\n"
                        b"max_body = 1048576\ndurability = normal\nread_timeout = 10\n"
                        b"busy_timeout = 5000\nthreads = 16\nlog_level = debug\n"
                        b"stale_days = 7\nstale_rules = InTransit=5 Pending=3\n"

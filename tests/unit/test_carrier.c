@@ -3,8 +3,9 @@
  * client.  Base URLs into API families, request URLs and bodies, the slug
  * map, answers into structs (wrapped and unwrapped, both pagination forms,
  * error envelopes, plain-text 5xx, cut bodies, nulls everywhere, every
- * date form, *_iso3 and *_country_region), outcome classification and
- * rate-limit header lines.  No network.
+ * date form, *_iso3 and *_country_region), outcome classification,
+ * rate-limit header lines (hostile ones too) and the wait they ask for,
+ * and the paging guard of a list sync.  No network.
  */
 #include "config.h"
 
@@ -520,15 +521,242 @@ test_headers(void **state)
 	carrier_headers_init(&h);
 	line(&h, "X-RateLimit-Remaining: -3\r\n");
 	line(&h, "X-RateLimit-Reset: 12abc\r\n");
-	line(&h, "Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n");	/* HTTP-date: ignored */
-	line(&h, "X-RateLimit-Limit: 99999999999999999999999\r\n");
+	line(&h, "Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n");
 	line(&h, "no colon here\r\n");
 	line(&h, "Content-Type: text/plain\r\n");
 	assert_int_equal(h.remaining, -1);
 	assert_int_equal(h.reset_s, -1);
 	assert_int_equal(h.retry_after_s, -1);
-	assert_int_equal(h.limit, -1);
+	assert_int_equal(h.retry_at_s, 1445412480LL);	/* the HTTP-date form */
 	assert_false(h.json);
+}
+
+/* One header line into fresh headers. */
+static struct carrier_headers
+one(const char *s)
+{
+	struct carrier_headers h;
+
+	carrier_headers_init(&h);
+	line(&h, s);
+	return h;
+}
+
+/* Numbers past any sane size saturate: "very long", never an overflow. */
+static void
+test_headers_huge(void **state)
+{
+	char big[4200];
+
+	(void)state;
+	assert_int_equal(one("Retry-After: 9223372036854775807\r\n").retry_after_s,
+	    CARRIER_MAX_HEADER_S);
+	assert_int_equal(one("Retry-After: 9223372036854775808\r\n").retry_after_s,
+	    CARRIER_MAX_HEADER_S);
+	assert_int_equal(one("X-RateLimit-Reset: 9223372036854775807\r\n").reset_s,
+	    CARRIER_MAX_HEADER_S);
+	assert_int_equal(one("X-RateLimit-Reset: 253402300800\r\n").reset_s,
+	    CARRIER_MAX_HEADER_S);
+	assert_int_equal(one("X-RateLimit-Reset: 253402300799\r\n").reset_s,
+	    253402300799LL);
+	assert_int_equal(one("X-RateLimit-Remaining: 18446744073709551616\r\n").remaining,
+	    CARRIER_MAX_HEADER_COUNT);
+	assert_int_equal(one("X-RateLimit-Limit: 99999999999999999999999\r\n").limit,
+	    CARRIER_MAX_HEADER_COUNT);
+	/* Leading zeros are not size. */
+	assert_int_equal(one("X-RateLimit-Reset: 000000000000000000000000000001746525601"
+	    "\r\n").reset_s, 1746525601LL);
+	snprintf(big, sizeof(big), "Retry-After: %4000d\r\n", 9);
+	for (char *p = big + 13; *p == ' '; p++)
+		*p = '9';
+	assert_int_equal(one(big).retry_after_s, CARRIER_MAX_HEADER_S);
+	/* A date far ahead saturates too. */
+	assert_int_equal(one("Retry-After: Fri, 31 Dec 99999 23:59:59 GMT\r\n").retry_at_s,
+	    CARRIER_MAX_HEADER_S);
+}
+
+/* Not numbers: signs, blanks inside, other bases, empty, junk. */
+static void
+test_headers_junk(void **state)
+{
+	static const char *const bad[] = {
+		"-1", "+5", "-9223372036854775808", "5 5", "0x10", "1e3", "1.5",
+		"", " ", "\t", "5s", "\xff", "Someday", "9,5",
+	};
+	char l[80];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct carrier_headers h;
+
+		carrier_headers_init(&h);
+		snprintf(l, sizeof(l), "Retry-After: %s\r\n", bad[i]);
+		line(&h, l);
+		snprintf(l, sizeof(l), "X-RateLimit-Reset: %s\r\n", bad[i]);
+		line(&h, l);
+		snprintf(l, sizeof(l), "X-RateLimit-Remaining: %s\r\n", bad[i]);
+		line(&h, l);
+		snprintf(l, sizeof(l), "X-RateLimit-Limit: %s\r\n", bad[i]);
+		line(&h, l);
+		if (h.retry_after_s != -1 || h.retry_at_s != -1 || h.reset_s != -1 ||
+		    h.remaining != -1 || h.limit != -1)
+			fail_msg("'%s' read as a number", bad[i]);
+	}
+	/* Blanks around the value are the header's, not the number's. */
+	assert_int_equal(one("Retry-After: \t 7 \t\r\n").retry_after_s, 7);
+	assert_int_equal(one("Retry-After:0\r\n").retry_after_s, 0);
+}
+
+/* The wait a 429 asks for: never negative, never overflowing. */
+static void
+test_retry_wait(void **state)
+{
+	const int64_t now = 1746525600000LL;	/* 2025-05-06T10:00:00Z */
+	struct carrier_headers h;
+
+	(void)state;
+	carrier_headers_init(&h);
+	assert_int_equal(carrier_retry_wait_ms(&h, now), 1000);	/* nothing said */
+	line(&h, "X-RateLimit-Reset: 1746525601\r\n");
+	assert_int_equal(carrier_retry_wait_ms(&h, now), 1000 + CARRIER_RESET_GRACE_MS);
+	line(&h, "X-RateLimit-Reset: 1746525000\r\n");	/* already past */
+	assert_int_equal(carrier_retry_wait_ms(&h, now), 0);
+	line(&h, "Retry-After: Tue, 06 May 2025 10:00:30 GMT\r\n");
+	assert_int_equal(carrier_retry_wait_ms(&h, now), 30000);
+	line(&h, "Retry-After: Tue, 06 May 2025 09:00:00 GMT\r\n");	/* past */
+	assert_int_equal(carrier_retry_wait_ms(&h, now), 0);
+	line(&h, "Retry-After: 2\r\n");	/* seconds win over Reset */
+	assert_int_equal(carrier_retry_wait_ms(&h, now), 2000);
+
+	carrier_headers_init(&h);
+	line(&h, "Retry-After: 9223372036854775807\r\n");
+	line(&h, "X-RateLimit-Reset: 9223372036854775807\r\n");
+	assert_int_equal(carrier_retry_wait_ms(&h, now), CARRIER_MAX_HEADER_S * 1000);
+	carrier_headers_init(&h);
+	line(&h, "X-RateLimit-Reset: 9223372036854775807\r\n");
+	assert_int_equal(carrier_retry_wait_ms(&h, now),
+	    CARRIER_MAX_HEADER_S * 1000 + CARRIER_RESET_GRACE_MS - now);
+	assert_true(carrier_retry_wait_ms(&h, 0) > 0);
+	assert_int_equal(carrier_retry_wait_ms(&h, CARRIER_MAX_HEADER_S * 1000 + 60000), 0);
+}
+
+/* --- the paging guard ---------------------------------------------------- */
+
+/*
+ * A list answer: cursor form when cursor is not NULL ("" for the last
+ * page), else page form with count saying there is more; n trackings
+ * "<tag>-0" .. "<tag>-(n-1)".
+ */
+static void
+list_answer(struct carrier_response *r, const char *cursor, const char *tag, int n)
+{
+	char body[4096];
+	size_t len;
+
+	if (cursor != NULL)
+		len = (size_t)snprintf(body, sizeof(body), "{\"data\":{\"pagination\":"
+		    "{\"total\":999,\"next_cursor\":\"%s\",\"has_next_page\":%s},"
+		    "\"trackings\":[", cursor, *cursor ? "true" : "false");
+	else
+		len = (size_t)snprintf(body, sizeof(body), "{\"data\":{\"page\":1,"
+		    "\"limit\":%d,\"count\":999999,\"trackings\":[", n);
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(body + len, sizeof(body) - len, "%s{\"id\":\"%s-%d\"}",
+		    i ? "," : "", tag, i);
+	snprintf(body + len, sizeof(body) - len, "]}}");
+	assert_int_equal(parse(CARRIER_LIST, 200, body, r), 0);
+}
+
+static enum carrier_paging
+feed_page(struct carrier_pager *p, const char *cursor, const char *tag, int n)
+{
+	struct carrier_response r;
+	enum carrier_paging v;
+
+	list_answer(&r, cursor, tag, n);
+	v = carrier_pager_next(p, &r);
+	carrier_response_free(&r);
+	return v;
+}
+
+static void
+test_pager_ends(void **state)
+{
+	struct carrier_pager p;
+
+	(void)state;
+	carrier_pager_init(&p, 1000);
+	assert_int_equal(feed_page(&p, "c1", "a", 3), CARRIER_PAGE_NEXT);
+	assert_int_equal(feed_page(&p, "", "b", 3), CARRIER_PAGE_LAST);
+	/* An empty page ends the list whatever it says about more. */
+	carrier_pager_init(&p, 1000);
+	assert_int_equal(feed_page(&p, "c1", "a", 0), CARRIER_PAGE_LAST);
+	carrier_pager_init(&p, 1000);
+	assert_int_equal(feed_page(&p, NULL, "a", 0), CARRIER_PAGE_LAST);
+	/* The cap: max_pages answered and more offered. */
+	carrier_pager_init(&p, 3);
+	assert_int_equal(feed_page(&p, "c1", "a", 1), CARRIER_PAGE_NEXT);
+	assert_int_equal(feed_page(&p, "c2", "b", 1), CARRIER_PAGE_NEXT);
+	assert_int_equal(feed_page(&p, "c3", "c", 1), CARRIER_PAGE_CAPPED);
+	assert_int_equal(p.pages, 3);
+	/* ... but a last page at the cap is just the last page. */
+	carrier_pager_init(&p, 2);
+	assert_int_equal(feed_page(&p, "c1", "a", 1), CARRIER_PAGE_NEXT);
+	assert_int_equal(feed_page(&p, "", "b", 1), CARRIER_PAGE_LAST);
+	carrier_pager_init(&p, 0);	/* at least one page */
+	assert_int_equal(feed_page(&p, "c1", "a", 1), CARRIER_PAGE_CAPPED);
+}
+
+static void
+test_pager_repeats(void **state)
+{
+	struct carrier_pager p;
+	char cur[32], tag[32];
+
+	(void)state;
+	/* The same cursor again, whatever the trackings. */
+	carrier_pager_init(&p, 1000);
+	assert_int_equal(feed_page(&p, "Y3Vy", "a", 2), CARRIER_PAGE_NEXT);
+	assert_int_equal(feed_page(&p, "Y3Vy", "b", 2), CARRIER_PAGE_REPEATED);
+	/* Page form: the same trackings again. */
+	carrier_pager_init(&p, 1000);
+	assert_int_equal(feed_page(&p, NULL, "a", 2), CARRIER_PAGE_NEXT);
+	assert_int_equal(feed_page(&p, NULL, "b", 2), CARRIER_PAGE_NEXT);
+	assert_int_equal(feed_page(&p, NULL, "b", 3), CARRIER_PAGE_NEXT);
+	assert_int_equal(feed_page(&p, NULL, "b", 3), CARRIER_PAGE_REPEATED);
+	/* Many distinct pages: never a repeat, up to the cap. */
+	carrier_pager_init(&p, 5000);
+	for (int i = 0; i < 4999; i++) {
+		snprintf(cur, sizeof(cur), "c%d", i);
+		snprintf(tag, sizeof(tag), "t%d", i);
+		assert_int_equal(feed_page(&p, i % 2 ? cur : NULL, tag, 1), CARRIER_PAGE_NEXT);
+	}
+	assert_int_equal(feed_page(&p, "c-last", "t-last", 1), CARRIER_PAGE_CAPPED);
+}
+
+/* Cycles of any length after any lead-in: caught, and never too early. */
+static void
+test_pager_cycles(void **state)
+{
+	(void)state;
+	for (int mu = 0; mu <= 9; mu++)
+		for (int lambda = 1; lambda <= 17; lambda++) {
+			struct carrier_pager p;
+			enum carrier_paging v = CARRIER_PAGE_NEXT;
+			char cur[32];
+			int i;
+
+			carrier_pager_init(&p, 100000);
+			for (i = 0; i < 1000 && v == CARRIER_PAGE_NEXT; i++) {
+				int k = i < mu ? i : mu + (i - mu) % lambda;
+				snprintf(cur, sizeof(cur), "c%d", k);
+				v = feed_page(&p, cur, "x", 1);
+			}
+			if (v != CARRIER_PAGE_REPEATED || i <= mu + lambda ||
+			    i > 2 * (mu + lambda) + lambda + 1)
+				fail_msg("mu %d lambda %d: verdict %d after %d pages",
+				    mu, lambda, (int)v, i);
+		}
 }
 
 int
@@ -552,6 +780,12 @@ main(void)
 		cmocka_unit_test(test_not_json),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_headers),
+		cmocka_unit_test(test_headers_huge),
+		cmocka_unit_test(test_headers_junk),
+		cmocka_unit_test(test_retry_wait),
+		cmocka_unit_test(test_pager_ends),
+		cmocka_unit_test(test_pager_repeats),
+		cmocka_unit_test(test_pager_cycles),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -32,6 +32,7 @@
 
 static const char *const env_vars[] = {
 	"SHIPTRACK_CONFIG", "SHIPTRACK_DATABASE", "SHIPTRACK_WEBHOOK_SECRET",
+	"SHIPTRACK_WEBHOOK_SECRET_V2",
 	"SHIPTRACK_AFTERSHIP_WEBHOOK_SECRET", "SHIPTRACK_API_TOKEN",
 	"SHIPTRACK_LOOKUP_SECRET", "SHIPTRACK_CARRIER_API_KEY",
 	"SHIPTRACK_CARRIER_API_URL", "SHIPTRACK_MAX_BODY",
@@ -159,6 +160,7 @@ test_defaults(void **state)
 
 	assert_string_equal(c->database, LOCALSTATEDIR "/lib/shiptrack/shiptrack.db");
 	assert_null(c->webhook_secret);
+	assert_null(c->webhook_secret_v2);	/* the receiver falls back to webhook_secret */
 	assert_null(c->aftership_webhook_secret);
 	assert_null(c->api_token);
 	assert_null(c->lookup_secret);
@@ -193,10 +195,10 @@ test_missing_default_file_is_fine(void **state)
 		/* Someone installed one: we must not read or touch it here. */
 		skip();
 	}
-	setenv("SHIPTRACK_API_TOKEN", "tok-from-env", 1);
+	setenv("SHIPTRACK_API_TOKEN", "tok-from-env-0123456", 1);
 	c = load_ok(f, NULL);
 	assert_null(c->source);
-	assert_string_equal(c->api_token, "tok-from-env");
+	assert_string_equal(c->api_token, "tok-from-env-0123456");
 	assert_int_equal(c->max_body, 1048576);
 }
 
@@ -263,7 +265,7 @@ test_file_syntax(void **state)
 	    "  api_token   =   tok#not-a-comment==  \n"
 	    "durability = normal\n"
 	    "carrier_api_url = https://api.aftership.com/v4\n"
-	    "lookup_secret = a=b=c\n"
+	    "lookup_secret = a=b=c=0123456789abcdef\n"
 	    "cors_origin = https://shop.example\n"
 	    "busy_timeout = 0\n"
 	    "# webhook_secret = commented-out\n"
@@ -274,7 +276,7 @@ test_file_syntax(void **state)
 	assert_string_equal(c->api_token, "tok#not-a-comment==");
 	assert_int_equal(c->durability, DURABILITY_NORMAL);
 	assert_string_equal(c->carrier_api_url, "https://api.aftership.com/v4");
-	assert_string_equal(c->lookup_secret, "a=b=c");
+	assert_string_equal(c->lookup_secret, "a=b=c=0123456789abcdef");
 	assert_string_equal(c->cors_origin, "https://shop.example");
 	assert_int_equal(c->busy_timeout, 0);
 	assert_null(c->webhook_secret);
@@ -290,9 +292,9 @@ test_crlf_file(void **state)
 	c = load_ok(f, write_conf(f,
 	    "# written on Windows\r\n"
 	    "\r\n"
-	    "api_token = tok\r\n"
+	    "api_token = tok_0123456789abcdef\r\n"
 	    "max_body = 99\r\n"));
-	assert_string_equal(c->api_token, "tok");
+	assert_string_equal(c->api_token, "tok_0123456789abcdef");
 	assert_int_equal(c->max_body, 99);
 }
 
@@ -303,16 +305,23 @@ test_secret_list_kept_as_given(void **state)
 	struct conf *c;
 
 	c = load_ok(f, write_conf(f,
-	    "webhook_secret = whsec_old whsec_new\n"
-	    "aftership_webhook_secret = as_one  as_two\n"));
-	assert_string_equal(c->webhook_secret, "whsec_old whsec_new");
-	assert_string_equal(c->aftership_webhook_secret, "as_one  as_two");
+	    "webhook_secret = whsec_old_0123456789 whsec_new_0123456789\n"
+	    "webhook_secret_v2 = whsec_v2_old_0123456 whsec_v2_new_0123456\n"
+	    "aftership_webhook_secret = as_one_0123456789ab  as_two_0123456789ab\n"));
+	assert_string_equal(c->webhook_secret, "whsec_old_0123456789 whsec_new_0123456789");
+	assert_string_equal(c->webhook_secret_v2, "whsec_v2_old_0123456 whsec_v2_new_0123456");
+	assert_string_equal(c->aftership_webhook_secret,
+	    "as_one_0123456789ab  as_two_0123456789ab");
 	conf_free(c);
 	f->loaded = false;
 
-	setenv("SHIPTRACK_WEBHOOK_SECRET", "env_a env_b env_c", 1);
+	setenv("SHIPTRACK_WEBHOOK_SECRET", "env_a_0123456789ab env_b_0123456789ab"
+	    " env_c_0123456789ab", 1);
+	setenv("SHIPTRACK_WEBHOOK_SECRET_V2", "env_v2_0123456789ab", 1);
 	c = load_ok(f, f->path);
-	assert_string_equal(c->webhook_secret, "env_a env_b env_c");
+	assert_string_equal(c->webhook_secret, "env_a_0123456789ab env_b_0123456789ab"
+	    " env_c_0123456789ab");
+	assert_string_equal(c->webhook_secret_v2, "env_v2_0123456789ab");
 }
 
 static void
@@ -335,23 +344,23 @@ test_env_wins(void **state)
 	struct conf *c;
 
 	write_conf(f,
-	    "webhook_secret = from-file\n"
+	    "webhook_secret = from-file-0123456789\n"
 	    "max_body = 100\n"
 	    "durability = full\n"
 	    "database = /tmp/file.db\n"
-	    "api_token = file-token\n");
-	setenv("SHIPTRACK_WEBHOOK_SECRET", "from-env", 1);
+	    "api_token = file-token-0123456789\n");
+	setenv("SHIPTRACK_WEBHOOK_SECRET", "from-env-0123456789", 1);
 	setenv("SHIPTRACK_MAX_BODY", "200", 1);
 	setenv("SHIPTRACK_DURABILITY", "normal", 1);
-	setenv("SHIPTRACK_LOOKUP_SECRET", "env-only", 1);
+	setenv("SHIPTRACK_LOOKUP_SECRET", "env-only-0123456789", 1);
 	c = load_ok(f, f->path);
-	assert_string_equal(c->webhook_secret, "from-env");
+	assert_string_equal(c->webhook_secret, "from-env-0123456789");
 	assert_int_equal(c->max_body, 200);
 	assert_int_equal(c->durability, DURABILITY_NORMAL);
-	assert_string_equal(c->lookup_secret, "env-only");
+	assert_string_equal(c->lookup_secret, "env-only-0123456789");
 	/* Keys the environment does not name keep the file's value. */
 	assert_string_equal(c->database, "/tmp/file.db");
-	assert_string_equal(c->api_token, "file-token");
+	assert_string_equal(c->api_token, "file-token-0123456789");
 }
 
 static void
@@ -360,7 +369,7 @@ test_env_empty_unsets_file_value(void **state)
 	struct fx *f = *state;
 	struct conf *c;
 
-	write_conf(f, "api_token = file-token\n");
+	write_conf(f, "api_token = file-token-0123456789\n");
 	setenv("SHIPTRACK_API_TOKEN", "", 1);
 	c = load_ok(f, f->path);
 	assert_null(c->api_token);
@@ -385,6 +394,274 @@ test_env_bad_values(void **state)
 
 	/* And it loads again once the bad variable is gone. */
 	load_ok(f, f->path);
+}
+
+/* ---- environment values are trimmed like the file's --------------------- */
+
+static void
+test_env_values_trimmed(void **state)
+{
+	struct fx *f = *state;
+	struct conf *c;
+
+	write_conf(f, "api_token = file-token-0123456789\n");
+	setenv("SHIPTRACK_LOOKUP_SECRET", "  lookup-0123456789abc \t", 1);
+	setenv("SHIPTRACK_MAX_BODY", " 200 ", 1);
+	setenv("SHIPTRACK_DURABILITY", "\tnormal ", 1);
+	c = load_ok(f, f->path);
+	assert_string_equal(c->lookup_secret, "lookup-0123456789abc");
+	assert_int_equal(c->max_body, 200);
+	assert_int_equal(c->durability, DURABILITY_NORMAL);
+	assert_string_equal(c->api_token, "file-token-0123456789");
+}
+
+static void
+test_env_blank_is_unset(void **state)
+{
+	static const char *const blanks[] = { " ", "   ", "\t", " \t ", "\n", "\r\n" };
+	struct fx *f = *state;
+
+	write_conf(f, "api_token = file-token-0123456789\n");
+	for (size_t i = 0; i < sizeof(blanks) / sizeof(blanks[0]); i++) {
+		struct conf *c;
+
+		/* A blank token is no token: "Bearer  " must not match it. */
+		setenv("SHIPTRACK_API_TOKEN", blanks[i], 1);
+		setenv("SHIPTRACK_WEBHOOK_SECRET", blanks[i], 1);
+		c = load_ok(f, f->path);
+		assert_null(c->api_token);
+		assert_null(c->webhook_secret);
+		conf_free(c);
+		f->loaded = false;
+	}
+}
+
+/* ---- secrets: at least 16 bytes, refused with the key, never the value --- */
+
+static const char *const secret_keys[] = {
+	"api_token", "lookup_secret", "webhook_secret", "webhook_secret_v2",
+	"aftership_webhook_secret", "notify_secret",
+};
+
+/* "api_token" -> "SHIPTRACK_API_TOKEN" */
+static void
+env_name(const char *key, char *out, size_t outsz)
+{
+	size_t n = (size_t)snprintf(out, outsz, "SHIPTRACK_");
+
+	for (; *key != '\0' && n + 1 < outsz; key++)
+		out[n++] = (char)(*key >= 'a' && *key <= 'z' ? *key - 32 : *key);
+	out[n] = '\0';
+}
+
+static void
+test_short_secret_in_file_refused(void **state)
+{
+	struct fx *f = *state;
+	char text[128];
+
+	for (size_t i = 0; i < sizeof(secret_keys) / sizeof(secret_keys[0]); i++) {
+		const char *msg;
+
+		if (f->have_file)
+			unlink(f->path);
+		/* 15 bytes: one short. */
+		snprintf(text, sizeof(text), "# x\n%s = Sh0rtSecretXYZ1\n", secret_keys[i]);
+		msg = load_fail(f, write_conf(f, text));
+		assert_names_line(msg, f->path, 2);
+		assert_contains(msg, secret_keys[i]);
+		assert_contains(msg, "16 bytes");
+		assert_not_contains(msg, "Sh0rt");
+	}
+}
+
+static void
+test_short_secret_in_env_refused(void **state)
+{
+	struct fx *f = *state;
+	char var[64];
+
+	write_conf(f, "");
+	for (size_t i = 0; i < sizeof(secret_keys) / sizeof(secret_keys[0]); i++) {
+		const char *msg;
+
+		env_name(secret_keys[i], var, sizeof(var));
+		/* Trimmed first: 15 bytes inside blanks are still 15. */
+		setenv(var, "   Sh0rtSecretXYZ1   ", 1);
+		msg = load_fail(f, f->path);
+		assert_contains(msg, var);
+		assert_contains(msg, secret_keys[i]);
+		assert_not_contains(msg, "Sh0rt");
+		unsetenv(var);
+	}
+	load_ok(f, f->path);
+}
+
+static void
+test_secret_of_16_bytes_accepted(void **state)
+{
+	struct fx *f = *state;
+	struct conf *c;
+
+	c = load_ok(f, write_conf(f,
+	    "api_token = 0123456789abcdef\n"
+	    "lookup_secret = 0123456789abcdef\n"
+	    "webhook_secret = 0123456789abcdef fedcba9876543210\n"
+	    "aftership_webhook_secret = 0123456789abcdef\n"
+	    "notify_secret = whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n"));
+	assert_string_equal(c->api_token, "0123456789abcdef");
+	assert_string_equal(c->webhook_secret, "0123456789abcdef fedcba9876543210");
+}
+
+static void
+test_each_secret_of_a_list_checked(void **state)
+{
+	static const char *const bad[] = {
+		"webhook_secret = whsec_long_enough_01 whsec_short\n",
+		"webhook_secret = whsec_short whsec_long_enough_01\n",
+		"webhook_secret =   whsec_long_enough_01   x   whsec_long_enough_02\n",
+		"aftership_webhook_secret = as_long_enough_0123 as_short\n",
+		"webhook_secret_v2 = whsec_long_enough_01 whsec_v2\n",
+	};
+	struct fx *f = *state;
+	struct conf *c;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *msg;
+
+		if (f->have_file)
+			unlink(f->path);
+		msg = load_fail(f, write_conf(f, bad[i]));
+		assert_names_line(msg, f->path, 1);
+		assert_contains(msg, "16 bytes");
+		assert_not_contains(msg, "whsec_");
+		assert_not_contains(msg, "as_");
+	}
+	unlink(f->path);
+	/* Blanks around and between the items are fine. */
+	c = load_ok(f, write_conf(f,
+	    "webhook_secret =   whsec_long_enough_01    whsec_long_enough_02  \n"));
+	assert_string_equal(c->webhook_secret, "whsec_long_enough_01    whsec_long_enough_02");
+}
+
+static void
+test_outgoing_credentials_not_length_checked(void **state)
+{
+	struct fx *f = *state;
+	struct conf *c;
+
+	/* What others issue us is theirs to judge. */
+	c = load_ok(f, write_conf(f, "carrier_api_key = k1\nsmtp_password = pw\n"));
+	assert_string_equal(c->carrier_api_key, "k1");
+	assert_string_equal(c->smtp_password, "pw");
+}
+
+static void
+test_source_has_secret(void **state)
+{
+	static const struct { const char *text; bool secret; } cases[] = {
+		{ "max_body = 10\ncors_origin = https://shop.example\n", false },
+		{ "# api_token = commented-out-0123456789\n", false },
+		{ "api_token =\n", false },
+		{ "api_token = tok_0123456789abcdef\n", true },
+		{ "webhook_secret = whsec_0123456789abcdef\n", true },
+		{ "smtp_password = pw\n", true },
+		{ "carrier_api_key = k1\n", true },
+	};
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct conf *c;
+
+		if (f->have_file)
+			unlink(f->path);
+		c = load_ok(f, write_conf(f, cases[i].text));
+		if (c->source_has_secret != cases[i].secret)
+			fail_msg("source_has_secret %d for \"%s\"", c->source_has_secret,
+			    cases[i].text);
+		conf_free(c);
+		f->loaded = false;
+	}
+	/* A secret from the environment is not in the file. */
+	setenv("SHIPTRACK_API_TOKEN", "tok_0123456789abcdef", 1);
+	unlink(f->path);
+	assert_false(load_ok(f, write_conf(f, "max_body = 10\n"))->source_has_secret);
+}
+
+/* ---- cors_origin ------------------------------------------------------- */
+
+static void
+test_cors_origin_accepted(void **state)
+{
+	static const char *const good[] = {
+		"*", "https://shop.example", "http://localhost", "http://localhost:8080",
+		"https://shop.example:8443", "http://127.0.0.1:1", "https://[::1]:65535",
+		"https://xn--bcher-kva.example", "https://a-b.c-d.example",
+	};
+	struct fx *f = *state;
+	char text[600];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct conf *c;
+
+		if (f->have_file)
+			unlink(f->path);
+		snprintf(text, sizeof(text), "cors_origin = %s\n", good[i]);
+		c = load_ok(f, write_conf(f, text));
+		assert_string_equal(c->cors_origin, good[i]);
+		conf_free(c);
+		f->loaded = false;
+	}
+	/* The longest accepted: CONF_ORIGIN_MAX bytes. */
+	unlink(f->path);
+	snprintf(text, sizeof(text), "cors_origin = https://%0*d.example\n",
+	    CONF_ORIGIN_MAX - (int)strlen("https://.example"), 0);
+	assert_int_equal(strlen(load_ok(f, write_conf(f, text))->cors_origin),
+	    CONF_ORIGIN_MAX);
+}
+
+static void
+test_cors_origin_refused(void **state)
+{
+	static const char *const bad[] = {
+		"https://shop.example/", "https://shop.example/path", "shop.example",
+		"//shop.example", "ftp://shop.example", "HTTPS://shop.example",
+		"https://Shop.Example", "https://shop.example:443", "http://shop.example:80",
+		"https://shop.example:0", "https://shop.example:65536",
+		"https://shop.example:08443", "https://shop.example:", "https://",
+		"https://shop example", "https://a.example https://b.example",
+		"https://a.example,https://b.example", "null", "**", "https://[::1",
+		"https://user@shop.example", "https://shop.example?x", "https://shop.example#x",
+		"https://shop_example", "https://[]",
+	};
+	struct fx *f = *state;
+	char text[1200];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *msg;
+
+		if (f->have_file)
+			unlink(f->path);
+		snprintf(text, sizeof(text), "# x\ncors_origin = %s\n", bad[i]);
+		f->err[0] = '\0';
+		if (conf_load(&f->c, write_conf(f, text), f->err, sizeof(f->err)) == 0) {
+			f->loaded = true;
+			fail_msg("accepted cors_origin \"%s\"", bad[i]);
+		}
+		msg = f->err;
+		assert_names_line(msg, f->path, 2);
+		assert_contains(msg, "cors_origin");
+	}
+	/* Too long, from the file and from the environment (the reported bug). */
+	unlink(f->path);
+	snprintf(text, sizeof(text), "cors_origin = https://%0*d.example\n",
+	    CONF_ORIGIN_MAX + 1 - (int)strlen("https://.example"), 0);
+	assert_contains(load_fail(f, write_conf(f, text)), "cors_origin");
+	unlink(f->path);
+	write_conf(f, "");
+	snprintf(text, sizeof(text), "https://%0900d.example", 0);
+	setenv("SHIPTRACK_CORS_ORIGIN", text, 1);
+	assert_contains(load_fail(f, f->path), "SHIPTRACK_CORS_ORIGIN");
 }
 
 /* ---- errors ------------------------------------------------------------ */
@@ -577,6 +854,12 @@ test_secret_not_in_error_when_separator_mistyped(void **state)
 	msg = load_fail(f, write_conf(f, "lookup_secret: " SECRET "=\n"));
 	assert_names_line(msg, f->path, 1);
 	assert_not_contains(msg, "TopSecret");
+
+	/* A secret alone on a line looks like a key with digits. */
+	unlink(f->path);
+	msg = load_fail(f, write_conf(f, "TopSecret42abc=\n"));
+	assert_names_line(msg, f->path, 1);
+	assert_not_contains(msg, "TopSecret");
 }
 
 /* ---- conf_parse_long --------------------------------------------------- */
@@ -718,6 +1001,16 @@ main(void)
 		T(test_env_wins),
 		T(test_env_empty_unsets_file_value),
 		T(test_env_bad_values),
+		T(test_env_values_trimmed),
+		T(test_env_blank_is_unset),
+		T(test_short_secret_in_file_refused),
+		T(test_short_secret_in_env_refused),
+		T(test_secret_of_16_bytes_accepted),
+		T(test_each_secret_of_a_list_checked),
+		T(test_outgoing_credentials_not_length_checked),
+		T(test_source_has_secret),
+		T(test_cors_origin_accepted),
+		T(test_cors_origin_refused),
 		T(test_unknown_key),
 		T(test_keys_are_case_sensitive),
 		T(test_missing_equals),

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "event.h"
+#include "text.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -355,7 +356,7 @@ static void
 test_json_length_is_authoritative(void **state)
 {
 	static const char body[] = "{\"id\":\"evt_1\",\"type\":\"ORDER_PLACED\","
-	    "\"createdAt\":\"2023-06-27T12:00:00Z\"}\0{\"x\":1}";
+	    "\"requestId\":\"r\",\"createdAt\":\"2023-06-27T12:00:00Z\"}\0{\"x\":1}";
 	struct fx *f = *state;
 	size_t first = strlen(body);
 
@@ -375,12 +376,12 @@ test_json_whitespace_allowed(void **state)
 
 	assert_rc(parse(f, SIG_RYE_V1,
 	    " \n{ \"id\" : \"evt_1\" ,\"type\":\"ORDER_PLACED\",\r\n"
-	    "\"createdAt\":\"2023-06-27T12:00:00Z\" }\n"), EVENT_OK);
+	    "\"requestId\" :\"r\",\"createdAt\":\"2023-06-27T12:00:00Z\" }\n"), EVENT_OK);
 	assert_string_equal(f->ev.id, "evt_1");
 	/* Valid multi-byte UTF-8 is fine. */
 	assert_rc(parse(f, SIG_RYE_V1,
 	    "{\"id\":\"evt_\xc3\xa9\xe2\x82\xac\",\"type\":\"ORDER_PLACED\","
-	    "\"createdAt\":\"2023-06-27T12:00:00Z\"}"), EVENT_OK);
+	    "\"requestId\":\"r\",\"createdAt\":\"2023-06-27T12:00:00Z\"}"), EVENT_OK);
 	assert_string_equal(f->ev.id, "evt_\xc3\xa9\xe2\x82\xac");
 }
 
@@ -396,7 +397,7 @@ nested_body(struct fx *f, int depth)
 	open[k] = '\0';
 	memset(close, ']', (size_t)k);
 	close[k] = '\0';
-	return fmt(f, "{\"id\":\"evt_deep\",\"type\":\"ORDER_PLACED\","
+	return fmt(f, "{\"id\":\"evt_deep\",\"type\":\"ORDER_PLACED\",\"requestId\":\"r\","
 	    "\"createdAt\":\"2023-06-27T12:00:00Z\",\"data\":%s%s}",
 	    open, close);
 }
@@ -462,11 +463,14 @@ test_handshake_gen2(void **state)
 	    "\"type\":\"webhook_endpoint.verification_challenge\","
 	    "\"createdAt\":\"2025-05-06T10:00:00Z\",\"source\":{}}"),
 	    EVENT_MISSING_FIELD);
-	/* The gen-1 form is not a handshake under gen 2, nor the reverse. */
-	assert_rc(parse(f, SIG_RYE_V1,
+	/*
+	 * The gen-2 form under the gen-1 header is no handshake, nor an
+	 * event to store: its type is no gen-1 type.
+	 */
+	assert_fails(parse(f, SIG_RYE_V1,
 	    "{\"id\":\"evt_9\",\"type\":\"webhook_endpoint.verification_challenge\","
 	    "\"createdAt\":\"2025-05-06T10:00:00Z\","
-	    "\"source\":{\"id\":\"whchal_123\"}}"), EVENT_OK);
+	    "\"source\":{\"id\":\"whchal_123\"}}"), EVENT_INVALID_FIELD);
 	assert_null(f->ev.challenge);
 }
 
@@ -542,8 +546,9 @@ test_gen2_order_id_only_for_checkout_intent(void **state)
 	assert_null(f->ev.order_id);
 	/* Gen 2 has no requestId. */
 	assert_rc(parse(f, SIG_RYE_V2,
-	    "{\"id\":\"evt_y\",\"type\":\"shipment.created\",\"requestId\":\"req_1\","
-	    "\"createdAt\":\"2025-05-06T10:00:00Z\"}"), EVENT_OK);
+	    "{\"id\":\"evt_y\",\"object\":\"event\",\"type\":\"shipment.created\","
+	    "\"requestId\":\"req_1\",\"createdAt\":\"2025-05-06T10:00:00Z\","
+	    "\"source\":{\"type\":\"shipment\",\"id\":\"shp_3\"}}"), EVENT_OK);
 	assert_null(f->ev.order_id);
 }
 
@@ -632,6 +637,223 @@ test_id_length_limit(void **state)
 	assert_fails(parse(f, SIG_RYE_V1, fmt(f, "{\"id\":\"e\",\"type\":\"X\","
 	    "\"requestId\":\"%s\",\"createdAt\":\"2023-06-27T12:00:00Z\"}", id)),
 	    EVENT_INVALID_FIELD);
+}
+
+/* ---- ids are strings; lone surrogates and NaN are not JSON --------------- */
+
+static void
+test_ids_must_be_strings(void **state)
+{
+	/* Numbers (json-c clamps them past 64 bits), bools, objects, arrays. */
+	static const char *const bad[] = {
+		"12345", "99999999999999999999", "99999999999999999998",
+		"-99999999999999999999", "1.5", "true", "{\"v\":\"e\"}", "[\"e\"]",
+	};
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		assert_fails(parse(f, SIG_RYE_V1, fmt(f, "{\"id\":%s,\"type\":"
+		    "\"ORDER_PLACED\",\"requestId\":\"r\","
+		    "\"createdAt\":\"2025-05-06T10:00:00Z\"}", bad[i])),
+		    EVENT_INVALID_FIELD);
+		assert_fails(parse(f, SIG_RYE_V1, fmt(f, "{\"id\":\"e\",\"type\":"
+		    "\"ORDER_PLACED\",\"requestId\":%s,"
+		    "\"createdAt\":\"2025-05-06T10:00:00Z\"}", bad[i])),
+		    EVENT_INVALID_FIELD);
+		assert_fails(parse(f, SIG_RYE_V1, fmt(f, "{\"id\":\"e\",\"type\":%s,"
+		    "\"createdAt\":\"2025-05-06T10:00:00Z\"}", bad[i])),
+		    EVENT_INVALID_FIELD);
+		assert_fails(parse(f, SIG_RYE_V2, fmt(f, "{\"id\":%s,\"object\":"
+		    "\"event\",\"type\":\"checkout_intent.completed\","
+		    "\"createdAt\":\"2025-05-06T10:00:00Z\",\"source\":{\"type\":"
+		    "\"checkout_intent\",\"id\":\"ci_1\"}}", bad[i])),
+		    EVENT_INVALID_FIELD);
+		assert_fails(parse(f, SIG_RYE_V2, fmt(f, "{\"id\":\"e\",\"object\":"
+		    "\"event\",\"type\":\"shipment.updated\","
+		    "\"createdAt\":\"2025-05-06T10:00:00Z\",\"source\":{\"type\":"
+		    "\"shipment\",\"id\":%s}}", bad[i])), EVENT_INVALID_FIELD);
+		/* The handshake's challenge is source.id too. */
+		assert_fails(parse(f, SIG_RYE_V2, fmt(f, "{\"id\":\"e\",\"object\":"
+		    "\"event\",\"type\":\"webhook_endpoint.verification_challenge\","
+		    "\"source\":{\"id\":%s}}", bad[i])), EVENT_INVALID_FIELD);
+		assert_fails(parse(f, SIG_AFTERSHIP, fmt(f, "{\"event_id\":%s,"
+		    "\"event\":\"tracking_update\",\"ts\":1746525600,\"msg\":{}}",
+		    bad[i])), EVENT_INVALID_FIELD);
+	}
+	/* null is absent, as before. */
+	assert_fails(parse(f, SIG_AFTERSHIP, "{\"event_id\":null,"
+	    "\"event\":\"tracking_update\",\"ts\":1746525600,\"msg\":{}}"),
+	    EVENT_MISSING_FIELD);
+	assert_rc(parse(f, SIG_AFTERSHIP, "{\"event_id\":\"as-1\","
+	    "\"event\":\"tracking_update\",\"ts\":1746525600,\"msg\":{}}"), EVENT_OK);
+	assert_string_equal(f->ev.id, "as-1");
+}
+
+static void
+test_lone_surrogate_scanner(void **state)
+{
+	static const struct {
+		const char *text;
+		bool lone;
+	} v[] = {
+		{ "\"\\uD800\"", true }, { "\"\\udbff\"", true },
+		{ "\"\\uDC00\"", true }, { "\"\\uDFFF\"", true },
+		{ "\"\\uD83D\\uDE00\"", false }, { "\"\\ud83d\\ude00\"", false },
+		{ "\"\\uD83Dx\"", true }, { "\"\\uD83D\\u0041\"", true },
+		{ "\"\\uD83D\\uD83D\\uDE00\"", true }, { "\"\\uDE00\\uD83D\"", true },
+		{ "\"\\uD7FF\\uE000\"", false },
+		/* An escaped backslash: "uD800" after it is plain text. */
+		{ "\"\\\\uD800\"", false }, { "\"\\\\\\uD800\"", true },
+		{ "\"\\\"\\uD800\"", true }, { "\"\\n\\uDC00\"", true },
+		{ "\"plain \\u00e9 \\/\"", false }, { "", false },
+		/* Cut short: never read past len. */
+		{ "\\uD83D\\uDE0", true }, { "\\", false }, { "\\uD8", false },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < NELEM(v); i++)
+		if (text_json_lone_surrogate(v[i].text, strlen(v[i].text)) != v[i].lone)
+			fail_msg("#%zu %s: want %s", i, v[i].text, v[i].lone ? "lone" : "none");
+	/* The length is authoritative: the pair's second half beyond it. */
+	assert_true(text_json_lone_surrogate("\\uD83D\\uDE00", 6));
+	assert_false(text_json_lone_surrogate("\\uD83D\\uDE00", 12));
+}
+
+static void
+test_lone_surrogates_invalid(void **state)
+{
+	static const char *const bad[] = {
+		"\\uD800", "\\uDC00", "x\\uDBFFy", "\\uD83D\\u0041", "\\uDE00\\uD83D",
+	};
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		const char *body = fmt(f, "{\"id\":\"evt_%s\",\"type\":\"ORDER_PLACED\","
+		    "\"requestId\":\"r\",\"createdAt\":\"2023-06-27T12:00:00Z\"}", bad[i]);
+		assert_fails(parse(f, SIG_RYE_V1, body), EVENT_INVALID_JSON);
+		assert_null(event_parse_json(body, strlen(body)));
+		/* Anywhere in the body, not only in ids. */
+		assert_fails(parse(f, SIG_RYE_V1, fmt(f, "{\"id\":\"evt_1\",\"type\":"
+		    "\"ORDER_PLACED\",\"requestId\":\"r\",\"createdAt\":"
+		    "\"2023-06-27T12:00:00Z\",\"data\":{\"%s\":1}}", bad[i])),
+		    EVENT_INVALID_JSON);
+	}
+	assert_rc(parse(f, SIG_RYE_V1, "{\"id\":\"evt_\\uD83D\\uDE00\",\"type\":"
+	    "\"ORDER_PLACED\",\"requestId\":\"r\",\"createdAt\":\"2023-06-27T12:00:00Z\"}"),
+	    EVENT_OK);
+	assert_string_equal(f->ev.id, "evt_\xf0\x9f\x98\x80");
+}
+
+static void
+test_non_finite_numbers_invalid(void **state)
+{
+	static const char *const bad[] = {
+		"NaN", "Infinity", "-Infinity", "1e999", "-1e999", "[1,{\"x\":[NaN]}]",
+	};
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		const char *body = fmt(f, "{\"id\":\"evt_1\",\"type\":\"ORDER_PLACED\","
+		    "\"requestId\":\"r\",\"createdAt\":\"2023-06-27T12:00:00Z\","
+		    "\"data\":{\"amount\":%s}}", bad[i]);
+		assert_fails(parse(f, SIG_RYE_V1, body), EVENT_INVALID_JSON);
+		assert_null(event_parse_json(body, strlen(body)));
+	}
+	assert_rc(parse(f, SIG_RYE_V1, "{\"id\":\"evt_1\",\"type\":\"ORDER_PLACED\","
+	    "\"requestId\":\"r\",\"createdAt\":\"2023-06-27T12:00:00Z\","
+	    "\"data\":{\"amount\":1e300,\"b\":-0.0,\"c\":99999999999999999999}}"), EVENT_OK);
+}
+
+/* ---- the header's generation binds the body's -------------------------- */
+
+static void
+test_gen2_body_is_not_gen1(void **state)
+{
+	static const char *const bodies[] = {
+		"{\"id\":\"evt_2a\",\"object\":\"event\",\"type\":\"checkout_intent.completed\","
+		"\"createdAt\":\"2025-05-06T10:00:00Z\","
+		"\"source\":{\"type\":\"checkout_intent\",\"id\":\"ci_abc\"}}",
+		/* Lower case or dots: no gen-1 type. */
+		"{\"id\":\"e\",\"type\":\"order_placed\",\"requestId\":\"r\","
+		"\"createdAt\":\"2025-05-06T10:00:00Z\"}",
+		"{\"id\":\"e\",\"type\":\"ORDER.PLACED\",\"requestId\":\"r\","
+		"\"createdAt\":\"2025-05-06T10:00:00Z\"}",
+		"{\"id\":\"e\",\"type\":\"_ORDER\",\"requestId\":\"r\","
+		"\"createdAt\":\"2025-05-06T10:00:00Z\"}",
+		/* Upper case, but marked as a gen-2 event object. */
+		"{\"id\":\"e\",\"object\":\"event\",\"type\":\"ORDER_PLACED\","
+		"\"requestId\":\"r\",\"createdAt\":\"2025-05-06T10:00:00Z\"}",
+	};
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < NELEM(bodies); i++)
+		assert_fails(parse(f, SIG_RYE_V1, bodies[i]), EVENT_INVALID_FIELD);
+	assert_rc(parse(f, SIG_RYE_V2, bodies[0]), EVENT_OK);
+	/* Digits and a leading letter are gen-1 enough; so is another object. */
+	assert_rc(parse(f, SIG_RYE_V1, "{\"id\":\"e\",\"type\":\"RETURN_V2\","
+	    "\"object\":\"order\",\"createdAt\":\"2025-05-06T10:00:00Z\"}"), EVENT_OK);
+}
+
+static void
+test_gen1_body_is_not_gen2(void **state)
+{
+	static const char *const bodies[] = {
+		"{\"id\":\"evt_01J2\",\"requestId\":\"req_7f3a\","
+		"\"createdAt\":\"2024-07-22T14:30:04.367Z\",\"type\":\"ORDER_PLACED\"}",
+		/* Handshakes too. */
+		"{\"id\":\"evt_v\",\"createdAt\":\"2023-06-27T12:00:00Z\","
+		"\"type\":\"WEBHOOK_URL_VERIFICATION\",\"data\":{\"challenge\":\"c\"}}",
+		"{\"id\":\"e\",\"type\":\"webhook_endpoint.verification_challenge\","
+		"\"source\":{\"id\":\"whchal_1\"}}",
+		/* "object":"event" and a source object, both. */
+		"{\"id\":\"e\",\"object\":\"event\",\"type\":\"checkout_intent.completed\","
+		"\"createdAt\":\"2025-05-06T10:00:00Z\"}",
+		"{\"id\":\"e\",\"object\":\"event\",\"type\":\"checkout_intent.completed\","
+		"\"createdAt\":\"2025-05-06T10:00:00Z\",\"source\":\"ci_1\"}",
+		"{\"id\":\"e\",\"object\":\"Event\",\"type\":\"checkout_intent.completed\","
+		"\"createdAt\":\"2025-05-06T10:00:00Z\",\"source\":{\"id\":\"ci_1\"}}",
+		"{\"id\":\"e\",\"source\":{\"id\":\"ci_1\"},\"type\":\"checkout_intent.completed\","
+		"\"createdAt\":\"2025-05-06T10:00:00Z\"}",
+	};
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < NELEM(bodies); i++) {
+		assert_fails(parse(f, SIG_RYE_V2, bodies[i]), EVENT_INVALID_FIELD);
+		assert_null(f->ev.challenge);	/* nothing to answer */
+	}
+	assert_rc(parse(f, SIG_RYE_V1, bodies[0]), EVENT_OK);
+	assert_rc(parse(f, SIG_RYE_V1, bodies[1]), EVENT_HANDSHAKE);
+}
+
+static void
+test_gen1_order_types_need_request_id(void **state)
+{
+	static const char *const order_types[] = {
+		"PAYMENT_SUCCEEDED", "PAYMENT_FAILED", "PAYMENT_REFUNDED", "REFUND_CREATED",
+		"ORDER_SUBMISSION_STARTED", "ORDER_SUBMISSION_SUCCEEDED", "ORDER_PLACED",
+		"ORDER_FAILED", "ORDER_CANCEL_STARTED", "ORDER_CANCEL_SUCCEEDED",
+		"ORDER_CANCEL_FAILED", "TRACKING_OBTAINED",
+	};
+	static const char *const others[] = {
+		"PRODUCT_UPDATED", "PRODUCT_DELETED", "SHOPIFY_STORE_CONNECTED",
+		"RETURN_STARTED", "SOMETHING_RYE_ADDED_LATER",
+	};
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < NELEM(order_types); i++) {
+		assert_fails(parse(f, SIG_RYE_V1, fmt(f, "{\"id\":\"e\",\"type\":\"%s\","
+		    "\"createdAt\":\"2025-05-06T10:00:00Z\"}", order_types[i])),
+		    EVENT_MISSING_FIELD);
+		assert_rc(parse(f, SIG_RYE_V1, fmt(f, "{\"id\":\"e\",\"type\":\"%s\","
+		    "\"requestId\":null,\"createdAt\":\"2025-05-06T10:00:00Z\"}",
+		    order_types[i])), EVENT_MISSING_FIELD);
+		assert_rc(parse(f, SIG_RYE_V1, fmt(f, "{\"id\":\"e\",\"type\":\"%s\","
+		    "\"requestId\":\"r\",\"createdAt\":\"2025-05-06T10:00:00Z\"}",
+		    order_types[i])), EVENT_OK);
+	}
+	for (size_t i = 0; i < NELEM(others); i++)
+		assert_rc(parse(f, SIG_RYE_V1, fmt(f, "{\"id\":\"e\",\"type\":\"%s\","
+		    "\"createdAt\":\"2025-05-06T10:00:00Z\"}", others[i])), EVENT_OK);
 }
 
 /* ---- tracking extraction ----------------------------------------------- */
@@ -786,6 +1008,18 @@ test_tracking_numeric_number(void **state)
 	    "{\"trackingNumber\":123456789012,\"carrier\":\"DHL\"}",
 	    EVENT_MAX_TRACKING), 1);
 	assert_ref(&f->out[0], "123456789012", "DHL", NULL);
+	/*
+	 * Beyond 64 bits json-c keeps UINT64_MAX (or INT64_MIN) whatever the
+	 * digits: two such numbers would be one shipment.  Not taken.
+	 */
+	assert_int_equal(extract(f,
+	    "{\"trackingNumber\":99999999999999999999,\"carrier\":\"USPS\","
+	    "\"shipments\":[{\"trackingNumber\":-99999999999999999999},"
+	    "{\"trackingNumber\":18446744073709551615}]}", EVENT_MAX_TRACKING), 1);
+	assert_ref(&f->out[0], NULL, "USPS", NULL);
+	assert_int_equal(extract(f, "{\"trackingNumber\":18446744073709551614}",
+	    EVENT_MAX_TRACKING), 1);
+	assert_ref(&f->out[0], "18446744073709551614", NULL, NULL);
 }
 
 static void
@@ -1073,6 +1307,13 @@ main(void)
 		T(test_control_chars_invalid),
 		T(test_nul_in_id_invalid),
 		T(test_id_length_limit),
+		T(test_ids_must_be_strings),
+		T(test_lone_surrogate_scanner),
+		T(test_lone_surrogates_invalid),
+		T(test_non_finite_numbers_invalid),
+		T(test_gen2_body_is_not_gen1),
+		T(test_gen1_body_is_not_gen2),
+		T(test_gen1_order_types_need_request_id),
 		T(test_tracking_number_aliases),
 		T(test_tracking_carrier_aliases),
 		T(test_tracking_url_aliases),
