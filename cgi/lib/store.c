@@ -38,6 +38,8 @@ enum stmt {
 	Q_BEGIN_READ, Q_DATA_VERSION,
 	Q__MAX
 };
+STORE_SLOTS_FIT(Q__MAX, SLOTS_CARRIER);
+
 
 /*
  * An order needs attention when a shipment is stale, or when it has been

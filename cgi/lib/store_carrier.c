@@ -1,6 +1,6 @@
 /*
  * store_carrier: see store_carrier.h.  Statements live in the table
- * below, in slots 32..63 (store_int.h), prepared once per handle.
+ * below, in the SLOTS_CARRIER range (store_int.h), prepared once per handle.
  */
 #include "config.h"
 
@@ -13,12 +13,14 @@
 #include "store_int.h"
 
 enum cstmt {
-	C_DUE_REGISTER = 32, C_DUE_RECONCILE, C_SHIPMENT, C_ANY_REGISTERED,
+	C_DUE_REGISTER = SLOTS_CARRIER, C_DUE_RECONCILE, C_SHIPMENT, C_ANY_REGISTERED,
 	C_MATCH, C_NEWER, C_SET_FIELDS, C_SET_UPDATED, C_IDENTITY_ADOPT,
 	C_IDENTITY_KEEP, C_CHECKPOINT, C_LAST_CHECKPOINT, C_SET_LAST_CHECKPOINT,
 	C_FETCHED, C_FAIL, C_REJECT, C_META_GET, C_META_SET,
 	C__END
 };
+STORE_SLOTS_FIT(C__END, SLOTS_NOTIFY);
+
 
 #define DUE_WHERE \
 	" WHERE tracking_number IS NOT NULL AND tag NOT IN ('Delivered', 'Expired')" \

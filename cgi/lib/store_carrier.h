@@ -1,6 +1,6 @@
 /*
- * store_carrier: the store room's SQL for carrier data (statement slots
- * 32..63 of store_int.h).
+ * store_carrier: the store room's SQL for carrier data (statement slots:
+ * the SLOTS_CARRIER range of store_int.h).
  *
  *   due         which shipments the poller must register (no AfterShip id
  *               yet) or reconcile (next_poll_ms passed): numbered, not

@@ -4,9 +4,11 @@
  * other concerns, e.g. carrier data).  Nothing outside cgi/lib/store*.c
  * includes this: the rest of the program sees only store.h.
  *
- * Statement slots: store.c uses 0..31; each further file takes its own
- * range (store_carrier.c: 32..63, store_notify.c: 64..95) and passes its
- * SQL with the slot, so every statement is prepared once per handle.
+ * Statement slots: each file of the room owns one range of the slot map
+ * below and passes its SQL with the slot, so every statement is prepared
+ * once per handle.  Each file asserts at compile time that its statements
+ * end before the next range begins: a file that outgrows its range fails
+ * the build instead of silently running another file's SQL.
  */
 #ifndef SHIPTRACK_STORE_INT_H
 #define SHIPTRACK_STORE_INT_H
@@ -17,7 +19,20 @@
 
 #include "store.h"
 
-#define STORE_MAX_STMTS 128
+enum store_slots {
+	SLOTS_STORE = 0,	/* store.c: events, orders */
+	SLOTS_CARRIER = 32,	/* store_carrier.c */
+	SLOTS_NOTIFY = 64,	/* store_notify.c: the outbox */
+	SLOTS_METRICS = 96,	/* store_metrics.c */
+	SLOTS_FACTS = 128,	/* store_facts.c: buyer and lookup data */
+	SLOTS_SYNC = 160,	/* the Rye sync's state */
+	SLOTS_LOOKUP = 192,	/* shopper lookups and their limits */
+	SLOTS_END = 224
+};
+#define STORE_MAX_STMTS SLOTS_END
+/* In each file, after its statement enum: it fits its range. */
+#define STORE_SLOTS_FIT(end, next) \
+	_Static_assert((int)(end) <= (int)(next), "statement slots overflow into " #next)
 
 struct store {
 	sqlite3 *db;

@@ -1,5 +1,5 @@
 /*
- * store_metrics: see store_metrics.h.  Statements in slots 96..127
+ * store_metrics: see store_metrics.h.  Statements in the SLOTS_METRICS range
  * (store_int.h), prepared once per handle; every value is bound.
  */
 #include "config.h"
@@ -11,9 +11,11 @@
 #include "store_metrics.h"
 
 enum mstmt {
-	M_ADD = 96, M_EACH, M_FLUSHED_GET, M_FLUSHED_SET,
+	M_ADD = SLOTS_METRICS, M_EACH, M_FLUSHED_GET, M_FLUSHED_SET,
 	M__END
 };
+STORE_SLOTS_FIT(M__END, SLOTS_FACTS);
+
 
 /* A row of its own in the table (no family has this name): set, not added. */
 #define FLUSHED "'#flushed_ms', '', ''"

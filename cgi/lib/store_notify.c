@@ -1,6 +1,6 @@
 /*
  * store_notify: see store_notify.h.  Statements live in the table below,
- * in slots 64..95 (store_int.h), prepared once per handle; every value is
+ * in the SLOTS_NOTIFY range (store_int.h), prepared once per handle; every value is
  * a bound parameter.
  */
 #include "config.h"
@@ -15,11 +15,13 @@
 #include "timefmt.h"
 
 enum nstmt {
-	N_REAP_LOG = 64, N_REAP, N_CLAIM, N_ATTEMPT, N_FINISH, N_ORDER_ROWS,
+	N_REAP_LOG = SLOTS_NOTIFY, N_REAP, N_CLAIM, N_ATTEMPT, N_FINISH, N_ORDER_ROWS,
 	N_ATTEMPTS, N_COUNTS, N_ORDER_EXISTS, N_CONTACT_SET, N_CONTACT_GET,
 	N_SUPERSEDED,
 	N__END
 };
+STORE_SLOTS_FIT(N__END, SLOTS_METRICS);
+
 
 #define PENDING "(webhook_state = 'pending' OR email_state = 'pending')"
 /* A lease that was taken (> 0) and has run out: its sender is gone. */
