@@ -25,6 +25,7 @@
 #include "query.h"
 #include "sig.h"
 #include "stats.h"
+#include "store_facts.h"
 #include "store_notify.h"
 #include "timefmt.h"
 #include "urlpath.h"
@@ -526,49 +527,97 @@ writer_store(struct call *c)
 	return writer;
 }
 
-/* The body {"email":"..."}: the address, or NULL after answering 4xx. */
-static const char *
-contact_email(struct call *c, struct buf *b, json_object **root)
+/* The body, read within CONTACT_BODY_MAX; false once answered 4xx. */
+static bool
+contact_body(struct call *c, struct buf *b)
 {
-	json_object *v;
-
 	switch (http_read_body(c->req, CONTACT_BODY_MAX, b)) {
 	case BODY_OK:
-		break;
+		return true;
 	case BODY_TOO_LARGE:
 		send_error(c, 413, "payload_too_large", "the body is too large", NULL);
-		return NULL;
+		break;
 	case BODY_TIMEOUT:
 		send_error(c, 408, "request_timeout", "the body did not arrive in time", NULL);
-		return NULL;
+		break;
 	default:
 		send_error(c, 400, "bad_request", "the body could not be read", NULL);
-		return NULL;
+		break;
 	}
-	*root = event_parse_json(b->data, b->len);
-	if (*root == NULL || !json_object_is_type(*root, json_type_object) ||
-	    json_object_object_length(*root) != 1 ||
-	    !json_object_object_get_ex(*root, "email", &v) ||
-	    !json_object_is_type(v, json_type_string)) {
-		send_error(c, 400, "invalid_json", "expected {\"email\":\"...\"}", NULL);
-		return NULL;
-	}
-	if (!notify_address_ok(json_object_get_string(v)) ||
-	    strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v)) {
-		send_error(c, 400, "invalid_email", "not a plain e-mail address (one @,"
-		    " printable ASCII, no spaces, angle brackets, quotes or commas)", NULL);
-		return NULL;
-	}
-	return json_object_get_string(v);
+	return false;
 }
 
-/* PUT /v1/orders/{id}/contact: the customer's address, for e-mail. */
+/* One key of the body into change; NULL, or why it is refused (*code). */
+static const char *
+contact_field(const char *key, json_object *v, struct facts_change *change,
+    const char **code)
+{
+	enum fact f;
+	const char *s;
+
+	for (f = 0; f < FACT__MAX; f++)
+		if (f != FACT_COUNTRY && strcmp(key, fact_json_name(f)) == 0)
+			break;
+	*code = "invalid_json";		/* the body's shape is wrong */
+	if (f == FACT__MAX)
+		return "unknown key (expected email, orderNumber, postalCode, locale)";
+	change->set[f] = true;
+	if (v == NULL)
+		return NULL;		/* null clears the operator's value */
+	if (!json_object_is_type(v, json_type_string))
+		return "each value is a string or null";
+	*code = "invalid_field";	/* a value is wrong */
+	if (strlen(s = json_object_get_string(v)) != (size_t)json_object_get_string_len(v)) {
+		if (f == FACT_EMAIL)
+			*code = "invalid_email";
+		return "a value holds a NUL byte";
+	}
+	change->v[f] = s;
+	if (f == FACT_EMAIL && !notify_address_ok(s)) {
+		*code = "invalid_email";
+		return "not a plain e-mail address (one @, printable ASCII, no"
+		    " spaces, angle brackets, quotes or commas)";
+	}
+	if (f != FACT_EMAIL && !facts_value_ok(f, s))
+		return f == FACT_LOCALE ? "locale is a language tag such as de or pt-BR" :
+		    "orderNumber (64 bytes) or postalCode (16 bytes) too long or not printable";
+	return NULL;
+}
+
+/*
+ * The body {"email", "orderNumber", "postalCode", "locale"}, each
+ * optional, at least one, a string or null (null clears the operator's
+ * value, so Rye's shows again).  False once answered 400.
+ */
+static bool
+contact_change(struct call *c, json_object *root, struct facts_change *change)
+{
+	const char *why = NULL, *code = "invalid_field";
+
+	if (root == NULL || !json_object_is_type(root, json_type_object) ||
+	    json_object_object_length(root) == 0) {
+		send_error(c, 400, "invalid_json", "expected an object with email,"
+		    " orderNumber, postalCode or locale", NULL);
+		return false;
+	}
+	json_object_object_foreach(root, key, v) {
+		if ((why = contact_field(key, v, change, &code)) != NULL)
+			break;
+	}
+	if (why != NULL) {
+		send_error(c, 400, code, why, NULL);
+		return false;
+	}
+	return true;
+}
+
+/* PUT /v1/orders/{id}/contact: the buyer's contact and lookup data. */
 static void
 route_contact(struct call *c)
 {
+	struct facts_change change = { .set = { false } };
 	json_object *root = NULL;
 	char head[HTTP_EXTRA_MAX], now[TIMEFMT_ISO_LEN];
-	const char *email;
 	struct store *st;
 	enum store_rc rc;
 	struct buf b;
@@ -576,11 +625,13 @@ route_contact(struct call *c)
 	buf_init(&b, CONTACT_BODY_MAX);
 	if (!notify_order_id_ok(c->seg[2]))
 		bad_parameter(c, "not a valid order id");
-	else if ((email = contact_email(c, &b, &root)) != NULL) {
+	else if (contact_body(c, &b) &&
+	    contact_change(c, root = event_parse_json(b.data, b.len), &change)) {
 		timefmt_iso_utc(timefmt_now_ms(), now);
 		if ((st = writer_store(c)) == NULL)
 			send_unavailable(c);
-		else if ((rc = store_contact_set(st, c->seg[2], email, now)) == STORE_NONE)
+		else if ((rc = store_facts_change_tx(st, c->seg[2], FACTS_OPERATOR,
+		    &change, now, true)) == STORE_NONE)
 			send_error(c, 404, "not_found", "no such order", NULL);
 		else if (rc != STORE_OK)
 			send_unavailable(c);

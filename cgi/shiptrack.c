@@ -28,6 +28,7 @@
 #include "sender.h"
 #include "sig.h"
 #include "stats.h"
+#include "store_facts.h"
 #include "store_notify.h"
 #include "timefmt.h"
 
@@ -458,6 +459,7 @@ cmd_stats(struct app *a, int argc, char *argv[])
 static int
 cmd_contact(struct app *a, int argc, char *argv[])
 {
+	struct facts_change change = { .set = { false } };
 	char now[TIMEFMT_ISO_LEN];
 	struct store *st;
 	enum store_rc rc;
@@ -478,7 +480,10 @@ cmd_contact(struct app *a, int argc, char *argv[])
 	if ((st = app_store(a)) == NULL)
 		return 1;
 	timefmt_iso_utc(timefmt_now_ms(), now);
-	if ((rc = store_contact_set(st, argv[1], argv[2], now)) != STORE_OK) {
+	change.set[FACT_EMAIL] = true;
+	change.v[FACT_EMAIL] = argv[2];
+	if ((rc = store_facts_change_tx(st, argv[1], FACTS_OPERATOR, &change, now,
+	    true)) != STORE_OK) {
 		fprintf(stderr, "shiptrack contact: %s\n", rc == STORE_NONE ?
 		    "no such order" : "failed; nothing was changed");
 		return 1;

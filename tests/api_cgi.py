@@ -13,7 +13,7 @@ TMP = st.tempdir()
 TOKEN = st.API_TOKEN
 
 ORDER_KEYS = ["id", "status", "stage", "marketplace", "createdAt", "updatedAt",
-              "shipments", "events", "notifications"]
+              "contact", "shipments", "events", "notifications"]
 SHIPMENT_KEYS = ["trackingNumber", "carrier", "trackingUrl", "tag", "subtag",
                  "subtagMessage", "expectedDelivery", "deliveredAt", "lastCheckpointAt",
                  "checkedAt", "pollError", "checkpoints"]

@@ -271,7 +271,8 @@ def test_email_multipart_with_link():
               for a in older), "superseded recorded as the reason: %r" % (older,))
     eq([x["webhook"] for x in rows(db, order)], ["sent"] * 3, "webhook sent too")
     check(CUSTOMER.encode() not in shopper.body, "no address in the shopper view")
-    check(CUSTOMER.encode() not in st.view(db, order), "no address in the operator view")
+    eq(json.loads(st.view(db, order))["contact"]["email"], CUSTOMER,
+       "the operator view shows the address")
 
 
 def test_no_contact_skips_email_only():
@@ -321,7 +322,7 @@ def test_contact_api():
     eq(a.body, b"", "204 has no body")
     a = put('{"email":"second@example.com"}')
     eq(a.status, 204, "replace")
-    eq(st.sqlite(db, "SELECT email FROM contacts WHERE order_id = ?", (order,)),
+    eq(st.sqlite(db, "SELECT email FROM order_facts WHERE order_id = ?", (order,)),
        [("second@example.com",)], "stored")
     error_answer(put('{"email":"x@example.com"}', p="/v1/orders/ord_nt_nobody/contact"),
                  404, "not_found", "unknown order")
@@ -346,15 +347,56 @@ def test_contact_api():
     error_answer(put('{"email":"a@b.c"}', p="/v1/orders/ord\r\nBcc: x@y/contact"),
                  400, "bad_parameter", "CR LF in the order id")
     error_answer(put('{"email":"' + "a" * 2000 + '@b.c"}'), 413, "payload_too_large", "size")
-    eq(st.sqlite(db, "SELECT email FROM contacts WHERE order_id = ?", (order,)),
+    eq(st.sqlite(db, "SELECT email FROM order_facts WHERE order_id = ?", (order,)),
        [("second@example.com",)], "refused bodies changed nothing")
     error_answer(put('{"email":"a@b.c"}', token=None), 403, "forbidden", "no token set")
     error_answer(put('{"email":"a@b.c"}', auth="Bearer wrong"), 401, "unauthorized", "token")
     a = st.api(db, path)
     eq(a.status, 405, "GET on the contact route")
     eq(a.headers.get("allow"), "PUT", "Allow")
-    check(b"second@example.com" not in st.view(db, order), "operator view: no address")
+    eq(json.loads(st.view(db, order))["contact"],
+       {"email": "second@example.com", "orderNumber": None, "postalCode": None,
+        "country": None, "locale": None, "from": {"email": "operator"}},
+       "operator view: the contact and where it came from")
+
     eq(st.api(db, "/v1/orders/" + order).status, 200, "reads still work")
+
+
+def test_contact_lookup_fields():
+    """PUT contact takes the shopper's lookup data and language too, each
+    optional; null clears the operator's value; values are bounded."""
+    db = st.fresh_db(TMP)
+    order = "ord_nt_facts"
+    feed(db, st.event("ORDER_PLACED", order, st.iso(1)))
+    path = "/v1/orders/%s/contact" % order
+
+    def put(body):
+        return st.api(db, path, method="PUT", body=body)
+
+    def contact():
+        return json.loads(st.view(db, order))["contact"]
+
+    eq(put('{"orderNumber":"#1001","postalCode":"10115","locale":"de"}').status, 204,
+       "lookup fields without an e-mail")
+    eq(contact(), {"email": None, "orderNumber": "#1001", "postalCode": "10115",
+                   "country": None, "locale": "de",
+                   "from": {"orderNumber": "operator", "postalCode": "operator",
+                            "locale": "operator"}}, "stored, from the operator")
+    eq(put('{"email":"buyer@example.com"}').status, 204, "a further field")
+    eq(contact()["orderNumber"], "#1001", "fields not named are kept")
+    eq(put('{"postalCode":null}').status, 204, "null clears")
+    eq(contact()["postalCode"], None, "cleared")
+    for body in ['{"locale":"German"}', '{"locale":"de_DE"}', '{"orderNumber":"%s"}' % ("9" * 65),
+                 '{"postalCode":"%s"}' % ("1" * 17), '{"orderNumber":"a\u0007b"}',
+                 '{"orderNumber":" 1001"}']:
+        error_answer(put(body), 400, "invalid_field", "body %r" % body)
+    for body in ['{}', '{"country":"DE"}', '{"locale":7}']:
+        error_answer(put(body), 400, "invalid_json", "body %r" % body)
+    eq(contact()["locale"], "de", "refused bodies changed nothing")
+    _, a = shopper_view(db, order)
+    eq(a.json()["locale"], "de", "the shopper view names the order's language")
+    check(b"buyer@example.com" not in a.body and b"#1001" not in a.body,
+          "and nothing else about the buyer")
 
 
 def test_contact_cli():
@@ -373,7 +415,7 @@ def test_contact_cli():
     eq(st.run_cli(["contact", "ord\r\nBcc: x@y.z", CUSTOMER], db=db, env=FAST).returncode,
        2, "order id with CR LF refused")
     eq(st.run_cli(["contact", order], db=db, env=FAST).returncode, 2, "usage")
-    eq(st.sqlite(db, "SELECT email FROM contacts"), [(CUSTOMER,)], "only the valid one")
+    eq(st.sqlite(db, "SELECT email FROM order_facts"), [(CUSTOMER,)], "only the valid one")
 
 
 def test_header_injection_from_the_database_is_refused():
@@ -383,11 +425,13 @@ def test_header_injection_from_the_database_is_refused():
     st.sqlite(db, "INSERT INTO notifications(uid, order_id, stage, shipment, occurred_at,"
               " created_ms) VALUES ('msg_inj1', ?, 'placed', '', '2025-03-01T09:00:00Z', ?)",
               (bad_id, now_ms()))
-    st.sqlite(db, "INSERT INTO contacts VALUES (?, ?, '2025-03-01T09:00:00Z')",
+    st.sqlite(db, "INSERT INTO order_facts(order_id, origin, email, updated_at)"
+              " VALUES (?, 'operator', ?, '2025-03-01T09:00:00Z')",
               (bad_id, CUSTOMER))
     good = "ord_nt_inj2"
     feed(db, st.event("ORDER_PLACED", good, st.iso(1)))
-    st.sqlite(db, "INSERT INTO contacts VALUES (?, ?, '2025-03-01T09:00:00Z')",
+    st.sqlite(db, "INSERT INTO order_facts(order_id, origin, email, updated_at)"
+              " VALUES (?, 'operator', ?, '2025-03-01T09:00:00Z')",
               (good, CUSTOMER + "\r\nBcc: evil@attacker.example"))
     before = len(sink.messages)
     notify(db, env(webhook=False, mail=True), expect=1)

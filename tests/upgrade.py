@@ -231,13 +231,14 @@ def test_old_data_through_the_api():
 
 def test_new_tables_after_migrate():
     """Tables of later migrations work with old orders: a contact address
-    (contacts), a stage change queued as a notification (notifications)
+    (order_facts), a stage change queued as a notification (notifications)
     whose previous stage comes from the old row."""
     db = state["migrated"]
     a = st.api(db, "/v1/orders/%s/contact" % ORDER, method="PUT",
                body=json.dumps({"email": "shopper@example.com"}))
     eq(a.status, 204, "PUT contact on the old order (%s)" % a)
-    eq(st.sqlite(db, "SELECT email FROM contacts WHERE order_id = ?", (ORDER,)),
+    eq(st.sqlite(db, "SELECT email FROM order_facts WHERE order_id = ? AND origin = 'operator'",
+                 (ORDER,)),
        [("shopper@example.com",)], "contact stored")
     a = st.post(db, st.event("ORDER_FAILED", ORDER, st.iso(27 * 60), "evt_new_1"))
     eq(a.status, 200, "a new webhook for the old order (%s)" % a)
@@ -248,6 +249,31 @@ def test_new_tables_after_migrate():
     eq(st.sqlite(db, "SELECT stage, previous_stage FROM notifications WHERE order_id = ?",
                  (ORDER,)), [("failed", "in_transit")], "notification queued")
     eq(old_rows(db)["events"][:3], state["rows1"]["events"], "old events untouched")
+
+
+def test_contacts_move_into_order_facts():
+    """A schema-4 database (sql/001..004 applied by hand) with an address in
+    the old contacts table: the migration moves it into order_facts as the
+    operator's, and notifications still find it."""
+    db = os.path.join(TMP, "schema4.db")
+    script = ""
+    for name in ("001_init.sql", "002_poll.sql", "003_notifications.sql", "004_metrics.sql"):
+        with open(os.path.join(st.TOP_SRCDIR, "sql", name)) as f:
+            script += f.read() + "\n"
+    script += "PRAGMA user_version = 4;\n" + old_sql()
+    script += ("INSERT INTO contacts(order_id, email, updated_at) VALUES "
+               "('%s', 'old.shopper@example.com', '2025-03-01T09:00:00Z');\n" % ORDER)
+    p = subprocess.run([SQLITE3, db], input=script, text=True, capture_output=True)
+    eq(p.returncode, 0, "sqlite3 builds the schema-4 database (%s)" % p.stderr)
+    p = st.run_cli(["migrate"], db=db)
+    eq(p.returncode, 0, "migrate (%s)" % p.stderr)
+    eq(st.sqlite(db, "SELECT order_id, origin, email, order_number, updated_at FROM order_facts"),
+       [(ORDER, "operator", "old.shopper@example.com", None, "2025-03-01T09:00:00Z")],
+       "the address moved, as the operator's")
+    eq(st.sqlite(db, "SELECT count(*) FROM sqlite_master WHERE name = 'contacts'"), [(0,)],
+       "the old table is gone")
+    j = st.api(db, "/v1/orders/" + ORDER, env=ENV).json()
+    eq(j["contact"]["email"], "old.shopper@example.com", "the operator view shows it")
 
 
 def test_webhook_migrates_in_cgi_mode():

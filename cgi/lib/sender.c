@@ -21,6 +21,7 @@
 #include "log.h"
 #include "notify.h"
 #include "sender.h"
+#include "store_facts.h"
 #include "store_notify.h"
 #include "timefmt.h"
 #include "view.h"
@@ -105,6 +106,7 @@ static enum store_rc
 prepare(struct sender *s, const struct notify_claim *cl, struct row *r)
 {
 	const struct conf *c = s->c;
+	struct facts facts;
 	enum store_rc rc;
 
 	r->msg = (struct notify_msg){
@@ -121,10 +123,14 @@ prepare(struct sender *s, const struct notify_claim *cl, struct row *r)
 	    link_shopper_url(c->public_url, c->lookup_secret, cl->order_id,
 	    r->link, sizeof(r->link)) == 0)
 		r->msg.link = r->link;
-	rc = store_contact_get(s->st, cl->order_id, r->contact, sizeof(r->contact));
-	r->has_contact = rc == STORE_OK;
+	/* The effective address: the operator's, else Rye's buyer e-mail. */
+	rc = store_facts_get(s->st, cl->order_id, &facts);
 	if (rc != STORE_OK && rc != STORE_NONE)
 		return rc;
+	r->has_contact = facts.known[FACT_EMAIL] &&
+	    strlen(facts.v[FACT_EMAIL]) < sizeof(r->contact);
+	snprintf(r->contact, sizeof(r->contact), "%s",
+	    r->has_contact ? facts.v[FACT_EMAIL] : "");
 	return store_notify_superseded(s->st, cl, &r->superseded);
 }
 

@@ -16,8 +16,7 @@
 
 enum nstmt {
 	N_REAP_LOG = SLOTS_NOTIFY, N_REAP, N_CLAIM, N_ATTEMPT, N_FINISH, N_ORDER_ROWS,
-	N_ATTEMPTS, N_COUNTS, N_ORDER_EXISTS, N_CONTACT_SET, N_CONTACT_GET,
-	N_SUPERSEDED,
+	N_ATTEMPTS, N_COUNTS, N_SUPERSEDED,
 	N__END
 };
 STORE_SLOTS_FIT(N__END, SLOTS_METRICS);
@@ -76,12 +75,6 @@ static const char *const nsql[N__END - N_REAP_LOG] = {
 	" WHEN webhook_state = 'sent' OR email_state = 'sent' THEN 'sent'"
 	" ELSE 'skipped' END AS state, count(*) FROM notifications GROUP BY state"
 	" ORDER BY state",
-	Q(N_ORDER_EXISTS) =
-	"SELECT 1 FROM orders WHERE id = ?",
-	Q(N_CONTACT_SET) =
-	"INSERT INTO contacts(order_id, email, updated_at) VALUES (?, ?, ?)"
-	" ON CONFLICT(order_id) DO UPDATE SET email = excluded.email,"
-	" updated_at = excluded.updated_at",
 	/*
 	 * A customer e-mail says where the order is now: an order-level row
 	 * is superseded by any later order-level row; a parcel's trouble row
@@ -90,8 +83,6 @@ static const char *const nsql[N__END - N_REAP_LOG] = {
 	Q(N_SUPERSEDED) =
 	"SELECT 1 FROM notifications WHERE order_id = ?1 AND shipment = ''"
 	" AND ((?3 = '' AND id > ?2) OR (?3 <> '' AND stage = ?4)) LIMIT 1",
-	Q(N_CONTACT_GET) =
-	"SELECT email FROM contacts WHERE order_id = ?",
 #undef Q
 };
 
@@ -387,12 +378,6 @@ store_notify_counts(struct store *st, store_count_cb cb, void *arg)
 	return store_each_row(st, s, count_row_fn, NULL, &a, "notification counts", NULL);
 }
 
-/* ---- contacts ----------------------------------------------------------------- */
-
-struct contact_args {
-	const char *order_id, *email, *now;
-};
-
 static int
 exists_row_fn(sqlite3_stmt *s, void *cb, void *arg)
 {
@@ -400,67 +385,6 @@ exists_row_fn(sqlite3_stmt *s, void *cb, void *arg)
 	(void)cb;
 	(void)arg;
 	return 1;
-}
-
-static enum store_rc
-contact_tx(struct store *st, void *arg)
-{
-	struct contact_args *a = arg;
-	sqlite3_stmt *q = nstmt(st, N_ORDER_EXISTS), *s = nstmt(st, N_CONTACT_SET);
-	enum store_rc rc;
-	bool any;
-
-	if (q == NULL || s == NULL)
-		return STORE_ERROR;
-	store_bind_text(q, 1, a->order_id);
-	rc = store_each_row(st, q, exists_row_fn, NULL, NULL, "order exists", &any);
-	if (rc != STORE_OK || !any)
-		return rc == STORE_OK ? STORE_NONE : rc;
-	store_bind_text(s, 1, a->order_id);
-	store_bind_text(s, 2, a->email);
-	store_bind_text(s, 3, a->now);
-	return store_exec_stmt(st, s, "set contact");
-}
-
-enum store_rc
-store_contact_set(struct store *st, const char *order_id, const char *email,
-    const char *now_iso)
-{
-	struct contact_args a = { order_id, email, now_iso };
-
-	return in_tx(st, contact_tx, &a);
-}
-
-struct text_out {
-	char *buf;
-	size_t sz;
-};
-
-static int
-text_row_fn(sqlite3_stmt *s, void *cb, void *arg)
-{
-	struct text_out *o = arg;
-	const char *v = store_col_text(s, 0);
-
-	(void)cb;
-	/* Too long for buf: hand back "" rather than a cut-down address. */
-	snprintf(o->buf, o->sz, "%s", v != NULL && strlen(v) < o->sz ? v : "");
-	return 1;
-}
-
-enum store_rc
-store_contact_get(struct store *st, const char *order_id, char *buf, size_t bufsz)
-{
-	sqlite3_stmt *s = nstmt(st, N_CONTACT_GET);
-	struct text_out o = { buf, bufsz };
-	enum store_rc rc;
-	bool any;
-
-	if (s == NULL)
-		return STORE_ERROR;
-	store_bind_text(s, 1, order_id);
-	rc = store_each_row(st, s, text_row_fn, NULL, &o, "get contact", &any);
-	return rc == STORE_OK && !any ? STORE_NONE : rc;
 }
 
 enum store_rc

@@ -1,6 +1,6 @@
 /*
  * store_notify: the notification outbox in SQLite (sql/003), for the
- * sender (`shiptrack notify`), the operator view, stats and contacts.
+ * sender (`shiptrack notify`), the operator view and stats.
  *
  * Rows are queued by apply.c in the transaction of the stage change they
  * announce (store_notify_insert, store.h).  Delivery takes one row at a
@@ -100,14 +100,5 @@ enum store_rc store_notify_attempts(struct store *st, int64_t notification_id,
  * (a channel delivered), else "skipped".
  */
 enum store_rc store_notify_counts(struct store *st, store_count_cb cb, void *arg);
-
-/* --- contacts --- */
-
-/* Set an order's address in its own transaction; STORE_NONE: no such order. */
-enum store_rc store_contact_set(struct store *st, const char *order_id,
-    const char *email, const char *now_iso);
-/* The address into buf; STORE_NONE when the order has none. */
-enum store_rc store_contact_get(struct store *st, const char *order_id,
-    char *buf, size_t bufsz);
 
 #endif

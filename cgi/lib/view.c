@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "store_facts.h"
 #include "store_notify.h"
 #include "timefmt.h"
 #include "view.h"
@@ -146,6 +147,44 @@ set_order(void *arg, const struct order_row *r)
 	return 0;
 }
 
+/*
+ * What is known about the buyer (store_facts.h).  The shopper view shows
+ * only the order's language; the operator view every fact, and where each
+ * came from.
+ */
+static enum store_rc
+add_facts(struct store *st, const char *order_id, enum view_kind kind,
+    json_object *o)
+{
+	struct facts f;
+	json_object *ct, *from;
+	enum store_rc rc = store_facts_get(st, order_id, &f);
+
+	if (rc != STORE_OK && rc != STORE_NONE)
+		return rc;
+	if (kind == VIEW_SHOPPER) {
+		add(o, "locale", rc == STORE_OK && f.known[FACT_LOCALE] ?
+		    json_object_new_string(f.v[FACT_LOCALE]) : NULL);
+		return STORE_OK;
+	}
+	if (rc == STORE_NONE) {
+		add(o, "contact", NULL);
+		return STORE_OK;
+	}
+	ct = json_object_new_object();
+	from = json_object_new_object();
+	for (enum fact k = 0; k < FACT__MAX; k++) {
+		add(ct, fact_json_name(k), f.known[k] ?
+		    json_object_new_string(f.v[k]) : NULL);
+		if (f.known[k])
+			add(from, fact_json_name(k),
+			    json_object_new_string(facts_origin_name(f.from[k])));
+	}
+	add(ct, "from", from);
+	add(o, "contact", ct);
+	return STORE_OK;
+}
+
 enum store_rc
 view_order(struct store *st, const char *order_id, enum view_kind kind,
     json_object **out)
@@ -156,6 +195,8 @@ view_order(struct store *st, const char *order_id, enum view_kind kind,
 
 	*out = NULL;
 	rc = store_order_get(st, order_id, set_order, o);
+	if (rc == STORE_OK && kind != VIEW_SUMMARY)
+		rc = add_facts(st, order_id, kind, o);
 	if (rc == STORE_OK)
 		rc = store_order_shipments(st, order_id, add_shipment, &c);
 	if (rc == STORE_OK)
