@@ -682,13 +682,23 @@ class Handler(BaseHTTPRequestHandler):
             self.api(app, method, path, query, raw, entry)
         except Exception:       # a bug in the stub: say so loudly, answer like a server would
             traceback.print_exc()
-            self.send(500, b'{"name":"InternalServerError","message":"stub bug"}')
             entry["status"] = 500
-        entry["ms"] = round((time.monotonic() - entry["mono"]) * 1000, 1)
-        app.record(entry)
+            self.reply(app, entry, 500, b'{"name":"InternalServerError","message":"stub bug"}')
         sys.stderr.write("rye-stub: %s %s%s %s %s\n" % (
             method, path, "?" + query if query else "", entry["status"] or "dropped",
             entry["fault"] or ""))
+
+    def reply(self, app, entry, status, body, ctype="application/json; charset=utf-8",
+              headers=()):
+        """Log the request, then answer (status None: drop the connection). Logged first, so
+        that a client that has its answer finds the request in the log."""
+        if "seq" not in entry:
+            entry["ms"] = round((time.monotonic() - entry["mono"]) * 1000, 1)
+            app.record(entry)
+        if status is None:
+            self.close_connection = True
+            return
+        self.send(status, body, ctype, headers)
 
     # -- the API
     def api(self, app, method, path, query, raw, entry):
@@ -699,11 +709,11 @@ class Handler(BaseHTTPRequestHandler):
             entry["gen"] = 1
         else:
             entry["status"] = 404
-            self.send(404, b"404 page not found\n", "text/plain; charset=utf-8")
+            self.reply(app, entry, 404, b"404 page not found\n", "text/plain; charset=utf-8")
             return
         if f.take("drop_count"):
             entry["fault"] = "drop"
-            self.close_connection = True
+            self.reply(app, entry, None, b"")
             return
         if entry["gen"] == 2:
             status, body, headers = self.gen2(app, method, path, query, entry)
@@ -860,7 +870,7 @@ class Handler(BaseHTTPRequestHandler):
         if delay:
             entry["fault"] = entry["fault"] or "slow"
             time.sleep(delay / 1000.0)
-        self.send(status, body, ctype, out)
+        self.reply(app, entry, status, body, ctype, out)
 
 
 class Server(ThreadingHTTPServer):
