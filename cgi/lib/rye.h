@@ -12,7 +12,7 @@
  * capped at RYE_MAX_BODY, JSON depth at RYE_MAX_DEPTH, strings at the
  * RYE_MAX_* lengths, arrays at RYE_PAGE_MAX (a longer page is refused:
  * skipping items would lose them) and RYE_MAX_TRACKING_EVENTS etc. (the
- * rest is dropped and the answer says so).
+ * rest is dropped, and a `truncated` flag says so).
  *
  * rye.c sends requests one at a time, synchronously, on one reused curl
  * easy handle.  Why not a multi interface like the carrier: Rye allows 10
@@ -142,6 +142,7 @@ struct rye_order {
 	size_t nshipments;
 	struct rye_order_event *events;
 	size_t nevents;
+	bool truncated;		/* an array was longer than its RYE_MAX_ORDER_* */
 };
 
 /* Read one object.  0, or -1 when it is not an object or has no usable id. */

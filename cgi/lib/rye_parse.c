@@ -369,8 +369,10 @@ rye_shipment_free(struct rye_shipment *s)
 static int
 order_ids_parse(json_object *arr, struct rye_order *o)
 {
-	size_t n = array_len(arr, RYE_MAX_ORDER_IDS, NULL);
+	bool cut;
+	size_t n = array_len(arr, RYE_MAX_ORDER_IDS, &cut);
 
+	o->truncated |= cut;
 	if (n > 0 && (o->marketplace_order_ids = calloc(n, sizeof(char *))) == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
@@ -384,8 +386,10 @@ order_ids_parse(json_object *arr, struct rye_order *o)
 static int
 order_shipments_parse(json_object *arr, struct rye_order *o)
 {
-	size_t n = array_len(arr, RYE_MAX_ORDER_SHIPMENTS, NULL);
+	bool cut;
+	size_t n = array_len(arr, RYE_MAX_ORDER_SHIPMENTS, &cut);
 
+	o->truncated |= cut;
 	if (n > 0 && (o->shipments = calloc(n, sizeof(*o->shipments))) == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
@@ -406,8 +410,10 @@ order_shipments_parse(json_object *arr, struct rye_order *o)
 static int
 order_events_parse(json_object *arr, struct rye_order *o)
 {
-	size_t n = array_len(arr, RYE_MAX_ORDER_EVENTS, NULL);
+	bool cut;
+	size_t n = array_len(arr, RYE_MAX_ORDER_EVENTS, &cut);
 
+	o->truncated |= cut;
 	if (n > 0 && (o->events = calloc(n, sizeof(*o->events))) == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++) {

@@ -522,6 +522,7 @@ test_order_spec_example(void **state)
 	assert_string_equal(o->events[0].type_name, "TrackingObtainedOrderEvent");
 	assert_null(o->events[0].reason);
 	assert_string_equal(o->events[1].reason, "Card declined");
+	assert_false(o->truncated);
 	/* the raw answer text */
 	assert_int_equal(a.body.len, strlen(body));
 	assert_string_equal(a.body.data, body);
@@ -605,6 +606,7 @@ test_order_caps(void **state)
 	assert_int_equal(a.result, RYE_OK);
 	assert_int_equal(a.order.nmarketplace_order_ids, RYE_MAX_ORDER_IDS);
 	assert_int_equal(a.order.nevents, RYE_MAX_ORDER_EVENTS);
+	assert_true(a.order.truncated);
 	assert_int_equal(a.order.nshipments, 1);
 	assert_null(a.order.shipments[0].carrier_name);
 	buf_free(&b);
