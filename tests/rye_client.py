@@ -301,6 +301,30 @@ def test_policy_lower_than_the_rate_is_followed():
     st.eq(rc, 0, "exit")
 
 
+def test_two_clients_sharing_a_key_wait_out_real_429s():
+    """Two runs at 10/s on one key (20/s against Rye's 10): the stand-in's real limit answers
+    429 or r=0, both wait, and every call ends ok."""
+    stub.fresh()
+    stub.ctl("intents", {"intents": [{"id": "ci_rate"}]})
+    env = st.base_env({"RYE_CHECK_KEY": KEY})
+    argv = [CHECK, "--base", stub.root, "--graphql", stub.root + "/v1/query", "--rate", "10",
+            "repeat", "15", "ci_rate"]
+    procs = [subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=120)[0] for p in procs]
+    st.eq([p.returncode for p in procs], [0, 0], "both runs")
+    results = [json.loads(ln)["result"] for out in outs for ln in out.splitlines()
+               if '"call"' in ln]
+    st.eq(results, ["ok"] * 30, "every call ends ok")
+    stats = [json.loads(out.splitlines()[-1])["stats"] for out in outs]
+    log = api_requests(stub.log())
+    st.eq(sum(1 for r in log if r["status"] == 200), 30, "30 answers")
+    st.eq(sum(1 for r in log if r["status"] == 429), sum(s["rateLimited"] for s in stats),
+          "every 429 the stand-in sent was seen, and waited out")
+    st.check(sum(s["rateLimited"] + s["held"] for s in stats) > 0,
+             "the shared limit was met: %r" % stats)
+
+
 def test_429_waits_1_2_s_then_longer():
     stub.fresh()
     stub.ctl("intents", {"intents": [{"id": "ci_rate"}]})

@@ -322,7 +322,8 @@ rate_limited(struct rye *c, int api, struct rye_answer *a,
 	ms = wait_429(c, a, h, ++*waits);
 	log_info("rye: rate limited (429); waiting %lld ms", (long long)ms);
 	ratelimit_hold(&c->rl[api], mono_ms() + ms);
-	return may_wait(c, a, ms, RYE_RATE_LIMITED, "Rye asks to wait");
+	return may_wait(c, a, ms, RYE_RATE_LIMITED,
+	    "waiting out the rate limit would take");
 }
 
 /* --- one call ---------------------------------------------------------------- */
