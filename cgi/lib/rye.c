@@ -1,0 +1,684 @@
+/*
+ * rye: the client half of rye.h, one synchronous request at a time on one
+ * reused curl easy handle (its connection stays open between calls).
+ *
+ * A call is a loop over attempts:
+ *
+ *   wait for the API's bucket (never past the deadline, waking every
+ *   250 ms to see the stop flag) -> send -> read the headers into the
+ *   bucket -> read the answer, then
+ *     429                 wait (Retry-After, the body's retryAfter, or
+ *                         1-2 s, 2-4 s, 4-8 s ... up to 32-64 s), at most
+ *                         max_waits times and never past the deadline;
+ *     5xx, 408, timeout,  back off 0.5 s doubling, capped at 30 s, with
+ *     connection, cut     "equal jitter", at most max_retries times and
+ *     2xx body            never past the deadline;
+ *     anything else       the answer.
+ *
+ * Each request's timeout is cut to what is left of the run's deadline;
+ * a request cut that way which times out ends RYE_STOPPED, not
+ * UNAVAILABLE: Rye did nothing wrong.  Messages never carry the key: curl
+ * never puts headers into its errors, and a server that echoes the key
+ * in an error message has it masked.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "log.h"
+#include "ratelimit.h"
+#include "rye.h"
+#include "timefmt.h"
+
+#define BACKOFF_BASE_MS		500
+#define BACKOFF_CAP_MS		30000
+#define WAIT_429_CAP_SHIFT	5	/* 1-2 s doubling up to 32-64 s */
+#define RESET_GRACE_MS		50
+#define HOLD_CAP_MS		60000	/* a RateLimit/Ratelimit-Reset hold, at most */
+#define NAP_MS			250
+
+enum { API_REST, API_GQL, API__MAX };
+
+struct rye {
+	struct rye_opts o;
+	char *base, *gql, *key;
+	CURL *easy;
+	struct curl_slist *hdr_rest, *hdr_gql;
+	struct ratelimit rl[API__MAX];
+	double rate[API__MAX];		/* configured */
+	double policy_rate;		/* REST, from RateLimit-Policy; 0: none */
+	struct rye_stats stats;
+	uint64_t rnd;
+	bool global;
+};
+
+/* One attempt's transfer state. */
+struct xfer {
+	struct rye *c;
+	struct buf resp;
+	bool too_large;
+	struct rye_headers h;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool
+stopping(const struct rye *c)
+{
+	return c->o.stop != NULL && *c->o.stop != 0;
+}
+
+/* Milliseconds left before the deadline (INT64_MAX without one). */
+static int64_t
+time_left(const struct rye *c)
+{
+	return c->o.deadline_ms > 0 ? c->o.deadline_ms - timefmt_now_ms() : INT64_MAX;
+}
+
+/* Sleep ms, waking to look at the stop flag.  false: stop was set. */
+static bool
+nap(const struct rye *c, int64_t ms)
+{
+	int64_t until = mono_ms() + ms, left;
+
+	while ((left = until - mono_ms()) > 0) {
+		struct timespec ts;
+		int64_t step = left < NAP_MS ? left : NAP_MS;
+
+		if (stopping(c))
+			return false;
+		ts.tv_sec = (time_t)(step / 1000);
+		ts.tv_nsec = (long)(step % 1000) * 1000000L;
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !stopping(c))
+			;
+	}
+	return !stopping(c);
+}
+
+static enum rye_result
+end(struct rye_answer *a, enum rye_result r, const char *message)
+{
+	a->result = r;
+	snprintf(a->message, sizeof(a->message), "%s", message);
+	return r;
+}
+
+/* --- curl ------------------------------------------------------------------- */
+
+static size_t
+on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+
+	if (buf_append(&x->resp, p, size * n) < 0) {
+		x->too_large = true;
+		return 0;	/* curl stops with CURLE_WRITE_ERROR */
+	}
+	return size * n;
+}
+
+static size_t
+on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+
+	/* A new status line (after a 100 Continue): forget the earlier block. */
+	if (size * n > 5 && strncmp(p, "HTTP/", 5) == 0)
+		rye_headers_init(&x->h);
+	else
+		rye_header_line(&x->h, p, size * n, timefmt_now_ms() / 1000);
+	return size * n;
+}
+
+static int
+on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	struct xfer *x = arg;
+
+	(void)dt, (void)dn, (void)ut, (void)un;
+	return stopping(x->c) ? 1 : 0;
+}
+
+/* One HTTP exchange.  Returns curl's code; *http the status (0: none). */
+static CURLcode
+perform(struct rye *c, struct xfer *x, const char *url, const char *body,
+    long timeout_ms, long *http)
+{
+	CURL *e = c->easy;
+	CURLcode res;
+
+	buf_reset(&x->resp);
+	rye_headers_init(&x->h);
+	x->too_large = false;
+	x->errbuf[0] = '\0';
+	*http = 0;
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 10000 ? timeout_ms : 10000L);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(e, CURLOPT_XFERINFODATA, x);
+	if (body != NULL) {
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->hdr_gql);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+	} else {
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->hdr_rest);
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	}
+	res = curl_easy_perform(e);
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, http);
+	return res;
+}
+
+/* --- what the headers say ------------------------------------------------------ */
+
+/* RateLimit-Policy lower than the configured rate slows the REST bucket down. */
+static void
+observe_policy(struct rye *c, const struct rye_headers *h)
+{
+	double policy, want;
+
+	if (h->quota < 0 || h->window_s <= 0)
+		return;
+	policy = (double)h->quota / (double)h->window_s;
+	if (policy <= 0)
+		policy = 1.0 / (double)h->window_s;	/* q=0: crawl, never stop */
+	want = policy < c->rate[API_REST] ? policy : c->rate[API_REST];
+	if (want == (c->policy_rate > 0 ? c->policy_rate : c->rate[API_REST]))
+		return;
+	if (want < c->rate[API_REST])
+		log_info("rye: RateLimit-Policy allows %.2f requests/s: pacing to that", want);
+	c->policy_rate = want < c->rate[API_REST] ? want : 0;
+	c->rl[API_REST].per_ms = want * RATELIMIT_HEADROOM / 1000.0;
+}
+
+static void
+hold(struct rye *c, int api, int64_t ms)
+{
+	if (ms <= 0)
+		return;
+	if (ms > HOLD_CAP_MS)
+		ms = HOLD_CAP_MS;
+	ratelimit_hold(&c->rl[api], mono_ms() + ms + RESET_GRACE_MS);
+	c->stats.held++;
+}
+
+static void
+observe(struct rye *c, int api, const struct rye_headers *h)
+{
+	int64_t reset;
+
+	if (api == API_REST) {
+		observe_policy(c, h);
+		/* Nothing left in this window: wait for the next (t seconds). */
+		if (h->remaining == 0 && h->reset_s > 0)
+			hold(c, api, (int64_t)h->reset_s * 1000);
+		return;
+	}
+	if (h->gql_remaining != 0 || h->gql_reset < 0)
+		return;
+	/* Ratelimit-Reset's unit is not documented: Unix seconds if it looks like it. */
+	reset = h->gql_reset;
+	if (reset > 1000000000L)
+		reset -= timefmt_now_ms() / 1000;
+	hold(c, api, reset * 1000);
+}
+
+/* --- retries and waits -------------------------------------------------------- */
+
+/* Sleep ms for a retry unless the deadline comes first.  false: do not retry. */
+static bool
+may_wait(struct rye *c, struct rye_answer *a, int64_t ms, enum rye_result fail,
+    const char *what)
+{
+	size_t len = strlen(a->message);
+
+	if (ms >= time_left(c)) {
+		snprintf(a->message + len, sizeof(a->message) - len, "; %s %lld ms, "
+		    "past the run's deadline", what, (long long)ms);
+		a->result = fail;
+		return false;
+	}
+	if (!nap(c, ms)) {
+		end(a, RYE_STOPPED, "stopped while waiting to retry");
+		return false;
+	}
+	return true;
+}
+
+/* 5xx, 408, timeouts, cut bodies.  true: try again. */
+static bool
+retry(struct rye *c, struct rye_answer *a, int *attempts, enum rye_result fail)
+{
+	double d;
+
+	a->result = fail;
+	if (*attempts >= c->o.max_retries) {
+		size_t len = strlen(a->message);
+		snprintf(a->message + len, sizeof(a->message) - len, " (after %d %s)",
+		    *attempts + 1, *attempts ? "attempts" : "attempt");
+		return false;
+	}
+	++*attempts;
+	d = BACKOFF_BASE_MS * (double)(1L << (*attempts > 16 ? 16 : *attempts - 1));
+	if (d > BACKOFF_CAP_MS)
+		d = BACKOFF_CAP_MS;
+	d = d / 2 + d / 2 * ratelimit_jitter(&c->rnd);	/* "equal jitter" */
+	log_debug("rye: %s; retry %d in %.0f ms", a->message, *attempts, d);
+	if (!may_wait(c, a, (int64_t)d, fail, "the next retry would be in"))
+		return false;
+	c->stats.retries++;
+	return true;
+}
+
+/* A 429: how long to wait before trying again. */
+static int64_t
+wait_429(struct rye *c, const struct rye_answer *a, const struct rye_headers *h,
+    int waits)
+{
+	int64_t base = 1000LL << (waits - 1 > WAIT_429_CAP_SHIFT ? WAIT_429_CAP_SHIFT :
+	    waits - 1), ms;
+	long asked = h->retry_after_s >= 0 ? h->retry_after_s : a->retry_after_s;
+
+	ms = base + (int64_t)((double)base * ratelimit_jitter(&c->rnd));
+	if (asked > 0)
+		ms = (int64_t)asked * 1000;	/* the server knows best */
+	if (h->remaining == 0 && h->reset_s > 0 && (int64_t)h->reset_s * 1000 > ms)
+		ms = (int64_t)h->reset_s * 1000;
+	return ms;
+}
+
+/* true: try again. */
+static bool
+rate_limited(struct rye *c, int api, struct rye_answer *a,
+    const struct rye_headers *h, int *waits)
+{
+	int64_t ms;
+
+	c->stats.rate_limited++;
+	if (*waits >= c->o.max_waits) {
+		size_t len = strlen(a->message);
+		snprintf(a->message + len, sizeof(a->message) - len,
+		    " (still rate limited after %d waits)", *waits);
+		return false;
+	}
+	ms = wait_429(c, a, h, ++*waits);
+	log_info("rye: rate limited (429); waiting %lld ms", (long long)ms);
+	ratelimit_hold(&c->rl[api], mono_ms() + ms);
+	return may_wait(c, a, ms, RYE_RATE_LIMITED,
+	    "waiting out the rate limit would take");
+}
+
+/* --- one call ---------------------------------------------------------------- */
+
+/* Mask the key wherever a server echoed it into the message. */
+static void
+mask(char *s, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (char *p = s; (p = strstr(p, key)) != NULL; p += klen)
+		memset(p, '*', klen);
+}
+
+/* Wait for the bucket.  false: the deadline or stop comes first (a is set). */
+static bool
+wait_turn(struct rye *c, int api, struct rye_answer *a)
+{
+	int64_t w;
+
+	while ((w = ratelimit_wait(&c->rl[api], mono_ms())) > 0) {
+		if (w >= time_left(c)) {
+			end(a, RYE_STOPPED, "not sent: the run's deadline comes before "
+			    "Rye allows another request");
+			return false;
+		}
+		if (!nap(c, w)) {
+			end(a, RYE_STOPPED, "not sent: stopping");
+			return false;
+		}
+	}
+	ratelimit_take(&c->rl[api], mono_ms());
+	return true;
+}
+
+/* A transfer that failed in curl: why, and whether to retry. */
+static bool
+transfer_failed(struct rye *c, struct xfer *x, CURLcode res, bool cut_short,
+    struct rye_answer *a, int *attempts)
+{
+	if (res == CURLE_ABORTED_BY_CALLBACK && stopping(c))
+		end(a, RYE_STOPPED, "stopped during the request");
+	else if (x->too_large)
+		end(a, RYE_INVALID, "answer larger than the 4 MiB this client accepts");
+	else if (res == CURLE_OPERATION_TIMEDOUT && cut_short)
+		end(a, RYE_STOPPED, "the run's deadline came during the request");
+	else {
+		end(a, RYE_UNAVAILABLE, x->errbuf[0] ? x->errbuf : curl_easy_strerror(res));
+		return retry(c, a, attempts, RYE_UNAVAILABLE);
+	}
+	return false;
+}
+
+/* What to do with an answer that arrived.  true: try again. */
+static bool
+answered(struct rye *c, int api, enum rye_op op, struct xfer *x, long http,
+    struct rye_answer *a, int *attempts, int *waits)
+{
+	bool json = rye_answer_parse(op, (int)http, x->resp.data, x->resp.len, a) == 0;
+
+	mask(a->message, c->key);
+	mask(a->error_name, c->key);
+	switch (a->result) {
+	case RYE_RATE_LIMITED:
+		return rate_limited(c, api, a, &x->h, waits);
+	case RYE_UNAVAILABLE:
+		return retry(c, a, attempts, RYE_UNAVAILABLE);
+	case RYE_INVALID:
+		/* Not JSON on a 2xx: most likely cut short on the way. */
+		return !json && retry(c, a, attempts, RYE_INVALID);
+	default:
+		return false;
+	}
+}
+
+static enum rye_result
+call(struct rye *c, enum rye_op op, const char *url, const char *body,
+    struct rye_answer *a)
+{
+	int api = op == RYE_ORDER_BY_ID ? API_GQL : API_REST, attempts = 0, waits = 0;
+	struct xfer x = { .c = c };
+	bool again = true;
+
+	buf_init(&x.resp, RYE_MAX_BODY);
+	while (again) {
+		long timeout = c->o.timeout_s * 1000L, http;
+		int64_t left;
+		bool cut_short = false;
+		CURLcode res;
+
+		if (stopping(c) || time_left(c) <= 0) {
+			end(a, RYE_STOPPED, stopping(c) ? "not sent: stopping" :
+			    "not sent: the run's deadline has passed");
+			break;
+		}
+		if (!wait_turn(c, api, a))
+			break;
+		if ((left = time_left(c)) < timeout) {
+			timeout = left < 1 ? 1 : (long)left;
+			cut_short = true;
+		}
+		log_debug("rye: %s %s", rye_op_name(op), url);
+		c->stats.sent[op]++;
+		res = perform(c, &x, url, body, timeout, &http);
+		observe(c, api, &x.h);
+		if (res != CURLE_OK)
+			again = transfer_failed(c, &x, res, cut_short, a, &attempts);
+		else
+			again = answered(c, api, op, &x, http, a, &attempts, &waits);
+	}
+	buf_free(&x.resp);
+	return a->result;
+}
+
+/* --- the calls ------------------------------------------------------------------ */
+
+static enum rye_result
+get(struct rye *c, enum rye_op op, int rc, struct buf *url, struct rye_answer *a)
+{
+	enum rye_result r = rc == 0 ? call(c, op, url->data, NULL, a) :
+	    end(a, RYE_FAILED, "bad id or cursor (empty or too long)");
+
+	buf_free(url);
+	return r;
+}
+
+enum rye_result
+rye_get_intent(struct rye *c, const char *id, struct rye_answer *a)
+{
+	struct buf url;
+
+	rye_answer_init(a);
+	buf_init(&url, RYE_MAX_URL);
+	return get(c, RYE_GET_INTENT, rye_url_intent(c->base, id, &url), &url, a);
+}
+
+enum rye_result
+rye_get_shipment(struct rye *c, const char *id, struct rye_answer *a)
+{
+	struct buf url;
+
+	rye_answer_init(a);
+	buf_init(&url, RYE_MAX_URL);
+	return get(c, RYE_GET_SHIPMENT, rye_url_shipment(c->base, id, &url), &url, a);
+}
+
+enum rye_result
+rye_list_shipments(struct rye *c, const char *intent_id, const char *after,
+    int limit, struct rye_answer *a)
+{
+	struct buf url;
+
+	rye_answer_init(a);
+	buf_init(&url, RYE_MAX_URL);
+	return get(c, RYE_LIST_SHIPMENTS, rye_url_shipments(c->base, intent_id, after,
+	    limit, &url), &url, a);
+}
+
+enum rye_result
+rye_list_events(struct rye *c, const char *after, int limit, struct rye_answer *a)
+{
+	struct buf url;
+
+	rye_answer_init(a);
+	buf_init(&url, RYE_MAX_URL);
+	return get(c, RYE_LIST_EVENTS, rye_url_events(c->base, after, limit, &url),
+	    &url, a);
+}
+
+enum rye_result
+rye_order_by_id(struct rye *c, const char *id, struct rye_answer *a)
+{
+	struct buf body;
+	enum rye_result r;
+
+	rye_answer_init(a);
+	buf_init(&body, 64 * 1024);
+	if (rye_body_order_by_id(id, &body) < 0)
+		r = end(a, RYE_FAILED, "bad order id (empty or too long)");
+	else
+		r = call(c, RYE_ORDER_BY_ID, c->gql, body.data, a);
+	buf_free(&body);
+	return r;
+}
+
+void
+rye_set_deadline(struct rye *c, int64_t deadline_ms)
+{
+	c->o.deadline_ms = deadline_ms;
+}
+
+const struct rye_stats *
+rye_stats(const struct rye *c)
+{
+	return &c->stats;
+}
+
+/* --- opening and closing ----------------------------------------------------- */
+
+void
+rye_opts_default(struct rye_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->base_url = "https://api.rye.com";
+	o->graphql_url = "https://graphql.api.rye.com/v1/query";
+	o->auth_scheme = "Bearer";
+	o->rate = 10;
+	o->graphql_rate = 100;
+	o->timeout_s = 30;
+	o->max_retries = 3;
+	o->max_waits = 5;
+}
+
+/* The options a client cannot work with; NULL when they are fine. */
+static const char *
+opts_problem(const struct rye_opts *o)
+{
+	const char *s = o->auth_scheme;
+
+	if (o->api_key == NULL || *o->api_key == '\0')
+		return "rye_api_key is not set";
+	if (strlen(o->api_key) > 1024)
+		return "rye_api_key is too long";
+	for (const char *p = o->api_key; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x21 || *p == 0x7f)
+			return "rye_api_key contains blanks or control characters";
+	if (rye_url_check(o->base_url) < 0)
+		return "rye_api_url must be an http(s) URL without query or fragment";
+	if (rye_url_check(o->graphql_url) < 0)
+		return "rye_graphql_url must be an http(s) URL without query or fragment";
+	if (s == NULL || *s == '\0' || strlen(s) > 20 || strspn(s,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-") != strlen(s))
+		return "rye_auth_scheme must be a word such as Bearer or Basic";
+	if (!(o->rate > 0 && o->rate <= 1000) ||
+	    !(o->graphql_rate > 0 && o->graphql_rate <= 1000))
+		return "rye_rate must be a number of requests per second, above 0";
+	if (o->timeout_s < 1 || o->timeout_s > 3600)
+		return "the Rye request timeout must be 1 to 3600 s";
+	if (o->max_retries < 0 || o->max_retries > 10 || o->max_waits < 0 ||
+	    o->max_waits > 20)
+		return "the Rye retry and wait counts must be 0-10 and 0-20";
+	return NULL;
+}
+
+/* "Authorization: <scheme> <key>" plus the fixed lines. */
+static struct curl_slist *
+headers(const char *scheme, const char *key, bool post)
+{
+	struct curl_slist *l = NULL, *t;
+	size_t len = strlen(scheme) + strlen(key) + 24;
+	char *auth = malloc(len);
+	const char *lines[] = { auth, "Accept: application/json",
+	    post ? "Content-Type: application/json" : NULL, post ? "Expect:" : NULL };
+
+	if (auth == NULL)
+		return NULL;
+	snprintf(auth, len, "Authorization: %s %s", scheme, key);
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		if (lines[i] == NULL)
+			continue;
+		if ((t = curl_slist_append(l, lines[i])) == NULL) {
+			curl_slist_free_all(l);
+			l = NULL;
+			break;
+		}
+		l = t;
+	}
+	/* curl copied the line; wipe ours. */
+	memset(auth, 0, len);
+	free(auth);
+	return l;
+}
+
+static int
+easy_setup(struct rye *c)
+{
+	CURL *e = c->easy = curl_easy_init();
+
+	if (e == NULL)
+		return -1;
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+	return 0;
+}
+
+struct rye *
+rye_open(const struct rye_opts *o, char *err, size_t errsz)
+{
+	struct rye *c;
+	const char *problem = opts_problem(o);
+	int64_t now = mono_ms();
+
+	if (problem != NULL) {
+		snprintf(err, errsz, "%s", problem);
+		return NULL;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	c->o = *o;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(err, errsz, "cannot initialise libcurl");
+		goto err;
+	}
+	c->global = true;
+	if ((c->base = strdup(o->base_url)) == NULL || (c->gql = strdup(o->graphql_url)) ==
+	    NULL || (c->key = strdup(o->api_key)) == NULL ||
+	    (c->hdr_rest = headers(o->auth_scheme, o->api_key, false)) == NULL ||
+	    (c->hdr_gql = headers("Basic", o->api_key, true)) == NULL ||
+	    easy_setup(c) < 0) {
+		snprintf(err, errsz, "out of memory");
+		goto err;
+	}
+	c->o.api_key = c->o.base_url = c->o.graphql_url = c->o.auth_scheme = NULL;
+	c->rate[API_REST] = o->rate;
+	c->rate[API_GQL] = o->graphql_rate;
+	for (int i = 0; i < API__MAX; i++)
+		ratelimit_init(&c->rl[i], c->rate[i], now);
+	c->rnd = (uint64_t)timefmt_now_ms() * 6364136223846793005ULL ^
+	    (uint64_t)getpid() ^ 0x9e3779b97f4a7c15ULL;
+	return c;
+err:
+	rye_close(c);
+	return NULL;
+}
+
+void
+rye_close(struct rye *c)
+{
+	if (c == NULL)
+		return;
+	if (c->easy != NULL)
+		curl_easy_cleanup(c->easy);
+	curl_slist_free_all(c->hdr_rest);
+	curl_slist_free_all(c->hdr_gql);
+	if (c->global)
+		curl_global_cleanup();
+	if (c->key != NULL) {
+		memset(c->key, 0, strlen(c->key));
+		free(c->key);
+	}
+	free(c->base);
+	free(c->gql);
+	free(c);
+}
