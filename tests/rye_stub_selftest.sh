@@ -31,9 +31,13 @@ fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 # call METHOD URL BODY [curl args...]: sets $code; body in $tmp/body, headers in $tmp/hdr.
+# API requests are paced below the stand-in's 10 reads/s, so that a fast
+# machine never meets the real limit outside the checks that burst on
+# purpose (those call curl themselves).
 call() {
 	local m=$1 u=$2 b=$3
 	shift 3
+	case "$u" in */_control/*) ;; *) sleep 0.12 ;; esac
 	local args=(-sS --max-time 10 -X "$m" -o "$tmp/body" -D "$tmp/hdr" -w '%{http_code}')
 	if [ -n "$b" ]; then args+=(-H 'Content-Type: application/json' --data-binary "$b"); fi
 	: >"$tmp/body"
