@@ -274,7 +274,8 @@ main(int argc, char *argv[])
 	app_init(&r.app, "shiptrack-webhook", NULL, STORE_READWRITE);
 	(void)app_store(&r.app);	/* open and migrate now, not on the first request */
 	threads = r.app.conf_ok ? (int)r.app.conf.threads : 1;
-	if ((r.batch = batch_new(&r.app, MAX_PER_COMMIT, (size_t)threads)) == NULL)
+	if ((r.batch = batch_new(&r.app, MAX_PER_COMMIT, (size_t)threads,
+	    http_fastcgi_socket())) == NULL)
 		return 1;
 	rc = http_serve_threads(serve, &r, r.app.conf_ok ? r.app.conf.read_timeout : 10,
 	    threads);

@@ -143,7 +143,9 @@ def test_fresh_database_every_family_with_help_and_type():
             "shiptrack_webhooks_total": "counter",
             "shiptrack_webhooks_rejected_total": "counter",
             "shiptrack_carrier_requests_total": "counter",
-            "shiptrack_poll_duration_seconds": "histogram"}
+            "shiptrack_poll_duration_seconds": "histogram",
+            "shiptrack_commit_duration_seconds": "histogram",
+            "shiptrack_commit_batch_size": "histogram"}
     eq({k: f.type for k, f in m.items()}, want, "families and types")
     for f in m.values():
         check(f.name.startswith("shiptrack_") and f.help, "%s: name and help" % f.name)
@@ -235,7 +237,17 @@ def test_webhooks_in_fastcgi_mode_all_counted():
     finally:
         r.stop()     # SIGTERM: the process stores what still waits, then exits
     eq(r.proc.returncode, 0, "clean exit")
-    eq(rejected(metrics(db))["bad_signature"], 8, "stored at exit")
+    m = metrics(db)
+    eq(rejected(m)["bad_signature"], 8, "stored at exit")
+    # The group commits: every webhook that reached one (2 accepted, 1
+    # duplicate, 1 kept as evidence) in a batch, one duration per commit.
+    def total(family, part):
+        return [v for n, _, v in m[family].samples if n.endswith(part)][0]
+    eq(total("shiptrack_commit_batch_size", "_sum"), 4, "webhooks in commits")
+    commits = total("shiptrack_commit_batch_size", "_count")
+    check(1 <= commits <= 4, "commits: %r" % commits)
+    eq(total("shiptrack_commit_duration_seconds", "_count"), commits, "a duration per commit")
+    check(total("shiptrack_commit_duration_seconds", "_sum") > 0, "durations add up")
 
 
 def test_poll_runs_counted():

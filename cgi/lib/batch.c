@@ -18,7 +18,8 @@
 #include "apply.h"
 #include "apply_carrier.h"
 #include "batch.h"
-#include "http.h"
+#include "checkpointer.h"
+#include "commitstats.h"
 #include "log.h"
 #include "metrics.h"
 #include "store_metrics.h"
@@ -38,91 +39,14 @@ struct batch {
 	pthread_cond_t *leader_cv;
 	int64_t last_commit_us;	/* CLOCK_MONOTONIC, when the last commit ended */
 	_Atomic int64_t flushed_us;	/* the same, read without mu (metrics) */
-	/* the checkpointer (see below), all under mu */
-	pthread_t ckpt;
-	pthread_cond_t ckpt_cv;
-	bool ckpt_started, ckpt_wanted, ckpt_busy, ckpt_stop;
-	bool deferred;		/* the leader's handle: only by the leader */
+	/* checkpoints (checkpointer.h): started by the first leader */
+	bool long_lived;		/* FastCGI: many requests, a checkpointer */
+	bool ckpt_tried;		/* only by the leader */
+	struct checkpointer *ckpt;
+	pthread_cond_t idle_cv;		/* the checkpointer waits for no leader */
 	unsigned long commits, items;	/* for the log line at exit (under mu) */
+	struct commitstats cs;		/* commit and checkpoint times */
 };
-
-/*
- * Checkpoints off the commit path.  SQLite copies a long WAL back into
- * the database inside the COMMIT that finds it long (2 fsyncs and a few
- * hundred page writes), and that COMMIT is the leader's: every waiting
- * webhook waited for it.  So (under FastCGI only: a CGI process keeps
- * SQLite's own behaviour):
- *   - a thread with its own handle copies the WAL back while commits go
- *     on (a PASSIVE checkpoint), whenever a commit leaves CKPT_PAGES;
- *   - the WAL can only start again from its beginning once everything in
- *     it is copied, which never happens while commits keep adding to it:
- *     so past CKPT_RESTART pages the thread is left idle, and the leader,
- *     after answering its batch, finishes the copy itself (little is left
- *     by then) before the next commit, which then starts the WAL afresh;
- *   - the leader's handle still checkpoints in COMMIT past CKPT_BACKSTOP
- *     (and store.c's hook resets the WAL past 16384 pages), should all of
- *     this fall behind.
- */
-#define CKPT_PAGES 1000
-#define CKPT_RESTART (4 * CKPT_PAGES)
-#define CKPT_BACKSTOP (8 * CKPT_PAGES)
-
-static void *
-ckpt_main(void *arg)
-{
-	struct batch *b = arg;
-	struct app *a = b->app;
-	struct store *st = NULL;
-	char err[512];
-
-	if (store_open(&st, a->conf.database, STORE_READWRITE, a->conf.durability,
-	    a->conf.busy_timeout, err, sizeof(err)) < 0)
-		log_error("checkpointer: %s", err);
-	pthread_mutex_lock(&b->mu);
-	while (!b->ckpt_stop) {
-		if (!b->ckpt_wanted || st == NULL) {
-			pthread_cond_wait(&b->ckpt_cv, &b->mu);
-			continue;
-		}
-		b->ckpt_wanted = false;
-		b->ckpt_busy = true;
-		pthread_mutex_unlock(&b->mu);
-		(void)store_checkpoint(st);
-		pthread_mutex_lock(&b->mu);
-		b->ckpt_busy = false;
-	}
-	pthread_mutex_unlock(&b->mu);
-	store_close(st);
-	return NULL;
-}
-
-/* The leader, after a commit and its answers, with the mutex held. */
-static void
-ckpt_maybe(struct batch *b, struct store *st)
-{
-	int pages;
-
-	if (st == NULL || !b->deferred || (pages = store_wal_pages(st)) < CKPT_PAGES)
-		return;
-	if (pages >= CKPT_RESTART) {
-		if (!b->ckpt_busy) {
-			pthread_mutex_unlock(&b->mu);
-			(void)store_checkpoint(st);
-			pthread_mutex_lock(&b->mu);
-		}
-		return;
-	}
-	if (!b->ckpt_started) {
-		if (pthread_create(&b->ckpt, NULL, ckpt_main, b) != 0) {
-			/* Fall back to checkpoints in COMMIT, as SQLite does. */
-			store_defer_checkpoints(st, CKPT_PAGES);
-			return;
-		}
-		b->ckpt_started = true;
-	}
-	b->ckpt_wanted = true;
-	pthread_cond_signal(&b->ckpt_cv);
-}
 
 static int64_t
 mono_us(void)
@@ -133,8 +57,54 @@ mono_us(void)
 	return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
 }
 
+/*
+ * Checkpoints run on their own thread (checkpointer.h), which now and
+ * then holds the commits for one short copy: it takes the lead itself,
+ * so no thread leads a commit meanwhile, and hands it back.
+ */
+static void
+hold_commits(void *arg)
+{
+	struct batch *b = arg;
+
+	pthread_mutex_lock(&b->mu);
+	while (b->leading)
+		pthread_cond_wait(&b->idle_cv, &b->mu);
+	b->leading = true;
+	pthread_mutex_unlock(&b->mu);
+}
+
+static void
+release_commits(void *arg)
+{
+	struct batch *b = arg;
+
+	pthread_mutex_lock(&b->mu);
+	b->leading = false;
+	if (b->head != NULL)
+		pthread_cond_signal(b->head->cv);
+	pthread_mutex_unlock(&b->mu);
+}
+
+/*
+ * The first leader of a long-lived process starts the checkpointer (from
+ * a request thread, so that the new thread inherits its blocked signals)
+ * and leaves only a backstop to its own handle's commits.
+ */
+static void
+ckpt_start(struct batch *b, struct store *st)
+{
+	const struct checkpointer_hooks hooks = { hold_commits, release_commits, b };
+
+	b->ckpt_tried = true;
+	if (!b->long_lived || st == NULL)
+		return;
+	if ((b->ckpt = checkpointer_start(&b->app->conf, &hooks, &b->cs)) != NULL)
+		store_defer_checkpoints(st, CHECKPOINTER_BACKSTOP);
+}
+
 struct batch *
-batch_new(struct app *a, size_t max_per_commit, size_t threads)
+batch_new(struct app *a, size_t max_per_commit, size_t threads, bool long_lived)
 {
 	struct batch *b = calloc(1, sizeof(*b));
 
@@ -143,9 +113,11 @@ batch_new(struct app *a, size_t max_per_commit, size_t threads)
 	b->app = a;
 	b->max = max_per_commit ? max_per_commit : 1;
 	b->alone = threads <= 1;
+	b->long_lived = long_lived;
 	b->flushed_us = mono_us();	/* refusals wait up to 10 s from the start, too */
 	pthread_mutex_init(&b->mu, NULL);
-	pthread_cond_init(&b->ckpt_cv, NULL);
+	pthread_cond_init(&b->idle_cv, NULL);
+	commitstats_init(&b->cs, log_enabled(LL_DEBUG));
 	return b;
 }
 
@@ -159,14 +131,9 @@ batch_free(struct batch *b)
 	flush_at_exit(b);
 	if (b->commits > 0)
 		log_info("%lu webhooks in %lu commits", b->items, b->commits);
-	if (b->ckpt_started) {
-		pthread_mutex_lock(&b->mu);
-		b->ckpt_stop = true;
-		pthread_cond_signal(&b->ckpt_cv);
-		pthread_mutex_unlock(&b->mu);
-		pthread_join(b->ckpt, NULL);
-	}
-	pthread_cond_destroy(&b->ckpt_cv);
+	checkpointer_stop(b->ckpt);
+	pthread_cond_destroy(&b->idle_cv);
+	commitstats_destroy(&b->cs);
 	pthread_mutex_destroy(&b->mu);
 	free(b);
 }
@@ -252,14 +219,13 @@ static void
 commit_list(struct batch *b, struct batch_item *list)
 {
 	struct store *st = app_store(b->app);
-	int64_t now = timefmt_now_ms();
+	int64_t now = timefmt_now_ms(), t0 = mono_us();
 	enum store_rc rc;
 	struct batch_item *it;
+	size_t n = 0;
 
-	if (st != NULL && !b->deferred && http_is_fastcgi()) {
-		store_defer_checkpoints(st, CKPT_BACKSTOP);
-		b->deferred = true;
-	}
+	if (!b->ckpt_tried)
+		ckpt_start(b, st);
 	rc = st == NULL ? STORE_ERROR : store_begin(st);
 	if (rc == STORE_OK)
 		rc = apply_list(st, list, now);
@@ -273,9 +239,17 @@ commit_list(struct batch *b, struct batch_item *list)
 	if (rc == STORE_OK)
 		atomic_store(&b->flushed_us, mono_us());
 	/* A failed BEGIN or COMMIT fails every item: none is durable. */
-	for (it = list; it != NULL; it = it->next)
+	for (it = list; it != NULL; it = it->next) {
 		if (rc != STORE_OK)
 			it->rc = rc;
+		n += it->kind != BATCH_FLUSH;
+	}
+	/* A CGI process commits once: its own write would be the only one. */
+	if (rc == STORE_OK && n > 0 && b->long_lived)
+		commitstats_commit(&b->cs, mono_us() - t0, n, store_wal_pages(st),
+		    mono_us());
+	if (rc == STORE_OK && b->ckpt != NULL)
+		checkpointer_note(b->ckpt, store_wal_pages(st));
 }
 
 /* Detach up to b->max queued items (called with the mutex held). */
@@ -448,8 +422,8 @@ batch_submit(struct batch *b, struct batch_item *it)
 			if (p != it)
 				pthread_cond_signal(p->cv);
 		}
-		ckpt_maybe(b, app_store(b->app));
 		b->leading = false;
+		pthread_cond_signal(&b->idle_cv);
 		/* Hand the lead to whoever queued meanwhile. */
 		if (b->head != NULL)
 			pthread_cond_signal(b->head->cv);
@@ -466,7 +440,7 @@ batch_flush_due(struct batch *b)
 	struct batch_item it = { .kind = BATCH_FLUSH };
 
 	/* Cheapest test first: this runs after every request. */
-	if (!metrics_pending() || !http_is_fastcgi() ||
+	if (!metrics_pending() || !b->long_lived ||
 	    mono_us() - atomic_load(&b->flushed_us) < METRICS_FLUSH_SECONDS * 1000000LL)
 		return;
 	atomic_store(&b->flushed_us, mono_us());	/* one thread flushes, not all */
@@ -503,7 +477,7 @@ flush_at_exit(struct batch *b)
 
 	if (!metrics_pending() || (st = app_store(b->app)) == NULL)
 		return;
-	if (http_is_fastcgi())
+	if (b->long_lived)
 		commit_list(b, &it);
 	else
 		flush_alone(st);

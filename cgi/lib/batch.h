@@ -60,8 +60,15 @@ struct batch_item {
 
 struct batch;
 
-/* threads: how many request threads may submit (with one, none waits). */
-struct batch *batch_new(struct app *a, size_t max_per_commit, size_t threads);
+/*
+ * threads: how many request threads may submit (with one, none waits).
+ * long_lived: the process serves many requests (FastCGI): its WAL
+ * checkpoints run on a thread of their own (checkpointer.h), and counts
+ * that no commit carried are stored at most every METRICS_FLUSH_SECONDS;
+ * a CGI process keeps SQLite's checkpoints in COMMIT.
+ */
+struct batch *batch_new(struct app *a, size_t max_per_commit, size_t threads,
+    bool long_lived);
 void batch_free(struct batch *b);
 
 /*

@@ -42,6 +42,12 @@ http_is_fastcgi(void)
 	return fastcgi_mode;
 }
 
+bool
+http_fastcgi_socket(void)
+{
+	return !FCGX_IsCGI();
+}
+
 const char *
 http_param(struct http_req *req, const char *name)
 {

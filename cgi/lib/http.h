@@ -44,6 +44,8 @@ int http_serve_threads(http_handler handler, void *ctx, long read_timeout_s,
 
 /* True when running under FastCGI (for logs and tests). */
 bool http_is_fastcgi(void);
+/* Before serving: whether stdin is a FastCGI socket (false: one CGI request). */
+bool http_fastcgi_socket(void);
 
 /* A CGI variable (REQUEST_METHOD, HTTP_X_RYE_SIGNATURE, ...) or NULL. */
 const char *http_param(struct http_req *req, const char *name);

@@ -35,6 +35,12 @@ log_set_level(enum log_level level)
 	log_threshold = level;
 }
 
+bool
+log_enabled(enum log_level level)
+{
+	return level <= log_threshold;
+}
+
 int
 log_parse_level(const char *name, enum log_level *out)
 {

@@ -11,11 +11,16 @@
 #ifndef SHIPTRACK_LOG_H
 #define SHIPTRACK_LOG_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 enum log_level { LL_ERROR, LL_WARN, LL_INFO, LL_DEBUG };
 
 void log_init(const char *program, enum log_level level);
 void log_set_level(enum log_level level);
 int  log_parse_level(const char *name, enum log_level *out);
+/* Whether messages of this level are written. */
+bool log_enabled(enum log_level level);
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -22,6 +22,14 @@ static const int64_t poll_duration_ms[] = {
 	3600000,
 };
 
+/* Group commits: from a fast fsync to a stall anyone would notice. */
+static const int64_t commit_us[] = {
+	250, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000, 250000, 500000,
+	1000000, 2500000, 5000000,
+};
+/* Webhooks per commit: 1 (alone) up to the batch limit (64). */
+static const int64_t batch_items[] = { 1, 2, 4, 8, 16, 32, 64 };
+
 static const struct metric_family_def families[MF__MAX] = {
 	[MF_WEBHOOKS] = { "shiptrack_webhooks_total",
 	    "Webhooks answered 200, by result: accepted (stored), duplicate"
@@ -38,6 +46,14 @@ static const struct metric_family_def families[MF__MAX] = {
 	    "How long shiptrack-poll runs took.", METRIC_HISTOGRAM,
 	    poll_duration_ms, sizeof(poll_duration_ms) / sizeof(poll_duration_ms[0]),
 	    0.001 },
+	[MF_COMMIT_DURATION] = { "shiptrack_commit_duration_seconds",
+	    "How long the receiver's group commits took, BEGIN to COMMIT: the"
+	    " time every webhook of a batch waits on the database.",
+	    METRIC_HISTOGRAM, commit_us, sizeof(commit_us) / sizeof(commit_us[0]),
+	    0.000001 },
+	[MF_COMMIT_BATCH] = { "shiptrack_commit_batch_size",
+	    "Webhooks per group commit of the receiver.", METRIC_HISTOGRAM,
+	    batch_items, sizeof(batch_items) / sizeof(batch_items[0]), 1 },
 };
 
 #define REJECTED(code) { MF_WEBHOOKS_REJECTED, "reason=\"" code "\"" }
@@ -57,6 +73,8 @@ static const struct metric_series series[M__MAX] = {
 	[M_REJECTED_INVALID_FIELD] = REJECTED("invalid_field"),
 	[M_REJECTED_UNAVAILABLE] = REJECTED("unavailable"),
 	[M_REJECTED_OTHER] = REJECTED("other"),
+	[M_COMMIT_DURATION] = { MF_COMMIT_DURATION, "" },
+	[M_COMMIT_BATCH] = { MF_COMMIT_BATCH, "" },
 };
 #undef REJECTED
 

@@ -62,6 +62,8 @@ enum metric_family {
 	MF_WEBHOOKS_REJECTED,	/* shiptrack_webhooks_rejected_total{reason} */
 	MF_CARRIER_REQUESTS,	/* shiptrack_carrier_requests_total{endpoint,outcome} */
 	MF_POLL_DURATION,	/* shiptrack_poll_duration_seconds (histogram) */
+	MF_COMMIT_DURATION,	/* shiptrack_commit_duration_seconds (histogram) */
+	MF_COMMIT_BATCH,	/* shiptrack_commit_batch_size (histogram) */
 	MF__MAX
 };
 
@@ -87,6 +89,7 @@ enum metric {
 	M_REJECTED_BAD_REQUEST, M_REJECTED_INVALID_JSON,
 	M_REJECTED_MISSING_FIELD, M_REJECTED_INVALID_FIELD,
 	M_REJECTED_UNAVAILABLE, M_REJECTED_OTHER,
+	M_COMMIT_DURATION, M_COMMIT_BATCH,	/* histograms (commitstats.h) */
 	M__MAX
 };
 

@@ -470,10 +470,16 @@ store_wal_pages(const struct store *st)
 }
 
 enum store_rc
-store_checkpoint(struct store *st)
+store_checkpoint(struct store *st, int *log_pages, int *done_pages)
 {
+	int log = -1, done = -1;
 	int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
-	    NULL, NULL);
+	    &log, &done);
+
+	if (log_pages != NULL)
+		*log_pages = log;
+	if (done_pages != NULL)
+		*done_pages = done;
 
 	/* BUSY: another checkpoint is running (another process): fine. */
 	return rc == SQLITE_BUSY ? STORE_OK : store_map_rc(st, rc, "checkpoint");

@@ -81,7 +81,11 @@ int64_t store_data_version(struct store *st);
  */
 void store_defer_checkpoints(struct store *st, int backstop);
 int store_wal_pages(const struct store *st);
-enum store_rc store_checkpoint(struct store *st);
+/*
+ * One PASSIVE checkpoint; *log_pages (may be NULL) is the WAL's length,
+ * *done_pages how much of it is now in the database (equal: all of it).
+ */
+enum store_rc store_checkpoint(struct store *st, int *log_pages, int *done_pages);
 /* A nested unit inside the open transaction (SAVEPOINT item). */
 enum store_rc store_savepoint(struct store *st);
 enum store_rc store_release(struct store *st);

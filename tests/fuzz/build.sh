@@ -73,6 +73,6 @@ for f in $FUZZERS; do
   src=$top_srcdir/tests/fuzz/$f.c
   echo "  LINK     tests/fuzz/bin/$f"
   # shellcheck disable=SC2086
-  $CLANG $common $link_flags "$src" "$obj/libfuzzlib.a" $PKG_LIBS -lpthread \
+  $CLANG $common $link_flags "$src" "$obj/libfuzzlib.a" $PKG_LIBS -lpthread -lm \
     -o "$bin/$f"
 done

@@ -118,7 +118,7 @@ open_db(struct db *d)
 	d->app.conf_ok = true;
 	d->app.mode = STORE_READWRITE;
 	d->app.st = d->st;	/* app_store() hands this to the batch */
-	MUST((d->batch = batch_new(&d->app, 64, 1)) != NULL, "batch_new");
+	MUST((d->batch = batch_new(&d->app, 64, 1, false)) != NULL, "batch_new");
 	MUST(sqlite3_exec(d->st->db, "SELECT name FROM sqlite_master WHERE type = 'table'"
 	    " AND (name NOT LIKE 'sqlite_%' OR name = 'sqlite_sequence')", add_table,
 	    d, NULL) == SQLITE_OK,

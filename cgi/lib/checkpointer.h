@@ -1,0 +1,65 @@
+/*
+ * checkpointer: the receiver's WAL checkpoints, off the commit path and
+ * in steps, so that no commit waits on a checkpoint for longer than
+ * about one fsync.
+ *
+ * SQLite appends each commit to the write-ahead log; a checkpoint copies
+ * the log back into the database and fsyncs it; the log starts again from
+ * its beginning only when a writer finds all of it copied.  Left to
+ * SQLite, the COMMIT that finds the log past 1000 pages runs the
+ * checkpoint itself, and every webhook waiting on that commit waits for
+ * the copy and its fsyncs.  Run continuously beside the writer instead
+ * (the previous design: a pass after every commit), it added two fsyncs
+ * per commit, and under sustained load the log never finished, so the
+ * leader had to copy a large remainder itself, holding every commit.
+ *
+ * Here one thread with its own database handle does the work:
+ *
+ *   - a PASSIVE pass whenever the log has grown by CHECKPOINTER_STEP
+ *     pages since the last one: a bounded number of fsyncs per webhook,
+ *     and commits go on meanwhile;
+ *   - once the log is CHECKPOINTER_RESTART pages long, right after a pass
+ *     (so that little was added since), it holds the commits (the pause
+ *     hook: the group commit stops leading), copies that small remainder,
+ *     and lets them go again: the next commit finds the log complete and
+ *     starts it from the beginning.  The hold is one short copy and one
+ *     fsync of the database, and it happens once per RESTART pages;
+ *   - the writer's own handle still checkpoints in COMMIT past
+ *     CHECKPOINTER_BACKSTOP pages, should this thread fall behind (a
+ *     reader in another process can keep a pass from finishing), and
+ *     store.c resets the log past 16384 pages.
+ *
+ * Every pass and hold is noted in commitstats.h, so its cost is visible at
+ * log_level = debug and in /v1/metrics.
+ */
+#ifndef SHIPTRACK_CHECKPOINTER_H
+#define SHIPTRACK_CHECKPOINTER_H
+
+#include "commitstats.h"
+#include "conf.h"
+
+#define CHECKPOINTER_STEP 1000
+#define CHECKPOINTER_RESTART 4000
+#define CHECKPOINTER_BACKSTOP 8000
+
+/* Holding the writer: pause() returns once no commit runs and none will start. */
+struct checkpointer_hooks {
+	void (*pause)(void *arg);
+	void (*resume)(void *arg);
+	void *arg;
+};
+
+struct checkpointer;
+
+/* Start the thread (its own handle on database); NULL on failure (logged). */
+struct checkpointer *checkpointer_start(const struct conf *c,
+    const struct checkpointer_hooks *h, struct commitstats *cs);
+/*
+ * The writer, after each commit: the log is now wal_pages long.  Cheap
+ * (a lock, a comparison, maybe a signal).
+ */
+void checkpointer_note(struct checkpointer *k, int wal_pages);
+/* Stop and join the thread. */
+void checkpointer_stop(struct checkpointer *k);
+
+#endif
