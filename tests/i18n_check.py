@@ -2,7 +2,8 @@
 """The message catalogs (web/i18n/*.json) are complete, and the shopper
 page says nothing in English that does not come from them.
 
-1. Catalogs: the files are exactly the languages common.js offers (LANGS);
+1. Catalogs: the files are exactly the languages common.js offers (LANGS)
+   and Makefile.am installs and compiles in (I18N_CATALOGS);
    each is a flat JSON object of non-empty strings without duplicate keys;
    each has exactly the keys of en.json, and every text has the same
    {placeholders} as the English one.
@@ -102,6 +103,10 @@ def check_catalogs(cats):
     check(sorted(langs) == sorted(cats), "catalogs %s are the languages common.js offers %s" %
           (sorted(cats), sorted(langs)))
     check(len(cats) >= 7, "at least seven languages")
+    with open(os.path.join(SRC, "Makefile.am"), encoding="utf-8") as f:
+        m = re.search(r"I18N_CATALOGS = ((?:[^\n]*\\\n)*[^\n]*)", f.read())
+    built = re.findall(r"web/i18n/([a-z]+)\.json", m.group(1)) if m else []
+    check(sorted(built) == sorted(cats), "Makefile.am's I18N_CATALOGS %s are the catalogs" % sorted(built))
     en = cats.get("en", {})
     check(len(en) > 100, "en.json has the page's and the e-mails' texts")
     for lang, c in sorted(cats.items()):
