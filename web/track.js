@@ -137,7 +137,8 @@
   /* ---------- lookup form ---------- */
 
   function showLookup(kind) {
-    dom.orderInput.value = orderId;
+    /* A link's order id is ours, not the shop's order number the form asks for. */
+    dom.orderInput.value = '';
     if (kind === 'notfound') {
       dom.lookupHeading.textContent = t('notfound.heading');
       dom.lookupIntro.textContent = t('notfound.intro');
@@ -597,6 +598,9 @@
     /* One shipment: its card title is the section heading (h2); several: "Shipments (n)" over h3 cards. */
     var single = ships.length === 1;
     dom.shipmentsHeading.hidden = single;
+    /* ...and then the card alone is the region: two named "Shipment" would be one too many. */
+    if (single) dom.shipmentsSection.removeAttribute('aria-labelledby');
+    else dom.shipmentsSection.setAttribute('aria-labelledby', 'shipments-heading');
     dom.shipmentsHeading.textContent = ships.length > 1 ? t('shipments.heading_many', { count: ships.length }) : t('shipments.heading_one');
     if (ships.length === 0) {
       dom.shipments.appendChild(el('p', { class: 'card muted', testid: 'no-shipments', text: t('shipments.none') }));
