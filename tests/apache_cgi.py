@@ -76,9 +76,8 @@ DocumentRoot "%(www)s"
 def make_webdir():
     os.makedirs(WWW, exist_ok=True)
     web = os.path.join(st.TOP_SRCDIR, "web")
-    for name in os.listdir(web):
-        if not name.endswith(".md"):
-            shutil.copy(os.path.join(web, name), WWW)
+    # The page's files and its catalogs (web/i18n/).
+    shutil.copytree(web, WWW, ignore=shutil.ignore_patterns("*.md"), dirs_exist_ok=True)
     shutil.copy(st.WEBHOOK, os.path.join(WWW, "webhook.cgi"))
     link = os.path.join(WWW, "api.cgi")
     if not os.path.lexists(link):

@@ -62,9 +62,10 @@ fi
 ok "programs in \$(bindir) and \$(libexecdir)/shiptrack"
 
 n=0
-for f in "$src"/web/*; do
-  name=$(basename "$f")
-  [ "$name" = README.md ] && continue
+# Every file of web/, its catalogs in web/i18n/ included.
+for f in $(cd "$src/web" && find . -type f ! -name README.md | sort); do
+  name=${f#./}
+  f=$src/web/$name
   n=$((n + 1))
   cmp -s "$f" "$dest$pkgdatadir/web/$name" || say "web/$name not installed in $pkgdatadir/web"
 done

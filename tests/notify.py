@@ -275,6 +275,38 @@ def test_email_multipart_with_link():
        "the operator view shows the address")
 
 
+def mail_in(locale, order):
+    """The one mail for a fresh order's newest stage (shipped), sent with
+    default_locale = locale."""
+    db = st.fresh_db(TMP)
+    feed(db, *lifecycle(order))
+    p = st.run_cli(["contact", order, CUSTOMER], db=db, env=FAST)
+    eq(p.returncode, 0, "contact (%s)" % p.stderr)
+    before = len(sink.messages)
+    notify(db, env(mail=True, SHIPTRACK_DEFAULT_LOCALE=locale), expect=0)
+    msgs = sink.messages[before:]
+    eq(len(msgs), 1, "one message")
+    msg = email.message_from_bytes(msgs[0]["data"], policy=email.policy.default)
+    alt = [part for part in msg.walk() if part.get_content_type() == "multipart/alternative"][0]
+    text, html = [part.get_content() for part in alt.iter_parts()]
+    return msg, text, html
+
+
+def test_email_in_the_default_locale():
+    msg, text, html = mail_in("de", "ord_nt_de")
+    eq(msg["Subject"], "Ihre Bestellung ord_nt_de wurde versandt", "German subject")
+    check(text.startswith("Guten Tag,\r\n\r\nIhre Bestellung ord_nt_de wurde versandt.") or
+          text.startswith("Guten Tag,\n\nIhre Bestellung ord_nt_de wurde versandt."), "German text %r" % text[:80])
+    check("Aktualisiert: " in text and " Uhr UTC" in text, "the time, its zone named: %r" % text)
+    check('<html lang="de">' in html and "Bestellung verfolgen</a>" in html, "German HTML")
+    # Not ASCII: RFC 2047 encoded-words on the wire, the right words once decoded.
+    msg, text, html = mail_in("fr", "ord_nt_fr")
+    eq(msg["Subject"], "Votre commande ord_nt_fr a été expédiée", "French subject")
+    raw = sink.messages[-1]["data"].split(b"\r\n\r\n", 1)[0]
+    check(b"Subject: =?UTF-8?B?" in raw, "encoded on the wire: %r" % raw)
+    check("Bonjour," in text and "Suivez votre commande ici" in text, "French text")
+
+
 def test_no_contact_skips_email_only():
     db = st.fresh_db(TMP)
     order = "ord_nt_nocontact"

@@ -341,6 +341,12 @@ def check_page(c):
     eq(r.status, 200, "GET /track.js")
     check("javascript" in r.headers.get("content-type", ""),
           "track.js content-type %r" % r.headers.get("content-type"))
+    # The page fetches one message catalog per view.
+    r = c.get("/i18n/de.json")
+    eq(r.status, 200, "GET /i18n/de.json")
+    check(r.headers.get("content-type", "").startswith("application/json"),
+          "catalog content-type %r" % r.headers.get("content-type"))
+    check(json.loads(r.body).get("stage.delivered") == "Zugestellt", "the German catalog")
 
 
 def check_health(c):

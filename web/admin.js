@@ -501,8 +501,12 @@
     resetAndLoad();
   }
 
-  S.footerZone();
-  state.token = S.store.get(TOKEN_KEY);
-  if (state.token) startApp();
-  else showTokenView('');
+  /* The operator page stays in English; the words it shares with the
+   * shopper page (shipment cards, stages, times) come from the English catalog. */
+  S.i18n.load('en').then(function () {
+    S.footerZone();
+    state.token = S.store.get(TOKEN_KEY);
+    if (state.token) startApp();
+    else showTokenView('');
+  });
 })();

@@ -18,6 +18,17 @@
  * a regular expression; Date.parse is never used, because browsers read an
  * offset-less string as the *viewer's* local time, which would invent a zone.
  *
+ * Words. Every user-visible string comes from a message catalog,
+ * web/i18n/<lang>.json (flat keys, "{name}" placeholders), one language
+ * fetched per view: t(key, vars) gives the text, tn() the same with DOM nodes
+ * in the placeholders, and elements with data-i18n="key" (or
+ * data-i18n-label="key" for aria-label) are filled by i18n.apply(). The same
+ * catalogs are compiled into the e-mails (cgi/lib/i18n.c). The language:
+ * ?lang=, else the browser's languages, else the server's default_locale
+ * (GET {api}/v1/settings), else English. Dates and relative times go through
+ * Intl in that language. Carrier text (messages, locations) is shown as the
+ * carrier wrote it.
+ *
  * Exposed as window.ShipTrack.
  */
 (function () {
@@ -61,12 +72,13 @@
     return node;
   }
 
-  /* Only http(s) URLs become links; anything else (javascript:, data:) is text. */
-  function safeUrl(u) {
+  /* Only http(s) URLs become links (httpsOnly: only https); anything else
+   * (javascript:, data:, relative paths) stays text. */
+  function safeUrl(u, httpsOnly) {
     if (typeof u !== 'string' || u === '') return null;
     try {
       var url = new URL(u, document.baseURI);
-      if (url.protocol === 'https:' || url.protocol === 'http:') return url.href;
+      if (url.protocol === 'https:' || (url.protocol === 'http:' && !httpsOnly)) return url.href;
     } catch (e) { /* not a URL */ }
     return null;
   }
@@ -95,19 +107,123 @@
     return url.href;
   }
 
-  /* ---------- time ---------- */
+  /* ---------- words: the message catalog ---------- */
 
-  /* The page is written in English; use the viewer's English variant when they
-   * have one (en-GB writes "Tue 6 May"), else en-US. */
-  var LOCALE = (function () {
-    var langs = (navigator.languages && navigator.languages.length) ? navigator.languages : [navigator.language];
+  /* The catalogs in web/i18n/ (tests/i18n_check.py checks this list). */
+  var LANGS = ['en', 'de', 'es', 'fr', 'it', 'nl', 'pt'];
+  var has = function (o, k) { return Object.prototype.hasOwnProperty.call(o, k); };
+  var catalog = {};
+  var LANG = 'en';
+  var LOCALE = 'en-US';
+
+  /* "de-AT" -> "de" when there is a German catalog; else null. */
+  function supported(tag) {
+    if (typeof tag !== 'string') return null;
+    var p = tag.trim().toLowerCase().split(/[-_]/)[0];
+    return LANGS.indexOf(p) >= 0 ? p : null;
+  }
+
+  function browserLangs() {
+    var l = (navigator.languages && navigator.languages.length) ? navigator.languages : [navigator.language];
+    return Array.prototype.filter.call(l, function (x) { return typeof x === 'string' && x; });
+  }
+
+  /* The tag Intl formats with: the browser's own variant of the language when
+   * it has one (en-GB writes "Tue 6 May", pt-PT differs from pt), else a
+   * plain tag (English: en-US). */
+  function localeFor(lang) {
+    var langs = browserLangs();
     for (var i = 0; i < langs.length; i++) {
-      if (typeof langs[i] === 'string' && /^en(-|$)/i.test(langs[i])) {
+      if (supported(langs[i]) === lang) {
         try { new Intl.DateTimeFormat(langs[i]); return langs[i]; } catch (e) { /* unsupported tag */ }
       }
     }
-    return 'en-US';
-  })();
+    return lang === 'en' ? 'en-US' : lang;
+  }
+
+  /* The text for key, with {name} placeholders from vars; the key itself when
+   * the catalog lacks it (make check makes sure none does). */
+  function t(key, vars) {
+    var s = has(catalog, key) ? catalog[key] : key;
+    if (!vars) return s;
+    return s.replace(/\{(\w+)\}/g, function (m, k) { return has(vars, k) ? String(vars[k]) : m; });
+  }
+
+  /* Like t(), but placeholders may be DOM nodes: an array for el()/append(). */
+  function tn(key, vars) {
+    var s = has(catalog, key) ? catalog[key] : key;
+    var out = [];
+    var re = /\{(\w+)\}/g, last = 0, m;
+    while ((m = re.exec(s)) !== null) {
+      if (m.index > last) out.push(s.slice(last, m.index));
+      out.push(vars && has(vars, m[1]) ? vars[m[1]] : m[0]);
+      last = re.lastIndex;
+    }
+    if (last < s.length) out.push(s.slice(last));
+    return out;
+  }
+
+  function fetchJson(url, ms) {
+    var ctl = new AbortController();
+    var timer = setTimeout(function () { ctl.abort(); }, ms);
+    return fetch(url, { headers: { Accept: 'application/json' }, credentials: 'same-origin',
+      referrerPolicy: 'no-referrer', signal: ctl.signal })
+      .then(function (res) { return res.ok ? readJson(res) : null; })
+      .then(function (v) { clearTimeout(timer); return v; }, function () { clearTimeout(timer); return null; });
+  }
+
+  /* Load one catalog (English if that one cannot be had); resolves to the language loaded. */
+  function loadCatalog(lang) {
+    return fetchJson(new URL('i18n/' + lang + '.json', document.baseURI).href, 10000).then(function (c) {
+      if (c && typeof c === 'object' && !Array.isArray(c)) {
+        catalog = c;
+        LANG = lang;
+        LOCALE = localeFor(lang);
+        fmtCache = {};
+        document.documentElement.lang = lang;
+        return lang;
+      }
+      return lang === 'en' ? 'en' : loadCatalog('en');
+    });
+  }
+
+  /* ?lang=, the browser's languages, the server's default_locale
+   * (askServer), English: the first we have a catalog for. */
+  function chooseLanguage(query, askServer) {
+    var l = supported(query);
+    if (l) return Promise.resolve(l);
+    var langs = browserLangs();
+    for (var i = 0; i < langs.length; i++) if ((l = supported(langs[i]))) return Promise.resolve(l);
+    if (!askServer) return Promise.resolve('en');
+    return fetchJson(apiUrl('/v1/settings'), 5000).then(function (s) {
+      return (s && supported(s.defaultLocale)) || 'en';
+    });
+  }
+
+  /* Fill data-i18n (text) and data-i18n-label (aria-label) under root. */
+  function applyCatalog(root) {
+    Array.prototype.forEach.call(root.querySelectorAll('[data-i18n]'), function (n) {
+      n.textContent = t(n.getAttribute('data-i18n'));
+    });
+    Array.prototype.forEach.call(root.querySelectorAll('[data-i18n-label]'), function (n) {
+      n.setAttribute('aria-label', t(n.getAttribute('data-i18n-label')));
+    });
+  }
+
+  /* A language's name in that language ("Deutsch", "Español"). */
+  function languageName(code) {
+    var name = code;
+    try { name = new Intl.DisplayNames([code], { type: 'language' }).of(code) || code; } catch (e) { /* old browser */ }
+    return name.charAt(0).toLocaleUpperCase(code) + name.slice(1);
+  }
+
+  var i18n = {
+    LANGS: LANGS, supported: supported, choose: chooseLanguage, load: loadCatalog,
+    apply: applyCatalog, languageName: languageName,
+    lang: function () { return LANG; }, locale: function () { return LOCALE; }
+  };
+
+  /* ---------- time ---------- */
 
   var VIEWER_ZONE = (function () {
     try { return new Intl.DateTimeFormat().resolvedOptions().timeZone || ''; } catch (e) { return ''; }
@@ -227,18 +343,32 @@
       year: d.getFullYear() !== n.getFullYear() ? 'numeric' : undefined }).format(d);
   }
 
-  /* "just now", "20 min ago", "3 h ago", "4 days ago"; null unless p is an instant. */
+  var rtfCache = {};
+  function rtf() {
+    if (!rtfCache[LOCALE]) rtfCache[LOCALE] = new Intl.RelativeTimeFormat(LOCALE, { numeric: 'auto' });
+    return rtfCache[LOCALE];
+  }
+
+  /* "now", "20 minutes ago", "3 hours ago", "4 days ago" in the page's
+   * language; null unless p is an instant. */
   function relative(p, now) {
     if (!p || p.kind !== 'instant') return null;
     var diff = (now || Date.now()) - p.date.getTime();
     if (diff < -5 * 60000) return null; /* in the future: clocks disagree, say the time instead */
-    if (diff < 60000) return 'just now';
+    if (diff < 60000) return rtf().format(0, 'second');
     var min = Math.floor(diff / 60000);
-    if (min < 60) return min + ' min ago';
+    if (min < 60) return rtf().format(-min, 'minute');
     var h = Math.floor(diff / 3600000);
-    if (h < 48) return h + ' h ago';
-    var days = Math.floor(diff / 86400000);
-    return days + ' days ago';
+    if (h < 48) return rtf().format(-h, 'hour');
+    return rtf().format(-Math.floor(diff / 86400000), 'day');
+  }
+
+  /* "in 45 seconds", "in 5 minutes", "in 2 hours" for a wait in seconds. */
+  function inDuration(seconds) {
+    if (seconds < 60) return rtf().format(Math.max(1, Math.ceil(seconds)), 'second');
+    var min = Math.ceil(seconds / 60);
+    if (min < 120) return rtf().format(min, 'minute');
+    return rtf().format(Math.ceil(min / 60), 'hour');
   }
 
   function datetimeAttr(p) {
@@ -250,9 +380,10 @@
   }
 
   /*
-   * <time> for a raw API time string. opts.relative: prefer "3 h ago" for instants;
-   * opts.localNote: text after local (offset-less) times, default
-   * "local time at the location". Unparseable strings are shown as given.
+   * <time> for a raw API time string. opts.relative: prefer "3 hours ago" for
+   * instants; opts.localNote: the key of the text after local (offset-less)
+   * times, default "local time at the location". Unparseable strings are shown
+   * as given.
    */
   function timeNode(raw, opts) {
     opts = opts || {};
@@ -262,78 +393,70 @@
     var text = full;
     if (opts.dayOnly) text = formatDay(p);
     if (opts.relative) text = relative(p) || full;
-    var t = el('time', { datetime: datetimeAttr(p), title: (text !== full) ? full : null, text: text });
+    var tm = el('time', { datetime: datetimeAttr(p), title: (text !== full) ? full : null, text: text });
     if (p.kind === 'local' && !opts.dayOnly) {
-      var note = opts.localNote === undefined ? 'local time at the location' : opts.localNote;
-      return el('span', { class: 'time-local' }, [t, ' ', el('span', { class: 'tz-note', text: '(' + note + ')' })]);
+      var note = t(opts.localNote || 'time.local_note');
+      return el('span', { class: 'time-local' }, [tm, ' ', el('span', { class: 'tz-note', text: '(' + note + ')' })]);
     }
-    return t;
+    return tm;
   }
 
-  /* ---------- words ---------- */
+  /* An estimate's dates: one day, or a range ("Tue, May 6 – Thu, May 8"). */
+  function formatRange(a, b) {
+    if (!b || a.raw === b.raw) return formatWhen(a);
+    if (a.kind === b.kind && a.kind !== 'local') {
+      var o = { weekday: 'short', month: 'short', day: 'numeric', year: yearOpt(b) };
+      var f;
+      if (a.kind === 'date') { o.timeZone = 'UTC'; f = dtf(o); }
+      else { o.hour = 'numeric'; o.minute = '2-digit'; o.timeZoneName = 'short'; f = dtf(o); }
+      if (typeof f.formatRange === 'function') {
+        return a.kind === 'date' ? f.formatRange(a.wall, b.wall) : f.formatRange(a.date, b.date);
+      }
+    }
+    return formatWhen(a) + ' \u2013 ' + formatWhen(b);
+  }
 
+  /* ---------- words for codes ---------- */
+
+  /* AfterShip's nine tags: catalog key, colour, progress step. */
   var TAGS = {
-    Pending: { words: 'Waiting for the carrier', tone: 'neutral', step: 1 },
-    InfoReceived: { words: 'Label created', tone: 'neutral', step: 1 },
-    InTransit: { words: 'In transit', tone: 'info', step: 2 },
-    OutForDelivery: { words: 'Out for delivery', tone: 'info', step: 3 },
-    AttemptFail: { words: 'Delivery attempt failed', tone: 'warning', step: 3 },
-    Delivered: { words: 'Delivered', tone: 'success', step: 4 },
-    AvailableForPickup: { words: 'Ready for pickup', tone: 'info', step: 3 },
-    Exception: { words: 'Delivery problem', tone: 'warning', step: 2 },
-    Expired: { words: 'Tracking expired', tone: 'warning', step: 2 }
+    Pending: { key: 'pending', tone: 'neutral', step: 1 },
+    InfoReceived: { key: 'info_received', tone: 'neutral', step: 1 },
+    InTransit: { key: 'in_transit', tone: 'info', step: 2 },
+    OutForDelivery: { key: 'out_for_delivery', tone: 'info', step: 3 },
+    AttemptFail: { key: 'attempt_fail', tone: 'warning', step: 3 },
+    Delivered: { key: 'delivered', tone: 'success', step: 4 },
+    AvailableForPickup: { key: 'available_for_pickup', tone: 'info', step: 3 },
+    Exception: { key: 'exception', tone: 'warning', step: 2 },
+    Expired: { key: 'expired', tone: 'warning', step: 2 }
   };
+  var TAG_HINTS = { Pending: 'pending', InfoReceived: 'info_received', Expired: 'expired' };
 
-  var TAG_HINTS = {
-    Pending: 'The carrier has no information about this shipment yet.',
-    InfoReceived: 'The carrier has the shipment details and is waiting for the package.',
-    Expired: 'The carrier has not sent an update for a long time.'
-  };
+  var STAGES = ['processing', 'placed', 'shipped', 'in_transit', 'out_for_delivery', 'available_for_pickup',
+    'attempt_failed', 'exception', 'delivered', 'partially_delivered', 'expired', 'failed', 'cancelled'];
+  var STATUSES = ['PENDING', 'PROCESSING', 'SUCCEEDED', 'FAILED', 'CANCELLATION_IN_PROGRESS', 'CANCELLED'];
 
-  var STAGES = {
-    processing: 'Processing your order',
-    placed: 'Order placed',
-    shipped: 'Shipped',
-    in_transit: 'In transit',
-    out_for_delivery: 'Out for delivery',
-    available_for_pickup: 'Ready for pickup',
-    attempt_failed: 'Delivery attempt failed',
-    exception: 'Delivery problem',
-    delivered: 'Delivered',
-    partially_delivered: 'Partially delivered',
-    expired: 'Tracking expired',
-    failed: 'Order failed',
-    cancelled: 'Order cancelled'
-  };
-
-  var STATUSES = {
-    PENDING: 'Pending',
-    PROCESSING: 'Processing',
-    SUCCEEDED: 'Placed',
-    FAILED: 'Failed',
-    CANCELLATION_IN_PROGRESS: 'Cancellation in progress',
-    CANCELLED: 'Cancelled'
-  };
-
+  /* A code we have no words for (a status Rye adds later): shown as readable as it gets. */
   function humanize(code) {
     var s = str(code).replace(/[_-]+/g, ' ').replace(/([a-z])([A-Z])/g, '$1 $2').trim().toLowerCase();
     return s ? s.charAt(0).toUpperCase() + s.slice(1) : '';
   }
 
   function tagInfo(tag) {
-    if (typeof tag === 'string' && Object.prototype.hasOwnProperty.call(TAGS, tag)) return TAGS[tag];
-    if (tag === null || tag === undefined || tag === '') return TAGS.Pending;
+    if (tag === null || tag === undefined || tag === '') tag = 'Pending';
+    if (typeof tag === 'string' && has(TAGS, tag)) {
+      var i = TAGS[tag];
+      return { words: t('tag.' + i.key), tone: i.tone, step: i.step };
+    }
     return { words: humanize(tag), tone: 'neutral', step: 2 };
   }
 
   function stageWords(stage) {
-    if (typeof stage === 'string' && Object.prototype.hasOwnProperty.call(STAGES, stage)) return STAGES[stage];
-    return humanize(stage);
+    return STAGES.indexOf(stage) >= 0 ? t('stage.' + stage) : humanize(stage);
   }
 
   function statusWords(status) {
-    if (typeof status === 'string' && Object.prototype.hasOwnProperty.call(STATUSES, status)) return STATUSES[status];
-    return humanize(status);
+    return STATUSES.indexOf(status) >= 0 ? t('order_status.' + status.toLowerCase()) : humanize(status);
   }
 
   function shipmentsOf(order) {
@@ -343,6 +466,7 @@
   /* ---------- shipment card ---------- */
 
   var TIMELINE_PREVIEW = 5;
+  var ESTIMATE_SOURCES = ['carrier', 'predicted', 'rye'];
 
   function locationText(loc) {
     if (loc === null || loc === undefined) return '';
@@ -355,18 +479,39 @@
     return str(loc);
   }
 
+  /* The shipment's usable estimates, carrier's first, then the prediction, then Rye's. */
+  function estimatesOf(s) {
+    if (!Array.isArray(s.estimates)) return [];
+    return s.estimates.filter(function (e) {
+      return e && ESTIMATE_SOURCES.indexOf(e.source) >= 0 && (parseTime(e.earliest) || parseTime(e.latest));
+    }).sort(function (a, b) { return ESTIMATE_SOURCES.indexOf(a.source) - ESTIMATE_SOURCES.indexOf(b.source); });
+  }
+
+  /* The one date the headline speaks of: the old expectedDelivery, else the
+   * latest day of the best estimate. */
+  function expectedOf(s) {
+    if (s.expectedDelivery && parseTime(s.expectedDelivery)) return s.expectedDelivery;
+    var e = estimatesOf(s)[0];
+    return e ? (parseTime(e.latest) ? e.latest : e.earliest) : null;
+  }
+
+  function timelineButtonText(open, count) {
+    return open ? t('timeline.show_fewer') : t('timeline.show_all', { count: count });
+  }
+
   function renderTimeline(shipment, idBase, expanded, onToggle, level) {
     var cps = Array.isArray(shipment.checkpoints) ? shipment.checkpoints.filter(function (c) { return c && typeof c === 'object'; }) : [];
     var wrap = el('div', { class: 'timeline-wrap' });
     var headingId = idBase + '-history';
-    wrap.appendChild(el('h' + Math.min(level || 4, 6), { id: headingId, class: 'timeline-heading', text: 'Tracking history' }));
+    wrap.appendChild(el('h' + Math.min(level || 4, 6), { id: headingId, class: 'timeline-heading', text: t('timeline.heading') }));
     if (cps.length === 0) {
-      wrap.appendChild(el('p', { class: 'muted', testid: 'timeline-empty', text: 'No updates from the carrier yet.' }));
+      wrap.appendChild(el('p', { class: 'muted', testid: 'timeline-empty', text: t('timeline.empty') }));
       return wrap;
     }
     var listId = idBase + '-timeline';
     var ol = el('ol', { class: 'timeline', id: listId, testid: 'timeline', 'aria-labelledby': headingId });
-    /* Newest first, in the order the API gives: never re-sorted here. */
+    /* Newest first, in the order the API gives: never re-sorted here. The
+     * carrier's message and location are shown as the carrier wrote them. */
     cps.forEach(function (cp, i) {
       var info = tagInfo(cp.tag);
       var message = str(cp.message).trim() || info.words;
@@ -378,8 +523,8 @@
       }, [
         el('p', { class: 'timeline-message', text: message }),
         el('p', { class: 'timeline-meta' }, [
-          cp.time ? timeNode(cp.time) : el('span', { text: 'Time not given' }),
-          loc ? [el('span', { class: 'sep', 'aria-hidden': 'true', text: ' · ' }), el('span', { class: 'timeline-location', text: loc })] : null
+          cp.time ? timeNode(cp.time) : el('span', { text: t('timeline.no_time') }),
+          loc ? [el('span', { class: 'sep', 'aria-hidden': 'true', text: ' \u00b7 ' }), el('span', { class: 'timeline-location', text: loc })] : null
         ])
       ]);
       ol.appendChild(li);
@@ -389,13 +534,13 @@
       var btn = el('button', {
         type: 'button', class: 'button button-quiet', testid: 'timeline-toggle',
         'aria-controls': listId, 'aria-expanded': expanded ? 'true' : 'false',
-        text: expanded ? 'Show fewer updates' : 'Show all ' + cps.length + ' updates'
+        text: timelineButtonText(expanded, cps.length)
       });
       btn.addEventListener('click', function () {
         var open = btn.getAttribute('aria-expanded') !== 'true';
         Array.prototype.forEach.call(ol.children, function (li, i) { li.hidden = !open && i >= TIMELINE_PREVIEW; });
         btn.setAttribute('aria-expanded', open ? 'true' : 'false');
-        btn.textContent = open ? 'Show fewer updates' : 'Show all ' + cps.length + ' updates';
+        btn.textContent = timelineButtonText(open, cps.length);
         if (onToggle) onToggle(open);
       });
       wrap.appendChild(btn);
@@ -403,8 +548,60 @@
     return wrap;
   }
 
-  function fact(dl, label, value, testid) {
-    dl.appendChild(el('div', { class: 'fact', testid: testid }, [el('dt', { text: label }), el('dd', null, value)]));
+  function fact(dl, labelKey, value, testid) {
+    dl.appendChild(el('div', { class: 'fact', testid: testid }, [el('dt', { text: t(labelKey) }), el('dd', null, value)]));
+  }
+
+  function newTabLink(href, cls, testid, content) {
+    return el('a', { href: href, rel: 'noopener noreferrer', target: '_blank', class: cls, testid: testid },
+      [content, el('span', { class: 'visually-hidden', text: ' ' + t('link.new_tab') })]);
+  }
+
+  /* "Carrier's estimate: Tue, May 6 – Thu, May 8", one line per source. */
+  function estimateList(list) {
+    return el('ul', { class: 'estimates' }, list.map(function (e) {
+      var a = parseTime(e.earliest) || parseTime(e.latest);
+      var b = parseTime(e.latest) || a;
+      return el('li', { class: 'estimate', testid: 'estimate', 'data-source': e.source },
+        tn('estimate.item', {
+          source: el('span', { class: 'estimate-source', text: t('estimate.' + e.source) }),
+          dates: el('span', { class: 'estimate-dates', 'data-earliest': datetimeAttr(a), 'data-latest': datetimeAttr(b),
+            text: formatRange(a, b) })
+        }));
+    }));
+  }
+
+  /* Delivered, else the estimates, else the old single expected date. */
+  function deliveryFacts(dl, s, hasNumber) {
+    var ests = estimatesOf(s);
+    if (s.deliveredAt) {
+      fact(dl, 'fact.delivered', timeNode(s.deliveredAt), 'shipment-delivered');
+    } else if (ests.length) {
+      fact(dl, 'fact.estimates', estimateList(ests), 'shipment-estimates');
+    } else if (s.expectedDelivery) {
+      fact(dl, 'fact.expected', timeNode(s.expectedDelivery), 'shipment-expected');
+    } else if (hasNumber && ['Delivered', 'AvailableForPickup', 'Expired'].indexOf(s.tag) < 0) {
+      fact(dl, 'fact.expected', el('span', { class: 'muted', text: t('expected.none') }), 'shipment-expected');
+    }
+  }
+
+  /* Pickup point, who signed, the carrier's own page (https only). */
+  function carrierFacts(dl, s, numberHref) {
+    var pickup = s.pickup && typeof s.pickup === 'object' ? s.pickup : null;
+    if (pickup && str(pickup.location).trim()) {
+      fact(dl, 'fact.pickup', [
+        el('span', { class: 'pickup-location', text: str(pickup.location).trim() }),
+        str(pickup.note).trim() ? el('span', { class: 'pickup-note', testid: 'pickup-note', text: str(pickup.note).trim() }) : null
+      ], 'shipment-pickup');
+    }
+    if (typeof s.signedBy === 'string' && s.signedBy.trim()) {
+      fact(dl, 'fact.signed_by', s.signedBy.trim(), 'shipment-signed-by');
+    }
+    var carrierHref = safeUrl(s.carrierTrackingLink, true);
+    if (carrierHref && carrierHref !== numberHref) {
+      fact(dl, 'fact.carrier_link', newTabLink(carrierHref, 'carrier-link', 'carrier-link', t('carrier_link.text')),
+        'shipment-carrier-link');
+    }
   }
 
   /*
@@ -417,8 +614,8 @@
     var index = opts.index || 0, total = opts.total || 1, level = Math.min(opts.level || 3, 5);
     var idBase = (opts.idPrefix || 'shipment') + '-' + (index + 1);
     var hasNumber = typeof s.trackingNumber === 'string' && s.trackingNumber.trim() !== '';
-    var info = hasNumber ? tagInfo(s.tag) : { words: 'Tracking details pending', tone: 'neutral' };
-    var title = total > 1 ? 'Shipment ' + (index + 1) + ' of ' + total : 'Shipment';
+    var info = hasNumber ? tagInfo(s.tag) : { words: t('shipment.details_pending'), tone: 'neutral' };
+    var title = total > 1 ? t('shipment.title_of', { n: index + 1, total: total }) : t('shipment.title');
 
     var card = el('section', {
       class: 'card shipment', id: idBase, testid: 'shipment-card',
@@ -433,36 +630,30 @@
     var sub = str(s.subtagMessage).trim();
     if (hasNumber && sub && sub.toLowerCase() !== info.words.toLowerCase()) {
       card.appendChild(el('p', { class: 'shipment-detail', testid: 'shipment-substatus', text: sub }));
-    } else if (hasNumber && TAG_HINTS[s.tag]) {
-      card.appendChild(el('p', { class: 'shipment-detail muted', text: TAG_HINTS[s.tag] }));
+    } else if (hasNumber && has(TAG_HINTS, s.tag)) {
+      card.appendChild(el('p', { class: 'shipment-detail muted', text: t('tag_hint.' + TAG_HINTS[s.tag]) }));
     }
 
     if (!hasNumber) {
-      card.appendChild(el('p', { class: 'shipment-detail', testid: 'tracking-pending',
-        text: 'The store hasn\u2019t shared a tracking number for this shipment yet. It will appear here as soon as it does.' }));
+      card.appendChild(el('p', { class: 'shipment-detail', testid: 'tracking-pending', text: t('shipment.no_number') }));
     }
 
     var dl = el('dl', { class: 'facts' });
-    fact(dl, 'Carrier', str(s.carrier).trim() || 'Not known yet', 'shipment-carrier');
+    fact(dl, 'fact.carrier', str(s.carrier).trim() || t('carrier.unknown'), 'shipment-carrier');
+    var numberHref = null;
     if (hasNumber) {
-      var href = safeUrl(s.trackingUrl);
-      fact(dl, 'Tracking number', href
-        ? el('a', { href: href, rel: 'noopener noreferrer', target: '_blank', class: 'tracking-link', testid: 'tracking-link' },
-            [el('span', { class: 'tracking-number', text: s.trackingNumber }), el('span', { class: 'visually-hidden', text: ' (carrier website, opens in a new tab)' })])
+      numberHref = safeUrl(s.trackingUrl) || safeUrl(s.carrierTrackingLink, true);
+      fact(dl, 'fact.tracking_number', numberHref
+        ? newTabLink(numberHref, 'tracking-link', 'tracking-link', el('span', { class: 'tracking-number', text: s.trackingNumber }))
         : el('span', { class: 'tracking-number', text: s.trackingNumber }), 'shipment-tracking-number');
     } else {
-      fact(dl, 'Tracking number', 'Pending', 'shipment-tracking-number');
+      fact(dl, 'fact.tracking_number', t('tracking.pending'), 'shipment-tracking-number');
     }
-    if (s.deliveredAt) {
-      fact(dl, 'Delivered', timeNode(s.deliveredAt), 'shipment-delivered');
-    } else if (s.expectedDelivery) {
-      fact(dl, 'Expected delivery', timeNode(s.expectedDelivery), 'shipment-expected');
-    } else if (hasNumber && ['Delivered', 'AvailableForPickup', 'Expired'].indexOf(s.tag) < 0) {
-      fact(dl, 'Expected delivery', el('span', { class: 'muted', text: 'No estimate from the carrier yet' }), 'shipment-expected');
-    }
+    deliveryFacts(dl, s, hasNumber);
+    if (hasNumber) carrierFacts(dl, s, numberHref);
     if (opts.operator) {
-      if (s.tag !== undefined) fact(dl, 'Tag', str(s.tag) || '\u2014', 'shipment-tag');
-      if (s.subtag !== undefined) fact(dl, 'Subtag', str(s.subtag) || '\u2014', 'shipment-subtag');
+      if (s.tag !== undefined) fact(dl, 'fact.tag', str(s.tag) || '\u2014', 'shipment-tag');
+      if (s.subtag !== undefined) fact(dl, 'fact.subtag', str(s.subtag) || '\u2014', 'shipment-subtag');
     }
     card.appendChild(dl);
 
@@ -472,7 +663,7 @@
 
     if (opts.operator && s.pollError !== null && s.pollError !== undefined && s.pollError !== '') {
       card.appendChild(el('div', { class: 'notice tone-error', testid: 'poll-error', role: 'note' }, [
-        el('p', { class: 'notice-title', text: 'Last poll failed' }),
+        el('p', { class: 'notice-title', text: t('poll.failed') }),
         renderValue(s.pollError)
       ]));
     }
@@ -481,22 +672,22 @@
     return card;
   }
 
-  /* "Last carrier scan 3 h ago · checked 20 min ago" */
+  /* "Last carrier scan 3 hours ago · checked 20 minutes ago" */
   function freshness(s) {
     var p = el('p', { class: 'freshness', testid: 'shipment-freshness' });
     if (s.lastCheckpointAt) {
       var lp = parseTime(s.lastCheckpointAt);
-      p.appendChild(document.createTextNode('Last carrier scan '));
-      p.appendChild(timeNode(s.lastCheckpointAt, { relative: !!(lp && lp.kind === 'instant'), localNote: 'local time' }));
+      append(p, tn('freshness.last_scan', {
+        when: timeNode(s.lastCheckpointAt, { relative: !!(lp && lp.kind === 'instant'), localNote: 'time.local_short' })
+      }));
     } else {
-      p.appendChild(document.createTextNode('No carrier scan yet'));
+      append(p, t('freshness.no_scan'));
     }
     p.appendChild(el('span', { class: 'sep', 'aria-hidden': 'true', text: ' \u00b7 ' }));
     if (s.checkedAt) {
-      p.appendChild(document.createTextNode('checked '));
-      p.appendChild(timeNode(s.checkedAt, { relative: true, localNote: 'local time' }));
+      append(p, tn('freshness.checked', { when: timeNode(s.checkedAt, { relative: true, localNote: 'time.local_short' }) }));
     } else {
-      p.appendChild(document.createTextNode('not checked yet'));
+      append(p, t('freshness.not_checked'));
     }
     return p;
   }
@@ -507,7 +698,7 @@
   function renderValue(v, depth) {
     depth = depth || 0;
     if (v === null || v === undefined) return el('span', { class: 'muted', text: '\u2014' });
-    if (typeof v === 'boolean') return el('span', { text: v ? 'yes' : 'no' });
+    if (typeof v === 'boolean') return el('span', { text: v ? t('value.yes') : t('value.no') });
     /* Numbers as given: they may be codes (4009) as well as counts. */
     if (typeof v === 'number') return el('span', { class: 'num', text: String(v) });
     if (typeof v === 'string') {
@@ -515,19 +706,19 @@
       if (p && p.kind === 'instant') {
         return el('span', null, [
           el('time', { datetime: p.date.toISOString(), title: formatWhen(p), text: formatShortInstant(p.date) }),
-          ' ', el('span', { class: 'muted', text: '(' + (relative(p) || 'in the future') + ')' })
+          ' ', el('span', { class: 'muted', text: '(' + (relative(p) || t('time.in_future')) + ')' })
         ]);
       }
       return el('span', { class: 'value-text', text: v });
     }
     if (depth > 5) return el('code', { text: str(v) });
     if (Array.isArray(v)) {
-      if (v.length === 0) return el('span', { class: 'muted', text: 'none' });
+      if (v.length === 0) return el('span', { class: 'muted', text: t('value.none') });
       return el('ul', { class: 'value-list' }, v.map(function (x) { return el('li', null, renderValue(x, depth + 1)); }));
     }
     if (typeof v === 'object') {
       var keys = Object.keys(v);
-      if (keys.length === 0) return el('span', { class: 'muted', text: 'none' });
+      if (keys.length === 0) return el('span', { class: 'muted', text: t('value.none') });
       var dl = el('dl', { class: 'value-dl' });
       keys.forEach(function (k) {
         dl.appendChild(el('div', { class: 'value-row' }, [el('dt', { text: k }), el('dd', null, renderValue(v[k], depth + 1))]));
@@ -547,24 +738,25 @@
 
   /* Read a JSON body; null when it is not JSON. */
   function readJson(res) {
-    return res.text().then(function (t) {
-      try { return JSON.parse(t); } catch (e) { return null; }
+    return res.text().then(function (txt) {
+      try { return JSON.parse(txt); } catch (e) { return null; }
     }, function () { return null; });
   }
 
   function footerZone() {
     var n = document.getElementById('zone-note');
-    if (n && VIEWER_ZONE) n.textContent = 'Times are shown in your time zone (' + VIEWER_ZONE + ') unless marked as local time at the location.';
+    if (n) n.textContent = VIEWER_ZONE ? t('footer.zone_named', { zone: VIEWER_ZONE }) : t('footer.zone');
   }
 
   window.ShipTrack = {
     el: el, append: append, clear: clear, safeUrl: safeUrl, str: str,
-    apiUrl: apiUrl,
+    apiUrl: apiUrl, t: t, tn: tn, i18n: i18n,
     parseTime: parseTime, formatDay: formatDay, formatWhen: formatWhen, formatClock: formatClock,
-    formatShortInstant: formatShortInstant, relative: relative, daysFromToday: daysFromToday, timeNode: timeNode,
+    formatShortInstant: formatShortInstant, relative: relative, inDuration: inDuration,
+    daysFromToday: daysFromToday, timeNode: timeNode,
     tagInfo: tagInfo, stageWords: stageWords, statusWords: statusWords, humanize: humanize,
-    shipmentsOf: shipmentsOf, renderShipment: renderShipment, renderValue: renderValue,
+    shipmentsOf: shipmentsOf, expectedOf: expectedOf, renderShipment: renderShipment, renderValue: renderValue,
     store: store, readJson: readJson, footerZone: footerZone,
-    LOCALE: LOCALE, VIEWER_ZONE: VIEWER_ZONE
+    VIEWER_ZONE: VIEWER_ZONE
   };
 })();

@@ -1,10 +1,13 @@
 /*
- * shiptrack web: the shopper page (index.html?order=ID&key=K).
+ * shiptrack web: the shopper page (index.html?order=ID&key=K[&lang=xx]).
  *
- * Flow: read order/key from the URL -> no values: show the lookup form ->
- * otherwise GET {api}/v1/track/{order}?key=K and render the order: a stage
- * headline, plain-words notices for anything unusual, a five-step progress
- * indicator and one card per shipment with its checkpoint timeline.
+ * Flow: choose the language and load its catalog (common.js) -> read
+ * order/key from the URL -> no values: the lookup form (order number + e-mail
+ * address or postal code, POST {api}/v1/lookup -> {order, key}, which go into
+ * the address bar so the link can be kept) -> GET {api}/v1/track/{order}?key=K
+ * and render the order: a stage headline, plain-words notices for anything
+ * unusual, a five-step progress indicator and one card per shipment with its
+ * estimates, pickup point and checkpoint timeline.
  *
  * Failure handling: 404 (and 400) -> "not found" plus the form to retry;
  * 403 -> tracking is not enabled; network errors, timeouts and 5xx -> keep
@@ -17,28 +20,36 @@
 
   var S = window.ShipTrack;
   var el = S.el;
+  var t = S.t;
 
   var REFRESH_MS = 5 * 60 * 1000;
   var TICK_MS = 60 * 1000;
   var TIMEOUT_MS = 20 * 1000;
   var CACHE_PREFIX = 'shiptrack.track.';
+  var SEP = ' \u00b7 ';
 
   var params = new URLSearchParams(window.location.search);
   var orderId = (params.get('order') || '').trim();
   var key = (params.get('key') || '').replace(/\s+/g, '');
+  var langParam = S.i18n.supported(params.get('lang'));  /* 'de', or null when absent or unknown */
 
   var $ = function (id) { return document.getElementById(id); };
   var dom = {
     main: $('main'), live: $('live-status'),
     lookupView: $('lookup-view'), messageView: $('message-view'), orderView: $('order-view'),
     lookupHeading: $('lookup-heading'), lookupIntro: $('lookup-intro'), form: $('lookup-form'),
-    orderInput: $('order-input'), keyInput: $('key-input'), orderError: $('order-error'), keyError: $('key-error'),
+    lookupError: $('lookup-error'), lookupErrorText: $('lookup-error-text'),
+    orderInput: $('order-input'), orderError: $('order-error'),
+    emailField: $('email-field'), emailInput: $('email-input'), emailError: $('email-error'),
+    postalField: $('postal-field'), postalInput: $('postal-input'), postalError: $('postal-error'),
+    methodToggle: $('method-toggle'), submit: $('lookup-submit'),
     messageHeading: $('message-heading'), messageNotice: $('message-notice'), messageText: $('message-text'),
     retry: $('retry-button'),
     eyebrow: $('order-eyebrow'), headline: $('stage-headline'), refresh: $('refresh-button'),
     refreshedAt: $('refreshed-at'), notices: $('notices'),
     progressBar: $('progress-bar'), steps: $('progress-steps'),
-    shipmentsSection: $('shipments-section'), shipmentsHeading: $('shipments-heading'), shipments: $('shipments')
+    shipmentsSection: $('shipments-section'), shipmentsHeading: $('shipments-heading'), shipments: $('shipments'),
+    langSwitch: $('lang-switch'), langSummary: $('lang-summary'), langCurrent: $('lang-current'), langList: $('lang-list')
   };
 
   var state = {
@@ -48,8 +59,52 @@
     controller: null,  /* AbortController of the request in flight */
     lastAttempt: 0,
     view: null,
+    byPostal: false,   /* the lookup form asks for the postal code instead of the e-mail address */
+    looking: false,    /* a lookup request is in flight */
     expanded: {}       /* shipment card id -> timeline expanded */
   };
+
+  function pageTitle(first) { return first + SEP + t('site.name'); }
+
+  /* ---------- address bar and links ---------- */
+
+  /* index.html?order=..&key=..&lang=.. with whatever of these is known. */
+  function pageUrl(lang) {
+    var q = new URLSearchParams();
+    if (orderId && key) { q.set('order', orderId); q.set('key', key); }
+    if (lang) q.set('lang', lang);
+    var s = q.toString();
+    return window.location.pathname + (s ? '?' + s : '');
+  }
+
+  /* The language switcher: one link per catalog, keeping order and key. */
+  function buildLanguageSwitcher() {
+    var current = S.i18n.lang();
+    S.clear(dom.langList);
+    S.i18n.LANGS.forEach(function (code) {
+      var a = el('a', { href: pageUrl(code), lang: code, hreflang: code, class: 'lang-link',
+        testid: 'lang-link-' + code, 'aria-current': code === current ? 'true' : null,
+        text: S.i18n.languageName(code) });
+      dom.langList.appendChild(el('li', null, a));
+    });
+    dom.langCurrent.textContent = S.i18n.languageName(current);
+    dom.langSwitch.hidden = false;
+    /* "Look up another order" keeps a language the shopper chose. */
+    Array.prototype.forEach.call(document.querySelectorAll('.brand-link, .another-order-link'), function (a) {
+      a.setAttribute('href', langParam ? '?lang=' + encodeURIComponent(S.i18n.lang()) : '?');
+    });
+  }
+
+  /* Escape closes the open language list and returns to its summary. */
+  dom.langSwitch.addEventListener('keydown', function (ev) {
+    if (ev.key === 'Escape' && dom.langSwitch.open) {
+      dom.langSwitch.open = false;
+      dom.langSummary.focus();
+    }
+  });
+  document.addEventListener('click', function (ev) {
+    if (dom.langSwitch.open && !dom.langSwitch.contains(ev.target)) dom.langSwitch.open = false;
+  });
 
   /* ---------- views ---------- */
 
@@ -69,8 +124,8 @@
     var showing = state.view === 'order';
     dom.live.classList.toggle('is-loading', busy && !showing);
     if (busy) {
-      dom.live.textContent = 'Loading\u2026';
-      if (state.view === 'order') dom.refreshedAt.textContent = 'Refreshing\u2026';
+      dom.live.textContent = t('status.loading');
+      if (state.view === 'order') dom.refreshedAt.textContent = t('status.refreshing');
     }
   }
 
@@ -82,17 +137,20 @@
   /* ---------- lookup form ---------- */
 
   function showLookup(kind) {
-    dom.orderInput.value = orderId;
-    dom.keyInput.value = key;
+    /* A link's order id is ours, not the shop's order number the form asks for. */
+    dom.orderInput.value = '';
     if (kind === 'notfound') {
-      dom.lookupHeading.textContent = 'We couldn\u2019t find an order with that number and key';
-      dom.lookupIntro.textContent = 'Check both values in your order confirmation and try again. The key is case-sensitive.';
+      dom.lookupHeading.textContent = t('notfound.heading');
+      dom.lookupIntro.textContent = t('notfound.intro');
       dom.lookupView.setAttribute('data-state', 'notfound');
-      document.title = 'Order not found \u00b7 Order tracking';
+      document.title = pageTitle(t('notfound.title'));
     } else {
+      dom.lookupHeading.textContent = t('lookup.heading');
+      dom.lookupIntro.textContent = t('lookup.intro');
       dom.lookupView.removeAttribute('data-state');
-      document.title = 'Track your order';
+      document.title = t('page.title');
     }
+    setMethod(state.byPostal);
     showView('lookup');
   }
 
@@ -103,19 +161,124 @@
     else input.removeAttribute('aria-invalid');
   }
 
-  dom.form.addEventListener('submit', function (ev) {
-    var o = dom.orderInput.value.trim();
-    var k = dom.keyInput.value.replace(/\s+/g, '');
-    dom.orderInput.value = o;
-    dom.keyInput.value = k;
-    setFieldError(dom.orderInput, dom.orderError, o ? '' : 'Enter your order number.');
-    setFieldError(dom.keyInput, dom.keyError, k ? '' : 'Enter the tracking key.');
-    if (!o || !k) {
-      ev.preventDefault();
-      (o ? dom.keyInput : dom.orderInput).focus();
-    }
-    /* Valid: the native GET submission navigates to ?order=..&key=.. */
+  function setLookupError(message) {
+    dom.lookupErrorText.textContent = message;
+    dom.lookupError.hidden = !message;
+  }
+
+  /* E-mail address (the default) or postal code. */
+  function setMethod(byPostal) {
+    state.byPostal = byPostal;
+    dom.emailField.hidden = byPostal;
+    dom.postalField.hidden = !byPostal;
+    dom.methodToggle.textContent = t(byPostal ? 'form.use_email' : 'form.use_postal');
+    setFieldError(dom.emailInput, dom.emailError, '');
+    setFieldError(dom.postalInput, dom.postalError, '');
+  }
+
+  dom.methodToggle.addEventListener('click', function () {
+    setMethod(!state.byPostal);
+    (state.byPostal ? dom.postalInput : dom.emailInput).focus();
   });
+
+  function secretField() {
+    return state.byPostal
+      ? { input: dom.postalInput, error: dom.postalError, required: 'form.error.postal_required', ok: /\S/ }
+      : { input: dom.emailInput, error: dom.emailError, required: 'form.error.email_required', ok: /^[^\s@]+@[^\s@]+$/ };
+  }
+
+  dom.form.addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    if (state.looking) return;
+    var f = secretField();
+    var o = dom.orderInput.value.trim();
+    var v = f.input.value.trim();
+    dom.orderInput.value = o;
+    f.input.value = v;
+    setLookupError('');
+    setFieldError(dom.orderInput, dom.orderError, o ? '' : t('form.error.order_required'));
+    var vErr = !v ? t(f.required) : (f.ok.test(v) ? '' : t('form.error.email_invalid'));
+    setFieldError(f.input, f.error, vErr);
+    if (!o || vErr) {
+      (o ? f.input : dom.orderInput).focus();
+      return;
+    }
+    lookup(o, v);
+  });
+
+  function setLooking(busy) {
+    state.looking = busy;
+    dom.submit.disabled = busy;
+    dom.form.setAttribute('aria-busy', busy ? 'true' : 'false');
+    if (busy) dom.live.textContent = t('status.looking_up');
+  }
+
+  /* POST {api}/v1/lookup: 200 {order, key}; 404 no such pair; 429 with Retry-After. */
+  function lookup(o, v) {
+    var body = state.byPostal ? { orderNumber: o, postalCode: v } : { orderNumber: o, email: v };
+    var ctl = new AbortController();
+    var timer = setTimeout(function () { ctl.abort(); }, TIMEOUT_MS);
+    setLooking(true);
+    fetch(S.apiUrl('/v1/lookup'), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify(body),
+      cache: 'no-store',
+      credentials: 'same-origin',
+      referrerPolicy: 'no-referrer',
+      signal: ctl.signal
+    }).then(function (res) {
+      if (res.status === 200) {
+        return S.readJson(res).then(function (b) {
+          return b && typeof b.order === 'string' && b.order && typeof b.key === 'string' && b.key
+            ? { kind: 'found', order: b.order, key: b.key } : { kind: 'server' };
+        });
+      }
+      if (res.status === 404) return { kind: 'notfound' };
+      if (res.status === 429) return { kind: 'limited', wait: parseInt(res.headers.get('Retry-After') || '', 10) };
+      if (res.status === 400) return { kind: 'bad' };
+      if (res.status === 403) return { kind: 'forbidden' };
+      return { kind: 'server' };
+    }, function () {
+      return { kind: 'network' };
+    }).then(function (r) {
+      clearTimeout(timer);
+      setLooking(false);
+      lookedUp(r);
+    });
+  }
+
+  function lookedUp(r) {
+    announce('');
+    switch (r.kind) {
+      case 'found':
+        orderId = r.order;
+        key = r.key;
+        /* The link now names the order: it can be kept, shared, bookmarked. */
+        window.history.replaceState(null, '', pageUrl(langParam));
+        buildLanguageSwitcher();
+        state.data = null;
+        load();
+        return;
+      case 'notfound':
+        setLookupError(t(state.byPostal ? 'lookup.not_found_postal' : 'lookup.not_found'));
+        break;
+      case 'limited':
+        setLookupError(r.wait > 0 ? t('lookup.rate_limited', { when: S.inDuration(r.wait) }) : t('lookup.rate_limited_later'));
+        break;
+      case 'bad':
+        setLookupError(t('lookup.bad_request'));
+        break;
+      case 'forbidden':
+        setLookupError(t('message.forbidden.body'));
+        break;
+      case 'network':
+        setLookupError(t('message.network.body'));
+        break;
+      default:
+        setLookupError(t('message.server.body'));
+    }
+  }
 
   /* ---------- message view ---------- */
 
@@ -123,17 +286,15 @@
     dom.messageNotice.className = 'notice ' + (kind === 'forbidden' ? 'tone-info' : 'tone-error');
     dom.messageNotice.setAttribute('data-testid', kind === 'forbidden' ? 'notice-forbidden' : 'notice-error');
     if (kind === 'forbidden') {
-      dom.messageHeading.textContent = 'Online tracking isn\u2019t available';
-      dom.messageText.textContent = 'Order tracking hasn\u2019t been switched on for this store yet. Please contact the store for an update on your order.';
+      dom.messageHeading.textContent = t('message.forbidden.heading');
+      dom.messageText.textContent = t('message.forbidden.body');
       dom.retry.hidden = true;
     } else {
-      dom.messageHeading.textContent = 'We couldn\u2019t load your order';
-      dom.messageText.textContent = kind === 'network'
-        ? 'The tracking service couldn\u2019t be reached. Check your connection and try again.'
-        : 'The tracking service isn\u2019t responding right now. Please try again in a few minutes.';
+      dom.messageHeading.textContent = t('message.error.heading');
+      dom.messageText.textContent = t(kind === 'network' ? 'message.network.body' : 'message.server.body');
       dom.retry.hidden = false;
     }
-    document.title = dom.messageHeading.textContent + ' \u00b7 Order tracking';
+    document.title = pageTitle(dom.messageHeading.textContent);
     showView('message');
   }
 
@@ -207,13 +368,13 @@
         state.stale = null;
         writeCache(r.body, now);
         renderOrder();
-        announce('Order information updated at ' + S.formatClock(new Date(now)) + '.');
+        announce(t('status.updated_at', { time: S.formatClock(new Date(now)) }));
         break;
       case 'unchanged':
         state.savedAt = now;
         state.stale = null;
         renderOrder();
-        announce('Order information updated at ' + S.formatClock(new Date(now)) + '.');
+        announce(t('status.updated_at', { time: S.formatClock(new Date(now)) }));
         break;
       case 'notfound':
         S.store.remove(cacheKey());
@@ -234,7 +395,7 @@
         if (state.data) {
           state.stale = { reason: r.kind };
           renderOrder();
-          announce('Couldn\u2019t refresh. Showing earlier information.');
+          announce(t('status.refresh_failed'));
         } else {
           announce('');
           showMessage(r.kind);
@@ -244,7 +405,7 @@
 
   /* ---------- order rendering ---------- */
 
-  var STEP_NAMES = ['Ordered', 'Shipped', 'In transit', 'Out for delivery', 'Delivered'];
+  var STEP_KEYS = ['step.ordered', 'step.shipped', 'step.in_transit', 'step.out_for_delivery', 'step.delivered'];
 
   var STAGE_STEP = {
     processing: 0, placed: 0, shipped: 1, in_transit: 2, exception: 2, expired: 2,
@@ -291,75 +452,67 @@
   function expectedPhrase(order) {
     var ps = S.shipmentsOf(order)
       .filter(function (s) { return !s.deliveredAt && s.tag !== 'Delivered'; })
-      .map(function (s) { return S.parseTime(s.expectedDelivery); })
+      .map(function (s) { return S.parseTime(S.expectedOf(s)); })
       .filter(Boolean);
     if (ps.length === 0) return '';
     var keys = {};
     ps.forEach(function (p) { keys[dayKey(p)] = true; });
     var latest = ps.reduce(function (a, b) { return dayOrder(b) > dayOrder(a) ? b : a; });
     var dd = S.daysFromToday(latest);
-    if (dd < 0) return 'was expected ' + S.formatDay(latest);
-    var word = dd === 0 ? 'today' : dd === 1 ? 'tomorrow' : S.formatDay(latest);
-    return (Object.keys(keys).length === 1 ? 'expected ' : 'expected by ') + word;
+    var date = S.formatDay(latest);
+    if (dd < 0) return t('expected.was', { date: date });
+    /* One day for every parcel: "expected ..."; several: "expected by" the last. */
+    var k = Object.keys(keys).length > 1
+      ? ['expected.by_today', 'expected.by_tomorrow', 'expected.by']
+      : ['expected.on_today', 'expected.on_tomorrow', 'expected.on'];
+    return t(k[Math.min(dd, 2)], { date: date });
   }
 
   function deliveredPhrase(order) {
     var ps = S.shipmentsOf(order).map(function (s) { return S.parseTime(s.deliveredAt); }).filter(Boolean);
-    if (ps.length === 0) return 'Delivered';
+    if (ps.length === 0) return t('stage.delivered');
     var latest = ps.reduce(function (a, b) { return dayOrder(b) > dayOrder(a) ? b : a; });
     var dd = S.daysFromToday(latest);
-    if (dd === 0) return 'Delivered today';
-    if (dd === -1) return 'Delivered yesterday';
-    return 'Delivered on ' + S.formatDay(latest);
+    if (dd === 0) return t('headline.delivered_today');
+    if (dd === -1) return t('headline.delivered_yesterday');
+    return t('headline.delivered_on', { date: S.formatDay(latest) });
   }
 
   function headlineOf(order) {
     var stage = order.stage, status = order.status;
-    if (status === 'CANCELLED' || stage === 'cancelled') return 'Order cancelled';
-    if (status === 'FAILED' || stage === 'failed') return 'Order failed';
+    if (status === 'CANCELLED' || stage === 'cancelled') return t('stage.cancelled');
+    if (status === 'FAILED' || stage === 'failed') return t('stage.failed');
     if (stage === 'delivered') return deliveredPhrase(order);
     var base;
-    if (!stage) base = status === 'PENDING' || !status ? 'Order received' : S.statusWords(status);
-    else if (stage === 'processing' && status === 'PENDING') base = 'Order received';
+    if (!stage) base = status === 'PENDING' || !status ? t('headline.received') : S.statusWords(status);
+    else if (stage === 'processing' && status === 'PENDING') base = t('headline.received');
     else base = S.stageWords(stage);
     if (['placed', 'shipped', 'in_transit', 'out_for_delivery', 'partially_delivered'].indexOf(stage) >= 0) {
       var e = expectedPhrase(order);
-      if (e) return base + ' \u2014 ' + e;
+      if (e) return t('headline.with_expected', { stage: base, expected: e });
     }
     return base;
   }
 
-  /* Plain-words notice for anything that is not the happy path. */
+  /* Plain-words notice for anything that is not the happy path: the
+   * data-kind, its colour and its catalog keys (notice.<key>.title/.body). */
   function stageNotice(order) {
     var stage = order.stage, status = order.status;
-    if (status === 'CANCELLED' || stage === 'cancelled') {
-      return { tone: 'error', id: 'cancelled', title: 'This order was cancelled',
-        body: 'Nothing more will be shipped for it. If you didn\u2019t expect this, please contact the store.' };
-    }
-    if (status === 'FAILED' || stage === 'failed') {
-      return { tone: 'error', id: 'failed', title: 'This order couldn\u2019t be completed',
-        body: 'The store was unable to place it, so it won\u2019t be shipped. Please contact the store if you have questions.' };
-    }
+    if (status === 'CANCELLED' || stage === 'cancelled') return { tone: 'error', id: 'cancelled', key: 'cancelled' };
+    if (status === 'FAILED' || stage === 'failed') return { tone: 'error', id: 'failed', key: 'failed' };
     if (status === 'CANCELLATION_IN_PROGRESS') {
-      return { tone: 'warning', id: 'cancellation-in-progress', title: 'A cancellation has been requested',
-        body: 'The store is cancelling this order. This page will show the result once it is confirmed.' };
+      return { tone: 'warning', id: 'cancellation-in-progress', key: 'cancellation_in_progress' };
     }
     switch (stage) {
-      case 'exception':
-        return { tone: 'warning', id: 'exception', title: 'There\u2019s a problem with the delivery',
-          body: 'The carrier reported an issue (details below). Deliveries often continue after a short delay; if nothing changes, contact the store or the carrier.' };
-      case 'attempt_failed':
-        return { tone: 'warning', id: 'attempt-failed', title: 'The carrier tried to deliver but couldn\u2019t',
-          body: 'They usually try again on the next working day or leave a note about where to collect the package.' };
-      case 'expired':
-        return { tone: 'warning', id: 'expired', title: 'Tracking has stopped',
-          body: 'The carrier hasn\u2019t shared an update for a long time. If your package hasn\u2019t arrived, please contact the store.' };
-      case 'available_for_pickup':
-        return { tone: 'info', id: 'available-for-pickup', title: 'Your package is ready for pickup',
-          body: 'The carrier is holding it at a pickup point. The tracking history below says where.' };
-      case 'partially_delivered':
-        return { tone: 'info', id: 'partially-delivered', title: 'Part of your order has arrived',
-          body: 'The rest is still on its way. Each shipment is listed separately below.' };
+      case 'exception': return { tone: 'warning', id: 'exception', key: 'exception' };
+      case 'attempt_failed': return { tone: 'warning', id: 'attempt-failed', key: 'attempt_failed' };
+      case 'expired': return { tone: 'warning', id: 'expired', key: 'expired' };
+      case 'available_for_pickup': {
+        /* With the carrier's pickup point on a card, point there; else to the history. */
+        var where = S.shipmentsOf(order).some(function (s) { return s.pickup && s.pickup.location; });
+        return { tone: 'info', id: 'available-for-pickup', key: 'pickup', body: where ? 'notice.pickup.body_location' : null };
+      }
+      case 'partially_delivered': return { tone: 'info', id: 'partially-delivered', key: 'partially_delivered' };
     }
     return null;
   }
@@ -377,15 +530,16 @@
     bar.className = 'progress-bar at-' + pr.step;
     bar.setAttribute('aria-valuenow', String(pr.step));
     /* Waiting at a pickup point is where "out for delivery" would be: say so on the step itself. */
-    var labels = STEP_NAMES.slice();
-    if (order.stage === 'available_for_pickup') labels[3] = 'Ready for pickup';
+    var labels = STEP_KEYS.map(function (k) { return t(k); });
+    if (order.stage === 'available_for_pickup') labels[3] = t('step.ready_for_pickup');
     var text;
     if (pr.tone === 'halted') {
       text = headlineOf(order);
     } else {
       var words = S.stageWords(order.stage);
-      text = 'Step ' + (pr.step + 1) + ' of 5: ' + labels[pr.step] +
-        (order.stage && words.toLowerCase() !== labels[pr.step].toLowerCase() ? ' (' + words.toLowerCase() + ')' : '');
+      var vars = { n: pr.step + 1, total: 5, label: labels[pr.step], stage: words };
+      text = order.stage && words.toLowerCase() !== labels[pr.step].toLowerCase()
+        ? t('progress.step_of_stage', vars) : t('progress.step_of', vars);
     }
     /* A failed or cancelled order has no delivery progress to show: the notice says it in words. */
     $('progress').hidden = pr.tone === 'halted';
@@ -401,7 +555,7 @@
       /* Spoken state for each step; the visual dots carry the same. */
       var sr = li.querySelector('.visually-hidden');
       if (!sr) { sr = el('span', { class: 'visually-hidden' }); li.appendChild(sr); }
-      sr.textContent = i < pr.step ? ' (done)' : '';
+      sr.textContent = i < pr.step ? ' ' + t('step.done') : '';
     });
   }
 
@@ -417,58 +571,39 @@
   function restoreFocus(m) {
     if (!m) return;
     var card = document.getElementById(m.card);
-    var t = card && card.querySelector('[data-testid="' + m.testid + '"]');
-    if (t) t.focus();
+    var target = card && card.querySelector('[data-testid="' + m.testid + '"]');
+    if (target) target.focus();
   }
 
-  function renderOrder() {
-    var order = state.data;
-    var ships = S.shipmentsOf(order);
-    var id = S.str(order.id) || orderId;
-
-    /* eyebrow: "Order ABC · placed Tue, May 2" */
-    S.clear(dom.eyebrow);
-    dom.eyebrow.appendChild(document.createTextNode('Order '));
-    dom.eyebrow.appendChild(el('span', { class: 'mono', testid: 'order-id', text: id }));
-    if (order.createdAt && S.parseTime(order.createdAt)) {
-      dom.eyebrow.appendChild(document.createTextNode(' \u00b7 placed '));
-      dom.eyebrow.appendChild(S.timeNode(order.createdAt, { dayOnly: true }));
-    }
-
-    var headline = headlineOf(order);
-    dom.headline.textContent = headline;
-    dom.headline.setAttribute('data-stage', S.str(order.stage));
-    dom.headline.setAttribute('data-status', S.str(order.status));
-    document.title = headline + ' \u00b7 Order tracking';
-
-    dom.refreshedAt.textContent = state.savedAt ? 'Updated ' + S.formatShortInstant(state.savedAt) : '';
-
+  function renderNotices(order) {
     S.clear(dom.notices);
     if (state.stale) {
       dom.notices.appendChild(notice('warning', 'notice-stale',
-        'Couldn\u2019t refresh; showing information from ' + S.formatShortInstant(state.savedAt) + '.',
-        state.stale.reason === 'network'
-          ? 'The tracking service couldn\u2019t be reached. Check your connection; we\u2019ll keep trying.'
-          : 'The tracking service isn\u2019t responding right now. We\u2019ll keep trying.'));
+        t('stale.title', { time: S.formatShortInstant(state.savedAt) }),
+        t(state.stale.reason === 'network' ? 'stale.network' : 'stale.server')));
     }
     var n = stageNotice(order);
-    if (n) dom.notices.appendChild(notice(n.tone, 'notice-stage', n.title, n.body));
-    var stageNode = dom.notices.querySelector('[data-testid="notice-stage"]');
-    if (stageNode && n) stageNode.setAttribute('data-kind', n.id);
+    if (n) {
+      var node = notice(n.tone, 'notice-stage', t('notice.' + n.key + '.title'), t(n.body || 'notice.' + n.key + '.body'));
+      node.setAttribute('data-kind', n.id);
+      dom.notices.appendChild(node);
+    }
+  }
 
-    renderProgress(order);
-
+  function renderShipments(order) {
+    var ships = S.shipmentsOf(order);
     var marker = focusMarker();
     S.clear(dom.shipments);
-    var halted = isHalted(order);
-    dom.shipmentsSection.hidden = halted && ships.length === 0;
+    dom.shipmentsSection.hidden = isHalted(order) && ships.length === 0;
     /* One shipment: its card title is the section heading (h2); several: "Shipments (n)" over h3 cards. */
     var single = ships.length === 1;
     dom.shipmentsHeading.hidden = single;
-    dom.shipmentsHeading.textContent = ships.length > 1 ? 'Shipments (' + ships.length + ')' : 'Shipment';
+    /* ...and then the card alone is the region: two named "Shipment" would be one too many. */
+    if (single) dom.shipmentsSection.removeAttribute('aria-labelledby');
+    else dom.shipmentsSection.setAttribute('aria-labelledby', 'shipments-heading');
+    dom.shipmentsHeading.textContent = ships.length > 1 ? t('shipments.heading_many', { count: ships.length }) : t('shipments.heading_one');
     if (ships.length === 0) {
-      dom.shipments.appendChild(el('p', { class: 'card muted', testid: 'no-shipments',
-        text: 'Nothing has shipped yet. Tracking details will appear here as soon as the store sends the order.' }));
+      dom.shipments.appendChild(el('p', { class: 'card muted', testid: 'no-shipments', text: t('shipments.none') }));
     }
     ships.forEach(function (s, i) {
       var cardId = 'shipment-' + (i + 1);
@@ -478,6 +613,32 @@
       }));
     });
     restoreFocus(marker);
+  }
+
+  function renderOrder() {
+    var order = state.data;
+    var id = S.str(order.id) || orderId;
+
+    /* eyebrow: "Order ABC · placed Tue, May 2" */
+    S.clear(dom.eyebrow);
+    var idNode = el('span', { class: 'mono', testid: 'order-id', text: id });
+    if (order.createdAt && S.parseTime(order.createdAt)) {
+      S.append(dom.eyebrow, S.tn('order.eyebrow_placed', { id: idNode, date: S.timeNode(order.createdAt, { dayOnly: true }) }));
+    } else {
+      S.append(dom.eyebrow, S.tn('order.eyebrow', { id: idNode }));
+    }
+
+    var headline = headlineOf(order);
+    dom.headline.textContent = headline;
+    dom.headline.setAttribute('data-stage', S.str(order.stage));
+    dom.headline.setAttribute('data-status', S.str(order.status));
+    document.title = pageTitle(headline);
+
+    dom.refreshedAt.textContent = state.savedAt ? t('status.updated', { time: S.formatShortInstant(state.savedAt) }) : '';
+
+    renderNotices(order);
+    renderProgress(order);
+    renderShipments(order);
     showView('order');
   }
 
@@ -494,7 +655,7 @@
 
   setInterval(function () {
     if (due()) { load(); return; }
-    /* Keep "3 h ago" honest, unless the reader is working inside the cards. */
+    /* Keep "3 hours ago" honest, unless the reader is working inside the cards. */
     if (state.view === 'order' && state.data && !focusMarker() && document.visibilityState === 'visible') renderOrder();
   }, TICK_MS);
 
@@ -503,17 +664,23 @@
 
   /* ---------- start ---------- */
 
-  S.footerZone();
-  if (!orderId || !key) {
-    showLookup('start');
-    return;
+  function start() {
+    S.i18n.apply(document);
+    buildLanguageSwitcher();
+    S.footerZone();
+    if (!orderId || !key) {
+      showLookup('start');
+      return;
+    }
+    /* Show what this tab saw last while the fresh answer loads. */
+    var cached = readCache();
+    if (cached) {
+      state.data = cached.data;
+      state.savedAt = cached.savedAt;
+      renderOrder();
+    }
+    load();
   }
-  /* Show what this tab saw last while the fresh answer loads. */
-  var cached = readCache();
-  if (cached) {
-    state.data = cached.data;
-    state.savedAt = cached.savedAt;
-    renderOrder();
-  }
-  load();
+
+  S.i18n.choose(langParam, true).then(S.i18n.load).then(start);
 })();

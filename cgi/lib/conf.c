@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "i18n.h"
 #include "log.h"
 #include "order.h"
 #include "text.h"
@@ -110,6 +111,7 @@ static const struct conf_key keys[] = {
 	S(public_url, "SHIPTRACK_PUBLIC_URL", NULL, 0),
 	L(stale_days, "SHIPTRACK_STALE_DAYS", "7", 1, 365),
 	S(stale_rules, "SHIPTRACK_STALE_RULES", STALE_RULES_DEFAULT, 0),
+	S(default_locale, "SHIPTRACK_DEFAULT_LOCALE", I18N_FALLBACK, 0),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -428,6 +430,12 @@ conf_load(struct conf *c, const char *path, char *err, size_t errsz)
 	}
 	if (c->log_level != NULL && log_parse_level(c->log_level, &level) < 0) {
 		snprintf(err, errsz, "log_level: must be error, warning, info or debug");
+		conf_free(c);
+		return -1;
+	}
+	/* The page and the e-mails fall back to it: it must have a catalog. */
+	if (c->default_locale == NULL || !i18n_supported(c->default_locale)) {
+		snprintf(err, errsz, "default_locale: must be one of %s", i18n_languages());
 		conf_free(c);
 		return -1;
 	}

@@ -70,6 +70,7 @@ struct conf {
 	long stale_days;	/* default days without a scan before "stale" */
 	char *stale_rules;	/* per-tag overrides, "Tag=days ..." */
 	struct stale_rules stale;	/* parsed from stale_days + stale_rules */
+	char *default_locale;	/* language of page and e-mails when nothing better is known */
 	char *source;		/* the file that was read, or NULL */
 	bool source_has_secret;	/* that file sets a credential */
 };

@@ -13,8 +13,10 @@
 #include <openssl/crypto.h>
 
 #include "buf.h"
+#include "i18n.h"
 #include "notify.h"
 #include "sig.h"
+#include "timefmt.h"
 
 #define MAIL_BODY_MAX (64u * 1024)
 
@@ -166,34 +168,13 @@ notify_address_ok(const char *addr)
 	return true;
 }
 
-/* ---- e-mail --------------------------------------------------------------- */
+/* ---- e-mail ------------------------------------------------------------------- */
 
-static const struct {
-	const char *stage, *phrase;
-} phrases[] = {
-	{ "processing", "is being processed" },
-	{ "placed", "has been placed" },
-	{ "shipped", "has shipped" },
-	{ "in_transit", "is on its way" },
-	{ "out_for_delivery", "is out for delivery" },
-	{ "available_for_pickup", "is ready for pickup" },
-	{ "attempt_failed", "could not be delivered on the carrier's last attempt" },
-	{ "exception", "has a delivery problem" },
-	{ "delivered", "has been delivered" },
-	{ "partially_delivered", "has been partly delivered" },
-	{ "expired", "has had no tracking updates for a long time" },
-	{ "failed", "could not be placed" },
-	{ "cancelled", "has been cancelled" },
-};
-
-const char *
-notify_stage_phrase(const char *stage)
-{
-	for (size_t i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++)
-		if (strcmp(phrases[i].stage, stage) == 0)
-			return phrases[i].phrase;
-	return "has a new status";
-}
+/*
+ * The words come from the page's catalogs (i18n.h), in the shopper's
+ * language: "email.subject.<stage>" and "email.body.<stage>" (unknown
+ * stages: ".other"), then the lines every mail has.
+ */
 
 /* RFC 5322 date, without strftime's locale: "Thu, 26 Nov 2026 18:35:10 +0000". */
 static void
@@ -232,33 +213,33 @@ dupf(const char *fmt, ...)
 	return s;
 }
 
-/* Append s with HTML's five special characters escaped. */
+/* Append n bytes of s with HTML's five special characters escaped. */
 static int
-put_html(struct buf *b, const char *s)
+put_html(struct buf *b, const char *s, size_t n)
 {
 	int rc = 0;
 
-	for (; *s != '\0' && rc == 0; s++) {
-		switch (*s) {
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		switch (s[i]) {
 		case '&': rc = buf_printf(b, "&amp;"); break;
 		case '<': rc = buf_printf(b, "&lt;"); break;
 		case '>': rc = buf_printf(b, "&gt;"); break;
 		case '"': rc = buf_printf(b, "&quot;"); break;
 		case '\'': rc = buf_printf(b, "&#39;"); break;
-		default: rc = buf_append(b, s, 1);
+		default: rc = buf_append(b, s + i, 1);
 		}
 	}
 	return rc;
 }
 
-/* Append s with control characters shown as '?', for the text body. */
+/* Append n bytes of s with control characters shown as '?', for the text body. */
 static int
-put_text(struct buf *b, const char *s)
+put_text(struct buf *b, const char *s, size_t n)
 {
 	int rc = 0;
 
-	for (; *s != '\0' && rc == 0; s++)
-		rc = buf_append(b, (unsigned char)*s < 0x20 || *s == 0x7f ? "?" : s, 1);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = buf_append(b, (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? "?" : s + i, 1);
 	return rc;
 }
 
@@ -268,24 +249,67 @@ has_parcel(const struct notify_msg *m)
 	return m->shipment != NULL && *m->shipment != '\0';
 }
 
+/* "email.<part>.<stage>", or ".other" for a stage the catalog has no words for. */
+static void
+stage_key(const struct notify_msg *m, const char *part, char *key, size_t keysz)
+{
+	snprintf(key, keysz, "email.%s.%.40s", part, m->stage);
+	if (strcmp(i18n_text(m->locale, key), key) == 0)
+		snprintf(key, keysz, "email.%s.other", part);
+}
+
+/* What a mail says, once for the text part and once for the HTML part. */
+struct mail_words {
+	char body_key[64];
+	char when[I18N_DATE_MAX];	/* the stage change, in the shopper's zone; "" if unknown */
+};
+
+static void
+mail_words(const struct notify_msg *m, struct mail_words *w)
+{
+	struct timeval_iso at;
+
+	stage_key(m, "body", w->body_key, sizeof(w->body_key));
+	w->when[0] = '\0';
+	if (m->occurred_at != NULL && timefmt_parse(m->occurred_at, &at) == 0 &&
+	    i18n_datetime(m->locale, at.ms, m->country, w->when, sizeof(w->when)) < 0)
+		w->when[0] = '\0';
+}
+
+/* One catalog text with its placeholders, through put, between pre and post. */
+static int
+line(struct buf *b, const struct notify_msg *m, const char *key,
+    const struct i18n_var *var, int (*put)(struct buf *, const char *, size_t),
+    const char *pre, const char *post)
+{
+	return buf_printf(b, "%s", pre) ||
+	    i18n_expand(b, m->locale, key, var, var != NULL, put) ||
+	    buf_printf(b, "%s", post);
+}
+
 static char *
 mail_text(const struct notify_msg *m)
 {
+	const struct i18n_var order = { "order", m->order_id },
+	    parcel = { "number", has_parcel(m) ? m->shipment : "" };
+	struct mail_words w;
 	struct buf b;
 	int rc;
 
+	mail_words(m, &w);
+	const struct i18n_var when = { "date", w.when };
 	buf_init(&b, MAIL_BODY_MAX);
-	rc = buf_printf(&b, "Hello,\r\n\r\nYour order %s %s.\r\n", m->order_id,
-	    notify_stage_phrase(m->stage));
+	rc = line(&b, m, "email.greeting", NULL, put_text, "", "\r\n\r\n") ||
+	    line(&b, m, w.body_key, &order, put_text, "", "\r\n");
 	if (rc == 0 && has_parcel(m))
-		rc = buf_printf(&b, "Parcel: ") || put_text(&b, m->shipment) ||
-		    buf_printf(&b, "\r\n");
+		rc = line(&b, m, "email.parcel", &parcel, put_text, "", "\r\n");
+	if (rc == 0 && w.when[0] != '\0')
+		rc = line(&b, m, "email.when", &when, put_text, "", "\r\n");
 	if (rc == 0 && m->link != NULL)
-		rc = buf_printf(&b, "\r\nFollow your order here:\r\n") ||
-		    put_text(&b, m->link) || buf_printf(&b, "\r\n");
+		rc = line(&b, m, "email.follow", NULL, put_text, "\r\n", "\r\n") ||
+		    put_text(&b, m->link, strlen(m->link)) || buf_printf(&b, "\r\n");
 	if (rc == 0)
-		rc = buf_printf(&b, "\r\nThis message was sent automatically because"
-		    " your order's status changed.\r\n");
+		rc = line(&b, m, "email.footer", NULL, put_text, "\r\n", "\r\n");
 	if (rc != 0) {
 		buf_free(&b);
 		return NULL;
@@ -296,24 +320,30 @@ mail_text(const struct notify_msg *m)
 static char *
 mail_html(const struct notify_msg *m)
 {
+	const struct i18n_var order = { "order", m->order_id },
+	    parcel = { "number", has_parcel(m) ? m->shipment : "" };
+	struct mail_words w;
 	struct buf b;
 	int rc;
 
+	mail_words(m, &w);
+	const struct i18n_var when = { "date", w.when };
 	buf_init(&b, MAIL_BODY_MAX);
-	rc = buf_printf(&b, "<!DOCTYPE html>\r\n<html><head><meta charset=\"utf-8\">"
-	    "<title>Your order</title></head>\r\n<body>\r\n<p>Hello,</p>\r\n"
-	    "<p>Your order <strong>") || put_html(&b, m->order_id) ||
-	    buf_printf(&b, "</strong> %s.</p>\r\n", notify_stage_phrase(m->stage));
+	rc = buf_printf(&b, "<!DOCTYPE html>\r\n<html lang=\"%s\"><head><meta charset=\"utf-8\">",
+	    i18n_lang(m->locale) != NULL ? i18n_lang(m->locale) : "en") ||
+	    line(&b, m, "email.html_title", NULL, put_html, "<title>", "</title></head>\r\n<body>\r\n") ||
+	    line(&b, m, "email.greeting", NULL, put_html, "<p>", "</p>\r\n") ||
+	    line(&b, m, w.body_key, &order, put_html, "<p>", "</p>\r\n");
 	if (rc == 0 && has_parcel(m))
-		rc = buf_printf(&b, "<p>Parcel: ") || put_html(&b, m->shipment) ||
-		    buf_printf(&b, "</p>\r\n");
+		rc = line(&b, m, "email.parcel", &parcel, put_html, "<p>", "</p>\r\n");
+	if (rc == 0 && w.when[0] != '\0')
+		rc = line(&b, m, "email.when", &when, put_html, "<p>", "</p>\r\n");
 	if (rc == 0 && m->link != NULL)
-		rc = buf_printf(&b, "<p><a href=\"") || put_html(&b, m->link) ||
-		    buf_printf(&b, "\">Follow your order</a></p>\r\n");
+		rc = buf_printf(&b, "<p><a href=\"") || put_html(&b, m->link, strlen(m->link)) ||
+		    line(&b, m, "email.follow_link", NULL, put_html, "\">", "</a></p>\r\n");
 	if (rc == 0)
-		rc = buf_printf(&b, "<p style=\"color:#666\">This message was sent"
-		    " automatically because your order's status changed.</p>\r\n"
-		    "</body></html>\r\n");
+		rc = line(&b, m, "email.footer", NULL, put_html, "<p style=\"color:#666\">",
+		    "</p>\r\n</body></html>\r\n");
 	if (rc != 0) {
 		buf_free(&b);
 		return NULL;
@@ -321,18 +351,76 @@ mail_html(const struct notify_msg *m)
 	return b.data;
 }
 
+/* The length of s's longest prefix of at most max bytes that ends on a
+ * whole UTF-8 character. */
+static size_t
+utf8_prefix(const char *s, size_t len, size_t max)
+{
+	size_t n = len < max ? len : max;
+
+	while (n > 0 && n < len && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+/*
+ * "Subject: <text>": as it is when it is printable ASCII, else as RFC 2047
+ * encoded-words ("=?UTF-8?B?...?=", at most 75 characters each, never
+ * splitting a character), so a German or French subject arrives intact.
+ */
+static char *
+subject_header(const char *s)
+{
+	struct buf b;
+	size_t len = strlen(s), n;
+	char enc[80];
+
+	if (notify_header_value_ok(s, 998 - 9))
+		return dupf("Subject: %s", s);
+	buf_init(&b, 4096);
+	if (buf_printf(&b, "Subject:") < 0)
+		goto err;
+	for (; len > 0; s += n, len -= n) {
+		/* 45 bytes -> 60 base64 characters + 12 of framing = 72. */
+		if ((n = utf8_prefix(s, len, 45)) == 0)
+			n = len < 45 ? len : 45;
+		sig_b64_encode((const unsigned char *)s, n, enc, sizeof(enc), false);
+		if (buf_printf(&b, " =?UTF-8?B?%s?=", enc) < 0)
+			goto err;
+	}
+	return b.data;
+err:
+	buf_free(&b);
+	return NULL;
+}
+
+static char *
+mail_subject(const struct notify_msg *m)
+{
+	const struct i18n_var order = { "order", m->order_id };
+	char key[64], *h = NULL;
+	struct buf b;
+
+	stage_key(m, "subject", key, sizeof(key));
+	buf_init(&b, 2048);
+	/* The catalog's words are ours and the order id was checked: still, no
+	 * control character may end the header line. */
+	if (i18n_expand(&b, m->locale, key, &order, 1, put_text) == 0 && b.data != NULL)
+		h = subject_header(b.data);
+	buf_free(&b);
+	return h;
+}
+
 static int
 mail_headers(const struct notify_msg *m, const char *from, const char *to,
     int64_t now_ms, char **h)
 {
-	char date[40], subject[NOTIFY_SUBJECT_ID_MAX + 100];
+	char date[40];
 
 	mail_date(now_ms, date);
-	snprintf(subject, sizeof(subject), "Your order %s %s", m->order_id,
-	    notify_stage_phrase(m->stage));
 	h[0] = dupf("From: %s", from);
 	h[1] = dupf("To: %s", to);
-	h[2] = dupf("Subject: %s", subject);
+	h[2] = mail_subject(m);
 	h[3] = dupf("Date: %s", date);
 	/* Stable per notification, so a resend is recognisably the same message. */
 	h[4] = dupf("Message-ID: <%s@%s>", m->uid, strchr(from, '@') + 1);

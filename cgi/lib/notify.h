@@ -13,6 +13,11 @@
  * "v1," + base64(HMAC-SHA256(key, "<msg id>.<unix seconds>.<body>")), the
  * key being the base64-decoded secret after its "whsec_" prefix.
  *
+ * The e-mail speaks the shopper's language (m->locale, else default_locale,
+ * else English) with the shopper page's words (i18n.h): subject and body
+ * per stage, the stage change's time in the delivery country's zone.  A
+ * subject that is not ASCII is sent as RFC 2047 encoded-words.
+ *
  * Everything bound for a mail header is checked here first.  An address
  * must be a plain addr-spec: one "@", printable ASCII, none of blanks,
  * angle brackets, quotes, commas, semicolons, colons, parentheses,
@@ -46,6 +51,8 @@ struct notify_msg {
 	const char *occurred_at;
 	const char *link;		/* shopper URL, or NULL */
 	json_object *order;		/* shopper view (borrowed), or NULL */
+	const char *locale;		/* the shopper's language ("de"); NULL: default_locale */
+	const char *country;		/* delivery country (ISO 3166); NULL: dates in UTC */
 };
 
 /*
@@ -89,8 +96,5 @@ void notify_mail_free(struct notify_mail *mail);
 
 /* Delay before attempt number attempts + 1: base, 2 base, 4 base, ... capped. */
 int64_t notify_backoff_ms(long attempts, int64_t base_ms);
-
-/* "has shipped", "is out for delivery", ... for a stage name. */
-const char *notify_stage_phrase(const char *stage);
 
 #endif

@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 
 #include "deliver.h"
+#include "i18n.h"
 #include "link.h"
 #include "log.h"
 #include "notify.h"
@@ -109,10 +110,17 @@ prepare(struct sender *s, const struct notify_claim *cl, struct row *r)
 	struct facts facts;
 	enum store_rc rc;
 
+	/*
+	 * The e-mail's language and the zone of its dates.  Seam: the order's
+	 * own locale (given by the operator or Rye) and delivery country go
+	 * here once the store keeps them; until then every mail is in
+	 * default_locale, its dates in UTC.
+	 */
 	r->msg = (struct notify_msg){
 		.uid = cl->uid, .order_id = cl->order_id, .stage = cl->stage,
 		.previous_stage = cl->previous_stage, .shipment = cl->shipment,
 		.occurred_at = cl->occurred_at,
+		.locale = c->default_locale, .country = NULL,
 	};
 	/* The order as the shopper sees it now; gone since (replay): null. */
 	rc = view_order(s->st, cl->order_id, VIEW_SHOPPER, &r->view);
@@ -351,6 +359,7 @@ sender_run(const struct conf *c, struct store *st, const struct sender_opts *o,
 	enum store_rc rc = STORE_OK;
 
 	memset(stats, 0, sizeof(*stats));
+	i18n_set_default(c->default_locale);	/* what a text missing in a language falls back to */
 	if (c->notify_url != NULL && notify_secret_key(c->notify_secret, s.key,
 	    &s.keylen) < 0)
 		return STORE_ERROR;	/* sender_check_conf() said so first */

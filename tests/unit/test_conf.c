@@ -41,6 +41,7 @@ static const char *const env_vars[] = {
 	"SHIPTRACK_SMTP_PASSWORD", "SHIPTRACK_MAIL_FROM",
 	"SHIPTRACK_BUSY_TIMEOUT", "SHIPTRACK_READ_TIMEOUT",
 	"SHIPTRACK_LOG_LEVEL", "SHIPTRACK_PUBLIC_URL", "SHIPTRACK_STALE_DAYS",
+	"SHIPTRACK_DEFAULT_LOCALE",
 };
 
 static void
@@ -790,6 +791,38 @@ test_bad_log_level(void **state)
 	assert_contains(msg, "log_level");
 }
 
+/* default_locale: English unless set, and only a language with a catalog. */
+static void
+test_default_locale(void **state)
+{
+	struct fx *f = *state;
+	const struct conf *c;
+	const char *msg;
+
+	c = load_ok(f, write_conf(f, ""));
+	assert_string_equal(c->default_locale, "en");
+	conf_free(&f->c);
+	f->loaded = false;
+	unlink(f->path);
+	c = load_ok(f, write_conf(f, "default_locale = de\n"));
+	assert_string_equal(c->default_locale, "de");
+	conf_free(&f->c);
+	f->loaded = false;
+	setenv("SHIPTRACK_DEFAULT_LOCALE", "pt-BR", 1);
+	c = load_ok(f, f->path);
+	assert_string_equal(c->default_locale, "pt-BR");
+	conf_free(&f->c);
+	f->loaded = false;
+	setenv("SHIPTRACK_DEFAULT_LOCALE", "xx", 1);
+	msg = load_fail(f, f->path);
+	assert_contains(msg, "default_locale: must be one of");
+	assert_contains(msg, "de");
+	unsetenv("SHIPTRACK_DEFAULT_LOCALE");
+	unlink(f->path);
+	msg = load_fail(f, write_conf(f, "default_locale = klingon\n"));
+	assert_contains(msg, "default_locale");
+}
+
 /* ---- secrets stay out of messages -------------------------------------- */
 
 #define SECRET "whsec_TopSecretValue123"
@@ -1019,6 +1052,7 @@ main(void)
 		T(test_durability_values),
 		T(test_empty_database_is_error),
 		T(test_bad_log_level),
+		T(test_default_locale),
 		T(test_secret_not_in_value_errors),
 		T(test_secret_not_in_missing_equals_error),
 		T(test_secret_not_in_error_when_separator_mistyped),

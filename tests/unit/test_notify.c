@@ -19,6 +19,7 @@
 
 #include "link.h"
 #include "notify.h"
+#include "sig.h"
 
 /*
  * The Standard Webhooks test vector, as published with the specification
@@ -376,19 +377,135 @@ test_backoff_doubles_and_caps(void **state)
 	assert_int_equal(notify_backoff_ms(1, 86400000), NOTIFY_BACKOFF_MAX_MS);
 }
 
+static const char *const stages[] = { "processing", "placed", "shipped",
+    "in_transit", "out_for_delivery", "available_for_pickup",
+    "attempt_failed", "exception", "delivered", "partially_delivered",
+    "expired", "failed", "cancelled" };
+static const char *const langs[] = { "en", "de", "es", "fr", "it", "nl", "pt" };
+
+/* The Subject header's text: plain, or the RFC 2047 encoded-words decoded. */
 static void
-test_stage_phrases(void **state)
+subject_text(const char *header, char *out, size_t outsz)
 {
-	static const char *const stages[] = { "processing", "placed", "shipped",
-	    "in_transit", "out_for_delivery", "available_for_pickup",
-	    "attempt_failed", "exception", "delivered", "partially_delivered",
-	    "expired", "failed", "cancelled" };
+	const char *p = header + strlen("Subject:");
+	size_t used = 0;
+
+	assert_int_equal(strncmp(header, "Subject: ", 9), 0);
+	if (strstr(p, "=?UTF-8?B?") == NULL) {
+		snprintf(out, outsz, "%s", p + 1);
+		return;
+	}
+	while ((p = strstr(p, "=?UTF-8?B?")) != NULL) {
+		char b64[80];
+		const char *end = strstr(p, "?=");
+		size_t n;
+
+		assert_non_null(end);
+		assert_true((size_t)(end - p) < 75);	/* RFC 2047's limit per word */
+		snprintf(b64, sizeof(b64), "%.*s", (int)(end - p - 10), p + 10);
+		assert_int_equal(sig_b64_decode(b64, (unsigned char *)out + used,
+		    outsz - used - 1, &n), 0);
+		used += n;
+		p = end + 2;
+	}
+	out[used] = '\0';
+}
+
+static void
+build(const struct notify_msg *m, struct notify_mail *mail)
+{
+	const char *why;
+
+	assert_int_equal(notify_mail_build(m, "o@s.example", "c@e.example",
+	    1740819600000LL, mail, &why), 0);
+}
+
+static void
+test_mail_in_german_and_french(void **state)
+{
+	struct notify_msg m = mail_msg;
+	struct notify_mail mail;
+	char subject[400];
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(stages) / sizeof(stages[0]); i++)
-		assert_string_not_equal(notify_stage_phrase(stages[i]), "has a new status");
-	assert_string_equal(notify_stage_phrase("delivered"), "has been delivered");
-	assert_string_equal(notify_stage_phrase("teleported"), "has a new status");
+	m.locale = "de";
+	m.stage = "delivered";
+	m.country = "DE";
+	build(&m, &mail);
+	assert_string_equal(mail.header[2], "Subject: Ihre Bestellung ord_42 wurde zugestellt");
+	assert_non_null(strstr(mail.text, "Guten Tag,\r\n\r\nIhre Bestellung ord_42 wurde zugestellt.\r\n"));
+	/* occurred_at 09:00Z is 10:00 in Berlin in March, and the zone is named */
+	assert_non_null(strstr(mail.text, "Aktualisiert: Samstag, 1. M\xc3\xa4rz 2025, 10:00 Uhr CET\r\n"));
+	assert_non_null(strstr(mail.text, "Hier k\xc3\xb6nnen Sie Ihre Bestellung verfolgen:"));
+	assert_non_null(strstr(mail.html, "<html lang=\"de\">"));
+	assert_non_null(strstr(mail.html, "<title>Ihre Bestellung</title>"));
+	assert_non_null(strstr(mail.html, "\">Bestellung verfolgen</a>"));
+	notify_mail_free(&mail);
+	/* A subject that is not ASCII travels as encoded-words. */
+	m.locale = "fr";
+	build(&m, &mail);
+	assert_non_null(strstr(mail.header[2], "=?UTF-8?B?"));
+	subject_text(mail.header[2], subject, sizeof(subject));
+	assert_string_equal(subject, "Votre commande ord_42 a \xc3\xa9t\xc3\xa9 livr\xc3\xa9" "e");
+	notify_mail_free(&mail);
+}
+
+static void
+test_mail_every_stage_in_every_language(void **state)
+{
+	struct notify_msg m = mail_msg;
+	struct notify_mail mail;
+	char subject[400], en[400];
+
+	(void)state;
+	for (size_t l = 0; l < sizeof(langs) / sizeof(langs[0]); l++)
+		for (size_t i = 0; i < sizeof(stages) / sizeof(stages[0]); i++) {
+			m.locale = langs[l];
+			m.stage = stages[i];
+			build(&m, &mail);
+			for (const char *h = mail.header[2]; *h != '\0'; h++)
+				assert_true(*h >= 0x20 && *h <= 0x7e);	/* a header stays ASCII */
+			subject_text(mail.header[2], subject, sizeof(subject));
+			assert_non_null(strstr(subject, "ord_42"));
+			/* the body says what the subject says, with a full stop */
+			assert_non_null(strstr(mail.text, subject));
+			assert_non_null(strstr(mail.html, "ord_42"));
+			if (l == 0)
+				snprintf(en, sizeof(en), "%s", subject);
+			notify_mail_free(&mail);
+		}
+	/* A stage the catalogs do not know: "has a new status" in the language. */
+	m.locale = "fr";
+	m.stage = "teleported";
+	build(&m, &mail);
+	subject_text(mail.header[2], subject, sizeof(subject));
+	assert_string_equal(subject, "Votre commande ord_42 a un nouveau statut");
+	notify_mail_free(&mail);
+	m.locale = NULL;	/* no language: default_locale (English here) */
+	build(&m, &mail);
+	assert_string_equal(mail.header[2], "Subject: Your order ord_42 has a new status");
+	notify_mail_free(&mail);
+}
+
+static void
+test_mail_long_subject_splits_on_characters(void **state)
+{
+	struct notify_msg m = mail_msg;
+	struct notify_mail mail;
+	char id[201], subject[600], want[600];
+
+	(void)state;
+	memset(id, 'o', 200);
+	id[200] = '\0';
+	m.order_id = id;
+	m.locale = "fr";
+	m.stage = "delivered";
+	build(&m, &mail);
+	subject_text(mail.header[2], subject, sizeof(subject));
+	snprintf(want, sizeof(want), "Votre commande %s a \xc3\xa9t\xc3\xa9 livr\xc3\xa9" "e", id);
+	assert_string_equal(subject, want);
+	assert_true(strlen(mail.header[2]) < 998);
+	notify_mail_free(&mail);
 }
 
 /* ---- link ------------------------------------------------------------------- */
@@ -449,7 +566,9 @@ main(void)
 		cmocka_unit_test(test_mail_refuses_header_injection),
 		cmocka_unit_test(test_mail_text_has_no_control_characters),
 		cmocka_unit_test(test_backoff_doubles_and_caps),
-		cmocka_unit_test(test_stage_phrases),
+		cmocka_unit_test(test_mail_in_german_and_french),
+		cmocka_unit_test(test_mail_every_stage_in_every_language),
+		cmocka_unit_test(test_mail_long_subject_splits_on_characters),
 		cmocka_unit_test(test_link_forms),
 		cmocka_unit_test(test_link_too_long),
 	};
