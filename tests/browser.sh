@@ -17,13 +17,23 @@ command -v "$node" >/dev/null 2>&1 ||
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] ||
   fail "${CHROMIUM:-/usr/bin/chromium} not found (bash contrib/quickstart.sh installs it)"
 
-# The npm packages (package-lock.json) come from the source tree's
-# node_modules when someone ran `npm ci` there (quickstart.sh does);
-# otherwise this test installs them itself into the build tree, so that
-# `make check` and `make distcheck` (read-only sources) need no hand step.
-# One installer at a time: make -j may start other node tests beside us.
+# The npm packages (package.json, pinned) come from the source tree's
+# node_modules when someone ran `npm ci` there (quickstart.sh does) and it
+# holds every pinned version; otherwise this test installs them itself
+# into the build tree, so that `make check` and `make distcheck`
+# (read-only sources) need no hand step, and a package added since the
+# last `npm ci` is not missed.  One installer at a time: make -j may start
+# other node tests beside us.
+pinned() {
+  "$node" -e '
+    const [dir, pkg] = process.argv.slice(1);
+    const want = require(pkg).devDependencies || {};
+    for (const [name, version] of Object.entries(want))
+      if (require(dir + "/" + name + "/package.json").version !== version) process.exit(1);
+  ' "$1" "$top_srcdir/package.json" 2>/dev/null
+}
 modules=$top_srcdir/node_modules
-if ! "$node" -e 'require(process.argv[1] + "/playwright-core/package.json")' "$modules" 2>/dev/null; then
+if ! pinned "$modules"; then
   npmdir=$top_builddir/tests/npm
   modules=$npmdir/node_modules
   mkdir -p "$npmdir"
