@@ -20,6 +20,7 @@
 #include "http.h"
 #include "event.h"
 #include "log.h"
+#include "lookup.h"
 #include "notify.h"
 #include "promtext.h"
 #include "query.h"
@@ -55,6 +56,7 @@ static void route_orders(struct call *c);
 static void route_stats(struct call *c);
 static void route_metrics(struct call *c);
 static void route_contact(struct call *c);
+static void route_lookup(struct call *c);
 
 static const struct route {
 	const char *pattern[MAX_SEGMENTS];
@@ -69,6 +71,7 @@ static const struct route {
 	{ { "v1", "stats" }, "GET", OPERATOR, route_stats },
 	{ { "v1", "metrics" }, "GET", OPERATOR, route_metrics },
 	{ { "v1", "orders", "*", "contact" }, "PUT", OPERATOR, route_contact },
+	{ { "v1", "lookup" }, "POST", ANYONE, route_lookup },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -80,6 +83,7 @@ static const char *const cache_shopper = "private, max-age=30";
 #define LIST_DEFAULT 50
 #define LIST_MAX 200
 #define CONTACT_BODY_MAX 1024
+#define LOOKUP_BODY_MAX 1024
 #define METRICS_BODY_MAX (4u << 20)
 
 /*
@@ -527,11 +531,11 @@ writer_store(struct call *c)
 	return writer;
 }
 
-/* The body, read within CONTACT_BODY_MAX; false once answered 4xx. */
+/* The body, read within max bytes; false once answered 4xx. */
 static bool
-contact_body(struct call *c, struct buf *b)
+read_body(struct call *c, struct buf *b, size_t max)
 {
-	switch (http_read_body(c->req, CONTACT_BODY_MAX, b)) {
+	switch (http_read_body(c->req, max, b)) {
 	case BODY_OK:
 		return true;
 	case BODY_TOO_LARGE:
@@ -625,7 +629,7 @@ route_contact(struct call *c)
 	buf_init(&b, CONTACT_BODY_MAX);
 	if (!notify_order_id_ok(c->seg[2]))
 		bad_parameter(c, "not a valid order id");
-	else if (contact_body(c, &b) &&
+	else if (read_body(c, &b, CONTACT_BODY_MAX) &&
 	    contact_change(c, root = event_parse_json(b.data, b.len), &change)) {
 		timefmt_iso_utc(timefmt_now_ms(), now);
 		if ((st = writer_store(c)) == NULL)
@@ -637,6 +641,129 @@ route_contact(struct call *c)
 			send_unavailable(c);
 		else if (common_headers(c, head, sizeof(head), NULL))
 			http_send(c->req, 204, NULL, head, NULL, 0);
+	}
+	json_object_put(root);
+	buf_free(&b);
+}
+
+/*
+ * POST /v1/lookup: the order id and lookup key for an order number with
+ * its e-mail or postal code (lookup.h).  A wrong pair and an unknown
+ * number are the same 404, byte for byte; too many failures from this
+ * address or for this number, 429 with Retry-After.
+ */
+#define LOOKUP_NO_MATCH "no order matches that order number and e-mail or postal code"
+
+/* A string member of at most max bytes, no NUL inside; NULL otherwise. */
+static const char *
+body_string(json_object *root, const char *key, size_t max)
+{
+	json_object *v;
+	const char *s;
+
+	if (!json_object_object_get_ex(root, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	s = json_object_get_string(v);
+	if (strlen(s) != (size_t)json_object_get_string_len(v) || strlen(s) > max)
+		return NULL;
+	return s;
+}
+
+/* Exactly {"orderNumber", "email"} or {"orderNumber", "postalCode"}. */
+static bool
+lookup_request(json_object *root, struct lookup_req *req)
+{
+	char norm[LOOKUP_VALUE_MAX + 1];
+
+	if (root == NULL || !json_object_is_type(root, json_type_object) ||
+	    json_object_object_length(root) != 2)
+		return false;
+	req->order_number = body_string(root, "orderNumber", LOOKUP_NUMBER_MAX);
+	req->by = LOOKUP_EMAIL;
+	if ((req->value = body_string(root, "email", LOOKUP_VALUE_MAX)) == NULL) {
+		req->by = LOOKUP_POSTAL;
+		req->value = body_string(root, "postalCode", LOOKUP_VALUE_MAX);
+	}
+	return req->order_number != NULL && *req->order_number != '\0' &&
+	    req->value != NULL && lookup_normalise(req->by, req->value, norm);
+}
+
+static void
+send_lookup_found(struct call *c, const char *order_id)
+{
+	const char *secret = c->app->conf.lookup_secret;
+	char key[SIG_LOOKUP_KEY_LEN + 1];
+	json_object *o = json_object_new_object();
+
+	char head[HTTP_EXTRA_MAX];
+	const char *body;
+	size_t len;
+
+	sig_lookup_key(secret, order_id, key);
+	json_object_object_add(o, "order", json_object_new_string(order_id));
+	json_object_object_add(o, "key", json_object_new_string(key));
+	body = http_json_string(o, &len);
+	/* No ETag: an answer to a POST, never revalidated. */
+	if (common_headers(c, head, sizeof(head), NULL))
+		http_send(c->req, 200, "application/json", head, body, len);
+	json_object_put(o);
+}
+
+static void
+lookup_answer(struct call *c, const struct lookup_req *req)
+{
+	const struct conf *cf = &c->app->conf;
+	struct lookup_limits lim = { cf->lookup_secret, cf->lookup_max_failures,
+	    (int64_t)cf->lookup_window_seconds * 1000 };
+	char order_id[201], more[64];
+	struct store *st = writer_store(c);
+	enum store_rc rc;
+	long retry = 1;
+
+	if (st == NULL) {
+		send_unavailable(c);
+		return;
+	}
+	switch (lookup_run(st, req, &lim, timefmt_now_ms(), order_id, &retry, &rc)) {
+	case LOOKUP_FOUND:
+		send_lookup_found(c, order_id);
+		break;
+	case LOOKUP_NOT_FOUND:
+		send_error(c, 404, "not_found", LOOKUP_NO_MATCH, NULL);
+		break;
+	case LOOKUP_LIMITED:
+		snprintf(more, sizeof(more), "Retry-After: %ld\r\n", retry);
+		send_error(c, 429, "rate_limited", "too many failed lookups; try again"
+		    " later", more);
+		break;
+	default:
+		send_unavailable(c);
+		break;
+	}
+}
+
+static void
+route_lookup(struct call *c)
+{
+	const char *addr = http_param(c->req, "REMOTE_ADDR");
+	struct lookup_req req = { .client = addr != NULL ? addr : "" };
+	json_object *root = NULL;
+	struct buf b;
+
+	c->cache = cache_operator;	/* no-store: the answer holds a key */
+	if (!c->app->conf_ok || c->app->conf.lookup_secret == NULL) {
+		send_error(c, 403, "forbidden", "order tracking is not enabled here", NULL);
+		return;
+	}
+	buf_init(&b, LOOKUP_BODY_MAX);
+	if (read_body(c, &b, LOOKUP_BODY_MAX)) {
+		if (!lookup_request(root = event_parse_json(b.data, b.len), &req))
+			send_error(c, 400, "bad_request", "expected {\"orderNumber\","
+			    " \"email\"} or {\"orderNumber\", \"postalCode\"}, strings",
+			    NULL);
+		else
+			lookup_answer(c, &req);
 	}
 	json_object_put(root);
 	buf_free(&b);

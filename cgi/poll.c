@@ -304,9 +304,9 @@ run_finish(struct run *r)
 	if (!r->o->dry_run && !r->db_error)
 		record_run(r, result, requests);
 	printf("shiptrack-poll: %s%ld registered, %ld listed, %ld reconciled, "
-	    "%ld updated, %ld failed, %ld rejected",
+	    "%ld updated, %ld failed, %ld rejected, %ld stalled",
 	    r->o->dry_run ? "dry run: " : "", r->n.registered, r->n.listed,
-	    r->n.reconciled, r->n.updated, r->n.failed, r->n.rejected);
+	    r->n.reconciled, r->n.updated, r->n.failed, r->n.rejected, r->n.delayed);
 	if (r->o->dry_run)
 		printf(", %ld would be registered", r->n.would_register);
 	printf("; %ld requests (%ld create, %ld list, %ld get), %ld rate-limited, "

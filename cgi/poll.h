@@ -40,6 +40,7 @@ struct opts {
 struct counts {
 	long registered, would_register, listed, reconciled, updated;
 	long failed, rejected;
+	long delayed;		/* stall episodes the sweep began */
 };
 
 struct run {

@@ -643,6 +643,27 @@ plan_list(struct run *r)
 	return STORE_OK;
 }
 
+/*
+ * Staleness comes with time alone: shipments that stalled since their last
+ * update (stale, or their estimate passed) and were not announced yet get
+ * their "delayed" row here (apply_carrier.h), at most STALL_SWEEP_MAX a
+ * run (the rest next run), even when the carrier service failed.
+ */
+#define STALL_SWEEP_MAX 1000
+
+static void
+sweep_stalls(struct run *r)
+{
+	enum store_rc rc;
+
+	if (r->unauthorized || r->config_error || r->db_error)
+		return;
+	rc = apply_carrier_stalls(r->st, timefmt_now_ms(), STALL_SWEEP_MAX,
+	    r->o->dry_run, &r->n.delayed);
+	if (rc != STORE_OK)
+		store_failed(r, rc);
+}
+
 void
 poll_pass(struct run *r)
 {
@@ -665,6 +686,7 @@ poll_pass(struct run *r)
 	for (size_t i = 0; i < r->npend; i++)
 		free(r->pend[i]);
 	r->npend = 0;
+	sweep_stalls(r);
 	progress(r, true);
 }
 

@@ -63,7 +63,12 @@ not logged in the request log, not subject to faults; errors {"ok": false, "erro
         "expected_delivery"? (string or null), "edd_fields"? (subset of ["latest", "courier",
         "legacy"], default all), "delivered_at"?, "updated_at"? (default now),
         "title"?, "order_id"?, "active"?, "courier_tracking_link"?, "origin_country"?,
-        "destination_country"?, "fields"? ({raw field: value} merged into the tracking as-is)}
+        "destination_country"?, "pickup_location"?, "pickup_note"?, "signed_by"?,
+        "courier_estimate"? / "aftership_estimate"? ({"date", "min", "max"} or null:
+        courier_estimated_delivery_date / aftership_estimated_delivery_date),
+        "latest_estimate"? ({"type", "source", "datetime", "datetime_min", "datetime_max"}
+        or null: latest_estimated_delivery as given),
+        "fields"? ({raw field: value} merged into the tracking as-is)}
        -> {"ok", "tracking": <2025-07 rendering>}. Without checkpoint_time the stub cycles
        through four forms: local no offset, +01:00, .000Z, -05:00. Delivered/Expired set
        active=false; Delivered without delivered_at sets shipment_delivery_date.
@@ -287,6 +292,8 @@ class Store:
             "shipment_delivery_date": None, "latest_estimated_delivery": None,
             "courier_estimated_delivery_date": None, "expected_delivery": None,
             "courier_tracking_link": link.format(number) if link else None,
+            "aftership_estimated_delivery_date": None,
+            "pickup_location": None, "pickup_note": None, "signed_by": None,
             "origin_country": None, "destination_country": None,
             "checkpoints": [], "extra": {},
         }
@@ -557,12 +564,14 @@ def render(rec, ctx, reverse=False):
         "created_at": iso(rec["created_at"]), "updated_at": iso(rec["updated_at"]),
         "source": "api", "shipment_type": None, "shipment_package_count": None,
         "shipment_pickup_date": None, "shipment_delivery_date": rec["shipment_delivery_date"],
-        "signed_by": None, "tracked_count": len(rec["checkpoints"]),
+        "signed_by": rec.get("signed_by"), "tracked_count": len(rec["checkpoints"]),
         "origin_" + ck: rec["origin_country"], "destination_" + ck: rec["destination_country"],
         "latest_estimated_delivery": rec["latest_estimated_delivery"],
         "courier_estimated_delivery_date": rec["courier_estimated_delivery_date"],
         "expected_delivery": rec["expected_delivery"],
         "courier_tracking_link": rec["courier_tracking_link"],
+        "aftership_estimated_delivery_date": rec.get("aftership_estimated_delivery_date"),
+        "pickup_location": rec.get("pickup_location"), "pickup_note": rec.get("pickup_note"),
         "transit_time": None, "on_time_status": None, "return_to_sender": False,
         "language": None, "note": None, "custom_fields": None,
         "checkpoints": cps,
@@ -924,14 +933,42 @@ class App:
             rec["shipment_delivery_date"] = item["delivered_at"]
         elif rec["tag"] == "Delivered" and rec["shipment_delivery_date"] is None:
             rec["shipment_delivery_date"] = cp["checkpoint_time"] if cp else iso(now)
-        for key in ("title", "order_id", "active", "courier_tracking_link"):
+        for key in ("title", "order_id", "active", "courier_tracking_link",
+                    "pickup_location", "pickup_note", "signed_by"):
             if key in item:
                 rec[key] = item[key]
+        self.apply_estimates(rec, item)
         for key in ("origin_country", "destination_country"):
             if key in item:
                 rec[key] = item[key]
         if item.get("fields"):
             rec["extra"].update(item["fields"])
+
+    @staticmethod
+    def apply_estimates(rec, item):
+        """The estimate objects by their AfterShip shapes (each null to clear):
+        "courier_estimate" / "aftership_estimate": {"date", "min", "max"} ->
+        courier_estimated_delivery_date / aftership_estimated_delivery_date;
+        "latest_estimate": {"type", "source", "datetime", "datetime_min",
+        "datetime_max"} -> latest_estimated_delivery as given."""
+        for key, field in (("courier_estimate", "courier_estimated_delivery_date"),
+                           ("aftership_estimate", "aftership_estimated_delivery_date")):
+            if key not in item:
+                continue
+            e = item[key]
+            if e is None:
+                rec[field] = None
+                continue
+            rec[field] = {"estimated_delivery_date": e.get("date"),
+                          "estimated_delivery_date_min": e.get("min"),
+                          "estimated_delivery_date_max": e.get("max")}
+            if key == "aftership_estimate":
+                rec[field]["confidence_code"] = e.get("confidence_code")
+        if "latest_estimate" in item:
+            e = item["latest_estimate"]
+            rec["latest_estimated_delivery"] = None if e is None else {
+                k: e.get(k) for k in ("type", "source", "datetime", "datetime_min",
+                                      "datetime_max")}
 
     def ctl_advance(self, body):
         now = int(time.time())

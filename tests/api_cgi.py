@@ -16,7 +16,8 @@ ORDER_KEYS = ["id", "status", "stage", "marketplace", "createdAt", "updatedAt",
               "contact", "shipments", "events", "notifications"]
 SHIPMENT_KEYS = ["trackingNumber", "carrier", "trackingUrl", "tag", "subtag",
                  "subtagMessage", "expectedDelivery", "deliveredAt", "lastCheckpointAt",
-                 "checkedAt", "pollError", "checkpoints"]
+                 "checkedAt", "pollError", "checkpoints", "estimates", "pickup",
+                 "signedBy", "carrierTrackingLink"]
 EVENT_KEYS = ["id", "type", "createdAt", "receivedAt"]
 # Keys the code adds beyond DESIGN.md's shape (additive, so the documented
 # form still works); anything else unexpected fails.

@@ -43,7 +43,9 @@ SUMMARY_KEYS = [k for k in SHOPPER_KEYS if k != "locale"]
 SUMMARY_SHIPMENT_KEYS = ["trackingNumber", "carrier", "trackingUrl", "tag", "subtag",
                          "subtagMessage", "expectedDelivery", "deliveredAt",
                          "lastCheckpointAt", "checkedAt", "stale"]
-SHOPPER_SHIPMENT_KEYS = SUMMARY_SHIPMENT_KEYS + ["checkpoints"]
+# What else the carrier knows, after the older keys (old keys unchanged).
+CARRIER_FACT_KEYS = ["estimates", "pickup", "signedBy", "carrierTrackingLink"]
+SHOPPER_SHIPMENT_KEYS = SUMMARY_SHIPMENT_KEYS + ["checkpoints"] + CARRIER_FACT_KEYS
 CHECKPOINT_KEYS = ["time", "tag", "subtag", "message", "location"]
 STATUSES = ["PENDING", "PROCESSING", "SUCCEEDED", "FAILED",
             "CANCELLATION_IN_PROGRESS", "CANCELLED"]
@@ -464,7 +466,8 @@ def test_orders_list_all_newest_first():
     for o in page["orders"]:
         eq(list(o.keys()), SUMMARY_KEYS, "summary keys of %s" % o["id"])
         for s in o["shipments"]:
-            eq(list(s.keys()), SUMMARY_SHIPMENT_KEYS, "summary shipment keys (no checkpoints)")
+            eq(list(s.keys()), SUMMARY_SHIPMENT_KEYS + CARRIER_FACT_KEYS,
+               "summary shipment keys (no checkpoints)")
         eq((o["status"], o["stage"]), EXPECT[o["id"]][:2], o["id"])
     split = [o for o in page["orders"] if o["id"] == "r-split"][0]
     eq([s["trackingNumber"] for s in split["shipments"]], [SPLIT_A, SPLIT_B],

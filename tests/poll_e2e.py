@@ -191,7 +191,8 @@ def carrier_state(db, order_id):
     """The carrier facts of an order's view (what push and pull must agree on)."""
     v = pt.view(db, order_id)
     keep = ("trackingNumber", "tag", "subtag", "subtagMessage", "expectedDelivery",
-            "deliveredAt", "lastCheckpointAt", "checkpoints")
+            "deliveredAt", "lastCheckpointAt", "checkpoints", "estimates", "pickup",
+            "signedBy", "carrierTrackingLink")
     return v["stage"], [{k: s[k] for k in keep} for s in v["shipments"]]
 
 

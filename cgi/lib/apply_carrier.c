@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "apply.h"
@@ -25,6 +26,8 @@ apply_carrier_shipment(struct store *st, int64_t shipment_id, const char *order_
 	rc = store_carrier_apply(st, shipment_id, t, how, changed);
 	if (rc == STORE_OK && *changed)
 		rc = apply_recompute_order(st, order_id, how->now_ms, false);
+	if (rc == STORE_OK)
+		rc = apply_carrier_stall_in_tx(st, shipment_id, how->now_ms);
 	if (rc == STORE_OK && !dry_run)
 		rc = store_commit(st);
 	if (rc != STORE_OK || dry_run)
@@ -46,6 +49,74 @@ apply_carrier_error(struct store *st, int64_t shipment_id, const char *message,
 		rc = store_commit(st);
 	if (rc != STORE_OK)
 		store_rollback(st);
+	return rc;
+}
+
+/* Queue the "delayed" row of a new episode. */
+static enum store_rc
+stall_begin(struct store *st, int64_t id, const struct carrier_stall *s,
+    int64_t now_ms)
+{
+	char now[TIMEFMT_ISO_LEN], stage[32], parcel[sizeof(s->tracking_number) + 24];
+	struct notify_rec n = {
+		.order_id = s->order_id, .stage = "delayed", .shipment = parcel,
+		.occurred_at = now, .created_ms = now_ms,
+	};
+	enum store_rc rc;
+
+	timefmt_iso_utc(now_ms, now);
+	snprintf(parcel, sizeof(parcel), "%s#%ld", s->tracking_number, s->episode + 1);
+	if ((rc = store_carrier_stall_begin(st, id, s->scan, now)) != STORE_OK)
+		return rc;
+	/* previousStage: the order's stage, which a stall does not change. */
+	rc = store_order_stage(st, s->order_id, stage, sizeof(stage));
+	if (rc == STORE_OK)
+		n.previous_stage = stage;
+	else if (rc != STORE_NONE)
+		return rc;
+	log_info("shipment %lld (order %s): stalled, episode %ld", (long long)id,
+	    s->order_id, s->episode + 1);
+	return store_notify_insert(st, &n);
+}
+
+enum store_rc
+apply_carrier_stall_in_tx(struct store *st, int64_t shipment_id, int64_t now_ms)
+{
+	struct carrier_stall s;
+	enum store_rc rc = store_carrier_stall_get(st, shipment_id, now_ms, &s);
+
+	if (rc != STORE_OK)
+		return rc == STORE_NONE ? STORE_OK : rc;
+	if (s.tracking_number[0] == '\0')
+		return STORE_OK;
+	if (s.stalled && !s.same_scan)
+		return stall_begin(st, shipment_id, &s, now_ms);
+	if (s.open && (!s.same_scan || s.final))
+		return store_carrier_stall_end(st, shipment_id);
+	return STORE_OK;
+}
+
+enum store_rc
+apply_carrier_stalls(struct store *st, int64_t now_ms, long limit, bool dry_run,
+    long *begun)
+{
+	int64_t *ids = NULL;
+	size_t n = 0;
+	enum store_rc rc = store_carrier_stall_due(st, now_ms, limit, &ids, &n);
+
+	*begun = 0;
+	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+		if ((rc = store_begin(st)) != STORE_OK)
+			break;
+		rc = apply_carrier_stall_in_tx(st, ids[i], now_ms);
+		if (rc == STORE_OK && !dry_run)
+			rc = store_commit(st);
+		if (rc != STORE_OK || dry_run)
+			store_rollback(st);
+		if (rc == STORE_OK)
+			(*begun)++;
+	}
+	free(ids);
 	return rc;
 }
 
@@ -104,8 +175,11 @@ apply_carrier_event_in_tx(struct store *st, const struct event *ev,
 		rc = STORE_OK;
 		goto out;
 	}
-	for (size_t i = 0; i < m.n && rc == STORE_OK; i++)
+	for (size_t i = 0; i < m.n && rc == STORE_OK; i++) {
 		rc = store_carrier_apply(st, m.v[i].id, &t, &how, &changed[i]);
+		if (rc == STORE_OK)
+			rc = apply_carrier_stall_in_tx(st, m.v[i].id, now_ms);
+	}
 	if (rc == STORE_OK)
 		rc = recompute(st, &m, changed, now_ms);
 	if (rc == STORE_OK && rec.order_id != NULL)

@@ -49,6 +49,9 @@
 #define CARRIER_LIST_LIMIT	200	/* trackings per list page */
 #define CARRIER_LOOKUP_MAX	50	/* tracking_numbers= per request */
 #define CARRIER_MAX_URL		8192
+#define CARRIER_MAX_LINK	1000	/* courier_tracking_link */
+#define CARRIER_MAX_PICKUP	500	/* pickup_location, pickup_note */
+#define CARRIER_MAX_SIGNER	200	/* signed_by */
 
 /* --- the API family a base URL implies ------------------------------- */
 
@@ -102,12 +105,31 @@ struct carrier_checkpoint {
 	char location[CARRIER_MAX_LOCATION + 1];	/* "" when none */
 };
 
+/*
+ * A delivery estimate by who made it: the courier's own (AfterShip's
+ * courier_estimated_delivery_date, or latest_estimated_delivery when its
+ * source names the carrier) or AfterShip's prediction
+ * (aftership_estimated_delivery_date, or latest_estimated_delivery when
+ * its source names AfterShip).  Bounds are dates or date-times as given,
+ * in UTC where the offset was known; one date is both bounds; "" when
+ * there is no estimate of that kind.
+ */
+enum carrier_est { EST_CARRIER, EST_PREDICTED, EST__MAX };
+struct carrier_estimate {
+	char earliest[CARRIER_MAX_DATE], latest[CARRIER_MAX_DATE];
+};
+
 struct carrier_tracking {
 	const char *id, *legacy_id, *tracking_number, *slug, *order_id;
 	const char *tag;		/* one of the nine, or NULL */
 	const char *subtag, *subtag_message;
 	const char *expected_delivery;	/* as given: a date or a date-time */
 	char delivered_at[CARRIER_MAX_DATE];	/* UTC if the offset is known, else as given; "" */
+	struct carrier_estimate est[EST__MAX];
+	const char *pickup_location;	/* where to collect it, as given; NULL: none */
+	const char *pickup_note;
+	const char *signed_by;		/* who signed for it */
+	const char *tracking_link;	/* courier_tracking_link: https only, else NULL */
 	int64_t updated_ms;		/* updated_at */
 	bool has_updated;
 	struct carrier_checkpoint *cp;

@@ -335,6 +335,126 @@ expected_delivery(json_object *t)
 	return date_str(t, "expected_delivery", NULL);
 }
 
+/* A date string in the form the views show: UTC where the offset is known. */
+static bool
+date_norm(json_object *o, const char *key, char out[CARRIER_MAX_DATE])
+{
+	struct timeval_iso tv;
+	const char *s = date_str(o, key, &tv);
+
+	out[0] = '\0';
+	if (s == NULL)
+		return false;
+	if (tv.has_offset && tv.has_time)
+		timefmt_iso_utc(tv.ms, out);
+	else
+		copy_utf8(out, CARRIER_MAX_DATE, s);
+	return true;
+}
+
+/*
+ * One estimate from obj: the range (min_key, max_key) where given, else
+ * the single date (one_key) as both bounds; a range given by one end only
+ * takes the single date, or that end, for the other.  Bounds the wrong way
+ * round are swapped.  False when obj holds no date at all.
+ */
+static bool
+estimate_of(json_object *obj, const char *one_key, const char *min_key,
+    const char *max_key, struct carrier_estimate *e)
+{
+	char one[CARRIER_MAX_DATE];
+	struct timeval_iso a, b;
+	bool has_one = date_norm(obj, one_key, one);
+
+	if (!date_norm(obj, min_key, e->earliest) && has_one)
+		memcpy(e->earliest, one, sizeof(one));
+	if (!date_norm(obj, max_key, e->latest) && has_one)
+		memcpy(e->latest, one, sizeof(one));
+	if (e->earliest[0] == '\0')
+		memcpy(e->earliest, e->latest, sizeof(e->latest));
+	if (e->latest[0] == '\0')
+		memcpy(e->latest, e->earliest, sizeof(e->earliest));
+	if (e->earliest[0] == '\0')
+		return false;
+	if (timefmt_parse(e->earliest, &a) == 0 && timefmt_parse(e->latest, &b) == 0 &&
+	    a.ms > b.ms) {
+		memcpy(one, e->earliest, sizeof(one));
+		memcpy(e->earliest, e->latest, sizeof(one));
+		memcpy(e->latest, one, sizeof(one));
+	}
+	return true;
+}
+
+/* Whose latest_estimated_delivery this is, from its source; -1: neither's. */
+static int
+latest_source(json_object *l)
+{
+	const char *src = get_token(l, "source", 100);
+	char low[101];
+	size_t i;
+
+	if (src == NULL)
+		return -1;
+	for (i = 0; src[i] != '\0'; i++)
+		low[i] = (char)tolower((unsigned char)src[i]);
+	low[i] = '\0';
+	/* "Carrier EDD", "AfterShip EDD"; "Custom EDD", "Order EDD" are neither. */
+	if (strstr(low, "carrier") != NULL || strstr(low, "courier") != NULL)
+		return EST_CARRIER;
+	if (strstr(low, "aftership") != NULL)
+		return EST_PREDICTED;
+	return -1;
+}
+
+/*
+ * The estimates by source: latest_estimated_delivery (the newest) where
+ * its source says whose it is, else the courier's and AfterShip's own
+ * objects.
+ */
+static void
+estimates(json_object *t, struct carrier_tracking *out)
+{
+	json_object *l = get_obj(t, "latest_estimated_delivery", json_type_object);
+	int src = latest_source(l);
+	struct carrier_estimate *c = &out->est[EST_CARRIER], *p = &out->est[EST_PREDICTED];
+
+	if (src >= 0)
+		(void)estimate_of(l, "datetime", "datetime_min", "datetime_max",
+		    &out->est[src]);
+	if (c->earliest[0] == '\0')
+		(void)estimate_of(get_obj(t, "courier_estimated_delivery_date",
+		    json_type_object), "estimated_delivery_date",
+		    "estimated_delivery_date_min", "estimated_delivery_date_max", c);
+	if (p->earliest[0] == '\0')
+		(void)estimate_of(get_obj(t, "aftership_estimated_delivery_date",
+		    json_type_object), "estimated_delivery_date",
+		    "estimated_delivery_date_min", "estimated_delivery_date_max", p);
+}
+
+/* A carrier's page: https, printable, no blanks or quotes, bounded. */
+static const char *
+https_link(json_object *t, const char *key)
+{
+	const char *s = get_token(t, key, CARRIER_MAX_LINK);
+
+	if (s == NULL || strncasecmp(s, "https://", 8) != 0 || s[8] == '\0' ||
+	    strpbrk(s, " \"'<>\\`") != NULL)
+		return NULL;
+	for (const char *p = s; *p != '\0'; p++)
+		if ((unsigned char)*p > 0x7e)
+			return NULL;
+	return s;
+}
+
+/* Free text the page shows: printable (UTF-8 allowed), bounded. */
+static const char *
+get_text(json_object *o, const char *key, size_t max)
+{
+	const char *s = get_str(o, key, max);
+
+	return s != NULL && text_printable(s) ? s : NULL;
+}
+
 /* "Louisville, KY" as given, else city, state, zip and country joined. */
 static void
 location_of(json_object *c, char *out, size_t outsz)
@@ -401,6 +521,13 @@ carrier_tracking_parse(json_object *o, struct carrier_tracking *t)
 	t->subtag = get_token(o, "subtag", CARRIER_MAX_SLUG);
 	t->subtag_message = get_str(o, "subtag_message", CARRIER_MAX_TEXT);
 	t->expected_delivery = expected_delivery(o);
+	estimates(o, t);
+	t->pickup_location = get_text(o, "pickup_location", CARRIER_MAX_PICKUP);
+	t->pickup_note = get_text(o, "pickup_note", CARRIER_MAX_PICKUP);
+	t->signed_by = get_text(o, "signed_by", CARRIER_MAX_SIGNER);
+	t->tracking_link = https_link(o, "courier_tracking_link");
+	if (t->tracking_link == NULL)	/* the older name */
+		t->tracking_link = https_link(o, "courier_redirect_link");
 	if ((s = date_str(o, "shipment_delivery_date", &tv)) != NULL) {
 		if (tv.has_offset)
 			timefmt_iso_utc(tv.ms, t->delivered_at);

@@ -107,6 +107,8 @@ static const struct conf_key keys[] = {
 	L(read_timeout, "SHIPTRACK_READ_TIMEOUT", "10", 1, 3600),
 	L(threads, "SHIPTRACK_THREADS", "16", 1, 256),
 	L(view_cache, "SHIPTRACK_VIEW_CACHE", "128", 0, 65536),
+	L(lookup_max_failures, "SHIPTRACK_LOOKUP_MAX_FAILURES", "10", 1, 100000),
+	L(lookup_window_seconds, "SHIPTRACK_LOOKUP_WINDOW_SECONDS", "3600", 1, 7 * 86400),
 	S(log_level, "SHIPTRACK_LOG_LEVEL", "info", 0),
 	S(public_url, "SHIPTRACK_PUBLIC_URL", NULL, 0),
 	L(stale_days, "SHIPTRACK_STALE_DAYS", "7", 1, 365),

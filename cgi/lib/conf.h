@@ -65,6 +65,8 @@ struct conf {
 	long read_timeout;	/* s a request body may take to arrive */
 	long threads;		/* request threads per FastCGI receiver process */
 	long view_cache;	/* shopper views kept per API process (0: none) */
+	long lookup_max_failures;	/* failed lookups per address or order number ... */
+	long lookup_window_seconds;	/* ... within this window, then 429 */
 	char *log_level;
 	char *public_url;	/* base URL of the shopper page, for links */
 	long stale_days;	/* default days without a scan before "stale" */

@@ -71,10 +71,34 @@ str_or_null(const char *s)
 	return s != NULL ? json_object_new_string(s) : NULL;
 }
 
+/*
+ * What a row's shipment says outside: a "delayed" row names its parcel as
+ * "<tracking number>#<episode>" (one row per stall episode, so the
+ * outbox's unique key announces each once: apply_carrier.h); the webhook
+ * and the e-mail name the plain tracking number.
+ */
+static struct notify_msg
+plain_parcel(const struct notify_msg *m, char buf[NOTIFY_PARCEL_MAX])
+{
+	struct notify_msg p = *m;
+	const char *hash;
+
+	if (m->shipment != NULL && strcmp(m->stage, "delayed") == 0 &&
+	    (hash = strrchr(m->shipment, '#')) != NULL) {
+		snprintf(buf, NOTIFY_PARCEL_MAX, "%.*s", (int)(hash - m->shipment),
+		    m->shipment);
+		p.shipment = buf;
+	}
+	return p;
+}
+
 char *
-notify_webhook_body(const struct notify_msg *m, size_t *len)
+notify_webhook_body(const struct notify_msg *msg, size_t *len)
 {
 	json_object *o = json_object_new_object();
+	char parcel[NOTIFY_PARCEL_MAX];
+	struct notify_msg plain = plain_parcel(msg, parcel);
+	const struct notify_msg *m = &plain;
 	const char *s;
 	char *out = NULL;
 
@@ -433,9 +457,13 @@ mail_headers(const struct notify_msg *m, const char *from, const char *to,
 }
 
 int
-notify_mail_build(const struct notify_msg *m, const char *from, const char *to,
+notify_mail_build(const struct notify_msg *msg, const char *from, const char *to,
     int64_t now_ms, struct notify_mail *out, const char **why)
 {
+	char parcel[NOTIFY_PARCEL_MAX];
+	struct notify_msg plain = plain_parcel(msg, parcel);
+	const struct notify_msg *m = &plain;
+
 	memset(out, 0, sizeof(*out));
 	*why = NULL;
 	if (!notify_address_ok(from)) {

@@ -41,13 +41,15 @@
 #define NOTIFY_LOCAL_MAX 64	/* RFC 5321 local-part limit */
 #define NOTIFY_SUBJECT_ID_MAX 200
 #define NOTIFY_BACKOFF_MAX_MS (6 * 3600 * 1000LL)
+#define NOTIFY_PARCEL_MAX 128	/* a tracking number (<= 64 bytes) and more */
 
 struct notify_msg {
 	const char *uid;		/* webhook-id; also the mail's Message-ID */
 	const char *order_id;
 	const char *stage;
 	const char *previous_stage;	/* NULL for a new order */
-	const char *shipment;		/* parcel trouble: tracking number; else NULL or "" */
+	const char *shipment;		/* parcel trouble: tracking number; else NULL or "";
+					   stage "delayed": "<number>#<episode>" */
 	const char *occurred_at;
 	const char *link;		/* shopper URL, or NULL */
 	json_object *order;		/* shopper view (borrowed), or NULL */

@@ -269,3 +269,16 @@ shipment_is_stale(const struct stale_rules *r, enum carrier_tag tag,
 		return false;
 	return now_ms - since > (int64_t)r->days[tag] * 86400000;
 }
+
+bool
+shipment_is_stalled(const struct stale_rules *r, enum carrier_tag tag,
+    int64_t last_scan_ms, bool has_scan, int64_t announced_ms,
+    int64_t est_end_ms, int64_t now_ms)
+{
+	if (tag >= TAG__MAX || carrier_tag_is_final(tag))
+		return false;
+	if (shipment_is_stale(r, tag, last_scan_ms, has_scan, announced_ms, now_ms))
+		return true;
+	return est_end_ms >= 0 && now_ms > est_end_ms &&
+	    (!has_scan || last_scan_ms <= est_end_ms);
+}

@@ -79,6 +79,18 @@ int  stale_rules_init(struct stale_rules *r, long default_days, const char *spec
 bool shipment_is_stale(const struct stale_rules *r, enum carrier_tag tag,
     int64_t last_scan_ms, bool has_scan, int64_t announced_ms, int64_t now_ms);
 
+/*
+ * Stall (the "delayed" notification): a shipment not yet final that is
+ * stale by the rule above, or whose estimated delivery has passed with no
+ * scan since it passed.  est_end_ms: the latest instant the best estimate
+ * can mean (timefmt_latest_ms), < 0 when there is none.  A scan after the
+ * estimate ends that reason for good: a parcel that is late but moving is
+ * not stalled.
+ */
+bool shipment_is_stalled(const struct stale_rules *r, enum carrier_tag tag,
+    int64_t last_scan_ms, bool has_scan, int64_t announced_ms,
+    int64_t est_end_ms, int64_t now_ms);
+
 const char *order_status_name(enum order_status s);
 const char *order_stage_name(enum order_stage s);
 int order_status_parse(const char *name, enum order_status *out);

@@ -140,6 +140,8 @@ gather_store(struct store *st, int64_t now_ms, json_object *root)
 		rc = meta_group(st, root, "lastPoll", "poll.");
 	if (rc == STORE_OK)
 		rc = store_notify_counts(st, count_add, root);
+	if (rc == STORE_OK)
+		rc = store_notify_delayed(st, count_add, root);
 	json_object_object_add(root, "lastSuccessfulPoll", NULL);
 	if (rc == STORE_OK)
 		rc = store_meta_prefix(st, META_POLL_OK, last_ok_add, root);
@@ -161,6 +163,7 @@ gather(struct store *st, const struct conf *c, int64_t now_ms,
 	json_object_object_add(root, "status", json_object_new_object());
 	json_object_object_add(root, "stage", json_object_new_object());
 	json_object_object_add(root, "notifications", notify_counts_new());
+	json_object_object_add(root, "delayed", json_object_new_object());
 	if ((rc = store_read_begin(st)) == STORE_OK) {
 		rc = gather_store(st, now_ms, root);
 		if (rc == STORE_OK && rows != NULL)

@@ -111,7 +111,10 @@ static const char *const stmt_sql[Q__MAX] = {
 	"SELECT id, tracking_number, carrier, tracking_url, tag, subtag,"
 	" subtag_message, expected_delivery, delivered_at, last_checkpoint_at,"
 	" checked_at, poll_error, poll_error_at,"
-	" shiptrack_stale(tag, last_checkpoint_at, first_key, NULL)"
+	" shiptrack_stale(tag, last_checkpoint_at, first_key, NULL),"
+	" est_carrier_earliest, est_carrier_latest, est_predicted_earliest,"
+	" est_predicted_latest, " SHIP_RYE_ESTIMATE ", pickup_location, pickup_note,"
+	" signed_by, carrier_tracking_link"
 	" FROM shipments WHERE order_id = ?"
 	" ORDER BY first_key, tracking_number IS NULL, tracking_number, pending_key",
 	[Q_CHECKPOINTS] =
@@ -428,6 +431,32 @@ sql_stale(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 }
 
 /*
+ * shiptrack_stalled(tag, last_checkpoint_at, first_key, estimate, now_ms):
+ * the stall rule of order.c (shipment_is_stalled), for the poller's sweep
+ * and the apply of one shipment; estimate is the latest bound of the best
+ * estimate, or NULL.
+ */
+static void
+sql_stalled(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct store *st = sqlite3_user_data(ctx);
+	const char *tag = (const char *)sqlite3_value_text(argv[0]);
+	const char *last = (const char *)sqlite3_value_text(argv[1]);
+	const char *first = (const char *)sqlite3_value_text(argv[2]);
+	const char *est = (const char *)sqlite3_value_text(argv[3]);
+	struct timeval_iso scan = { 0 }, e;
+	bool has_scan = last != NULL && timefmt_parse(last, &scan) == 0;
+	int64_t now = sqlite3_value_int64(argv[4]);
+	int64_t announced = first != NULL ? strtoll(first, NULL, 10) : now;
+	int64_t est_end = est != NULL && timefmt_parse(est, &e) == 0 ?
+	    timefmt_latest_ms(&e) : -1;
+
+	(void)argc;
+	sqlite3_result_int(ctx, shipment_is_stalled(&st->stale,
+	    carrier_tag_parse(tag), scan.ms, has_scan, announced, est_end, now));
+}
+
+/*
  * WAL checkpoints.  SQLite's own auto-checkpoint (PASSIVE at 1000 pages)
  * cannot finish while other connections keep reading and writing, and
  * with several writer processes (mod_fcgid) under sustained load the WAL
@@ -497,7 +526,9 @@ configure(struct store *st, const char *path, enum store_mode mode,
 	sqlite3_busy_handler(st->db, busy_handler, st);
 	stale_rules_init(&st->stale, 7, STALE_RULES_DEFAULT);
 	if (sqlite3_create_function(st->db, "shiptrack_stale", 4,
-	    SQLITE_UTF8 | SQLITE_DETERMINISTIC, st, sql_stale, NULL, NULL) != SQLITE_OK)
+	    SQLITE_UTF8 | SQLITE_DETERMINISTIC, st, sql_stale, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_function(st->db, "shiptrack_stalled", 5,
+	    SQLITE_UTF8 | SQLITE_DETERMINISTIC, st, sql_stalled, NULL, NULL) != SQLITE_OK)
 		goto err;
 	if (store_exec_sql(st, "PRAGMA foreign_keys = ON") != STORE_OK)
 		goto err;
@@ -890,6 +921,12 @@ shipment_row_fn(sqlite3_stmt *s, void *cb, void *arg)
 		.last_checkpoint_at = store_col_text(s, 9), .checked_at = store_col_text(s, 10),
 		.poll_error = store_col_text(s, 11), .poll_error_at = store_col_text(s, 12),
 		.stale = sqlite3_column_int(s, 13) != 0,
+		.est_carrier = { store_col_text(s, 14), store_col_text(s, 15) },
+		.est_predicted = { store_col_text(s, 16), store_col_text(s, 17) },
+		.est_rye = store_col_text(s, 18),
+		.pickup_location = store_col_text(s, 19), .pickup_note = store_col_text(s, 20),
+		.signed_by = store_col_text(s, 21),
+		.carrier_tracking_link = store_col_text(s, 22),
 	};
 
 	return ((store_shipment_cb)cb)(arg, &r);

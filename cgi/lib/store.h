@@ -161,6 +161,11 @@ struct shipment_row {
 	const char *tracking_number, *carrier, *tracking_url, *tag, *subtag,
 	    *subtag_message, *expected_delivery, *delivered_at,
 	    *last_checkpoint_at, *checked_at, *poll_error, *poll_error_at;
+	/* estimates by source, "" never: NULL when none (sql/007) */
+	const char *est_carrier[2], *est_predicted[2];	/* earliest, latest */
+	const char *est_rye;		/* Rye's date (NULL until the Rye sync) */
+	const char *pickup_location, *pickup_note, *signed_by,
+	    *carrier_tracking_link;
 };
 typedef int (*store_shipment_cb)(void *arg, const struct shipment_row *r);
 enum store_rc store_order_shipments(struct store *st, const char *order_id,

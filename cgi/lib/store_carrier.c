@@ -17,6 +17,7 @@ enum cstmt {
 	C_MATCH, C_NEWER, C_SET_FIELDS, C_SET_UPDATED, C_IDENTITY_ADOPT,
 	C_IDENTITY_KEEP, C_CHECKPOINT, C_LAST_CHECKPOINT, C_SET_LAST_CHECKPOINT,
 	C_FETCHED, C_FAIL, C_REJECT, C_META_GET, C_META_SET,
+	C_STALL_GET, C_STALL_BEGIN, C_STALL_END, C_STALL_DUE,
 	C__END
 };
 STORE_SLOTS_FIT(C__END, SLOTS_NOTIFY);
@@ -25,6 +26,13 @@ STORE_SLOTS_FIT(C__END, SLOTS_NOTIFY);
 #define DUE_WHERE \
 	" WHERE tracking_number IS NOT NULL AND tag NOT IN ('Delivered', 'Expired')" \
 	" AND next_poll_ms <= ?1"
+
+/* The stall rule of one row: order.h's shipment_is_stalled() at ?now. */
+#define BEST_ESTIMATE \
+	"coalesce(est_carrier_latest, est_predicted_latest, " SHIP_RYE_ESTIMATE ")"
+#define STALLED(now) \
+	"shiptrack_stalled(tag, last_checkpoint_at, first_key, " BEST_ESTIMATE ", " now ")"
+#define SAME_SCAN "(stall_episode > 0 AND stall_scan IS coalesce(last_checkpoint_at, ''))"
 
 static const char *const csql[C__END - C_DUE_REGISTER] = {
 #define Q(n) [n - C_DUE_REGISTER]
@@ -58,10 +66,18 @@ static const char *const csql[C__END - C_DUE_REGISTER] = {
 	/* Changes only what differs, so sqlite3_changes() says whether it did. */
 	Q(C_SET_FIELDS) =
 	"UPDATE shipments SET tag = coalesce(?2, tag), subtag = ?3,"
-	" subtag_message = ?4, expected_delivery = ?5, delivered_at = ?6"
+	" subtag_message = ?4, expected_delivery = ?5, delivered_at = ?6,"
+	" est_carrier_earliest = ?7, est_carrier_latest = ?8,"
+	" est_predicted_earliest = ?9, est_predicted_latest = ?10,"
+	" pickup_location = ?11, pickup_note = ?12, signed_by = ?13,"
+	" carrier_tracking_link = ?14"
 	" WHERE id = ?1 AND (tag IS NOT coalesce(?2, tag) OR subtag IS NOT ?3"
 	" OR subtag_message IS NOT ?4 OR expected_delivery IS NOT ?5"
-	" OR delivered_at IS NOT ?6)",
+	" OR delivered_at IS NOT ?6 OR est_carrier_earliest IS NOT ?7"
+	" OR est_carrier_latest IS NOT ?8 OR est_predicted_earliest IS NOT ?9"
+	" OR est_predicted_latest IS NOT ?10 OR pickup_location IS NOT ?11"
+	" OR pickup_note IS NOT ?12 OR signed_by IS NOT ?13"
+	" OR carrier_tracking_link IS NOT ?14)",
 	Q(C_SET_UPDATED) =
 	"UPDATE shipments SET carrier_updated_ms = ?2 WHERE id = ?1",
 	Q(C_IDENTITY_ADOPT) =
@@ -96,6 +112,19 @@ static const char *const csql[C__END - C_DUE_REGISTER] = {
 	Q(C_META_SET) =
 	"INSERT INTO meta(key, value) VALUES (?1, ?2)"
 	" ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+	Q(C_STALL_GET) =
+	"SELECT order_id, tracking_number, tag, stall_episode, " SAME_SCAN ","
+	" stalled_since IS NOT NULL, tag IN ('Delivered', 'Expired'), " STALLED("?2") ","
+	" coalesce(last_checkpoint_at, '') FROM shipments WHERE id = ?1",
+	Q(C_STALL_BEGIN) =
+	"UPDATE shipments SET stall_episode = stall_episode + 1, stall_scan = ?2,"
+	" stalled_since = ?3 WHERE id = ?1",
+	Q(C_STALL_END) = "UPDATE shipments SET stalled_since = NULL WHERE id = ?1",
+	/* Through the due index: numbered, not final. */
+	Q(C_STALL_DUE) =
+	"SELECT id FROM shipments WHERE tracking_number IS NOT NULL"
+	" AND tag NOT IN ('Delivered', 'Expired') AND NOT " SAME_SCAN
+	" AND " STALLED("?1") " ORDER BY id LIMIT ?2",
 #undef Q
 };
 
@@ -289,6 +318,15 @@ set_fields(struct store *st, int64_t id, const struct carrier_tracking *t,
 	store_bind_text(s, 4, t->subtag_message);
 	store_bind_text(s, 5, t->expected_delivery);
 	store_bind_text(s, 6, t->delivered_at[0] ? t->delivered_at : NULL);
+	for (int k = 0; k < EST__MAX; k++) {
+		const struct carrier_estimate *e = &t->est[k];
+		store_bind_text(s, 7 + 2 * k, e->earliest[0] ? e->earliest : NULL);
+		store_bind_text(s, 8 + 2 * k, e->latest[0] ? e->latest : NULL);
+	}
+	store_bind_text(s, 11, t->pickup_location);
+	store_bind_text(s, 12, t->pickup_note);
+	store_bind_text(s, 13, t->signed_by);
+	store_bind_text(s, 14, t->tracking_link);
 	if ((rc = exec_changes(st, s, "apply tracking", changed)) != STORE_OK)
 		return rc;
 	sqlite3_bind_int64(u, 1, id);
@@ -492,4 +530,90 @@ store_carrier_meta_set(struct store *st, const char *key, const char *value)
 	store_bind_text(s, 1, key);
 	store_bind_text(s, 2, value);
 	return store_exec_stmt(st, s, "set meta");
+}
+
+/* --- stall episodes ------------------------------------------------------ */
+
+static int
+stall_row(sqlite3_stmt *s, void *cb, void *arg)
+{
+	struct carrier_stall *o = arg;
+
+	(void)cb;
+	copy_col(o->order_id, sizeof(o->order_id), s, 0);
+	copy_col(o->tracking_number, sizeof(o->tracking_number), s, 1);
+	copy_col(o->tag, sizeof(o->tag), s, 2);
+	o->episode = (long)sqlite3_column_int64(s, 3);
+	o->same_scan = sqlite3_column_int(s, 4) != 0;
+	o->open = sqlite3_column_int(s, 5) != 0;
+	o->final = sqlite3_column_int(s, 6) != 0;
+	o->stalled = sqlite3_column_int(s, 7) != 0;
+	copy_col(o->scan, sizeof(o->scan), s, 8);
+	return 1;
+}
+
+enum store_rc
+store_carrier_stall_get(struct store *st, int64_t id, int64_t now_ms,
+    struct carrier_stall *out)
+{
+	sqlite3_stmt *s = stmt(st, C_STALL_GET);
+	enum store_rc rc;
+	bool any;
+
+	memset(out, 0, sizeof(*out));
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, now_ms);
+	rc = store_each_row(st, s, stall_row, NULL, out, "stall", &any);
+	return rc == STORE_OK && !any ? STORE_NONE : rc;
+}
+
+enum store_rc
+store_carrier_stall_begin(struct store *st, int64_t id, const char *scan,
+    const char *now_iso)
+{
+	sqlite3_stmt *s = stmt(st, C_STALL_BEGIN);
+
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_text(s, 2, scan);
+	store_bind_text(s, 3, now_iso);
+	return store_exec_stmt(st, s, "begin stall");
+}
+
+enum store_rc
+store_carrier_stall_end(struct store *st, int64_t id)
+{
+	sqlite3_stmt *s = stmt(st, C_STALL_END);
+
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	return store_exec_stmt(st, s, "end stall");
+}
+
+enum store_rc
+store_carrier_stall_due(struct store *st, int64_t now_ms, long limit,
+    int64_t **out, size_t *n)
+{
+	sqlite3_stmt *s = stmt(st, C_STALL_DUE);
+	struct ids ids = { NULL, 0, 0 };
+	enum store_rc rc;
+
+	*out = NULL;
+	*n = 0;
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, now_ms);
+	sqlite3_bind_int64(s, 2, limit < 0 ? -1 : limit);
+	rc = store_each_row(st, s, id_row, NULL, &ids, "stalled shipments", NULL);
+	if (rc != STORE_OK) {
+		free(ids.v);
+		return rc;
+	}
+	*out = ids.v;
+	*n = ids.n;
+	return STORE_OK;
 }

@@ -15,7 +15,11 @@
  *               (checked_at, next_poll_ms, errors cleared);
  *   fail/reject a per-shipment error for the operator view, with a growing
  *               back-off, or for good (next_poll_ms = INT64_MAX);
- *   meta        small facts: the list-sync cursor and the last run.
+ *   meta        small facts: the list-sync cursor and the last run;
+ *   stall       a shipment's stall episodes (sql/007): whether the rule of
+ *               order.h says it is stalled now, and the episode it is in;
+ *               which shipments a sweep must look at (stalled by the rule,
+ *               not yet in an episode begun at their last scan).
  *
  * Nothing here begins or ends a transaction: apply_carrier.c does, so an
  * update and its order's recomputation commit together.
@@ -89,6 +93,34 @@ enum store_rc store_carrier_fail(struct store *st, int64_t shipment_id,
 /* Record an error and never poll the shipment again. */
 enum store_rc store_carrier_reject(struct store *st, int64_t shipment_id,
     const char *message, int64_t now_ms);
+
+/* --- stall episodes ----------------------------------------------------- */
+
+/*
+ * The latest bound of a shipment's best estimate, in SQL: the courier's,
+ * else AfterShip's prediction, else Rye's.
+ */
+struct carrier_stall {
+	char order_id[201];
+	char tracking_number[CARRIER_MAX_NUMBER + 1];	/* "" while pending */
+	char tag[24];
+	long episode;		/* episodes begun so far */
+	bool same_scan;		/* the latest episode began at the current last scan */
+	bool open;		/* that episode has not ended */
+	bool final;		/* Delivered or Expired */
+	bool stalled;		/* shipment_is_stalled() now */
+	char scan[CARRIER_MAX_DATE];	/* last_checkpoint_at; "" for none */
+};
+/* STORE_NONE when the shipment is gone. */
+enum store_rc store_carrier_stall_get(struct store *st, int64_t id, int64_t now_ms,
+    struct carrier_stall *out);
+/* Begin episode out->episode + 1 at scan, now. */
+enum store_rc store_carrier_stall_begin(struct store *st, int64_t id,
+    const char *scan, const char *now_iso);
+enum store_rc store_carrier_stall_end(struct store *st, int64_t id);
+/* Shipments stalled now and not in an episode begun at their last scan. */
+enum store_rc store_carrier_stall_due(struct store *st, int64_t now_ms, long limit,
+    int64_t **ids, size_t *n);
 
 /* STORE_NONE when the key is absent. */
 enum store_rc store_carrier_meta_get(struct store *st, const char *key,

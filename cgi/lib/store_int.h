@@ -34,6 +34,15 @@ enum store_slots {
 #define STORE_SLOTS_FIT(end, next) \
 	_Static_assert((int)(end) <= (int)(next), "statement slots overflow into " #next)
 
+/*
+ * Rye's estimated delivery of a shipment: the shopper view's estimate of
+ * source "rye" (shown only when AfterShip has none) and the stall rule's
+ * last resort.  SEAM for the Rye sync: NULL until it adds the column
+ * shipments.rye_estimated_delivery; then this line becomes
+ * "rye_estimated_delivery" and nothing else changes.
+ */
+#define SHIP_RYE_ESTIMATE "NULL"
+
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[STORE_MAX_STMTS];

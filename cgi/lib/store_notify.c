@@ -16,7 +16,7 @@
 
 enum nstmt {
 	N_REAP_LOG = SLOTS_NOTIFY, N_REAP, N_CLAIM, N_ATTEMPT, N_FINISH, N_ORDER_ROWS,
-	N_ATTEMPTS, N_COUNTS, N_SUPERSEDED,
+	N_ATTEMPTS, N_COUNTS, N_SUPERSEDED, N_DELAYED,
 	N__END
 };
 STORE_SLOTS_FIT(N__END, SLOTS_METRICS);
@@ -69,6 +69,11 @@ static const char *const nsql[N__END - N_REAP_LOG] = {
 	Q(N_ATTEMPTS) =
 	"SELECT channel, at, status, error FROM notification_attempts"
 	" WHERE notification_id = ? ORDER BY rowid",
+	/* "delayed" rows queued (one per stall episode), shipments stalled now. */
+	Q(N_DELAYED) =
+	"SELECT 'notifications', count(*) FROM notifications WHERE stage = 'delayed'"
+	" UNION ALL SELECT 'stalledShipments', count(*) FROM shipments"
+	" WHERE stalled_since IS NOT NULL",
 	Q(N_COUNTS) =
 	"SELECT CASE WHEN " PENDING " THEN 'pending'"
 	" WHEN webhook_state = 'failed' OR email_state = 'failed' THEN 'failed'"
@@ -401,4 +406,24 @@ store_notify_superseded(struct store *st, const struct notify_claim *c,
 	store_bind_text(s, 4, c->stage);
 	return store_each_row(st, s, exists_row_fn, NULL, NULL, "superseded",
 	    superseded);
+}
+
+static int
+delayed_row_fn(sqlite3_stmt *s, void *cb, void *arg)
+{
+	struct count_args *a = arg;
+
+	(void)cb;
+	return a->cb(a->arg, "delayed", store_col_text(s, 0), sqlite3_column_int64(s, 1));
+}
+
+enum store_rc
+store_notify_delayed(struct store *st, store_count_cb cb, void *arg)
+{
+	sqlite3_stmt *s = nstmt(st, N_DELAYED);
+	struct count_args a = { cb, arg };
+
+	if (s == NULL)
+		return STORE_ERROR;
+	return store_each_row(st, s, delayed_row_fn, NULL, &a, "delayed counts", NULL);
 }

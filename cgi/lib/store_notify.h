@@ -101,4 +101,11 @@ enum store_rc store_notify_attempts(struct store *st, int64_t notification_id,
  */
 enum store_rc store_notify_counts(struct store *st, store_count_cb cb, void *arg);
 
+/*
+ * Stalls: cb(arg, "delayed", "notifications", n) for the "delayed" rows
+ * queued (one per stall episode), cb(arg, "delayed", "stalledShipments", n)
+ * for the shipments in an episode now.
+ */
+enum store_rc store_notify_delayed(struct store *st, store_count_cb cb, void *arg);
+
 #endif

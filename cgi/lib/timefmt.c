@@ -194,3 +194,13 @@ timefmt_now_ms(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+int64_t
+timefmt_latest_ms(const struct timeval_iso *t)
+{
+	const int64_t hour = 3600 * 1000;
+
+	if (!t->has_time)
+		return t->ms + 36 * hour;
+	return t->has_offset ? t->ms : t->ms + 12 * hour;
+}

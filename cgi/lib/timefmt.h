@@ -30,6 +30,15 @@ int timefmt_parse(const char *s, struct timeval_iso *out);
 #define TIMEFMT_ISO_LEN 32
 void timefmt_iso_utc(int64_t ms, char out[TIMEFMT_ISO_LEN]);
 
+/*
+ * The latest UTC instant a parsed value can mean: itself when its offset
+ * is known; for a local time without offset, that time in the westernmost
+ * zone (UTC-12); for a date alone, the end of that day there.  So "the
+ * estimated delivery has passed" is never said while it is still that
+ * day, or not yet that time, somewhere.
+ */
+int64_t timefmt_latest_ms(const struct timeval_iso *t);
+
 /* Current wall-clock time in ms. */
 int64_t timefmt_now_ms(void);
 

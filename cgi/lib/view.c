@@ -44,6 +44,55 @@ add_checkpoint(void *arg, const struct checkpoint_row *r)
 	return 0;
 }
 
+static json_object *
+estimate(const char *source, const char *earliest, const char *latest)
+{
+	json_object *e = json_object_new_object();
+
+	add(e, "source", json_object_new_string(source));
+	add(e, "earliest", json_object_new_string(earliest ? earliest : latest));
+	add(e, "latest", json_object_new_string(latest ? latest : earliest));
+	return e;
+}
+
+/*
+ * What else the carrier knows, after the older keys: the estimates by
+ * source (the courier's, AfterShip's prediction, and Rye's only when
+ * AfterShip has neither), where to collect the parcel (only while it is
+ * waiting there), who signed for it (once delivered), and the carrier's
+ * own tracking page.
+ */
+static void
+add_carrier_facts(json_object *o, const struct shipment_row *r)
+{
+	json_object *est = json_object_new_array(), *pickup = NULL;
+	bool aftership = false;
+
+	if (r->est_carrier[0] != NULL || r->est_carrier[1] != NULL) {
+		json_object_array_add(est, estimate("carrier", r->est_carrier[0],
+		    r->est_carrier[1]));
+		aftership = true;
+	}
+	if (r->est_predicted[0] != NULL || r->est_predicted[1] != NULL) {
+		json_object_array_add(est, estimate("predicted", r->est_predicted[0],
+		    r->est_predicted[1]));
+		aftership = true;
+	}
+	if (!aftership && r->est_rye != NULL)
+		json_object_array_add(est, estimate("rye", r->est_rye, r->est_rye));
+	add(o, "estimates", est);
+	if (r->tag != NULL && strcmp(r->tag, "AvailableForPickup") == 0 &&
+	    r->pickup_location != NULL) {
+		pickup = json_object_new_object();
+		add(pickup, "location", json_object_new_string(r->pickup_location));
+		add(pickup, "note", str_or_null(r->pickup_note));
+	}
+	add(o, "pickup", pickup);
+	add(o, "signedBy", r->tag != NULL && strcmp(r->tag, "Delivered") == 0 ?
+	    str_or_null(r->signed_by) : NULL);
+	add(o, "carrierTrackingLink", str_or_null(r->carrier_tracking_link));
+}
+
 static int
 add_shipment(void *arg, const struct shipment_row *r)
 {
@@ -73,9 +122,11 @@ add_shipment(void *arg, const struct shipment_row *r)
 	json_object_array_add(c->arr, o);
 	if (c->kind == VIEW_SUMMARY) {
 		json_object_put(cps);
+		add_carrier_facts(o, r);
 		return 0;
 	}
 	add(o, "checkpoints", cps);
+	add_carrier_facts(o, r);
 	c->rc = store_shipment_checkpoints(c->st, r->id, add_checkpoint, cps);
 	return c->rc == STORE_OK ? 0 : 1;
 }

@@ -309,6 +309,104 @@ test_expected_delivery_order(void **state)
 	carrier_response_free(&r);
 }
 
+/* The estimates by source: ranges, single dates, whose latest_estimated_delivery is. */
+static void
+test_estimates(void **state)
+{
+	struct carrier_response r;
+	const struct carrier_estimate *c, *p;
+
+	(void)state;
+	/* A carrier's range in latest_estimated_delivery wins over its own object. */
+	assert_int_equal(parse(CARRIER_GET, 200, "{\"data\":{\"id\":\"a\","
+	    "\"latest_estimated_delivery\":{\"type\":\"range\",\"source\":\"Carrier EDD\","
+	    "\"datetime\":null,\"datetime_min\":\"2025-05-09T08:00:00+02:00\","
+	    "\"datetime_max\":\"2025-05-10\"},"
+	    "\"courier_estimated_delivery_date\":{\"estimated_delivery_date\":\"2025-05-01\"},"
+	    "\"aftership_estimated_delivery_date\":{\"estimated_delivery_date\":\"2025-05-11\","
+	    "\"confidence_code\":null,\"estimated_delivery_date_min\":\"2025-05-10\","
+	    "\"estimated_delivery_date_max\":\"2025-05-12\"}}}", &r), 0);
+	c = &r.trackings[0].est[EST_CARRIER];
+	p = &r.trackings[0].est[EST_PREDICTED];
+	assert_string_equal(c->earliest, "2025-05-09T06:00:00Z");
+	assert_string_equal(c->latest, "2025-05-10");
+	assert_string_equal(p->earliest, "2025-05-10");
+	assert_string_equal(p->latest, "2025-05-12");
+	carrier_response_free(&r);
+	/* AfterShip's latest (a single time) is the prediction; the courier's date stays. */
+	assert_int_equal(parse(CARRIER_GET, 200, "{\"data\":{\"id\":\"a\","
+	    "\"latest_estimated_delivery\":{\"type\":\"specific\",\"source\":\"AfterShip EDD\","
+	    "\"datetime\":\"2025-05-09T12:00:00\"},"
+	    "\"courier_estimated_delivery_date\":{\"estimated_delivery_date\":\"2025-05-08\","
+	    "\"estimated_delivery_date_min\":null,\"estimated_delivery_date_max\":null}}}", &r), 0);
+	c = &r.trackings[0].est[EST_CARRIER];
+	p = &r.trackings[0].est[EST_PREDICTED];
+	assert_string_equal(c->earliest, "2025-05-08");
+	assert_string_equal(c->latest, "2025-05-08");
+	assert_string_equal(p->earliest, "2025-05-09T12:00:00");
+	assert_string_equal(p->latest, "2025-05-09T12:00:00");
+	carrier_response_free(&r);
+	/* A custom EDD is neither's; bounds the wrong way round are swapped; junk skipped. */
+	assert_int_equal(parse(CARRIER_GET, 200, "{\"data\":{\"id\":\"a\","
+	    "\"latest_estimated_delivery\":{\"source\":\"Custom EDD\",\"datetime\":\"2025-06-01\"},"
+	    "\"aftership_estimated_delivery_date\":{\"estimated_delivery_date_min\":\"2025-05-12\","
+	    "\"estimated_delivery_date_max\":\"2025-05-10\"},"
+	    "\"courier_estimated_delivery_date\":{\"estimated_delivery_date\":\"soon\"}}}", &r), 0);
+	assert_string_equal(r.trackings[0].est[EST_CARRIER].earliest, "");
+	assert_string_equal(r.trackings[0].est[EST_PREDICTED].earliest, "2025-05-10");
+	assert_string_equal(r.trackings[0].est[EST_PREDICTED].latest, "2025-05-12");
+	carrier_response_free(&r);
+	/* Nulls and wrong types everywhere: no estimate. */
+	assert_int_equal(parse(CARRIER_GET, 200, "{\"data\":{\"id\":\"a\","
+	    "\"latest_estimated_delivery\":null,\"courier_estimated_delivery_date\":[],"
+	    "\"aftership_estimated_delivery_date\":{\"estimated_delivery_date\":7}}}", &r), 0);
+	assert_string_equal(r.trackings[0].est[EST_CARRIER].latest, "");
+	assert_string_equal(r.trackings[0].est[EST_PREDICTED].latest, "");
+	carrier_response_free(&r);
+}
+
+/* Pickup location and note, signed_by, the carrier's link (https only, bounded). */
+static void
+test_pickup_signer_link(void **state)
+{
+	struct carrier_response r;
+	char body[2400], link[1100];
+
+	(void)state;
+	assert_int_equal(parse(CARRIER_GET, 200, "{\"data\":{\"id\":\"a\","
+	    "\"pickup_location\":\"Post office, 1 Main St\",\"pickup_note\":\"Bring ID\","
+	    "\"signed_by\":\"J. DOE\","
+	    "\"courier_tracking_link\":\"https://carrier.example/t?n=1Z\"}}", &r), 0);
+	assert_string_equal(r.trackings[0].pickup_location, "Post office, 1 Main St");
+	assert_string_equal(r.trackings[0].pickup_note, "Bring ID");
+	assert_string_equal(r.trackings[0].signed_by, "J. DOE");
+	assert_string_equal(r.trackings[0].tracking_link, "https://carrier.example/t?n=1Z");
+	carrier_response_free(&r);
+	/* Not https, a blank, a control character: none; the older name is read. */
+	assert_int_equal(parse(CARRIER_GET, 200, "{\"data\":{\"id\":\"a\","
+	    "\"courier_tracking_link\":\"http://carrier.example/t\","
+	    "\"courier_redirect_link\":\"https://carrier.example/r\","
+	    "\"pickup_location\":\"a\\u0007b\",\"pickup_note\":null,\"signed_by\":\"\"}}", &r), 0);
+	assert_string_equal(r.trackings[0].tracking_link, "https://carrier.example/r");
+	assert_null(r.trackings[0].pickup_location);
+	assert_null(r.trackings[0].pickup_note);
+	assert_null(r.trackings[0].signed_by);
+	carrier_response_free(&r);
+	assert_int_equal(parse(CARRIER_GET, 200, "{\"data\":{\"id\":\"a\","
+	    "\"courier_tracking_link\":\"https://a b\",\"courier_redirect_link\":\"javascript:x\"}}",
+	    &r), 0);
+	assert_null(r.trackings[0].tracking_link);
+	carrier_response_free(&r);
+	/* Longer than CARRIER_MAX_LINK: none. */
+	memset(link, 'x', sizeof(link));
+	link[sizeof(link) - 1] = '\0';
+	snprintf(body, sizeof(body), "{\"data\":{\"id\":\"a\","
+	    "\"courier_tracking_link\":\"https://%s\"}}", link);
+	assert_int_equal(parse(CARRIER_GET, 200, body, &r), 0);
+	assert_null(r.trackings[0].tracking_link);
+	carrier_response_free(&r);
+}
+
 /* Actual delivery: UTC when the offset is known, else as given. */
 static void
 test_delivered_at(void **state)
@@ -773,6 +871,8 @@ main(void)
 		cmocka_unit_test(test_nulls_everywhere),
 		cmocka_unit_test(test_expected_delivery_order),
 		cmocka_unit_test(test_delivered_at),
+		cmocka_unit_test(test_estimates),
+		cmocka_unit_test(test_pickup_signer_link),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_list_cursor),
 		cmocka_unit_test(test_list_pages),

@@ -546,11 +546,47 @@ test_link_too_long(void **state)
 	    "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", url, sizeof(url)), -1);
 }
 
+/* A "delayed" row names "<number>#<episode>"; the webhook and e-mail the number. */
+static void
+test_delayed_names_the_plain_number(void **state)
+{
+	struct notify_msg m = {
+		.uid = "msg_d", .order_id = "ord_7", .stage = "delayed",
+		.previous_stage = "in_transit", .shipment = "1Z#A9#3",
+		.occurred_at = "2025-03-01T09:00:00Z",
+	};
+	struct notify_mail mail;
+	const char *why;
+	size_t len;
+	char *body;
+
+	(void)state;
+	body = notify_webhook_body(&m, &len);
+	assert_non_null(body);
+	assert_string_equal(body, "{\"type\":\"order.stage_changed\",\"orderId\":\"ord_7\","
+	    "\"stage\":\"delayed\",\"previousStage\":\"in_transit\",\"shipment\":\"1Z#A9\","
+	    "\"occurredAt\":\"2025-03-01T09:00:00Z\",\"link\":null,\"order\":null}");
+	free(body);
+	assert_int_equal(notify_mail_build(&m, "o@s.example", "c@e.example", 0,
+	    &mail, &why), 0);
+	assert_string_equal(mail.header[2],
+	    "Subject: Your order ord_7 is taking longer than expected");
+	assert_non_null(strstr(mail.text, "Parcel: 1Z#A9\r\n"));
+	assert_non_null(strstr(mail.html, "Parcel: 1Z#A9</p>"));
+	notify_mail_free(&mail);
+	/* Other stages keep the shipment as it is. */
+	m.stage = "exception";
+	body = notify_webhook_body(&m, &len);
+	assert_non_null(strstr(body, "\"shipment\":\"1Z#A9#3\""));
+	free(body);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_standard_webhooks_vector),
+		cmocka_unit_test(test_delayed_names_the_plain_number),
 		cmocka_unit_test(test_vector_secret_without_prefix),
 		cmocka_unit_test(test_secret_key_decodes),
 		cmocka_unit_test(test_secret_key_rejects),

@@ -730,11 +730,41 @@ test_final_tags(void **state)
 	}
 }
 
+/* Stalled: stale by its tag's days, or the estimate passed with no scan since. */
+static void
+test_stalled(void **state)
+{
+	const int64_t day = 86400000, now = 100 * day;
+	struct stale_rules r;
+
+	(void)state;
+	assert_int_equal(stale_rules_init(&r, 7, STALE_RULES_DEFAULT), 0);
+	/* In transit, scanned 3 days ago, no estimate: moving. */
+	assert_false(shipment_is_stalled(&r, TAG_IN_TRANSIT, now - 3 * day, true, 0, -1, now));
+	/* ... 8 days ago: stale, so stalled. */
+	assert_true(shipment_is_stalled(&r, TAG_IN_TRANSIT, now - 8 * day, true, 0, -1, now));
+	/* The estimate passed a day ago, the last scan before it: stalled. */
+	assert_true(shipment_is_stalled(&r, TAG_IN_TRANSIT, now - 3 * day, true, 0,
+	    now - day, now));
+	/* ... but a scan after the estimate passed: late, yet moving. */
+	assert_false(shipment_is_stalled(&r, TAG_IN_TRANSIT, now - day / 2, true, 0,
+	    now - day, now));
+	/* No scan at all, estimate passed: stalled. */
+	assert_true(shipment_is_stalled(&r, TAG_PENDING, 0, false, now - day, now - 1, now));
+	/* The estimate still ahead: not. */
+	assert_false(shipment_is_stalled(&r, TAG_IN_TRANSIT, now - day, true, 0, now + 1, now));
+	/* Final tags never stall. */
+	assert_false(shipment_is_stalled(&r, TAG_DELIVERED, now - 30 * day, true, 0,
+	    now - 20 * day, now));
+	assert_false(shipment_is_stalled(&r, TAG_EXPIRED, now - 30 * day, true, 0, -1, now));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_type_mapping),
+		cmocka_unit_test(test_stalled),
 		cmocka_unit_test(test_types_without_status),
 		cmocka_unit_test(test_cancel_effect_kinds),
 		cmocka_unit_test(test_rank_follows_design_list),

@@ -352,10 +352,26 @@ test_now(void **state)
 	assert_true(b >= a);
 }
 
+/* The latest instant a value can mean: a date ends in UTC-12, a local time too. */
+static void
+test_latest_ms(void **state)
+{
+	struct timeval_iso t;
+
+	(void)state;
+	assert_int_equal(timefmt_parse("2025-05-10", &t), 0);
+	assert_true(timefmt_latest_ms(&t) == t.ms + 36 * 3600000LL);
+	assert_int_equal(timefmt_parse("2025-05-10T08:00:00", &t), 0);
+	assert_true(timefmt_latest_ms(&t) == t.ms + 12 * 3600000LL);
+	assert_int_equal(timefmt_parse("2025-05-10T08:00:00+02:00", &t), 0);
+	assert_true(timefmt_latest_ms(&t) == t.ms);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_latest_ms),
 		cmocka_unit_test(test_date_only),
 		cmocka_unit_test(test_local_time_without_offset),
 		cmocka_unit_test(test_offsets),

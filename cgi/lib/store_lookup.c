@@ -1,0 +1,124 @@
+/*
+ * store_lookup: see store_lookup.h.  Statements in the SLOTS_LOOKUP range
+ * (store_int.h), prepared once per handle.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "store_int.h"
+#include "store_lookup.h"
+
+enum lstmt {
+	L_CANDIDATES = SLOTS_LOOKUP, L_PRUNE, L_COUNT, L_NTH, L_FAIL,
+	L__END
+};
+STORE_SLOTS_FIT(L__END, SLOTS_END);
+
+static const char *const lsql[L__END - L_CANDIDATES] = {
+#define Q(n) [n - L_CANDIDATES]
+	Q(L_CANDIDATES) =
+	"SELECT DISTINCT order_id FROM order_facts WHERE order_number = ?1"
+	" ORDER BY order_id LIMIT ?2",
+	Q(L_PRUNE) = "DELETE FROM lookup_failures WHERE at_ms < ?1",
+	Q(L_COUNT) =
+	"SELECT count(*) FROM lookup_failures WHERE key = ?1 AND at_ms >= ?2",
+	/* The failure whose expiry brings the count below the limit. */
+	Q(L_NTH) =
+	"SELECT at_ms FROM lookup_failures WHERE key = ?1 AND at_ms >= ?2"
+	" ORDER BY at_ms LIMIT 1 OFFSET ?3",
+	Q(L_FAIL) = "INSERT INTO lookup_failures(key, at_ms) VALUES (?1, ?2)",
+#undef Q
+};
+
+static sqlite3_stmt *
+stmt(struct store *st, enum lstmt q)
+{
+	return store_stmt(st, (int)q, lsql[q - L_CANDIDATES]);
+}
+
+static int
+candidate_row(sqlite3_stmt *s, void *cb, void *arg)
+{
+	struct lookup_candidates *c = arg;
+	const char *id = store_col_text(s, 0);
+
+	(void)cb;
+	if (c->n == LOOKUP_MAX_CANDIDATES)
+		return 1;
+	if (id != NULL && strlen(id) < sizeof(c->id[0]))
+		snprintf(c->id[c->n++], sizeof(c->id[0]), "%s", id);
+	return 0;
+}
+
+enum store_rc
+store_lookup_candidates(struct store *st, const char *order_number,
+    struct lookup_candidates *out)
+{
+	sqlite3_stmt *s = stmt(st, L_CANDIDATES);
+
+	out->n = 0;
+	if (s == NULL)
+		return STORE_ERROR;
+	store_bind_text(s, 1, order_number);
+	sqlite3_bind_int(s, 2, LOOKUP_MAX_CANDIDATES);
+	return store_each_row(st, s, candidate_row, NULL, out, "lookup candidates", NULL);
+}
+
+enum store_rc
+store_lookup_prune(struct store *st, int64_t since_ms)
+{
+	sqlite3_stmt *s = stmt(st, L_PRUNE);
+
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, since_ms);
+	return store_exec_stmt(st, s, "prune lookup failures");
+}
+
+static int
+int64_row(sqlite3_stmt *s, void *cb, void *arg)
+{
+	(void)cb;
+	*(int64_t *)arg = sqlite3_column_int64(s, 0);
+	return 1;
+}
+
+enum store_rc
+store_lookup_failures(struct store *st, const char *key, int64_t since_ms,
+    long max, long *n, int64_t *oldest_ms)
+{
+	sqlite3_stmt *c = stmt(st, L_COUNT), *o = stmt(st, L_NTH);
+	int64_t count = 0;
+	enum store_rc rc;
+
+	*n = 0;
+	*oldest_ms = -1;
+	if (c == NULL || o == NULL)
+		return STORE_ERROR;
+	store_bind_text(c, 1, key);
+	sqlite3_bind_int64(c, 2, since_ms);
+	if ((rc = store_each_row(st, c, int64_row, NULL, &count, "lookup failures",
+	    NULL)) != STORE_OK)
+		return rc;
+	*n = count > 0x7fffffffL ? 0x7fffffffL : (long)count;
+	if (*n < max)
+		return STORE_OK;
+	store_bind_text(o, 1, key);
+	sqlite3_bind_int64(o, 2, since_ms);
+	sqlite3_bind_int64(o, 3, (int64_t)*n - max);
+	return store_each_row(st, o, int64_row, NULL, oldest_ms, "lookup failure", NULL);
+}
+
+enum store_rc
+store_lookup_fail(struct store *st, const char *key, int64_t now_ms)
+{
+	sqlite3_stmt *s = stmt(st, L_FAIL);
+
+	if (s == NULL)
+		return STORE_ERROR;
+	store_bind_text(s, 1, key);
+	sqlite3_bind_int64(s, 2, now_ms);
+	return store_exec_stmt(st, s, "record lookup failure");
+}
