@@ -64,9 +64,11 @@ def stop(p):
     try:
         rest, _ = p.communicate(timeout=30 * st.SLACK)
     except subprocess.TimeoutExpired:
+        left = subprocess.run(["ps", "-o", "pid,stat,etime,args", "-g", str(p.pid)],
+                              capture_output=True, text=True).stdout
         os.killpg(p.pid, signal.SIGKILL)
         p.communicate()
-        raise AssertionError("demo ignored Ctrl-C")
+        raise AssertionError("demo ignored Ctrl-C; still running:\n" + left)
     return p.returncode, rest
 
 

@@ -12,6 +12,7 @@ summary line when stderr is not a terminal, and progress lines on a
 pseudo-terminal.
 """
 import fcntl
+import itertools
 import json
 import os
 import pty
@@ -185,9 +186,19 @@ def test_stuck_means_three_poll_intervals():
 # --- progress ---------------------------------------------------------------
 
 def big_db(schema=None):
-    """EVENTS events (one order each), written as the receiver writes them."""
-    db = st.fresh_db(TMP)
-    conn = sqlite3.connect(db, isolation_level=None)
+    """EVENTS events (one order each), written as the receiver writes them;
+    schema=3: in a database built from sql/001..003 alone (the release
+    before metrics), as a database of that release would be."""
+    if schema == 3:
+        db = os.path.join(TMP, "schema3-%d.db" % next(_serial))
+        conn = sqlite3.connect(db, isolation_level=None)
+        for name in ("001_init.sql", "002_poll.sql", "003_notifications.sql"):
+            with open(os.path.join(st.TOP_SRCDIR, "sql", name)) as f:
+                conn.executescript(f.read())
+        conn.execute("PRAGMA user_version = 3")
+    else:
+        db = st.fresh_db(TMP)
+        conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("BEGIN")
     for i in range(EVENTS):
         eid = "evt_big_%05d" % i
@@ -196,17 +207,12 @@ def big_db(schema=None):
                      " ?, ?, 0, 'shopify', ?, ?)",
                      (eid, "ord_big_%05d" % i, st.iso(0), st.iso(0),
                       st.event("ORDER_PLACED", "ord_big_%05d" % i, st.iso(0), eid)))
-    if schema == 3:
-        # A database as the release before metrics left it (no metrics,
-        # the contacts table that order_facts replaced).
-        conn.execute("DROP TABLE metrics")
-        conn.execute("DROP TABLE order_facts")
-        conn.execute("CREATE TABLE contacts (order_id TEXT PRIMARY KEY, email TEXT NOT NULL,"
-                     " updated_at TEXT NOT NULL)")
-        conn.execute("PRAGMA user_version = 3")
     conn.execute("COMMIT")
     conn.close()
     return db
+
+
+_serial = itertools.count(1)
 
 
 def on_pty(args, db):

@@ -570,7 +570,7 @@ test_delayed_names_the_plain_number(void **state)
 	assert_int_equal(notify_mail_build(&m, "o@s.example", "c@e.example", 0,
 	    &mail, &why), 0);
 	assert_string_equal(mail.header[2],
-	    "Subject: Your order ord_7 is taking longer than expected");
+	    "Subject: Your order ord_7 is running late");
 	assert_non_null(strstr(mail.text, "Parcel: 1Z#A9\r\n"));
 	assert_non_null(strstr(mail.html, "Parcel: 1Z#A9</p>"));
 	notify_mail_free(&mail);
