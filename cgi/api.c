@@ -18,6 +18,7 @@
 
 #include "app.h"
 #include "http.h"
+#include "i18n.h"
 #include "event.h"
 #include "log.h"
 #include "lookup.h"
@@ -57,6 +58,7 @@ static void route_stats(struct call *c);
 static void route_metrics(struct call *c);
 static void route_contact(struct call *c);
 static void route_lookup(struct call *c);
+static void route_settings(struct call *c);
 
 static const struct route {
 	const char *pattern[MAX_SEGMENTS];
@@ -72,11 +74,14 @@ static const struct route {
 	{ { "v1", "metrics" }, "GET", OPERATOR, route_metrics },
 	{ { "v1", "orders", "*", "contact" }, "PUT", OPERATOR, route_contact },
 	{ { "v1", "lookup" }, "POST", ANYONE, route_lookup },
+	{ { "v1", "settings" }, "GET", ANYONE, route_settings },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
 static const char *const cache_operator = "no-store";
 static const char *const cache_public = "no-cache";
+/* The page's settings change only with the configuration. */
+static const char *const cache_settings = "public, max-age=300";
 /* Short: a shopper reloading sees news within a minute; private: per key. */
 static const char *const cache_shopper = "private, max-age=30";
 
@@ -239,6 +244,23 @@ route_health(struct call *c)
 		    "the database cannot be read"));
 	}
 	send_cached(c, ok ? 200 : 503, o);
+}
+
+/*
+ * GET /v1/settings: what the static page cannot know by itself, the
+ * language to fall back to when the browser's are not in a catalog
+ * (default_locale, as its catalog's code: "pt-BR" -> "pt").  No database.
+ */
+static void
+route_settings(struct call *c)
+{
+	json_object *o = json_object_new_object();
+	const char *lang = c->app->conf_ok ? i18n_lang(c->app->conf.default_locale) : NULL;
+
+	json_object_object_add(o, "defaultLocale",
+	    json_object_new_string(lang != NULL ? lang : I18N_FALLBACK));
+	c->cache = cache_settings;
+	send_cached(c, 200, o);
 }
 
 static void

@@ -98,6 +98,22 @@ def test_health_503_on_unmigrated_file_and_file_untouched():
 
 # --- operator auth and errors ------------------------------------------------
 
+def test_settings_name_the_pages_fallback_language():
+    """GET /v1/settings: default_locale as its catalog's code, for anyone,
+    cacheable, without touching the database."""
+    missing = os.path.join(st.tempdir(), "no-such-dir", "x.db")
+    for value, want in ((None, "en"), ("de", "de"), ("pt-BR", "pt")):
+        env = {"SHIPTRACK_DEFAULT_LOCALE": value} if value else {}
+        a = st.api(missing, "/v1/settings", token=None, env=env)
+        eq(a.status, 200, "settings with default_locale %r (%s)" % (value, a))
+        eq(a.json(), {"defaultLocale": want}, "the fallback language")
+        eq(a.headers.get("cache-control"), "public, max-age=300", "cacheable")
+        check(a.headers.get("etag"), "an ETag")
+    check(not os.path.exists(os.path.dirname(missing)), "no database was needed or made")
+    a = st.api(missing, "/v1/settings", token=None, method="POST", body="{}")
+    eq(a.status, 405, "GET only")
+
+
 def test_operator_needs_bearer_token():
     path = db()
     feed(path, st.event("ORDER_PLACED", "ord_auth", st.iso(0)))

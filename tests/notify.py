@@ -275,13 +275,17 @@ def test_email_multipart_with_link():
        "the operator view shows the address")
 
 
-def mail_in(locale, order):
+def mail_in(locale, order, rye_facts=None):
     """The one mail for a fresh order's newest stage (shipped), sent with
-    default_locale = locale."""
+    default_locale = locale; rye_facts: (locale, country) as the Rye pass
+    would store them for the order."""
     db = st.fresh_db(TMP)
     feed(db, *lifecycle(order))
     p = st.run_cli(["contact", order, CUSTOMER], db=db, env=FAST)
     eq(p.returncode, 0, "contact (%s)" % p.stderr)
+    if rye_facts is not None:
+        st.sqlite(db, "INSERT INTO order_facts(order_id, origin, locale, country, updated_at)"
+                  " VALUES (?, 'rye', ?, ?, '2025-03-01T09:00:00Z')", (order,) + rye_facts)
     before = len(sink.messages)
     notify(db, env(mail=True, SHIPTRACK_DEFAULT_LOCALE=locale), expect=0)
     msgs = sink.messages[before:]
@@ -305,6 +309,19 @@ def test_email_in_the_default_locale():
     raw = sink.messages[-1]["data"].split(b"\r\n\r\n", 1)[0]
     check(b"Subject: =?UTF-8?B?" in raw, "encoded on the wire: %r" % raw)
     check("Bonjour," in text and "Suivez votre commande ici" in text, "French text")
+
+
+def test_email_in_the_orders_language_and_zone():
+    """The order's own language (here from Rye's buyer data) wins over
+    default_locale, and its country names the zone of the mail's times."""
+    msg, text, html = mail_in("en", "ord_nt_de2", rye_facts=("de", "DE"))
+    eq(msg["Subject"], "Ihre Bestellung ord_nt_de2 wurde versandt", "German, though en is the default")
+    check("Aktualisiert: " in text and (" Uhr MEZ" in text or " Uhr CET" in text or
+                                        " Uhr MESZ" in text or " Uhr CEST" in text),
+          "the time in Berlin's zone, named: %r" % text)
+    msg, text, html = mail_in("fr", "ord_nt_xx", rye_facts=("xx", "US"))
+    eq(msg["Subject"], "Votre commande ord_nt_xx a été expédiée",
+       "a language without a catalog: the default")
 
 
 def test_no_contact_skips_email_only():

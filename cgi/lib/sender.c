@@ -58,6 +58,7 @@ struct row {
 	char contact[NOTIFY_ADDR_MAX + 2];
 	bool has_contact;
 	bool superseded;	/* e-mail only: a newer row says it better */
+	char country[FACT_VALUE_MAX + 1];
 };
 
 /* ---- configuration ------------------------------------------------ */
@@ -110,12 +111,6 @@ prepare(struct sender *s, const struct notify_claim *cl, struct row *r)
 	struct facts facts;
 	enum store_rc rc;
 
-	/*
-	 * The e-mail's language and the zone of its dates.  Seam: the order's
-	 * own locale (given by the operator or Rye) and delivery country go
-	 * here once the store keeps them; until then every mail is in
-	 * default_locale, its dates in UTC.
-	 */
 	r->msg = (struct notify_msg){
 		.uid = cl->uid, .order_id = cl->order_id, .stage = cl->stage,
 		.previous_stage = cl->previous_stage, .shipment = cl->shipment,
@@ -139,6 +134,17 @@ prepare(struct sender *s, const struct notify_claim *cl, struct row *r)
 	    strlen(facts.v[FACT_EMAIL]) < sizeof(r->contact);
 	snprintf(r->contact, sizeof(r->contact), "%s",
 	    r->has_contact ? facts.v[FACT_EMAIL] : "");
+	/*
+	 * The e-mail's language: the order's (operator's, else Rye's) when a
+	 * catalog has it, else default_locale; its dates in the zone of the
+	 * order's country when known, else UTC (notify.h).
+	 */
+	if (facts.known[FACT_LOCALE] && i18n_supported(facts.v[FACT_LOCALE]))
+		r->msg.locale = i18n_lang(facts.v[FACT_LOCALE]);
+	if (facts.known[FACT_COUNTRY]) {
+		snprintf(r->country, sizeof(r->country), "%s", facts.v[FACT_COUNTRY]);
+		r->msg.country = r->country;
+	}
 	return store_notify_superseded(s->st, cl, &r->superseded);
 }
 
