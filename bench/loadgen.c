@@ -15,7 +15,10 @@
  * With --events, each request POSTs the next line of FILE ("<signature>
  * TAB <body>", bench/gen-events.py) with the signature in --sig-header;
  * thread t of n takes lines t, t+n, t+2n, ... so no event is sent twice
- * until the file wraps (reported as "wrapped").  Without it, GET --path.
+ * until the file wraps (reported as "wrapped").  With --gen-events SECRET
+ * it makes the same bodies as bench/gen-events.py itself (event i, signed
+ * with SECRET; --orders K as gen-events.py's), so a long run needs no
+ * file of a million events.  Without either, GET --path.
  *
  * Output: one JSON object on stdout.  Each thread runs its connections
  * on its own epoll loop; answers are read by Content-Length or chunked
@@ -42,12 +45,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #define MAX_HEADERS 16
 #define RBUF (256 * 1024)
 #define MAX_WINDOWS 4096
 
+static long first_event;
+/* --dump-events N: print events 0..N-1 as gen-events.py would, and exit. */
+static long dump_events;
+
 struct opts {
-	const char *host, *path, *events, *sig_header;
+	const char *host, *path, *events, *sig_header, *gen_secret, *prefix;
+	long orders;
 	const char *headers[MAX_HEADERS];
 	int nheaders, port, threads, conns;
 	double duration, warmup, window;
@@ -76,6 +87,7 @@ struct worker {
 	int nconns;
 	FILE *ev;		/* this thread's own handle on the events file */
 	long line;		/* next line index this thread will send */
+	long next_event;	/* --gen-events: the next event number */
 	bool wrapped;
 	struct sample *s;
 	size_t ns, caps;
@@ -127,6 +139,40 @@ get_line(struct worker *w, size_t *len)
 	return line;
 }
 
+/*
+ * Event i exactly as bench/gen-events.py writes it (json.dumps, compact
+ * separators), and its base64 HMAC-SHA256 signature.
+ */
+static const char *const gen_types[] = {
+	"PAYMENT_SUCCEEDED", "ORDER_SUBMISSION_STARTED", "ORDER_PLACED",
+	"TRACKING_OBTAINED",
+};
+
+static char *
+gen_event(const struct opts *o, long i, char sig[64])
+{
+	static char pad[901];
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0;
+	char *body;
+
+	if (pad[0] == '\0')
+		memset(pad, 'x', 900);
+	if (asprintf(&body, "{\"id\":\"evt_%s_%09ld\",\"type\":\"%s\","
+	    "\"requestId\":\"ord_%s_%09ld\",\"developerId\":\"bench\","
+	    "\"createdAt\":\"2025-05-%02ldT%02ld:%02ld:00.%03ldZ\",\"data\":{"
+	    "\"marketplace\":\"shopify\",\"note\":\"%s\",\"order\":{"
+	    "\"trackingNumber\":\"1Z%016ld\",\"courierName\":\"UPS\","
+	    "\"courierUrl\":\"https://www.ups.com/track?tracknum=1Z%016ld\"}}}",
+	    o->prefix, i, gen_types[i % 4], o->prefix, i % o->orders, 1 + i % 28,
+	    i % 24, i % 60, i % 1000, pad, i, i) < 0)
+		die("asprintf");
+	HMAC(EVP_sha256(), o->gen_secret, (int)strlen(o->gen_secret),
+	    (const unsigned char *)body, strlen(body), mac, &maclen);
+	EVP_EncodeBlock((unsigned char *)sig, mac, (int)maclen);
+	return body;
+}
+
 static void
 extra_headers(const struct opts *o, char *out, size_t sz)
 {
@@ -146,7 +192,16 @@ next_request(struct worker *w, struct conn *c)
 
 	free(c->req);
 	extra_headers(o, extra, sizeof(extra));
-	if (w->ev != NULL) {
+	if (o->gen_secret != NULL) {
+		char sig[64];
+		char *body = gen_event(o, w->next_event, sig);
+		w->next_event += o->threads;
+		n = asprintf(&c->req, "POST %s HTTP/1.1\r\nHost: %s\r\n"
+		    "Content-Type: application/json\r\n%s: %s\r\n%s"
+		    "Content-Length: %zu\r\n\r\n%s", o->path, o->host, o->sig_header,
+		    sig, extra, strlen(body), body);
+		free(body);
+	} else if (w->ev != NULL) {
 		size_t len;
 		char *line = get_line(w, &len), *tab;
 		if (line == NULL || (tab = strchr(line, '\t')) == NULL) {
@@ -448,7 +503,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: loadgen --port P [--host A] [--path /x] "
 	    "[--threads N] [--connections N] [--duration S] [--warmup S] "
-	    "[--window S] [--header 'K: V']... [--events FILE --sig-header NAME]\n");
+	    "[--window S] [--header 'K: V']... [--events FILE | --gen-events SECRET "
+	    "[--orders K] [--prefix P] [--first N]] [--sig-header NAME]\n");
 	exit(2);
 }
 
@@ -460,13 +516,16 @@ parse(int argc, char **argv, struct opts *o)
 		{ "threads", 1, 0, 't' }, { "connections", 1, 0, 'c' },
 		{ "duration", 1, 0, 'd' }, { "warmup", 1, 0, 'w' },
 		{ "window", 1, 0, 'W' }, { "header", 1, 0, 'H' },
-		{ "events", 1, 0, 'e' }, { "sig-header", 1, 0, 's' }, { 0, 0, 0, 0 },
+		{ "events", 1, 0, 'e' }, { "sig-header", 1, 0, 's' },
+		{ "gen-events", 1, 0, 'g' }, { "orders", 1, 0, 'o' },
+		{ "prefix", 1, 0, 'x' }, { "first", 1, 0, 'f' },
+		{ "dump-events", 1, 0, 'D' }, { 0, 0, 0, 0 },
 	};
 	int ch;
 
 	*o = (struct opts){ .host = "127.0.0.1", .path = "/", .threads = 2,
 	    .conns = 32, .duration = 10, .warmup = 1, .window = 5,
-	    .sig_header = "Rye-Hmac-Signature-V1" };
+	    .sig_header = "Rye-Hmac-Signature-V1", .prefix = "bench", .orders = 0 };
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'h': o->host = optarg; break;
@@ -484,10 +543,17 @@ parse(int argc, char **argv, struct opts *o)
 			break;
 		case 'e': o->events = optarg; break;
 		case 's': o->sig_header = optarg; break;
+		case 'g': o->gen_secret = optarg; break;
+		case 'o': o->orders = atol(optarg); break;
+		case 'x': o->prefix = optarg; break;
+		case 'f': first_event = atol(optarg); break;
+		case 'D': dump_events = atol(optarg); break;
 		default: usage();
 		}
 	}
-	if (o->port <= 0 || o->threads < 1 || o->conns < o->threads ||
+	if (o->orders <= 0)
+		o->orders = 250000;
+	if ((o->port <= 0 && dump_events == 0) || o->threads < 1 || o->conns < o->threads ||
 	    o->duration <= 0 || o->window <= 0 || o->warmup < 0)
 		usage();
 }
@@ -500,6 +566,14 @@ main(int argc, char **argv)
 	int64_t t0;
 
 	parse(argc, argv, &o);
+	if (dump_events > 0 && o.gen_secret != NULL) {
+		for (long i = 0; i < dump_events; i++) {
+			char sig[64], *body = gen_event(&o, i, sig);
+			printf("%s\t%s\n", sig, body);
+			free(body);
+		}
+		return 0;
+	}
 	if ((ws = calloc((size_t)o.threads, sizeof(*ws))) == NULL)
 		die("calloc");
 	t0 = now_ns();
@@ -512,6 +586,7 @@ main(int argc, char **argv)
 		w->t0 = t0;
 		w->measure_from = t0 + (int64_t)(o.warmup * 1e9);
 		w->end = w->measure_from + (int64_t)(o.duration * 1e9);
+		w->next_event = first_event + t;
 		if (o.events != NULL && (w->ev = fopen(o.events, "r")) == NULL)
 			die(o.events);
 		if (w->c == NULL || pthread_create(&w->th, NULL, worker_main, w) != 0)
