@@ -1,18 +1,32 @@
 #!/usr/bin/env python3
 """Seed the browser tests' database through a running shiptrack.
 
-    seed.py --base http://127.0.0.1:PORT --config /path/shiptrack.conf
+    seed.py --base http://127.0.0.1:PORT --config /path/shiptrack.conf \
+            --carrier http://127.0.0.1:STUBPORT --poller /path/shiptrack-poll
 
-1. Signed Rye webhooks (gen 1) go through the real receiver at BASE/webhook:
-   tracking events first, so the shipments exist;
-2. carrier data (tags, dates, checkpoints) is written with sqlite3 as the
-   poller would store it, with the time forms carriers really send: a date
-   alone, a local time without offset, "+01:00"/"-05:00", and "Z";
-3. the orders' lifecycle events arrive last (out of order, as webhooks may),
-   so the receiver derives each order's stage from the carrier tags.
+1. The carrier orders (b-pickup, b-signed, b-rye) the honest way end to
+   end: signed Rye webhooks through the real receiver at BASE/webhook, a
+   real shiptrack-poll run that registers their parcels with the AfterShip
+   stand-in (tests/aftership_stub.py at --carrier, named in the config's
+   carrier_api_url), the stand-in told what the carrier knows (scans,
+   estimates of both sources, a pickup point, who signed, carrier links:
+   https, and not https), and a second poll run that brings it home.
+   Only these run through the poller: the orders below come after its
+   last run, so it never overwrites their hand-written carrier data.
+2. The other orders: signed Rye webhooks, tracking events first, so the
+   shipments exist; then carrier data (tags, dates, checkpoints) written
+   with sqlite3 as the poller would store it, with the time forms carriers
+   really send: a date alone, a local time without offset,
+   "+01:00"/"-05:00", and "Z"; the orders' lifecycle events arrive last
+   (out of order, as webhooks may), so the receiver derives each order's
+   stage from the carrier tags.
+3. The store's order number, e-mail address, postal code and language of
+   some orders through the operator API (PUT /api/v1/orders/{id}/contact),
+   so that the page's lookup form finds them by POST /api/v1/lookup.
 
 Prints a JSON manifest on stdout: every order with its lookup key, expected
-status, stage and staleness.  With --bulk N it only adds N plain orders
+status, stage and staleness; the lookup facts; what the carrier stand-in
+was told, by tracking number.  With --bulk N it only adds N plain orders
 straight to the orders table (to page through); with --hostile it only
 sends, through the receiver, one order whose id, marketplace, tracking
 number and carrier start with = @ - + (spreadsheet formulas), and prints
@@ -23,7 +37,9 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import sqlite3
+import subprocess
 import sys
 import urllib.error
 import urllib.request
@@ -83,12 +99,33 @@ def lookup_key(secret, order_id):
     return base64.urlsafe_b64encode(mac[:16]).decode().rstrip("=")
 
 
+def call(url, body=None, method="GET", headers=None):
+    """(status, body bytes) of one HTTP request; errors are answers too."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=15) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
 class Seeder:
     def __init__(self, base, cfg):
         self.base = base.rstrip("/")
         self.secret = cfg["webhook_secret"].split()[0]
+        self.token = cfg["api_token"]
         self.db = cfg["database"]
         self.sent = 0
+
+    def contact(self, order, facts):
+        """The operator's facts of an order, through the real API."""
+        status, answer = call("%s/api/v1/orders/%s/contact" % (self.base, order), facts, "PUT",
+                              {"Authorization": "Bearer " + self.token})
+        if status != 204:
+            raise SystemExit("PUT contact of %s: %d %r" % (order, status, answer))
 
     def send(self, event):
         body = json.dumps(event, separators=(",", ":")).encode()
@@ -159,6 +196,90 @@ def placed(start):
             ("ORDER_PLACED", start + timedelta(minutes=5), None)]
 
 
+class Carrier:
+    """The AfterShip stand-in's control API, and the real poller against it."""
+
+    def __init__(self, root, poller, config):
+        self.root = root.rstrip("/")
+        self.poller = poller
+        self.config = config
+        self.told = {}
+
+    def tell(self, number, **facts):
+        """What the carrier now knows of a parcel (POST /_control/advance)."""
+        status, answer = call(self.root + "/_control/advance",
+                              dict(facts, tracking_number=number), "POST")
+        if status != 200:
+            raise SystemExit("carrier stand-in, %s: %d %r" % (number, status, answer))
+        self.told.setdefault(number, []).append(facts)
+
+    def poll(self, what):
+        env = {"PATH": "/usr/bin:/bin", "SHIPTRACK_CONFIG": self.config}
+        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "LD_LIBRARY_PATH"):
+            if k in os.environ:
+                env[k] = os.environ[k]
+        p = subprocess.run([self.poller], env=env, capture_output=True, text=True, timeout=120)
+        if p.returncode != 0:
+            raise SystemExit("shiptrack-poll (%s): exit %d\n%s%s"
+                             % (what, p.returncode, p.stdout, p.stderr[-3000:]))
+
+
+def day(days):
+    """A calendar day `days` from today (UTC), as estimates give them."""
+    return (NOW + timedelta(days=days)).strftime("%Y-%m-%d")
+
+
+def carrier_orders(s, c):
+    """b-pickup (a DHL parcel waiting at a locker, a UPS one with two
+    estimates), b-signed (delivered, signed for) and b-rye (a parcel the
+    carrier has no estimate for): webhooks, a poll that registers the
+    parcels, the carrier's facts, a poll that fetches them."""
+    dhl, ups, signed, rye = "JJD0099887766", "1ZPICKUP0000002", "1ZSIGNED000001", "LX123456789DE"
+    s.order("b-pickup", placed(ago(days=3, hours=8)), [
+        {"number": dhl, "carrier": "DHL", "at": ago(days=2, hours=6)},
+        {"number": ups, "carrier": "UPS", "at": ago(days=2, hours=5),
+         "url": "https://www.ups.com/track?tracknum=" + ups}])
+    s.order("b-signed", placed(ago(days=4, hours=4)), [
+        {"number": signed, "carrier": "UPS", "at": ago(days=3)}])
+    s.order("b-rye", placed(ago(days=1, hours=2)), [
+        {"number": rye, "carrier": "DHL", "at": ago(hours=12)}])
+    c.poll("registers the parcels")
+    c.tell(dhl, tag="InTransit", subtag="InTransit_001", message="Arrived at delivery base",
+           location="Berlin, DE", checkpoint_time=z(ago(hours=20)))
+    c.tell(dhl, tag="AvailableForPickup", subtag="AvailableForPickup_001",
+           subtag_message="Ready for pickup at the parcel locker",
+           message="Ready for pickup at the parcel locker", location="Berlin, DE",
+           checkpoint_time=z(ago(hours=3)),
+           pickup_location="Packstation 123, Hauptstraße 5, 10115 Berlin",
+           pickup_note="Bring the pickup code from the e-mail",
+           courier_tracking_link="https://www.dhl.de/de/privatkunden.html?piececode=" + dhl)
+    c.tell(ups, tag="InTransit", subtag="InTransit_002", subtag_message="Departed facility",
+           message="Departed facility", location="Köln, DE", checkpoint_time=z(ago(hours=5)),
+           latest_estimate={"type": "range", "source": "Carrier EDD", "datetime": None,
+                            "datetime_min": day(2), "datetime_max": day(4)},
+           aftership_estimate={"date": day(3), "min": None, "max": None,
+                               "confidence_code": 80},
+           courier_tracking_link="javascript:alert(1)")
+    c.tell(signed, tag="Delivered", subtag="Delivered_001", subtag_message="Delivered",
+           message="Delivered, signed for", location="Hamburg, DE",
+           checkpoint_time=z(ago(hours=30)), delivered_at=z(ago(hours=30)),
+           signed_by="M. MUSTERMANN",
+           latest_estimate={"type": "range", "source": "Carrier EDD", "datetime": None,
+                            "datetime_min": day(-2), "datetime_max": day(-1)},
+           courier_tracking_link="http://insecure.example/track/" + signed)
+    c.tell(rye, tag="InfoReceived", subtag="InfoReceived_001",
+           message="Shipment information received", location="Bonn, DE",
+           checkpoint_time=z(ago(hours=9)))
+    c.poll("fetches what the carrier knows")
+    s.contact("b-pickup", {"email": "comprador@example.es", "orderNumber": "SHOP-1002",
+                           "postalCode": "28013", "locale": "es"})
+    s.contact("b-signed", {"email": "kunde@example.de", "orderNumber": "SHOP-1003",
+                           "postalCode": "20095", "locale": "de"})
+    return [("b-pickup", "SUCCEEDED", "available_for_pickup", False),
+            ("b-signed", "SUCCEEDED", "delivered", False),
+            ("b-rye", "SUCCEEDED", "shipped", False)]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--base", required=True)
@@ -168,6 +289,8 @@ def main():
                     " table (for paging), older than every seeded order")
     ap.add_argument("--hostile", action="store_true",
                     help="instead: one order with formula-like values (CSV test)")
+    ap.add_argument("--carrier", help="the AfterShip stand-in's root URL (its control API)")
+    ap.add_argument("--poller", help="cgi/shiptrack-poll of the build")
     args = ap.parse_args()
     cfg = conf(args.config)
     s = Seeder(args.base, cfg)
@@ -190,6 +313,11 @@ def main():
         json.dump({"bulk": ids}, sys.stdout)
         sys.stdout.write("\n")
         return
+
+    if not (args.carrier and args.poller):
+        ap.error("--carrier and --poller are needed to seed the orders")
+    carrier = Carrier(args.carrier, args.poller, args.config)
+    polled = carrier_orders(s, carrier)
 
     # Split order: one parcel delivered, one moving, six scans in mixed forms.
     split_a, split_b = "1Z999AA10123456785", "9400111899223334445566"
@@ -248,7 +376,12 @@ def main():
                          ("ORDER_FAILED", ago(days=2, minutes=-4),
                           {"reason": "Out of stock at the vendor"})])
 
-    expect = [("b-split", "SUCCEEDED", "partially_delivered", False),
+    # What the lookup form finds b-split by.
+    lookup_facts = {"orderNumber": "SHOP-1001", "email": "shopper@example.com",
+                    "postalCode": "10115"}
+    s.contact("b-split", dict(lookup_facts, locale="de"))
+
+    expect = polled + [("b-split", "SUCCEEDED", "partially_delivered", False),
               ("b-delivered", "SUCCEEDED", "delivered", False),
               ("b-exception", "SUCCEEDED", "exception", False),
               ("b-stale", "SUCCEEDED", "in_transit", True),
@@ -260,7 +393,9 @@ def main():
                "orders": [{"id": i, "key": lookup_key(lookup, i) if lookup else None,
                            "status": st, "stage": sg, "stale": stale}
                           for i, st, sg, stale in expect],
-               "split": [split_a, split_b]}, sys.stdout, indent=1)
+               "split": [split_a, split_b],
+               "lookup": dict(lookup_facts, order="b-split"),
+               "told": carrier.told}, sys.stdout, indent=1)
     sys.stdout.write("\n")
 
 
