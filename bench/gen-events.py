@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Write N signed ~1.5 KB Rye events (unique ids) for the wrk ingest script.
+"""Write N signed ~1.5 KB Rye events (unique ids): bench/rawsqlite inserts them,
+bench/loadgen --gen-events sends the same ones (bench/run checks the first 64
+are identical), bench/ingest.lua (bench/memory.py) sends them through wrk.
 
 Output: one line per request, "<base64 signature>\t<body>", bodies have no
 tabs or newlines.  Usage: gen-events.py N SECRET OUT [--orders K]

@@ -9,7 +9,7 @@
  * commits, not JSON parsing.
  *
  * usage: rawsqlite DB EVENTS_FILE SECONDS full|normal
- * prints: rows=N seconds=S rate=R p50_ms=A p99_ms=B
+ * prints: rows=N seconds=S rate=R p50_ms=A p99_ms=B p999_ms=C max_ms=D
  */
 #include "config.h"
 
@@ -183,8 +183,10 @@ main(int argc, char **argv)
 		lat[done++] = (t - ts) * 1000.0;
 	} while (t - t0 < seconds);
 	qsort(lat, done, sizeof(*lat), cmp_double);
-	printf("rows=%zu seconds=%.3f rate=%.1f p50_ms=%.3f p99_ms=%.3f\n", done,
-	    t - t0, (double)done / (t - t0), lat[done / 2], lat[done * 99 / 100]);
+	printf("rows=%zu seconds=%.3f rate=%.1f p50_ms=%.3f p99_ms=%.3f "
+	    "p999_ms=%.3f max_ms=%.3f\n", done, t - t0, (double)done / (t - t0),
+	    lat[done / 2], lat[done * 99 / 100], lat[done * 999 / 1000],
+	    lat[done - 1]);
 	sqlite3_finalize(ins);
 	sqlite3_close(db);
 	return 0;
