@@ -91,7 +91,7 @@ struct worker {
 	bool wrapped;
 	struct sample *s;
 	size_t ns, caps;
-	long errors, non2xx, reconnects;
+	long errors, non2xx, reconnects, unanswered;
 	int64_t t0, measure_from, end;
 };
 
@@ -318,8 +318,10 @@ answer_len(const char *b, size_t n, int *status, bool *close_after)
 static void
 record(struct worker *w, int64_t start, int64_t end)
 {
-	if (start < w->measure_from || end > w->end)
+	if (start < w->measure_from || start >= w->end)
 		return;
+	if (end >= w->end)
+		end = w->end - 1;	/* in the last window, not past it */
 	if (w->ns == w->caps) {
 		w->caps = w->caps ? w->caps * 2 : 65536;
 		if ((w->s = realloc(w->s, w->caps * sizeof(*w->s))) == NULL)
@@ -415,6 +417,16 @@ worker_main(void *arg)
 				on_writable(w, c);
 		}
 	}
+	/*
+	 * A request still unanswered when the run ends counts with the time it
+	 * had waited by then (a lower bound): a stall in the last seconds must
+	 * not vanish from the tail because nothing came back.
+	 */
+	for (int i = 0; i < w->nconns; i++)
+		if (w->c[i].start_ns != 0) {
+			record(w, w->c[i].start_ns, w->end);
+			w->unanswered++;
+		}
 	return NULL;
 }
 
@@ -456,7 +468,7 @@ static void
 report(struct worker *ws, const struct opts *o)
 {
 	size_t total = 0, k = 0;
-	long errors = 0, non2xx = 0, reconnects = 0;
+	long errors = 0, non2xx = 0, reconnects = 0, unanswered = 0;
 	bool wrapped = false;
 	uint32_t *all, *win;
 	int nwin = (int)(o->duration / o->window);
@@ -466,14 +478,15 @@ report(struct worker *ws, const struct opts *o)
 		errors += ws[t].errors;
 		non2xx += ws[t].non2xx;
 		reconnects += ws[t].reconnects;
+		unanswered += ws[t].unanswered;
 		wrapped |= ws[t].wrapped;
 	}
 	if ((all = malloc((total + 1) * sizeof(*all))) == NULL ||
 	    (win = malloc((total + 1) * sizeof(*win))) == NULL)
 		die("malloc");
 	printf("{\"threads\":%d,\"connections\":%d,\"seconds\":%.1f,\"errors\":%ld,"
-	    "\"non2xx\":%ld,\"reconnects\":%ld,\"wrapped\":%s,", o->threads,
-	    o->conns, o->duration, errors, non2xx, reconnects,
+	    "\"non2xx\":%ld,\"reconnects\":%ld,\"unanswered\":%ld,\"wrapped\":%s,",
+	    o->threads, o->conns, o->duration, errors, non2xx, reconnects, unanswered,
 	    wrapped ? "true" : "false");
 	printf("\"windows\":[");
 	for (int w = 0; w < nwin && w < MAX_WINDOWS; w++) {
