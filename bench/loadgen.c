@@ -315,11 +315,12 @@ answer_len(const char *b, size_t n, int *status, bool *close_after)
 	return (size_t)body + hlen <= n ? (long)hlen + body : 0;
 }
 
-static void
+/* Keep one latency if its request began in the measured span; whether it did. */
+static bool
 record(struct worker *w, int64_t start, int64_t end)
 {
 	if (start < w->measure_from || start >= w->end)
-		return;
+		return false;
 	if (end >= w->end)
 		end = w->end - 1;	/* in the last window, not past it */
 	if (w->ns == w->caps) {
@@ -330,6 +331,7 @@ record(struct worker *w, int64_t start, int64_t end)
 	w->s[w->ns].us = (uint32_t)((end - start) / 1000);
 	w->s[w->ns].sec = (uint32_t)((end - w->measure_from) / 1000000000);
 	w->ns++;
+	return true;
 }
 
 static void
@@ -358,9 +360,8 @@ on_readable(struct worker *w, struct conn *c)
 		}
 		if (len == 0)
 			continue;
-		record(w, c->start_ns, now_ns());
-		if (status < 200 || status > 299)
-			w->non2xx++;
+		if (record(w, c->start_ns, now_ns()) && (status < 200 || status > 299))
+			w->non2xx++;	/* measured answers only, like the latencies */
 		next_request(w, c);
 		if (close_after) {
 			conn_reopen(w, c);
@@ -423,10 +424,8 @@ worker_main(void *arg)
 	 * not vanish from the tail because nothing came back.
 	 */
 	for (int i = 0; i < w->nconns; i++)
-		if (w->c[i].start_ns != 0) {
-			record(w, w->c[i].start_ns, w->end);
+		if (w->c[i].start_ns != 0 && record(w, w->c[i].start_ns, w->end))
 			w->unanswered++;
-		}
 	return NULL;
 }
 
