@@ -456,7 +456,7 @@ stage_at(int i)
 static const char *
 status_at(int i)
 {
-	return i < OS__MAX ? order_status_name((enum order_status)i) : NULL;
+	return i < OS_OTHER ? order_status_name((enum order_status)i) : NULL;
 }
 
 static const char *
