@@ -207,6 +207,7 @@ cmd_check(struct app *a, int argc, char *argv[])
 	print_setting("api_token", a->conf.api_token);
 	print_setting("lookup_secret", a->conf.lookup_secret);
 	print_setting("carrier_api_key", a->conf.carrier_api_key);
+	print_setting("rye_api_key", a->conf.rye_api_key);
 	print_setting("notify_secret", a->conf.notify_secret);
 	print_setting("smtp_password", a->conf.smtp_password);
 	if (a->conf.smtp_allow_plaintext_auth)

@@ -18,7 +18,7 @@ enum ystmt {
 	Y_SHIP_BY_RYE, Y_SHIP_BY_NUMBER, Y_SHIP_INSERT, Y_SHIP_SET, Y_SHIP_DELETE,
 	Y_CHECKPOINT, Y_TRIGGERS, Y_WANT_INTENT, Y_WANT_ORDER1, Y_PLACED_DUE,
 	Y_WANT_SHIPMENT, Y_DUE_ORDERS, Y_DUE_SHIPMENTS, Y_SYNCED, Y_FAILED,
-	Y_SHIP_DONE, Y_SHIP_FAILED, Y_FINAL, Y_SYNC_GET,
+	Y_SHIP_DONE, Y_SHIP_FAILED, Y_FINAL, Y_SYNC_GET, Y_META_DELETE, Y_SCHEMES,
 	Y__END
 };
 STORE_SLOTS_FIT(Y__END, SLOTS_LOOKUP);
@@ -73,7 +73,9 @@ static const char *const ysql[Y__END - Y_SUBJECT_ORDER] = {
 	" WHERE seq > ?1 AND scheme IN ('rye1', 'rye2') AND" NOT_OWN_RECORD
 	" ORDER BY seq",
 	Q(Y_WANT_INTENT) =
-	"INSERT INTO rye_sync(order_id, generation, pending) VALUES (?1, 2, 1)"
+	/* Read because of an event, not a timer: no deep read (poll_rye.c). */
+	"INSERT INTO rye_sync(order_id, generation, pending, next_sync_ms)"
+	" VALUES (?1, 2, 1, 9223372036854775807)"
 	" ON CONFLICT(order_id) DO UPDATE SET pending = 1 WHERE final = 0 OR ?2",
 	Q(Y_WANT_ORDER1) =
 	"INSERT INTO rye_sync(order_id, generation, next_sync_ms) VALUES (?1, 1, ?2)"
@@ -113,6 +115,10 @@ static const char *const ysql[Y__END - Y_SUBJECT_ORDER] = {
 	" (SELECT count(*) FROM shipments s WHERE s.order_id = o.id"
 	"  AND s.rye_status IN ('delivered', 'canceled'))"
 	" FROM orders o WHERE o.id = ?1",
+	Q(Y_META_DELETE) = "DELETE FROM meta WHERE key = ?1",
+	Q(Y_SCHEMES) =
+	"SELECT EXISTS (SELECT 1 FROM events WHERE seq > ?1 AND scheme = 'rye1'),"
+	" EXISTS (SELECT 1 FROM events WHERE seq > ?1 AND scheme = 'rye2')",
 	Q(Y_SYNC_GET) =
 	"SELECT last_sync_at, sync_error, sync_error_at FROM rye_sync"
 	" WHERE order_id = ?1",
@@ -656,4 +662,43 @@ store_rye_sync_get(struct store *st, const char *order_id, struct rye_sync_row *
 		return STORE_ERROR;
 	store_bind_text(s, 1, order_id);
 	return store_each_row(st, s, sync_row, NULL, out, "sync state", NULL);
+}
+
+enum store_rc
+store_rye_meta_delete(struct store *st, const char *key)
+{
+	sqlite3_stmt *s = ystmt(st, Y_META_DELETE);
+
+	if (s == NULL)
+		return STORE_ERROR;
+	store_bind_text(s, 1, key);
+	return store_exec_stmt(st, s, "delete meta");
+}
+
+struct schemes {
+	bool *gen1, *gen2;
+};
+
+static int
+schemes_row(sqlite3_stmt *s, void *cb, void *arg)
+{
+	struct schemes *g = arg;
+
+	(void)cb;
+	*g->gen1 = sqlite3_column_int(s, 0) != 0;
+	*g->gen2 = sqlite3_column_int(s, 1) != 0;
+	return 1;
+}
+
+enum store_rc
+store_rye_schemes(struct store *st, int64_t after_seq, bool *gen1, bool *gen2)
+{
+	sqlite3_stmt *s = ystmt(st, Y_SCHEMES);
+	struct schemes g = { gen1, gen2 };
+
+	*gen1 = *gen2 = false;
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, after_seq);
+	return store_each_row(st, s, schemes_row, NULL, &g, "schemes", NULL);
 }

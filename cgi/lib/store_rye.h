@@ -84,6 +84,10 @@ typedef int (*store_trigger_cb)(void *arg, const struct rye_trigger *t);
 enum store_rc store_rye_triggers(struct store *st, int64_t after_seq,
     store_trigger_cb cb, void *arg);
 
+/* Whether events after seq include gen-1 / gen-2 ones (read only). */
+enum store_rc store_rye_schemes(struct store *st, int64_t after_seq, bool *gen1,
+    bool *gen2);
+
 /* Gen 2: fetch order_id in the next run (a final one only if force). */
 enum store_rc store_rye_want_intent(struct store *st, const char *order_id,
     bool force);
@@ -121,6 +125,9 @@ enum store_rc store_rye_shipment_failed(struct store *st, const char *shipment_i
 /* Whether an order is final for the pass: nothing more will change. */
 enum store_rc store_rye_is_final(struct store *st, const char *order_id,
     int generation, bool *final);
+
+/* Forget a meta key (the sweep's finished walk). */
+enum store_rc store_rye_meta_delete(struct store *st, const char *key);
 
 /* --- view ------------------------------------------------------------------- */
 
