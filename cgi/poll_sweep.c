@@ -15,7 +15,12 @@
  *                  that reaches back past the mark, the newest createdAt
  *                  of the last complete sweep less poll_sync_margin (an
  *                  event Rye writes late, with an earlier createdAt, is
- *                  still found within the margin).  No mark yet: the whole
+ *                  still found within the margin), or after a page that
+ *                  held nothing new and reaches back to the mark itself:
+ *                  so a quiet account costs one page even when more than
+ *                  a page of events lies within the margin (the price: an
+ *                  event written late into such a burst, while nothing
+ *                  else is new, waits for the next busy sweep).  No mark yet: the whole
  *                  list once, resumable: each page's cursor is kept with
  *                  the events it stored, the next run first sweeps the top
  *                  down to where that walk began, then walks on;
@@ -63,6 +68,7 @@ struct sweep {
 /* What one page held, and whether to ask for the next (the pager's word). */
 struct page {
 	int64_t oldest, newest;		/* createdAt ms; -1 when none readable */
+	long fresh;			/* events it held that were not stored before */
 	bool more;			/* the pager says: ask for the next page */
 	bool end;			/* Rye says: this was the last page */
 };
@@ -184,6 +190,7 @@ page(struct sweep *s, struct rye_pager *pager, struct page *pg, const char *key)
 		return false;
 	}
 	page_times(s, &a, pg);
+	pg->fresh = r->rye.n.recovered;
 	end = a.page.end_cursor;
 	if (end != NULL && *end != '\0')
 		snprintf(s->cursor, sizeof(s->cursor), "%s", end);
@@ -199,6 +206,7 @@ page(struct sweep *s, struct rye_pager *pager, struct page *pg, const char *key)
 			store_rollback(r->st);
 	}
 	poll_rye_store_failed(r, rc);
+	pg->fresh = r->rye.n.recovered - pg->fresh;
 	pg->more = rye_pager_next(pager, &a);
 	pg->end = pager->stop == RYE_PAGER_END;
 	rye_answer_free(&a);
@@ -235,12 +243,14 @@ go_on(struct sweep *s, const struct rye_pager *pager, const struct page *pg)
 }
 
 /*
- * From the top down to stop_at (< 0: to the end).  *newest: the newest
- * createdAt seen.  A first walk (walk_key) keeps its place page by page.
- * true when complete.
+ * From the top down to stop_at (< 0: to the end), or to a page with
+ * nothing new that reaches back to quiet_at (< 0: never).  *newest: the
+ * newest createdAt seen.  A first walk (walk_key) keeps its place page by
+ * page.  true when complete.
  */
 static bool
-top_down(struct sweep *s, int64_t stop_at, int64_t *newest, const char *walk_key)
+top_down(struct sweep *s, int64_t stop_at, int64_t quiet_at, int64_t *newest,
+    const char *walk_key)
 {
 	struct rye_pager pager;
 	struct page pg;
@@ -255,7 +265,8 @@ top_down(struct sweep *s, int64_t stop_at, int64_t *newest, const char *walk_key
 		if (walk_key != NULL && s->walk_top < 0 && *newest >= 0 &&
 		    put_ms(s->r->st, META_WALK_TOP, s->walk_top = *newest) != STORE_OK)
 			break;
-		if ((stop_at >= 0 && pg.oldest >= 0 && pg.oldest < stop_at) || pg.end) {
+		if ((stop_at >= 0 && pg.oldest >= 0 && pg.oldest < stop_at) || pg.end ||
+		    (quiet_at >= 0 && pg.fresh == 0 && pg.oldest >= 0 && pg.oldest <= quiet_at)) {
 			complete = true;
 			break;
 		}
@@ -325,17 +336,18 @@ poll_rye_sweep(struct run *r)
 	if (s.oldest_first && !s.walking && s.cursor[0]) {
 		(void)forward(&s, s.cursor, META_CURSOR);
 	} else if (s.mark >= 0 && !s.walking) {
-		if (top_down(&s, s.mark - r->rye.margin_ms, &newest, NULL) && newest > s.mark)
+		if (top_down(&s, s.mark - r->rye.margin_ms, s.mark, &newest, NULL) &&
+		    newest > s.mark)
 			poll_rye_store_failed(r, put_ms(r->st, META_MARK, newest));
 	} else if (s.walking && s.walk_top >= 0) {
 		/* A first walk under way: what came since it began, then on from its place. */
-		if (!top_down(&s, s.walk_top - r->rye.margin_ms, &newest, NULL))
+		if (!top_down(&s, s.walk_top - r->rye.margin_ms, s.walk_top, &newest, NULL))
 			return s.stored;
 		if (newest > s.walk_top)
 			s.walk_top = newest;
 		if (forward(&s, s.walk, META_WALK))
 			finish_walk(&s);
-	} else if (top_down(&s, -1, &newest, META_WALK))
+	} else if (top_down(&s, -1, -1, &newest, META_WALK))
 		finish_walk(&s);
 	log_debug("rye: events sweep: %zu pages", s.pages);
 	return s.stored;

@@ -597,6 +597,25 @@ def test_nothing_due_costs_one_request_and_gen1_none():
     eq(rye.log(), [], "gen 1 only, nothing due: no request")
 
 
+def test_quiet_sweep_is_one_request_after_a_burst():
+    """More than a page of events within poll_sync_margin of the mark: a run
+    with nothing new still asks for one page."""
+    db = fresh()
+    rye.events(*[rt.event2_obj("product.updated", "prod_b%d" % i, "product", st.iso(5),
+                               "evt_burst_%03d" % i) for i in range(150)])
+    rt.expect_exit(rt.poll(db, rye), 0)
+    eq(len(stored_ids(db, "evt_burst_%")), 150, "the burst, recovered")
+    rye.clear_log()
+    rt.expect_exit(rt.poll(db, rye), 0)
+    eq(len(rye.log()), 1, "nothing new: one request")
+    # A new event on top of the burst is still found, with the pages it takes.
+    rye.events(rt.event2_obj("product.updated", "prod_b_new", "product", st.iso(5),
+                             "evt_burst_new"))
+    p = rt.poll(db, rye)
+    rt.expect_exit(p, 0)
+    check("rye: 1 recovered" in rt.summary(p), rt.summary(p))
+
+
 def test_options_and_no_key():
     db = fresh()
     p = rt.poll(db, rye, "--rye-only", "--carrier-only")
