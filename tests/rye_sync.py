@@ -376,6 +376,23 @@ def test_replay_rebuilds_what_the_rye_pass_stored():
         eq(st.blank_times(st.view(db, o)), v, "after replay: " + o)
 
 
+def test_created_at_is_the_earliest_events_not_a_fetch_time():
+    """An observation's time is when it was read: an order's createdAt stays
+    its earliest event's, even when Rye's clock runs ahead of ours."""
+    import datetime
+    ahead = (datetime.datetime.now(datetime.timezone.utc) +
+             datetime.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    db = fresh()
+    feed(db, [st.event("PAYMENT_SUCCEEDED", "ord1-ahead", ahead, "evt_ahead")])
+    rye.orders(rt.order1("ord1-ahead", "PROCESSING"))
+    rt.expect_exit(rt.poll(db, rye), 0)
+    st.sqlite(db, "UPDATE rye_sync SET next_sync_ms = 0")
+    rt.expect_exit(rt.poll(db, rye), 0)
+    v = rt.operator(db, "ord1-ahead")
+    check(any(e["type"] == "rye1.order.observed" for e in v["events"]), "read: %r" % v)
+    eq((v["status"], v["createdAt"]), ("PROCESSING", ahead), "createdAt: the event's")
+
+
 # --- buyer data -------------------------------------------------------------------
 
 def test_buyer_email_from_rye_and_operator_wins():
