@@ -65,6 +65,31 @@
 
 volatile sig_atomic_t poll_signal;
 
+static void
+print_help(const char *usage)
+{
+	printf("%s\n"
+	    "First the Rye pass (with rye_api_key): completes thin gen-2 events\n"
+	    "and recovers missed ones from Rye's API, re-reads quiet gen-1\n"
+	    "orders, takes the buyer's data.  Then keeps every shipment current\n"
+	    "from AfterShip: registers new shipments, fetches what changed since\n"
+	    "the last run (list sync), and re-reads by id what no list returned\n"
+	    "for reconcile_hours, within the services' rate limits.\n\n"
+	    "  -c, --config FILE  configuration file (else $SHIPTRACK_CONFIG,\n"
+	    "                     else %s)\n"
+	    "  -n, --limit N      register or re-read at most N shipments\n"
+	    "  -d, --dry-run      fetch (list and get only), change nothing\n"
+	    "  -v, --verbose      log every request and update\n"
+	    "  -R, --rye-only     the Rye pass only (cheap: can run every minute)\n"
+	    "  -C, --carrier-only the carrier pass only\n"
+	    "  -h, --help         this text\n"
+	    "  -V, --version      the version\n\n"
+	    "Exit status: 0 fine, 1 some reads failed (recorded) or the run\n"
+	    "was cut short (list pages, rate limit, deadline), 2 usage or\n"
+	    "configuration error, or Rye or the carrier service refused the key.\n",
+	    usage, conf_default_path());
+}
+
 static int
 parse_options(int argc, char *argv[], struct opts *o)
 {
@@ -112,26 +137,7 @@ parse_options(int argc, char *argv[], struct opts *o)
 			o->carrier_only = true;
 			break;
 		case 'h':
-			printf("%s\n"
-			    "First the Rye pass (with rye_api_key): completes thin gen-2 events\n"
-			    "and recovers missed ones from Rye's API, re-reads quiet gen-1\n"
-			    "orders, takes the buyer's data.  Then keeps every shipment current\n"
-			    "from AfterShip: registers new shipments, fetches what changed since\n"
-			    "the last run (list sync), and re-reads by id what no list returned\n"
-			    "for reconcile_hours, within the services' rate limits.\n\n"
-			    "  -c, --config FILE  configuration file (else $SHIPTRACK_CONFIG,\n"
-			    "                     else %s)\n"
-			    "  -n, --limit N      register or re-read at most N shipments\n"
-			    "  -d, --dry-run      fetch (list and get only), change nothing\n"
-			    "  -v, --verbose      log every request and update\n"
-			    "  -R, --rye-only     the Rye pass only (cheap: can run every minute)\n"
-			    "  -C, --carrier-only the carrier pass only\n"
-			    "  -h, --help         this text\n"
-			    "  -V, --version      the version\n\n"
-			    "Exit status: 0 fine, 1 some reads failed (recorded) or the run\n"
-			    "was cut short (list pages, rate limit, deadline), 2 usage or\n"
-			    "configuration error, or Rye or the carrier service refused the key.\n",
-			    usage, conf_default_path());
+			print_help(usage);
 			return 0;
 		case 'V':
 			printf("shiptrack-poll %s\n", PACKAGE_VERSION);
