@@ -363,11 +363,14 @@ def test_gen1_never_sent_recovered_by_quiet_resync():
 def test_replay_rebuilds_what_the_rye_pass_stored():
     db = fresh()
     seed_gen2("ci_rp", "shp_rp")
+    rye.shipments(rt.shipment("shp_rp_pend", "ci_rp", status="ordered"))
     post2(db, "checkout_intent.completed", "ci_rp", created=st.iso(10))
     post2(db, "shipment.created", "shp_rp", "shipment", created=st.iso(40))
+    post2(db, "shipment.created", "shp_rp_pend", "shipment", created=st.iso(41))
     seed_order1("ord1-rp", "1ZREPLAY0001")
     feed(db, gen1_events("ord1-rp", "1ZREPLAY0001")[:4])
     rt.expect_exit(rt.poll(db, rye), 0)
+    eq(len(rt.operator(db, "ci_rp")["shipments"]), 2, "a numbered and a pending parcel")
     before = {o: st.blank_times(st.view(db, o)) for o in ("ci_rp", "ord1-rp")}
     p = st.run_cli(["replay"], db=db)
     eq(p.returncode, 0, "replay: " + p.stderr)

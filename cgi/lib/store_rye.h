@@ -69,7 +69,7 @@ struct rye_checkpoint {
 enum store_rc store_rye_checkpoint(struct store *st, int64_t row,
     const struct rye_checkpoint *c);
 
-/* Replay: forget what the Rye records gave the shipments. */
+/* Replay: forget what the Rye records gave the shipments (not whose they are). */
 enum store_rc store_rye_reset_derived(struct store *st);
 
 /* --- pass ----------------------------------------------------------------- */
