@@ -350,7 +350,8 @@ print_rye(const struct run *r)
 	const char *result;
 
 	if (p->skipped != NULL || p->c == NULL) {
-		printf("rye: skipped (%s); ", p->skipped ? p->skipped : "not run");
+		printf("rye: skipped (%s); ", p->skipped ? p->skipped :
+		    p->config_error ? "configuration error: see above" : "not run");
 		return;
 	}
 	s = rye_stats(p->c);
