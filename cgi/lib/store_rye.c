@@ -391,10 +391,10 @@ store_rye_checkpoint(struct store *st, int64_t row, const struct rye_checkpoint 
 enum store_rc
 store_rye_reset_derived(struct store *st)
 {
+	/* The row keeps its Rye shipment id: it is how the records find it again. */
 	return store_exec_sql(st,
-	    "UPDATE shipments SET rye_shipment_id = NULL, rye_status = NULL,"
-	    " rye_estimated_delivery = NULL, rye_delivered_at = NULL, rye_key = NULL"
-	    " WHERE rye_key IS NOT NULL;"
+	    "UPDATE shipments SET rye_status = NULL, rye_estimated_delivery = NULL,"
+	    " rye_delivered_at = NULL, rye_key = NULL WHERE rye_key IS NOT NULL;"
 	    "DELETE FROM rye_checkpoints");
 }
 
