@@ -744,19 +744,19 @@ record_pass(struct run *r)
 {
 	char started[TIMEFMT_ISO_LEN], finished[TIMEFMT_ISO_LEN], num[32];
 	const struct rye_stats *s = rye_stats(r->rye.c);
-	long requests = 0;
+	const struct rye_counts *n = &r->rye.n;
 	int rc_exit;
 	const char *result = poll_rye_result(r, &rc_exit);
-	const struct rye_counts *n = &r->rye.n;
-	const struct { const char *key; long v; } nums[] = {
-		{ "rye.eventsRecovered", n->recovered }, { "rye.intentsCompleted", n->intents },
-		{ "rye.shipmentsRead", n->shipments }, { "rye.ordersResynced", n->orders },
-		{ "rye.errors", n->failed }, { "rye.requests", 0 },
-	};
+	long requests = 0;
 	enum store_rc rc;
 
 	for (int op = 0; op < RYE_OP__MAX; op++)
 		requests += s->sent[op];
+	const struct { const char *key; long v; } nums[] = {
+		{ "rye.eventsRecovered", n->recovered }, { "rye.intentsCompleted", n->intents },
+		{ "rye.shipmentsRead", n->shipments }, { "rye.ordersResynced", n->orders },
+		{ "rye.errors", n->failed }, { "rye.requests", requests },
+	};
 	timefmt_iso_utc(r->rye.start_ms - r->rye.start_ms % 1000, started);
 	timefmt_iso_utc(timefmt_now_ms() / 1000 * 1000, finished);
 	if ((rc = store_begin(r->st)) != STORE_OK)
@@ -767,8 +767,7 @@ record_pass(struct run *r)
 	if (rc == STORE_OK)
 		rc = store_carrier_meta_set(r->st, "rye.result", result);
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]) && rc == STORE_OK; i++) {
-		snprintf(num, sizeof(num), "%ld", i + 1 == sizeof(nums) / sizeof(nums[0]) ?
-		    requests : nums[i].v);
+		snprintf(num, sizeof(num), "%ld", nums[i].v);
 		rc = store_carrier_meta_set(r->st, nums[i].key, num);
 	}
 	if (rc == STORE_OK && rc_exit == 0)
