@@ -424,7 +424,9 @@ list_filter(struct call *c, struct order_filter *f, char *idbuf, size_t idsz)
 
 	memset(f, 0, sizeof(*f));
 	if ((v = query_get(&c->q, "status")) != NULL && *v != '\0') {
-		if (order_status_parse(v, &status) < 0)
+		/* Rye adds statuses (ACTION_REQUIRED, ...): any upper-case word. */
+		if (order_status_parse(v, &status) < 0 && (strlen(v) > ORDER_STATUS_MAX ||
+		    v[strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")] != '\0'))
 			return bad_parameter(c, "status: not an order status"), -1;
 		f->status = v;
 	}

@@ -1,6 +1,12 @@
 /*
- * shiptrack-poll: the cron run that keeps every shipment current from
- * AfterShip (DESIGN.md "Poller"; shared/spec/aftership.md).
+ * shiptrack-poll: the cron run that keeps every order current from Rye's
+ * API and every shipment from AfterShip (DESIGN.md "Poller";
+ * shared/spec/rye-api.md, aftership.md).
+ *
+ * First the Rye pass (poll_rye.c: thin events completed, missed events
+ * recovered, buyer data taken), with its own lock ("<database>.rye.lock")
+ * and at most half the run's time, so that `--rye-only` can run every
+ * minute beside the full run; then the carrier pass:
  *
  *   options -> configuration -> lock -> database -> carrier client
  *   -> register new shipments (POST)  and, at the same time,
@@ -59,6 +65,31 @@
 
 volatile sig_atomic_t poll_signal;
 
+static void
+print_help(const char *usage)
+{
+	printf("%s\n"
+	    "First the Rye pass (with rye_api_key): completes thin gen-2 events\n"
+	    "and recovers missed ones from Rye's API, re-reads quiet gen-1\n"
+	    "orders, takes the buyer's data.  Then keeps every shipment current\n"
+	    "from AfterShip: registers new shipments, fetches what changed since\n"
+	    "the last run (list sync), and re-reads by id what no list returned\n"
+	    "for reconcile_hours, within the services' rate limits.\n\n"
+	    "  -c, --config FILE  configuration file (else $SHIPTRACK_CONFIG,\n"
+	    "                     else %s)\n"
+	    "  -n, --limit N      register or re-read at most N shipments\n"
+	    "  -d, --dry-run      fetch (list and get only), change nothing\n"
+	    "  -v, --verbose      log every request and update\n"
+	    "  -R, --rye-only     the Rye pass only (cheap: can run every minute)\n"
+	    "  -C, --carrier-only the carrier pass only\n"
+	    "  -h, --help         this text\n"
+	    "  -V, --version      the version\n\n"
+	    "Exit status: 0 fine, 1 some reads failed (recorded) or the run\n"
+	    "was cut short (list pages, rate limit, deadline), 2 usage or\n"
+	    "configuration error, or Rye or the carrier service refused the key.\n",
+	    usage, conf_default_path());
+}
+
 static int
 parse_options(int argc, char *argv[], struct opts *o)
 {
@@ -67,18 +98,21 @@ parse_options(int argc, char *argv[], struct opts *o)
 		{ "limit", required_argument, NULL, 'n' },
 		{ "dry-run", no_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "rye-only", no_argument, NULL, 'R' },
+		{ "carrier-only", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char usage[] =
 	    "usage: shiptrack-poll [--config FILE] [--limit N] [--dry-run] [--verbose]\n"
+	    "                      [--rye-only | --carrier-only]\n"
 	    "       shiptrack-poll --help | --version\n";
 	int ch;
 
 	memset(o, 0, sizeof(*o));
 	o->limit = -1;
-	while ((ch = getopt_long(argc, argv, "c:n:dvhV", longopts, NULL)) != -1)
+	while ((ch = getopt_long(argc, argv, "c:n:dvRChV", longopts, NULL)) != -1)
 		switch (ch) {
 		case 'c':
 			o->config = optarg;
@@ -96,23 +130,14 @@ parse_options(int argc, char *argv[], struct opts *o)
 		case 'v':
 			o->verbose = true;
 			break;
+		case 'R':
+			o->rye_only = true;
+			break;
+		case 'C':
+			o->carrier_only = true;
+			break;
 		case 'h':
-			printf("%s\n"
-			    "Keeps every shipment current from AfterShip: registers new\n"
-			    "shipments, fetches what changed since the last run (list sync),\n"
-			    "and re-reads by id what no list returned for reconcile_hours,\n"
-			    "within the service's per-endpoint rate limits.\n\n"
-			    "  -c, --config FILE  configuration file (else $SHIPTRACK_CONFIG,\n"
-			    "                     else %s)\n"
-			    "  -n, --limit N      register or re-read at most N shipments\n"
-			    "  -d, --dry-run      fetch (list and get only), change nothing\n"
-			    "  -v, --verbose      log every request and update\n"
-			    "  -h, --help         this text\n"
-			    "  -V, --version      the version\n\n"
-			    "Exit status: 0 fine, 1 some shipments failed (recorded) or the run\n"
-			    "was cut short (list pages, rate limit, deadline), 2 usage or\n"
-			    "configuration error, or the service refused the key.\n",
-			    usage, conf_default_path());
+			print_help(usage);
 			return 0;
 		case 'V':
 			printf("shiptrack-poll %s\n", PACKAGE_VERSION);
@@ -124,6 +149,11 @@ parse_options(int argc, char *argv[], struct opts *o)
 	if (optind < argc) {
 		fprintf(stderr, "shiptrack-poll: unexpected argument '%s'\n%s",
 		    argv[optind], usage);
+		return EXIT_USAGE;
+	}
+	if (o->rye_only && o->carrier_only) {
+		fprintf(stderr, "shiptrack-poll: --rye-only and --carrier-only exclude each "
+		    "other\n%s", usage);
 		return EXIT_USAGE;
 	}
 	return -1;
@@ -154,17 +184,19 @@ take_lock(struct run *r)
 	}
 }
 
+static int open_store(struct run *r);
+
 static int
 run_open(struct run *r, const struct opts *o)
 {
 	struct carrier_opts co;
-	struct sigaction sa;
 	char err[512];
 	int rc;
 
 	memset(r, 0, sizeof(*r));
 	r->o = o;
 	r->lock.fd = -1;
+	r->rye.lock.fd = -1;
 	app_init(&r->a, "shiptrack-poll", o->config, STORE_READWRITE);
 	if (!r->a.conf_ok) {
 		fprintf(stderr, "shiptrack-poll: %s\n", r->a.conf_err);
@@ -174,6 +206,13 @@ run_open(struct run *r, const struct opts *o)
 		log_set_level(LL_DEBUG);
 	r->start_ms = timefmt_now_ms();
 	r->deadline = r->start_ms + (int64_t)r->a.conf.poll_interval * 1000;
+	if (o->rye_only) {
+		if (r->a.conf.rye_api_key == NULL) {
+			fprintf(stderr, "shiptrack-poll: --rye-only: rye_api_key is not set\n");
+			return EXIT_USAGE;
+		}
+		return open_store(r);
+	}
 	co = (struct carrier_opts){
 		.base_url = r->a.conf.carrier_api_url, .api_key = r->a.conf.carrier_api_key,
 		.timeout_s = r->a.conf.carrier_timeout,
@@ -191,6 +230,14 @@ run_open(struct run *r, const struct opts *o)
 	}
 	if ((rc = take_lock(r)) != 0)
 		return rc;
+	return open_store(r);
+}
+
+static int
+open_store(struct run *r)
+{
+	struct sigaction sa;
+
 	/*
 	 * This connection commits with synchronous=NORMAL, whatever `durability`
 	 * says (that key is about what a webhook's 2xx promises).  One fsync per
@@ -210,7 +257,7 @@ run_open(struct run *r, const struct opts *o)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	progress_init(&r->progress, !o->verbose);
+	progress_init(&r->progress, !r->o->verbose);
 	r->reconcile_ms = (int64_t)r->a.conf.reconcile_hours * 3600 * 1000;
 	r->backoff_ms = (int64_t)r->a.conf.poll_interval * 1000;
 	r->rnd = (uint64_t)r->start_ms * 6364136223846793005ULL ^ (uint64_t)getpid();
@@ -292,39 +339,98 @@ result_of(const struct run *r, int *rc)
 	return "ok";
 }
 
-static int
-run_finish(struct run *r)
+/* "rye: ..." of the summary line. */
+static void
+print_rye(const struct run *r)
 {
-	const struct carrier_stats *s = carrier_stats(r->c);
-	long requests = s->sent[CARRIER_CREATE] + s->sent[CARRIER_LIST] +
-	    s->sent[CARRIER_GET];
+	const struct rye_pass *p = &r->rye;
+	const struct rye_stats *s;
+	long requests = 0;
 	int rc;
-	const char *result = result_of(r, &rc);
+	const char *result;
 
+	if (p->skipped != NULL || p->c == NULL) {
+		printf("rye: skipped (%s); ", p->skipped ? p->skipped :
+		    p->config_error ? "configuration error: see above" : "not run");
+		return;
+	}
+	s = rye_stats(p->c);
+	for (int op = 0; op < RYE_OP__MAX; op++)
+		requests += s->sent[op];
+	result = poll_rye_result(r, &rc);
+	printf("rye: %ld recovered, %ld intents, %ld shipments, %ld orders read, "
+	    "%ld failed; %ld requests, %ld rate-limited, %ld retried%s%s; ",
+	    p->n.recovered, p->n.intents, p->n.shipments, p->n.orders, p->n.failed,
+	    requests, s->rate_limited, s->retries, rc ? "; " : "", rc ? result : "");
+}
+
+/* The carrier pass's part of the summary line; its exit status. */
+static int
+finish_carrier(struct run *r, const char **result)
+{
+	const struct carrier_stats *s;
+	long requests;
+	int rc = 0;
+
+	if (r->o->rye_only || r->rye.unauthorized) {
+		*result = "ok";
+		printf("carrier: skipped (%s); ", r->o->rye_only ? "--rye-only" :
+		    "Rye refused its key");
+		return 0;
+	}
+	s = carrier_stats(r->c);
+	requests = s->sent[CARRIER_CREATE] + s->sent[CARRIER_LIST] + s->sent[CARRIER_GET];
+	*result = result_of(r, &rc);
 	if (!r->o->dry_run && !r->db_error)
-		record_run(r, result, requests);
-	printf("shiptrack-poll: %s%ld registered, %ld listed, %ld reconciled, "
+		record_run(r, *result, requests);
+	printf("%s%ld registered, %ld listed, %ld reconciled, "
 	    "%ld updated, %ld failed, %ld rejected, %ld stalled",
 	    r->o->dry_run ? "dry run: " : "", r->n.registered, r->n.listed,
 	    r->n.reconciled, r->n.updated, r->n.failed, r->n.rejected, r->n.delayed);
 	if (r->o->dry_run)
 		printf(", %ld would be registered", r->n.would_register);
 	printf("; %ld requests (%ld create, %ld list, %ld get), %ld rate-limited, "
-	    "%ld retried; %.1f s; %s\n", requests, s->sent[CARRIER_CREATE],
-	    s->sent[CARRIER_LIST], s->sent[CARRIER_GET], s->rate_limited, s->retries,
-	    (double)(timefmt_now_ms() - r->start_ms) / 1000.0, result);
+	    "%ld retried; ", requests, s->sent[CARRIER_CREATE],
+	    s->sent[CARRIER_LIST], s->sent[CARRIER_GET], s->rate_limited, s->retries);
+	return rc;
+}
+
+/*
+ * One summary line: the Rye pass's part, the carrier pass's, the time and
+ * the run's result: the carrier pass's, unless the Rye pass ended worse
+ * (its result names it: rye_...).  Exit status: the worse of the two.
+ */
+static int
+run_finish(struct run *r)
+{
+	const char *result, *rye_result;
+	int rc, rye_rc;
+
+	rye_result = poll_rye_result(r, &rye_rc);
+	printf("shiptrack-poll: ");
+	print_rye(r);
+	rc = finish_carrier(r, &result);
+	if (rye_rc > rc || (rc == 0 && rye_rc != 0)) {
+		result = rye_result;
+		rc = rye_rc;
+	}
+	printf("%.1f s; %s\n", (double)(timefmt_now_ms() - r->start_ms) / 1000.0, result);
 	if (r->quota)
 		fprintf(stderr, "shiptrack-poll: the carrier service's rate limit or "
 		    "quota stopped this run; the rest waits for the next one\n");
 	if (r->unauthorized)
 		fprintf(stderr, "shiptrack-poll: the carrier service refused the API "
 		    "key (401): check carrier_api_key\n");
+	if (r->rye.unauthorized)
+		fprintf(stderr, "shiptrack-poll: Rye refused the API key (401/403): check "
+		    "rye_api_key and rye_auth_scheme; nothing was changed\n");
 	return rc;
 }
 
 static void
 run_close(struct run *r)
 {
+	poll_rye_close(r);
 	carrier_close(r->c);
 	free(r->reg);
 	free(r->rec);
@@ -344,7 +450,9 @@ main(int argc, char *argv[])
 	if ((rc = parse_options(argc, argv, &o)) >= 0)
 		return rc;
 	if ((rc = run_open(&r, &o)) == 0) {
-		poll_pass(&r);
+		poll_rye(&r);
+		if (!o.rye_only && !r.rye.unauthorized)
+			poll_pass(&r);
 		rc = run_finish(&r);
 	}
 	run_close(&r);

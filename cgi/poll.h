@@ -1,11 +1,15 @@
 /*
- * poll.h: what the two halves of shiptrack-poll share.
+ * poll.h: what the parts of shiptrack-poll share.
  *
- *   poll.c       the program: options, configuration, lock, database,
- *                carrier client, then one pass, then the summary, the run
- *                recorded and the exit status;
- *   poll_pass.c  one pass: register || list sync, then reconcile; the
- *                requests and what each answer means for its shipment.
+ *   poll.c       the program: options, configuration, locks, database,
+ *                then the Rye pass, then the carrier pass, then the
+ *                summary, the runs recorded and the exit status;
+ *   poll_rye.c   the Rye pass: what is due (from the events that arrived
+ *                since the last run), thin events completed, gen-1 orders
+ *                re-read, each read applied in its own transaction;
+ *   poll_sweep.c the Rye pass's sweep of the gen-2 events list;
+ *   poll_pass.c  the carrier pass: register || list sync, then reconcile;
+ *                the requests and what each answer means for its shipment.
  */
 #ifndef SHIPTRACK_POLL_H
 #define SHIPTRACK_POLL_H
@@ -18,6 +22,7 @@
 #include "app.h"
 #include "carrier.h"
 #include "progress.h"
+#include "rye.h"
 #include "runlock.h"
 #include "store.h"
 
@@ -35,6 +40,36 @@ struct opts {
 	const char *config;
 	long limit;		/* shipments registered or reconciled; -1: all */
 	bool dry_run, verbose;
+	bool rye_only, carrier_only;	/* one pass of the two */
+};
+
+/* Why the Rye sweep of the events list stopped before its end. */
+enum rye_cut {
+	RYE_CUT_NONE,
+	RYE_CUT_PAGE_CAP,	/* poll_max_pages pages */
+	RYE_CUT_REPEATED,	/* Rye gave a cursor it had given before */
+	RYE_CUT_LATE,		/* the pass's deadline passed */
+};
+
+struct rye_counts {
+	long recovered;		/* events the sweep stored (never received) */
+	long intents;		/* gen-2 checkout intents read */
+	long shipments;		/* gen-2 shipments read by id */
+	long orders;		/* gen-1 orders read (orderByID) */
+	long failed;		/* reads that failed: recorded as syncError */
+	long unreadable;	/* swept events that are no events */
+};
+
+/* The Rye pass (poll_rye.c, poll_sweep.c). */
+struct rye_pass {
+	const char *skipped;		/* why it did not run, or NULL */
+	struct rye *c;
+	struct runlock lock;
+	int64_t start_ms, deadline;	/* wall ms */
+	int64_t resync_ms, backoff_ms, margin_ms;
+	struct rye_counts n;
+	enum rye_cut cut;
+	bool unauthorized, config_error, db_error, struggling, late, interrupted;
 };
 
 struct counts {
@@ -71,6 +106,7 @@ struct run {
 	    client_error;
 	struct progress progress;	/* the line on a terminal */
 	uint64_t rnd;
+	struct rye_pass rye;
 };
 
 /* Set by SIGINT/SIGTERM: the pass stops starting work and ends. */
@@ -81,5 +117,21 @@ extern volatile sig_atomic_t poll_signal;
  * r->n and the flags; per-shipment errors are recorded as they happen.
  */
 void poll_pass(struct run *r);
+
+/*
+ * The Rye pass, before the carrier pass; with no rye_api_key it is
+ * skipped (r->rye.skipped says why).  Its own lock, deadline and result.
+ */
+void poll_rye(struct run *r);
+void poll_rye_close(struct run *r);
+/* The sweep of the gen-2 events list (poll_sweep.c); true if it stored any. */
+bool poll_rye_sweep(struct run *r);
+/* The Rye pass's helpers for poll_sweep.c. */
+bool poll_rye_going(struct run *r);
+void poll_rye_store_failed(struct run *r, enum store_rc rc);
+void poll_rye_answer_failed(struct run *r, const struct rye_answer *a,
+    const char *what);
+/* "ok", or why the pass ended otherwise; *rc its exit status. */
+const char *poll_rye_result(const struct run *r, int *rc);
 
 #endif

@@ -30,6 +30,7 @@
 #include "stats.h"
 #include "store_facts.h"
 #include "store_notify.h"
+#include "store_rye.h"
 #include "timefmt.h"
 
 #define EXIT_USAGE 2
@@ -206,6 +207,7 @@ cmd_check(struct app *a, int argc, char *argv[])
 	print_setting("api_token", a->conf.api_token);
 	print_setting("lookup_secret", a->conf.lookup_secret);
 	print_setting("carrier_api_key", a->conf.carrier_api_key);
+	print_setting("rye_api_key", a->conf.rye_api_key);
 	print_setting("notify_secret", a->conf.notify_secret);
 	print_setting("smtp_password", a->conf.smtp_password);
 	if (a->conf.smtp_allow_plaintext_auth)
@@ -247,6 +249,31 @@ struct replay {
 	enum store_rc rc;
 };
 
+/*
+ * What is derived from one event's body, again.  A gen-2 shipment's event
+ * names the intent its shipment's observation names (store_rye.h).
+ */
+static enum store_rc
+rederive(struct store *st, int64_t seq, const struct event *ev)
+{
+	char intent[EVENT_MAX_ID + 1];
+	struct event_derived d = {
+		.type = ev->type, .order_id = ev->order_id, .created_at = ev->created_at,
+		.created_ms = ev->created.ms, .marketplace = ev->marketplace,
+		.subject = ev->subject, .status = ev->status,
+	};
+	enum store_rc rc;
+
+	if (apply_waits_for_intent(ev)) {
+		rc = store_rye_subject_order(st, ev->subject, intent, sizeof(intent));
+		if (rc == STORE_OK)
+			d.order_id = intent;
+		else if (rc != STORE_NONE)
+			return rc;
+	}
+	return store_event_rederive(st, seq, &d);
+}
+
 /* Re-read one stored event with today's parser and re-apply its effects. */
 static int
 replay_event(void *arg, const struct event_row *r)
@@ -255,7 +282,7 @@ replay_event(void *arg, const struct event_row *r)
 	struct event ev;
 	char why[160];
 
-	if (event_parse(scheme_of(r->scheme), r->body, r->body_len, &ev, why,
+	if (event_parse_record(scheme_of(r->scheme), r->body, r->body_len, &ev, why,
 	    sizeof(why)) != EVENT_OK) {
 		/* Kept as stored: a later parser may read it. */
 		log_warn("replay: event seq %lld no longer parses: %s",
@@ -270,8 +297,8 @@ replay_event(void *arg, const struct event_row *r)
 	 */
 	if (ev.order_id == NULL && ev.scheme == SIG_AFTERSHIP)
 		ev.order_id = r->order_id;
-	rp->rc = store_event_rederive(rp->st, r->seq, ev.type, ev.order_id,
-	    ev.created_at, ev.created.ms, ev.marketplace);
+	ev.source = r->source;
+	rp->rc = rederive(rp->st, r->seq, &ev);
 	if (rp->rc == STORE_OK)
 		rp->rc = apply_event_effects(rp->st, &ev);
 	event_free(&ev);
@@ -310,6 +337,8 @@ cmd_replay(struct app *a, int argc, char *argv[])
 		rc = store_count(rp.st, "events", &rp.total);
 	if (rc == STORE_OK)
 		rc = store_reset_derived(rp.st);
+	if (rc == STORE_OK)
+		rc = store_rye_reset_derived(rp.st);
 	if (rc == STORE_OK)
 		rc = store_all_events(rp.st, replay_event, &rp);
 	if (rc == STORE_OK && (rc = rp.rc) == STORE_OK)

@@ -3,10 +3,15 @@
 
 1. Sends signed Rye webhooks to the running receiver for four orders: one
    that will be delivered, one split into two parcels, one with a carrier
-   exception, one whose order failed.
-2. Runs shiptrack-poll, which registers the parcels with the (stand-in)
-   carrier service; then moves the parcels along in that service through
-   its control API, as a real carrier would, and polls again.
+   exception, one whose order failed.  A fifth, gen-2 order (a checkout
+   intent) gets only Rye's thin webhooks (checkout_intent.completed,
+   shipment.created: no tracking in them); its intent and shipment are
+   put into the Rye stand-in, as Rye's API would hold them.
+2. Runs shiptrack-poll: its Rye pass reads the gen-2 intent and shipment
+   (tracking number, carrier, buyer's e-mail), then its carrier pass
+   registers every parcel with the (stand-in) carrier service; then moves
+   the parcels along in that service through its control API, as a real
+   carrier would, and polls again.
 
 The secret comes from the demo's configuration file (SHIPTRACK_CONFIG).
 """
@@ -66,11 +71,53 @@ def lifecycle(order, start, tracking=(), failed=False):
 
 def send(base, secret, event):
     body = json.dumps(event, separators=(",", ":")).encode()
-    sig = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-    status, answer = post(base + "/webhook", body, {
-        "Content-Type": "application/json", "Rye-Hmac-Signature-V1": sig})
+    mac = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    if event.get("object") == "event":      # gen 2
+        header = {"x-rye-signature": "v0=" + mac.hex()}
+    else:
+        header = {"Rye-Hmac-Signature-V1": base64.b64encode(mac).decode()}
+    status, answer = post(base + "/webhook", body,
+                          dict(header, **{"Content-Type": "application/json"}))
     if status != 200:
         raise SystemExit(f"webhook {event['id']}: {status} {answer!r}")
+
+
+THIN_INTENT, THIN_SHIPMENT, THIN_NUMBER = "demo-thin", "shp_demo_thin", "1Z999AA10123456799"
+
+
+def seed_rye(rye, start):
+    """The gen-2 order as Rye's API holds it (the stand-in's control API)."""
+    intent = {"id": THIN_INTENT, "state": "completed", "createdAt": iso(start),
+              "orderId": "ord_demo_thin", "referenceId": "SHOP-1042",
+              "buyer": {"firstName": "Ada", "lastName": "Demo", "email": "ada@example.com",
+                        "phone": "+12125550100", "address1": "1 Main St",
+                        "city": "Brooklyn", "province": "NY", "postalCode": "11201",
+                        "country": "US"}}
+    shipment = {"id": THIN_SHIPMENT, "checkoutIntentId": THIN_INTENT, "status": "shipped",
+                "createdAt": iso(start + timedelta(hours=20)),
+                "tracking": {"number": THIN_NUMBER, "carrierName": "UPS",
+                             "url": "https://www.ups.com/track?tracknum=" + THIN_NUMBER,
+                             "deliveryDate": {"estimated": iso(start + timedelta(days=4))}},
+                "trackingEvents": [{"status": "shipped", "description": "Shipment picked up",
+                                    "location": {"city": "Louisville", "province": "KY",
+                                                 "country": "US"},
+                                    "timestamp": {"utc": iso(start + timedelta(hours=21))}}]}
+    for path, key, obj in (("intents", "intents", intent),
+                           ("shipments", "shipments", shipment)):
+        status, answer = post(rye + "/_control/" + path, json.dumps({key: [obj]}).encode(),
+                              {"Content-Type": "application/json"})
+        if status != 200:
+            raise SystemExit(f"Rye stand-in: {status} {answer!r}")
+
+
+def thin_events(start):
+    """Rye's gen-2 webhooks for the intent: thin, no tracking in them."""
+    return [{"id": f"evt_demo_thin_{n}", "object": "event", "type": kind,
+             "createdAt": iso(t), "source": {"type": stype, "id": sid}}
+            for n, (kind, t, stype, sid) in enumerate([
+                ("checkout_intent.completed", start, "checkout_intent", THIN_INTENT),
+                ("shipment.created", start + timedelta(hours=20), "shipment",
+                 THIN_SHIPMENT)])]
 
 
 def advance(stub, number, tag, subtag, message, location, when):
@@ -97,6 +144,7 @@ def main():
     ap.add_argument("--base", required=True, help="http://127.0.0.1:PORT")
     ap.add_argument("--build", required=True, help="the build tree")
     ap.add_argument("--stub", required=True, help="the carrier stand-in's URL")
+    ap.add_argument("--rye", required=True, help="the Rye stand-in's URL")
     args = ap.parse_args()
     secret = conf_value("webhook_secret").split()[0]
     now = datetime.now(timezone.utc).replace(microsecond=0)
@@ -110,10 +158,13 @@ def main():
                                     [("123456789012", "FedEx")]),
         "demo-failed": lifecycle("demo-failed", now - timedelta(days=1), failed=True),
     }
+    orders["demo-thin"] = thin_events(now - timedelta(days=2))
+    seed_rye(args.rye, now - timedelta(days=2))
     for events in orders.values():
         for event in events:
             send(args.base, secret, event)
-    print(f"  sent {sum(len(e) for e in orders.values())} signed webhooks")
+    print(f"  sent {sum(len(e) for e in orders.values())} signed webhooks"
+          " (two of them Rye's thin gen-2 ones)")
     if not poll(args.build):
         return
     day = lambda d, h: (now - timedelta(days=d)).replace(hour=h).strftime("%Y-%m-%dT%H:%M:%S")
@@ -127,11 +178,12 @@ def main():
          (now - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%S")),
         ("123456789012", "InTransit", "InTransit_001", "Picked up", "Memphis, TN, US", day(4, 18) + "Z"),
         ("123456789012", "Exception", "Exception_011", "Damaged, return to sender", "Newark, NJ, US", day(2, 11) + "Z"),
+        (THIN_NUMBER, "InTransit", "InTransit_003", "Departed facility", "Louisville, KY, US", day(1, 6) + "-04:00"),
     ]
     for move in moves:
         advance(args.stub, *move)
     poll(args.build)
-    print("  polled the carrier service twice")
+    print("  ran shiptrack-poll twice (the Rye pass, then the carrier pass)")
 
 
 if __name__ == "__main__":

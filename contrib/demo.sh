@@ -2,10 +2,11 @@
 # make demo: run shiptrack locally, for real, until Ctrl-C.
 #
 # Starts lighttpd on 127.0.0.1 (port 8080 unless taken) serving web/,
-# /api and /webhook through FastCGI against var/shiptrack.db, and the
-# stand-in carrier server; seeds the database the honest way (signed
-# webhooks, then a poll run); prints the links; stops everything it
-# started on exit.  Secrets are generated once into var/shiptrack.conf
+# /api and /webhook through FastCGI against var/shiptrack.db, the
+# stand-in carrier server and the Rye stand-in; seeds the database the
+# honest way (signed webhooks, then poll runs: a gen-2 order's tracking
+# arrives only through thin webhooks and the Rye pass); prints the links;
+# stops everything it started on exit.  Secrets are generated once into var/shiptrack.conf
 # and kept, so the operator token survives a restart.
 #
 # Every start is a fresh demo: the stand-in carrier service starts empty,
@@ -68,9 +69,13 @@ port=$(free_port "${PORT:-8080}")
 base="http://127.0.0.1:$port"
 
 # The stand-in carrier service (tests/aftership_stub.py), loopback only.
-rm -f "$state/carrier.port"
+rm -f "$state/carrier.port" "$state/rye.port"
 python3 "$top/tests/aftership_stub.py" --port 0 --port-file "$state/carrier.port" \
   > "$state/carrier.log" 2>&1 &
+pids+=($!)
+# The Rye API stand-in (tests/rye_stub.py), loopback only, any key.
+python3 "$top/tests/rye_stub.py" --port 0 --port-file "$state/rye.port" \
+  > "$state/rye.log" 2>&1 &
 pids+=($!)
 
 sed -e "s|@WEBROOT@|$top/web|g" -e "s|@PORT@|$port|g" -e "s|@STATEDIR@|$state|g" \
@@ -81,23 +86,32 @@ SHIPTRACK_CONFIG=$conf "$build/cgi/shiptrack" migrate >/dev/null
 pids+=($!)
 
 for _ in $(seq 50); do
-  [ -s "$state/carrier.port" ] && curl -fs -o /dev/null "$base/api/v1/health" && break
+  [ -s "$state/carrier.port" ] && [ -s "$state/rye.port" ] &&
+    curl -fs -o /dev/null "$base/api/v1/health" && break
   sleep 0.2
 done
 carrier="http://127.0.0.1:$(cat "$state/carrier.port")/tracking/2025-07"
+rye="http://127.0.0.1:$(cat "$state/rye.port")"
+# The stand-ins' addresses change with every start: given to the poller
+# in its environment, not the configuration file.
+export SHIPTRACK_RYE_API_KEY=demo-rye-key SHIPTRACK_RYE_API_URL=$rye \
+  SHIPTRACK_RYE_GRAPHQL_URL=$rye/v1/query
 
 SHIPTRACK_CONFIG=$conf SHIPTRACK_CARRIER_API_URL=$carrier \
-  python3 "$top/contrib/demo-seed.py" --base "$base" --build "$build" --stub "${carrier%/tracking/*}"
+  python3 "$top/contrib/demo-seed.py" --base "$base" --build "$build" \
+    --stub "${carrier%/tracking/*}" --rye "$rye"
 
 token=$(sed -n 's/^api_token = //p' "$conf")
 echo
 echo "shiptrack demo on $base  (a fresh database each start; logs: $state/shiptrack.log)"
 echo "  shopper pages:"
-for id in demo-delivered demo-split demo-exception demo-failed; do
+for id in demo-delivered demo-split demo-exception demo-failed demo-thin; do
   echo "    $(SHIPTRACK_CONFIG=$conf "$build/cgi/shiptrack" link "$id" --base-url "$base/")"
 done
 echo "  operator page:  $base/admin.html   token: $token"
 echo "  webhook URL:    $base/webhook"
-echo "  carrier poll:   SHIPTRACK_CONFIG=$conf SHIPTRACK_CARRIER_API_URL=$carrier $build/cgi/shiptrack-poll"
+echo "  poll (Rye, carrier): SHIPTRACK_CONFIG=$conf SHIPTRACK_CARRIER_API_URL=$carrier \\"
+echo "    SHIPTRACK_RYE_API_KEY=demo-rye-key SHIPTRACK_RYE_API_URL=$rye \\"
+echo "    SHIPTRACK_RYE_GRAPHQL_URL=$rye/v1/query $build/cgi/shiptrack-poll"
 echo "Press Ctrl-C to stop."
 wait

@@ -13,12 +13,12 @@ TMP = st.tempdir()
 TOKEN = st.API_TOKEN
 
 ORDER_KEYS = ["id", "status", "stage", "marketplace", "createdAt", "updatedAt",
-              "contact", "shipments", "events", "notifications"]
+              "contact", "lastSync", "syncError", "shipments", "events", "notifications"]
 SHIPMENT_KEYS = ["trackingNumber", "carrier", "trackingUrl", "tag", "subtag",
                  "subtagMessage", "expectedDelivery", "deliveredAt", "lastCheckpointAt",
-                 "checkedAt", "pollError", "checkpoints", "estimates", "pickup",
+                 "checkedAt", "pollError", "rye", "checkpoints", "estimates", "pickup",
                  "signedBy", "carrierTrackingLink"]
-EVENT_KEYS = ["id", "type", "createdAt", "receivedAt"]
+EVENT_KEYS = ["id", "type", "createdAt", "receivedAt", "source"]
 # Keys the code adds beyond DESIGN.md's shape (additive, so the documented
 # form still works); anything else unexpected fails.
 SHIPMENT_EXTRA = {"stale"}

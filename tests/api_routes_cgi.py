@@ -511,7 +511,7 @@ def test_orders_filter_stale():
 
 def test_orders_bad_parameters_400():
     db = seeded()
-    bad = ["status=shipped", "status=succeeded", "status=SUCCEEDED%20", "status=NOPE",
+    bad = ["status=shipped", "status=succeeded", "status=SUCCEEDED%20", "status=nope",
            "stage=SHIPPED", "stage=in-transit", "stage=nope",
            "stale=yes", "stale=2", "stale=true", "stale=01",
            "limit=0", "limit=201", "limit=-1", "limit=abc", "limit=1.5", "limit=",

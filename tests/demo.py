@@ -82,6 +82,16 @@ def check_running(banner):
         view = json.loads(r.read())
     st.eq(view["id"], order, "shopper view of the first link")
     st.eq(view["stage"], "delivered", "the seeded order after two poll runs")
+    # The gen-2 order: its tracking came only through thin webhooks and the
+    # Rye pass, then the carrier pass moved it on.
+    thin = [ln for ln in links if ln[1] == "demo-thin"]
+    st.check(thin, "banner lists the gen-2 order: %r" % banner)
+    url, order, key = thin[0]
+    api = url.split("/?")[0] + "/api/v1/track/%s?key=%s" % (order, key)
+    with urllib.request.urlopen(api, timeout=10) as r:
+        view = json.loads(r.read())
+    st.eq([(s["trackingNumber"], s["carrier"], s["tag"]) for s in view["shipments"]],
+          [("1Z999AA10123456799", "UPS", "InTransit")], "the gen-2 order's parcel")
 
 
 def test_demo_starts_twice_in_a_row():

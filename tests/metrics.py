@@ -138,6 +138,8 @@ def test_fresh_database_every_family_with_help_and_type():
             "shiptrack_notifications": "gauge",
             "shiptrack_last_poll_timestamp_seconds": "gauge",
             "shiptrack_last_successful_poll_timestamp_seconds": "gauge",
+            "shiptrack_last_rye_pass_timestamp_seconds": "gauge",
+            "shiptrack_last_successful_rye_pass_timestamp_seconds": "gauge",
             "shiptrack_run_lock_held": "gauge", "shiptrack_run_lock_age_seconds": "gauge",
             "shiptrack_run_lock_stuck": "gauge",
             "shiptrack_webhooks_total": "counter",
@@ -145,7 +147,12 @@ def test_fresh_database_every_family_with_help_and_type():
             "shiptrack_carrier_requests_total": "counter",
             "shiptrack_poll_duration_seconds": "histogram",
             "shiptrack_commit_duration_seconds": "histogram",
-            "shiptrack_commit_batch_size": "histogram"}
+            "shiptrack_commit_batch_size": "histogram",
+            "shiptrack_rye_requests_total": "counter",
+            "shiptrack_rye_events_recovered_total": "counter",
+            "shiptrack_rye_intents_completed_total": "counter",
+            "shiptrack_rye_orders_resynced_total": "counter",
+            "shiptrack_rye_errors_total": "counter"}
     eq({k: f.type for k, f in m.items()}, want, "families and types")
     for f in m.values():
         check(f.name.startswith("shiptrack_") and f.help, "%s: name and help" % f.name)
@@ -154,7 +161,8 @@ def test_fresh_database_every_family_with_help_and_type():
     check(set(rejected(m).values()) == {0.0}, "no refusals yet")
     eq(m["shiptrack_last_poll_timestamp_seconds"].samples, [], "never polled: no sample")
     eq(m["shiptrack_run_lock_held"].series(),
-       {(("lock", "notify"),): 0.0, (("lock", "poll"),): 0.0}, "locks free")
+       {(("lock", "notify"),): 0.0, (("lock", "poll"),): 0.0, (("lock", "rye"),): 0.0},
+       "locks free")
 
 
 def test_store_counts_agree_with_stats():

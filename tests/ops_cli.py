@@ -284,6 +284,5 @@ def test_migrate_summary_and_progress():
     check(p.stdout.endswith("at schema version %d; 0 migrations applied in 0.0 s\n" % n),
           "nothing to do: %r" % p.stdout)
 
-
 if __name__ == "__main__":
     st.run()

@@ -4,10 +4,13 @@
 A six-event lifecycle is fed in all 720 arrival orders into fresh
 databases; every operator view must equal the first byte for byte once
 updatedAt and each event's receivedAt are blanked.  Then cancellation,
-stale events and equal-time ties, in every arrival order.
+stale events and equal-time ties, in every arrival order.  Then the same
+facts by webhook, by the Rye pass of shiptrack-poll (against the Rye
+stand-in), or both, in any order, give the same shopper view.
 """
 import difflib
 import itertools
+import json
 import multiprocessing
 import os
 import shutil
@@ -199,6 +202,134 @@ def test_equal_times_broken_by_list_order():
                 st.event("ORDER_CANCEL_STARTED", o, t, "evt_tie_s"),
                 st.event("ORDER_CANCEL_FAILED", o, t, "evt_tie_f")],
                "SUCCEEDED", order=o, what="cancel started and failed together")
+
+
+# --- by webhook, by sync, or both ------------------------------------------------
+
+RYE = None
+
+
+def rye_stub():
+    global RYE
+    if RYE is None:
+        import rye_test
+        RYE = rye_test.RyeStub()
+    return RYE
+
+
+def run_plan(plan, bodies, gen, order, before_pass=None):
+    """Play one arrival order: ("webhook", i) posts bodies[i], ("pass",) runs the
+    Rye pass (--rye-only); a last pass follows.  The blanked shopper view."""
+    import rye_test
+    rye = rye_stub()
+    path = st.fresh_db()
+    for step in list(plan) + [("pass",)]:
+        if step[0] == "webhook":
+            a = st.post(path, bodies[step[1]], gen=gen, env=FAST)
+            check(a.status == 200, "webhook: %s" % a)
+        else:
+            if before_pass:
+                before_pass(path)
+            p = rye_test.poll(path, rye)
+            check(p.returncode == 0, "Rye pass: %s %s" % (p.stdout, p.stderr[-1500:]))
+    return st.blank_times(rye_test.shopper(path, order).body)
+
+
+def plans(modes, n):
+    """Every arrival order of the webhooks the modes send and one pass."""
+    hooks = [("webhook", i) for i in range(n) if modes[i] in ("webhook", "both")]
+    return set(itertools.permutations(hooks + [("pass",)]))
+
+
+def all_the_same(results, what):
+    views = {}
+    for key, view in results:
+        views.setdefault(view, key)
+    if len(views) > 1:
+        (v1, k1), (v2, k2) = list(views.items())[:2]
+        check(False, "%s: %d different shopper views, e.g. %r and %r:\n%s" %
+              (what, len(views), k1, k2, show_diff(v1, v2)))
+    st.checks += 1
+
+
+def test_gen2_by_webhook_by_sync_or_both_same_shopper_view():
+    import rye_test
+    rye = rye_stub()
+    ci, shp = "ci_perm_2", "shp_perm_2"
+    objs = [rye_test.event2_obj("checkout_intent.completed", ci, created=st.iso(10),
+                                id="evt_perm2_c"),
+            rye_test.event2_obj("shipment.created", shp, "shipment", st.iso(40),
+                                "evt_perm2_s")]
+    bodies = [st.dumps(o) for o in objs]
+    results = []
+    for modes in itertools.product(("webhook", "sync", "both"), repeat=2):
+        for plan in sorted(plans(modes, 2)):
+            rye.reset()
+            rye.intents(rye_test.intent(ci))
+            rye.shipments(rye_test.shipment(shp, ci, number="1ZPERM2000001"))
+            # What Rye's events list holds: the events not only sent by webhook.
+            listed = [{"raw": b.decode()} for b, m in zip(bodies, modes) if m != "webhook"]
+            if listed:
+                rye.events(*listed)
+            results.append(((modes, plan), run_plan(plan, bodies, 2, ci)))
+    eq(len(results), 33, "arrival orders")
+    j = json.loads(results[0][1])
+    eq((j["status"], j["stage"], [s["trackingNumber"] for s in j["shipments"]]),
+       ("SUCCEEDED", "in_transit", ["1ZPERM2000001"]), "the view")
+    all_the_same(results, "gen 2")
+
+
+def test_gen1_by_webhook_by_sync_or_both_same_shopper_view():
+    import rye_test
+    rye = rye_stub()
+    o, number = "ord_perm_1b", "1ZPERM1000001"
+    url = "https://www.ups.com/track?tracknum=" + number
+    bodies = [st.event("PAYMENT_SUCCEEDED", o, st.iso(0), "evt_pb1"),
+              st.event("ORDER_PLACED", o, st.iso(3), "evt_pb4"),
+              st.tracking(o, number, "UPS", url, st.iso(10), "evt_pb5")]
+    typenames = ["PaymentSucceededOrderEvent", "OrderPlacedOrderEvent",
+                 "TrackingObtainedOrderEvent"]
+    gql = [rye_test.gql_event(t, "g_pb%d" % i, st.iso(m))
+           for i, (t, m) in enumerate(zip(typenames, (0, 3, 10)))]
+
+    def due(path):
+        st.sqlite(path, "UPDATE rye_sync SET next_sync_ms = 0")
+
+    reference = None
+    results = []
+    for modes in itertools.product(("webhook", "sync", "both"), repeat=2):
+        for plan in sorted(plans(("webhook",) + modes, 3)):
+            rye.reset()
+            rye.orders(rye_test.order1(o, "SUCCEEDED", shipments=[
+                {"carrierName": "UPS", "carrierTrackingNumber": number,
+                 "carrierTrackingUrl": url}], events=gql))
+            # The payment's webhook first: the order must be known to be re-read.
+            first = [("webhook", 0)] if ("webhook", 0) in plan else []
+            rest = tuple(s for s in plan if s != ("webhook", 0))
+            results.append(((modes, plan), run_plan(first + list(rest), bodies, 1, o,
+                                                    due)))
+    path = st.fresh_db()
+    for b in bodies:
+        check(st.post(path, b, env=FAST).status == 200, "reference")
+    reference = st.blank_times(st.api(path, "/v1/track/" + o, token=None,
+                                      query="key=" + _key(o),
+                                      env={"SHIPTRACK_LOOKUP_SECRET": _SECRET}).body)
+    results.append((("webhooks only, no Rye pass",), reference))
+    j = json.loads(reference)
+    eq((j["status"], j["stage"], [s["trackingNumber"] for s in j["shipments"]]),
+       ("SUCCEEDED", "shipped", [number]), "the view")
+    all_the_same(results, "gen 1")
+
+
+_SECRET = "lookup_secret_for_rye_tests"
+
+
+def _key(order_id):
+    import base64
+    import hashlib
+    import hmac
+    mac = hmac.new(_SECRET.encode(), order_id.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac[:16]).decode().rstrip("=")
 
 
 if __name__ == "__main__":

@@ -216,8 +216,30 @@ def test_gen2_shipment_source_is_not_an_order():
     body = st.event2("shipment.updated", "shp_1", source_type="shipment",
                      created=st.iso(6), id="evt2_ship_1")
     accepted(st.post(path, body, gen=2), "evt2_ship_1")
-    eq(st.sqlite(path, "SELECT order_id FROM events"), [(None,)], "no order id")
+    eq(st.sqlite(path, "SELECT order_id, subject, source FROM events"),
+       [(None, "shipment:shp_1", "webhook")],
+       "no order id: pending until the Rye pass learns the shipment's intent")
     eq(st.counts(path)["orders"], 0, "no order")
+    eq(bytes(st.sqlite(path, "SELECT body FROM events")[0][0]), body, "raw body kept")
+
+
+def test_records_of_the_rye_pass_are_no_webhooks():
+    """An observation's envelope is what the Rye pass stores; a webhook
+    signed with Rye's secret still cannot pose as one."""
+    path = db()
+    before = snapshot(path)
+    obs = st.dumps({"id": "obs:intent:ci_1:0123456789abcdef:0", "object": "observation",
+                    "type": "rye2.intent.observed", "createdAt": st.iso(0),
+                    "source": {"type": "checkout_intent", "id": "ci_1"},
+                    "data": {"id": "ci_1", "state": "completed"}})
+    for gen in (1, 2):
+        a = st.post(path, obs, gen=gen)
+        error_answer(a, 400, "invalid_field", "observation under gen %d" % gen)
+    ev = st.dumps({"id": "sync:1", "object": "order_event", "requestId": "ord_1",
+                   "createdAt": st.iso(0), "type": "ORDER_PLACED",
+                   "data": {"__typename": "OrderPlacedOrderEvent"}})
+    error_answer(st.post(path, ev), 400, "invalid_field", "gen-1 order event")
+    eq(st.counts(path)["events"], before[0]["events"], "no event stored (kept as evidence)")
 
 
 def test_secret_rotation():
@@ -265,6 +287,13 @@ def test_gen2_handshake():
     eq(a.status, 200, "status")
     eq(list(a.json().items()), [("challenge", "chal_gen2_abc")], "challenge answer")
     nothing_stored(path, before, "gen-2 handshake stores nothing")
+    # An earlier revision of Rye's docs echoed data.challenge: that one when present.
+    body = st.event2("webhook_endpoint.verification_challenge", "whep_1",
+                     source_type="webhook_endpoint", created=st.iso(0),
+                     data={"challenge": "chal_data_42"})
+    a = st.post(path, body, gen=2)
+    eq(list(a.json().items()), [("challenge", "chal_data_42")], "data.challenge echoed")
+    nothing_stored(path, before, "still nothing stored")
 
 
 # --- duplicates -------------------------------------------------------------

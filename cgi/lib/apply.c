@@ -8,7 +8,10 @@
 #include <string.h>
 
 #include "apply.h"
+#include "apply_rye.h"
 #include "order.h"
+#include "rye_record.h"
+#include "store_rye.h"
 
 const char *
 apply_scheme_name(enum sig_scheme s)
@@ -27,6 +30,8 @@ apply_event_effects(struct store *st, const struct event *ev)
 	char key[STORE_EVENT_KEY_LEN];
 	enum store_rc rc = STORE_OK;
 
+	if (ev->record != RECORD_NONE)
+		return apply_rye_record(st, ev);
 	if (ev->order_id == NULL)
 		return STORE_OK;
 	store_event_key(key, sizeof(key), ev->created.ms, ev->id);
@@ -49,15 +54,43 @@ apply_event_effects(struct store *st, const struct event *ev)
 }
 
 /* Events of one order as the fold sees them; strings owned here. */
+#define OWNED 3		/* type, id, status per event */
 struct fold {
 	struct order_event *evs;
-	char **owned;		/* type, id per event, for freeing */
+	char **owned;		/* OWNED per event, for freeing */
 	size_t n, cap;
 	char *marketplace;	/* latest non-null, in fold order */
-	int64_t first_ms;
-	char first_at[TIMEFMT_ISO_LEN];
+	int64_t first_ms;	/* the earliest event's; observations count only */
+	char first_at[TIMEFMT_ISO_LEN];	/* when there is nothing else */
+	bool first_is_event;
 	struct order_event last_mp;
 };
+
+/*
+ * An observation's time is when it was fetched, not when anything
+ * happened: the order's createdAt is its earliest event's, so it does not
+ * depend on whether (or when) the Rye pass ran.
+ */
+static bool
+is_observation(const char *type)
+{
+	return strcmp(type, RYE_RECORD_INTENT) == 0 ||
+	    strcmp(type, RYE_RECORD_SHIPMENT) == 0 || strcmp(type, RYE_RECORD_ORDER1) == 0;
+}
+
+static void
+note_first(struct fold *f, const struct event_row *r)
+{
+	bool event = !is_observation(r->type);
+
+	if (f->n > 0 && (f->first_is_event && !event))
+		return;
+	if (f->n > 0 && f->first_is_event == event && r->created_ms >= f->first_ms)
+		return;
+	f->first_ms = r->created_ms;
+	f->first_is_event = event;
+	snprintf(f->first_at, sizeof(f->first_at), "%s", r->created_at);
+}
 
 static int
 fold_add(void *arg, const struct event_row *r)
@@ -72,23 +105,21 @@ fold_add(void *arg, const struct event_row *r)
 		if (p == NULL)
 			return -1;
 		f->evs = p;
-		if ((q = realloc(f->owned, 2 * cap * sizeof(*f->owned))) == NULL)
+		if ((q = realloc(f->owned, OWNED * cap * sizeof(*f->owned))) == NULL)
 			return -1;
 		f->owned = q;
 		f->cap = cap;
 	}
 	e.created_ms = r->created_ms;
-	e.type = f->owned[2 * f->n] = strdup(r->type);
-	e.id = f->owned[2 * f->n + 1] = strdup(r->id);
-	if (e.type == NULL || e.id == NULL) {
-		free(f->owned[2 * f->n]);
-		free(f->owned[2 * f->n + 1]);
+	e.type = f->owned[OWNED * f->n] = strdup(r->type);
+	e.id = f->owned[OWNED * f->n + 1] = strdup(r->id);
+	e.status = f->owned[OWNED * f->n + 2] = r->status ? strdup(r->status) : NULL;
+	if (e.type == NULL || e.id == NULL || (r->status != NULL && e.status == NULL)) {
+		for (int k = 0; k < OWNED; k++)
+			free(f->owned[OWNED * f->n + (size_t)k]);
 		return -1;
 	}
-	if (f->n == 0 || r->created_ms < f->first_ms) {
-		f->first_ms = r->created_ms;
-		snprintf(f->first_at, sizeof(f->first_at), "%s", r->created_at);
-	}
+	note_first(f, r);
 	/* Marketplace: from the event latest in fold order that names one. */
 	if (r->marketplace != NULL && (f->marketplace == NULL ||
 	    order_event_cmp(&e, &f->last_mp) > 0)) {
@@ -106,7 +137,7 @@ fold_add(void *arg, const struct event_row *r)
 static void
 fold_free(struct fold *f)
 {
-	for (size_t i = 0; i < 2 * f->n; i++)
+	for (size_t i = 0; i < OWNED * f->n; i++)
 		free(f->owned[i]);
 	free(f->owned);
 	free(f->evs);
@@ -189,6 +220,7 @@ apply_recompute_order(struct store *st, const char *order_id, int64_t now_ms,
 	struct tags t = { 0 };
 	char now[TIMEFMT_ISO_LEN], old[32];
 	enum order_status status;
+	const char *other;
 	enum store_rc rc, had;
 
 	had = store_order_stage(st, order_id, old, sizeof(old));
@@ -199,9 +231,9 @@ apply_recompute_order(struct store *st, const char *order_id, int64_t now_ms,
 		rc = store_order_shipments(st, order_id, tags_add, &t);
 	if (rc == STORE_OK && f.n > 0) {
 		struct order_rec o = { .id = order_id };
-		status = order_status_of(f.evs, f.n);
+		status = order_status_of(f.evs, f.n, &other);
 		timefmt_iso_utc(now_ms, now);
-		o.status = order_status_name(status);
+		o.status = status == OS_OTHER ? other : order_status_name(status);
 		o.stage = order_stage_name(order_stage_of(status, t.v, t.n));
 		o.marketplace = f.marketplace;
 		o.created_at = f.first_at;
@@ -223,28 +255,42 @@ enum store_rc
 apply_event_in_tx(struct store *st, const struct event *ev, const char *body,
     size_t len, int64_t now_ms, bool *duplicate)
 {
-	char now[TIMEFMT_ISO_LEN];
+	char now[TIMEFMT_ISO_LEN], intent[EVENT_MAX_ID + 1];
 	struct event_rec rec = {
 		.id = ev->id, .scheme = apply_scheme_name(ev->scheme),
 		.type = ev->type, .order_id = ev->order_id,
 		.created_at = ev->created_at, .created_ms = ev->created.ms,
 		.marketplace = ev->marketplace, .received_at = now,
-		.body = body, .body_len = len,
+		.body = body, .body_len = len, .source = event_source(ev),
+		.subject = ev->subject, .status = ev->status,
 	};
-	enum store_rc rc;
+	enum store_rc rc = STORE_OK;
 
 	*duplicate = false;
 	timefmt_iso_utc(now_ms, now);
-	rc = store_event_insert(st, &rec);
+	/* A shipment's event names the intent the Rye pass has learnt, if any. */
+	if (apply_waits_for_intent(ev) && (rc = store_rye_subject_order(st,
+	    ev->subject, intent, sizeof(intent))) == STORE_OK)
+		rec.order_id = intent;
+	if (rc == STORE_OK || rc == STORE_NONE)
+		rc = store_event_insert(st, &rec);
 	if (rc == STORE_NONE) {
 		*duplicate = true;	/* stored before: no other effect */
 		return STORE_OK;
 	}
 	if (rc == STORE_OK)
 		rc = apply_event_effects(st, ev);
-	if (rc == STORE_OK && ev->order_id != NULL)
-		rc = apply_recompute_order(st, ev->order_id, now_ms, false);
+	if (rc == STORE_OK && rec.order_id != NULL)
+		rc = apply_recompute_order(st, rec.order_id, now_ms, false);
 	return rc;
+}
+
+bool
+apply_waits_for_intent(const struct event *ev)
+{
+	return ev->scheme == SIG_RYE_V2 && ev->record == RECORD_NONE &&
+	    ev->order_id == NULL && ev->subject != NULL &&
+	    strncmp(ev->subject, "shipment:", 9) == 0;
 }
 
 enum store_rc

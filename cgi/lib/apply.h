@@ -6,7 +6,9 @@
  *   -> recompute the order from the set of its events and shipments
  *
  * Recomputing from the set, rather than patching the previous state, is
- * what makes the result independent of arrival order.  `shiptrack replay`
+ * what makes the result independent of arrival order.  The Rye pass's
+ * records (rye_record.h) take the same path, with source "sync"; their
+ * own effects are apply_rye.h's.  `shiptrack replay`
  * uses the same functions inside one transaction over all events.
  */
 #ifndef SHIPTRACK_APPLY_H
@@ -28,6 +30,12 @@ enum store_rc apply_event(struct store *st, const struct event *ev,
 /* apply_event inside a transaction the caller opened (group commit). */
 enum store_rc apply_event_in_tx(struct store *st, const struct event *ev,
     const char *body, size_t len, int64_t now_ms, bool *duplicate);
+
+/*
+ * A gen-2 shipment's event: it names no order until the Rye pass learns
+ * the shipment's intent (store_rye.h); stored meanwhile with no order.
+ */
+bool apply_waits_for_intent(const struct event *ev);
 
 /* The parts of apply_event that need no insert (for replay); no transaction. */
 enum store_rc apply_event_effects(struct store *st, const struct event *ev);

@@ -88,6 +88,13 @@ static const struct conf_key keys[] = {
 	L(reconcile_hours, "SHIPTRACK_RECONCILE_HOURS", "24", 1, 24 * 90),
 	L(poll_sync_margin, "SHIPTRACK_POLL_SYNC_MARGIN", "300", 0, 86400),
 	L(poll_max_pages, "SHIPTRACK_POLL_MAX_PAGES", "1000", 1, 1000000),
+	S(rye_api_key, "SHIPTRACK_RYE_API_KEY", NULL, CREDENTIAL),
+	S(rye_api_url, "SHIPTRACK_RYE_API_URL", "https://api.rye.com", 0),
+	S(rye_graphql_url, "SHIPTRACK_RYE_GRAPHQL_URL",
+	    "https://graphql.api.rye.com/v1/query", 0),
+	S(rye_auth_scheme, "SHIPTRACK_RYE_AUTH_SCHEME", "Bearer", 0),
+	L(rye_rate, "SHIPTRACK_RYE_RATE", "10", 1, 100),
+	L(rye_resync_hours, "SHIPTRACK_RYE_RESYNC_HOURS", "24", 1, 24 * 90),
 	L(max_body, "SHIPTRACK_MAX_BODY", "1048576", 1, 64L * 1024 * 1024),
 	{ "durability", "SHIPTRACK_DURABILITY", K_DURABILITY,
 	    offsetof(struct conf, durability), "full", 0, 0, 0 },
@@ -427,6 +434,13 @@ conf_load(struct conf *c, const char *path, char *err, size_t errsz)
 	}
 	if (stale_rules_init(&c->stale, c->stale_days, c->stale_rules) < 0) {
 		snprintf(err, errsz, "stale_rules: expected 'Tag=days ...' with AfterShip tags");
+		conf_free(c);
+		return -1;
+	}
+	/* Gen 1 always authorises with Basic; gen 2's docs show both. */
+	if (c->rye_auth_scheme == NULL || (strcmp(c->rye_auth_scheme, "Bearer") != 0 &&
+	    strcmp(c->rye_auth_scheme, "Basic") != 0)) {
+		snprintf(err, errsz, "rye_auth_scheme: must be Bearer or Basic");
 		conf_free(c);
 		return -1;
 	}

@@ -47,6 +47,12 @@ struct conf {
 	long reconcile_hours;		/* a shipment no list sync returned for this long gets a GET */
 	long poll_sync_margin;		/* s the list sync looks back before its last run */
 	long poll_max_pages;		/* list-sync pages one run asks for at most */
+	char *rye_api_key;		/* none: no Rye pass */
+	char *rye_api_url;		/* gen-2 REST base */
+	char *rye_graphql_url;		/* gen-1 GraphQL endpoint */
+	char *rye_auth_scheme;		/* gen 2's Authorization scheme: Bearer or Basic */
+	long rye_rate;			/* gen-2 reads/s Rye allows the account */
+	long rye_resync_hours;		/* a quiet, unfinished order is re-read after this */
 	long max_body;
 	enum durability durability;
 	char *cors_origin;

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "event.h"
+#include "rye_record.h"
 #include "text.h"
 
 /*
@@ -388,6 +389,22 @@ parse_rye1(struct event *ev, char *why, size_t whysz)
 	return EVENT_OK;
 }
 
+/*
+ * "<type>:<id>" when both are short printable words; the Rye pass looks
+ * records up by it (a shipment's events wait for their intent).
+ */
+static void
+set_subject(struct event *ev, const char *type, const char *id)
+{
+	ev->subject = NULL;
+	if (type == NULL || id == NULL || *type == '\0' || *id == '\0' ||
+	    strlen(type) > 64 || strlen(id) > EVENT_MAX_ID || !text_printable(type) ||
+	    !text_printable(id) || strchr(type, ':') != NULL)
+		return;
+	snprintf(ev->subject_buf, sizeof(ev->subject_buf), "%s:%s", type, id);
+	ev->subject = ev->subject_buf;
+}
+
 static enum event_rc
 parse_rye2(struct event *ev, char *why, size_t whysz)
 {
@@ -398,17 +415,26 @@ parse_rye2(struct event *ev, char *why, size_t whysz)
 	    !get_key(source, "id", &sid))
 		return fail(why, whysz, EVENT_INVALID_FIELD,
 		    "id, type and source.id must be JSON strings without NUL");
+	/*
+	 * Rye's current docs answer source.id; an earlier revision echoed a
+	 * challenge value (rye-api.md, correction 4): that one when present.
+	 */
 	if (ev->type != NULL &&
 	    strcmp(ev->type, "webhook_endpoint.verification_challenge") == 0) {
-		ev->challenge = sid;
-		return ev->challenge ? EVENT_HANDSHAKE :
-		    fail(why, whysz, EVENT_MISSING_FIELD, "source.id is missing");
+		ev->challenge = get_str(get_obj(ev->root, "data", json_type_object),
+		    "challenge");
+		if (ev->challenge == NULL || *ev->challenge == '\0')
+			ev->challenge = sid;
+		return ev->challenge ? EVENT_HANDSHAKE : fail(why, whysz,
+		    EVENT_MISSING_FIELD, "data.challenge and source.id are missing");
 	}
 	/* Only a checkout intent's id is an order id; a shipment's is not. */
 	if ((stype != NULL && strcmp(stype, "checkout_intent") == 0) ||
 	    (stype == NULL && ev->type != NULL &&
 	    strncmp(ev->type, "checkout_intent.", 16) == 0))
 		ev->order_id = sid;
+	set_subject(ev, stype != NULL ? stype : ev->order_id != NULL ?
+	    "checkout_intent" : NULL, sid);
 	return EVENT_OK;
 }
 
@@ -525,18 +551,147 @@ parse_envelope(struct event *ev, char *why, size_t whysz)
 	}
 }
 
-/*
- * The checks run in this order, so a body wrong in several ways is
- * answered for the first: JSON, a field of the wrong JSON type, a
- * handshake (answered without id or createdAt), a missing or malformed
- * id, type or createdAt, the generation's shape, then the order reference.
- */
-enum event_rc
-event_parse(enum sig_scheme scheme, const char *body, size_t len,
-    struct event *ev, char *why, size_t whysz)
+/* ---- the Rye pass's records ------------------------------------------- */
+
+static const struct {
+	const char *type;
+	enum event_record record;
+	enum sig_scheme scheme;
+} record_types[] = {
+	{ RYE_RECORD_INTENT, RECORD_INTENT, SIG_RYE_V2 },
+	{ RYE_RECORD_SHIPMENT, RECORD_SHIPMENT, SIG_RYE_V2 },
+	{ RYE_RECORD_ORDER1, RECORD_ORDER1, SIG_RYE_V1 },
+};
+
+/* An order status as stated: an upper-case word (unknown ones are kept). */
+static const char *
+status_word(struct event *ev, const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+
+	if (n == 0 || n > EVENT_MAX_STATUS ||
+	    s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")] != '\0')
+		return NULL;
+	memcpy(ev->status_buf, s, n + 1);
+	return ev->status_buf;
+}
+
+/* gen 1 says SHOPIFY, its webhooks shopify: one spelling, the webhooks'. */
+static void
+lower_marketplace(struct event *ev, const char *m)
+{
+	size_t n = m != NULL ? strlen(m) : 0;
+
+	ev->marketplace = NULL;
+	if (n == 0 || n > EVENT_MAX_TYPE || !text_printable(m))
+		return;
+	for (size_t i = 0; i <= n; i++)
+		ev->marketplace_buf[i] = (char)(m[i] >= 'A' && m[i] <= 'Z' ?
+		    m[i] - 'A' + 'a' : m[i]);
+	ev->marketplace = ev->marketplace_buf;
+}
+
+static enum event_rc
+observation_of(struct event *ev, const char *sid, char *why, size_t whysz)
+{
+	char status[EVENT_MAX_STATUS + 1];
+
+	switch (ev->record) {
+	case RECORD_INTENT:
+		ev->order_id = sid;
+		set_subject(ev, "checkout_intent", sid);
+		if (rye_record_intent_status(get_str(ev->data, "state"), status,
+		    sizeof(status)) == 0)
+			ev->status = status_word(ev, status);
+		return EVENT_OK;
+	case RECORD_SHIPMENT:
+		if (!get_key(ev->data, "checkoutIntentId", &ev->order_id) ||
+		    ev->order_id == NULL)
+			return fail(why, whysz, EVENT_MISSING_FIELD,
+			    "data.checkoutIntentId is missing");
+		set_subject(ev, "shipment", sid);
+		return EVENT_OK;
+	default:
+		ev->order_id = sid;
+		set_subject(ev, "order1", sid);
+		ev->status = status_word(ev, get_str(ev->data, "status"));
+		lower_marketplace(ev, get_str(ev->data, "marketplace"));
+		return EVENT_OK;
+	}
+}
+
+static enum event_rc
+parse_observation(struct event *ev, char *why, size_t whysz)
+{
+	const char *sid;
+	size_t i;
+
+	if (!get_key(ev->root, "id", &ev->id) || !get_key(ev->root, "type", &ev->type))
+		return fail(why, whysz, EVENT_INVALID_FIELD,
+		    "id and type must be JSON strings without NUL");
+	for (i = 0; i < sizeof(record_types) / sizeof(record_types[0]); i++)
+		if (ev->type != NULL && strcmp(ev->type, record_types[i].type) == 0 &&
+		    ev->scheme == record_types[i].scheme)
+			break;
+	if (i == sizeof(record_types) / sizeof(record_types[0]))
+		return fail(why, whysz, EVENT_INVALID_FIELD,
+		    "not an observation of this generation");
+	ev->record = record_types[i].record;
+	if ((ev->data = get_obj(ev->root, "data", json_type_object)) == NULL)
+		return fail(why, whysz, EVENT_MISSING_FIELD, "data is missing");
+	if (!get_key(ev->data, "id", &sid) || sid == NULL)
+		return fail(why, whysz, EVENT_MISSING_FIELD, "data.id is missing");
+	return observation_of(ev, sid, why, whysz);
+}
+
+/* An event of a gen-1 orderByID answer: its type from data.__typename. */
+static enum event_rc
+parse_order_event(struct event *ev, char *why, size_t whysz)
+{
+	const char *tn;
+
+	ev->record = RECORD_ORDER1_EVENT;
+	if (ev->scheme != SIG_RYE_V1)
+		return fail(why, whysz, EVENT_INVALID_FIELD, "an order event is gen 1");
+	if (!get_key(ev->root, "id", &ev->id) ||
+	    !get_key(ev->root, "requestId", &ev->order_id))
+		return fail(why, whysz, EVENT_INVALID_FIELD,
+		    "id and requestId must be JSON strings without NUL");
+	ev->data = get_obj(ev->root, "data", json_type_object);
+	tn = get_str(ev->data, "__typename");
+	if (tn == NULL || rye_record_event_type(tn, ev->type_buf,
+	    sizeof(ev->type_buf)) < 0)
+		return fail(why, whysz, EVENT_MISSING_FIELD, "data.__typename is missing");
+	ev->type = ev->type_buf;
+	if (ev->order_id == NULL)
+		return fail(why, whysz, EVENT_MISSING_FIELD, "requestId is missing");
+	return EVENT_OK;
+}
+
+/* "observation", "order_event", or NULL for a sender's body. */
+static const char *
+record_object(const struct event *ev)
+{
+	const char *object = get_str(ev->root, "object");
+
+	if (object != NULL && (strcmp(object, "observation") == 0 ||
+	    strcmp(object, "order_event") == 0))
+		return object;
+	return NULL;
+}
+
+const char *
+event_source(const struct event *ev)
+{
+	return ev->source != NULL ? ev->source : "webhook";
+}
+
+/* Parse the JSON of a body into ev; EVENT_OK or EVENT_INVALID_JSON. */
+static enum event_rc
+start(enum sig_scheme scheme, const char *body, size_t len, struct event *ev,
+    char *why, size_t whysz)
 {
 	const char *bad;
-	enum event_rc rc;
 
 	memset(ev, 0, sizeof(*ev));
 	ev->scheme = scheme;
@@ -544,6 +699,53 @@ event_parse(enum sig_scheme scheme, const char *body, size_t len,
 		return fail(why, whysz, EVENT_INVALID_JSON, bad);
 	if (!json_object_is_type(ev->root, json_type_object))
 		return fail(why, whysz, EVENT_INVALID_JSON, "body is not a JSON object");
+	return EVENT_OK;
+}
+
+static enum event_rc parse_sender_body(struct event *ev, char *why, size_t whysz);
+
+enum event_rc
+event_parse_record(enum sig_scheme scheme, const char *body, size_t len,
+    struct event *ev, char *why, size_t whysz)
+{
+	const char *object;
+	enum event_rc rc;
+
+	if ((rc = start(scheme, body, len, ev, why, whysz)) != EVENT_OK)
+		return rc;
+	if ((object = record_object(ev)) == NULL)
+		return parse_sender_body(ev, why, whysz);
+	rc = strcmp(object, "observation") == 0 ? parse_observation(ev, why, whysz) :
+	    parse_order_event(ev, why, whysz);
+	return rc != EVENT_OK ? rc : check_common(ev, why, whysz);
+}
+
+enum event_rc
+event_parse(enum sig_scheme scheme, const char *body, size_t len,
+    struct event *ev, char *why, size_t whysz)
+{
+	enum event_rc rc;
+
+	if ((rc = start(scheme, body, len, ev, why, whysz)) != EVENT_OK)
+		return rc;
+	if (record_object(ev) != NULL)
+		return fail(why, whysz, EVENT_INVALID_FIELD, "a record of shiptrack's"
+		    " Rye pass (\"object\":\"observation\" or \"order_event\"),"
+		    " not a webhook");
+	return parse_sender_body(ev, why, whysz);
+}
+
+/*
+ * The checks run in this order, so a body wrong in several ways is
+ * answered for the first: JSON, a field of the wrong JSON type, a
+ * handshake (answered without id or createdAt), a missing or malformed
+ * id, type or createdAt, the generation's shape, then the order reference.
+ */
+static enum event_rc
+parse_sender_body(struct event *ev, char *why, size_t whysz)
+{
+	enum event_rc rc;
+
 	rc = parse_envelope(ev, why, whysz);
 	if (rc == EVENT_HANDSHAKE) {
 		if (strlen(ev->challenge) > 512 || !text_printable(ev->challenge))

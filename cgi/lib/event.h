@@ -19,6 +19,17 @@
  * its header names.  Fields we do not understand are kept in the raw
  * body, which is stored as received, so a later parser can re-read them
  * (`shiptrack replay`).
+ *
+ * Records the Rye pass fetched (shiptrack-poll, poll_rye.c) are read by
+ * event_parse_record(): a swept gen-2 event is a webhook body and parses
+ * as one; an observation (Rye's answer about one object at one moment,
+ * "object":"observation") and a gen-1 order's embedded event
+ * ("object":"order_event") are envelopes around Rye's object, kept byte
+ * for byte in "data" (rye_record.h builds them).  Everything derived from
+ * them (order id, subject, the status an observation states) is read
+ * from the body again, so replay re-derives it like any event's.  The
+ * receiver uses event_parse(), which refuses both envelopes: a webhook
+ * cannot pose as an answer of Rye's API.
  */
 #ifndef SHIPTRACK_EVENT_H
 #define SHIPTRACK_EVENT_H
@@ -37,6 +48,8 @@
 #define TRACKING_MAX_NUMBER 64
 #define TRACKING_MAX_CARRIER 100
 #define TRACKING_MAX_URL 2048
+#define EVENT_MAX_SUBJECT (64 + 1 + EVENT_MAX_ID + 1)
+#define EVENT_MAX_STATUS 64
 
 struct tracking_ref {
 	const char *number;	/* NULL: "tracking details pending" */
@@ -44,8 +57,18 @@ struct tracking_ref {
 	const char *url;	/* only http(s) URLs are kept */
 };
 
+/* What a body is: a sender's event, or a record of the Rye pass. */
+enum event_record {
+	RECORD_NONE,		/* an event as a sender sends it (webhook, swept) */
+	RECORD_INTENT,		/* rye2.intent.observed: a gen-2 CheckoutIntent */
+	RECORD_SHIPMENT,	/* rye2.shipment.observed: a gen-2 Shipment */
+	RECORD_ORDER1,		/* rye1.order.observed: a gen-1 orderByID answer */
+	RECORD_ORDER1_EVENT,	/* an event embedded in an orderByID answer */
+};
+
 struct event {
 	enum sig_scheme scheme;
+	enum event_record record;
 	json_object *root;
 	const char *id;
 	const char *type;
@@ -57,6 +80,16 @@ struct event {
 	size_t ntracking;
 	struct tracking_ref tracking[EVENT_MAX_TRACKING];
 	json_object *tracking_msg;	/* AfterShip push: msg, or NULL */
+	/* gen 2 and records: "<source.type>:<source.id>", else NULL */
+	const char *subject;
+	/* observations: the order status stated (any upper-case word), else NULL */
+	const char *status;
+	json_object *data;		/* records: Rye's object */
+	const char *source;		/* "sync", or NULL: "webhook"; set by the caller */
+	char subject_buf[EVENT_MAX_SUBJECT];
+	char status_buf[EVENT_MAX_STATUS + 1];
+	char marketplace_buf[EVENT_MAX_TYPE + 1];
+	char type_buf[EVENT_MAX_TYPE + 1];
 };
 
 enum event_rc {
@@ -77,6 +110,11 @@ enum event_rc {
  */
 enum event_rc event_parse(enum sig_scheme scheme, const char *body,
     size_t len, struct event *ev, char *why, size_t whysz);
+/* The same, also accepting the Rye pass's records (never a handshake). */
+enum event_rc event_parse_record(enum sig_scheme scheme, const char *body,
+    size_t len, struct event *ev, char *why, size_t whysz);
+/* "webhook" or "sync": where ev came from. */
+const char *event_source(const struct event *ev);
 void event_free(struct event *ev);
 
 /*

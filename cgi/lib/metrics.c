@@ -13,6 +13,7 @@
 
 #include "carrier.h"
 #include "metrics.h"
+#include "rye.h"
 #include "promtext.h"
 #include "store_metrics.h"
 
@@ -54,6 +55,22 @@ static const struct metric_family_def families[MF__MAX] = {
 	[MF_COMMIT_BATCH] = { "shiptrack_commit_batch_size",
 	    "Webhooks per group commit of the receiver.", METRIC_HISTOGRAM,
 	    batch_items, sizeof(batch_items) / sizeof(batch_items[0]), 1 },
+	[MF_RYE_REQUESTS] = { "shiptrack_rye_requests_total",
+	    "Rye API calls by operation and final outcome (after the client's own"
+	    " retries), as counted by shiptrack-poll's Rye pass.", METRIC_COUNTER,
+	    NULL, 0, 1 },
+	[MF_RYE_RECOVERED] = { "shiptrack_rye_events_recovered_total",
+	    "Gen-2 events the Rye pass found in Rye's events list that no webhook"
+	    " had delivered.", METRIC_COUNTER, NULL, 0, 1 },
+	[MF_RYE_INTENTS] = { "shiptrack_rye_intents_completed_total",
+	    "Gen-2 checkout intents the Rye pass read (thin events completed).",
+	    METRIC_COUNTER, NULL, 0, 1 },
+	[MF_RYE_ORDERS] = { "shiptrack_rye_orders_resynced_total",
+	    "Gen-1 orders the Rye pass re-read with orderByID.", METRIC_COUNTER,
+	    NULL, 0, 1 },
+	[MF_RYE_ERRORS] = { "shiptrack_rye_errors_total",
+	    "Reads of the Rye pass that failed (recorded as the order's syncError).",
+	    METRIC_COUNTER, NULL, 0, 1 },
 };
 
 #define REJECTED(code) { MF_WEBHOOKS_REJECTED, "reason=\"" code "\"" }
@@ -304,5 +321,37 @@ metrics_store_poll_run(struct store *st, const struct carrier_stats *s,
 	if (rc == STORE_OK)
 		rc = metrics_store_observe(st, MF_POLL_DURATION, "",
 		    duration_ms > 0 ? duration_ms : 0);
+	return rc;
+}
+
+enum store_rc
+metrics_store_rye_run(struct store *st, const struct rye_stats *s, long recovered,
+    long intents, long orders, long errors)
+{
+	char labels[128], outcome[32];
+	enum store_rc rc = STORE_OK;
+
+	for (int op = 0; op < RYE_OP__MAX && rc == STORE_OK; op++)
+		for (int o = 0; o < RYE_RESULT__MAX && rc == STORE_OK; o++) {
+			char name[32];
+
+			if (s->ended[op][o] == 0)
+				continue;
+			labels[0] = '\0';
+			word(name, sizeof(name), rye_op_name((enum rye_op)op));
+			word(outcome, sizeof(outcome), rye_result_name((enum rye_result)o));
+			if (promtext_label(labels, sizeof(labels), "op", name) < 0 ||
+			    promtext_label(labels, sizeof(labels), "outcome", outcome) < 0)
+				return STORE_ERROR;
+			rc = metrics_store_add(st, MF_RYE_REQUESTS, labels, s->ended[op][o]);
+		}
+	if (rc == STORE_OK)
+		rc = metrics_store_add(st, MF_RYE_RECOVERED, "", recovered);
+	if (rc == STORE_OK)
+		rc = metrics_store_add(st, MF_RYE_INTENTS, "", intents);
+	if (rc == STORE_OK)
+		rc = metrics_store_add(st, MF_RYE_ORDERS, "", orders);
+	if (rc == STORE_OK)
+		rc = metrics_store_add(st, MF_RYE_ERRORS, "", errors);
 	return rc;
 }

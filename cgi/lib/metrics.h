@@ -64,6 +64,11 @@ enum metric_family {
 	MF_POLL_DURATION,	/* shiptrack_poll_duration_seconds (histogram) */
 	MF_COMMIT_DURATION,	/* shiptrack_commit_duration_seconds (histogram) */
 	MF_COMMIT_BATCH,	/* shiptrack_commit_batch_size (histogram) */
+	MF_RYE_REQUESTS,	/* shiptrack_rye_requests_total{op,outcome} */
+	MF_RYE_RECOVERED,	/* shiptrack_rye_events_recovered_total */
+	MF_RYE_INTENTS,		/* shiptrack_rye_intents_completed_total */
+	MF_RYE_ORDERS,		/* shiptrack_rye_orders_resynced_total */
+	MF_RYE_ERRORS,		/* shiptrack_rye_errors_total */
 	MF__MAX
 };
 
@@ -130,6 +135,15 @@ enum store_rc metrics_store_observe(struct store *st, enum metric_family f,
 struct carrier_stats;
 enum store_rc metrics_store_poll_run(struct store *st,
     const struct carrier_stats *s, int64_t duration_ms);
+
+/*
+ * shiptrack-poll, at the end of its Rye pass: Rye requests by operation
+ * and final result, events recovered, intents read, gen-1 orders re-read,
+ * reads that failed.
+ */
+struct rye_stats;
+enum store_rc metrics_store_rye_run(struct store *st, const struct rye_stats *s,
+    long recovered, long intents, long orders, long errors);
 
 /* A histogram bucket's part name ("0.5", "+Inf") into buf (>= 32 bytes). */
 void metrics_bucket_part(const struct metric_family_def *d, size_t i,

@@ -10,9 +10,10 @@
 
 #include "order.h"
 
+/* OS_OTHER has no name of its own: its text comes with it. */
 static const char *const status_names[OS__MAX] = {
 	"PENDING", "PROCESSING", "SUCCEEDED", "FAILED",
-	"CANCELLATION_IN_PROGRESS", "CANCELLED",
+	"CANCELLATION_IN_PROGRESS", "CANCELLED", NULL,
 };
 
 static const char *const stage_names[STAGE__MAX] = {
@@ -61,6 +62,22 @@ order_type_effect(const char *type)
 	return e;
 }
 
+/* Above every type: at equal times an observation (the API's word) wins. */
+#define OBSERVATION_RANK ((int)(sizeof(type_rules) / sizeof(type_rules[0])) + 1)
+
+struct type_effect
+order_event_effect(const struct order_event *ev)
+{
+	struct type_effect e = { EFFECT_SET, OS_OTHER, OBSERVATION_RANK };
+
+	if (ev->status == NULL)
+		return order_type_effect(ev->type);
+	if (order_status_parse(ev->status, &e.status) == 0 &&
+	    e.status == OS_CANCELLATION_IN_PROGRESS)
+		e.kind = EFFECT_CANCEL_START;	/* a failure of it goes back */
+	return e;
+}
+
 int
 order_event_cmp(const void *a, const void *b)
 {
@@ -69,42 +86,52 @@ order_event_cmp(const void *a, const void *b)
 
 	if (x->created_ms != y->created_ms)
 		return x->created_ms < y->created_ms ? -1 : 1;
-	rx = order_type_effect(x->type).rank;
-	ry = order_type_effect(y->type).rank;
+	rx = order_event_effect(x).rank;
+	ry = order_event_effect(y).rank;
 	if (rx != ry)
 		return rx < ry ? -1 : 1;
 	return strcmp(x->id, y->id);
 }
 
+/* A status and, for OS_OTHER, its text. */
+struct status_is {
+	enum order_status s;
+	const char *other;
+};
+
 enum order_status
-order_status_of(struct order_event *evs, size_t n)
+order_status_of(struct order_event *evs, size_t n, const char **other)
 {
-	enum order_status status = OS_PENDING, before_cancel = OS_PENDING;
+	struct status_is status = { OS_PENDING, NULL }, before_cancel = status;
 
 	qsort(evs, n, sizeof(*evs), order_event_cmp);
 	for (size_t i = 0; i < n; i++) {
-		struct type_effect e = order_type_effect(evs[i].type);
+		struct type_effect e = order_event_effect(&evs[i]);
+		struct status_is set = { e.status, e.status == OS_OTHER ?
+		    evs[i].status : NULL };
 
 		switch (e.kind) {
 		case EFFECT_NONE:
 			break;
 		case EFFECT_SET:
-			status = e.status;
+			status = set;
 			break;
 		case EFFECT_CANCEL_START:
 			/* A repeated start keeps the first pre-cancel status. */
-			if (status != OS_CANCELLATION_IN_PROGRESS)
+			if (status.s != OS_CANCELLATION_IN_PROGRESS)
 				before_cancel = status;
-			status = OS_CANCELLATION_IN_PROGRESS;
+			status = set;
+			status.s = OS_CANCELLATION_IN_PROGRESS;
 			break;
 		case EFFECT_CANCEL_FAIL:
 			/* Only a cancellation in progress can fail back. */
-			if (status == OS_CANCELLATION_IN_PROGRESS)
+			if (status.s == OS_CANCELLATION_IN_PROGRESS)
 				status = before_cancel;
 			break;
 		}
 	}
-	return status;
+	*other = status.other;
+	return status.s;
 }
 
 static enum order_stage
@@ -173,7 +200,7 @@ order_stage_of(enum order_status status, const enum carrier_tag *tags,
 const char *
 order_status_name(enum order_status s)
 {
-	return s < OS__MAX ? status_names[s] : "PENDING";
+	return s < OS__MAX && status_names[s] != NULL ? status_names[s] : "PENDING";
 }
 
 const char *
@@ -186,7 +213,7 @@ int
 order_status_parse(const char *name, enum order_status *out)
 {
 	for (int i = 0; i < OS__MAX; i++)
-		if (strcmp(name, status_names[i]) == 0) {
+		if (status_names[i] != NULL && strcmp(name, status_names[i]) == 0) {
 			*out = (enum order_status)i;
 			return 0;
 		}
@@ -216,6 +243,31 @@ carrier_tag_parse(const char *name)
 	for (int i = 0; name != NULL && i < TAG__MAX; i++)
 		if (strcmp(name, tag_names[i]) == 0)
 			return (enum carrier_tag)i;
+	return TAG_PENDING;
+}
+
+static const struct {
+	const char *status;
+	enum carrier_tag tag;
+} rye_tags[] = {
+	{ "ordered", TAG_PENDING },
+	{ "shipped", TAG_IN_TRANSIT },
+	{ "delayed", TAG_IN_TRANSIT },
+	{ "out_for_delivery", TAG_OUT_FOR_DELIVERY },
+	{ "delivered", TAG_DELIVERED },
+	{ "canceled", TAG_PENDING },
+};
+
+enum carrier_tag
+shipment_tag_of(const char *carrier_tag, bool carrier_known, const char *rye_status)
+{
+	enum carrier_tag t = carrier_tag_parse(carrier_tag);
+
+	if ((carrier_known && t != TAG_PENDING) || rye_status == NULL)
+		return t;
+	for (size_t i = 0; i < sizeof(rye_tags) / sizeof(rye_tags[0]); i++)
+		if (strcmp(rye_status, rye_tags[i].status) == 0)
+			return rye_tags[i].tag;
 	return TAG_PENDING;
 }
 

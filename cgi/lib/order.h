@@ -5,7 +5,17 @@
  * Status is a fold over the order's events sorted by (createdAt, rank,
  * id), where rank is the event type's place in DESIGN.md's list, so the
  * result depends on the set of events and never on their arrival order.
- * Stage combines the status with the carrier tags of the shipments.
+ * An observation of the Rye pass (rye_record.h) states a status at the
+ * time it was fetched: it sets that status, and it ranks above every
+ * event type, so at equal times the API's word wins.  Rye's OrderStatus
+ * is an open set: the six known values have an enum, any other
+ * (ACTION_REQUIRED, PARTIALLY_CANCELLED, ...) is OS_OTHER with its text,
+ * stored and shown as it is.  Its stage is "processing" unless the
+ * shipments say more.
+ *
+ * Stage combines the status with the shipments' tags.  A shipment's tag
+ * is AfterShip's once AfterShip knows the parcel; before that, Rye's
+ * shipment status gives it (shipment_tag_of()).
  */
 #ifndef SHIPTRACK_ORDER_H
 #define SHIPTRACK_ORDER_H
@@ -16,8 +26,11 @@
 
 enum order_status {
 	OS_PENDING, OS_PROCESSING, OS_SUCCEEDED, OS_FAILED,
-	OS_CANCELLATION_IN_PROGRESS, OS_CANCELLED, OS__MAX
+	OS_CANCELLATION_IN_PROGRESS, OS_CANCELLED,
+	OS_OTHER,	/* a status Rye added: its text travels beside the enum */
+	OS__MAX
 };
+#define ORDER_STATUS_MAX 64	/* bytes of a status's text */
 
 enum order_stage {
 	STAGE_PROCESSING, STAGE_PLACED, STAGE_SHIPPED, STAGE_IN_TRANSIT,
@@ -50,13 +63,21 @@ struct order_event {
 	int64_t created_ms;
 	const char *type;
 	const char *id;
+	const char *status;	/* an observation's stated status, else NULL */
 };
+
+/* The effect of one event: its type's, or the status an observation states. */
+struct type_effect order_event_effect(const struct order_event *e);
 
 /* Compare two events in fold order (qsort-compatible on struct order_event). */
 int order_event_cmp(const void *a, const void *b);
 
-/* Sorts evs in place and folds them; returns the status. */
-enum order_status order_status_of(struct order_event *evs, size_t n);
+/*
+ * Sorts evs in place and folds them; returns the status.  For OS_OTHER,
+ * *other points at its text (inside evs); else it is set to NULL.
+ */
+enum order_status order_status_of(struct order_event *evs, size_t n,
+    const char **other);
 
 enum order_stage order_stage_of(enum order_status status,
     const enum carrier_tag *tags, size_t nshipments);
@@ -90,6 +111,17 @@ bool shipment_is_stale(const struct stale_rules *r, enum carrier_tag tag,
 bool shipment_is_stalled(const struct stale_rules *r, enum carrier_tag tag,
     int64_t last_scan_ms, bool has_scan, int64_t announced_ms,
     int64_t est_end_ms, int64_t now_ms);
+
+/*
+ * A parcel's tag as shown and staged: AfterShip's (carrier_tag) once
+ * AfterShip knows it (carrier_known: carrier data stored) and says more
+ * than Pending; before that Rye's shipment status (rye_status, may be
+ * NULL): ordered Pending, shipped and delayed InTransit, out_for_delivery
+ * OutForDelivery, delivered Delivered, canceled (and any status Rye adds)
+ * Pending; the operator view shows Rye's status beside it.
+ */
+enum carrier_tag shipment_tag_of(const char *carrier_tag, bool carrier_known,
+    const char *rye_status);
 
 const char *order_status_name(enum order_status s);
 const char *order_stage_name(enum order_stage s);

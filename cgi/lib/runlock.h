@@ -20,6 +20,7 @@
 
 #define RUNLOCK_POLL "poll"
 #define RUNLOCK_NOTIFY "notify"
+#define RUNLOCK_RYE "rye"	/* shiptrack-poll's Rye pass (--rye-only runs apart) */
 
 struct runlock {
 	int fd;		/* -1 when not held */

@@ -435,6 +435,8 @@ call(struct rye *c, enum rye_op op, const char *url, const char *body,
 			again = answered(c, api, op, &x, http, a, &attempts, &waits);
 	}
 	buf_free(&x.resp);
+	if ((unsigned)a->result < RYE_RESULT__MAX)
+		c->stats.ended[op][a->result]++;
 	return a->result;
 }
 
@@ -445,6 +447,9 @@ get(struct rye *c, enum rye_op op, int rc, struct buf *url, struct rye_answer *a
 {
 	enum rye_result r = rc == 0 ? call(c, op, url->data, NULL, a) :
 	    end(a, RYE_FAILED, "bad id or cursor (empty or too long)");
+
+	if (rc != 0)
+		c->stats.ended[op][RYE_FAILED]++;
 
 	buf_free(url);
 	return r;
@@ -491,6 +496,29 @@ rye_list_events(struct rye *c, const char *after, int limit, struct rye_answer *
 	buf_init(&url, RYE_MAX_URL);
 	return get(c, RYE_LIST_EVENTS, rye_url_events(c->base, after, limit, &url),
 	    &url, a);
+}
+
+enum rye_result
+rye_list_intents(struct rye *c, const char *const *ids, size_t n, struct rye_answer *a)
+{
+	struct buf url;
+
+	rye_answer_init(a);
+	buf_init(&url, RYE_MAX_URL + 64);
+	return get(c, RYE_LIST_INTENTS, rye_url_intents_by_id(c->base, ids, n, &url),
+	    &url, a);
+}
+
+enum rye_result
+rye_find_shipments(struct rye *c, const char *const *ids, size_t n,
+    struct rye_answer *a)
+{
+	struct buf url;
+
+	rye_answer_init(a);
+	buf_init(&url, RYE_MAX_URL + 64);
+	return get(c, RYE_FIND_SHIPMENTS, rye_url_shipments_by_id(c->base, ids, n,
+	    &url), &url, a);
 }
 
 enum rye_result

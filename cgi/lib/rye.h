@@ -32,7 +32,15 @@
  *
  * A call fills a struct rye_answer, always (free it with rye_answer_free
  * whatever the result).  Strings in it point into its JSON tree or, for
- * raw event text, into its copy of the body, and live as long as it.
+ * raw text, into its copy of the body, and live as long as it.  Every
+ * object read (intent, shipment, event, gen-1 order and its events) comes
+ * with its raw text: the exact bytes of that object in the answer, for
+ * the Rye pass to store as Rye sent them (rye_record.h).
+ *
+ * Besides one object by id, two lists take up to RYE_IDS_MAX ids at once
+ * (the spec's `id` and `ids` array filters): the Rye pass fetches the
+ * intents and shipments its new events name a page at a time, not one
+ * request each.
  */
 #ifndef SHIPTRACK_RYE_H
 #define SHIPTRACK_RYE_H
@@ -64,6 +72,7 @@
 #define RYE_MAX_ORDER_SHIPMENTS	100	/* gen-1 shipments per order */
 #define RYE_MAX_ORDER_EVENTS	500	/* gen-1 events per order */
 #define RYE_MAX_URL		4096
+#define RYE_IDS_MAX		RYE_PAGE_MAX	/* ids per by-id list request */
 
 /* --- results ---------------------------------------------------------- */
 
@@ -87,6 +96,8 @@ enum rye_result rye_classify(int http, bool json_object_body);
 /* --- parsed objects ----------------------------------------------------- */
 
 struct rye_intent {
+	const char *raw;		/* the object's text in the answer */
+	size_t raw_len;			/* (not NUL-terminated) */
 	const char *id, *state, *created_at, *reference_id, *order_id;
 	const char *failure_code, *failure_message;	/* failed */
 	const char *email, *postal_code, *country;	/* buyer */
@@ -104,6 +115,8 @@ struct rye_tracking_event {
 };
 
 struct rye_shipment {
+	const char *raw;		/* the object's text in the answer */
+	size_t raw_len;
 	const char *id, *checkout_intent_id, *marketplace_order_id, *external_id;
 	const char *status;				/* as given, any value */
 	const char *created_at, *updated_at, *shipped_at, *delivered_at;
@@ -132,9 +145,13 @@ struct rye_order_shipment {
 
 struct rye_order_event {
 	const char *type_name, *id, *created_at, *reason;
+	const char *raw;		/* the event's text in the answer */
+	size_t raw_len;
 };
 
 struct rye_order {
+	const char *raw;		/* data.orderByID's text in the answer */
+	size_t raw_len;
 	const char *id, *status, *marketplace;
 	const char **marketplace_order_ids;
 	size_t nmarketplace_order_ids;
@@ -143,6 +160,8 @@ struct rye_order {
 	struct rye_order_event *events;
 	size_t nevents;
 	bool truncated;		/* an array was longer than its RYE_MAX_ORDER_* */
+	/* cart.buyerIdentity, when the answer has it */
+	const char *email, *postal_code, *country;
 };
 
 /* Read one object.  0, or -1 when it is not an object or has no usable id. */
@@ -156,7 +175,10 @@ void rye_order_free(struct rye_order *o);
 
 enum rye_op {
 	RYE_GET_INTENT, RYE_LIST_SHIPMENTS, RYE_GET_SHIPMENT, RYE_LIST_EVENTS,
-	RYE_ORDER_BY_ID, RYE_OP__MAX
+	RYE_ORDER_BY_ID,
+	RYE_LIST_INTENTS,	/* /checkout-intents?id=…&id=… */
+	RYE_FIND_SHIPMENTS,	/* /shipments?ids=…&ids=… */
+	RYE_OP__MAX
 };
 const char *rye_op_name(enum rye_op op);
 
@@ -169,8 +191,10 @@ struct rye_answer {
 	/* by op: */
 	struct rye_intent intent;		/* RYE_GET_INTENT */
 	struct rye_shipment shipment;		/* RYE_GET_SHIPMENT */
-	struct rye_shipment *shipments;		/* RYE_LIST_SHIPMENTS */
+	struct rye_shipment *shipments;		/* RYE_LIST_SHIPMENTS, RYE_FIND_SHIPMENTS */
 	size_t nshipments;
+	struct rye_intent *intents;		/* RYE_LIST_INTENTS */
+	size_t nintents;
 	struct rye_event *events;		/* RYE_LIST_EVENTS */
 	size_t nevents;
 	struct rye_page_info page;		/* the two lists */
@@ -204,6 +228,11 @@ int rye_url_shipment(const char *base, const char *id, struct buf *out);
 int rye_url_shipments(const char *base, const char *intent_id, const char *after,
     int limit, struct buf *out);
 int rye_url_events(const char *base, const char *after, int limit, struct buf *out);
+/* By ids: `id` (intents) or `ids` (shipments) repeated, limit = n; -1 if too long. */
+int rye_url_intents_by_id(const char *base, const char *const *ids, size_t n,
+    struct buf *out);
+int rye_url_shipments_by_id(const char *base, const char *const *ids, size_t n,
+    struct buf *out);
 /* The gen-1 query, as rye-api.md gives it, and its request body. */
 extern const char rye_order_query[];
 int rye_body_order_by_id(const char *id, struct buf *out);
@@ -280,6 +309,7 @@ void rye_opts_default(struct rye_opts *o);
 
 struct rye_stats {
 	long sent[RYE_OP__MAX];		/* requests sent, retries included */
+	long ended[RYE_OP__MAX][RYE_RESULT__MAX];	/* calls by final result */
 	long rate_limited;		/* 429 answers */
 	long retries;			/* resent after 5xx, timeout, cut body */
 	long held;			/* times the server's RateLimit held the bucket */
@@ -303,5 +333,10 @@ enum rye_result rye_get_shipment(struct rye *c, const char *id, struct rye_answe
 enum rye_result rye_list_events(struct rye *c, const char *after, int limit,
     struct rye_answer *a);
 enum rye_result rye_order_by_id(struct rye *c, const char *id, struct rye_answer *a);
+/* 1..RYE_IDS_MAX ids (fewer if the URL would pass RYE_MAX_URL: RYE_FAILED). */
+enum rye_result rye_list_intents(struct rye *c, const char *const *ids, size_t n,
+    struct rye_answer *a);
+enum rye_result rye_find_shipments(struct rye *c, const char *const *ids, size_t n,
+    struct rye_answer *a);
 
 #endif

@@ -260,7 +260,7 @@ bool
 rye_pager_next(struct rye_pager *p, const struct rye_answer *a)
 {
 	const char *cur = a->page.end_cursor;
-	size_t items = a->nevents + a->nshipments + a->skipped;
+	size_t items = a->nevents + a->nshipments + a->nintents + a->skipped;
 	uint64_t h;
 
 	if (p->stop != RYE_PAGER_MORE)

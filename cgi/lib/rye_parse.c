@@ -19,6 +19,7 @@
 const char rye_order_query[] =
     "query OrderById($id: ID!) { orderByID(id: $id) {"
     " id status marketplace marketplaceOrderIds"
+    " cart { buyerIdentity { email postalCode } }"
     " shipments { carrierName carrierTrackingNumber carrierTrackingUrl }"
     " events { __typename id createdAt"
     " ... on OrderFailedOrderEvent { reason }"
@@ -231,6 +232,36 @@ rye_url_events(const char *base, const char *after, int limit, struct buf *out)
 	return put_paging(out, after, limit);
 }
 
+/* base/what?key=ids[0]&key=ids[1]...&limit=n */
+static int
+url_by_ids(const char *base, const char *what, const char *key,
+    const char *const *ids, size_t n, struct buf *out)
+{
+	if (n == 0 || n > RYE_IDS_MAX || put_base(base, out) < 0 ||
+	    buf_append(out, what, strlen(what)) < 0 ||
+	    buf_printf(out, "?limit=%zu", n) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!id_ok(ids[i]) || buf_printf(out, "&%s=", key) < 0 ||
+		    put_escaped(out, ids[i]) < 0)
+			return -1;
+	return out->len > RYE_MAX_URL ? -1 : 0;
+}
+
+int
+rye_url_intents_by_id(const char *base, const char *const *ids, size_t n,
+    struct buf *out)
+{
+	return url_by_ids(base, "checkout-intents", "id", ids, n, out);
+}
+
+int
+rye_url_shipments_by_id(const char *base, const char *const *ids, size_t n,
+    struct buf *out)
+{
+	return url_by_ids(base, "shipments", "ids", ids, n, out);
+}
+
 int
 rye_body_order_by_id(const char *id, struct buf *out)
 {
@@ -407,6 +438,14 @@ order_shipments_parse(json_object *arr, struct rye_order *o)
 	return 0;
 }
 
+/* Whether an element of orderByID's events is kept (and so has a slot). */
+static bool
+order_event_kept(json_object *e)
+{
+	return json_object_is_type(e, json_type_object) &&
+	    get_token(e, "__typename", RYE_MAX_NAME) != NULL;
+}
+
 static int
 order_events_parse(json_object *arr, struct rye_order *o)
 {
@@ -420,14 +459,13 @@ order_events_parse(json_object *arr, struct rye_order *o)
 		json_object *e = json_object_array_get_idx(arr, i);
 		struct rye_order_event *ev = &o->events[o->nevents];
 
-		if (!json_object_is_type(e, json_type_object))
+		if (!order_event_kept(e))
 			continue;
 		ev->type_name = get_token(e, "__typename", RYE_MAX_NAME);
 		ev->id = get_token(e, "id", RYE_MAX_ID);
 		ev->created_at = get_date(e, "createdAt");
 		ev->reason = get_str(e, "reason", RYE_MAX_TEXT);
-		if (ev->type_name != NULL)
-			o->nevents++;
+		o->nevents++;
 	}
 	return 0;
 }
@@ -435,12 +473,19 @@ order_events_parse(json_object *arr, struct rye_order *o)
 int
 rye_order_parse(json_object *obj, struct rye_order *o)
 {
+	json_object *buyer;
+
 	memset(o, 0, sizeof(*o));
 	if (obj == NULL || !json_object_is_type(obj, json_type_object) ||
 	    (o->id = get_token(obj, "id", RYE_MAX_ID)) == NULL)
 		return -1;
 	o->status = get_token(obj, "status", RYE_MAX_TOKEN);
 	o->marketplace = get_token(obj, "marketplace", RYE_MAX_TOKEN);
+	buyer = get_obj(get_obj(obj, "cart", json_type_object), "buyerIdentity",
+	    json_type_object);
+	o->email = get_token(buyer, "email", RYE_MAX_EMAIL);
+	o->postal_code = get_token(buyer, "postalCode", RYE_MAX_POSTAL);
+	o->country = get_token(buyer, "countryCode", RYE_MAX_TOKEN);
 	if (order_ids_parse(get_obj(obj, "marketplaceOrderIds", json_type_array), o) < 0 ||
 	    order_shipments_parse(get_obj(obj, "shipments", json_type_array), o) < 0 ||
 	    order_events_parse(get_obj(obj, "events", json_type_array), o) < 0) {
@@ -515,6 +560,16 @@ struct slice {
 	size_t n;
 };
 
+/* The value at p, without the blanks json-c may have eaten after it. */
+static struct slice
+value_slice(const char *p, const char *next)
+{
+	while (next > p && (next[-1] == ' ' || next[-1] == '\t' ||
+	    next[-1] == '\n' || next[-1] == '\r'))
+		next--;
+	return (struct slice){ p, (size_t)(next - p) };
+}
+
 /* The elements of the array at *pp ('['), up to max of them; -1 when bad. */
 static long
 array_slices(const char **pp, const char *end, struct slice *sl, size_t max)
@@ -530,14 +585,8 @@ array_slices(const char **pp, const char *end, struct slice *sl, size_t max)
 		if (value_at(p, end, &v, &next) < 0)
 			return -1;
 		json_object_put(v);
-		if ((size_t)n < max) {
-			/* json-c may have eaten a blank after the value: not ours. */
-			const char *e = next;
-			while (e > p && (e[-1] == ' ' || e[-1] == '\t' ||
-			    e[-1] == '\n' || e[-1] == '\r'))
-				e--;
-			sl[n] = (struct slice){ p, (size_t)(e - p) };
-		}
+		if ((size_t)n < max)
+			sl[n] = value_slice(p, next);
 		n++;
 		p = skip_ws(next, end);
 		if (p < end && *p == ',') {
@@ -553,54 +602,85 @@ array_slices(const char **pp, const char *end, struct slice *sl, size_t max)
 }
 
 /*
- * The raw text of each element of the top-level "data" array, exactly as
- * it is in the body: json-c builds trees and cannot point back into its
- * input, so walk the top level here and let json-c read every value (its
- * parse end tells where a value stops).  Returns the number of elements
- * (the last "data" wins, as in json-c's tree), -1 when the walk fails.
+ * The raw text of the member key of the object at [p, end), exactly as it
+ * is in the body: json-c builds trees and cannot point back into its
+ * input, so walk the object here and let json-c read every value (its
+ * parse end tells where a value stops).  The last member of that name
+ * wins, as in json-c's tree.  0, or -1 when the walk fails or there is
+ * no such member.
  */
-static long
-raw_data_slices(const char *body, size_t len, struct slice *sl, size_t max)
+static int
+member_slice(const char *p, const char *end, const char *key, struct slice *out)
 {
-	const char *p, *end = body + len, *next;
-	json_object *key, *v;
-	long n = -1;
+	const char *next;
+	json_object *k, *v;
+	int found = -1;
 
-	p = skip_ws(body, end);
+	p = skip_ws(p, end);
 	if (p >= end || *p++ != '{')
 		return -1;
 	for (p = skip_ws(p, end); p < end && *p != '}'; p = skip_ws(p, end)) {
-		bool is_data;
+		bool is_key;
 
-		if (value_at(p, end, &key, &p) < 0 ||
-		    !json_object_is_type(key, json_type_string)) {
-			json_object_put(key);
+		if (value_at(p, end, &k, &p) < 0 || !json_object_is_type(k, json_type_string)) {
+			json_object_put(k);
 			return -1;
 		}
-		is_data = strcmp(json_object_get_string(key), "data") == 0;
-		json_object_put(key);
+		is_key = strcmp(json_object_get_string(k), key) == 0;
+		json_object_put(k);
 		p = skip_ws(p, end);
 		if (p >= end || *p++ != ':')
 			return -1;
 		p = skip_ws(p, end);
-		if (is_data && p < end && *p == '[') {
-			if ((n = array_slices(&p, end, sl, max)) < 0)
-				return -1;
-		} else {
-			if (value_at(p, end, &v, &next) < 0)
-				return -1;
-			json_object_put(v);
-			p = next;
-			if (is_data)
-				n = -1;
+		if (value_at(p, end, &v, &next) < 0)
+			return -1;
+		json_object_put(v);
+		if (is_key) {
+			*out = value_slice(p, next);
+			found = 0;
 		}
-		p = skip_ws(p, end);
+		p = skip_ws(next, end);
 		if (p < end && *p == ',')
 			p++;
 		else if (p >= end || *p != '}')
 			return -1;
 	}
-	return n;
+	return found;
+}
+
+/* The value at a path of member names from the body's top; 0 or -1. */
+static int
+path_slice(const char *body, size_t len, const char *const *path, size_t depth,
+    struct slice *out)
+{
+	*out = (struct slice){ body, len };
+	for (size_t i = 0; i < depth; i++)
+		if (member_slice(out->p, out->p + out->n, path[i], out) < 0)
+			return -1;
+	return 0;
+}
+
+/* The elements of the array at a path; their number, or -1. */
+static long
+path_array_slices(const char *body, size_t len, const char *const *path,
+    size_t depth, struct slice *sl, size_t max)
+{
+	struct slice arr;
+	const char *p;
+
+	if (path_slice(body, len, path, depth, &arr) < 0 || arr.n == 0 || *arr.p != '[')
+		return -1;
+	p = arr.p;
+	return array_slices(&p, arr.p + arr.n, sl, max);
+}
+
+/* The top-level "data" array's elements (list answers). */
+static long
+raw_data_slices(const char *body, size_t len, struct slice *sl, size_t max)
+{
+	static const char *const path[] = { "data" };
+
+	return path_array_slices(body, len, path, 1, sl, max);
 }
 
 /* --- answers ------------------------------------------------------------ */
@@ -623,6 +703,7 @@ rye_answer_free(struct rye_answer *a)
 	free(a->shipments);
 	free(a->events);
 	rye_order_free(&a->order);
+	free(a->intents);
 	json_object_put(a->root);
 	buf_free(&a->body);
 	rye_answer_init(a);
@@ -660,24 +741,73 @@ page_data(struct rye_answer *a, size_t *n)
 static void
 shipments_read(struct rye_answer *a)
 {
+	struct slice sl[RYE_PAGE_MAX];
 	size_t n;
 	json_object *data = page_data(a, &n);
 
 	if (data == NULL)
 		return;
+	if (raw_data_slices(a->body.data, a->body.len, sl, RYE_PAGE_MAX) != (long)n) {
+		invalid(a, "the shipments' raw text could not be found");
+		return;
+	}
 	if (n > 0 && (a->shipments = calloc(n, sizeof(*a->shipments))) == NULL) {
 		invalid(a, "out of memory");
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct rye_shipment *s = &a->shipments[a->nshipments];
-		if (rye_shipment_parse(json_object_array_get_idx(data, i), s) == 0)
+		if (rye_shipment_parse(json_object_array_get_idx(data, i), s) == 0) {
+			s->raw = sl[i].p;
+			s->raw_len = sl[i].n;
 			a->nshipments++;
-		else {
+		} else {
 			rye_shipment_free(s);
 			a->skipped++;
 		}
 	}
+}
+
+static void
+intents_read(struct rye_answer *a)
+{
+	struct slice sl[RYE_PAGE_MAX];
+	size_t n;
+	json_object *data = page_data(a, &n);
+
+	if (data == NULL)
+		return;
+	if (raw_data_slices(a->body.data, a->body.len, sl, RYE_PAGE_MAX) != (long)n) {
+		invalid(a, "the intents' raw text could not be found");
+		return;
+	}
+	if (n > 0 && (a->intents = calloc(n, sizeof(*a->intents))) == NULL) {
+		invalid(a, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct rye_intent *it = &a->intents[a->nintents];
+		if (rye_intent_parse(json_object_array_get_idx(data, i), it) < 0) {
+			a->skipped++;
+			continue;
+		}
+		it->raw = sl[i].p;
+		it->raw_len = sl[i].n;
+		a->nintents++;
+	}
+}
+
+/* The whole body (an object asked for by id), without surrounding blanks. */
+static void
+whole_body(const struct rye_answer *a, const char **raw, size_t *len)
+{
+	const char *p = skip_ws(a->body.data, a->body.data + a->body.len);
+	const char *e = a->body.data + a->body.len;
+
+	while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		e--;
+	*raw = p;
+	*len = (size_t)(e - p);
 }
 
 static int
@@ -742,6 +872,35 @@ gql_auth_error(json_object *errors)
 	return false;
 }
 
+/* The raw text of data.orderByID and of each event kept from it. */
+static int
+order_raw(struct rye_answer *a, json_object *ord)
+{
+	static const char *const path[] = { "data", "orderByID" };
+	static const char *const events[] = { "data", "orderByID", "events" };
+	struct slice obj, *sl = NULL;
+	json_object *arr = get_obj(ord, "events", json_type_array);
+	size_t n = arr ? json_object_array_length(arr) : 0, k = 0;
+	long got;
+
+	if (path_slice(a->body.data, a->body.len, path, 2, &obj) < 0)
+		return -1;
+	a->order.raw = obj.p;
+	a->order.raw_len = obj.n;
+	if (a->order.nevents == 0)
+		return 0;
+	if ((sl = calloc(n, sizeof(*sl))) == NULL)
+		return -1;
+	got = path_array_slices(a->body.data, a->body.len, events, 3, sl, n);
+	for (size_t i = 0; got == (long)n && i < n && k < a->order.nevents; i++)
+		if (order_event_kept(json_object_array_get_idx(arr, i))) {
+			a->order.events[k].raw = sl[i].p;
+			a->order.events[k++].raw_len = sl[i].n;
+		}
+	free(sl);
+	return got == (long)n ? 0 : -1;
+}
+
 static void
 order_read(struct rye_answer *a)
 {
@@ -753,6 +912,8 @@ order_read(struct rye_answer *a)
 	    json_object_is_type(ord, json_type_object)) {
 		if (rye_order_parse(ord, &a->order) < 0)
 			invalid(a, "orderByID without a usable id");
+		else if (order_raw(a, ord) < 0)
+			invalid(a, "orderByID's raw text could not be found");
 		return;	/* partial data with errors: the order is what was asked */
 	}
 	if (has_errors) {
@@ -856,13 +1017,19 @@ rye_answer_parse(enum rye_op op, int http, const char *body, size_t len,
 	case RYE_GET_INTENT:
 		if (rye_intent_parse(a->root, &a->intent) < 0)
 			invalid(a, "a checkout intent without a usable id");
+		whole_body(a, &a->intent.raw, &a->intent.raw_len);
 		break;
 	case RYE_GET_SHIPMENT:
 		if (rye_shipment_parse(a->root, &a->shipment) < 0)
 			invalid(a, "a shipment without a usable id");
+		whole_body(a, &a->shipment.raw, &a->shipment.raw_len);
 		break;
 	case RYE_LIST_SHIPMENTS:
+	case RYE_FIND_SHIPMENTS:
 		shipments_read(a);
+		break;
+	case RYE_LIST_INTENTS:
+		intents_read(a);
 		break;
 	case RYE_LIST_EVENTS:
 		events_read(a);
@@ -915,7 +1082,8 @@ rye_op_name(enum rye_op op)
 	static const char *const names[] = {
 		[RYE_GET_INTENT] = "get intent", [RYE_LIST_SHIPMENTS] = "list shipments",
 		[RYE_GET_SHIPMENT] = "get shipment", [RYE_LIST_EVENTS] = "list events",
-		[RYE_ORDER_BY_ID] = "orderByID",
+		[RYE_ORDER_BY_ID] = "orderByID", [RYE_LIST_INTENTS] = "list intents",
+		[RYE_FIND_SHIPMENTS] = "find shipments",
 	};
 
 	return (unsigned)op < RYE_OP__MAX ? names[op] : "?";

@@ -19,7 +19,9 @@
 #include "store_notify.h"
 #include "timefmt.h"
 
-static const char *const lock_names[STATS_LOCKS] = { RUNLOCK_POLL, RUNLOCK_NOTIFY };
+static const char *const lock_names[STATS_LOCKS] = {
+	RUNLOCK_POLL, RUNLOCK_NOTIFY, RUNLOCK_RYE,
+};
 static const char *const notify_states[] = { "pending", "failed", "sent", "skipped" };
 #define NSTATES (sizeof(notify_states) / sizeof(notify_states[0]))
 
@@ -145,6 +147,9 @@ gather_store(struct store *st, int64_t now_ms, json_object *root)
 	json_object_object_add(root, "lastSuccessfulPoll", NULL);
 	if (rc == STORE_OK)
 		rc = store_meta_prefix(st, META_POLL_OK, last_ok_add, root);
+	/* shiptrack-poll's Rye pass: its last run and last success (poll_rye.c). */
+	if (rc == STORE_OK)
+		rc = meta_group(st, root, "rye", "rye.");
 	return rc;
 }
 
@@ -459,7 +464,7 @@ stage_at(int i)
 static const char *
 status_at(int i)
 {
-	return i < OS__MAX ? order_status_name((enum order_status)i) : NULL;
+	return i < OS_OTHER ? order_status_name((enum order_status)i) : NULL;
 }
 
 static const char *
@@ -553,6 +558,7 @@ static int
 store_gauges(struct buf *b, json_object *s)
 {
 	json_object *poll = json_object_object_get(s, "lastPoll");
+	json_object *rye = json_object_object_get(s, "rye");
 	int rc;
 
 	rc = gauge_group(b, "shiptrack_orders_by_stage", "Orders by stage.", "stage",
@@ -581,6 +587,14 @@ store_gauges(struct buf *b, json_object *s)
 		rc = time_gauge(b, "shiptrack_last_successful_poll_timestamp_seconds",
 		    "When the last shiptrack-poll run that ended ok ended.",
 		    json_object_object_get(s, "lastSuccessfulPoll"));
+	if (rc == 0)
+		rc = time_gauge(b, "shiptrack_last_rye_pass_timestamp_seconds",
+		    "When the last Rye pass of shiptrack-poll ended.",
+		    rye ? json_object_object_get(rye, "finishedAt") : NULL);
+	if (rc == 0)
+		rc = time_gauge(b, "shiptrack_last_successful_rye_pass_timestamp_seconds",
+		    "When the last Rye pass that ended ok ended.",
+		    rye ? json_object_object_get(rye, "lastSuccess") : NULL);
 	if (rc == 0)
 		rc = lock_gauges(b, json_object_object_get(s, "locks"));
 	return rc;

@@ -6,7 +6,8 @@
  * stats_gather() reads one snapshot (one read transaction): orders by
  * status and by stage, stale orders, stored events and rejected
  * deliveries, notifications by state, the last poll run and the last
- * successful one, and the state of the cron runs' locks (runlock.h).  The
+ * successful one, the last Rye pass ("rye": its times, result and counts,
+ * and lastSuccess), and the state of the cron runs' locks (runlock.h).  The
  * result is the JSON object /v1/stats answers; `shiptrack stats --json`
  * prints the same object through the same serialiser, and stats_print()
  * writes it for people, one aligned line per count.  stats_metrics()
@@ -34,7 +35,7 @@
 #include "store.h"
 
 #define STATS_STUCK_INTERVALS 3
-#define STATS_LOCKS 2		/* poll, notify */
+#define STATS_LOCKS 3		/* poll, notify, rye */
 
 struct stats_lock {
 	const char *name;	/* RUNLOCK_POLL, RUNLOCK_NOTIFY */

@@ -47,8 +47,13 @@ STORE_SLOTS_FIT(Q__MAX, SLOTS_CARRIER);
  * Parameters: ?8 now (ms), ?9 default stale days.
  */
 #define ORDER_STALE "(EXISTS (SELECT 1 FROM shipments s WHERE s.order_id = o.id" \
-	" AND shiptrack_stale(s.tag, s.last_checkpoint_at, s.first_key, ?8))" \
+	" AND shiptrack_stale(" SHIP_TAG("s.") ", s.last_checkpoint_at, s.first_key, ?8))" \
 	" OR (o.stage IN ('processing', 'placed') AND o.created_ms < ?8 - ?9 * 86400000))"
+
+/*
+ * A shipment's tag as shown: AfterShip's once it knows the parcel, before
+ * that Rye's (order.c, shipment_tag_of(), callable from SQL).
+ */
 
 /* Replay keeps updatedAt of an order whose derived state did not change. */
 #define UNCHANGED "status IS excluded.status AND stage IS excluded.stage" \
@@ -57,7 +62,8 @@ STORE_SLOTS_FIT(Q__MAX, SLOTS_CARRIER);
 static const char *const stmt_sql[Q__MAX] = {
 	[Q_EVENT_INSERT] =
 	"INSERT INTO events(id, scheme, type, order_id, created_at, created_ms,"
-	" marketplace, received_at, body) VALUES (?,?,?,?,?,?,?,?,?)"
+	" marketplace, received_at, body, source, subject, status)"
+	" VALUES (?,?,?,?,?,?,?,?,?,coalesce(?10, 'webhook'),?,?)"
 	" ON CONFLICT(id) DO NOTHING",
 	[Q_REJECT_INSERT] =
 	"INSERT INTO rejected_deliveries(scheme, reason, received_at, body)"
@@ -95,32 +101,37 @@ static const char *const stmt_sql[Q__MAX] = {
 	" updated_ms = iif(?9 AND " UNCHANGED ", updated_ms, excluded.updated_ms)",
 	[Q_ORDER_EVENTS] =
 	"SELECT seq, created_ms, id, scheme, type, order_id, created_at,"
-	" received_at, marketplace FROM events WHERE order_id = ?"
-	" ORDER BY created_ms, id",
+	" received_at, marketplace, source, subject, status FROM events"
+	" WHERE order_id = ? ORDER BY created_ms, id",
 	[Q_ALL_EVENTS] =
 	"SELECT seq, created_ms, id, scheme, type, order_id, created_at,"
-	" received_at, marketplace, body FROM events ORDER BY seq",
+	" received_at, marketplace, source, subject, status, body"
+	" FROM events ORDER BY seq",
 	[Q_EVENT_REDERIVE] =
 	"UPDATE events SET type = ?, order_id = ?, created_at = ?, created_ms = ?,"
-	" marketplace = ? WHERE seq = ?",
+	" marketplace = ?, subject = ?, status = ? WHERE seq = ?",
 	[Q_ORDER_GET] =
 	"SELECT id, status, stage, marketplace, created_at, updated_at"
 	" FROM orders WHERE id = ?",
 	/* Pending shipments (no number) sort after numbered ones at equal time. */
 	[Q_ORDER_SHIPMENTS] =
-	"SELECT id, tracking_number, carrier, tracking_url, tag, subtag,"
+	"SELECT id, tracking_number, carrier, tracking_url, " SHIP_TAG("") ", subtag,"
 	" subtag_message, expected_delivery, delivered_at, last_checkpoint_at,"
 	" checked_at, poll_error, poll_error_at,"
-	" shiptrack_stale(tag, last_checkpoint_at, first_key, NULL),"
+	" shiptrack_stale(" SHIP_TAG("") ", last_checkpoint_at, first_key, NULL),"
 	" est_carrier_earliest, est_carrier_latest, est_predicted_earliest,"
 	" est_predicted_latest, " SHIP_RYE_ESTIMATE ", pickup_location, pickup_note,"
-	" signed_by, carrier_tracking_link"
+	" signed_by, carrier_tracking_link,"
+	" rye_shipment_id, rye_status, rye_estimated_delivery, rye_delivered_at"
 	" FROM shipments WHERE order_id = ?"
 	" ORDER BY first_key, tracking_number IS NULL, tracking_number, pending_key",
 	[Q_CHECKPOINTS] =
+	/* Rye's tracking events stand in until the carrier has scans of its own. */
 	"SELECT time_raw, tag, subtag, message, location, time_ms, has_offset"
-	" FROM checkpoints"
-	" WHERE shipment_id = ?"
+	" FROM checkpoints WHERE shipment_id = ?1"
+	" UNION ALL SELECT time_raw, tag, NULL, message, location, time_ms, has_offset"
+	" FROM rye_checkpoints WHERE shipment_id = ?1"
+	" AND NOT EXISTS (SELECT 1 FROM checkpoints WHERE shipment_id = ?1)"
 	" ORDER BY time_ms DESC, time_raw DESC, message, tag",
 	[Q_EVENT_ORDER_IDS] =
 	"SELECT DISTINCT order_id FROM events WHERE order_id IS NOT NULL"
@@ -138,7 +149,7 @@ static const char *const stmt_sql[Q__MAX] = {
 	[Q_COUNT_REJECTED] = "SELECT 'rejected_deliveries', count(*) FROM rejected_deliveries",
 	[Q_EXPORT] =
 	"SELECT o.id, o.status, o.stage, o.marketplace, o.created_at, o.updated_at,"
-	" s.tracking_number, s.carrier, s.tracking_url, s.tag, s.subtag,"
+	" s.tracking_number, s.carrier, s.tracking_url, " SHIP_TAG("s.") ", s.subtag,"
 	" s.expected_delivery, s.delivered_at, s.last_checkpoint_at, s.checked_at"
 	" FROM orders o LEFT JOIN shipments s ON s.order_id = o.id"
 	" ORDER BY o.created_ms DESC, o.id DESC, s.first_key, s.tracking_number",
@@ -408,6 +419,23 @@ migrate(struct store *st, const char *path, char *err, size_t errsz)
 }
 
 /*
+ * shiptrack_tag(tag, carrier_known, rye_status): order.c's tag rule.  A
+ * NULL tag is no shipment at all (an outer join): NULL.
+ */
+static void
+sql_tag(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	sqlite3_result_text(ctx, carrier_tag_name(shipment_tag_of(
+	    (const char *)sqlite3_value_text(argv[0]), sqlite3_value_int(argv[1]) != 0,
+	    (const char *)sqlite3_value_text(argv[2]))), -1, SQLITE_STATIC);
+}
+
+/*
  * shiptrack_stale(tag, last_checkpoint_at, first_key, now_ms or NULL):
  * the staleness rule of order.c, callable from SQL so the operator list's
  * filter and the views' "stale" flags are one implementation.
@@ -528,7 +556,9 @@ configure(struct store *st, const char *path, enum store_mode mode,
 	if (sqlite3_create_function(st->db, "shiptrack_stale", 4,
 	    SQLITE_UTF8 | SQLITE_DETERMINISTIC, st, sql_stale, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_create_function(st->db, "shiptrack_stalled", 5,
-	    SQLITE_UTF8 | SQLITE_DETERMINISTIC, st, sql_stalled, NULL, NULL) != SQLITE_OK)
+	    SQLITE_UTF8 | SQLITE_DETERMINISTIC, st, sql_stalled, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_function(st->db, "shiptrack_tag", 3,
+	    SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_tag, NULL, NULL) != SQLITE_OK)
 		goto err;
 	if (store_exec_sql(st, "PRAGMA foreign_keys = ON") != STORE_OK)
 		goto err;
@@ -742,6 +772,9 @@ store_event_insert(struct store *st, const struct event_rec *e)
 	store_bind_text(s, 7, e->marketplace);
 	store_bind_text(s, 8, e->received_at);
 	sqlite3_bind_blob(s, 9, e->body, (int)e->body_len, SQLITE_STATIC);
+	store_bind_text(s, 10, e->source);
+	store_bind_text(s, 11, e->subject);
+	store_bind_text(s, 12, e->status);
 	if ((rc = store_exec_stmt(st, s, "insert event")) != STORE_OK)
 		return rc;
 	return sqlite3_changes(st->db) == 0 ? STORE_NONE : STORE_OK;
@@ -833,12 +866,13 @@ event_row_fn(sqlite3_stmt *s, void *cb, void *arg)
 		.id = store_col_text(s, 2), .scheme = store_col_text(s, 3),
 		.type = store_col_text(s, 4), .order_id = store_col_text(s, 5),
 		.created_at = store_col_text(s, 6), .received_at = store_col_text(s, 7),
-		.marketplace = store_col_text(s, 8),
+		.marketplace = store_col_text(s, 8), .source = store_col_text(s, 9),
+		.subject = store_col_text(s, 10), .status = store_col_text(s, 11),
 	};
 
-	if (sqlite3_column_count(s) > 9) {
-		r.body = sqlite3_column_blob(s, 9);
-		r.body_len = (size_t)sqlite3_column_bytes(s, 9);
+	if (sqlite3_column_count(s) > 12) {
+		r.body = sqlite3_column_blob(s, 12);
+		r.body_len = (size_t)sqlite3_column_bytes(s, 12);
 	}
 	return ((store_event_cb)cb)(arg, &r);
 }
@@ -866,20 +900,20 @@ store_all_events(struct store *st, store_event_cb cb, void *arg)
 }
 
 enum store_rc
-store_event_rederive(struct store *st, int64_t seq, const char *type,
-    const char *order_id, const char *created_at, int64_t created_ms,
-    const char *marketplace)
+store_event_rederive(struct store *st, int64_t seq, const struct event_derived *d)
 {
 	sqlite3_stmt *s = get_stmt(st, Q_EVENT_REDERIVE);
 
 	if (s == NULL)
 		return STORE_ERROR;
-	store_bind_text(s, 1, type);
-	store_bind_text(s, 2, order_id);
-	store_bind_text(s, 3, created_at);
-	sqlite3_bind_int64(s, 4, created_ms);
-	store_bind_text(s, 5, marketplace);
-	sqlite3_bind_int64(s, 6, seq);
+	store_bind_text(s, 1, d->type);
+	store_bind_text(s, 2, d->order_id);
+	store_bind_text(s, 3, d->created_at);
+	sqlite3_bind_int64(s, 4, d->created_ms);
+	store_bind_text(s, 5, d->marketplace);
+	store_bind_text(s, 6, d->subject);
+	store_bind_text(s, 7, d->status);
+	sqlite3_bind_int64(s, 8, seq);
 	return store_exec_stmt(st, s, "rederive event");
 }
 
@@ -927,6 +961,9 @@ shipment_row_fn(sqlite3_stmt *s, void *cb, void *arg)
 		.pickup_location = store_col_text(s, 19), .pickup_note = store_col_text(s, 20),
 		.signed_by = store_col_text(s, 21),
 		.carrier_tracking_link = store_col_text(s, 22),
+		.rye_shipment_id = store_col_text(s, 23), .rye_status = store_col_text(s, 24),
+		.rye_estimated_delivery = store_col_text(s, 25),
+		.rye_delivered_at = store_col_text(s, 26),
 	};
 
 	return ((store_shipment_cb)cb)(arg, &r);

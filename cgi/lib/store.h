@@ -99,6 +99,9 @@ enum store_rc store_integrity(struct store *st, char *buf, size_t bufsz);
 struct event_rec {
 	const char *id, *scheme, *type, *order_id, *created_at, *marketplace;
 	const char *received_at;
+	const char *source;		/* "webhook" (NULL) or "sync" */
+	const char *subject;		/* gen 2: "<source.type>:<source.id>" */
+	const char *status;		/* observations: the status stated */
 	int64_t created_ms;
 	const void *body;
 	size_t body_len;
@@ -133,7 +136,7 @@ enum store_rc store_order_upsert(struct store *st, const struct order_rec *o);
 struct event_row {
 	int64_t seq, created_ms;
 	const char *id, *scheme, *type, *order_id, *created_at, *received_at,
-	    *marketplace;
+	    *marketplace, *source, *subject, *status;
 	const void *body;
 	size_t body_len;
 };
@@ -144,9 +147,12 @@ enum store_rc store_order_events(struct store *st, const char *order_id,
     store_event_cb cb, void *arg);
 /* Every stored event in arrival order, with bodies (for replay). */
 enum store_rc store_all_events(struct store *st, store_event_cb cb, void *arg);
+struct event_derived {
+	const char *type, *order_id, *created_at, *marketplace, *subject, *status;
+	int64_t created_ms;
+};
 enum store_rc store_event_rederive(struct store *st, int64_t seq,
-    const char *type, const char *order_id, const char *created_at,
-    int64_t created_ms, const char *marketplace);
+    const struct event_derived *d);
 
 struct order_row {
 	const char *id, *status, *stage, *marketplace, *created_at, *updated_at;
@@ -158,6 +164,7 @@ enum store_rc store_order_get(struct store *st, const char *id,
 struct shipment_row {
 	int64_t id;
 	bool stale;		/* by the rules given to store_set_stale_rules */
+	/* tag: as shown (order.h, shipment_tag_of: AfterShip's, else Rye's) */
 	const char *tracking_number, *carrier, *tracking_url, *tag, *subtag,
 	    *subtag_message, *expected_delivery, *delivered_at,
 	    *last_checkpoint_at, *checked_at, *poll_error, *poll_error_at;
@@ -166,6 +173,9 @@ struct shipment_row {
 	const char *est_rye;		/* Rye's date (NULL until the Rye sync) */
 	const char *pickup_location, *pickup_note, *signed_by,
 	    *carrier_tracking_link;
+	/* what Rye says about the parcel (gen 2), NULL when nothing */
+	const char *rye_shipment_id, *rye_status, *rye_estimated_delivery,
+	    *rye_delivered_at;
 };
 typedef int (*store_shipment_cb)(void *arg, const struct shipment_row *r);
 enum store_rc store_order_shipments(struct store *st, const char *order_id,

@@ -31,7 +31,7 @@ STORE_SLOTS_FIT(C__END, SLOTS_NOTIFY);
 #define BEST_ESTIMATE \
 	"coalesce(est_carrier_latest, est_predicted_latest, " SHIP_RYE_ESTIMATE ")"
 #define STALLED(now) \
-	"shiptrack_stalled(tag, last_checkpoint_at, first_key, " BEST_ESTIMATE ", " now ")"
+	"shiptrack_stalled(" SHIP_TAG("") ", last_checkpoint_at, first_key, " BEST_ESTIMATE ", " now ")"
 #define SAME_SCAN "(stall_episode > 0 AND stall_scan IS coalesce(last_checkpoint_at, ''))"
 
 static const char *const csql[C__END - C_DUE_REGISTER] = {

@@ -41,7 +41,16 @@ enum store_slots {
  * shipments.rye_estimated_delivery; then this line becomes
  * "rye_estimated_delivery" and nothing else changes.
  */
-#define SHIP_RYE_ESTIMATE "NULL"
+/* Rye's estimated delivery of a parcel (sql/006), the last of its estimates. */
+#define SHIP_RYE_ESTIMATE "rye_estimated_delivery"
+/*
+ * A parcel's tag as shown, staged and judged for staleness: AfterShip's
+ * once it knows the parcel, else from Rye's status (order.h,
+ * shipment_tag_of, which SQLite calls as shiptrack_tag).  p: a table
+ * prefix such as "s.".
+ */
+#define SHIP_TAG(p) "shiptrack_tag(" p "tag, " p "carrier_updated_ms IS NOT NULL, " \
+	p "rye_status)"
 
 struct store {
 	sqlite3 *db;

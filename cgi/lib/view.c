@@ -8,6 +8,7 @@
 
 #include "store_facts.h"
 #include "store_notify.h"
+#include "store_rye.h"
 #include "timefmt.h"
 #include "view.h"
 
@@ -93,6 +94,22 @@ add_carrier_facts(json_object *o, const struct shipment_row *r)
 	add(o, "carrierTrackingLink", str_or_null(r->carrier_tracking_link));
 }
 
+/* Operator only: what Rye says about the parcel (gen 2), or null. */
+static json_object *
+rye_of(const struct shipment_row *r)
+{
+	json_object *o;
+
+	if (r->rye_shipment_id == NULL)
+		return NULL;
+	o = json_object_new_object();
+	add(o, "shipmentId", json_object_new_string(r->rye_shipment_id));
+	add(o, "status", str_or_null(r->rye_status));
+	add(o, "estimatedDelivery", str_or_null(r->rye_estimated_delivery));
+	add(o, "deliveredAt", str_or_null(r->rye_delivered_at));
+	return o;
+}
+
 static int
 add_shipment(void *arg, const struct shipment_row *r)
 {
@@ -118,6 +135,7 @@ add_shipment(void *arg, const struct shipment_row *r)
 			add(pe, "at", str_or_null(r->poll_error_at));
 		}
 		add(o, "pollError", pe);
+		add(o, "rye", rye_of(r));
 	}
 	json_object_array_add(c->arr, o);
 	if (c->kind == VIEW_SUMMARY) {
@@ -140,8 +158,30 @@ add_event(void *arg, const struct event_row *r)
 	add(o, "type", str_or_null(r->type));
 	add(o, "createdAt", str_or_null(r->created_at));
 	add(o, "receivedAt", str_or_null(r->received_at));
+	add(o, "source", str_or_null(r->source));
 	json_object_array_add(arr, o);
 	return 0;
+}
+
+/* Operator only: when the Rye pass last read the order, and its last error. */
+static enum store_rc
+add_sync(struct store *st, const char *order_id, json_object *o)
+{
+	struct rye_sync_row r;
+	json_object *err = NULL;
+	enum store_rc rc = store_rye_sync_get(st, order_id, &r);
+
+	if (rc != STORE_OK)
+		return rc;
+	if (r.sync_error[0] != '\0') {
+		err = json_object_new_object();
+		add(err, "message", json_object_new_string(r.sync_error));
+		add(err, "at", r.sync_error_at[0] ? json_object_new_string(r.sync_error_at) :
+		    NULL);
+	}
+	add(o, "lastSync", r.last_sync_at[0] ? json_object_new_string(r.last_sync_at) : NULL);
+	add(o, "syncError", err);
+	return STORE_OK;
 }
 
 static int
@@ -248,6 +288,8 @@ view_order(struct store *st, const char *order_id, enum view_kind kind,
 	rc = store_order_get(st, order_id, set_order, o);
 	if (rc == STORE_OK && kind != VIEW_SUMMARY)
 		rc = add_facts(st, order_id, kind, o);
+	if (rc == STORE_OK && kind == VIEW_OPERATOR)
+		rc = add_sync(st, order_id, o);
 	if (rc == STORE_OK)
 		rc = store_order_shipments(st, order_id, add_shipment, &c);
 	if (rc == STORE_OK)

@@ -2,9 +2,11 @@
  * view: an order as the API shows it (DESIGN.md "Shopper view").
  *
  * The shopper view is the order, its shipments and their checkpoints;
- * the operator view adds the stored events, each shipment's poll error
- * and the order's notifications with their delivery attempts (history of
- * what shiptrack sent, so unlike the rest it depends on arrival order).
+ * the operator view adds the stored events (with their source: webhook
+ * or sync), each shipment's poll error and what Rye says about it, the
+ * Rye pass's lastSync and syncError, and the order's notifications with
+ * their delivery attempts (history of what shiptrack sent, so unlike the
+ * rest it depends on arrival order).
  * Key order is fixed, so the same stored facts always give the same bytes
  * (the permutation test and ETags rely on it).
  */

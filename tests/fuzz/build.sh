@@ -15,7 +15,7 @@ set -euo pipefail
 
 : "${CLANG:=clang}" "${top_srcdir:?}" "${top_builddir:?}" "${LIB_SOURCES:?}"
 : "${FUZZ_CPPFLAGS:=}" "${PKG_CFLAGS:=}" "${PKG_LIBS:=}"
-FUZZERS=${FUZZERS:-fuzz_webhook fuzz_config fuzz_carrier}
+FUZZERS=${FUZZERS:-fuzz_webhook fuzz_config fuzz_carrier fuzz_rye}
 
 bin=$top_builddir/tests/fuzz/bin
 obj=$bin/obj

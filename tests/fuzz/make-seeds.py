@@ -4,7 +4,7 @@ the scenario and unit tests use.  Run from anywhere; rewrites the three
 directories.  The seeds are committed, so this runs only when the tests'
 bodies change:
 
-    python3 tests/fuzz/make-seeds.py
+    python3 tests/fuzz/make-seeds.py [NAME...]   (default: all four)
 
 fuzz_webhook: a control byte (see fuzz_webhook.c) and a Rye gen-1/gen-2 or
 AfterShip body from tests/shiptrack_test.py's builders; some inputs hold
@@ -12,6 +12,9 @@ several segments so the order-independence check runs.
 fuzz_config: configuration files like the tests' and contrib's sample.
 fuzz_carrier: the AfterShip answers of tests/unit/test_carrier.c (read
 from its string literals with the C preprocessor), header lines, base URLs.
+fuzz_rye: the Rye answers of tests/unit/test_rye.c (the same way) and the
+examples of shared/spec/rye-api.md, most with the control bits that also
+build and read back the Pass's records; RateLimit header lines.
 """
 import hashlib
 import json
@@ -262,10 +265,99 @@ def carrier_seeds():
     return out
 
 
+RYE_OPS = {"RYE_GET_INTENT": 0, "RYE_LIST_SHIPMENTS": 1, "RYE_GET_SHIPMENT": 2,
+           "RYE_LIST_EVENTS": 3, "RYE_ORDER_BY_ID": 4, "RYE_LIST_INTENTS": 5,
+           "RYE_FIND_SHIPMENTS": 6}
+RYE_STATUSES = [200, 201, 400, 401, 404, 429, 500, 503]
+
+# rye-api.md's examples.
+RYE_INTENT = (b'{"id":"ci_aaa8af5c","state":"completed","createdAt":"2026-03-25T00:00:00Z",'
+              b'"orderId":"ord_1","referenceId":"order-1234","buyer":{"email":'
+              b'"john@example.com","postalCode":"10001","country":"US"}}')
+RYE_SHIPMENT = (b'{"id":"shp_1","checkoutIntentId":"ci_aaa8af5c","marketplaceOrderId":"112-3",'
+                b'"status":"shipped","tracking":{"number":"1Z999AA10123456784","carrierName":'
+                b'"UPS","url":"https://www.ups.com/track?tracknum=1Z999AA10123456784",'
+                b'"deliveryDate":{"estimated":"2026-03-30T00:00:00Z"}},"trackingEvents":'
+                b'[{"status":"shipped","description":"Departed","location":{"city":'
+                b'"Louisville"},"timestamp":{"local":"2026-03-26T22:10:00.000-04:00",'
+                b'"utc":"2026-03-27T02:10:00Z"}}]}')
+RYE_SHIPMENT_OLD = (b'{"id":"shp_2","checkoutIntentId":"ci_aaa8af5c","status":"delayed",'
+                    b'"tracking":{"number":null,"carrierName":"USPS","estimatedDeliveryDate":'
+                    b'"2026-04-02T00:00:00Z"},"trackingEvents":[{"description":"Delayed",'
+                    b'"displayDate":"2026-03-28","displayTime":"10:00","location":"Memphis, TN"}]}')
+RYE_EVENT = (b'{"id":"evt_1","object":"event","type":"shipment.created","createdAt":'
+             b'"2026-03-26T00:00:00Z","source":{"type":"shipment","id":"shp_1"}}')
+RYE_ORDER = (b'{"data":{"orderByID":{"id":"00401732-8a19-48eb-be6a-6138d2f666c7","status":'
+             b'"SUCCEEDED","marketplace":"SHOPIFY","marketplaceOrderIds":["5523456789"],'
+             b'"cart":{"buyerIdentity":{"email":"b@example.com","postalCode":"10001"}},'
+             b'"shipments":[{"carrierName":"UPS","carrierTrackingNumber":"1Z999AA10123456784",'
+             b'"carrierTrackingUrl":"https://www.ups.com/track?tracknum=1Z999AA1"}],"events":'
+             b'[{"__typename":"TrackingObtainedOrderEvent","id":"3c1d9e20","createdAt":'
+             b'"2023-04-13T09:02:11Z"}]}}}')
+
+
+def rye_ctl(op, http, mode):
+    st_idx = RYE_STATUSES.index(http) if http in RYE_STATUSES else 0
+    return bytes([RYE_OPS[op] | st_idx << 3 | mode << 6])
+
+
+def page(*items):
+    return (b'{"data":[' + b",".join(items) + b'],"pageInfo":{"hasNextPage":true,'
+            b'"hasPreviousPage":false,"startCursor":"s","endCursor":"e"}}')
+
+
+def rye_seeds():
+    out = []
+    src = os.path.join(TOP, "tests", "unit", "test_rye.c")
+    if os.path.exists(src):
+        pre = subprocess.run(["gcc", "-E", "-P", "-I" + os.path.join(TOP, "cgi", "lib"),
+                              "-I" + TOP, "-D__CMOCKA_H__", "-Dconfig_h", "-x", "c", "-"],
+                             input=re.sub(r'#include[^\n]*', "", open(src).read()),
+                             capture_output=True, text=True)
+        calls = re.finditer(r'parse\((RYE_\w+),\s*(\d+),\s*((?:"(?:[^"\\]|\\.)*"\s*)+),'
+                            r'\s*&a\)', pre.stdout)
+        for i, m in enumerate(calls):
+            op, http, body = m.group(1), int(m.group(2)), c_literals(m.group(3))
+            if op in RYE_OPS:
+                out.append(("answer-%02d-%s-%d" % (i, op[4:].lower(), http),
+                            rye_ctl(op, http, 3) + body))
+    out += [
+        ("spec-intent", rye_ctl("RYE_GET_INTENT", 200, 3) + RYE_INTENT),
+        ("spec-intents-by-id", rye_ctl("RYE_LIST_INTENTS", 200, 3) +
+         page(RYE_INTENT, b'{"id":"ci_2","state":"requires_action"}')),
+        ("spec-shipment", rye_ctl("RYE_GET_SHIPMENT", 200, 3) + RYE_SHIPMENT),
+        ("spec-shipment-older", rye_ctl("RYE_GET_SHIPMENT", 200, 3) + RYE_SHIPMENT_OLD),
+        ("spec-shipments-by-id", rye_ctl("RYE_FIND_SHIPMENTS", 200, 3) +
+         page(RYE_SHIPMENT, RYE_SHIPMENT_OLD)),
+        ("spec-intent-shipments", rye_ctl("RYE_LIST_SHIPMENTS", 200, 3) +
+         page(RYE_SHIPMENT)),
+        ("spec-events", rye_ctl("RYE_LIST_EVENTS", 200, 0) + page(RYE_EVENT, RYE_EVENT)),
+        ("spec-order", rye_ctl("RYE_ORDER_BY_ID", 200, 3) + RYE_ORDER),
+        ("spec-order-null", rye_ctl("RYE_ORDER_BY_ID", 200, 0) + b'{"data":{"orderByID":null}}'),
+        ("spec-graphql-401", rye_ctl("RYE_ORDER_BY_ID", 401, 0) +
+         b'{"errors":[{"message":"Unauthorized","extensions":{"code":"UNAUTHENTICATED"}}]}'),
+        ("spec-404", rye_ctl("RYE_GET_INTENT", 404, 0) +
+         b'{"name":"NotFoundError","message":"Checkout intent not found"}'),
+        ("spec-429", rye_ctl("RYE_LIST_EVENTS", 429, 0) +
+         b'{"name":"RateLimitError","message":"Too many requests","retryAfter":2}'),
+        ("plain-503", rye_ctl("RYE_GET_INTENT", 503, 0) + b"Service Unavailable\n"),
+        ("surrogate-in-intent", rye_ctl("RYE_GET_INTENT", 200, 3) +
+         b'{"id":"ci_s","state":"completed","productUrl":"\\uD800"}'),
+        ("headers", bytes([0x80]) + b'RateLimit-Policy: "default";q=10;w=1\r\n'
+         b'RateLimit: "default";r=7;t=1\r\nRetry-After: 2\r\n'
+         b'Ratelimit-Remaining: 99\r\nRatelimit-Reset: 1\r\n'),
+        ("headers-hostile", bytes([0x80]) + b'RateLimit: "a";r=99999999999999999999;t=-1,'
+         b' "b";r=0;t=86401\r\nRetry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n'),
+    ]
+    return out
+
+
 def main():
-    write("fuzz_webhook", webhook_seeds())
-    write("fuzz_config", config_seeds())
-    write("fuzz_carrier", carrier_seeds())
+    want = sys.argv[1:] or ["fuzz_webhook", "fuzz_config", "fuzz_carrier", "fuzz_rye"]
+    makers = {"fuzz_webhook": webhook_seeds, "fuzz_config": config_seeds,
+              "fuzz_carrier": carrier_seeds, "fuzz_rye": rye_seeds}
+    for name in want:
+        write(name, makers[name]())
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 status=0
-for name in webhook config carrier; do
+for name in webhook config carrier rye; do
   exe=$top_builddir/tests/fuzz/replay_$name
   dirs=()
   for d in "$top_srcdir/tests/fuzz/regress/fuzz_$name" "$top_srcdir/tests/fuzz/corpus/fuzz_$name"; do

@@ -67,6 +67,16 @@ parse(struct fx *f, enum sig_scheme scheme, const char *body)
 	return parse_len(f, scheme, body, strlen(body));
 }
 
+/* As the Rye pass and replay read a stored record. */
+static enum event_rc
+parse_record(struct fx *f, enum sig_scheme scheme, const char *body)
+{
+	event_free(&f->ev);
+	f->why[0] = '\0';
+	return event_parse_record(scheme, body, strlen(body), &f->ev, f->why,
+	    sizeof(f->why));
+}
+
 static const char *
 rc_name(enum event_rc rc)
 {
@@ -1281,6 +1291,176 @@ test_parse_non_tracking_has_no_shipments(void **state)
 	assert_int_equal(f->ev.ntracking, 0);
 }
 
+
+/* ---- gen 2 subjects and the verification challenge ------------------------ */
+
+static void
+test_gen2_subjects(void **state)
+{
+	struct fx *f = *state;
+
+	assert_rc(parse(f, SIG_RYE_V2,
+	    "{\"id\":\"evt_s\",\"object\":\"event\",\"type\":\"shipment.created\","
+	    "\"createdAt\":\"2025-05-06T10:00:00Z\","
+	    "\"source\":{\"type\":\"shipment\",\"id\":\"shp_1\"}}"), EVENT_OK);
+	assert_null(f->ev.order_id);
+	assert_string_equal(f->ev.subject, "shipment:shp_1");
+	assert_int_equal(f->ev.record, RECORD_NONE);
+	assert_null(f->ev.status);
+	assert_string_equal(event_source(&f->ev), "webhook");
+	assert_rc(parse(f, SIG_RYE_V2,
+	    "{\"id\":\"evt_c\",\"object\":\"event\",\"type\":\"checkout_intent.completed\","
+	    "\"createdAt\":\"2025-05-06T10:00:00Z\",\"source\":{\"id\":\"ci_1\"}}"), EVENT_OK);
+	assert_string_equal(f->ev.order_id, "ci_1");
+	assert_string_equal(f->ev.subject, "checkout_intent:ci_1");
+	/* Gen 1 has none. */
+	assert_rc(parse(f, SIG_RYE_V1,
+	    "{\"id\":\"evt_1\",\"requestId\":\"r1\",\"type\":\"ORDER_PLACED\","
+	    "\"createdAt\":\"2025-05-06T10:00:00Z\"}"), EVENT_OK);
+	assert_null(f->ev.subject);
+}
+
+static void
+test_handshake_gen2_challenge_value(void **state)
+{
+	struct fx *f = *state;
+
+	/* An earlier revision echoed data.challenge: that one when present. */
+	assert_rc(parse(f, SIG_RYE_V2,
+	    "{\"id\":\"evt_9\",\"object\":\"event\","
+	    "\"type\":\"webhook_endpoint.verification_challenge\","
+	    "\"createdAt\":\"2025-05-06T10:00:00Z\",\"data\":{\"challenge\":\"ch_42\"},"
+	    "\"source\":{\"type\":\"webhook_endpoint\",\"id\":\"whchal_123\"}}"),
+	    EVENT_HANDSHAKE);
+	assert_string_equal(f->ev.challenge, "ch_42");
+	/* Without a source id too. */
+	assert_rc(parse(f, SIG_RYE_V2,
+	    "{\"id\":\"evt_9\",\"object\":\"event\","
+	    "\"type\":\"webhook_endpoint.verification_challenge\","
+	    "\"data\":{\"challenge\":\"ch_43\"},\"source\":{}}"), EVENT_HANDSHAKE);
+	assert_string_equal(f->ev.challenge, "ch_43");
+	/* An empty or odd one: source.id. */
+	assert_rc(parse(f, SIG_RYE_V2,
+	    "{\"id\":\"evt_9\",\"object\":\"event\","
+	    "\"type\":\"webhook_endpoint.verification_challenge\",\"data\":{\"challenge\":\"\"},"
+	    "\"source\":{\"type\":\"webhook_endpoint\",\"id\":\"whchal_123\"}}"),
+	    EVENT_HANDSHAKE);
+	assert_string_equal(f->ev.challenge, "whchal_123");
+}
+
+/* ---- records of the Rye pass ----------------------------------------------- */
+
+#define OBS_INTENT(state) "{\"id\":\"obs:intent:ci_1:0123456789abcdef:0\"," \
+	"\"object\":\"observation\",\"type\":\"rye2.intent.observed\"," \
+	"\"createdAt\":\"2026-03-25T01:00:00.125Z\",\"source\":{\"type\":" \
+	"\"checkout_intent\",\"id\":\"ci_1\"},\"data\":{\"id\":\"ci_1\",\"state\":" state "}}"
+
+static void
+test_record_intent(void **state)
+{
+	struct fx *f = *state;
+
+	assert_rc(parse_record(f, SIG_RYE_V2, OBS_INTENT("\"completed\"")), EVENT_OK);
+	assert_int_equal(f->ev.record, RECORD_INTENT);
+	assert_string_equal(f->ev.id, "obs:intent:ci_1:0123456789abcdef:0");
+	assert_string_equal(f->ev.type, "rye2.intent.observed");
+	assert_string_equal(f->ev.order_id, "ci_1");
+	assert_string_equal(f->ev.subject, "checkout_intent:ci_1");
+	assert_string_equal(f->ev.status, "SUCCEEDED");
+	assert_string_equal(f->ev.created_at, "2026-03-25T01:00:00.125Z");
+	assert_non_null(f->ev.data);
+	assert_rc(parse_record(f, SIG_RYE_V2, OBS_INTENT("\"requires_action\"")), EVENT_OK);
+	assert_string_equal(f->ev.status, "ACTION_REQUIRED");
+	assert_rc(parse_record(f, SIG_RYE_V2, OBS_INTENT("\"brand_new_state\"")), EVENT_OK);
+	assert_string_equal(f->ev.status, "BRAND_NEW_STATE");
+	/* No state: the observation states no status. */
+	assert_rc(parse_record(f, SIG_RYE_V2, OBS_INTENT("null")), EVENT_OK);
+	assert_null(f->ev.status);
+	/* A gen-2 observation is not gen 1's. */
+	assert_fails(parse_record(f, SIG_RYE_V1, OBS_INTENT("\"completed\"")),
+	    EVENT_INVALID_FIELD);
+	/* The receiver refuses it outright, under either header. */
+	assert_fails(parse(f, SIG_RYE_V2, OBS_INTENT("\"completed\"")), EVENT_INVALID_FIELD);
+	assert_fails(parse(f, SIG_RYE_V1, OBS_INTENT("\"completed\"")), EVENT_INVALID_FIELD);
+	assert_fails(parse_record(f, SIG_RYE_V2,
+	    "{\"id\":\"obs:x\",\"object\":\"observation\",\"type\":\"rye2.intent.observed\","
+	    "\"createdAt\":\"2026-03-25T01:00:00Z\"}"), EVENT_MISSING_FIELD);
+	assert_fails(parse_record(f, SIG_RYE_V2,
+	    "{\"id\":\"obs:x\",\"object\":\"observation\",\"type\":\"rye2.other.observed\","
+	    "\"createdAt\":\"2026-03-25T01:00:00Z\",\"data\":{\"id\":\"x\"}}"),
+	    EVENT_INVALID_FIELD);
+}
+
+static void
+test_record_shipment(void **state)
+{
+	struct fx *f = *state;
+
+	assert_rc(parse_record(f, SIG_RYE_V2,
+	    "{\"id\":\"obs:shipment:shp_1:0123456789abcdef:0\",\"object\":\"observation\","
+	    "\"type\":\"rye2.shipment.observed\",\"createdAt\":\"2026-03-26T00:00:00Z\","
+	    "\"source\":{\"type\":\"shipment\",\"id\":\"shp_1\"},\"data\":{\"id\":\"shp_1\","
+	    "\"checkoutIntentId\":\"ci_1\",\"status\":\"shipped\"}}"), EVENT_OK);
+	assert_int_equal(f->ev.record, RECORD_SHIPMENT);
+	assert_string_equal(f->ev.order_id, "ci_1");
+	assert_string_equal(f->ev.subject, "shipment:shp_1");
+	assert_null(f->ev.status);
+	assert_fails(parse_record(f, SIG_RYE_V2,
+	    "{\"id\":\"obs:shipment:shp_1:0123456789abcdef:0\",\"object\":\"observation\","
+	    "\"type\":\"rye2.shipment.observed\",\"createdAt\":\"2026-03-26T00:00:00Z\","
+	    "\"data\":{\"id\":\"shp_1\",\"checkoutIntentId\":null}}"), EVENT_MISSING_FIELD);
+}
+
+static void
+test_record_order1(void **state)
+{
+	struct fx *f = *state;
+
+	assert_rc(parse_record(f, SIG_RYE_V1,
+	    "{\"id\":\"obs:order1:o-1:0123456789abcdef:0\",\"object\":\"observation\","
+	    "\"type\":\"rye1.order.observed\",\"createdAt\":\"2026-03-26T00:00:00Z\","
+	    "\"source\":{\"type\":\"order1\",\"id\":\"o-1\"},\"data\":{\"id\":\"o-1\","
+	    "\"status\":\"PARTIALLY_CANCELLED\",\"marketplace\":\"SHOPIFY\"}}"), EVENT_OK);
+	assert_int_equal(f->ev.record, RECORD_ORDER1);
+	assert_string_equal(f->ev.order_id, "o-1");
+	assert_string_equal(f->ev.status, "PARTIALLY_CANCELLED");
+	assert_string_equal(f->ev.marketplace, "shopify");
+	assert_string_equal(f->ev.subject, "order1:o-1");
+	/* A status that is no upper-case word states nothing. */
+	assert_rc(parse_record(f, SIG_RYE_V1,
+	    "{\"id\":\"obs:order1:o-1:0123456789abcdef:1\",\"object\":\"observation\","
+	    "\"type\":\"rye1.order.observed\",\"createdAt\":\"2026-03-26T00:00:00Z\","
+	    "\"data\":{\"id\":\"o-1\",\"status\":\"succeeded; drop\"}}"), EVENT_OK);
+	assert_null(f->ev.status);
+}
+
+static void
+test_record_order_event(void **state)
+{
+	struct fx *f = *state;
+	const char *body = "{\"id\":\"sync:3c1d9e20\",\"object\":\"order_event\","
+	    "\"requestId\":\"o-1\",\"createdAt\":\"2023-04-13T09:02:11Z\",\"data\":"
+	    "{\"__typename\":\"TrackingObtainedOrderEvent\",\"id\":\"3c1d9e20\","
+	    "\"createdAt\":\"2023-04-13T09:02:11Z\"}}";
+
+	assert_rc(parse_record(f, SIG_RYE_V1, body), EVENT_OK);
+	assert_int_equal(f->ev.record, RECORD_ORDER1_EVENT);
+	assert_string_equal(f->ev.type, "TRACKING_OBTAINED");
+	assert_string_equal(f->ev.order_id, "o-1");
+	/* No tracking data in it: no "details pending" shipment. */
+	assert_int_equal(f->ev.ntracking, 0);
+	assert_fails(parse(f, SIG_RYE_V1, body), EVENT_INVALID_FIELD);
+	assert_fails(parse_record(f, SIG_RYE_V2, body), EVENT_INVALID_FIELD);
+	assert_fails(parse_record(f, SIG_RYE_V1,
+	    "{\"id\":\"sync:1\",\"object\":\"order_event\",\"requestId\":\"o-1\","
+	    "\"createdAt\":\"2023-04-13T09:02:11Z\",\"data\":{}}"), EVENT_MISSING_FIELD);
+	/* A sender's body parses the same way as a record's reader sees it. */
+	assert_rc(parse_record(f, SIG_RYE_V1,
+	    "{\"id\":\"evt_1\",\"requestId\":\"r1\",\"type\":\"ORDER_PLACED\","
+	    "\"createdAt\":\"2025-05-06T10:00:00Z\"}"), EVENT_OK);
+	assert_int_equal(f->ev.record, RECORD_NONE);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1331,6 +1511,12 @@ main(void)
 		T(test_parse_tracking_pending),
 		T(test_parse_tracking_several),
 		T(test_parse_non_tracking_has_no_shipments),
+		T(test_gen2_subjects),
+		T(test_handshake_gen2_challenge_value),
+		T(test_record_intent),
+		T(test_record_shipment),
+		T(test_record_order1),
+		T(test_record_order_event),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,6 +19,9 @@
 #define T0 1746489600000LL	/* 2025-05-06T00:00:00Z */
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The text of the last OS_OTHER status_of() returned. */
+static const char *other_text;
+
 /* Fold a copy, so the caller's array keeps its order for later shuffles. */
 static enum order_status
 status_of(const struct order_event *evs, size_t n)
@@ -27,15 +30,15 @@ status_of(const struct order_event *evs, size_t n)
 
 	assert_true(n <= NELEM(tmp));
 	memcpy(tmp, evs, n * sizeof(*evs));
-	return order_status_of(tmp, n);
+	return order_status_of(tmp, n, &other_text);
 }
 
 static enum order_status
 status_of_one(const char *type)
 {
-	struct order_event ev = { T0, type, "evt_1" };
+	struct order_event ev = { T0, type, "evt_1", NULL };
 
-	return order_status_of(&ev, 1);
+	return order_status_of(&ev, 1, &other_text);
 }
 
 /* Deterministic PRNG so failures reproduce. */
@@ -135,8 +138,8 @@ test_types_without_status(void **state)
 	assert_int_equal(order_type_effect(NULL).kind, EFFECT_NONE);
 	/* No events at all. */
 	{
-		struct order_event none_ev[1] = { { T0, "ORDER_FAILED", "x" } };
-		assert_int_equal(order_status_of(none_ev, 0), OS_PENDING);
+		struct order_event none_ev[1] = { { T0, "ORDER_FAILED", "x", NULL } };
+		assert_int_equal(order_status_of(none_ev, 0, &other_text), OS_PENDING);
 	}
 }
 
@@ -178,8 +181,8 @@ static void
 test_pending_when_only_payment(void **state)
 {
 	struct order_event evs[] = {
-		{ T0, "PAYMENT_SUCCEEDED", "evt_pay" },
-		{ T0 + 5, "PRODUCT_UPDATED", "evt_p" },
+		{ T0, "PAYMENT_SUCCEEDED", "evt_pay", NULL },
+		{ T0 + 5, "PRODUCT_UPDATED", "evt_p", NULL },
 	};
 
 	(void)state;
@@ -190,12 +193,12 @@ static void
 test_typical_sequence(void **state)
 {
 	struct order_event evs[] = {
-		{ T0 + 0, "PAYMENT_SUCCEEDED", "evt_a" },
-		{ T0 + 1000, "ORDER_SUBMISSION_STARTED", "evt_b" },
-		{ T0 + 2000, "ORDER_SUBMISSION_SUCCEEDED", "evt_c" },
-		{ T0 + 3000, "ORDER_PLACED", "evt_d" },
-		{ T0 + 4000, "TRACKING_OBTAINED", "evt_e" },
-		{ T0 + 5000, "TRACKING_OBTAINED", "evt_f" },
+		{ T0 + 0, "PAYMENT_SUCCEEDED", "evt_a", NULL },
+		{ T0 + 1000, "ORDER_SUBMISSION_STARTED", "evt_b", NULL },
+		{ T0 + 2000, "ORDER_SUBMISSION_SUCCEEDED", "evt_c", NULL },
+		{ T0 + 3000, "ORDER_PLACED", "evt_d", NULL },
+		{ T0 + 4000, "TRACKING_OBTAINED", "evt_e", NULL },
+		{ T0 + 5000, "TRACKING_OBTAINED", "evt_f", NULL },
 	};
 
 	(void)state;
@@ -209,15 +212,15 @@ test_latest_wins_regardless_of_input_order(void **state)
 {
 	/* A failure that comes in late but happened early loses. */
 	struct order_event evs[] = {
-		{ T0 + 9000, "ORDER_PLACED", "evt_z" },
-		{ T0 + 1000, "ORDER_FAILED", "evt_a" },
-		{ T0 + 500, "ORDER_SUBMISSION_STARTED", "evt_m" },
-		{ T0 + 20000, "PAYMENT_SUCCEEDED", "evt_q" },	/* no status */
+		{ T0 + 9000, "ORDER_PLACED", "evt_z", NULL },
+		{ T0 + 1000, "ORDER_FAILED", "evt_a", NULL },
+		{ T0 + 500, "ORDER_SUBMISSION_STARTED", "evt_m", NULL },
+		{ T0 + 20000, "PAYMENT_SUCCEEDED", "evt_q", NULL },	/* no status */
 	};
 	struct order_event evs2[] = {
-		{ T0 + 1000, "ORDER_PLACED", "evt_z" },
-		{ T0 + 9000, "ORDER_FAILED", "evt_a" },
-		{ T0 + 500, "ORDER_SUBMISSION_STARTED", "evt_m" },
+		{ T0 + 1000, "ORDER_PLACED", "evt_z", NULL },
+		{ T0 + 9000, "ORDER_FAILED", "evt_a", NULL },
+		{ T0 + 500, "ORDER_SUBMISSION_STARTED", "evt_m", NULL },
 	};
 
 	(void)state;
@@ -229,10 +232,10 @@ static void
 test_older_event_does_not_move_state_back(void **state)
 {
 	struct order_event evs[] = {
-		{ T0 + 3000, "ORDER_PLACED", "evt_3" },
+		{ T0 + 3000, "ORDER_PLACED", "evt_3", NULL },
 		/* Redelivered late, but older. */
-		{ T0 + 1000, "ORDER_SUBMISSION_STARTED", "evt_1" },
-		{ T0 + 2000, "ORDER_SUBMISSION_SUCCEEDED", "evt_2" },
+		{ T0 + 1000, "ORDER_SUBMISSION_STARTED", "evt_1", NULL },
+		{ T0 + 2000, "ORDER_SUBMISSION_SUCCEEDED", "evt_2", NULL },
 	};
 
 	(void)state;
@@ -243,13 +246,13 @@ static void
 test_tie_placed_vs_failed(void **state)
 {
 	struct order_event evs[] = {
-		{ T0, "ORDER_PLACED", "evt_a" },
-		{ T0, "ORDER_FAILED", "evt_b" },
+		{ T0, "ORDER_PLACED", "evt_a", NULL },
+		{ T0, "ORDER_FAILED", "evt_b", NULL },
 	};
 	/* The ids favour ORDER_PLACED: the list order must decide first. */
 	struct order_event evs2[] = {
-		{ T0, "ORDER_PLACED", "evt_z" },
-		{ T0, "ORDER_FAILED", "evt_a" },
+		{ T0, "ORDER_PLACED", "evt_z", NULL },
+		{ T0, "ORDER_FAILED", "evt_a", NULL },
 	};
 
 	(void)state;
@@ -261,14 +264,14 @@ static void
 test_tie_submission_succeeded_vs_placed(void **state)
 {
 	struct order_event evs[] = {
-		{ T0, "ORDER_SUBMISSION_SUCCEEDED", "evt_z" },
-		{ T0, "ORDER_PLACED", "evt_a" },
+		{ T0, "ORDER_SUBMISSION_SUCCEEDED", "evt_z", NULL },
+		{ T0, "ORDER_PLACED", "evt_a", NULL },
 	};
 	struct order_event evs2[] = {
-		{ T0, "ORDER_SUBMISSION_STARTED", "evt_z" },
-		{ T0, "ORDER_SUBMISSION_SUCCEEDED", "evt_y" },
-		{ T0, "TRACKING_OBTAINED", "evt_a" },
-		{ T0, "PAYMENT_SUCCEEDED", "evt_zz" },
+		{ T0, "ORDER_SUBMISSION_STARTED", "evt_z", NULL },
+		{ T0, "ORDER_SUBMISSION_SUCCEEDED", "evt_y", NULL },
+		{ T0, "TRACKING_OBTAINED", "evt_a", NULL },
+		{ T0, "PAYMENT_SUCCEEDED", "evt_zz", NULL },
 	};
 
 	(void)state;
@@ -280,9 +283,9 @@ static void
 test_tie_placed_vs_cancel(void **state)
 {
 	struct order_event evs[] = {
-		{ T0, "ORDER_CANCEL_SUCCEEDED", "evt_a" },
-		{ T0, "TRACKING_OBTAINED", "evt_b" },
-		{ T0, "ORDER_PLACED", "evt_c" },
+		{ T0, "ORDER_CANCEL_SUCCEEDED", "evt_a", NULL },
+		{ T0, "TRACKING_OBTAINED", "evt_b", NULL },
+		{ T0, "ORDER_PLACED", "evt_c", NULL },
 	};
 
 	(void)state;
@@ -292,11 +295,11 @@ test_tie_placed_vs_cancel(void **state)
 static void
 test_event_cmp_order(void **state)
 {
-	struct order_event a = { T0, "ORDER_PLACED", "evt_b" };
-	struct order_event b = { T0, "ORDER_PLACED", "evt_c" };
-	struct order_event c = { T0, "ORDER_FAILED", "evt_a" };
-	struct order_event d = { T0 + 1, "PAYMENT_SUCCEEDED", "evt_0" };
-	struct order_event e = { T0, "PAYMENT_SUCCEEDED", "evt_z" };
+	struct order_event a = { T0, "ORDER_PLACED", "evt_b", NULL };
+	struct order_event b = { T0, "ORDER_PLACED", "evt_c", NULL };
+	struct order_event c = { T0, "ORDER_FAILED", "evt_a", NULL };
+	struct order_event d = { T0 + 1, "PAYMENT_SUCCEEDED", "evt_0", NULL };
+	struct order_event e = { T0, "PAYMENT_SUCCEEDED", "evt_z", NULL };
 
 	(void)state;
 	/* createdAt first. */
@@ -316,12 +319,12 @@ static void
 test_sort_is_total_and_stable_across_shuffles(void **state)
 {
 	struct order_event evs[] = {
-		{ T0, "ORDER_PLACED", "evt_b" },
-		{ T0, "ORDER_PLACED", "evt_a" },
-		{ T0, "PAYMENT_SUCCEEDED", "evt_c" },
-		{ T0 - 1, "ORDER_FAILED", "evt_d" },
-		{ T0, "ORDER_FAILED", "evt_e" },
-		{ T0 + 1, "SOMETHING", "evt_f" },
+		{ T0, "ORDER_PLACED", "evt_b", NULL },
+		{ T0, "ORDER_PLACED", "evt_a", NULL },
+		{ T0, "PAYMENT_SUCCEEDED", "evt_c", NULL },
+		{ T0 - 1, "ORDER_FAILED", "evt_d", NULL },
+		{ T0, "ORDER_FAILED", "evt_e", NULL },
+		{ T0 + 1, "SOMETHING", "evt_f", NULL },
 	};
 	static const char *const want[] = {
 		"evt_d", "evt_c", "evt_a", "evt_b", "evt_e", "evt_f",
@@ -330,7 +333,7 @@ test_sort_is_total_and_stable_across_shuffles(void **state)
 	(void)state;
 	for (int round = 0; round < 100; round++) {
 		shuffle(evs, NELEM(evs));
-		order_status_of(evs, NELEM(evs));	/* sorts in place */
+		order_status_of(evs, NELEM(evs), &other_text);	/* sorts in place */
 		for (size_t i = 0; i < NELEM(want); i++)
 			assert_string_equal(evs[i].id, want[i]);
 	}
@@ -342,8 +345,8 @@ static void
 test_cancel_started(void **state)
 {
 	struct order_event evs[] = {
-		{ T0 + 1000, "ORDER_PLACED", "evt_1" },
-		{ T0 + 2000, "ORDER_CANCEL_STARTED", "evt_2" },
+		{ T0 + 1000, "ORDER_PLACED", "evt_1", NULL },
+		{ T0 + 2000, "ORDER_CANCEL_STARTED", "evt_2", NULL },
 	};
 
 	(void)state;
@@ -354,9 +357,9 @@ static void
 test_cancel_succeeded(void **state)
 {
 	struct order_event evs[] = {
-		{ T0 + 1000, "ORDER_PLACED", "evt_1" },
-		{ T0 + 2000, "ORDER_CANCEL_STARTED", "evt_2" },
-		{ T0 + 3000, "ORDER_CANCEL_SUCCEEDED", "evt_3" },
+		{ T0 + 1000, "ORDER_PLACED", "evt_1", NULL },
+		{ T0 + 2000, "ORDER_CANCEL_STARTED", "evt_2", NULL },
+		{ T0 + 3000, "ORDER_CANCEL_SUCCEEDED", "evt_3", NULL },
 	};
 
 	(void)state;
@@ -367,10 +370,10 @@ static void
 test_cancel_failed_reverts_to_succeeded(void **state)
 {
 	struct order_event evs[] = {
-		{ T0 + 0, "PAYMENT_SUCCEEDED", "evt_0" },
-		{ T0 + 1000, "ORDER_PLACED", "evt_1" },
-		{ T0 + 2000, "ORDER_CANCEL_STARTED", "evt_2" },
-		{ T0 + 3000, "ORDER_CANCEL_FAILED", "evt_3" },
+		{ T0 + 0, "PAYMENT_SUCCEEDED", "evt_0", NULL },
+		{ T0 + 1000, "ORDER_PLACED", "evt_1", NULL },
+		{ T0 + 2000, "ORDER_CANCEL_STARTED", "evt_2", NULL },
+		{ T0 + 3000, "ORDER_CANCEL_FAILED", "evt_3", NULL },
 	};
 
 	(void)state;
@@ -381,9 +384,9 @@ static void
 test_cancel_failed_reverts_to_processing(void **state)
 {
 	struct order_event evs[] = {
-		{ T0 + 1000, "ORDER_SUBMISSION_SUCCEEDED", "evt_1" },
-		{ T0 + 2000, "ORDER_CANCEL_STARTED", "evt_2" },
-		{ T0 + 3000, "ORDER_CANCEL_FAILED", "evt_3" },
+		{ T0 + 1000, "ORDER_SUBMISSION_SUCCEEDED", "evt_1", NULL },
+		{ T0 + 2000, "ORDER_CANCEL_STARTED", "evt_2", NULL },
+		{ T0 + 3000, "ORDER_CANCEL_FAILED", "evt_3", NULL },
 	};
 
 	(void)state;
@@ -394,9 +397,9 @@ static void
 test_cancel_failed_reverts_to_pending(void **state)
 {
 	struct order_event evs[] = {
-		{ T0 + 1000, "PAYMENT_SUCCEEDED", "evt_1" },
-		{ T0 + 2000, "ORDER_CANCEL_STARTED", "evt_2" },
-		{ T0 + 3000, "ORDER_CANCEL_FAILED", "evt_3" },
+		{ T0 + 1000, "PAYMENT_SUCCEEDED", "evt_1", NULL },
+		{ T0 + 2000, "ORDER_CANCEL_STARTED", "evt_2", NULL },
+		{ T0 + 3000, "ORDER_CANCEL_FAILED", "evt_3", NULL },
 	};
 
 	(void)state;
@@ -408,9 +411,9 @@ test_cancel_failed_same_ms_as_start(void **state)
 {
 	/* The list puts CANCEL_FAILED after CANCEL_STARTED. */
 	struct order_event evs[] = {
-		{ T0 + 1000, "ORDER_PLACED", "evt_1" },
-		{ T0 + 2000, "ORDER_CANCEL_FAILED", "evt_a" },
-		{ T0 + 2000, "ORDER_CANCEL_STARTED", "evt_b" },
+		{ T0 + 1000, "ORDER_PLACED", "evt_1", NULL },
+		{ T0 + 2000, "ORDER_CANCEL_FAILED", "evt_a", NULL },
+		{ T0 + 2000, "ORDER_CANCEL_STARTED", "evt_b", NULL },
 	};
 
 	(void)state;
@@ -421,18 +424,18 @@ static void
 test_cancel_failed_without_start(void **state)
 {
 	struct order_event placed[] = {
-		{ T0 + 1000, "ORDER_PLACED", "evt_1" },
-		{ T0 + 3000, "ORDER_CANCEL_FAILED", "evt_3" },
+		{ T0 + 1000, "ORDER_PLACED", "evt_1", NULL },
+		{ T0 + 3000, "ORDER_CANCEL_FAILED", "evt_3", NULL },
 	};
 	struct order_event processing[] = {
-		{ T0 + 1000, "ORDER_SUBMISSION_STARTED", "evt_1" },
-		{ T0 + 3000, "ORDER_CANCEL_FAILED", "evt_3" },
+		{ T0 + 1000, "ORDER_SUBMISSION_STARTED", "evt_1", NULL },
+		{ T0 + 3000, "ORDER_CANCEL_FAILED", "evt_3", NULL },
 	};
 	/* A failure older than the start does not end the cancellation. */
 	struct order_event before[] = {
-		{ T0 + 1000, "ORDER_PLACED", "evt_1" },
-		{ T0 + 1500, "ORDER_CANCEL_FAILED", "evt_0" },
-		{ T0 + 2000, "ORDER_CANCEL_STARTED", "evt_2" },
+		{ T0 + 1000, "ORDER_PLACED", "evt_1", NULL },
+		{ T0 + 1500, "ORDER_CANCEL_FAILED", "evt_0", NULL },
+		{ T0 + 2000, "ORDER_CANCEL_STARTED", "evt_2", NULL },
 	};
 
 	(void)state;
@@ -445,10 +448,10 @@ static void
 test_cancel_failed_after_cancelled(void **state)
 {
 	struct order_event evs[] = {
-		{ T0 + 1000, "ORDER_PLACED", "evt_1" },
-		{ T0 + 2000, "ORDER_CANCEL_STARTED", "evt_2" },
-		{ T0 + 3000, "ORDER_CANCEL_SUCCEEDED", "evt_3" },
-		{ T0 + 4000, "ORDER_CANCEL_FAILED", "evt_4" },
+		{ T0 + 1000, "ORDER_PLACED", "evt_1", NULL },
+		{ T0 + 2000, "ORDER_CANCEL_STARTED", "evt_2", NULL },
+		{ T0 + 3000, "ORDER_CANCEL_SUCCEEDED", "evt_3", NULL },
+		{ T0 + 4000, "ORDER_CANCEL_FAILED", "evt_4", NULL },
 	};
 
 	(void)state;
@@ -460,19 +463,19 @@ test_repeated_cancel_start(void **state)
 {
 	/* Two starts, then a failure: back to before the first start. */
 	struct order_event evs[] = {
-		{ T0 + 1000, "ORDER_PLACED", "evt_1" },
-		{ T0 + 2000, "ORDER_CANCEL_STARTED", "evt_2" },
-		{ T0 + 2500, "ORDER_CANCEL_STARTED", "evt_2b" },
-		{ T0 + 3000, "ORDER_CANCEL_FAILED", "evt_3" },
+		{ T0 + 1000, "ORDER_PLACED", "evt_1", NULL },
+		{ T0 + 2000, "ORDER_CANCEL_STARTED", "evt_2", NULL },
+		{ T0 + 2500, "ORDER_CANCEL_STARTED", "evt_2b", NULL },
+		{ T0 + 3000, "ORDER_CANCEL_FAILED", "evt_3", NULL },
 	};
 	/* Two rounds: cancel fails, later placed again, cancel fails again. */
 	struct order_event evs2[] = {
-		{ T0 + 1000, "ORDER_SUBMISSION_STARTED", "evt_1" },
-		{ T0 + 2000, "ORDER_CANCEL_STARTED", "evt_2" },
-		{ T0 + 3000, "ORDER_CANCEL_FAILED", "evt_3" },
-		{ T0 + 4000, "ORDER_PLACED", "evt_4" },
-		{ T0 + 5000, "ORDER_CANCEL_STARTED", "evt_5" },
-		{ T0 + 6000, "ORDER_CANCEL_FAILED", "evt_6" },
+		{ T0 + 1000, "ORDER_SUBMISSION_STARTED", "evt_1", NULL },
+		{ T0 + 2000, "ORDER_CANCEL_STARTED", "evt_2", NULL },
+		{ T0 + 3000, "ORDER_CANCEL_FAILED", "evt_3", NULL },
+		{ T0 + 4000, "ORDER_PLACED", "evt_4", NULL },
+		{ T0 + 5000, "ORDER_CANCEL_STARTED", "evt_5", NULL },
+		{ T0 + 6000, "ORDER_CANCEL_FAILED", "evt_6", NULL },
 	};
 
 	(void)state;
@@ -488,22 +491,22 @@ static void
 test_gen2_types(void **state)
 {
 	struct order_event done[] = {
-		{ T0 + 1000, "checkout_intent.completed", "evt_1" },
-		{ T0 + 2000, "shipment.created", "evt_2" },
-		{ T0 + 3000, "shipment.updated", "evt_3" },
+		{ T0 + 1000, "checkout_intent.completed", "evt_1", NULL },
+		{ T0 + 2000, "shipment.created", "evt_2", NULL },
+		{ T0 + 3000, "shipment.updated", "evt_3", NULL },
 	};
 	struct order_event failed[] = {
-		{ T0 + 1000, "product.updated", "evt_1" },
-		{ T0 + 2000, "checkout_intent.order_failed", "evt_2" },
+		{ T0 + 1000, "product.updated", "evt_1", NULL },
+		{ T0 + 2000, "checkout_intent.order_failed", "evt_2", NULL },
 	};
 	struct order_event offer[] = {
-		{ T0 + 2000, "checkout_intent.offer_failed", "evt_2" },
-		{ T0 + 1000, "checkout_intent.completed", "evt_1" },
+		{ T0 + 2000, "checkout_intent.offer_failed", "evt_2", NULL },
+		{ T0 + 1000, "checkout_intent.completed", "evt_1", NULL },
 	};
 	/* Same ms: order_failed comes after completed in the list. */
 	struct order_event tie[] = {
-		{ T0, "checkout_intent.order_failed", "evt_a" },
-		{ T0, "checkout_intent.completed", "evt_b" },
+		{ T0, "checkout_intent.order_failed", "evt_a", NULL },
+		{ T0, "checkout_intent.completed", "evt_b", NULL },
 	};
 
 	(void)state;
@@ -650,25 +653,141 @@ test_stage_independent_of_shipment_order(void **state)
 	}
 }
 
+/* ---- observations of the Rye pass --------------------------------------- */
+
+static void
+test_observation_sets_its_status(void **state)
+{
+	const struct order_event evs[] = {
+		{ T0, "ORDER_PLACED", "evt_a", NULL },
+		{ T0 + 1000, "rye1.order.observed", "obs:1", "PROCESSING" },
+	};
+
+	(void)state;
+	assert_int_equal(status_of(evs, NELEM(evs)), OS_PROCESSING);
+	/* A later event moves on from what the API said. */
+	{
+		const struct order_event more[] = {
+			evs[0], evs[1], { T0 + 2000, "ORDER_FAILED", "evt_b", NULL },
+		};
+		assert_int_equal(status_of(more, NELEM(more)), OS_FAILED);
+	}
+}
+
+static void
+test_observation_wins_ties(void **state)
+{
+	/* At equal times the API's word wins over any event type. */
+	const struct order_event evs[] = {
+		{ T0, "ORDER_CANCEL_SUCCEEDED", "evt_z", NULL },
+		{ T0, "rye1.order.observed", "obs:a", "SUCCEEDED" },
+	};
+	struct order_event o = evs[1];
+
+	(void)state;
+	assert_int_equal(order_event_effect(&o).rank,
+	    order_type_effect("checkout_intent.offer_failed").rank + 1);
+	for (int round = 0; round < 10; round++) {
+		struct order_event tmp[2] = { evs[round % 2], evs[1 - round % 2] };
+		assert_int_equal(order_status_of(tmp, 2, &other_text), OS_SUCCEEDED);
+	}
+}
+
+static void
+test_unknown_status_kept_with_its_text(void **state)
+{
+	const struct order_event evs[] = {
+		{ T0, "ORDER_PLACED", "evt_a", NULL },
+		{ T0 + 1000, "rye1.order.observed", "obs:1", "PARTIALLY_CANCELLED" },
+	};
+
+	(void)state;
+	other_text = NULL;
+	assert_int_equal(status_of(evs, NELEM(evs)), OS_OTHER);
+	assert_non_null(other_text);
+	assert_string_equal(other_text, "PARTIALLY_CANCELLED");
+	/* Known again: no text. */
+	{
+		const struct order_event more[] = {
+			evs[0], evs[1], { T0 + 2000, "ORDER_PLACED", "evt_b", NULL },
+		};
+		assert_int_equal(status_of(more, NELEM(more)), OS_SUCCEEDED);
+		assert_null(other_text);
+	}
+	/* Its stage: processing, unless shipments say more. */
+	assert_int_equal(order_stage_of(OS_OTHER, NULL, 0), STAGE_PROCESSING);
+	{
+		enum carrier_tag t = TAG_IN_TRANSIT;
+		assert_int_equal(order_stage_of(OS_OTHER, &t, 1), STAGE_IN_TRANSIT);
+	}
+}
+
+static void
+test_observed_cancellation_can_fail_back(void **state)
+{
+	const struct order_event evs[] = {
+		{ T0, "rye1.order.observed", "obs:1", "ACTION_REQUIRED" },
+		{ T0 + 1000, "rye1.order.observed", "obs:2", "CANCELLATION_IN_PROGRESS" },
+		{ T0 + 2000, "ORDER_CANCEL_FAILED", "evt_f", NULL },
+	};
+
+	(void)state;
+	assert_int_equal(status_of(evs, NELEM(evs)), OS_OTHER);
+	assert_string_equal(other_text, "ACTION_REQUIRED");
+}
+
+static void
+test_shipment_tag_rule(void **state)
+{
+	static const struct {
+		const char *rye;
+		enum carrier_tag tag;
+	} rye[] = {
+		{ "ordered", TAG_PENDING }, { "shipped", TAG_IN_TRANSIT },
+		{ "delayed", TAG_IN_TRANSIT }, { "out_for_delivery", TAG_OUT_FOR_DELIVERY },
+		{ "delivered", TAG_DELIVERED }, { "canceled", TAG_PENDING },
+		{ "lost_in_space", TAG_PENDING },
+	};
+
+	(void)state;
+	/* Before AfterShip knows the parcel, Rye's status gives the tag. */
+	for (size_t i = 0; i < NELEM(rye); i++) {
+		assert_int_equal(shipment_tag_of("Pending", false, rye[i].rye), rye[i].tag);
+		assert_int_equal(shipment_tag_of(NULL, false, rye[i].rye), rye[i].tag);
+		/* AfterShip's data stored but saying only Pending: still Rye's. */
+		assert_int_equal(shipment_tag_of("Pending", true, rye[i].rye), rye[i].tag);
+		/* Once AfterShip says more, its tag is the parcel's. */
+		assert_int_equal(shipment_tag_of("InfoReceived", true, rye[i].rye),
+		    TAG_INFO_RECEIVED);
+		assert_int_equal(shipment_tag_of("Exception", true, rye[i].rye),
+		    TAG_EXCEPTION);
+	}
+	/* No Rye status: AfterShip's tag, whatever it is. */
+	assert_int_equal(shipment_tag_of("InTransit", false, NULL), TAG_IN_TRANSIT);
+	assert_int_equal(shipment_tag_of(NULL, false, NULL), TAG_PENDING);
+}
+
 /* ---- names ------------------------------------------------------------- */
 
 static void
 test_status_names(void **state)
 {
-	static const char *const names[OS__MAX] = {
+	static const char *const names[OS_OTHER] = {
 		"PENDING", "PROCESSING", "SUCCEEDED", "FAILED",
 		"CANCELLATION_IN_PROGRESS", "CANCELLED",
 	};
 	enum order_status s;
 
 	(void)state;
-	for (int i = 0; i < OS__MAX; i++) {
+	for (int i = 0; i < OS_OTHER; i++) {
 		assert_string_equal(order_status_name((enum order_status)i), names[i]);
 		s = OS__MAX;
 		assert_int_equal(order_status_parse(names[i], &s), 0);
 		assert_int_equal(s, i);
 	}
 	assert_int_equal(order_status_parse("BOGUS", &s), -1);
+	/* A status Rye adds has no name here: its text travels with it. */
+	assert_string_equal(order_status_name(OS_OTHER), "PENDING");
 	assert_int_equal(order_status_parse("", &s), -1);
 	assert_int_equal(order_status_parse("PENDING ", &s), -1);
 }
@@ -792,6 +911,11 @@ main(void)
 		cmocka_unit_test(test_stage_single_shipment),
 		cmocka_unit_test(test_stage_several_shipments),
 		cmocka_unit_test(test_stage_independent_of_shipment_order),
+		cmocka_unit_test(test_observation_sets_its_status),
+		cmocka_unit_test(test_observation_wins_ties),
+		cmocka_unit_test(test_unknown_status_kept_with_its_text),
+		cmocka_unit_test(test_observed_cancellation_can_fail_back),
+		cmocka_unit_test(test_shipment_tag_rule),
 		cmocka_unit_test(test_status_names),
 		cmocka_unit_test(test_stage_names),
 		cmocka_unit_test(test_carrier_tags),

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "rye.h"
+#include "rye_record.h"
 
 static int
 parse(enum rye_op op, int http, const char *body, struct rye_answer *a)
@@ -483,6 +484,188 @@ test_events_page_raw(void **state)
 	assert_int_equal(a.result, RYE_OK);
 	assert_int_equal(a.nevents, 0);
 	rye_answer_free(&a);
+}
+
+
+/* --- by ids, raw text of every object, gen-1 buyer data ------------------------- */
+
+static void
+test_urls_by_id(void **state)
+{
+	struct buf b;
+	const char *ids[RYE_IDS_MAX + 1];
+	char names[RYE_IDS_MAX + 1][16];
+
+	(void)state;
+	buf_init(&b, RYE_MAX_URL + 64);
+	ids[0] = "ci_1";
+	ids[1] = "ci 2&x";
+	assert_int_equal(rye_url_intents_by_id("https://api.rye.com", ids, 2, &b), 0);
+	assert_string_equal(b.data, "https://api.rye.com/api/v1/checkout-intents"
+	    "?limit=2&id=ci_1&id=ci%202%26x");
+	assert_int_equal(rye_url_shipments_by_id("https://api.rye.com/api/v1", ids, 1, &b), 0);
+	assert_string_equal(b.data, "https://api.rye.com/api/v1/shipments?limit=1&ids=ci_1");
+	for (size_t i = 0; i <= RYE_IDS_MAX; i++) {
+		snprintf(names[i], sizeof(names[i]), "shp_%zu", i);
+		ids[i] = names[i];
+	}
+	assert_int_equal(rye_url_shipments_by_id("https://api.rye.com", ids, RYE_IDS_MAX, &b), 0);
+	/* None, more than a page, a bad id, or a URL too long: refused. */
+	assert_int_equal(rye_url_shipments_by_id("https://api.rye.com", ids, 0, &b), -1);
+	assert_int_equal(rye_url_shipments_by_id("https://api.rye.com", ids,
+	    RYE_IDS_MAX + 1, &b), -1);
+	ids[3] = "";
+	assert_int_equal(rye_url_shipments_by_id("https://api.rye.com", ids, 5, &b), -1);
+	for (size_t i = 0; i < 40; i++)
+		ids[i] = rep('a', RYE_MAX_ID);
+	assert_int_equal(rye_url_intents_by_id("https://api.rye.com", ids, 40, &b), -1);
+	buf_free(&b);
+}
+
+#define CI1 "{\"id\":\"ci_1\" , \"state\":\"completed\",\"buyer\":{\"email\":\"a@b.example\"}}"
+#define CI2 "{\"state\":\"failed\",\n \"id\":\"ci_2\",\"failureReason\":{\"code\":\"x\"}}"
+
+static void
+test_raw_text_of_objects(void **state)
+{
+	struct rye_answer a;
+	const char *list = "{\"data\":[" CI1 " , 5, " CI2 "],\"pageInfo\":{}}";
+	const char *one = " \n" CI1 "\n ";
+
+	(void)state;
+	rye_answer_init(&a);
+	assert_int_equal(parse(RYE_LIST_INTENTS, 200, list, &a), 0);
+	assert_int_equal(a.result, RYE_OK);
+	assert_int_equal(a.nintents, 2);
+	assert_int_equal(a.skipped, 1);
+	assert_string_equal(a.intents[1].id, "ci_2");
+	assert_int_equal(a.intents[0].raw_len, strlen(CI1));
+	assert_memory_equal(a.intents[0].raw, CI1, strlen(CI1));
+	assert_memory_equal(a.intents[1].raw, CI2, strlen(CI2));
+	assert_int_equal(parse(RYE_GET_INTENT, 200, one, &a), 0);
+	assert_int_equal(a.intent.raw_len, strlen(CI1));
+	assert_memory_equal(a.intent.raw, CI1, strlen(CI1));
+	assert_int_equal(parse(RYE_FIND_SHIPMENTS, 200,
+	    "{\"data\":[ {\"id\":\"shp_9\",\"checkoutIntentId\":\"ci_1\"} ]}", &a), 0);
+	assert_int_equal(a.nshipments, 1);
+	assert_memory_equal(a.shipments[0].raw,
+	    "{\"id\":\"shp_9\",\"checkoutIntentId\":\"ci_1\"}", a.shipments[0].raw_len);
+	rye_answer_free(&a);
+}
+
+#define ORD "{\"id\":\"o1\",\"status\":\"ACTION_REQUIRED\",\"cart\":{\"buyerIdentity\":" \
+	"{\"email\":\"b@c.example\",\"postalCode\":\"10001\",\"countryCode\":\"US\"}}," \
+	"\"events\":[ {\"__typename\":\"PaymentSucceededOrderEvent\",\"id\":\"e1\"," \
+	"\"createdAt\":\"2023-04-13T09:02:11Z\"}, null , {\"id\":\"skipped\"},\n" \
+	"{ \"id\":\"e2\", \"__typename\":\"TrackingObtainedOrderEvent\"} ]}"
+
+static void
+test_order_raw_and_buyer(void **state)
+{
+	struct rye_answer a;
+	const struct rye_order *o = &a.order;
+
+	(void)state;
+	rye_answer_init(&a);
+	assert_int_equal(parse(RYE_ORDER_BY_ID, 200,
+	    "{\"data\":{ \"orderByID\" : " ORD " }}", &a), 0);
+	assert_int_equal(a.result, RYE_OK);
+	assert_int_equal(o->raw_len, strlen(ORD));
+	assert_memory_equal(o->raw, ORD, strlen(ORD));
+	assert_string_equal(o->email, "b@c.example");
+	assert_string_equal(o->postal_code, "10001");
+	assert_string_equal(o->country, "US");
+	assert_int_equal(o->nevents, 2);
+	assert_memory_equal(o->events[0].raw, "{\"__typename\":\"PaymentSucceededOrderEvent\","
+	    "\"id\":\"e1\",\"createdAt\":\"2023-04-13T09:02:11Z\"}", o->events[0].raw_len);
+	assert_memory_equal(o->events[1].raw,
+	    "{ \"id\":\"e2\", \"__typename\":\"TrackingObtainedOrderEvent\"}", o->events[1].raw_len);
+	/* The query asks for what is read. */
+	assert_non_null(strstr(rye_order_query, "cart { buyerIdentity { email postalCode } }"));
+	rye_answer_free(&a);
+}
+
+/* --- records (rye_record.c) -------------------------------------------------- */
+
+static void
+test_record_names(void **state)
+{
+	char out[80];
+	static const char *const states[][2] = {
+		{ "completed", "SUCCEEDED" }, { "failed", "FAILED" },
+		{ "placing_order", "PROCESSING" }, { "requires_action", "ACTION_REQUIRED" },
+		{ "retrieving_offer", "PENDING" }, { "awaiting_confirmation", "PENDING" },
+		{ "on_hold", "ON_HOLD" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+		assert_int_equal(rye_record_intent_status(states[i][0], out, sizeof(out)), 0);
+		assert_string_equal(out, states[i][1]);
+	}
+	assert_int_equal(rye_record_intent_status(NULL, out, sizeof(out)), -1);
+	assert_int_equal(rye_record_intent_status("", out, sizeof(out)), -1);
+	assert_int_equal(rye_record_intent_status("a b", out, sizeof(out)), -1);
+	assert_int_equal(rye_record_event_type("TrackingObtainedOrderEvent", out, sizeof(out)), 0);
+	assert_string_equal(out, "TRACKING_OBTAINED");
+	assert_int_equal(rye_record_event_type("PaymentSucceededOrderEvent", out, sizeof(out)), 0);
+	assert_string_equal(out, "PAYMENT_SUCCEEDED");
+	assert_int_equal(rye_record_event_type("OrderCancelFailedOrderEvent", out, sizeof(out)), 0);
+	assert_string_equal(out, "ORDER_CANCEL_FAILED");
+	assert_int_equal(rye_record_event_type("SomethingNew", out, sizeof(out)), 0);
+	assert_string_equal(out, "SOMETHING_NEW");
+	assert_int_equal(rye_record_event_type("OrderEvent", out, sizeof(out)), 0);
+	assert_string_equal(out, "ORDER_EVENT");
+	assert_int_equal(rye_record_event_type("Bad-Name", out, sizeof(out)), -1);
+	assert_int_equal(rye_record_event_type("LongName", out, 4), -1);
+}
+
+static void
+test_record_digests_and_ids(void **state)
+{
+	struct rye_intent i = { .id = "ci_1", .state = "completed", .email = "a@b.example" };
+	char d1[RYE_DIGEST_LEN + 1], d2[RYE_DIGEST_LEN + 1], id[RYE_RECORD_MAX_ID], got[20];
+
+	(void)state;
+	rye_record_intent_digest(&i, d1);
+	assert_int_equal(strlen(d1), RYE_DIGEST_LEN);
+	rye_record_intent_digest(&i, d2);
+	assert_string_equal(d1, d2);
+	i.email = "other@b.example";
+	rye_record_intent_digest(&i, d2);
+	assert_string_not_equal(d1, d2);
+	/* A field moved to another is another fact. */
+	i.email = NULL;
+	i.postal_code = "other@b.example";
+	rye_record_intent_digest(&i, d1);
+	assert_string_not_equal(d1, d2);
+	assert_int_equal(rye_record_obs_id(id, sizeof(id), "intent", "ci:1", d1, 3), 0);
+	assert_true(rye_record_obs_digest(id, got));
+	assert_string_equal(got, d1);
+	assert_false(rye_record_obs_digest("evt_1", got));
+	assert_false(rye_record_obs_digest("obs:x", got));
+	assert_int_equal(rye_record_obs_id(id, 10, "intent", "ci_1", d1, 0), -1);
+}
+
+static void
+test_record_bodies(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 4096);
+	assert_int_equal(rye_record_observation(&b, "obs:intent:ci_\"1:abc:0",
+	    RYE_RECORD_INTENT, "2026-03-25T00:00:00Z", "checkout_intent", "ci_\"1",
+	    "{\"id\":\"ci_\\\"1\"} ", 15), 0);
+	assert_string_equal(b.data, "{\"id\":\"obs:intent:ci_\\\"1:abc:0\",\"object\":"
+	    "\"observation\",\"type\":\"rye2.intent.observed\",\"createdAt\":"
+	    "\"2026-03-25T00:00:00Z\",\"source\":{\"type\":\"checkout_intent\",\"id\":"
+	    "\"ci_\\\"1\"},\"data\":{\"id\":\"ci_\\\"1\"}}");
+	assert_int_equal(rye_record_order_event(&b, "sync:e/1", "o1", "2023-04-13T09:02:11Z",
+	    "{\"id\":\"e/1\"}", 12), 0);
+	assert_string_equal(b.data, "{\"id\":\"sync:e/1\",\"object\":\"order_event\","
+	    "\"requestId\":\"o1\",\"createdAt\":\"2023-04-13T09:02:11Z\",\"data\":{\"id\":\"e/1\"}}");
+	buf_free(&b);
 }
 
 /* --- gen 1: orderByID ----------------------------------------------------- */
@@ -970,6 +1153,12 @@ main(void)
 		cmocka_unit_test(test_ratelimit_hostile),
 		cmocka_unit_test(test_retry_after_header),
 		cmocka_unit_test(test_pager),
+		cmocka_unit_test(test_urls_by_id),
+		cmocka_unit_test(test_raw_text_of_objects),
+		cmocka_unit_test(test_order_raw_and_buyer),
+		cmocka_unit_test(test_record_names),
+		cmocka_unit_test(test_record_digests_and_ids),
+		cmocka_unit_test(test_record_bodies),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
