@@ -23,6 +23,7 @@
 #include "log.h"
 #include "lookup.h"
 #include "notify.h"
+#include "num.h"
 #include "promtext.h"
 #include "query.h"
 #include "sig.h"
@@ -405,7 +406,7 @@ cursor_decode(const char *cur, struct order_filter *f, char *idbuf, size_t idsz)
 		return -1;
 	memcpy(num, raw, (size_t)(dot - (char *)raw));
 	num[dot - (char *)raw] = '\0';
-	if (conf_parse_long(num, 0, 0x7fffffffffffffffL, &v) < 0)
+	if (num_parse_long(num, 0, 0x7fffffffffffffffL, &v) < 0)
 		return -1;
 	memcpy(idbuf, dot + 1, strlen(dot + 1) + 1);
 	f->has_cursor = true;
@@ -441,7 +442,7 @@ list_filter(struct call *c, struct order_filter *f, char *idbuf, size_t idsz)
 		f->stale = *v == '1';
 	}
 	if ((v = query_get(&c->q, "limit")) != NULL &&
-	    conf_parse_long(v, 1, LIST_MAX, &limit) < 0)
+	    num_parse_long(v, 1, LIST_MAX, &limit) < 0)
 		return bad_parameter(c, "limit: must be 1 to 200"), -1;
 	if ((v = query_get(&c->q, "cursor")) != NULL && *v != '\0' &&
 	    cursor_decode(v, f, idbuf, idsz) < 0)

@@ -51,6 +51,7 @@
 #include "carrier.h"
 #include "log.h"
 #include "metrics.h"
+#include "num.h"
 #include "poll.h"
 #include "runlock.h"
 #include "store_carrier.h"
@@ -118,7 +119,7 @@ parse_options(int argc, char *argv[], struct opts *o)
 			o->config = optarg;
 			break;
 		case 'n':
-			if (conf_parse_long(optarg, 0, 100000000, &o->limit) < 0) {
+			if (num_parse_long(optarg, 0, 100000000, &o->limit) < 0) {
 				fprintf(stderr, "shiptrack-poll: --limit takes a whole "
 				    "number >= 0\n%s", usage);
 				return EXIT_USAGE;

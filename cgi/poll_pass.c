@@ -31,6 +31,7 @@
 
 #include "apply_carrier.h"
 #include "log.h"
+#include "num.h"
 #include "poll.h"
 #include "ratelimit.h"
 #include "store_carrier.h"
@@ -622,7 +623,7 @@ plan_list(struct run *r)
 	r->list_since = -1;
 	r->list_page = 1;
 	carrier_pager_init(&r->pager, r->a.conf.poll_max_pages);
-	if (rc == STORE_OK && conf_parse_long(v, 0, LONG_MAX, &cursor) == 0) {
+	if (rc == STORE_OK && num_parse_long(v, 0, LONG_MAX, &cursor) == 0) {
 		r->list_since = cursor - r->a.conf.poll_sync_margin * 1000;
 		if (r->list_since < 0)
 			r->list_since = 0;

@@ -23,6 +23,7 @@
 #include "link.h"
 #include "log.h"
 #include "notify.h"
+#include "num.h"
 #include "progress.h"
 #include "runlock.h"
 #include "sender.h"
@@ -533,7 +534,7 @@ notify_args(int argc, char *argv[], struct sender_opts *o)
 			v = argv[i] + 8;
 		else
 			v = "";
-		if (conf_parse_long(v, 1, 1000000, &o->limit) < 0) {
+		if (num_parse_long(v, 1, 1000000, &o->limit) < 0) {
 			fprintf(stderr, "usage: shiptrack notify [--limit N]\n");
 			return -1;
 		}

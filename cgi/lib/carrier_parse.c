@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 
 #include "carrier.h"
+#include "num.h"
 #include "text.h"
 
 /* --- small helpers ----------------------------------------------------- */
@@ -791,27 +792,6 @@ carrier_headers_init(struct carrier_headers *h)
 }
 
 /*
- * A header's number: ASCII digits only (no sign, no blanks inside), of any
- * length, saturated at max; -1 when it is not one.  Written out rather
- * than strtoll(), which accepts signs and blanks and stops at INT64_MAX.
- */
-static int64_t
-header_number(const char *v, size_t len, int64_t max)
-{
-	int64_t n = 0;
-
-	if (len == 0)
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		if (v[i] < '0' || v[i] > '9')
-			return -1;
-		if (n <= max)	/* so n * 10 + 9 stays far below INT64_MAX */
-			n = n * 10 + (v[i] - '0');
-	}
-	return n > max ? max : n;
-}
-
-/*
  * Retry-After in its other form, an HTTP-date (all three of RFC 9110's
  * forms start with the day's name), read by libcurl: Unix seconds within
  * [0, CARRIER_MAX_HEADER_S], or -1.
@@ -849,13 +829,13 @@ carrier_header_line(struct carrier_headers *h, const char *line, size_t len)
 		vlen--;
 #define IS(name) (nlen == sizeof(name) - 1 && strncasecmp(line, name, nlen) == 0)
 	if (IS("X-RateLimit-Limit"))
-		h->limit = (long)header_number(v, vlen, CARRIER_MAX_HEADER_COUNT);
+		h->limit = (long)num_whole_digits(v, vlen, CARRIER_MAX_HEADER_COUNT);
 	else if (IS("X-RateLimit-Remaining"))
-		h->remaining = (long)header_number(v, vlen, CARRIER_MAX_HEADER_COUNT);
+		h->remaining = (long)num_whole_digits(v, vlen, CARRIER_MAX_HEADER_COUNT);
 	else if (IS("X-RateLimit-Reset"))
-		h->reset_s = header_number(v, vlen, CARRIER_MAX_HEADER_S);
+		h->reset_s = num_whole_digits(v, vlen, CARRIER_MAX_HEADER_S);
 	else if (IS("Retry-After")) {
-		h->retry_after_s = header_number(v, vlen, CARRIER_MAX_HEADER_S);
+		h->retry_after_s = num_whole_digits(v, vlen, CARRIER_MAX_HEADER_S);
 		h->retry_at_s = h->retry_after_s < 0 ? header_date(v, vlen) : -1;
 	} else if (IS("as-api-version"))
 		clean_copy(h->api_version, sizeof(h->api_version), v, vlen);

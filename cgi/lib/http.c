@@ -23,9 +23,9 @@
 
 #include <fcgiapp.h>
 
-#include "conf.h"
 #include "http.h"
 #include "log.h"
+#include "num.h"
 
 struct http_req {
 	FCGX_Request *fcgx;	/* NULL in CGI mode */
@@ -178,7 +178,7 @@ http_read_body(struct http_req *req, size_t max, struct buf *out)
 		if (digits == 0 || cl[digits] != '\0')
 			return BODY_BAD_LENGTH;
 		/* A well-formed length too big to parse is simply too large. */
-		if (digits > 18 || conf_parse_long(cl, 0, 0x7fffffffffffffffL, &declared) < 0)
+		if (digits > 18 || num_parse_long(cl, 0, 0x7fffffffffffffffL, &declared) < 0)
 			return BODY_TOO_LARGE;
 	}
 	if (declared > (long)max)
