@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "app.h"
+#include "codec.h"
 #include "http.h"
 #include "i18n.h"
 #include "event.h"
@@ -107,13 +108,13 @@ static struct viewcache *views;
 static bool
 etag_of(const char *body, size_t len, char out[40])
 {
-	struct sig_part part = { body, len };
-	unsigned char md[SIG_MAC_LEN];
+	struct codec_part part = { body, len };
+	unsigned char md[CODEC_SHA256_LEN];
 
-	if (!sig_sha256(&part, 1, md))
+	if (!codec_sha256(&part, 1, md))
 		return false;
 	out[0] = '"';
-	sig_hex_encode(md, 16, out + 1);
+	codec_hex_encode(md, 16, out + 1);
 	out[33] = '"';
 	out[34] = '\0';
 	return true;
@@ -385,7 +386,7 @@ cursor_encode(int64_t ms, const char *id, char *out, size_t outsz)
 	int n = snprintf(raw, sizeof(raw), "%lld.%s", (long long)ms, id);
 
 	if (n < 0 || (size_t)n >= sizeof(raw) ||
-	    sig_b64_encode((const unsigned char *)raw, (size_t)n, out, outsz, true) == 0)
+	    codec_b64_encode((const unsigned char *)raw, (size_t)n, out, outsz, true) == 0)
 		out[0] = '\0';
 }
 
@@ -397,7 +398,7 @@ cursor_decode(const char *cur, struct order_filter *f, char *idbuf, size_t idsz)
 	size_t len;
 	long v;
 
-	if (strlen(cur) > 400 || sig_b64url_decode(cur, raw, sizeof(raw) - 1, &len) < 0)
+	if (strlen(cur) > 400 || codec_b64url_decode(cur, raw, sizeof(raw) - 1, &len) < 0)
 		return -1;
 	raw[len] = '\0';
 	if (memchr(raw, '\0', len) != NULL || (dot = strchr((char *)raw, '.')) == NULL ||

@@ -8,6 +8,7 @@
 
 #include <openssl/crypto.h>
 
+#include "codec.h"
 #include "lookup.h"
 #include "sig.h"
 #include "store_facts.h"
@@ -73,7 +74,7 @@ lookup_limit_key(const char *secret, char kind, const char *value,
 	sig_hmac_sha256(secret, strlen(secret), msg, (size_t)n, mac);
 	out[0] = kind;
 	out[1] = ':';
-	sig_hex_encode(mac, sizeof(mac), out + 2);
+	codec_hex_encode(mac, sizeof(mac), out + 2);
 	out[LOOKUP_LIMIT_KEY_LEN - 1] = '\0';
 	OPENSSL_cleanse(mac, sizeof(mac));
 }

@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 
 #include "buf.h"
+#include "codec.h"
 #include "i18n.h"
 #include "notify.h"
 #include "sig.h"
@@ -33,7 +34,7 @@ notify_secret_key(const char *secret, unsigned char key[NOTIFY_KEY_MAX],
 		return -1;
 	if (strncmp(secret, "whsec_", 6) == 0)
 		secret += 6;
-	if (sig_b64_decode(secret, tmp, sizeof(tmp), &n) < 0 ||
+	if (codec_b64_decode(secret, tmp, sizeof(tmp), &n) < 0 ||
 	    n < NOTIFY_KEY_MIN || n > NOTIFY_KEY_MAX) {
 		OPENSSL_cleanse(tmp, sizeof(tmp));
 		return -1;
@@ -62,7 +63,7 @@ notify_sign(const unsigned char *key, size_t keylen, const char *msg_id,
 	sig_hmac_sha256(key, keylen, signed_content.data, signed_content.len, mac);
 	buf_free(&signed_content);
 	memcpy(out, "v1,", 3);
-	sig_b64_encode(mac, sizeof(mac), out + 3, NOTIFY_SIG_LEN - 3, false);
+	codec_b64_encode(mac, sizeof(mac), out + 3, NOTIFY_SIG_LEN - 3, false);
 }
 
 static json_object *
@@ -408,7 +409,7 @@ subject_header(const char *s)
 		/* 45 bytes -> 60 base64 characters + 12 of framing = 72. */
 		if ((n = utf8_prefix(s, len, 45)) == 0)
 			n = len < 45 ? len : 45;
-		sig_b64_encode((const unsigned char *)s, n, enc, sizeof(enc), false);
+		codec_b64_encode((const unsigned char *)s, n, enc, sizeof(enc), false);
 		if (buf_printf(&b, " =?UTF-8?B?%s?=", enc) < 0)
 			goto err;
 	}

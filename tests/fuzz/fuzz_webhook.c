@@ -39,6 +39,7 @@
 #include "app.h"
 #include "apply.h"
 #include "batch.h"
+#include "codec.h"
 #include "event.h"
 #include "log.h"
 #include "sig.h"
@@ -186,12 +187,12 @@ make_header(const struct segment *s, const char *secret, char *out, size_t outsz
 	} else {
 		char first[64];
 
-		sig_b64_encode(mac, sizeof(mac), enc, sizeof(enc), false);
+		codec_b64_encode(mac, sizeof(mac), enc, sizeof(enc), false);
 		if (s->ctl & 0x10) {
 			/* Two signatures, the first made with another secret. */
 			sig_hmac_sha256(WRONG_SECRET, strlen(WRONG_SECRET), s->body,
 			    s->len, mac);
-			sig_b64_encode(mac, sizeof(mac), first, sizeof(first), false);
+			codec_b64_encode(mac, sizeof(mac), first, sizeof(first), false);
 			snprintf(out, outsz, "%s, %s", first, enc);
 		} else
 			snprintf(out, outsz, "%s", enc);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "link.h"
 #include "notify.h"
 #include "sig.h"
@@ -403,7 +404,7 @@ subject_text(const char *header, char *out, size_t outsz)
 		assert_non_null(end);
 		assert_true((size_t)(end - p) < 75);	/* RFC 2047's limit per word */
 		snprintf(b64, sizeof(b64), "%.*s", (int)(end - p - 10), p + 10);
-		assert_int_equal(sig_b64_decode(b64, (unsigned char *)out + used,
+		assert_int_equal(codec_b64_decode(b64, (unsigned char *)out + used,
 		    outsz - used - 1, &n), 0);
 		used += n;
 		p = end + 2;
