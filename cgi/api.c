@@ -21,6 +21,7 @@
 #include "http.h"
 #include "i18n.h"
 #include "event.h"
+#include "json.h"
 #include "log.h"
 #include "lookup.h"
 #include "notify.h"
@@ -656,7 +657,7 @@ route_contact(struct call *c)
 	if (!notify_order_id_ok(c->seg[2]))
 		bad_parameter(c, "not a valid order id");
 	else if (read_body(c, &b, CONTACT_BODY_MAX) &&
-	    contact_change(c, root = event_parse_json(b.data, b.len), &change)) {
+	    contact_change(c, root = json_parse_bounded(b.data, b.len, NULL), &change)) {
 		timefmt_iso_utc(timefmt_now_ms(), now);
 		if ((st = writer_store(c)) == NULL)
 			send_unavailable(c);
@@ -784,7 +785,7 @@ route_lookup(struct call *c)
 	}
 	buf_init(&b, LOOKUP_BODY_MAX);
 	if (read_body(c, &b, LOOKUP_BODY_MAX)) {
-		if (!lookup_request(root = event_parse_json(b.data, b.len), &req))
+		if (!lookup_request(root = json_parse_bounded(b.data, b.len, NULL), &req))
 			send_error(c, 400, "bad_request", "expected {\"orderNumber\","
 			    " \"email\"} or {\"orderNumber\", \"postalCode\"}, strings",
 			    NULL);

@@ -3,7 +3,6 @@
  */
 #include "config.h"
 
-#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,125 +10,9 @@
 #include <strings.h>
 
 #include "event.h"
+#include "json.h"
 #include "rye_record.h"
 #include "text.h"
-
-/*
- * Strict UTF-8 (RFC 3629): json-c's own check accepts overlong forms,
- * surrogates and code points above U+10FFFF, all of which could make two
- * different byte strings compare or display as the same id.
- */
-static bool
-utf8_valid(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = s[i];
-		size_t n;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3, cp = c & 0x07;
-		else
-			return false;
-		if (len - i <= n)
-			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n + 1;
-	}
-	return true;
-}
-
-/*
- * Every number finite?  json-c reads NaN, Infinity and -Infinity even in
- * strict mode, though JSON has no such literals, and a number beyond a
- * double's range (1e999) as an infinity.  The recursion is bounded by the
- * tokener's depth limit.
- */
-static bool
-all_finite(json_object *o)
-{
-	switch (json_object_get_type(o)) {
-	case json_type_double:
-		return isfinite(json_object_get_double(o));
-	case json_type_array:
-		for (size_t i = 0; i < json_object_array_length(o); i++)
-			if (!all_finite(json_object_array_get_idx(o, i)))
-				return false;
-		return true;
-	case json_type_object: {
-		json_object_object_foreach(o, key, v) {
-			(void)key;
-			if (!all_finite(v))
-				return false;
-		}
-		return true;
-	}
-	default:
-		return true;
-	}
-}
-
-/* event_parse_json(), saying in *why what was wrong. */
-static json_object *
-parse_json(const char *text, size_t len, const char **why)
-{
-	struct json_tokener *tok;
-	json_object *obj;
-
-	*why = "body is not valid JSON";
-	if (len > 0x7fffffff || !utf8_valid((const unsigned char *)text, len) ||
-	    (tok = json_tokener_new_ex(EVENT_MAX_DEPTH)) == NULL)
-		return NULL;
-	/* Not JSON_TOKENER_VALIDATE_UTF8: utf8_valid() above is stricter. */
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	obj = json_tokener_parse_ex(tok, text, (int)len);
-	/* Trailing bytes after the value, or a value cut short, are invalid. */
-	if (obj != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != len)) {
-		json_object_put(obj);
-		obj = NULL;
-	}
-	json_tokener_free(tok);
-	if (obj == NULL)
-		return NULL;
-	/*
-	 * json-c decodes every lone surrogate to U+FFFD, so ids holding
-	 * "\uD800" and "\uDC00" would read the same: only the text tells.
-	 */
-	if (text_json_lone_surrogate(text, len))
-		*why = "a \\u escape is half a surrogate pair: not Unicode text";
-	else if (!all_finite(obj))
-		*why = "a number is NaN, Infinity or beyond a double's range";
-	else
-		return obj;
-	json_object_put(obj);
-	return NULL;
-}
-
-json_object *
-event_parse_json(const char *text, size_t len)
-{
-	const char *why;
-
-	return parse_json(text, len, &why);
-}
 
 /* A string's text, or NULL if an escaped NUL ("\u0000") would cut it short. */
 static const char *
@@ -695,7 +578,7 @@ start(enum sig_scheme scheme, const char *body, size_t len, struct event *ev,
 
 	memset(ev, 0, sizeof(*ev));
 	ev->scheme = scheme;
-	if ((ev->root = parse_json(body, len, &bad)) == NULL)
+	if ((ev->root = json_parse_bounded(body, len, &bad)) == NULL)
 		return fail(why, whysz, EVENT_INVALID_JSON, bad);
 	if (!json_object_is_type(ev->root, json_type_object))
 		return fail(why, whysz, EVENT_INVALID_JSON, "body is not a JSON object");

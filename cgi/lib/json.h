@@ -1,0 +1,31 @@
+/*
+ * json: untrusted JSON text into a json-c tree, bounded and lossless.
+ *
+ * json-c is lenient where two different texts would then read as one
+ * value, so its answer is checked before anyone sees it: the text must be
+ * strict RFC 8259 JSON, one value with nothing after it, at most
+ * JSON_MAX_DEPTH deep, and strict UTF-8 (RFC 3629: json-c's own check
+ * lets overlong forms, surrogates and code points above U+10FFFF
+ * through); a "\u" escape of a lone surrogate (json-c makes every one
+ * U+FFFD) and a number that is not finite (json-c reads NaN, Infinity
+ * and 1e999) are refused.  Used for webhook bodies (event.h) and the
+ * API's request bodies alike, so both refuse the same texts.  Pure: no
+ * I/O.
+ */
+#ifndef SHIPTRACK_JSON_H
+#define SHIPTRACK_JSON_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#define JSON_MAX_DEPTH 32
+
+/*
+ * Parse text; NULL if it is not JSON by the rules above, with *why (if
+ * why is not NULL) saying what was wrong.  The caller json_object_put()s
+ * the result.
+ */
+json_object *json_parse_bounded(const char *text, size_t len, const char **why);
+
+#endif
