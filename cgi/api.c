@@ -24,7 +24,6 @@
 #include "json.h"
 #include "log.h"
 #include "lookup.h"
-#include "notify.h"
 #include "num.h"
 #include "promtext.h"
 #include "query.h"
@@ -34,6 +33,7 @@
 #include "store_notify.h"
 #include "timefmt.h"
 #include "urlpath.h"
+#include "valid.h"
 #include "view.h"
 #include "viewcache.h"
 
@@ -604,7 +604,7 @@ contact_field(const char *key, json_object *v, struct facts_change *change,
 		return "a value holds a NUL byte";
 	}
 	change->v[f] = s;
-	if (f == FACT_EMAIL && !notify_address_ok(s)) {
+	if (f == FACT_EMAIL && !valid_address(s)) {
 		*code = "invalid_email";
 		return "not a plain e-mail address (one @, printable ASCII, no"
 		    " spaces, angle brackets, quotes or commas)";
@@ -654,7 +654,7 @@ route_contact(struct call *c)
 	struct buf b;
 
 	buf_init(&b, CONTACT_BODY_MAX);
-	if (!notify_order_id_ok(c->seg[2]))
+	if (!valid_order_id(c->seg[2]))
 		bad_parameter(c, "not a valid order id");
 	else if (read_body(c, &b, CONTACT_BODY_MAX) &&
 	    contact_change(c, root = json_parse_bounded(b.data, b.len, NULL), &change)) {

@@ -22,7 +22,6 @@
 #include "http.h"
 #include "link.h"
 #include "log.h"
-#include "notify.h"
 #include "num.h"
 #include "progress.h"
 #include "runlock.h"
@@ -33,6 +32,7 @@
 #include "store_notify.h"
 #include "store_rye.h"
 #include "timefmt.h"
+#include "valid.h"
 
 #define EXIT_USAGE 2
 
@@ -498,11 +498,11 @@ cmd_contact(struct app *a, int argc, char *argv[])
 		fprintf(stderr, "usage: shiptrack contact ORDER_ID ADDRESS\n");
 		return EXIT_USAGE;
 	}
-	if (!notify_order_id_ok(argv[1])) {
+	if (!valid_order_id(argv[1])) {
 		fprintf(stderr, "shiptrack contact: not a valid order id\n");
 		return EXIT_USAGE;
 	}
-	if (!notify_address_ok(argv[2])) {
+	if (!valid_address(argv[2])) {
 		fprintf(stderr, "shiptrack contact: not a plain e-mail address (one @,"
 		    " printable ASCII, no spaces, angle brackets, quotes or commas)\n");
 		return EXIT_USAGE;

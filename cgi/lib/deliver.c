@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "deliver.h"
+#include "valid.h"
 
 /* What came back: a count, the first bytes, and Retry-After. */
 struct answer {
@@ -247,7 +248,7 @@ err:
 static struct curl_slist *
 address_list(const char *addr)
 {
-	char line[NOTIFY_ADDR_MAX + 3];
+	char line[VALID_ADDR_MAX + 3];
 
 	snprintf(line, sizeof(line), "<%s>", addr);
 	return curl_slist_append(NULL, line);
@@ -301,7 +302,7 @@ mail_classify(struct deliver_result *r, CURL *e, CURLcode res, const char *errbu
 void
 deliver_mail(const struct deliver_mail *m, struct deliver_result *r)
 {
-	char errbuf[CURL_ERROR_SIZE], from[NOTIFY_ADDR_MAX + 3];
+	char errbuf[CURL_ERROR_SIZE], from[VALID_ADDR_MAX + 3];
 	struct curl_slist *rcpt = NULL, *h = NULL;
 	curl_mime *mime = NULL;
 	CURL *e;

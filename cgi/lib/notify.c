@@ -1,6 +1,6 @@
 /*
- * notify: see notify.h.  Three parts: the webhook (body and signature),
- * the checks for header values, and the e-mail (headers, text, HTML).
+ * notify: see notify.h.  Two parts: the webhook (body and signature) and
+ * the e-mail (headers, text, HTML); header values are checked by valid.h.
  */
 #include "config.h"
 
@@ -18,6 +18,7 @@
 #include "notify.h"
 #include "sig.h"
 #include "timefmt.h"
+#include "valid.h"
 
 #define MAIL_BODY_MAX (64u * 1024)
 
@@ -121,76 +122,6 @@ notify_webhook_body(const struct notify_msg *msg, size_t *len)
 		out = strdup(s);
 	json_object_put(o);
 	return out;
-}
-
-/* ---- header values ----------------------------------------------------- */
-
-bool
-notify_header_value_ok(const char *s, size_t max)
-{
-	size_t n = 0;
-
-	if (s == NULL || *s == '\0')
-		return false;
-	for (; *s != '\0'; s++, n++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e || n >= max)
-			return false;
-	return true;
-}
-
-bool
-notify_order_id_ok(const char *id)
-{
-	size_t n = 0;
-
-	if (id == NULL || *id == '\0')
-		return false;
-	for (; *id != '\0'; id++, n++)
-		if ((unsigned char)*id < 0x20 || *id == 0x7f || n >= NOTIFY_SUBJECT_ID_MAX)
-			return false;
-	return true;
-}
-
-/* A dot-atom: non-empty, no leading, trailing or doubled dot. */
-static bool
-dot_atom_ok(const char *s, size_t len)
-{
-	if (len == 0 || s[0] == '.' || s[len - 1] == '.')
-		return false;
-	for (size_t i = 1; i < len; i++)
-		if (s[i] == '.' && s[i - 1] == '.')
-			return false;
-	return true;
-}
-
-static bool
-domain_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '.';
-}
-
-bool
-notify_address_ok(const char *addr)
-{
-	const char *at;
-	size_t len, local;
-
-	/* Printable ASCII only: no blank, CR, LF, NUL tricks, no UTF-8. */
-	if (!notify_header_value_ok(addr, NOTIFY_ADDR_MAX) ||
-	    strpbrk(addr, " <>()[]\\,;:\"") != NULL)
-		return false;
-	if ((at = strchr(addr, '@')) == NULL || strchr(at + 1, '@') != NULL)
-		return false;
-	len = strlen(addr);
-	local = (size_t)(at - addr);
-	if (local > NOTIFY_LOCAL_MAX || !dot_atom_ok(addr, local) ||
-	    !dot_atom_ok(at + 1, len - local - 1))
-		return false;
-	for (const char *p = at + 1; *p != '\0'; p++)
-		if (!domain_char(*p))
-			return false;
-	return true;
 }
 
 /* ---- e-mail ------------------------------------------------------------------- */
@@ -400,7 +331,7 @@ subject_header(const char *s)
 	size_t len = strlen(s), n;
 	char enc[80];
 
-	if (notify_header_value_ok(s, 998 - 9))
+	if (valid_header_value(s, 998 - 9))
 		return dupf("Subject: %s", s);
 	buf_init(&b, 4096);
 	if (buf_printf(&b, "Subject:") < 0)
@@ -467,16 +398,16 @@ notify_mail_build(const struct notify_msg *msg, const char *from, const char *to
 
 	memset(out, 0, sizeof(*out));
 	*why = NULL;
-	if (!notify_address_ok(from)) {
+	if (!valid_address(from)) {
 		*why = "mail_from is not a plain e-mail address";
 		return -1;
 	}
-	if (!notify_address_ok(to)) {
+	if (!valid_address(to)) {
 		*why = "the contact address is not a plain e-mail address";
 		return -1;
 	}
-	if (!notify_header_value_ok(m->order_id, NOTIFY_SUBJECT_ID_MAX) ||
-	    !notify_header_value_ok(m->uid, 100)) {
+	if (!valid_header_value(m->order_id, VALID_ORDER_ID_MAX) ||
+	    !valid_header_value(m->uid, 100)) {
 		*why = "the order id cannot go into a mail header";
 		return -1;
 	}

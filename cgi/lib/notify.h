@@ -18,10 +18,8 @@
  * per stage, the stage change's time in the delivery country's zone.  A
  * subject that is not ASCII is sent as RFC 2047 encoded-words.
  *
- * Everything bound for a mail header is checked here first.  An address
- * must be a plain addr-spec: one "@", printable ASCII, none of blanks,
- * angle brackets, quotes, commas, semicolons, colons, parentheses,
- * backslashes or control characters; an order id in the Subject must be
+ * Everything bound for a mail header is checked here first (valid.h): the
+ * addresses must be plain addr-specs and an order id in the Subject
  * printable ASCII.  So no stored value can end a header line and start
  * another (header injection), or smuggle a second recipient.
  */
@@ -37,9 +35,6 @@
 #define NOTIFY_KEY_MIN 24	/* bytes; the spec's minimum for HMAC secrets */
 #define NOTIFY_KEY_MAX 64
 #define NOTIFY_SIG_LEN 48	/* "v1," + 44 base64 characters + NUL */
-#define NOTIFY_ADDR_MAX 254	/* RFC 5321 path limit without the brackets */
-#define NOTIFY_LOCAL_MAX 64	/* RFC 5321 local-part limit */
-#define NOTIFY_SUBJECT_ID_MAX 200
 #define NOTIFY_BACKOFF_MAX_MS (6 * 3600 * 1000LL)
 #define NOTIFY_PARCEL_MAX 128	/* a tracking number (<= 64 bytes) and more */
 
@@ -72,13 +67,6 @@ void notify_sign(const unsigned char *key, size_t keylen, const char *msg_id,
 
 /* The webhook body, malloc'd, compact JSON; NULL when out of memory. */
 char *notify_webhook_body(const struct notify_msg *m, size_t *len);
-
-/* An order id an operator may name: non-empty, <= 200 bytes, no control bytes. */
-bool notify_order_id_ok(const char *id);
-/* A plain addr-spec we are willing to put in From:, To: and RCPT TO. */
-bool notify_address_ok(const char *addr);
-/* Non-empty, at most max bytes, every byte printable ASCII (0x20..0x7e). */
-bool notify_header_value_ok(const char *s, size_t max);
 
 #define NOTIFY_MAIL_HEADERS 6
 struct notify_mail {

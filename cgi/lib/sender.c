@@ -25,6 +25,7 @@
 #include "store_facts.h"
 #include "store_notify.h"
 #include "timefmt.h"
+#include "valid.h"
 #include "view.h"
 
 enum outcome { OUT_SENT, OUT_SKIPPED, OUT_FAILED, OUT_RETRY };
@@ -55,7 +56,7 @@ struct row {
 	struct notify_msg msg;
 	json_object *view;
 	char link[LINK_MAX];
-	char contact[NOTIFY_ADDR_MAX + 2];
+	char contact[VALID_ADDR_MAX + 2];
 	bool has_contact;
 	bool superseded;	/* e-mail only: a newer row says it better */
 	char country[FACT_VALUE_MAX + 1];
@@ -87,7 +88,7 @@ sender_check_conf(const struct conf *c, char *err, size_t errsz)
 			    " bytes", NOTIFY_KEY_MIN, NOTIFY_KEY_MAX), -1;
 		OPENSSL_cleanse(key, sizeof(key));
 	}
-	if (c->mail_from != NULL && !notify_address_ok(c->mail_from))
+	if (c->mail_from != NULL && !valid_address(c->mail_from))
 		return snprintf(err, errsz, "mail_from: not a plain e-mail address"), -1;
 	if (c->smtp_url != NULL) {
 		channels++;

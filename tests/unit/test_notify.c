@@ -21,6 +21,7 @@
 #include "link.h"
 #include "notify.h"
 #include "sig.h"
+#include "valid.h"
 
 /*
  * The Standard Webhooks test vector, as published with the specification
@@ -207,7 +208,7 @@ test_address_ok_accepts(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		assert_true(notify_address_ok(good[i]));
+		assert_true(valid_address(good[i]));
 }
 
 static void
@@ -228,14 +229,14 @@ test_address_ok_refuses(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_false(notify_address_ok(bad[i]));
+		assert_false(valid_address(bad[i]));
 	/* 255 bytes overall */
 	memset(longaddr, 'a', sizeof(longaddr));
 	memcpy(longaddr, "a@", 2);
 	longaddr[255] = '\0';
-	assert_false(notify_address_ok(longaddr));
+	assert_false(valid_address(longaddr));
 	longaddr[254] = '\0';
-	assert_true(notify_address_ok(longaddr));
+	assert_true(valid_address(longaddr));
 }
 
 static void
@@ -244,24 +245,24 @@ test_order_id_and_header_values(void **state)
 	char big[260];
 
 	(void)state;
-	assert_true(notify_order_id_ok("ord_123"));
-	assert_true(notify_order_id_ok("ord \xc3\xa9"));
-	assert_false(notify_order_id_ok(""));
-	assert_false(notify_order_id_ok(NULL));
-	assert_false(notify_order_id_ok("ord\r\nBcc: x@y"));
-	assert_false(notify_order_id_ok("ord\x7f"));
+	assert_true(valid_order_id("ord_123"));
+	assert_true(valid_order_id("ord \xc3\xa9"));
+	assert_false(valid_order_id(""));
+	assert_false(valid_order_id(NULL));
+	assert_false(valid_order_id("ord\r\nBcc: x@y"));
+	assert_false(valid_order_id("ord\x7f"));
 	memset(big, 'o', sizeof(big));
 	big[200] = '\0';
-	assert_true(notify_order_id_ok(big));
+	assert_true(valid_order_id(big));
 	big[200] = 'o';
 	big[201] = '\0';
-	assert_false(notify_order_id_ok(big));
+	assert_false(valid_order_id(big));
 
-	assert_true(notify_header_value_ok("Order 1 ~!", 10));
-	assert_false(notify_header_value_ok("Order 1 ~!", 9));
-	assert_false(notify_header_value_ok("", 10));
-	assert_false(notify_header_value_ok("a\rb", 10));
-	assert_false(notify_header_value_ok("caf\xc3\xa9", 10));
+	assert_true(valid_header_value("Order 1 ~!", 10));
+	assert_false(valid_header_value("Order 1 ~!", 9));
+	assert_false(valid_header_value("", 10));
+	assert_false(valid_header_value("a\rb", 10));
+	assert_false(valid_header_value("caf\xc3\xa9", 10));
 }
 
 /* ---- e-mail ------------------------------------------------------------------ */
