@@ -233,15 +233,6 @@ cmd_check(struct app *a, int argc, char *argv[])
 	return check_locks(&a->conf) > 0 ? 1 : 0;
 }
 
-static enum sig_scheme
-scheme_of(const char *name)
-{
-	for (int s = 0; s < SIG__MAX; s++)
-		if (strcmp(apply_scheme_name((enum sig_scheme)s), name) == 0)
-			return (enum sig_scheme)s;
-	return SIG__MAX;
-}
-
 struct replay {
 	struct store *st;
 	long events, skipped, orders;
@@ -283,7 +274,7 @@ replay_event(void *arg, const struct event_row *r)
 	struct event ev;
 	char why[160];
 
-	if (event_parse_record(scheme_of(r->scheme), r->body, r->body_len, &ev, why,
+	if (event_parse_record(sig_scheme_named(r->scheme), r->body, r->body_len, &ev, why,
 	    sizeof(why)) != EVENT_OK) {
 		/* Kept as stored: a later parser may read it. */
 		log_warn("replay: event seq %lld no longer parses: %s",

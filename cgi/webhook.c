@@ -164,7 +164,7 @@ reject(struct http_req *req, struct receiver *r, const struct sender *s,
     const char *code, const char *why, const struct buf *body)
 {
 	struct batch_item it = {
-		.kind = BATCH_REJECT, .scheme = apply_scheme_name(s->scheme),
+		.kind = BATCH_REJECT, .scheme = sig_scheme_name(s->scheme),
 		.reason = why, .code = code, .body = body->data, .len = body->len,
 	};
 
@@ -172,7 +172,7 @@ reject(struct http_req *req, struct receiver *r, const struct sender *s,
 		answer_unavailable(req);
 		return;
 	}
-	log_warn("rejected %s delivery: %s", apply_scheme_name(s->scheme), why);
+	log_warn("rejected %s delivery: %s", sig_scheme_name(s->scheme), why);
 	http_send_error(req, 400, code, why, NULL);
 }
 
@@ -243,7 +243,7 @@ handle(struct http_req *req, void *arg)
 		/* From here on it is CPU work to batch_submit(): a commit waits for it. */
 		batch_arrive(r->batch);
 		if (!sig_verify(s->scheme, secret, sig, body.data, body.len)) {
-			log_warn("bad %s signature", apply_scheme_name(s->scheme));
+			log_warn("bad %s signature", sig_scheme_name(s->scheme));
 			refuse(req, 401, "bad_signature",
 			    "the signature does not match the body", NULL);
 		} else

@@ -13,17 +13,6 @@
 #include "rye_record.h"
 #include "store_rye.h"
 
-const char *
-apply_scheme_name(enum sig_scheme s)
-{
-	switch (s) {
-	case SIG_RYE_V1: return "rye1";
-	case SIG_RYE_V2: return "rye2";
-	case SIG_AFTERSHIP: return "aftership";
-	default: return "unknown";
-	}
-}
-
 enum store_rc
 apply_event_effects(struct store *st, const struct event *ev)
 {
@@ -257,7 +246,7 @@ apply_event_in_tx(struct store *st, const struct event *ev, const char *body,
 {
 	char now[TIMEFMT_ISO_LEN], intent[EVENT_MAX_ID + 1];
 	struct event_rec rec = {
-		.id = ev->id, .scheme = apply_scheme_name(ev->scheme),
+		.id = ev->id, .scheme = sig_scheme_name(ev->scheme),
 		.type = ev->type, .order_id = ev->order_id,
 		.created_at = ev->created_at, .created_ms = ev->created.ms,
 		.marketplace = ev->marketplace, .received_at = now,

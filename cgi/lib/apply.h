@@ -53,6 +53,4 @@ enum store_rc apply_reject(struct store *st, const char *scheme,
 enum store_rc apply_reject_in_tx(struct store *st, const char *scheme,
     const char *reason, const char *body, size_t len, int64_t now_ms);
 
-const char *apply_scheme_name(enum sig_scheme s);
-
 #endif

@@ -157,7 +157,7 @@ apply_carrier_event_in_tx(struct store *st, const struct event *ev,
 	struct carrier_apply how = { .now_ms = now_ms };
 	char now[TIMEFMT_ISO_LEN];
 	struct event_rec rec = {
-		.id = ev->id, .scheme = apply_scheme_name(ev->scheme),
+		.id = ev->id, .scheme = sig_scheme_name(ev->scheme),
 		.type = ev->type, .created_at = ev->created_at,
 		.created_ms = ev->created.ms, .received_at = now,
 		.body = body, .body_len = len,

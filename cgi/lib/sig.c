@@ -14,6 +14,26 @@
 #include "codec.h"
 #include "sig.h"
 
+const char *
+sig_scheme_name(enum sig_scheme s)
+{
+	switch (s) {
+	case SIG_RYE_V1: return "rye1";
+	case SIG_RYE_V2: return "rye2";
+	case SIG_AFTERSHIP: return "aftership";
+	default: return "unknown";
+	}
+}
+
+enum sig_scheme
+sig_scheme_named(const char *name)
+{
+	for (int s = 0; s < SIG__MAX; s++)
+		if (strcmp(sig_scheme_name((enum sig_scheme)s), name) == 0)
+			return (enum sig_scheme)s;
+	return SIG__MAX;
+}
+
 /*
  * OpenSSL 3's one-shot HMAC() looks the HMAC and SHA-256 implementations
  * up in its provider tables on every call, which cost three times the

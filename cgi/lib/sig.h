@@ -24,6 +24,11 @@ enum sig_scheme {
 	SIG__MAX
 };
 
+/* The scheme's name as stored with each event ("rye1", "rye2", "aftership"). */
+const char *sig_scheme_name(enum sig_scheme s);
+/* The scheme stored under this name, or SIG__MAX. */
+enum sig_scheme sig_scheme_named(const char *name);
+
 void sig_hmac_sha256(const void *key, size_t keylen, const void *msg,
     size_t msglen, unsigned char out[SIG_MAC_LEN]);
 

@@ -273,7 +273,7 @@ deliver(struct batch *b, struct segment *s, bool check_sig)
 		    "handshake without a usable challenge");
 	} else if (rc != EVENT_OK) {
 		struct batch_item it = {
-			.kind = BATCH_REJECT, .scheme = apply_scheme_name(s->scheme),
+			.kind = BATCH_REJECT, .scheme = sig_scheme_name(s->scheme),
 			.reason = why, .body = s->body, .len = s->len,
 		};
 		MUST(rc < sizeof(codes) / sizeof(codes[0]) && codes[rc] != NULL,
