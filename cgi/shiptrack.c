@@ -17,7 +17,7 @@
 
 #include "app.h"
 #include "apply.h"
-#include "deliver.h"
+#include "outbox_send.h"
 #include "event.h"
 #include "http.h"
 #include "link.h"
@@ -25,7 +25,7 @@
 #include "num.h"
 #include "progress.h"
 #include "runlock.h"
-#include "sender.h"
+#include "outbox_run.h"
 #include "sig.h"
 #include "stats.h"
 #include "store_facts.h"
@@ -214,7 +214,7 @@ cmd_check(struct app *a, int argc, char *argv[])
 	if (a->conf.smtp_allow_plaintext_auth)
 		printf("  WARNING: smtp_allow_plaintext_auth = 1: the SMTP password may"
 		    " cross the network in clear text\n");
-	if (sender_check_conf(&a->conf, result, sizeof(result)) < 0) {
+	if (outbox_run_check_conf(&a->conf, result, sizeof(result)) < 0) {
 		printf("notifications: %s\n", result);
 		return EXIT_USAGE;
 	}
@@ -514,7 +514,7 @@ cmd_contact(struct app *a, int argc, char *argv[])
 }
 
 static int
-notify_args(int argc, char *argv[], struct sender_opts *o)
+notify_args(int argc, char *argv[], struct outbox_run_opts *o)
 {
 	const char *v = NULL;
 
@@ -540,8 +540,8 @@ notify_args(int argc, char *argv[], struct sender_opts *o)
 static int
 cmd_notify(struct app *a, int argc, char *argv[])
 {
-	struct sender_opts o = { .limit = 0 };
-	struct sender_stats s;
+	struct outbox_run_opts o = { .limit = 0 };
+	struct outbox_run_stats s;
 	struct store *st;
 	enum store_rc rc;
 	struct runlock lock;
@@ -549,7 +549,7 @@ cmd_notify(struct app *a, int argc, char *argv[])
 
 	if (notify_args(argc, argv, &o) < 0)
 		return EXIT_USAGE;
-	if (sender_check_conf(&a->conf, err, sizeof(err)) < 0) {
+	if (outbox_run_check_conf(&a->conf, err, sizeof(err)) < 0) {
 		fprintf(stderr, "shiptrack notify: %s\n", err);
 		return EXIT_USAGE;
 	}
@@ -564,12 +564,12 @@ cmd_notify(struct app *a, int argc, char *argv[])
 		fprintf(stderr, "shiptrack notify: %s\n", err);
 		return 1;
 	}
-	if ((st = app_store(a)) == NULL || deliver_init() < 0) {
+	if ((st = app_store(a)) == NULL || outbox_send_init() < 0) {
 		runlock_release(&lock);
 		return 1;
 	}
-	rc = sender_run(&a->conf, st, &o, &s);
-	deliver_cleanup();
+	rc = outbox_run(&a->conf, st, &o, &s);
+	outbox_send_cleanup();
 	runlock_release(&lock);
 	printf("notify: %ld notifications, %ld sent, %ld skipped, %ld to retry,"
 	    " %ld failed, %ld interrupted runs recovered\n", s.rows, s.sent,

@@ -2,7 +2,7 @@
  * valid: the validators for values that end up where a stray byte does
  * harm (a mail header, an SMTP command, a log line), shared by every way
  * such a value comes in: the API's contact route, `shiptrack contact`,
- * Rye's buyer data, and the e-mail built from them (notify.h).
+ * Rye's buyer data, and the e-mail built from them (outbox.h).
  *
  * An address must be a plain addr-spec: one "@", printable ASCII, none of
  * blanks, angle brackets, quotes, commas, semicolons, colons,

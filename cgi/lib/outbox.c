@@ -1,5 +1,5 @@
 /*
- * notify: see notify.h.  Two parts: the webhook (body and signature) and
+ * outbox: see outbox.h.  Two parts: the webhook (body and signature) and
  * the e-mail (headers, text, HTML); header values are checked by valid.h.
  */
 #include "config.h"
@@ -15,7 +15,7 @@
 #include "buf.h"
 #include "codec.h"
 #include "i18n.h"
-#include "notify.h"
+#include "outbox.h"
 #include "sig.h"
 #include "timefmt.h"
 #include "valid.h"
@@ -25,7 +25,7 @@
 /* ---- webhook ------------------------------------------------------------ */
 
 int
-notify_secret_key(const char *secret, unsigned char key[NOTIFY_KEY_MAX],
+outbox_secret_key(const char *secret, unsigned char key[OUTBOX_KEY_MAX],
     size_t *keylen)
 {
 	unsigned char tmp[512];
@@ -36,7 +36,7 @@ notify_secret_key(const char *secret, unsigned char key[NOTIFY_KEY_MAX],
 	if (strncmp(secret, "whsec_", 6) == 0)
 		secret += 6;
 	if (codec_b64_decode(secret, tmp, sizeof(tmp), &n) < 0 ||
-	    n < NOTIFY_KEY_MIN || n > NOTIFY_KEY_MAX) {
+	    n < OUTBOX_KEY_MIN || n > OUTBOX_KEY_MAX) {
 		OPENSSL_cleanse(tmp, sizeof(tmp));
 		return -1;
 	}
@@ -47,8 +47,8 @@ notify_secret_key(const char *secret, unsigned char key[NOTIFY_KEY_MAX],
 }
 
 void
-notify_sign(const unsigned char *key, size_t keylen, const char *msg_id,
-    int64_t timestamp, const void *body, size_t len, char out[NOTIFY_SIG_LEN])
+outbox_sign(const unsigned char *key, size_t keylen, const char *msg_id,
+    int64_t timestamp, const void *body, size_t len, char out[OUTBOX_SIG_LEN])
 {
 	unsigned char mac[SIG_MAC_LEN];
 	struct buf signed_content;
@@ -64,7 +64,7 @@ notify_sign(const unsigned char *key, size_t keylen, const char *msg_id,
 	sig_hmac_sha256(key, keylen, signed_content.data, signed_content.len, mac);
 	buf_free(&signed_content);
 	memcpy(out, "v1,", 3);
-	codec_b64_encode(mac, sizeof(mac), out + 3, NOTIFY_SIG_LEN - 3, false);
+	codec_b64_encode(mac, sizeof(mac), out + 3, OUTBOX_SIG_LEN - 3, false);
 }
 
 static json_object *
@@ -79,15 +79,15 @@ str_or_null(const char *s)
  * outbox's unique key announces each once: apply_carrier.h); the webhook
  * and the e-mail name the plain tracking number.
  */
-static struct notify_msg
-plain_parcel(const struct notify_msg *m, char buf[NOTIFY_PARCEL_MAX])
+static struct outbox_msg
+plain_parcel(const struct outbox_msg *m, char buf[OUTBOX_PARCEL_MAX])
 {
-	struct notify_msg p = *m;
+	struct outbox_msg p = *m;
 	const char *hash;
 
 	if (m->shipment != NULL && strcmp(m->stage, "delayed") == 0 &&
 	    (hash = strrchr(m->shipment, '#')) != NULL) {
-		snprintf(buf, NOTIFY_PARCEL_MAX, "%.*s", (int)(hash - m->shipment),
+		snprintf(buf, OUTBOX_PARCEL_MAX, "%.*s", (int)(hash - m->shipment),
 		    m->shipment);
 		p.shipment = buf;
 	}
@@ -95,12 +95,12 @@ plain_parcel(const struct notify_msg *m, char buf[NOTIFY_PARCEL_MAX])
 }
 
 char *
-notify_webhook_body(const struct notify_msg *msg, size_t *len)
+outbox_webhook_body(const struct outbox_msg *msg, size_t *len)
 {
 	json_object *o = json_object_new_object();
-	char parcel[NOTIFY_PARCEL_MAX];
-	struct notify_msg plain = plain_parcel(msg, parcel);
-	const struct notify_msg *m = &plain;
+	char parcel[OUTBOX_PARCEL_MAX];
+	struct outbox_msg plain = plain_parcel(msg, parcel);
+	const struct outbox_msg *m = &plain;
 	const char *s;
 	char *out = NULL;
 
@@ -200,14 +200,14 @@ put_text(struct buf *b, const char *s, size_t n)
 }
 
 static bool
-has_parcel(const struct notify_msg *m)
+has_parcel(const struct outbox_msg *m)
 {
 	return m->shipment != NULL && *m->shipment != '\0';
 }
 
 /* "email.<part>.<stage>", or ".other" for a stage the catalog has no words for. */
 static void
-stage_key(const struct notify_msg *m, const char *part, char *key, size_t keysz)
+stage_key(const struct outbox_msg *m, const char *part, char *key, size_t keysz)
 {
 	snprintf(key, keysz, "email.%s.%.40s", part, m->stage);
 	if (strcmp(i18n_text(m->locale, key), key) == 0)
@@ -221,7 +221,7 @@ struct mail_words {
 };
 
 static void
-mail_words(const struct notify_msg *m, struct mail_words *w)
+mail_words(const struct outbox_msg *m, struct mail_words *w)
 {
 	struct timeval_iso at;
 
@@ -234,7 +234,7 @@ mail_words(const struct notify_msg *m, struct mail_words *w)
 
 /* One catalog text with its placeholders, through put, between pre and post. */
 static int
-line(struct buf *b, const struct notify_msg *m, const char *key,
+line(struct buf *b, const struct outbox_msg *m, const char *key,
     const struct i18n_var *var, int (*put)(struct buf *, const char *, size_t),
     const char *pre, const char *post)
 {
@@ -244,7 +244,7 @@ line(struct buf *b, const struct notify_msg *m, const char *key,
 }
 
 static char *
-mail_text(const struct notify_msg *m)
+mail_text(const struct outbox_msg *m)
 {
 	const struct i18n_var order = { "order", m->order_id },
 	    parcel = { "number", has_parcel(m) ? m->shipment : "" };
@@ -274,7 +274,7 @@ mail_text(const struct notify_msg *m)
 }
 
 static char *
-mail_html(const struct notify_msg *m)
+mail_html(const struct outbox_msg *m)
 {
 	const struct i18n_var order = { "order", m->order_id },
 	    parcel = { "number", has_parcel(m) ? m->shipment : "" };
@@ -351,7 +351,7 @@ err:
 }
 
 static char *
-mail_subject(const struct notify_msg *m)
+mail_subject(const struct outbox_msg *m)
 {
 	const struct i18n_var order = { "order", m->order_id };
 	char key[64], *h = NULL;
@@ -368,7 +368,7 @@ mail_subject(const struct notify_msg *m)
 }
 
 static int
-mail_headers(const struct notify_msg *m, const char *from, const char *to,
+mail_headers(const struct outbox_msg *m, const char *from, const char *to,
     int64_t now_ms, char **h)
 {
 	char date[40];
@@ -382,19 +382,19 @@ mail_headers(const struct notify_msg *m, const char *from, const char *to,
 	h[4] = dupf("Message-ID: <%s@%s>", m->uid, strchr(from, '@') + 1);
 	h[5] = dupf("Auto-Submitted: auto-generated");
 	h[6] = NULL;
-	for (int i = 0; i < NOTIFY_MAIL_HEADERS; i++)
+	for (int i = 0; i < OUTBOX_MAIL_HEADERS; i++)
 		if (h[i] == NULL)
 			return -1;
 	return 0;
 }
 
 int
-notify_mail_build(const struct notify_msg *msg, const char *from, const char *to,
-    int64_t now_ms, struct notify_mail *out, const char **why)
+outbox_mail_build(const struct outbox_msg *msg, const char *from, const char *to,
+    int64_t now_ms, struct outbox_mail *out, const char **why)
 {
-	char parcel[NOTIFY_PARCEL_MAX];
-	struct notify_msg plain = plain_parcel(msg, parcel);
-	const struct notify_msg *m = &plain;
+	char parcel[OUTBOX_PARCEL_MAX];
+	struct outbox_msg plain = plain_parcel(msg, parcel);
+	const struct outbox_msg *m = &plain;
 
 	memset(out, 0, sizeof(*out));
 	*why = NULL;
@@ -413,7 +413,7 @@ notify_mail_build(const struct notify_msg *msg, const char *from, const char *to
 	}
 	if (mail_headers(m, from, to, now_ms, out->header) < 0 ||
 	    (out->text = mail_text(m)) == NULL || (out->html = mail_html(m)) == NULL) {
-		notify_mail_free(out);
+		outbox_mail_free(out);
 		*why = "out of memory";
 		return -2;
 	}
@@ -421,9 +421,9 @@ notify_mail_build(const struct notify_msg *msg, const char *from, const char *to
 }
 
 void
-notify_mail_free(struct notify_mail *mail)
+outbox_mail_free(struct outbox_mail *mail)
 {
-	for (int i = 0; i < NOTIFY_MAIL_HEADERS; i++) {
+	for (int i = 0; i < OUTBOX_MAIL_HEADERS; i++) {
 		free(mail->header[i]);
 		mail->header[i] = NULL;
 	}
@@ -435,11 +435,11 @@ notify_mail_free(struct notify_mail *mail)
 /* ---- retries ----------------------------------------------------------------- */
 
 int64_t
-notify_backoff_ms(long attempts, int64_t base_ms)
+outbox_backoff_ms(long attempts, int64_t base_ms)
 {
 	int64_t d = base_ms > 0 ? base_ms : 1;
 
-	for (long i = 1; i < attempts && d < NOTIFY_BACKOFF_MAX_MS; i++)
+	for (long i = 1; i < attempts && d < OUTBOX_BACKOFF_MAX_MS; i++)
 		d *= 2;
-	return d < NOTIFY_BACKOFF_MAX_MS ? d : NOTIFY_BACKOFF_MAX_MS;
+	return d < OUTBOX_BACKOFF_MAX_MS ? d : OUTBOX_BACKOFF_MAX_MS;
 }
