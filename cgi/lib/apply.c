@@ -283,22 +283,6 @@ apply_waits_for_intent(const struct event *ev)
 }
 
 enum store_rc
-apply_event(struct store *st, const struct event *ev, const char *body,
-    size_t len, int64_t now_ms, bool *duplicate)
-{
-	enum store_rc rc;
-
-	if ((rc = store_begin(st)) != STORE_OK)
-		return rc;
-	rc = apply_event_in_tx(st, ev, body, len, now_ms, duplicate);
-	if (rc == STORE_OK)
-		rc = store_commit(st);
-	if (rc != STORE_OK)
-		store_rollback(st);
-	return rc;
-}
-
-enum store_rc
 apply_reject_in_tx(struct store *st, const char *scheme, const char *reason,
     const char *body, size_t len, int64_t now_ms)
 {
@@ -306,20 +290,4 @@ apply_reject_in_tx(struct store *st, const char *scheme, const char *reason,
 
 	timefmt_iso_utc(now_ms, now);
 	return store_rejected_insert(st, scheme, reason, now, body, len);
-}
-
-enum store_rc
-apply_reject(struct store *st, const char *scheme, const char *reason,
-    const char *body, size_t len, int64_t now_ms)
-{
-	enum store_rc rc;
-
-	if ((rc = store_begin(st)) != STORE_OK)
-		return rc;
-	rc = apply_reject_in_tx(st, scheme, reason, body, len, now_ms);
-	if (rc == STORE_OK)
-		rc = store_commit(st);
-	if (rc != STORE_OK)
-		store_rollback(st);
-	return rc;
 }

@@ -1,7 +1,8 @@
 /*
- * apply_carrier: see apply_carrier.h.  Every function here is one
- * transaction: begin, work, commit; any failure rolls back through the
- * single exit path.
+ * apply_carrier: see apply_carrier.h.  apply_carrier_shipment(),
+ * apply_carrier_error() and each shipment of apply_carrier_stalls() are
+ * one transaction: begin, work, commit, and any failure rolls back; the
+ * *_in_tx functions work inside the transaction their caller opened.
  */
 #include "config.h"
 

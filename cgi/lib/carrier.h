@@ -1,6 +1,6 @@
 /*
- * carrier: the AfterShip Tracking API client, the only module that
- * touches libcurl (shared/spec/aftership.md is the contract it follows).
+ * carrier: the AfterShip Tracking API client, on libcurl's multi
+ * interface (shared/spec/aftership.md is the contract it follows).
  *
  * Two halves.  carrier_parse.c is pure: it reads a base URL into the API
  * family it implies (legacy /v4 or dated /tracking/YYYY-MM: key header,
