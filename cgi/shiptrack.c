@@ -16,21 +16,17 @@
 #include <sys/stat.h>
 
 #include "app.h"
-#include "apply.h"
-#include "outbox_send.h"
+#include "apply_replay.h"
 #include "event.h"
 #include "http.h"
 #include "link.h"
-#include "log.h"
 #include "num.h"
+#include "outbox_run.h"
+#include "outbox_send.h"
 #include "progress.h"
 #include "runlock.h"
-#include "outbox_run.h"
-#include "sig.h"
 #include "stats.h"
 #include "store_facts.h"
-#include "store_notify.h"
-#include "store_rye.h"
 #include "timefmt.h"
 #include "valid.h"
 
@@ -233,120 +229,41 @@ cmd_check(struct app *a, int argc, char *argv[])
 	return check_locks(&a->conf) > 0 ? 1 : 0;
 }
 
-struct replay {
-	struct store *st;
-	long events, skipped, orders;
-	int64_t total;		/* events stored, for the progress line */
-	struct progress p;
-	enum store_rc rc;
-};
-
-/*
- * What is derived from one event's body, again.  A gen-2 shipment's event
- * names the intent its shipment's observation names (store_rye.h).
- */
-static enum store_rc
-rederive(struct store *st, int64_t seq, const struct event *ev)
+/* apply_replay()'s progress line. */
+static void
+replay_shown(void *arg, const struct apply_replay_counts *n)
 {
-	char intent[EVENT_MAX_ID + 1];
-	struct event_derived d = {
-		.type = ev->type, .order_id = ev->order_id, .created_at = ev->created_at,
-		.created_ms = ev->created.ms, .marketplace = ev->marketplace,
-		.subject = ev->subject, .status = ev->status,
-	};
-	enum store_rc rc;
+	struct progress *p = arg;
 
-	if (apply_waits_for_intent(ev)) {
-		rc = store_rye_subject_order(st, ev->subject, intent, sizeof(intent));
-		if (rc == STORE_OK)
-			d.order_id = intent;
-		else if (rc != STORE_NONE)
-			return rc;
-	}
-	return store_event_rederive(st, seq, &d);
-}
-
-/* Re-read one stored event with today's parser and re-apply its effects. */
-static int
-replay_event(void *arg, const struct event_row *r)
-{
-	struct replay *rp = arg;
-	struct event ev;
-	char why[160];
-
-	if (event_parse_record(sig_scheme_named(r->scheme), r->body, r->body_len, &ev, why,
-	    sizeof(why)) != EVENT_OK) {
-		/* Kept as stored: a later parser may read it. */
-		log_warn("replay: event seq %lld no longer parses: %s",
-		    (long long)r->seq, why);
-		rp->skipped++;
-		event_free(&ev);
-		return 0;
-	}
-	/*
-	 * An AfterShip push names no order: it was matched to one through
-	 * its tracking number when it arrived.  Keep that match.
-	 */
-	if (ev.order_id == NULL && ev.scheme == SIG_AFTERSHIP)
-		ev.order_id = r->order_id;
-	ev.source = r->source;
-	rp->rc = rederive(rp->st, r->seq, &ev);
-	if (rp->rc == STORE_OK)
-		rp->rc = apply_event_effects(rp->st, &ev);
-	event_free(&ev);
-	rp->events++;
-	progress_show(&rp->p, "shiptrack replay: %ld of %lld events", rp->events,
-	    (long long)rp->total);
-	return rp->rc == STORE_OK ? 0 : 1;
-}
-
-static int
-replay_order(void *arg, const char *id)
-{
-	struct replay *rp = arg;
-
-	rp->rc = apply_recompute_order(rp->st, id, timefmt_now_ms(), true);
-	rp->orders++;
-	progress_show(&rp->p, "shiptrack replay: %ld events; %ld orders rebuilt",
-	    rp->events, rp->orders);
-	return rp->rc == STORE_OK ? 0 : 1;
+	if (n->orders == 0)
+		progress_show(p, "shiptrack replay: %ld of %lld events", n->events,
+		    (long long)n->total);
+	else
+		progress_show(p, "shiptrack replay: %ld events; %ld orders rebuilt",
+		    n->events, n->orders);
 }
 
 static int
 cmd_replay(struct app *a, int argc, char *argv[])
 {
-	struct replay rp = { .rc = STORE_OK };
+	struct apply_replay_counts n;
+	struct progress p;
+	struct store *st;
 	enum store_rc rc;
 
 	if (no_args(argc, argv[0]) < 0)
 		return EXIT_USAGE;
-	if ((rp.st = app_store(a)) == NULL)
+	if ((st = app_store(a)) == NULL)
 		return 1;
-	progress_init(&rp.p, true);
-	/* One transaction: a failed replay leaves the old state intact. */
-	rc = store_begin(rp.st);
-	if (rc == STORE_OK)
-		rc = store_count(rp.st, "events", &rp.total);
-	if (rc == STORE_OK)
-		rc = store_reset_derived(rp.st);
-	if (rc == STORE_OK)
-		rc = store_rye_reset_derived(rp.st);
-	if (rc == STORE_OK)
-		rc = store_all_events(rp.st, replay_event, &rp);
-	if (rc == STORE_OK && (rc = rp.rc) == STORE_OK)
-		rc = store_prune_derived(rp.st);
-	if (rc == STORE_OK)
-		rc = store_event_order_ids(rp.st, replay_order, &rp);
-	if (rc == STORE_OK && (rc = rp.rc) == STORE_OK)
-		rc = store_commit(rp.st);
-	progress_end(&rp.p);
+	progress_init(&p, true);
+	rc = apply_replay(st, replay_shown, &p, &n);
+	progress_end(&p);
 	if (rc != STORE_OK) {
-		store_rollback(rp.st);
 		fprintf(stderr, "shiptrack replay: failed; nothing was changed\n");
 		return 1;
 	}
 	printf("replayed %ld events into %ld orders (%ld could not be parsed)"
-	    " in %.1f s\n", rp.events, rp.orders, rp.skipped, progress_seconds(&rp.p));
+	    " in %.1f s\n", n.events, n.orders, n.skipped, progress_seconds(&p));
 	return 0;
 }
 

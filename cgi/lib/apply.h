@@ -8,7 +8,7 @@
  * Recomputing from the set, rather than patching the previous state, is
  * what makes the result independent of arrival order.  The Rye pass's
  * records (rye_record.h) take the same path, with source "sync"; their
- * own effects are apply_rye.h's.  `shiptrack replay`
+ * own effects are apply_rye.h's.  `shiptrack replay` (apply_replay.h)
  * uses the same functions inside one transaction over all events.
  */
 #ifndef SHIPTRACK_APPLY_H
