@@ -11,8 +11,8 @@
  * kept as evidence.
  *
  * Under FastCGI the process runs `threads` request threads and commits
- * their writes together (batch.h: group commit); in CGI mode the same
- * code path commits a batch of one.
+ * their writes together (inbox.h, on batch.h's group commit); in CGI mode
+ * the same code path commits a batch of one.
  */
 #include "config.h"
 
@@ -21,10 +21,10 @@
 #include <string.h>
 
 #include "app.h"
-#include "apply.h"
 #include "batch.h"
 #include "event.h"
 #include "http.h"
+#include "inbox.h"
 #include "log.h"
 #include "metrics.h"
 #include "sig.h"
@@ -163,12 +163,12 @@ static void
 reject(struct http_req *req, struct receiver *r, const struct sender *s,
     const char *code, const char *why, const struct buf *body)
 {
-	struct batch_item it = {
-		.kind = BATCH_REJECT, .scheme = sig_scheme_name(s->scheme),
+	struct inbox_item it = {
+		.kind = INBOX_REJECT, .scheme = sig_scheme_name(s->scheme),
 		.reason = why, .code = code, .body = body->data, .len = body->len,
 	};
 
-	if (batch_submit(r->batch, &it) != STORE_OK) {
+	if (inbox_submit(r->batch, &it) != STORE_OK) {
 		answer_unavailable(req);
 		return;
 	}
@@ -189,8 +189,8 @@ process(struct http_req *req, struct receiver *r, const struct sender *s,
 	char why[160];
 	enum event_rc rc = event_parse(s->scheme, body->data, body->len, &ev,
 	    why, sizeof(why));
-	struct batch_item it = {
-		.kind = BATCH_EVENT, .ev = &ev, .body = body->data, .len = body->len,
+	struct inbox_item it = {
+		.kind = INBOX_EVENT, .ev = &ev, .body = body->data, .len = body->len,
 	};
 
 	if (rc == EVENT_HANDSHAKE) {
@@ -198,7 +198,7 @@ process(struct http_req *req, struct receiver *r, const struct sender *s,
 		answer_challenge(req, ev.challenge);
 	} else if (rc != EVENT_OK)
 		reject(req, r, s, codes[rc], why, body);
-	else if (batch_submit(r->batch, &it) != STORE_OK)
+	else if (inbox_submit(r->batch, &it) != STORE_OK)
 		answer_unavailable(req);
 	else {
 		log_info("event %s type %s order %s%s", ev.id, ev.type,
@@ -253,14 +253,14 @@ handle(struct http_req *req, void *arg)
 	buf_free(&body);
 }
 
-/* One request, then the counts it left waiting, if they are due (batch.h). */
+/* One request, then the counts it left waiting, if they are due (inbox.h). */
 static void
 serve(struct http_req *req, void *arg)
 {
 	struct receiver *r = arg;
 
 	handle(req, r);
-	batch_flush_due(r->batch);
+	inbox_flush_due(r->batch);
 }
 
 int
@@ -274,12 +274,12 @@ main(int argc, char *argv[])
 	app_init(&r.app, "shiptrack-webhook", NULL, STORE_READWRITE);
 	(void)app_store(&r.app);	/* open and migrate now, not on the first request */
 	threads = r.app.conf_ok ? (int)r.app.conf.threads : 1;
-	if ((r.batch = batch_new(&r.app, MAX_PER_COMMIT, (size_t)threads,
+	if ((r.batch = inbox_open(&r.app, MAX_PER_COMMIT, (size_t)threads,
 	    http_fastcgi_socket())) == NULL)
 		return 1;
 	rc = http_serve_threads(serve, &r, r.app.conf_ok ? r.app.conf.read_timeout : 10,
 	    threads);
-	batch_free(r.batch);
+	inbox_close(r.batch, &r.app);
 	app_free(&r.app);
 	return rc;
 }
