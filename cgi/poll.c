@@ -252,29 +252,58 @@ run_open(struct run *r, const struct opts *o)
 	return open_store(r);
 }
 
-enum store_rc
-poll_record(struct store *st, const char *pass, int64_t start_ms,
-    const char *result, const char *ok_key, const struct poll_num *nums, size_t n)
+const char *
+poll_outcome(const struct poll_outcome *ladder, size_t n, int *rc)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ladder[i].applies) {
+			*rc = ladder[i].rc;
+			return ladder[i].result;
+		}
+	*rc = 0;
+	return "ok";
+}
+
+/* poll_record()'s writes, inside its transaction. */
+static enum store_rc
+record_meta(struct store *st, const struct poll_record *r)
 {
 	char started[TIMEFMT_ISO_LEN], finished[TIMEFMT_ISO_LEN], key[64], num[32];
 	const struct { const char *name; const char *v; } times[] = {
-		{ "startedAt", started }, { "finishedAt", finished }, { "result", result },
+		{ "startedAt", started }, { "finishedAt", finished },
+		{ "result", r->result },
 	};
 	enum store_rc rc = STORE_OK;
 
-	timefmt_iso_utc(start_ms - start_ms % 1000, started);
+	timefmt_iso_utc(r->start_ms - r->start_ms % 1000, started);
 	timefmt_iso_utc(timefmt_now_ms() / 1000 * 1000, finished);
 	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]) && rc == STORE_OK; i++) {
-		snprintf(key, sizeof(key), "%s.%s", pass, times[i].name);
+		snprintf(key, sizeof(key), "%s.%s", r->pass, times[i].name);
 		rc = store_carrier_meta_set(st, key, times[i].v);
 	}
-	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
-		snprintf(num, sizeof(num), "%ld", nums[i].v);
-		rc = store_carrier_meta_set(st, nums[i].key, num);
+	for (size_t i = 0; i < r->n && rc == STORE_OK; i++) {
+		snprintf(num, sizeof(num), "%ld", r->nums[i].v);
+		rc = store_carrier_meta_set(st, r->nums[i].key, num);
 	}
-	if (rc == STORE_OK && strcmp(result, "ok") == 0)
-		rc = store_carrier_meta_set(st, ok_key, finished);
+	if (rc == STORE_OK && strcmp(r->result, "ok") == 0)
+		rc = store_carrier_meta_set(st, r->ok_key, finished);
+	if (rc == STORE_OK && r->more != NULL)
+		rc = r->more(r->arg, st);
 	return rc;
+}
+
+bool
+poll_record(struct store *st, const struct poll_record *r)
+{
+	enum store_rc rc = store_begin(st);
+
+	if (rc == STORE_OK)
+		rc = record_meta(st, r);
+	if (rc == STORE_OK)
+		rc = store_commit(st);
+	if (rc != STORE_OK)
+		store_rollback(st);
+	return rc == STORE_OK;
 }
 
 /* The carrier pass's part of the summary line; its exit status. */

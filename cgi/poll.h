@@ -48,18 +48,36 @@ struct poll_env {
 extern volatile sig_atomic_t poll_signal;
 
 /*
- * A pass's record in meta, inside the caller's transaction (poll.c):
- * "<pass>.startedAt", "<pass>.finishedAt", "<pass>.result", each of nums,
- * and, when the result is "ok", ok_key = the finishing time.  For
- * GET /v1/stats and `shiptrack stats`.
+ * A pass's record in meta, in one transaction (poll.c): "<pass>.startedAt",
+ * "<pass>.finishedAt", "<pass>.result", each of nums, when the result is
+ * "ok" ok_key = the finishing time, and what more() writes.  For
+ * GET /v1/stats and `shiptrack stats`.  false if it could not be written.
  */
 struct poll_num {
 	const char *key;
 	long v;
 };
-enum store_rc poll_record(struct store *st, const char *pass, int64_t start_ms,
-    const char *result, const char *ok_key, const struct poll_num *nums,
-    size_t n);
+struct poll_record {
+	const char *pass;		/* "poll", "rye" */
+	int64_t start_ms;
+	const char *result, *ok_key;
+	const struct poll_num *nums;
+	size_t n;
+	enum store_rc (*more)(void *arg, struct store *st);	/* or NULL */
+	void *arg;
+};
+bool poll_record(struct store *st, const struct poll_record *r);
+
+/*
+ * A pass's result and exit status: the first outcome of the list that
+ * applies (the list runs from worst to best), else "ok" and 0.
+ */
+struct poll_outcome {
+	bool applies;
+	const char *result;
+	int rc;
+};
+const char *poll_outcome(const struct poll_outcome *ladder, size_t n, int *rc);
 
 /* --- the carrier pass (poll_pass.c) ------------------------------------------ */
 

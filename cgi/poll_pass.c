@@ -355,64 +355,61 @@ poll_pass_open(const struct poll_env *e, struct carrier_pass **out)
 static const char *
 result_of(const struct carrier_pass *p, int *rc)
 {
-	*rc = EXIT_USAGE;
-	if (p->unauthorized)
-		return "unauthorized";
-	if (p->config_error)
-		return "bad_url";
-	*rc = EXIT_FAILED;
-	if (p->db_error)
-		return "database_error";
-	if (p->client_error)
-		return "client_error";
-	if (p->interrupted)
-		return "interrupted";
-	if (p->quota)
-		return "rate_limited";
-	if (p->list.cut == LIST_CUT_CAPPED)
-		return "list_page_cap";
-	if (p->list.cut == LIST_CUT_REPEATED)
-		return "list_repeated";
-	if (p->list.cut == LIST_CUT_LATE)
-		return "list_out_of_time";
-	if (p->list.wanted && !p->list.ok)
-		return "list_sync_failed";
-	if (p->n.failed > 0 || p->n.rejected > 0)
-		return "some_failed";
-	*rc = 0;
-	return "ok";
+	/* The first that applies, worst first. */
+	const struct poll_outcome ladder[] = {
+		{ p->unauthorized, "unauthorized", EXIT_USAGE },
+		{ p->config_error, "bad_url", EXIT_USAGE },
+		{ p->db_error, "database_error", EXIT_FAILED },
+		{ p->client_error, "client_error", EXIT_FAILED },
+		{ p->interrupted, "interrupted", EXIT_FAILED },
+		{ p->quota, "rate_limited", EXIT_FAILED },
+		{ p->list.cut == LIST_CUT_CAPPED, "list_page_cap", EXIT_FAILED },
+		{ p->list.cut == LIST_CUT_REPEATED, "list_repeated", EXIT_FAILED },
+		{ p->list.cut == LIST_CUT_LATE, "list_out_of_time", EXIT_FAILED },
+		{ p->list.wanted && !p->list.ok, "list_sync_failed", EXIT_FAILED },
+		{ p->n.failed > 0 || p->n.rejected > 0, "some_failed", EXIT_FAILED },
+	};
+
+	return poll_outcome(ladder, sizeof(ladder) / sizeof(ladder[0]), rc);
+}
+
+/* What a run records besides poll_record()'s: the cursor, the metrics. */
+static enum store_rc
+record_more(void *arg, struct store *st)
+{
+	struct carrier_pass *p = arg;
+	enum store_rc rc = STORE_OK;
+	char num[32];
+
+	/* A complete sync (or none needed: nothing was registered) moves the cursor. */
+	if (p->list.ok) {
+		snprintf(num, sizeof(num), "%lld", (long long)p->list.start);
+		rc = store_carrier_meta_set(st, META_LIST_SYNC, num);
+	}
+	if (rc == STORE_OK)
+		rc = metrics_store_poll_run(st, carrier_stats(p->c),
+		    timefmt_now_ms() - p->start_ms);
+	return rc;
 }
 
 static void
 record_run(struct carrier_pass *p, const char *result, long requests)
 {
-	char num[32];
 	const struct poll_num nums[] = {
 		{ "poll.requests", requests }, { "poll.registered", p->n.registered },
 		{ "poll.updated", p->n.updated }, { "poll.failed", p->n.failed },
 		{ "poll.rejected", p->n.rejected },
 	};
-	enum store_rc rc;
+	const struct poll_record rec = {
+		.pass = "poll", .start_ms = p->start_ms, .result = result,
+		.ok_key = META_POLL_OK, .nums = nums, .n = sizeof(nums) / sizeof(nums[0]),
+		.more = record_more, .arg = p,
+	};
 
-	if ((rc = store_begin(p->st)) != STORE_OK)
-		goto err;
-	/* A complete sync (or none needed: nothing was registered) moves the cursor. */
-	if (p->list.ok) {
-		snprintf(num, sizeof(num), "%lld", (long long)p->list.start);
-		rc = store_carrier_meta_set(p->st, META_LIST_SYNC, num);
+	if (!poll_record(p->st, &rec)) {
+		log_error("could not record the run in the database");
+		p->db_error = true;
 	}
-	if (rc == STORE_OK)
-		rc = poll_record(p->st, "poll", p->start_ms, result, META_POLL_OK, nums,
-		    sizeof(nums) / sizeof(nums[0]));
-	if (rc == STORE_OK)
-		rc = metrics_store_poll_run(p->st, carrier_stats(p->c),
-		    timefmt_now_ms() - p->start_ms);
-	if (rc == STORE_OK && (rc = store_commit(p->st)) == STORE_OK)
-		return;
-err:
-	store_rollback(p->st);
-	log_error("could not record the run in the database");
-	p->db_error = true;
 }
 
 int

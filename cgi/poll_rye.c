@@ -270,28 +270,31 @@ open_client(struct rye_pass *p)
 const char *
 poll_rye_result(const struct rye_pass *p, int *rc)
 {
-	*rc = EXIT_USAGE;
-	if (p->unauthorized)
-		return "rye_unauthorized";
-	if (p->config_error)
-		return "rye_bad_config";
-	*rc = EXIT_FAILED;
-	if (p->db_error)
-		return "rye_database_error";
-	if (p->interrupted)
-		return "rye_interrupted";
-	if (p->struggling)
-		return "rye_unavailable";
-	if (p->cut == RYE_CUT_PAGE_CAP)
-		return "rye_events_page_cap";
-	if (p->cut == RYE_CUT_REPEATED)
-		return "rye_events_repeated";
-	if (p->late || p->cut == RYE_CUT_LATE)
-		return "rye_out_of_time";
-	if (p->n.failed > 0)
-		return "rye_some_failed";
-	*rc = 0;
-	return "ok";
+	/* The first that applies, worst first. */
+	const struct poll_outcome ladder[] = {
+		{ p->unauthorized, "rye_unauthorized", EXIT_USAGE },
+		{ p->config_error, "rye_bad_config", EXIT_USAGE },
+		{ p->db_error, "rye_database_error", EXIT_FAILED },
+		{ p->interrupted, "rye_interrupted", EXIT_FAILED },
+		{ p->struggling, "rye_unavailable", EXIT_FAILED },
+		{ p->cut == RYE_CUT_PAGE_CAP, "rye_events_page_cap", EXIT_FAILED },
+		{ p->cut == RYE_CUT_REPEATED, "rye_events_repeated", EXIT_FAILED },
+		{ p->late || p->cut == RYE_CUT_LATE, "rye_out_of_time", EXIT_FAILED },
+		{ p->n.failed > 0, "rye_some_failed", EXIT_FAILED },
+	};
+
+	return poll_outcome(ladder, sizeof(ladder) / sizeof(ladder[0]), rc);
+}
+
+/* What a pass records besides poll_record()'s: the metrics. */
+static enum store_rc
+record_more(void *arg, struct store *st)
+{
+	struct rye_pass *p = arg;
+	const struct rye_counts *n = &p->n;
+
+	return metrics_store_rye_run(st, rye_stats(p->c), n->recovered, n->intents,
+	    n->orders, n->failed);
 }
 
 static void
@@ -300,9 +303,7 @@ record_pass(struct rye_pass *p)
 	const struct rye_stats *s = rye_stats(p->c);
 	const struct rye_counts *n = &p->n;
 	int rc_exit;
-	const char *result = poll_rye_result(p, &rc_exit);
 	long requests = 0;
-	enum store_rc rc;
 
 	for (int op = 0; op < RYE_OP__MAX; op++)
 		requests += s->sent[op];
@@ -311,19 +312,17 @@ record_pass(struct rye_pass *p)
 		{ "rye.shipmentsRead", n->shipments }, { "rye.ordersResynced", n->orders },
 		{ "rye.errors", n->failed }, { "rye.requests", requests },
 	};
-	if ((rc = store_begin(p->st)) != STORE_OK)
-		goto err;
-	rc = poll_record(p->st, "rye", p->start_ms, result, "rye.lastSuccess", nums,
-	    sizeof(nums) / sizeof(nums[0]));
-	if (rc == STORE_OK)
-		rc = metrics_store_rye_run(p->st, s, n->recovered, n->intents, n->orders,
-		    n->failed);
-	if (rc == STORE_OK && (rc = store_commit(p->st)) == STORE_OK)
-		return;
-err:
-	store_rollback(p->st);
-	log_error("rye: could not record the pass in the database");
-	p->db_error = true;
+	const struct poll_record rec = {
+		.pass = "rye", .start_ms = p->start_ms,
+		.result = poll_rye_result(p, &rc_exit), .ok_key = "rye.lastSuccess",
+		.nums = nums, .n = sizeof(nums) / sizeof(nums[0]),
+		.more = record_more, .arg = p,
+	};
+
+	if (!poll_record(p->st, &rec)) {
+		log_error("rye: could not record the pass in the database");
+		p->db_error = true;
+	}
 }
 
 static bool

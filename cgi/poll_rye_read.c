@@ -124,6 +124,28 @@ synced(struct rye_pass *p, const char *order_id, int generation, int64_t now_ms)
 }
 
 
+/*
+ * Round after round of what is due until nothing is, or the pass stops:
+ * due() loads one round's ids, round() reads them.
+ */
+static void
+rounds(struct rye_pass *p, enum store_rc (*due)(struct rye_pass *, struct rye_due *),
+    void (*round)(struct rye_pass *, const struct rye_due *))
+{
+	while (poll_rye_going(p)) {
+		struct rye_due d;
+		enum store_rc rc = due(p, &d);
+
+		poll_rye_store_failed(p, rc);
+		if (rc != STORE_OK || d.n == 0) {
+			rye_due_free(&d);
+			return;
+		}
+		round(p, &d);
+		rye_due_free(&d);
+	}
+}
+
 /* --- gen-2 shipments by id --------------------------------------------------- */
 
 static enum store_rc
@@ -195,22 +217,17 @@ shipments_round(struct rye_pass *p, const struct rye_due *d)
 	rye_answer_free(&a);
 }
 
+/* What is due: gen-2 shipments, RYE_IDS_MAX a request. */
+static enum store_rc
+due_shipments(struct rye_pass *p, struct rye_due *d)
+{
+	return store_rye_due_shipments(p->st, timefmt_now_ms(), RYE_IDS_MAX, d);
+}
+
 void
 poll_rye_fetch_shipments(struct rye_pass *p)
 {
-	while (poll_rye_going(p)) {
-		struct rye_due d;
-		enum store_rc rc = store_rye_due_shipments(p->st, timefmt_now_ms(),
-		    RYE_IDS_MAX, &d);
-
-		poll_rye_store_failed(p, rc);
-		if (rc != STORE_OK || d.n == 0) {
-			rye_due_free(&d);
-			return;
-		}
-		shipments_round(p, &d);
-		rye_due_free(&d);
-	}
+	rounds(p, due_shipments, shipments_round);
 }
 
 /* --- gen-2 intents ------------------------------------------------------------ */
@@ -332,6 +349,19 @@ intents_round(struct rye_pass *p, const struct rye_due *d)
 	rye_answer_free(&a);
 }
 
+/* What is due: gen-2 intents, RYE_IDS_MAX a request. */
+static enum store_rc
+due_intents(struct rye_pass *p, struct rye_due *d)
+{
+	return store_rye_due_orders(p->st, 2, timefmt_now_ms(), RYE_IDS_MAX, d);
+}
+
+void
+poll_rye_fetch_intents(struct rye_pass *p)
+{
+	rounds(p, due_intents, intents_round);
+}
+
 /* --- gen-1 orders ------------------------------------------------------------- */
 
 static enum store_rc
@@ -394,49 +424,33 @@ order_read(struct rye_pass *p, const char *order_id, const struct rye_order *o)
 		order_failed(p, order_id, "%s", CANNOT_STORE);
 }
 
-void
-poll_rye_fetch_orders1(struct rye_pass *p)
+/* What is due: gen-1 orders, ORDERS_PER_ROUND at a time. */
+static enum store_rc
+due_orders1(struct rye_pass *p, struct rye_due *d)
 {
-	while (poll_rye_going(p)) {
-		struct rye_due d;
-		enum store_rc rc = store_rye_due_orders(p->st, 1, timefmt_now_ms(),
-		    ORDERS_PER_ROUND, &d);
+	return store_rye_due_orders(p->st, 1, timefmt_now_ms(), ORDERS_PER_ROUND, d);
+}
 
-		poll_rye_store_failed(p, rc);
-		if (rc != STORE_OK || d.n == 0) {
-			rye_due_free(&d);
-			return;
-		}
-		for (size_t i = 0; i < d.n && poll_rye_going(p); i++) {
-			struct rye_answer a;
+/* orderByID, one request each. */
+static void
+orders1_round(struct rye_pass *p, const struct rye_due *d)
+{
+	for (size_t i = 0; i < d->n && poll_rye_going(p); i++) {
+		struct rye_answer a;
 
-			if (rye_order_by_id(p->c, d.ids[i], &a) == RYE_OK)
-				order_read(p, d.ids[i], &a.order);
-			else {
-				poll_rye_answer_failed(p, &a, "orderByID");
-				if (poll_rye_theirs(&a))
-					order_failed(p, d.ids[i], "%s", a.message);
-			}
-			rye_answer_free(&a);
+		if (rye_order_by_id(p->c, d->ids[i], &a) == RYE_OK)
+			order_read(p, d->ids[i], &a.order);
+		else {
+			poll_rye_answer_failed(p, &a, "orderByID");
+			if (poll_rye_theirs(&a))
+				order_failed(p, d->ids[i], "%s", a.message);
 		}
-		rye_due_free(&d);
+		rye_answer_free(&a);
 	}
 }
 
 void
-poll_rye_fetch_intents(struct rye_pass *p)
+poll_rye_fetch_orders1(struct rye_pass *p)
 {
-	while (poll_rye_going(p)) {
-		struct rye_due d;
-		enum store_rc rc = store_rye_due_orders(p->st, 2, timefmt_now_ms(),
-		    RYE_IDS_MAX, &d);
-
-		poll_rye_store_failed(p, rc);
-		if (rc != STORE_OK || d.n == 0) {
-			rye_due_free(&d);
-			return;
-		}
-		intents_round(p, &d);
-		rye_due_free(&d);
-	}
+	rounds(p, due_orders1, orders1_round);
 }
