@@ -16,52 +16,16 @@
 #include <curl/curl.h>
 
 #include "carrier.h"
+#include "json.h"
 #include "num.h"
 #include "text.h"
 
 /* --- small helpers ----------------------------------------------------- */
 
-/* A string member no longer than max; NULL when absent, null, empty or odd. */
-static const char *
-get_str(json_object *o, const char *key, size_t max)
-{
-	json_object *v;
-	const char *s;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	s = json_object_get_string(v);
-	if (*s == '\0' || (size_t)json_object_get_string_len(v) > max ||
-	    strlen(s) != (size_t)json_object_get_string_len(v))
-		return NULL;	/* too long, or an embedded NUL */
-	return s;
-}
-
-/* The same, for identifiers and codes: no control characters either. */
-static const char *
-get_token(json_object *o, const char *key, size_t max)
-{
-	const char *s = get_str(o, key, max);
-
-	return s != NULL && text_printable(s) ? s : NULL;
-}
-
-static json_object *
-get_obj(json_object *o, const char *key, json_type type)
-{
-	json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, type))
-		return NULL;
-	return v;
-}
-
 static long
 get_long(json_object *o, const char *key, long dflt)
 {
-	json_object *v = get_obj(o, key, json_type_int);
+	json_object *v = json_get_obj(o, key, json_type_int);
 	int64_t n;
 
 	if (v == NULL)
@@ -313,7 +277,7 @@ known_tag(const char *s)
 static const char *
 date_str(json_object *o, const char *key, struct timeval_iso *tv)
 {
-	const char *s = get_token(o, key, CARRIER_MAX_DATE - 1);
+	const char *s = json_get_token(o, key, CARRIER_MAX_DATE - 1);
 	struct timeval_iso dummy;
 
 	if (s == NULL || timefmt_parse(s, tv ? tv : &dummy) < 0)
@@ -327,10 +291,10 @@ expected_delivery(json_object *t)
 {
 	const char *s;
 
-	if ((s = date_str(get_obj(t, "latest_estimated_delivery", json_type_object),
+	if ((s = date_str(json_get_obj(t, "latest_estimated_delivery", json_type_object),
 	    "datetime", NULL)) != NULL)
 		return s;
-	if ((s = date_str(get_obj(t, "courier_estimated_delivery_date",
+	if ((s = date_str(json_get_obj(t, "courier_estimated_delivery_date",
 	    json_type_object), "estimated_delivery_date", NULL)) != NULL)
 		return s;
 	return date_str(t, "expected_delivery", NULL);
@@ -390,7 +354,7 @@ estimate_of(json_object *obj, const char *one_key, const char *min_key,
 static int
 latest_source(json_object *l)
 {
-	const char *src = get_token(l, "source", 100);
+	const char *src = json_get_token(l, "source", 100);
 	char low[101];
 	size_t i;
 
@@ -415,7 +379,7 @@ latest_source(json_object *l)
 static void
 estimates(json_object *t, struct carrier_tracking *out)
 {
-	json_object *l = get_obj(t, "latest_estimated_delivery", json_type_object);
+	json_object *l = json_get_obj(t, "latest_estimated_delivery", json_type_object);
 	int src = latest_source(l);
 	struct carrier_estimate *c = &out->est[EST_CARRIER], *p = &out->est[EST_PREDICTED];
 
@@ -423,11 +387,11 @@ estimates(json_object *t, struct carrier_tracking *out)
 		(void)estimate_of(l, "datetime", "datetime_min", "datetime_max",
 		    &out->est[src]);
 	if (c->earliest[0] == '\0')
-		(void)estimate_of(get_obj(t, "courier_estimated_delivery_date",
+		(void)estimate_of(json_get_obj(t, "courier_estimated_delivery_date",
 		    json_type_object), "estimated_delivery_date",
 		    "estimated_delivery_date_min", "estimated_delivery_date_max", c);
 	if (p->earliest[0] == '\0')
-		(void)estimate_of(get_obj(t, "aftership_estimated_delivery_date",
+		(void)estimate_of(json_get_obj(t, "aftership_estimated_delivery_date",
 		    json_type_object), "estimated_delivery_date",
 		    "estimated_delivery_date_min", "estimated_delivery_date_max", p);
 }
@@ -436,7 +400,7 @@ estimates(json_object *t, struct carrier_tracking *out)
 static const char *
 https_link(json_object *t, const char *key)
 {
-	const char *s = get_token(t, key, CARRIER_MAX_LINK);
+	const char *s = json_get_token(t, key, CARRIER_MAX_LINK);
 
 	if (s == NULL || strncasecmp(s, "https://", 8) != 0 || s[8] == '\0' ||
 	    strpbrk(s, " \"'<>\\`") != NULL)
@@ -451,7 +415,7 @@ https_link(json_object *t, const char *key)
 static const char *
 get_text(json_object *o, const char *key, size_t max)
 {
-	const char *s = get_str(o, key, max);
+	const char *s = json_get_str(o, key, max);
 
 	return s != NULL && text_printable(s) ? s : NULL;
 }
@@ -462,7 +426,7 @@ location_of(json_object *c, char *out, size_t outsz)
 {
 	static const char *const parts[] = { "city", "state", "zip",
 	    "country_region", "country_iso3", "country_name", NULL };
-	const char *s = get_str(c, "location", CARRIER_MAX_TEXT);
+	const char *s = json_get_str(c, "location", CARRIER_MAX_TEXT);
 	bool country = false;
 
 	out[0] = '\0';
@@ -475,10 +439,10 @@ location_of(json_object *c, char *out, size_t outsz)
 		if (strncmp(parts[i], "country", 7) == 0) {
 			if (country)
 				continue;
-			if ((s = get_str(c, parts[i], 100)) != NULL)
+			if ((s = json_get_str(c, parts[i], 100)) != NULL)
 				country = true;
 		} else
-			s = get_str(c, parts[i], 100);
+			s = json_get_str(c, parts[i], 100);
 		join(out, outsz, s);
 	}
 }
@@ -487,15 +451,15 @@ static int
 checkpoint_parse(json_object *c, struct carrier_checkpoint *cp)
 {
 	memset(cp, 0, sizeof(*cp));
-	cp->time_raw = get_token(c, "checkpoint_time", CARRIER_MAX_DATE - 1);
+	cp->time_raw = json_get_token(c, "checkpoint_time", CARRIER_MAX_DATE - 1);
 	if (cp->time_raw == NULL)
-		cp->time_raw = get_token(c, "created_at", CARRIER_MAX_DATE - 1);
+		cp->time_raw = json_get_token(c, "created_at", CARRIER_MAX_DATE - 1);
 	if (cp->time_raw == NULL)
 		return -1;	/* a scan with no time cannot be placed or de-duplicated */
 	cp->time_ok = timefmt_parse(cp->time_raw, &cp->time) == 0;
-	cp->tag = known_tag(get_token(c, "tag", 40));
-	cp->subtag = get_token(c, "subtag", CARRIER_MAX_SLUG);
-	cp->message = get_str(c, "message", CARRIER_MAX_TEXT);
+	cp->tag = known_tag(json_get_token(c, "tag", 40));
+	cp->subtag = json_get_token(c, "subtag", CARRIER_MAX_SLUG);
+	cp->message = json_get_str(c, "message", CARRIER_MAX_TEXT);
 	location_of(c, cp->location, sizeof(cp->location));
 	return 0;
 }
@@ -511,16 +475,16 @@ carrier_tracking_parse(json_object *o, struct carrier_tracking *t)
 	memset(t, 0, sizeof(*t));
 	if (o == NULL || !json_object_is_type(o, json_type_object))
 		return -1;
-	t->id = get_token(o, "id", CARRIER_MAX_ID);
-	t->legacy_id = get_token(o, "legacy_id", CARRIER_MAX_ID);
-	t->tracking_number = get_token(o, "tracking_number", CARRIER_MAX_NUMBER);
+	t->id = json_get_token(o, "id", CARRIER_MAX_ID);
+	t->legacy_id = json_get_token(o, "legacy_id", CARRIER_MAX_ID);
+	t->tracking_number = json_get_token(o, "tracking_number", CARRIER_MAX_NUMBER);
 	if (t->id == NULL && t->tracking_number == NULL)
 		return -1;
-	t->slug = get_token(o, "slug", CARRIER_MAX_SLUG);
-	t->order_id = get_token(o, "order_id", 200);
-	t->tag = known_tag(get_token(o, "tag", 40));
-	t->subtag = get_token(o, "subtag", CARRIER_MAX_SLUG);
-	t->subtag_message = get_str(o, "subtag_message", CARRIER_MAX_TEXT);
+	t->slug = json_get_token(o, "slug", CARRIER_MAX_SLUG);
+	t->order_id = json_get_token(o, "order_id", 200);
+	t->tag = known_tag(json_get_token(o, "tag", 40));
+	t->subtag = json_get_token(o, "subtag", CARRIER_MAX_SLUG);
+	t->subtag_message = json_get_str(o, "subtag_message", CARRIER_MAX_TEXT);
 	t->expected_delivery = expected_delivery(o);
 	estimates(o, t);
 	t->pickup_location = get_text(o, "pickup_location", CARRIER_MAX_PICKUP);
@@ -539,7 +503,7 @@ carrier_tracking_parse(json_object *o, struct carrier_tracking *t)
 		t->updated_ms = tv.ms;
 		t->has_updated = true;
 	}
-	cps = get_obj(o, "checkpoints", json_type_array);
+	cps = json_get_obj(o, "checkpoints", json_type_array);
 	n = cps ? json_object_array_length(cps) : 0;
 	if (n > CARRIER_MAX_CHECKPOINTS)
 		n = CARRIER_MAX_CHECKPOINTS;
@@ -583,30 +547,18 @@ parse_json(const char *text, size_t len)
 	return obj;
 }
 
-/* Keep printable bytes of s, at most outsz-1 of them. */
-static void
-clean_copy(char *out, size_t outsz, const char *s, size_t len)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len && o + 1 < outsz; i++)
-		if ((unsigned char)s[i] >= 0x20 && s[i] != 0x7f)
-			out[o++] = s[i];
-	out[o] = '\0';
-}
-
 static void
 read_list(json_object *data, struct carrier_response *r, size_t *n,
     json_object **arr)
 {
-	json_object *pg = get_obj(data, "pagination", json_type_object);
+	json_object *pg = json_get_obj(data, "pagination", json_type_object);
 	const char *cur;
 
-	*arr = get_obj(data, "trackings", json_type_array);
+	*arr = json_get_obj(data, "trackings", json_type_array);
 	*n = *arr ? json_object_array_length(*arr) : 0;
 	if (pg != NULL) {
-		json_object *more = get_obj(pg, "has_next_page", json_type_boolean);
-		cur = get_token(pg, "next_cursor", CARRIER_MAX_CURSOR);
+		json_object *more = json_get_obj(pg, "has_next_page", json_type_boolean);
+		cur = json_get_token(pg, "next_cursor", CARRIER_MAX_CURSOR);
 		r->has_next = more != NULL && json_object_get_boolean(more) &&
 		    cur != NULL;
 		if (r->has_next)
@@ -636,7 +588,7 @@ carrier_response_parse(enum carrier_op op, int http, const char *body,
 		/* A plain-text 5xx, a proxy's HTML page, a body cut short. */
 		char first[120];
 		const char *nl = memchr(body, '\n', len);
-		clean_copy(first, sizeof(first), body, nl ? (size_t)(nl - body) : len);
+		text_clean_copy(first, sizeof(first), body, nl ? (size_t)(nl - body) : len);
 		snprintf(r->message, sizeof(r->message), "HTTP %d%s%s%s", http,
 		    first[0] ? " \"" : ", unreadable body", first,
 		    first[0] ? "\" (not JSON)" : "");
@@ -644,20 +596,20 @@ carrier_response_parse(enum carrier_op op, int http, const char *body,
 		r->root = NULL;
 		return -1;
 	}
-	meta = get_obj(r->root, "meta", json_type_object);
+	meta = json_get_obj(r->root, "meta", json_type_object);
 	r->code = (int)get_long(meta, "code", 0);
-	if ((s = get_str(meta, "message", 1000)) != NULL)
-		clean_copy(r->message, sizeof(r->message), s, strlen(s));
-	if ((s = get_token(meta, "type", sizeof(r->type) - 1)) != NULL)
+	if ((s = json_get_str(meta, "message", 1000)) != NULL)
+		text_clean_copy(r->message, sizeof(r->message), s, strlen(s));
+	if ((s = json_get_token(meta, "type", sizeof(r->type) - 1)) != NULL)
 		snprintf(r->type, sizeof(r->type), "%s", s);
 	if (r->message[0] == '\0')
 		snprintf(r->message, sizeof(r->message), "HTTP %d", http);
-	data = get_obj(r->root, "data", json_type_object);
+	data = json_get_obj(r->root, "data", json_type_object);
 	if (http < 200 || http > 299 || data == NULL)
 		return 0;
 	if (op == CARRIER_LIST)
 		read_list(data, r, &n, &arr);
-	else if ((one = get_obj(data, "tracking", json_type_object)) == NULL)
+	else if ((one = json_get_obj(data, "tracking", json_type_object)) == NULL)
 		one = data;	/* wrapped ({"tracking": ..}) or not, whatever the version */
 	if (n == 0)
 		return 0;
@@ -838,7 +790,7 @@ carrier_header_line(struct carrier_headers *h, const char *line, size_t len)
 		h->retry_after_s = num_whole_digits(v, vlen, CARRIER_MAX_HEADER_S);
 		h->retry_at_s = h->retry_after_s < 0 ? header_date(v, vlen) : -1;
 	} else if (IS("as-api-version"))
-		clean_copy(h->api_version, sizeof(h->api_version), v, vlen);
+		text_clean_copy(h->api_version, sizeof(h->api_version), v, vlen);
 	else if (IS("Content-Type"))
 		h->json = vlen >= 16 && strncasecmp(v, "application/json", 16) == 0;
 #undef IS

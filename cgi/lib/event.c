@@ -78,17 +78,6 @@ get_key(json_object *o, const char *key, const char **out)
 	return *out != NULL;
 }
 
-static json_object *
-get_obj(json_object *o, const char *key, json_type type)
-{
-	json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, type))
-		return NULL;
-	return v;
-}
-
 /* First alias present as a short, control-free, non-empty string. */
 static const char *
 first_alias(json_object *o, const char *const *aliases, size_t maxlen)
@@ -163,7 +152,7 @@ add_array(json_object *arr, struct tracking_ref *out, size_t n, size_t max,
 size_t
 event_extract_tracking(json_object *data, struct tracking_ref *out, size_t max)
 {
-	json_object *order = get_obj(data, "order", json_type_object);
+	json_object *order = json_get_obj(data, "order", json_type_object);
 	json_object *places[2] = { order, data };
 	struct tracking_ref loose = { NULL, NULL, NULL };
 	size_t n = 0;
@@ -180,8 +169,8 @@ event_extract_tracking(json_object *data, struct tracking_ref *out, size_t max)
 		else if (loose.carrier == NULL && loose.url == NULL)
 			loose = r;
 	}
-	n = add_array(get_obj(data, "shipments", json_type_array), out, n, max, &loose);
-	n = add_array(get_obj(order, "shipments", json_type_array), out, n, max, &loose);
+	n = add_array(json_get_obj(data, "shipments", json_type_array), out, n, max, &loose);
+	n = add_array(json_get_obj(order, "shipments", json_type_array), out, n, max, &loose);
 	/* Never drop a tracking event: no number means details pending. */
 	if (n == 0)
 		out[n++] = loose;
@@ -252,7 +241,7 @@ check_id(const char *s, size_t max, char *why, size_t whysz, const char *name)
 static enum event_rc
 parse_rye1(struct event *ev, char *why, size_t whysz)
 {
-	json_object *data = get_obj(ev->root, "data", json_type_object);
+	json_object *data = json_get_obj(ev->root, "data", json_type_object);
 
 	if (!get_key(ev->root, "id", &ev->id) || !get_key(ev->root, "type", &ev->type) ||
 	    !get_key(ev->root, "requestId", &ev->order_id))
@@ -291,7 +280,7 @@ set_subject(struct event *ev, const char *type, const char *id)
 static enum event_rc
 parse_rye2(struct event *ev, char *why, size_t whysz)
 {
-	json_object *source = get_obj(ev->root, "source", json_type_object);
+	json_object *source = json_get_obj(ev->root, "source", json_type_object);
 	const char *stype = get_str(source, "type"), *sid;
 
 	if (!get_key(ev->root, "id", &ev->id) || !get_key(ev->root, "type", &ev->type) ||
@@ -304,7 +293,7 @@ parse_rye2(struct event *ev, char *why, size_t whysz)
 	 */
 	if (ev->type != NULL &&
 	    strcmp(ev->type, "webhook_endpoint.verification_challenge") == 0) {
-		ev->challenge = get_str(get_obj(ev->root, "data", json_type_object),
+		ev->challenge = get_str(json_get_obj(ev->root, "data", json_type_object),
 		    "challenge");
 		if (ev->challenge == NULL || *ev->challenge == '\0')
 			ev->challenge = sid;
@@ -328,7 +317,7 @@ parse_aftership(struct event *ev, char *why, size_t whysz)
 	if (!get_key(ev->root, "event_id", &ev->id) || !get_key(ev->root, "event", &ev->type))
 		return fail(why, whysz, EVENT_INVALID_FIELD,
 		    "event_id and event must be JSON strings without NUL");
-	ev->tracking_msg = get_obj(ev->root, "msg", json_type_object);
+	ev->tracking_msg = json_get_obj(ev->root, "msg", json_type_object);
 	return EVENT_OK;
 }
 
@@ -386,7 +375,7 @@ check_shape(const struct event *ev, char *why, size_t whysz)
 		    " (upper-case type, no \"object\":\"event\"), yet signed"
 		    " with Rye-Hmac-Signature-V1");
 	if (ev->scheme == SIG_RYE_V2 &&
-	    (!is_event || get_obj(ev->root, "source", json_type_object) == NULL))
+	    (!is_event || json_get_obj(ev->root, "source", json_type_object) == NULL))
 		return fail(why, whysz, EVENT_INVALID_FIELD, "not a gen-2 body"
 		    " (\"object\":\"event\" and a source), yet signed with"
 		    " x-rye-signature");
@@ -520,7 +509,7 @@ parse_observation(struct event *ev, char *why, size_t whysz)
 		return fail(why, whysz, EVENT_INVALID_FIELD,
 		    "not an observation of this generation");
 	ev->record = record_types[i].record;
-	if ((ev->data = get_obj(ev->root, "data", json_type_object)) == NULL)
+	if ((ev->data = json_get_obj(ev->root, "data", json_type_object)) == NULL)
 		return fail(why, whysz, EVENT_MISSING_FIELD, "data is missing");
 	if (!get_key(ev->data, "id", &sid) || sid == NULL)
 		return fail(why, whysz, EVENT_MISSING_FIELD, "data.id is missing");
@@ -540,7 +529,7 @@ parse_order_event(struct event *ev, char *why, size_t whysz)
 	    !get_key(ev->root, "requestId", &ev->order_id))
 		return fail(why, whysz, EVENT_INVALID_FIELD,
 		    "id and requestId must be JSON strings without NUL");
-	ev->data = get_obj(ev->root, "data", json_type_object);
+	ev->data = json_get_obj(ev->root, "data", json_type_object);
 	tn = get_str(ev->data, "__typename");
 	if (tn == NULL || rye_record_event_type(tn, ev->type_buf,
 	    sizeof(ev->type_buf)) < 0)

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "json.h"
 #include "text.h"
@@ -117,4 +118,43 @@ json_parse_bounded(const char *text, size_t len, const char **why)
 		return obj;
 	json_object_put(obj);
 	return NULL;
+}
+
+json_object *
+json_get_obj(json_object *o, const char *key, json_type type)
+{
+	json_object *v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, type))
+		return NULL;
+	return v;
+}
+
+const char *
+json_str_of(json_object *v, size_t max)
+{
+	const char *s;
+
+	if (v == NULL || !json_object_is_type(v, json_type_string))
+		return NULL;
+	s = json_object_get_string(v);
+	if (*s == '\0' || (size_t)json_object_get_string_len(v) > max ||
+	    strlen(s) != (size_t)json_object_get_string_len(v))
+		return NULL;	/* too long, or an embedded NUL */
+	return s;
+}
+
+const char *
+json_get_str(json_object *o, const char *key, size_t max)
+{
+	return json_str_of(json_get_obj(o, key, json_type_string), max);
+}
+
+const char *
+json_get_token(json_object *o, const char *key, size_t max)
+{
+	const char *s = json_get_str(o, key, max);
+
+	return s != NULL && text_printable(s) ? s : NULL;
 }

@@ -9,8 +9,9 @@
  * through); a "\u" escape of a lone surrogate (json-c makes every one
  * U+FFFD) and a number that is not finite (json-c reads NaN, Infinity
  * and 1e999) are refused.  Used for webhook bodies (event.h) and the
- * API's request bodies alike, so both refuse the same texts.  Pure: no
- * I/O.
+ * API's request bodies alike, so both refuse the same texts.  The member
+ * readers below are the clients' (carrier.h, rye.h) and the parser's.
+ * Pure: no I/O.
  */
 #ifndef SHIPTRACK_JSON_H
 #define SHIPTRACK_JSON_H
@@ -27,5 +28,18 @@
  * the result.
  */
 json_object *json_parse_bounded(const char *text, size_t len, const char **why);
+
+/*
+ * Reading members of a parsed answer.  Each returns NULL where the member
+ * is absent, null or of another type; a string also when it is empty,
+ * longer than max bytes, or holds an escaped NUL ("\u0000") that would
+ * cut it short.
+ */
+json_object *json_get_obj(json_object *o, const char *key, json_type type);
+/* A string value (not a member) by the same rule. */
+const char *json_str_of(json_object *v, size_t max);
+const char *json_get_str(json_object *o, const char *key, size_t max);
+/* The same, for identifiers, codes and states: no control characters either. */
+const char *json_get_token(json_object *o, const char *key, size_t max);
 
 #endif

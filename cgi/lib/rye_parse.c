@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "json.h"
 #include "rye.h"
 #include "text.h"
 #include "timefmt.h"
@@ -27,53 +28,11 @@ const char rye_order_query[] =
 
 /* --- small helpers ----------------------------------------------------- */
 
-static json_object *
-get_obj(json_object *o, const char *key, json_type type)
-{
-	json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, type))
-		return NULL;
-	return v;
-}
-
-/* A string of at most max bytes; NULL when absent, null, empty, too long or odd. */
-static const char *
-str_of(json_object *v, size_t max)
-{
-	const char *s;
-
-	if (v == NULL || !json_object_is_type(v, json_type_string))
-		return NULL;
-	s = json_object_get_string(v);
-	if (*s == '\0' || (size_t)json_object_get_string_len(v) > max ||
-	    strlen(s) != (size_t)json_object_get_string_len(v))
-		return NULL;	/* too long, or an embedded NUL */
-	return s;
-}
-
-/* Free text: names, messages, descriptions. */
-static const char *
-get_str(json_object *o, const char *key, size_t max)
-{
-	return str_of(get_obj(o, key, json_type_string), max);
-}
-
-/* Identifiers, codes, states: no control characters either. */
-static const char *
-get_token(json_object *o, const char *key, size_t max)
-{
-	const char *s = get_str(o, key, max);
-
-	return s != NULL && text_printable(s) ? s : NULL;
-}
-
 /* A date-time timefmt accepts. */
 static const char *
 get_date(json_object *o, const char *key)
 {
-	const char *s = get_token(o, key, RYE_MAX_DATE);
+	const char *s = json_get_token(o, key, RYE_MAX_DATE);
 	struct timeval_iso tv;
 
 	return s != NULL && timefmt_parse(s, &tv) == 0 ? s : NULL;
@@ -83,24 +42,12 @@ get_date(json_object *o, const char *key)
 static const char *
 get_link(json_object *o, const char *key)
 {
-	const char *s = get_token(o, key, RYE_MAX_LINK);
+	const char *s = json_get_token(o, key, RYE_MAX_LINK);
 
 	if (s == NULL || (strncasecmp(s, "https://", 8) != 0 &&
 	    strncasecmp(s, "http://", 7) != 0) || strchr(s, ' ') != NULL)
 		return NULL;
 	return s;
-}
-
-/* Keep printable bytes of s, at most outsz-1 of them. */
-static void
-clean_copy(char *out, size_t outsz, const char *s, size_t len)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len && o + 1 < outsz; i++)
-		if ((unsigned char)s[i] >= 0x20 && s[i] != 0x7f)
-			out[o++] = s[i];
-	out[o] = '\0';
 }
 
 /* An array's length, bounded; 0 when it is not an array. */
@@ -295,21 +242,21 @@ rye_intent_parse(json_object *o, struct rye_intent *out)
 
 	memset(out, 0, sizeof(*out));
 	if (o == NULL || !json_object_is_type(o, json_type_object) ||
-	    (out->id = get_token(o, "id", RYE_MAX_ID)) == NULL)
+	    (out->id = json_get_token(o, "id", RYE_MAX_ID)) == NULL)
 		return -1;
-	out->state = get_token(o, "state", RYE_MAX_TOKEN);
+	out->state = json_get_token(o, "state", RYE_MAX_TOKEN);
 	out->created_at = get_date(o, "createdAt");
-	out->reference_id = get_token(o, "referenceId", RYE_MAX_NAME);
-	out->order_id = get_token(o, "orderId", RYE_MAX_ID);
-	failure = get_obj(o, "failureReason", json_type_object);
-	out->failure_code = get_token(failure, "code", RYE_MAX_TOKEN);
-	out->failure_message = get_str(failure, "message", RYE_MAX_TEXT);
-	buyer = get_obj(o, "buyer", json_type_object);
-	out->email = get_token(buyer, "email", RYE_MAX_EMAIL);
-	out->postal_code = get_token(buyer, "postalCode", RYE_MAX_POSTAL);
-	out->country = get_token(buyer, "country", RYE_MAX_TOKEN);
-	out->first_name = get_str(buyer, "firstName", RYE_MAX_NAME);
-	out->last_name = get_str(buyer, "lastName", RYE_MAX_NAME);
+	out->reference_id = json_get_token(o, "referenceId", RYE_MAX_NAME);
+	out->order_id = json_get_token(o, "orderId", RYE_MAX_ID);
+	failure = json_get_obj(o, "failureReason", json_type_object);
+	out->failure_code = json_get_token(failure, "code", RYE_MAX_TOKEN);
+	out->failure_message = json_get_str(failure, "message", RYE_MAX_TEXT);
+	buyer = json_get_obj(o, "buyer", json_type_object);
+	out->email = json_get_token(buyer, "email", RYE_MAX_EMAIL);
+	out->postal_code = json_get_token(buyer, "postalCode", RYE_MAX_POSTAL);
+	out->country = json_get_token(buyer, "country", RYE_MAX_TOKEN);
+	out->first_name = json_get_str(buyer, "firstName", RYE_MAX_NAME);
+	out->last_name = json_get_str(buyer, "lastName", RYE_MAX_NAME);
 	return 0;
 }
 
@@ -322,19 +269,19 @@ tracking_event_parse(json_object *o, struct rye_tracking_event *e)
 	memset(e, 0, sizeof(*e));
 	if (!json_object_is_type(o, json_type_object))
 		return -1;
-	e->status = get_token(o, "status", RYE_MAX_TOKEN);
-	e->description = get_str(o, "description", RYE_MAX_TEXT);
-	if ((loc = get_obj(o, "location", json_type_object)) != NULL) {
-		e->city = get_str(loc, "city", RYE_MAX_NAME);
-		e->province = get_str(loc, "province", RYE_MAX_NAME);
-		e->country = get_str(loc, "country", RYE_MAX_NAME);
+	e->status = json_get_token(o, "status", RYE_MAX_TOKEN);
+	e->description = json_get_str(o, "description", RYE_MAX_TEXT);
+	if ((loc = json_get_obj(o, "location", json_type_object)) != NULL) {
+		e->city = json_get_str(loc, "city", RYE_MAX_NAME);
+		e->province = json_get_str(loc, "province", RYE_MAX_NAME);
+		e->country = json_get_str(loc, "country", RYE_MAX_NAME);
 	} else
-		e->location = get_str(o, "location", RYE_MAX_TEXT);
-	ts = get_obj(o, "timestamp", json_type_object);
+		e->location = json_get_str(o, "location", RYE_MAX_TEXT);
+	ts = json_get_obj(o, "timestamp", json_type_object);
 	e->time_local = get_date(ts, "local");
 	e->time_utc = get_date(ts, "utc");
-	e->display_date = get_str(o, "displayDate", RYE_MAX_TOKEN);
-	e->display_time = get_str(o, "displayTime", RYE_MAX_TOKEN);
+	e->display_date = json_get_str(o, "displayDate", RYE_MAX_TOKEN);
+	e->display_time = json_get_str(o, "displayTime", RYE_MAX_TOKEN);
 	if (e->status == NULL && e->description == NULL && e->time_local == NULL &&
 	    e->time_utc == NULL && e->display_date == NULL)
 		return -1;
@@ -344,15 +291,15 @@ tracking_event_parse(json_object *o, struct rye_tracking_event *e)
 static void
 tracking_parse(json_object *o, struct rye_shipment *s)
 {
-	json_object *t = get_obj(o, "tracking", json_type_object);
+	json_object *t = json_get_obj(o, "tracking", json_type_object);
 
 	if (t == NULL)
 		return;
 	s->has_tracking = true;
-	s->tracking_number = get_token(t, "number", RYE_MAX_NUMBER);
-	s->carrier_name = get_str(t, "carrierName", RYE_MAX_NAME);
+	s->tracking_number = json_get_token(t, "number", RYE_MAX_NUMBER);
+	s->carrier_name = json_get_str(t, "carrierName", RYE_MAX_NAME);
 	s->tracking_url = get_link(t, "url");
-	s->estimated_delivery = get_date(get_obj(t, "deliveryDate", json_type_object),
+	s->estimated_delivery = get_date(json_get_obj(t, "deliveryDate", json_type_object),
 	    "estimated");
 	if (s->estimated_delivery == NULL)
 		s->estimated_delivery = get_date(t, "estimatedDeliveryDate");
@@ -366,18 +313,18 @@ rye_shipment_parse(json_object *o, struct rye_shipment *s)
 
 	memset(s, 0, sizeof(*s));
 	if (o == NULL || !json_object_is_type(o, json_type_object) ||
-	    (s->id = get_token(o, "id", RYE_MAX_ID)) == NULL)
+	    (s->id = json_get_token(o, "id", RYE_MAX_ID)) == NULL)
 		return -1;
-	s->checkout_intent_id = get_token(o, "checkoutIntentId", RYE_MAX_ID);
-	s->marketplace_order_id = get_token(o, "marketplaceOrderId", RYE_MAX_NUMBER);
-	s->external_id = get_token(o, "externalId", RYE_MAX_ID);
-	s->status = get_token(o, "status", RYE_MAX_TOKEN);
+	s->checkout_intent_id = json_get_token(o, "checkoutIntentId", RYE_MAX_ID);
+	s->marketplace_order_id = json_get_token(o, "marketplaceOrderId", RYE_MAX_NUMBER);
+	s->external_id = json_get_token(o, "externalId", RYE_MAX_ID);
+	s->status = json_get_token(o, "status", RYE_MAX_TOKEN);
 	s->created_at = get_date(o, "createdAt");
 	s->updated_at = get_date(o, "updatedAt");
 	s->shipped_at = get_date(o, "shippedAt");
 	s->delivered_at = get_date(o, "deliveredAt");
 	tracking_parse(o, s);
-	evs = get_obj(o, "trackingEvents", json_type_array);
+	evs = json_get_obj(o, "trackingEvents", json_type_array);
 	n = array_len(evs, RYE_MAX_TRACKING_EVENTS, &s->events_truncated);
 	if (n > 0 && (s->events = calloc(n, sizeof(*s->events))) == NULL)
 		return -1;
@@ -407,7 +354,7 @@ order_ids_parse(json_object *arr, struct rye_order *o)
 	if (n > 0 && (o->marketplace_order_ids = calloc(n, sizeof(char *))) == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		const char *s = str_of(json_object_array_get_idx(arr, i), RYE_MAX_NUMBER);
+		const char *s = json_str_of(json_object_array_get_idx(arr, i), RYE_MAX_NUMBER);
 		if (s != NULL && text_printable(s))
 			o->marketplace_order_ids[o->nmarketplace_order_ids++] = s;
 	}
@@ -429,8 +376,8 @@ order_shipments_parse(json_object *arr, struct rye_order *o)
 
 		if (!json_object_is_type(e, json_type_object))
 			continue;
-		s->carrier_name = get_str(e, "carrierName", RYE_MAX_NAME);
-		s->tracking_number = get_token(e, "carrierTrackingNumber", RYE_MAX_NUMBER);
+		s->carrier_name = json_get_str(e, "carrierName", RYE_MAX_NAME);
+		s->tracking_number = json_get_token(e, "carrierTrackingNumber", RYE_MAX_NUMBER);
 		s->tracking_url = get_link(e, "carrierTrackingUrl");
 		if (s->carrier_name != NULL || s->tracking_number != NULL)
 			o->nshipments++;
@@ -443,7 +390,7 @@ static bool
 order_event_kept(json_object *e)
 {
 	return json_object_is_type(e, json_type_object) &&
-	    get_token(e, "__typename", RYE_MAX_NAME) != NULL;
+	    json_get_token(e, "__typename", RYE_MAX_NAME) != NULL;
 }
 
 static int
@@ -461,10 +408,10 @@ order_events_parse(json_object *arr, struct rye_order *o)
 
 		if (!order_event_kept(e))
 			continue;
-		ev->type_name = get_token(e, "__typename", RYE_MAX_NAME);
-		ev->id = get_token(e, "id", RYE_MAX_ID);
+		ev->type_name = json_get_token(e, "__typename", RYE_MAX_NAME);
+		ev->id = json_get_token(e, "id", RYE_MAX_ID);
 		ev->created_at = get_date(e, "createdAt");
-		ev->reason = get_str(e, "reason", RYE_MAX_TEXT);
+		ev->reason = json_get_str(e, "reason", RYE_MAX_TEXT);
 		o->nevents++;
 	}
 	return 0;
@@ -477,18 +424,18 @@ rye_order_parse(json_object *obj, struct rye_order *o)
 
 	memset(o, 0, sizeof(*o));
 	if (obj == NULL || !json_object_is_type(obj, json_type_object) ||
-	    (o->id = get_token(obj, "id", RYE_MAX_ID)) == NULL)
+	    (o->id = json_get_token(obj, "id", RYE_MAX_ID)) == NULL)
 		return -1;
-	o->status = get_token(obj, "status", RYE_MAX_TOKEN);
-	o->marketplace = get_token(obj, "marketplace", RYE_MAX_TOKEN);
-	buyer = get_obj(get_obj(obj, "cart", json_type_object), "buyerIdentity",
+	o->status = json_get_token(obj, "status", RYE_MAX_TOKEN);
+	o->marketplace = json_get_token(obj, "marketplace", RYE_MAX_TOKEN);
+	buyer = json_get_obj(json_get_obj(obj, "cart", json_type_object), "buyerIdentity",
 	    json_type_object);
-	o->email = get_token(buyer, "email", RYE_MAX_EMAIL);
-	o->postal_code = get_token(buyer, "postalCode", RYE_MAX_POSTAL);
-	o->country = get_token(buyer, "countryCode", RYE_MAX_TOKEN);
-	if (order_ids_parse(get_obj(obj, "marketplaceOrderIds", json_type_array), o) < 0 ||
-	    order_shipments_parse(get_obj(obj, "shipments", json_type_array), o) < 0 ||
-	    order_events_parse(get_obj(obj, "events", json_type_array), o) < 0) {
+	o->email = json_get_token(buyer, "email", RYE_MAX_EMAIL);
+	o->postal_code = json_get_token(buyer, "postalCode", RYE_MAX_POSTAL);
+	o->country = json_get_token(buyer, "countryCode", RYE_MAX_TOKEN);
+	if (order_ids_parse(json_get_obj(obj, "marketplaceOrderIds", json_type_array), o) < 0 ||
+	    order_shipments_parse(json_get_obj(obj, "shipments", json_type_array), o) < 0 ||
+	    order_events_parse(json_get_obj(obj, "events", json_type_array), o) < 0) {
 		rye_order_free(o);
 		return -1;
 	}
@@ -720,9 +667,9 @@ invalid(struct rye_answer *a, const char *why)
 static json_object *
 page_data(struct rye_answer *a, size_t *n)
 {
-	json_object *data = get_obj(a->root, "data", json_type_array);
-	json_object *pi = get_obj(a->root, "pageInfo", json_type_object);
-	json_object *more = get_obj(pi, "hasNextPage", json_type_boolean);
+	json_object *data = json_get_obj(a->root, "data", json_type_array);
+	json_object *pi = json_get_obj(a->root, "pageInfo", json_type_object);
+	json_object *more = json_get_obj(pi, "hasNextPage", json_type_boolean);
 
 	if (data == NULL) {
 		invalid(a, "a list answer without a data array");
@@ -733,8 +680,8 @@ page_data(struct rye_answer *a, size_t *n)
 		return NULL;
 	}
 	a->page.has_next = more != NULL && json_object_get_boolean(more);
-	a->page.end_cursor = get_token(pi, "endCursor", RYE_MAX_CURSOR);
-	a->page.start_cursor = get_token(pi, "startCursor", RYE_MAX_CURSOR);
+	a->page.end_cursor = json_get_token(pi, "endCursor", RYE_MAX_CURSOR);
+	a->page.start_cursor = json_get_token(pi, "startCursor", RYE_MAX_CURSOR);
 	return data;
 }
 
@@ -813,16 +760,16 @@ whole_body(const struct rye_answer *a, const char **raw, size_t *len)
 static int
 event_parse(json_object *o, struct rye_event *e)
 {
-	json_object *src = get_obj(o, "source", json_type_object);
+	json_object *src = json_get_obj(o, "source", json_type_object);
 
 	memset(e, 0, sizeof(*e));
 	if (!json_object_is_type(o, json_type_object) ||
-	    (e->id = get_token(o, "id", RYE_MAX_ID)) == NULL)
+	    (e->id = json_get_token(o, "id", RYE_MAX_ID)) == NULL)
 		return -1;
-	e->type = get_token(o, "type", RYE_MAX_NAME);
+	e->type = json_get_token(o, "type", RYE_MAX_NAME);
 	e->created_at = get_date(o, "createdAt");
-	e->source_type = get_token(src, "type", RYE_MAX_TOKEN);
-	e->source_id = get_token(src, "id", RYE_MAX_ID);
+	e->source_type = json_get_token(src, "type", RYE_MAX_TOKEN);
+	e->source_id = json_get_token(src, "id", RYE_MAX_ID);
 	return 0;
 }
 
@@ -862,9 +809,9 @@ gql_auth_error(json_object *errors)
 	size_t n = array_len(errors, 20, NULL);
 
 	for (size_t i = 0; i < n; i++) {
-		json_object *ext = get_obj(json_object_array_get_idx(errors, i),
+		json_object *ext = json_get_obj(json_object_array_get_idx(errors, i),
 		    "extensions", json_type_object);
-		const char *code = get_token(ext, "code", RYE_MAX_TOKEN);
+		const char *code = json_get_token(ext, "code", RYE_MAX_TOKEN);
 		if (code != NULL && (strcmp(code, "UNAUTHENTICATED") == 0 ||
 		    strcmp(code, "FORBIDDEN") == 0))
 			return true;
@@ -879,7 +826,7 @@ order_raw(struct rye_answer *a, json_object *ord)
 	static const char *const path[] = { "data", "orderByID" };
 	static const char *const events[] = { "data", "orderByID", "events" };
 	struct slice obj, *sl = NULL;
-	json_object *arr = get_obj(ord, "events", json_type_array);
+	json_object *arr = json_get_obj(ord, "events", json_type_array);
 	size_t n = arr ? json_object_array_length(arr) : 0, k = 0;
 	long got;
 
@@ -904,8 +851,8 @@ order_raw(struct rye_answer *a, json_object *ord)
 static void
 order_read(struct rye_answer *a)
 {
-	json_object *errors = get_obj(a->root, "errors", json_type_array);
-	json_object *data = get_obj(a->root, "data", json_type_object), *ord = NULL;
+	json_object *errors = json_get_obj(a->root, "errors", json_type_array);
+	json_object *data = json_get_obj(a->root, "data", json_type_object), *ord = NULL;
 	bool has_errors = errors != NULL && json_object_array_length(errors) > 0;
 
 	if (data != NULL && json_object_object_get_ex(data, "orderByID", &ord) &&
@@ -940,7 +887,7 @@ retry_after_of(json_object *v)
 
 	if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double))
 		d = json_object_get_double(v);
-	else if ((s = str_of(v, 32)) != NULL) {
+	else if ((s = json_str_of(v, 32)) != NULL) {
 		d = strtod(s, &end);
 		if (end == s || *end != '\0')
 			return -1;
@@ -955,25 +902,25 @@ retry_after_of(json_object *v)
 static void
 error_read(struct rye_answer *a)
 {
-	json_object *errors = get_obj(a->root, "errors", json_type_array), *v = NULL;
+	json_object *errors = json_get_obj(a->root, "errors", json_type_array), *v = NULL;
 	json_object *first = errors ? json_object_array_get_idx(errors, 0) : NULL;
 	const char *name, *msg;
 	size_t len;
 
 	if (first != NULL) {
-		name = get_token(get_obj(first, "extensions", json_type_object), "code",
+		name = json_get_token(json_get_obj(first, "extensions", json_type_object), "code",
 		    RYE_MAX_TOKEN);
-		msg = get_str(first, "message", RYE_MAX_TEXT);
+		msg = json_get_str(first, "message", RYE_MAX_TEXT);
 	} else {
-		name = get_token(a->root, "name", RYE_MAX_TOKEN);
-		msg = get_str(a->root, "message", RYE_MAX_TEXT);
+		name = json_get_token(a->root, "name", RYE_MAX_TOKEN);
+		msg = json_get_str(a->root, "message", RYE_MAX_TEXT);
 	}
 	if (name != NULL)
-		clean_copy(a->error_name, sizeof(a->error_name), name, strlen(name));
+		text_clean_copy(a->error_name, sizeof(a->error_name), name, strlen(name));
 	len = (size_t)snprintf(a->message, sizeof(a->message), "HTTP %d%s%s%s",
 	    a->http, name ? ": " : "", a->error_name, msg ? ": " : "");
 	if (msg != NULL && len < sizeof(a->message))
-		clean_copy(a->message + len, sizeof(a->message) - len, msg, strlen(msg));
+		text_clean_copy(a->message + len, sizeof(a->message) - len, msg, strlen(msg));
 	if (json_object_object_get_ex(a->root, "retryAfter", &v))
 		a->retry_after_s = retry_after_of(v);
 }
@@ -985,7 +932,7 @@ unreadable(struct rye_answer *a, const char *body, size_t len)
 	char first[120];
 	const char *nl = memchr(body, '\n', len);
 
-	clean_copy(first, sizeof(first), body, nl ? (size_t)(nl - body) : len);
+	text_clean_copy(first, sizeof(first), body, nl ? (size_t)(nl - body) : len);
 	snprintf(a->message, sizeof(a->message), "HTTP %d%s%s%s", a->http,
 	    first[0] ? " \"" : ", unreadable body", first,
 	    first[0] ? "\" (not JSON)" : "");
