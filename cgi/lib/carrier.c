@@ -31,6 +31,7 @@
 
 #include <curl/curl.h>
 
+#include "apiclient.h"
 #include "carrier.h"
 #include "log.h"
 #include "ratelimit.h"
@@ -51,8 +52,7 @@ struct xfer {
 	int attempts, waits;
 	int64_t not_before;		/* monotonic ms */
 	CURL *easy;
-	struct buf resp;
-	bool too_large;
+	struct apiclient_sink sink;	/* the answer */
 	struct carrier_headers h;
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -143,7 +143,7 @@ xfer_free(struct xfer *x)
 		curl_multi_remove_handle(x->c->multi, x->easy);
 		curl_easy_cleanup(x->easy);
 	}
-	buf_free(&x->resp);
+	buf_free(&x->sink.body);
 	free(x->url);
 	free(x->body);
 	free(x);
@@ -168,29 +168,16 @@ finish(struct xfer *x, enum carrier_outcome outcome, int http,
 	xfer_free(x);
 }
 
-static size_t
-on_body(char *p, size_t size, size_t n, void *arg)
+/* The answer's header lines (apiclient.h), into x->h. */
+static void
+header_line(void *arg, const char *line, size_t len)
 {
-	struct xfer *x = arg;
+	struct carrier_headers *h = arg;
 
-	if (buf_append(&x->resp, p, size * n) < 0) {
-		x->too_large = true;
-		return 0;	/* curl stops with CURLE_WRITE_ERROR */
-	}
-	return size * n;
-}
-
-static size_t
-on_header(char *p, size_t size, size_t n, void *arg)
-{
-	struct xfer *x = arg;
-
-	/* A new status line (after a 100 Continue): forget the earlier block. */
-	if (size * n > 5 && strncmp(p, "HTTP/", 5) == 0)
-		carrier_headers_init(&x->h);
+	if (line == NULL)
+		carrier_headers_init(h);
 	else
-		carrier_header_line(&x->h, p, size * n);
-	return size * n;
+		carrier_header_line(h, line, len);
 }
 
 static void
@@ -208,32 +195,18 @@ start(struct carrier *c, struct xfer *x)
 {
 	CURL *e;
 
-	buf_reset(&x->resp);
-	x->too_large = false;
+	apiclient_sink_reset(&x->sink);
 	x->errbuf[0] = '\0';
-	carrier_headers_init(&x->h);
 	if ((e = x->easy = curl_easy_init()) == NULL)
 		return -1;
+	apiclient_easy_defaults(e);
+	apiclient_sink_attach(e, &x->sink);
 	curl_easy_setopt(e, CURLOPT_URL, x->url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->o.timeout_s * 1000L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 	    c->o.timeout_s < 10 ? c->o.timeout_s * 1000L : 10000L);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
 	if (x->body != NULL) {
 		curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->hdr_post);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body);
@@ -310,10 +283,8 @@ retry_or_fail(struct xfer *x, int http, const char *why, int64_t now)
 	if (x->attempts < c->o.max_retries && !c->stopping) {
 		x->attempts++;
 		c->stats.retries++;
-		d = BACKOFF_BASE_MS * (double)(1L << (x->attempts - 1));
-		if (d > BACKOFF_CAP_MS)
-			d = BACKOFF_CAP_MS;
-		d = d / 2 + d / 2 * ratelimit_jitter(&c->rnd);	/* "equal jitter" */
+		d = ratelimit_backoff_ms(x->attempts, BACKOFF_BASE_MS, BACKOFF_CAP_MS,
+		    &c->rnd);
 		log_debug("carrier: %s: %s; retry %d in %.0f ms",
 		    carrier_op_name(x->op), why, x->attempts, d);
 		requeue(x, now + (int64_t)d);
@@ -388,7 +359,7 @@ completed(struct carrier *c, struct xfer *x, CURLcode res)
 		    now + (x->h.reset_s * 1000 + CARRIER_RESET_GRACE_MS - wall), now,
 		    2000 + CARRIER_RESET_GRACE_MS);
 	note_version(c, x);
-	if (x->too_large) {
+	if (x->sink.too_large) {
 		finish(x, CARRIER_FAILED, (int)http, NULL,
 		    "answer larger than the 8 MiB this client accepts", 0);
 		return;
@@ -399,7 +370,7 @@ completed(struct carrier *c, struct xfer *x, CURLcode res)
 		retry_or_fail(x, 0, why, now);
 		return;
 	}
-	parsed = carrier_response_parse(x->op, (int)http, x->resp.data, x->resp.len,
+	parsed = carrier_response_parse(x->op, (int)http, x->sink.body.data, x->sink.body.len,
 	    &r) == 0;
 	switch (carrier_classify((int)http, parsed)) {
 	case CARRIER_RATE_LIMITED:
@@ -561,7 +532,9 @@ enqueue(struct carrier *c, enum carrier_op op, struct buf *url, struct buf *body
 		x->body_len = body->len;
 		body->data = NULL;
 	}
-	buf_init(&x->resp, CARRIER_MAX_BODY);
+	buf_init(&x->sink.body, CARRIER_MAX_BODY);
+	x->sink.header = header_line;
+	x->sink.arg = &x->h;
 	fifo_push(&c->q[x->bucket], x, false);
 	c->pending[op]++;
 	return 0;
@@ -611,24 +584,6 @@ carrier_list(struct carrier *c, const struct carrier_query *q,
 	return rc;
 }
 
-static struct curl_slist *
-headers(const char *key_line, bool post)
-{
-	struct curl_slist *l = NULL, *t;
-	const char *lines[] = { key_line, "Accept: application/json",
-	    post ? "Content-Type: application/json" : NULL, post ? "Expect:" : NULL };
-
-	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-		if (lines[i] == NULL)
-			continue;
-		if ((t = curl_slist_append(l, lines[i])) == NULL) {
-			curl_slist_free_all(l);
-			return NULL;
-		}
-		l = t;
-	}
-	return l;
-}
 
 struct carrier *
 carrier_open(const struct carrier_opts *o, char *err, size_t errsz)
@@ -672,8 +627,8 @@ carrier_open(const struct carrier_opts *o, char *err, size_t errsz)
 	    (key_line = malloc(len)) == NULL)
 		goto oom;
 	snprintf(key_line, len, "%s: %s", c->api.key_header, o->api_key);
-	c->hdr_get = headers(key_line, false);
-	c->hdr_post = headers(key_line, true);
+	c->hdr_get = apiclient_headers(key_line, false);
+	c->hdr_post = apiclient_headers(key_line, true);
 	/* curl copied the line; wipe ours. */
 	memset(key_line, 0, len);
 	free(key_line);

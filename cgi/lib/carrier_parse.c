@@ -15,6 +15,7 @@
 
 #include <curl/curl.h>
 
+#include "apiclient.h"
 #include "carrier.h"
 #include "json.h"
 #include "num.h"
@@ -115,25 +116,6 @@ put_base(const char *base, struct buf *out)
 	return buf_append(out, base, len);
 }
 
-/* RFC 3986 percent-encoding of everything but the unreserved characters. */
-static int
-put_escaped(struct buf *out, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		char e[3] = { '%', hex[c >> 4], hex[c & 15] };
-
-		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-			if (buf_append(out, s, 1) < 0)
-				return -1;
-		} else if (buf_append(out, e, 3) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 int
 carrier_url_create(const char *base, struct buf *out)
 {
@@ -144,7 +126,7 @@ int
 carrier_url_get(const char *base, const char *id, struct buf *out)
 {
 	if (id == NULL || *id == '\0' || put_base(base, out) < 0 ||
-	    buf_append(out, "/trackings/", 11) < 0 || put_escaped(out, id) < 0)
+	    buf_append(out, "/trackings/", 11) < 0 || apiclient_put_escaped(out, id) < 0)
 		return -1;
 	return 0;
 }
@@ -162,7 +144,7 @@ carrier_url_list(const char *base, const struct carrier_query *q, struct buf *ou
 		timefmt_iso_utc(q->updated_min_ms - q->updated_min_ms % 1000, iso);
 		iso[strlen(iso) - 1] = '\0';
 		if (buf_append(out, "&updated_at_min=", 16) < 0 ||
-		    put_escaped(out, iso) < 0 || put_escaped(out, "+00:00") < 0)
+		    apiclient_put_escaped(out, iso) < 0 || apiclient_put_escaped(out, "+00:00") < 0)
 			return -1;
 	}
 	/*
@@ -170,13 +152,13 @@ carrier_url_list(const char *base, const struct carrier_query *q, struct buf *ou
 	 * also when an older version is served as a newer one), else a number.
 	 */
 	if (q->cursor != NULL && *q->cursor != '\0') {
-		if (buf_append(out, "&cursor=", 8) < 0 || put_escaped(out, q->cursor) < 0)
+		if (buf_append(out, "&cursor=", 8) < 0 || apiclient_put_escaped(out, q->cursor) < 0)
 			return -1;
 	} else if (q->page > 1 && buf_printf(out, "&page=%ld", q->page) < 0)
 		return -1;
 	for (size_t i = 0; i < q->nnumbers && i < CARRIER_LOOKUP_MAX; i++)
 		if (buf_append(out, i == 0 ? "&tracking_numbers=" : "%2C",
-		    i == 0 ? 18 : 3) < 0 || put_escaped(out, q->numbers[i]) < 0)
+		    i == 0 ? 18 : 3) < 0 || apiclient_put_escaped(out, q->numbers[i]) < 0)
 			return -1;
 	return out->len > CARRIER_MAX_URL ? -1 : 0;
 }
@@ -766,20 +748,15 @@ header_date(const char *v, size_t len)
 void
 carrier_header_line(struct carrier_headers *h, const char *line, size_t len)
 {
-	const char *colon = memchr(line, ':', len), *v;
-	size_t nlen, vlen;
+	struct apiclient_header hd;
+	const char *v;
+	size_t vlen;
 
-	if (colon == NULL)
+	if (!apiclient_header_split(line, len, &hd))
 		return;
-	nlen = (size_t)(colon - line);
-	v = colon + 1;
-	vlen = len - nlen - 1;
-	while (vlen > 0 && (*v == ' ' || *v == '\t'))
-		v++, vlen--;
-	while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' ||
-	    v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
-		vlen--;
-#define IS(name) (nlen == sizeof(name) - 1 && strncasecmp(line, name, nlen) == 0)
+	v = hd.value;
+	vlen = hd.value_len;
+#define IS(name) apiclient_header_is(&hd, name)
 	if (IS("X-RateLimit-Limit"))
 		h->limit = (long)num_whole_digits(v, vlen, CARRIER_MAX_HEADER_COUNT);
 	else if (IS("X-RateLimit-Remaining"))

@@ -32,6 +32,7 @@
 
 #include <curl/curl.h>
 
+#include "apiclient.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "rye.h"
@@ -62,8 +63,7 @@ struct rye {
 /* One attempt's transfer state. */
 struct xfer {
 	struct rye *c;
-	struct buf resp;
-	bool too_large;
+	struct apiclient_sink sink;	/* the answer */
 	struct rye_headers h;
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -120,29 +120,16 @@ end(struct rye_answer *a, enum rye_result r, const char *message)
 
 /* --- curl ------------------------------------------------------------------- */
 
-static size_t
-on_body(char *p, size_t size, size_t n, void *arg)
+/* The answer's header lines (apiclient.h), into x->h. */
+static void
+header_line(void *arg, const char *line, size_t len)
 {
-	struct xfer *x = arg;
+	struct rye_headers *h = arg;
 
-	if (buf_append(&x->resp, p, size * n) < 0) {
-		x->too_large = true;
-		return 0;	/* curl stops with CURLE_WRITE_ERROR */
-	}
-	return size * n;
-}
-
-static size_t
-on_header(char *p, size_t size, size_t n, void *arg)
-{
-	struct xfer *x = arg;
-
-	/* A new status line (after a 100 Continue): forget the earlier block. */
-	if (size * n > 5 && strncmp(p, "HTTP/", 5) == 0)
-		rye_headers_init(&x->h);
+	if (line == NULL)
+		rye_headers_init(h);
 	else
-		rye_header_line(&x->h, p, size * n, timefmt_now_ms() / 1000);
-	return size * n;
+		rye_header_line(h, line, len, timefmt_now_ms() / 1000);
 }
 
 static int
@@ -162,17 +149,14 @@ perform(struct rye *c, struct xfer *x, const char *url, const char *body,
 	CURL *e = c->easy;
 	CURLcode res;
 
-	buf_reset(&x->resp);
-	rye_headers_init(&x->h);
-	x->too_large = false;
+	apiclient_sink_reset(&x->sink);
 	x->errbuf[0] = '\0';
 	*http = 0;
+	apiclient_sink_attach(e, &x->sink);
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 10000 ? timeout_ms : 10000L);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(e, CURLOPT_XFERINFODATA, x);
 	if (body != NULL) {
 		curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->hdr_gql);
@@ -277,10 +261,7 @@ retry(struct rye *c, struct rye_answer *a, int *attempts, enum rye_result fail)
 		return false;
 	}
 	++*attempts;
-	d = BACKOFF_BASE_MS * (double)(1L << (*attempts > 16 ? 16 : *attempts - 1));
-	if (d > BACKOFF_CAP_MS)
-		d = BACKOFF_CAP_MS;
-	d = d / 2 + d / 2 * ratelimit_jitter(&c->rnd);	/* "equal jitter" */
+	d = ratelimit_backoff_ms(*attempts, BACKOFF_BASE_MS, BACKOFF_CAP_MS, &c->rnd);
 	log_debug("rye: %s; retry %d in %.0f ms", a->message, *attempts, d);
 	if (!may_wait(c, a, (int64_t)d, fail, "the next retry would be in"))
 		return false;
@@ -366,7 +347,7 @@ transfer_failed(struct rye *c, struct xfer *x, CURLcode res, bool cut_short,
 {
 	if (res == CURLE_ABORTED_BY_CALLBACK && stopping(c))
 		end(a, RYE_STOPPED, "stopped during the request");
-	else if (x->too_large)
+	else if (x->sink.too_large)
 		end(a, RYE_INVALID, "answer larger than the 4 MiB this client accepts");
 	else if (res == CURLE_OPERATION_TIMEDOUT && cut_short)
 		end(a, RYE_STOPPED, "the run's deadline came during the request");
@@ -382,7 +363,7 @@ static bool
 answered(struct rye *c, int api, enum rye_op op, struct xfer *x, long http,
     struct rye_answer *a, int *attempts, int *waits)
 {
-	bool json = rye_answer_parse(op, (int)http, x->resp.data, x->resp.len, a) == 0;
+	bool json = rye_answer_parse(op, (int)http, x->sink.body.data, x->sink.body.len, a) == 0;
 
 	mask(a->message, c->key);
 	mask(a->error_name, c->key);
@@ -407,7 +388,9 @@ call(struct rye *c, enum rye_op op, const char *url, const char *body,
 	struct xfer x = { .c = c };
 	bool again = true;
 
-	buf_init(&x.resp, RYE_MAX_BODY);
+	buf_init(&x.sink.body, RYE_MAX_BODY);
+	x.sink.header = header_line;
+	x.sink.arg = &x.h;
 	while (again) {
 		long timeout = c->o.timeout_s * 1000L, http;
 		int64_t left;
@@ -434,7 +417,7 @@ call(struct rye *c, enum rye_op op, const char *url, const char *body,
 		else
 			again = answered(c, api, op, &x, http, a, &attempts, &waits);
 	}
-	buf_free(&x.resp);
+	buf_free(&x.sink.body);
 	if ((unsigned)a->result < RYE_RESULT__MAX)
 		c->stats.ended[op][a->result]++;
 	return a->result;
@@ -600,25 +583,14 @@ opts_problem(const struct rye_opts *o)
 static struct curl_slist *
 headers(const char *scheme, const char *key, bool post)
 {
-	struct curl_slist *l = NULL, *t;
+	struct curl_slist *l;
 	size_t len = strlen(scheme) + strlen(key) + 24;
 	char *auth = malloc(len);
-	const char *lines[] = { auth, "Accept: application/json",
-	    post ? "Content-Type: application/json" : NULL, post ? "Expect:" : NULL };
 
 	if (auth == NULL)
 		return NULL;
 	snprintf(auth, len, "Authorization: %s %s", scheme, key);
-	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-		if (lines[i] == NULL)
-			continue;
-		if ((t = curl_slist_append(l, lines[i])) == NULL) {
-			curl_slist_free_all(l);
-			l = NULL;
-			break;
-		}
-		l = t;
-	}
+	l = apiclient_headers(auth, post);
 	/* curl copied the line; wipe ours. */
 	memset(auth, 0, len);
 	free(auth);
@@ -632,18 +604,7 @@ easy_setup(struct rye *c)
 
 	if (e == NULL)
 		return -1;
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	apiclient_easy_defaults(e);
 	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
 	return 0;

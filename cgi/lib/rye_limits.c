@@ -14,6 +14,7 @@
 
 #include <curl/curl.h>
 
+#include "apiclient.h"
 #include "num.h"
 #include "rye.h"
 
@@ -161,23 +162,18 @@ retry_after(const char *v, size_t len, int64_t now_s)
 void
 rye_header_line(struct rye_headers *h, const char *line, size_t len, int64_t now_s)
 {
-	const char *colon = memchr(line, ':', len), *v;
-	size_t nlen, vlen;
+	struct apiclient_header hd;
+	const char *v;
+	size_t vlen;
 	long a, b;
 
-	if (colon == NULL)
+	if (!apiclient_header_split(line, len, &hd))
 		return;
-	nlen = (size_t)(colon - line);
-	v = colon + 1;
-	vlen = len - nlen - 1;
-	while (vlen > 0 && (*v == ' ' || *v == '\t'))
-		v++, vlen--;
-	while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' ||
-	    v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
-		vlen--;
+	v = hd.value;
+	vlen = hd.value_len;
 	if (vlen > MAX_VALUE_LEN)
 		return;
-#define IS(name) (nlen == sizeof(name) - 1 && strncasecmp(line, name, nlen) == 0)
+#define IS(name) apiclient_header_is(&hd, name)
 	if (IS("RateLimit") && rye_sf_params(v, vlen, 'r', 't', false, &a, &b) == 0) {
 		h->remaining = a;
 		h->reset_s = b < 0 ? -1 : clamp_s(b);

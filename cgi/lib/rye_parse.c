@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "apiclient.h"
 #include "json.h"
 #include "rye.h"
 #include "text.h"
@@ -100,25 +101,6 @@ put_base(const char *base, struct buf *out)
 	    -1 : 0;
 }
 
-/* RFC 3986 percent-encoding of everything but the unreserved characters. */
-static int
-put_escaped(struct buf *out, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		char e[3] = { '%', hex[c >> 4], hex[c & 15] };
-
-		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-			if (buf_append(out, s, 1) < 0)
-				return -1;
-		} else if (buf_append(out, e, 3) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 static bool
 id_ok(const char *id)
 {
@@ -134,7 +116,7 @@ put_paging(struct buf *out, const char *after, int limit)
 		return -1;
 	if (after != NULL && *after != '\0') {
 		if (strlen(after) > RYE_MAX_CURSOR || buf_append(out, "&after=", 7) < 0 ||
-		    put_escaped(out, after) < 0)
+		    apiclient_put_escaped(out, after) < 0)
 			return -1;
 	}
 	return out->len > RYE_MAX_URL ? -1 : 0;
@@ -144,7 +126,7 @@ static int
 url_one(const char *base, const char *what, const char *id, struct buf *out)
 {
 	if (!id_ok(id) || put_base(base, out) < 0 ||
-	    buf_append(out, what, strlen(what)) < 0 || put_escaped(out, id) < 0)
+	    buf_append(out, what, strlen(what)) < 0 || apiclient_put_escaped(out, id) < 0)
 		return -1;
 	return out->len > RYE_MAX_URL ? -1 : 0;
 }
@@ -190,7 +172,7 @@ url_by_ids(const char *base, const char *what, const char *key,
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if (!id_ok(ids[i]) || buf_printf(out, "&%s=", key) < 0 ||
-		    put_escaped(out, ids[i]) < 0)
+		    apiclient_put_escaped(out, ids[i]) < 0)
 			return -1;
 	return out->len > RYE_MAX_URL ? -1 : 0;
 }
