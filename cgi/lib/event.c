@@ -1,5 +1,6 @@
 /*
- * event: see event.h.
+ * event: see event.h.  The shipments a tracking event names are
+ * event_tracking.c's; the member readers are json.h's.
  */
 #include "config.h"
 
@@ -7,175 +8,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "event.h"
 #include "json.h"
 #include "rye_record.h"
 #include "text.h"
-
-/* A string's text, or NULL if an escaped NUL ("\u0000") would cut it short. */
-static const char *
-whole_string(json_object *v)
-{
-	const char *str = json_object_get_string(v);
-
-	return strlen(str) == (size_t)json_object_get_string_len(v) ? str : NULL;
-}
-
-/*
- * An integer json-c may have clamped: beyond 64 bits it keeps INT64_MIN
- * or UINT64_MAX whatever the digits were, so its text is not the sender's.
- */
-static bool
-maybe_clamped(json_object *v)
-{
-	return json_object_get_int64(v) == INT64_MIN ||
-	    json_object_get_uint64(v) == UINT64_MAX;
-}
-
-/*
- * A member we only read (marketplace, tracking fields, a challenge): a
- * string, or an integer as its digits; NULL when absent, null, anything
- * else, or an integer whose digits json-c may have lost.
- */
-static const char *
-get_str(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v))
-		return NULL;
-	switch (json_object_get_type(v)) {
-	case json_type_string:
-		return whole_string(v);
-	case json_type_int:
-		return maybe_clamped(v) ? NULL : json_object_get_string(v);
-	default:
-		return NULL;
-	}
-}
-
-/*
- * A member events are keyed or filed by (an id, an order id, a type): a
- * JSON string only, compared byte for byte.  Never a number: json-c
- * clamps integers beyond 64 bits, so 99999999999999999999 and
- * 99999999999999999998 would both read 18446744073709551615 and the
- * second event be answered as a duplicate of the first.  Returns false
- * when the member is there (and not null) but unusable; *out is then NULL.
- */
-static bool
-get_key(json_object *o, const char *key, const char **out)
-{
-	json_object *v;
-
-	*out = NULL;
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    json_object_is_type(v, json_type_null))
-		return true;
-	if (json_object_is_type(v, json_type_string))
-		*out = whole_string(v);
-	return *out != NULL;
-}
-
-/* First alias present as a short, control-free, non-empty string. */
-static const char *
-first_alias(json_object *o, const char *const *aliases, size_t maxlen)
-{
-	for (; *aliases != NULL; aliases++) {
-		const char *s = get_str(o, *aliases);
-		if (s != NULL && *s != '\0' && strlen(s) <= maxlen && text_printable(s))
-			return s;
-	}
-	return NULL;
-}
-
-static const char *const number_aliases[] = {
-	"trackingNumber", "carrierTrackingNumber", "tracking_number", NULL };
-static const char *const carrier_aliases[] = {
-	"courierName", "carrierName", "courier", "carrier", NULL };
-static const char *const url_aliases[] = {
-	"courierUrl", "trackingUrl", "carrierTrackingUrl", "tracking_url", NULL };
-
-/* A URL the page may link to: http or https only, never javascript: etc. */
-static const char *
-safe_url(const char *u)
-{
-	if (u == NULL)
-		return NULL;
-	if (strncasecmp(u, "https://", 8) == 0 || strncasecmp(u, "http://", 7) == 0)
-		return u;
-	return NULL;
-}
-
-static void
-read_ref(json_object *o, struct tracking_ref *r)
-{
-	r->number = first_alias(o, number_aliases, TRACKING_MAX_NUMBER);
-	r->carrier = first_alias(o, carrier_aliases, TRACKING_MAX_CARRIER);
-	r->url = safe_url(first_alias(o, url_aliases, TRACKING_MAX_URL));
-}
-
-/* Add r unless its number is already listed; returns the new count. */
-static size_t
-add_ref(struct tracking_ref *out, size_t n, size_t max, const struct tracking_ref *r)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(out[i].number, r->number) == 0)
-			return n;
-	if (n < max)
-		out[n++] = *r;
-	return n;
-}
-
-static size_t
-add_array(json_object *arr, struct tracking_ref *out, size_t n, size_t max,
-    struct tracking_ref *loose)
-{
-	size_t len = arr ? json_object_array_length(arr) : 0;
-
-	for (size_t i = 0; i < len; i++) {
-		json_object *el = json_object_array_get_idx(arr, i);
-		struct tracking_ref r;
-
-		if (!json_object_is_type(el, json_type_object))
-			continue;
-		read_ref(el, &r);
-		if (r.number != NULL)
-			n = add_ref(out, n, max, &r);
-		else if (loose->carrier == NULL && loose->url == NULL)
-			*loose = r;
-	}
-	return n;
-}
-
-size_t
-event_extract_tracking(json_object *data, struct tracking_ref *out, size_t max)
-{
-	json_object *order = json_get_obj(data, "order", json_type_object);
-	json_object *places[2] = { order, data };
-	struct tracking_ref loose = { NULL, NULL, NULL };
-	size_t n = 0;
-
-	if (max == 0)
-		return 0;
-	for (size_t i = 0; i < 2; i++) {
-		struct tracking_ref r;
-		if (places[i] == NULL)
-			continue;
-		read_ref(places[i], &r);
-		if (r.number != NULL)
-			n = add_ref(out, n, max, &r);
-		else if (loose.carrier == NULL && loose.url == NULL)
-			loose = r;
-	}
-	n = add_array(json_get_obj(data, "shipments", json_type_array), out, n, max, &loose);
-	n = add_array(json_get_obj(order, "shipments", json_type_array), out, n, max, &loose);
-	/* Never drop a tracking event: no number means details pending. */
-	if (n == 0)
-		out[n++] = loose;
-	return n;
-}
 
 static enum event_rc
 fail(char *why, size_t whysz, enum event_rc rc, const char *msg)
@@ -220,7 +57,7 @@ read_ts(struct event *ev)
 			return -2;
 		ev->created.ms = s * 1000;
 		ev->created.has_time = ev->created.has_offset = true;
-	} else if ((u = get_str(ev->tracking_msg, "updated_at")) == NULL)
+	} else if ((u = json_get_text(ev->tracking_msg, "updated_at")) == NULL)
 		return -1;
 	else if (timefmt_parse(u, &ev->created) < 0)
 		return -2;
@@ -243,18 +80,18 @@ parse_rye1(struct event *ev, char *why, size_t whysz)
 {
 	json_object *data = json_get_obj(ev->root, "data", json_type_object);
 
-	if (!get_key(ev->root, "id", &ev->id) || !get_key(ev->root, "type", &ev->type) ||
-	    !get_key(ev->root, "requestId", &ev->order_id))
+	if (!json_get_key(ev->root, "id", &ev->id) || !json_get_key(ev->root, "type", &ev->type) ||
+	    !json_get_key(ev->root, "requestId", &ev->order_id))
 		return fail(why, whysz, EVENT_INVALID_FIELD,
 		    "id, type and requestId must be JSON strings without NUL");
 	if (ev->type != NULL && strcmp(ev->type, "WEBHOOK_URL_VERIFICATION") == 0) {
-		ev->challenge = get_str(data, "challenge");
+		ev->challenge = json_get_text(data, "challenge");
 		return ev->challenge ? EVENT_HANDSHAKE :
 		    fail(why, whysz, EVENT_MISSING_FIELD, "data.challenge is missing");
 	}
-	ev->marketplace = get_str(data, "marketplace");
+	ev->marketplace = json_get_text(data, "marketplace");
 	if (ev->marketplace == NULL)
-		ev->marketplace = get_str(ev->root, "marketplace");
+		ev->marketplace = json_get_text(ev->root, "marketplace");
 	if (ev->type != NULL && strcmp(ev->type, "TRACKING_OBTAINED") == 0)
 		ev->ntracking = event_extract_tracking(data, ev->tracking,
 		    EVENT_MAX_TRACKING);
@@ -281,10 +118,10 @@ static enum event_rc
 parse_rye2(struct event *ev, char *why, size_t whysz)
 {
 	json_object *source = json_get_obj(ev->root, "source", json_type_object);
-	const char *stype = get_str(source, "type"), *sid;
+	const char *stype = json_get_text(source, "type"), *sid;
 
-	if (!get_key(ev->root, "id", &ev->id) || !get_key(ev->root, "type", &ev->type) ||
-	    !get_key(source, "id", &sid))
+	if (!json_get_key(ev->root, "id", &ev->id) || !json_get_key(ev->root, "type", &ev->type) ||
+	    !json_get_key(source, "id", &sid))
 		return fail(why, whysz, EVENT_INVALID_FIELD,
 		    "id, type and source.id must be JSON strings without NUL");
 	/*
@@ -293,7 +130,7 @@ parse_rye2(struct event *ev, char *why, size_t whysz)
 	 */
 	if (ev->type != NULL &&
 	    strcmp(ev->type, "webhook_endpoint.verification_challenge") == 0) {
-		ev->challenge = get_str(json_get_obj(ev->root, "data", json_type_object),
+		ev->challenge = json_get_text(json_get_obj(ev->root, "data", json_type_object),
 		    "challenge");
 		if (ev->challenge == NULL || *ev->challenge == '\0')
 			ev->challenge = sid;
@@ -314,7 +151,7 @@ parse_rye2(struct event *ev, char *why, size_t whysz)
 static enum event_rc
 parse_aftership(struct event *ev, char *why, size_t whysz)
 {
-	if (!get_key(ev->root, "event_id", &ev->id) || !get_key(ev->root, "event", &ev->type))
+	if (!json_get_key(ev->root, "event_id", &ev->id) || !json_get_key(ev->root, "event", &ev->type))
 		return fail(why, whysz, EVENT_INVALID_FIELD,
 		    "event_id and event must be JSON strings without NUL");
 	ev->tracking_msg = json_get_obj(ev->root, "msg", json_type_object);
@@ -367,7 +204,7 @@ gen1_type(const char *t)
 static enum event_rc
 check_shape(const struct event *ev, char *why, size_t whysz)
 {
-	const char *object = get_str(ev->root, "object");
+	const char *object = json_get_text(ev->root, "object");
 	bool is_event = object != NULL && strcmp(object, "event") == 0;
 
 	if (ev->scheme == SIG_RYE_V1 && (is_event || !gen1_type(ev->type)))
@@ -472,12 +309,12 @@ observation_of(struct event *ev, const char *sid, char *why, size_t whysz)
 	case RECORD_INTENT:
 		ev->order_id = sid;
 		set_subject(ev, "checkout_intent", sid);
-		if (rye_record_intent_status(get_str(ev->data, "state"), status,
+		if (rye_record_intent_status(json_get_text(ev->data, "state"), status,
 		    sizeof(status)) == 0)
 			ev->status = status_word(ev, status);
 		return EVENT_OK;
 	case RECORD_SHIPMENT:
-		if (!get_key(ev->data, "checkoutIntentId", &ev->order_id) ||
+		if (!json_get_key(ev->data, "checkoutIntentId", &ev->order_id) ||
 		    ev->order_id == NULL)
 			return fail(why, whysz, EVENT_MISSING_FIELD,
 			    "data.checkoutIntentId is missing");
@@ -486,8 +323,8 @@ observation_of(struct event *ev, const char *sid, char *why, size_t whysz)
 	default:
 		ev->order_id = sid;
 		set_subject(ev, "order1", sid);
-		ev->status = status_word(ev, get_str(ev->data, "status"));
-		lower_marketplace(ev, get_str(ev->data, "marketplace"));
+		ev->status = status_word(ev, json_get_text(ev->data, "status"));
+		lower_marketplace(ev, json_get_text(ev->data, "marketplace"));
 		return EVENT_OK;
 	}
 }
@@ -498,7 +335,7 @@ parse_observation(struct event *ev, char *why, size_t whysz)
 	const char *sid;
 	size_t i;
 
-	if (!get_key(ev->root, "id", &ev->id) || !get_key(ev->root, "type", &ev->type))
+	if (!json_get_key(ev->root, "id", &ev->id) || !json_get_key(ev->root, "type", &ev->type))
 		return fail(why, whysz, EVENT_INVALID_FIELD,
 		    "id and type must be JSON strings without NUL");
 	for (i = 0; i < sizeof(record_types) / sizeof(record_types[0]); i++)
@@ -511,7 +348,7 @@ parse_observation(struct event *ev, char *why, size_t whysz)
 	ev->record = record_types[i].record;
 	if ((ev->data = json_get_obj(ev->root, "data", json_type_object)) == NULL)
 		return fail(why, whysz, EVENT_MISSING_FIELD, "data is missing");
-	if (!get_key(ev->data, "id", &sid) || sid == NULL)
+	if (!json_get_key(ev->data, "id", &sid) || sid == NULL)
 		return fail(why, whysz, EVENT_MISSING_FIELD, "data.id is missing");
 	return observation_of(ev, sid, why, whysz);
 }
@@ -525,12 +362,12 @@ parse_order_event(struct event *ev, char *why, size_t whysz)
 	ev->record = RECORD_ORDER1_EVENT;
 	if (ev->scheme != SIG_RYE_V1)
 		return fail(why, whysz, EVENT_INVALID_FIELD, "an order event is gen 1");
-	if (!get_key(ev->root, "id", &ev->id) ||
-	    !get_key(ev->root, "requestId", &ev->order_id))
+	if (!json_get_key(ev->root, "id", &ev->id) ||
+	    !json_get_key(ev->root, "requestId", &ev->order_id))
 		return fail(why, whysz, EVENT_INVALID_FIELD,
 		    "id and requestId must be JSON strings without NUL");
 	ev->data = json_get_obj(ev->root, "data", json_type_object);
-	tn = get_str(ev->data, "__typename");
+	tn = json_get_text(ev->data, "__typename");
 	if (tn == NULL || rye_record_event_type(tn, ev->type_buf,
 	    sizeof(ev->type_buf)) < 0)
 		return fail(why, whysz, EVENT_MISSING_FIELD, "data.__typename is missing");
@@ -544,7 +381,7 @@ parse_order_event(struct event *ev, char *why, size_t whysz)
 static const char *
 record_object(const struct event *ev)
 {
-	const char *object = get_str(ev->root, "object");
+	const char *object = json_get_text(ev->root, "object");
 
 	if (object != NULL && (strcmp(object, "observation") == 0 ||
 	    strcmp(object, "order_event") == 0))

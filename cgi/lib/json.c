@@ -158,3 +158,54 @@ json_get_token(json_object *o, const char *key, size_t max)
 
 	return s != NULL && text_printable(s) ? s : NULL;
 }
+
+/* A string's text, or NULL if an escaped NUL ("\u0000") would cut it short. */
+static const char *
+whole_string(json_object *v)
+{
+	const char *str = json_object_get_string(v);
+
+	return strlen(str) == (size_t)json_object_get_string_len(v) ? str : NULL;
+}
+
+/*
+ * An integer json-c may have clamped: beyond 64 bits it keeps INT64_MIN
+ * or UINT64_MAX whatever the digits were, so its text is not the sender's.
+ */
+static bool
+maybe_clamped(json_object *v)
+{
+	return json_object_get_int64(v) == INT64_MIN ||
+	    json_object_get_uint64(v) == UINT64_MAX;
+}
+
+const char *
+json_get_text(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v))
+		return NULL;
+	switch (json_object_get_type(v)) {
+	case json_type_string:
+		return whole_string(v);
+	case json_type_int:
+		return maybe_clamped(v) ? NULL : json_object_get_string(v);
+	default:
+		return NULL;
+	}
+}
+
+bool
+json_get_key(json_object *o, const char *key, const char **out)
+{
+	json_object *v;
+
+	*out = NULL;
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    json_object_is_type(v, json_type_null))
+		return true;
+	if (json_object_is_type(v, json_type_string))
+		*out = whole_string(v);
+	return *out != NULL;
+}

@@ -16,6 +16,7 @@
 #ifndef SHIPTRACK_JSON_H
 #define SHIPTRACK_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <json-c/json.h>
@@ -41,5 +42,22 @@ const char *json_str_of(json_object *v, size_t max);
 const char *json_get_str(json_object *o, const char *key, size_t max);
 /* The same, for identifiers, codes and states: no control characters either. */
 const char *json_get_token(json_object *o, const char *key, size_t max);
+
+/*
+ * A member a webhook's parser only reads (marketplace, tracking fields, a
+ * challenge): a string, or an integer as its digits; NULL when absent,
+ * null, anything else, a string an escaped NUL would cut short, or an
+ * integer whose digits json-c may have lost (it clamps beyond 64 bits).
+ */
+const char *json_get_text(json_object *o, const char *key);
+/*
+ * A member events are keyed or filed by (an id, an order id, a type): a
+ * JSON string only, compared byte for byte.  Never a number: json-c
+ * clamps integers beyond 64 bits, so 99999999999999999999 and
+ * 99999999999999999998 would both read 18446744073709551615 and the
+ * second event be answered as a duplicate of the first.  Returns false
+ * when the member is there (and not null) but unusable; *out is then NULL.
+ */
+bool json_get_key(json_object *o, const char *key, const char **out);
 
 #endif
