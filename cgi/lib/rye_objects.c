@@ -162,15 +162,30 @@ rye_shipment_free(struct rye_shipment *s)
 	s->nevents = 0;
 }
 
+/*
+ * Room for the elements of one of an order's arrays: *n of size bytes,
+ * its length but at most max (o->truncated when it was longer); NULL
+ * when *n is 0 or memory ran out.
+ */
+static void *
+order_array(json_object *arr, size_t max, size_t size, struct rye_order *o,
+    size_t *n)
+{
+	bool cut;
+
+	*n = rye_array_len(arr, max, &cut);
+	o->truncated |= cut;
+	return *n > 0 ? calloc(*n, size) : NULL;
+}
+
 /* The string elements of an array, bounded; nulls and odd ones skipped. */
 static int
 order_ids_parse(json_object *arr, struct rye_order *o)
 {
-	bool cut;
-	size_t n = rye_array_len(arr, RYE_MAX_ORDER_IDS, &cut);
+	size_t n;
 
-	o->truncated |= cut;
-	if (n > 0 && (o->marketplace_order_ids = calloc(n, sizeof(char *))) == NULL)
+	o->marketplace_order_ids = order_array(arr, RYE_MAX_ORDER_IDS, sizeof(char *), o, &n);
+	if (n > 0 && o->marketplace_order_ids == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		const char *s = json_str_of(json_object_array_get_idx(arr, i), RYE_MAX_NUMBER);
@@ -183,11 +198,10 @@ order_ids_parse(json_object *arr, struct rye_order *o)
 static int
 order_shipments_parse(json_object *arr, struct rye_order *o)
 {
-	bool cut;
-	size_t n = rye_array_len(arr, RYE_MAX_ORDER_SHIPMENTS, &cut);
+	size_t n;
 
-	o->truncated |= cut;
-	if (n > 0 && (o->shipments = calloc(n, sizeof(*o->shipments))) == NULL)
+	o->shipments = order_array(arr, RYE_MAX_ORDER_SHIPMENTS, sizeof(*o->shipments), o, &n);
+	if (n > 0 && o->shipments == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		json_object *e = json_object_array_get_idx(arr, i);
@@ -215,11 +229,10 @@ rye_order_event_kept(json_object *e)
 static int
 order_events_parse(json_object *arr, struct rye_order *o)
 {
-	bool cut;
-	size_t n = rye_array_len(arr, RYE_MAX_ORDER_EVENTS, &cut);
+	size_t n;
 
-	o->truncated |= cut;
-	if (n > 0 && (o->events = calloc(n, sizeof(*o->events))) == NULL)
+	o->events = order_array(arr, RYE_MAX_ORDER_EVENTS, sizeof(*o->events), o, &n);
+	if (n > 0 && o->events == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		json_object *e = json_object_array_get_idx(arr, i);

@@ -71,63 +71,80 @@ page_data(struct rye_answer *a, size_t *n)
 	return data;
 }
 
-static void
-shipments_read(struct rye_answer *a)
+/*
+ * A list answer's elements, each with its raw text: take() reads one
+ * element into el (size bytes) and keeps raw, or fails (the element is
+ * skipped, counted in a->skipped, and its slot reused).  The array, and
+ * in *count the elements kept; what is plural, for the messages.
+ */
+typedef int (*take_fn)(json_object *o, void *el, struct rye_slice raw);
+
+static void *
+list_read(struct rye_answer *a, const char *what, size_t size, take_fn take,
+    size_t *count)
 {
 	struct rye_slice sl[RYE_PAGE_MAX];
 	size_t n;
 	json_object *data = page_data(a, &n);
+	char *v, why[64];
 
 	if (data == NULL)
-		return;
+		return NULL;
 	if (rye_raw_data_slices(a->body.data, a->body.len, sl, RYE_PAGE_MAX) != (long)n) {
-		invalid(a, "the shipments' raw text could not be found");
-		return;
+		snprintf(why, sizeof(why), "the %s' raw text could not be found", what);
+		invalid(a, why);
+		return NULL;
 	}
-	if (n > 0 && (a->shipments = calloc(n, sizeof(*a->shipments))) == NULL) {
+	if (n > 0 && (v = calloc(n, size)) == NULL) {
 		invalid(a, "out of memory");
-		return;
+		return NULL;
 	}
-	for (size_t i = 0; i < n; i++) {
-		struct rye_shipment *s = &a->shipments[a->nshipments];
-		if (rye_shipment_parse(json_object_array_get_idx(data, i), s) == 0) {
-			s->raw = sl[i].p;
-			s->raw_len = sl[i].n;
-			a->nshipments++;
-		} else {
-			rye_shipment_free(s);
+	for (size_t i = 0; i < n; i++)
+		if (take(json_object_array_get_idx(data, i), v + *count * size, sl[i]) == 0)
+			(*count)++;
+		else
 			a->skipped++;
-		}
+	return n > 0 ? v : NULL;
+}
+
+static int
+take_shipment(json_object *o, void *el, struct rye_slice raw)
+{
+	struct rye_shipment *s = el;
+
+	if (rye_shipment_parse(o, s) != 0) {
+		rye_shipment_free(s);
+		return -1;
 	}
+	s->raw = raw.p;
+	s->raw_len = raw.n;
+	return 0;
+}
+
+static void
+shipments_read(struct rye_answer *a)
+{
+	a->shipments = list_read(a, "shipments", sizeof(*a->shipments), take_shipment,
+	    &a->nshipments);
+}
+
+static int
+take_intent(json_object *o, void *el, struct rye_slice raw)
+{
+	struct rye_intent *it = el;
+
+	if (rye_intent_parse(o, it) < 0)
+		return -1;
+	it->raw = raw.p;
+	it->raw_len = raw.n;
+	return 0;
 }
 
 static void
 intents_read(struct rye_answer *a)
 {
-	struct rye_slice sl[RYE_PAGE_MAX];
-	size_t n;
-	json_object *data = page_data(a, &n);
-
-	if (data == NULL)
-		return;
-	if (rye_raw_data_slices(a->body.data, a->body.len, sl, RYE_PAGE_MAX) != (long)n) {
-		invalid(a, "the intents' raw text could not be found");
-		return;
-	}
-	if (n > 0 && (a->intents = calloc(n, sizeof(*a->intents))) == NULL) {
-		invalid(a, "out of memory");
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct rye_intent *it = &a->intents[a->nintents];
-		if (rye_intent_parse(json_object_array_get_idx(data, i), it) < 0) {
-			a->skipped++;
-			continue;
-		}
-		it->raw = sl[i].p;
-		it->raw_len = sl[i].n;
-		a->nintents++;
-	}
+	a->intents = list_read(a, "intents", sizeof(*a->intents), take_intent,
+	    &a->nintents);
 }
 
 /* The whole body (an object asked for by id), without surrounding blanks. */
@@ -143,10 +160,12 @@ whole_body(const struct rye_answer *a, const char **raw, size_t *len)
 	*len = (size_t)(e - p);
 }
 
+/* One element of the events list: its id (needed), type, time, source. */
 static int
-event_parse(json_object *o, struct rye_event *e)
+take_event(json_object *o, void *el, struct rye_slice raw)
 {
 	json_object *src = json_get_obj(o, "source", json_type_object);
+	struct rye_event *e = el;
 
 	memset(e, 0, sizeof(*e));
 	if (!json_object_is_type(o, json_type_object) ||
@@ -156,36 +175,15 @@ event_parse(json_object *o, struct rye_event *e)
 	e->created_at = rye_get_date(o, "createdAt");
 	e->source_type = json_get_token(src, "type", RYE_MAX_TOKEN);
 	e->source_id = json_get_token(src, "id", RYE_MAX_ID);
+	e->raw = raw.p;
+	e->raw_len = raw.n;
 	return 0;
 }
 
 static void
 events_read(struct rye_answer *a)
 {
-	struct rye_slice sl[RYE_PAGE_MAX];
-	size_t n;
-	json_object *data = page_data(a, &n);
-
-	if (data == NULL)
-		return;
-	if (rye_raw_data_slices(a->body.data, a->body.len, sl, RYE_PAGE_MAX) != (long)n) {
-		invalid(a, "the events' raw text could not be found");
-		return;
-	}
-	if (n > 0 && (a->events = calloc(n, sizeof(*a->events))) == NULL) {
-		invalid(a, "out of memory");
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct rye_event *e = &a->events[a->nevents];
-		if (event_parse(json_object_array_get_idx(data, i), e) < 0) {
-			a->skipped++;
-			continue;
-		}
-		e->raw = sl[i].p;
-		e->raw_len = sl[i].n;
-		a->nevents++;
-	}
+	a->events = list_read(a, "events", sizeof(*a->events), take_event, &a->nevents);
 }
 
 /* GraphQL: UNAUTHENTICATED or FORBIDDEN in any error's extensions.code. */
