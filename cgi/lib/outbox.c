@@ -243,68 +243,76 @@ line(struct buf *b, const struct outbox_msg *m, const char *key,
 	    buf_printf(b, "%s", post);
 }
 
+typedef int (*put_fn)(struct buf *, const char *, size_t);
+
+/* What every mail says, each line between pre and post: what happened, the parcel, when. */
+static int
+mail_news(struct buf *b, const struct outbox_msg *m, const struct mail_words *w,
+    put_fn put, const char *pre, const char *post)
+{
+	const struct i18n_var order = { "order", m->order_id },
+	    parcel = { "number", has_parcel(m) ? m->shipment : "" },
+	    when = { "date", w->when };
+	int rc = line(b, m, w->body_key, &order, put, pre, post);
+
+	if (rc == 0 && has_parcel(m))
+		rc = line(b, m, "email.parcel", &parcel, put, pre, post);
+	if (rc == 0 && w->when[0] != '\0')
+		rc = line(b, m, "email.when", &when, put, pre, post);
+	return rc;
+}
+
+/* The body built, or NULL (and b freed) when rc says it could not be. */
+static char *
+mail_body(struct buf *b, int rc)
+{
+	if (rc != 0) {
+		buf_free(b);
+		return NULL;
+	}
+	return b->data;
+}
+
 static char *
 mail_text(const struct outbox_msg *m)
 {
-	const struct i18n_var order = { "order", m->order_id },
-	    parcel = { "number", has_parcel(m) ? m->shipment : "" };
 	struct mail_words w;
 	struct buf b;
 	int rc;
 
 	mail_words(m, &w);
-	const struct i18n_var when = { "date", w.when };
 	buf_init(&b, MAIL_BODY_MAX);
 	rc = line(&b, m, "email.greeting", NULL, put_text, "", "\r\n\r\n") ||
-	    line(&b, m, w.body_key, &order, put_text, "", "\r\n");
-	if (rc == 0 && has_parcel(m))
-		rc = line(&b, m, "email.parcel", &parcel, put_text, "", "\r\n");
-	if (rc == 0 && w.when[0] != '\0')
-		rc = line(&b, m, "email.when", &when, put_text, "", "\r\n");
+	    mail_news(&b, m, &w, put_text, "", "\r\n");
 	if (rc == 0 && m->link != NULL)
 		rc = line(&b, m, "email.follow", NULL, put_text, "\r\n", "\r\n") ||
 		    put_text(&b, m->link, strlen(m->link)) || buf_printf(&b, "\r\n");
 	if (rc == 0)
 		rc = line(&b, m, "email.footer", NULL, put_text, "\r\n", "\r\n");
-	if (rc != 0) {
-		buf_free(&b);
-		return NULL;
-	}
-	return b.data;
+	return mail_body(&b, rc);
 }
 
 static char *
 mail_html(const struct outbox_msg *m)
 {
-	const struct i18n_var order = { "order", m->order_id },
-	    parcel = { "number", has_parcel(m) ? m->shipment : "" };
 	struct mail_words w;
 	struct buf b;
 	int rc;
 
 	mail_words(m, &w);
-	const struct i18n_var when = { "date", w.when };
 	buf_init(&b, MAIL_BODY_MAX);
 	rc = buf_printf(&b, "<!DOCTYPE html>\r\n<html lang=\"%s\"><head><meta charset=\"utf-8\">",
 	    i18n_lang(m->locale) != NULL ? i18n_lang(m->locale) : "en") ||
 	    line(&b, m, "email.html_title", NULL, put_html, "<title>", "</title></head>\r\n<body>\r\n") ||
 	    line(&b, m, "email.greeting", NULL, put_html, "<p>", "</p>\r\n") ||
-	    line(&b, m, w.body_key, &order, put_html, "<p>", "</p>\r\n");
-	if (rc == 0 && has_parcel(m))
-		rc = line(&b, m, "email.parcel", &parcel, put_html, "<p>", "</p>\r\n");
-	if (rc == 0 && w.when[0] != '\0')
-		rc = line(&b, m, "email.when", &when, put_html, "<p>", "</p>\r\n");
+	    mail_news(&b, m, &w, put_html, "<p>", "</p>\r\n");
 	if (rc == 0 && m->link != NULL)
 		rc = buf_printf(&b, "<p><a href=\"") || put_html(&b, m->link, strlen(m->link)) ||
 		    line(&b, m, "email.follow_link", NULL, put_html, "\">", "</a></p>\r\n");
 	if (rc == 0)
 		rc = line(&b, m, "email.footer", NULL, put_html, "<p style=\"color:#666\">",
 		    "</p>\r\n</body></html>\r\n");
-	if (rc != 0) {
-		buf_free(&b);
-		return NULL;
-	}
-	return b.data;
+	return mail_body(&b, rc);
 }
 
 /* The length of s's longest prefix of at most max bytes that ends on a
