@@ -159,7 +159,7 @@ header_fits(struct call *c, int n, size_t size)
 	if (n >= 0 && (size_t)n < size)
 		return true;
 	log_error("answer headers do not fit in %zu bytes: answered 500", size);
-	http_send_error(c->req, 500, "internal", "the answer could not be made", NULL);
+	http_send_error(c->req, HTTP_ERR_INTERNAL, NULL, NULL);
 	return false;
 }
 
@@ -210,20 +210,18 @@ send_cached(struct call *c, int status, json_object *obj)
 }
 
 static void
-send_error(struct call *c, int status, const char *code, const char *msg,
-    const char *more)
+send_error(struct call *c, enum http_error e, const char *msg, const char *more)
 {
 	char head[HTTP_EXTRA_MAX];
 
 	if (common_headers(c, head, sizeof(head), more))
-		http_send_error(c->req, status, code, msg, head);
+		http_send_error(c->req, e, msg, head);
 }
 
 static void
 send_unavailable(struct call *c)
 {
-	send_error(c, 503, "unavailable", "the database cannot be read; retry later",
-	    "Retry-After: 5\r\n");
+	send_error(c, HTTP_ERR_UNAVAILABLE, NULL, NULL);
 }
 
 static void
@@ -276,7 +274,7 @@ route_order(struct call *c)
 	}
 	rc = view_order(st, c->seg[2], VIEW_OPERATOR, &o);
 	if (rc == STORE_NONE)
-		send_error(c, 404, "not_found", "no such order", NULL);
+		send_error(c, HTTP_ERR_NOT_FOUND, "no such order", NULL);
 	else if (rc != STORE_OK)
 		send_unavailable(c);
 	else
@@ -286,7 +284,7 @@ route_order(struct call *c)
 static void
 bad_parameter(struct call *c, const char *msg)
 {
-	send_error(c, 400, "bad_parameter", msg, NULL);
+	send_error(c, HTTP_ERR_BAD_PARAMETER, msg, NULL);
 }
 
 /*
@@ -332,7 +330,7 @@ send_new_view(struct call *c, struct store *st)
 		store_read_end(st);
 	}
 	if (rc == STORE_NONE) {
-		send_error(c, 404, "not_found", NO_MATCH, NULL);
+		send_error(c, HTTP_ERR_NOT_FOUND, NO_MATCH, NULL);
 		return;
 	}
 	if (rc != STORE_OK) {
@@ -360,7 +358,7 @@ route_track(struct call *c)
 
 	c->cache = cache_shopper;
 	if (secret == NULL) {
-		send_error(c, 403, "forbidden", "order tracking is not enabled here", NULL);
+		send_error(c, HTTP_ERR_FORBIDDEN, "order tracking is not enabled here", NULL);
 		return;
 	}
 	if (key == NULL || *key == '\0') {
@@ -369,7 +367,7 @@ route_track(struct call *c)
 	}
 	sig_lookup_key(secret, c->seg[2], expected);
 	if (!sig_lookup_key_equal(key, expected))
-		send_error(c, 404, "not_found", NO_MATCH, NULL);
+		send_error(c, HTTP_ERR_NOT_FOUND, NO_MATCH, NULL);
 	else if ((st = app_store(c->app)) == NULL)
 		send_unavailable(c);
 	else if (!send_kept_view(c, st))
@@ -559,26 +557,17 @@ writer_store(struct call *c)
 static bool
 read_body(struct call *c, struct buf *b, size_t max)
 {
-	switch (http_read_body(c->req, max, b)) {
-	case BODY_OK:
-		return true;
-	case BODY_TOO_LARGE:
-		send_error(c, 413, "payload_too_large", "the body is too large", NULL);
-		break;
-	case BODY_TIMEOUT:
-		send_error(c, 408, "request_timeout", "the body did not arrive in time", NULL);
-		break;
-	default:
-		send_error(c, 400, "bad_request", "the body could not be read", NULL);
-		break;
-	}
-	return false;
+	enum http_error e = http_read_body(c->req, max, b);
+
+	if (e != HTTP_ERR_NONE)
+		send_error(c, e, NULL, NULL);
+	return e == HTTP_ERR_NONE;
 }
 
-/* One key of the body into change; NULL, or why it is refused (*code). */
+/* One key of the body into change; NULL, or why it is refused (*e). */
 static const char *
 contact_field(const char *key, json_object *v, struct facts_change *change,
-    const char **code)
+    enum http_error *e)
 {
 	enum fact f;
 	const char *s;
@@ -586,7 +575,7 @@ contact_field(const char *key, json_object *v, struct facts_change *change,
 	for (f = 0; f < FACT__MAX; f++)
 		if (f != FACT_COUNTRY && strcmp(key, fact_json_name(f)) == 0)
 			break;
-	*code = "invalid_json";		/* the body's shape is wrong */
+	*e = HTTP_ERR_INVALID_JSON;		/* the body's shape is wrong */
 	if (f == FACT__MAX)
 		return "unknown key (expected email, orderNumber, postalCode, locale)";
 	change->set[f] = true;
@@ -594,15 +583,15 @@ contact_field(const char *key, json_object *v, struct facts_change *change,
 		return NULL;		/* null clears the operator's value */
 	if (!json_object_is_type(v, json_type_string))
 		return "each value is a string or null";
-	*code = "invalid_field";	/* a value is wrong */
+	*e = HTTP_ERR_INVALID_FIELD;	/* a value is wrong */
 	if (strlen(s = json_object_get_string(v)) != (size_t)json_object_get_string_len(v)) {
 		if (f == FACT_EMAIL)
-			*code = "invalid_email";
+			*e = HTTP_ERR_INVALID_EMAIL;
 		return "a value holds a NUL byte";
 	}
 	change->v[f] = s;
 	if (f == FACT_EMAIL && !notify_address_ok(s)) {
-		*code = "invalid_email";
+		*e = HTTP_ERR_INVALID_EMAIL;
 		return "not a plain e-mail address (one @, printable ASCII, no"
 		    " spaces, angle brackets, quotes or commas)";
 	}
@@ -620,20 +609,21 @@ contact_field(const char *key, json_object *v, struct facts_change *change,
 static bool
 contact_change(struct call *c, json_object *root, struct facts_change *change)
 {
-	const char *why = NULL, *code = "invalid_field";
+	enum http_error e = HTTP_ERR_INVALID_FIELD;
+	const char *why = NULL;
 
 	if (root == NULL || !json_object_is_type(root, json_type_object) ||
 	    json_object_object_length(root) == 0) {
-		send_error(c, 400, "invalid_json", "expected an object with email,"
+		send_error(c, HTTP_ERR_INVALID_JSON, "expected an object with email,"
 		    " orderNumber, postalCode or locale", NULL);
 		return false;
 	}
 	json_object_object_foreach(root, key, v) {
-		if ((why = contact_field(key, v, change, &code)) != NULL)
+		if ((why = contact_field(key, v, change, &e)) != NULL)
 			break;
 	}
 	if (why != NULL) {
-		send_error(c, 400, code, why, NULL);
+		send_error(c, e, why, NULL);
 		return false;
 	}
 	return true;
@@ -660,7 +650,7 @@ route_contact(struct call *c)
 			send_unavailable(c);
 		else if ((rc = store_facts_change_tx(st, c->seg[2], FACTS_OPERATOR,
 		    &change, now, true)) == STORE_NONE)
-			send_error(c, 404, "not_found", "no such order", NULL);
+			send_error(c, HTTP_ERR_NOT_FOUND, "no such order", NULL);
 		else if (rc != STORE_OK)
 			send_unavailable(c);
 		else if (common_headers(c, head, sizeof(head), NULL))
@@ -754,11 +744,11 @@ lookup_answer(struct call *c, const struct lookup_req *req)
 		send_lookup_found(c, order_id);
 		break;
 	case LOOKUP_NOT_FOUND:
-		send_error(c, 404, "not_found", LOOKUP_NO_MATCH, NULL);
+		send_error(c, HTTP_ERR_NOT_FOUND, LOOKUP_NO_MATCH, NULL);
 		break;
 	case LOOKUP_LIMITED:
 		snprintf(more, sizeof(more), "Retry-After: %ld\r\n", retry);
-		send_error(c, 429, "rate_limited", "too many failed lookups; try again"
+		send_error(c, HTTP_ERR_RATE_LIMITED, "too many failed lookups; try again"
 		    " later", more);
 		break;
 	default:
@@ -777,13 +767,13 @@ route_lookup(struct call *c)
 
 	c->cache = cache_operator;	/* no-store: the answer holds a key */
 	if (!c->app->conf_ok || c->app->conf.lookup_secret == NULL) {
-		send_error(c, 403, "forbidden", "order tracking is not enabled here", NULL);
+		send_error(c, HTTP_ERR_FORBIDDEN, "order tracking is not enabled here", NULL);
 		return;
 	}
 	buf_init(&b, LOOKUP_BODY_MAX);
 	if (read_body(c, &b, LOOKUP_BODY_MAX)) {
 		if (!lookup_request(root = event_parse_json(b.data, b.len), &req))
-			send_error(c, 400, "bad_request", "expected {\"orderNumber\","
+			send_error(c, HTTP_ERR_BAD_REQUEST, "expected {\"orderNumber\","
 			    " \"email\"} or {\"orderNumber\", \"postalCode\"}, strings",
 			    NULL);
 		else
@@ -811,10 +801,10 @@ split_path(struct call *c, char *buf, size_t bufsz)
 		if (strlen(c->seg[i]) > MAX_SEGMENT)
 			rc = URLPATH_NOT_FOUND;
 	if (rc == URLPATH_BAD)
-		send_error(c, 400, "bad_parameter", "the path has a malformed %-escape"
+		send_error(c, HTTP_ERR_BAD_PARAMETER, "the path has a malformed %-escape"
 		    " or a control character", NULL);
 	else if (rc != URLPATH_OK)
-		send_error(c, 404, "not_found", "no such route", NULL);
+		send_error(c, HTTP_ERR_NOT_FOUND, "no such route", NULL);
 	return rc == URLPATH_OK;
 }
 
@@ -854,12 +844,12 @@ authorised(struct call *c)
 	const char *token = c->app->conf_ok ? c->app->conf.api_token : NULL;
 
 	if (token == NULL) {
-		send_error(c, 403, "forbidden", "operator access is not configured", NULL);
+		send_error(c, HTTP_ERR_FORBIDDEN, "operator access is not configured", NULL);
 		return false;
 	}
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || strlen(h) > 1024 ||
 	    !sig_str_equal(h + 7, token)) {
-		send_error(c, 401, "unauthorized", "a valid bearer token is required",
+		send_error(c, HTTP_ERR_UNAUTHORIZED, "a valid bearer token is required",
 		    "WWW-Authenticate: Bearer realm=\"shiptrack\"\r\n");
 		return false;
 	}
@@ -910,11 +900,11 @@ handle(struct http_req *req, void *arg)
 		return;
 	}
 	if (match == NULL && allow[0] != '\0') {
-		send_error(&c, 405, "method_not_allowed", "method not allowed here", allow);
+		send_error(&c, HTTP_ERR_METHOD_NOT_ALLOWED, "method not allowed here", allow);
 		return;
 	}
 	if (match == NULL) {
-		send_error(&c, 404, "not_found", "no such route", NULL);
+		send_error(&c, HTTP_ERR_NOT_FOUND, "no such route", NULL);
 		return;
 	}
 	if (match->who == OPERATOR) {
