@@ -18,6 +18,7 @@
 
 #include "app.h"
 #include "http.h"
+#include "http_route.h"
 #include "i18n.h"
 #include "event.h"
 #include "log.h"
@@ -34,16 +35,13 @@
 #include "view.h"
 #include "viewcache.h"
 
-#define MAX_SEGMENTS 6
-#define MAX_SEGMENT 256
-
 enum audience { ANYONE, OPERATOR };
 
 struct call {
 	struct http_req *req;
 	struct app *app;
-	const char *seg[MAX_SEGMENTS];
-	size_t nseg;
+	struct http_path path;
+	const char *order_id;	/* the route's "*" segment, if it has one */
 	const char *cache;	/* Cache-Control for this route */
 	struct query q;
 };
@@ -60,21 +58,21 @@ static void route_contact(struct call *c);
 static void route_lookup(struct call *c);
 static void route_settings(struct call *c);
 
+/* A route: its path and method (http_route.h), who may call it, its handler. */
 static const struct route {
-	const char *pattern[MAX_SEGMENTS];
-	const char *method;
+	struct http_route at;
 	enum audience who;
 	route_fn fn;
 } routes[] = {
-	{ { "v1", "health" }, "GET", ANYONE, route_health },
-	{ { "v1", "track", "*" }, "GET", ANYONE, route_track },
-	{ { "v1", "orders" }, "GET", OPERATOR, route_orders },
-	{ { "v1", "orders", "*" }, "GET", OPERATOR, route_order },
-	{ { "v1", "stats" }, "GET", OPERATOR, route_stats },
-	{ { "v1", "metrics" }, "GET", OPERATOR, route_metrics },
-	{ { "v1", "orders", "*", "contact" }, "PUT", OPERATOR, route_contact },
-	{ { "v1", "lookup" }, "POST", ANYONE, route_lookup },
-	{ { "v1", "settings" }, "GET", ANYONE, route_settings },
+	{ { { "v1", "health" }, "GET" }, ANYONE, route_health },
+	{ { { "v1", "track", "*" }, "GET" }, ANYONE, route_track },
+	{ { { "v1", "orders" }, "GET" }, OPERATOR, route_orders },
+	{ { { "v1", "orders", "*" }, "GET" }, OPERATOR, route_order },
+	{ { { "v1", "stats" }, "GET" }, OPERATOR, route_stats },
+	{ { { "v1", "metrics" }, "GET" }, OPERATOR, route_metrics },
+	{ { { "v1", "orders", "*", "contact" }, "PUT" }, OPERATOR, route_contact },
+	{ { { "v1", "lookup" }, "POST" }, ANYONE, route_lookup },
+	{ { { "v1", "settings" }, "GET" }, ANYONE, route_settings },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -272,7 +270,7 @@ route_order(struct call *c)
 		send_unavailable(c);
 		return;
 	}
-	rc = view_order(st, c->seg[2], VIEW_OPERATOR, &o);
+	rc = view_order(st, c->order_id, VIEW_OPERATOR, &o);
 	if (rc == STORE_NONE)
 		send_error(c, HTTP_ERR_NOT_FOUND, "no such order", NULL);
 	else if (rc != STORE_OK)
@@ -302,7 +300,7 @@ send_kept_view(struct call *c, struct store *st)
 	char etag[VIEWCACHE_ETAG_LEN], *body = NULL;
 	size_t len = 0;
 
-	if (version < 0 || viewcache_get(views, c->seg[2], version,
+	if (version < 0 || viewcache_get(views, c->order_id, version,
 	    timefmt_now_ms(), &body, &len, etag) != 1)
 		return false;
 	send_body(c, 200, body, len, etag);
@@ -326,7 +324,7 @@ send_new_view(struct call *c, struct store *st)
 
 	if ((rc = store_read_begin(st)) == STORE_OK) {
 		version = store_data_version(st);
-		rc = view_order(st, c->seg[2], VIEW_SHOPPER, &o);
+		rc = view_order(st, c->order_id, VIEW_SHOPPER, &o);
 		store_read_end(st);
 	}
 	if (rc == STORE_NONE) {
@@ -342,7 +340,7 @@ send_new_view(struct call *c, struct store *st)
 		send_unavailable(c);
 	else {
 		if (version >= 0)
-			viewcache_put(views, c->seg[2], version, now, body, len, etag);
+			viewcache_put(views, c->order_id, version, now, body, len, etag);
 		send_body(c, 200, body, len, etag);
 	}
 	json_object_put(o);
@@ -365,7 +363,7 @@ route_track(struct call *c)
 		bad_parameter(c, "the lookup key (key=) is required");
 		return;
 	}
-	sig_lookup_key(secret, c->seg[2], expected);
+	sig_lookup_key(secret, c->order_id, expected);
 	if (!sig_lookup_key_equal(key, expected))
 		send_error(c, HTTP_ERR_NOT_FOUND, NO_MATCH, NULL);
 	else if ((st = app_store(c->app)) == NULL)
@@ -378,7 +376,7 @@ route_track(struct call *c)
 static void
 cursor_encode(int64_t ms, const char *id, char *out, size_t outsz)
 {
-	char raw[MAX_SEGMENT + 32];
+	char raw[HTTP_SEGMENT_MAX + 32];
 	int n = snprintf(raw, sizeof(raw), "%lld.%s", (long long)ms, id);
 
 	if (n < 0 || (size_t)n >= sizeof(raw) ||
@@ -389,7 +387,7 @@ cursor_encode(int64_t ms, const char *id, char *out, size_t outsz)
 static int
 cursor_decode(const char *cur, struct order_filter *f, char *idbuf, size_t idsz)
 {
-	unsigned char raw[MAX_SEGMENT + 32];
+	unsigned char raw[HTTP_SEGMENT_MAX + 32];
 	char num[24], *dot;
 	size_t len;
 	long v;
@@ -472,7 +470,7 @@ route_orders(struct call *c)
 	struct store *st = app_store(c->app);
 	struct order_filter f;
 	struct page p = { .n = 0 };
-	char idbuf[MAX_SEGMENT + 1], next[512] = "";
+	char idbuf[HTTP_SEGMENT_MAX + 1], next[512] = "";
 	json_object *o, *arr;
 	enum store_rc rc;
 	size_t shown;
@@ -641,14 +639,14 @@ route_contact(struct call *c)
 	struct buf b;
 
 	buf_init(&b, CONTACT_BODY_MAX);
-	if (!notify_order_id_ok(c->seg[2]))
+	if (!notify_order_id_ok(c->order_id))
 		bad_parameter(c, "not a valid order id");
 	else if (read_body(c, &b, CONTACT_BODY_MAX) &&
 	    contact_change(c, root = event_parse_json(b.data, b.len), &change)) {
 		timefmt_iso_utc(timefmt_now_ms(), now);
 		if ((st = writer_store(c)) == NULL)
 			send_unavailable(c);
-		else if ((rc = store_facts_change_tx(st, c->seg[2], FACTS_OPERATOR,
+		else if ((rc = store_facts_change_tx(st, c->order_id, FACTS_OPERATOR,
 		    &change, now, true)) == STORE_NONE)
 			send_error(c, HTTP_ERR_NOT_FOUND, "no such order", NULL);
 		else if (rc != STORE_OK)
@@ -783,31 +781,6 @@ route_lookup(struct call *c)
 	buf_free(&b);
 }
 
-/*
- * The path's segments, each percent-decoded once (urlpath.h: from
- * REQUEST_URI where the web server's PATH_INFO would have lost an
- * encoded "/"), so an order id is one segment whatever it holds.  404 for
- * a path that is too long or cannot be routed, 400 for a malformed
- * escape or a control character; false once answered.
- */
-static bool
-split_path(struct call *c, char *buf, size_t bufsz)
-{
-	struct urlpath_vars v = { http_param(c->req, "REQUEST_URI"),
-	    http_param(c->req, "SCRIPT_NAME"), http_path(c->req) };
-	enum urlpath_rc rc = urlpath_split(&v, buf, bufsz, c->seg, MAX_SEGMENTS, &c->nseg);
-
-	for (size_t i = 0; rc == URLPATH_OK && i < c->nseg; i++)
-		if (strlen(c->seg[i]) > MAX_SEGMENT)
-			rc = URLPATH_NOT_FOUND;
-	if (rc == URLPATH_BAD)
-		send_error(c, HTTP_ERR_BAD_PARAMETER, "the path has a malformed %-escape"
-		    " or a control character", NULL);
-	else if (rc != URLPATH_OK)
-		send_error(c, HTTP_ERR_NOT_FOUND, "no such route", NULL);
-	return rc == URLPATH_OK;
-}
-
 #define TEXT_OF(n) #n
 #define NUMBER_TEXT(n) TEXT_OF(n)
 #define ID_MAX_TEXT NUMBER_TEXT(EVENT_MAX_ID)
@@ -816,24 +789,16 @@ split_path(struct call *c, char *buf, size_t bufsz)
 static bool
 order_id_ok(struct call *c, const struct route *r)
 {
-	for (size_t i = 0; i < c->nseg; i++)
-		if (strcmp(r->pattern[i], "*") == 0 && strlen(c->seg[i]) > EVENT_MAX_ID) {
+	for (size_t i = 0; i < c->path.nseg; i++) {
+		if (!http_route_wildcard(&r->at, i))
+			continue;
+		if (strlen(c->path.seg[i]) > EVENT_MAX_ID) {
 			bad_parameter(c, "the order id is longer than " ID_MAX_TEXT " bytes");
 			return false;
 		}
+		c->order_id = c->path.seg[i];
+	}
 	return true;
-}
-
-static bool
-pattern_matches(const struct route *r, const struct call *c)
-{
-	size_t i;
-
-	for (i = 0; i < MAX_SEGMENTS && r->pattern[i] != NULL; i++)
-		if (i >= c->nseg || (strcmp(r->pattern[i], "*") != 0 &&
-		    strcmp(r->pattern[i], c->seg[i]) != 0))
-			return false;
-	return i == c->nseg;
 }
 
 /* 401 unless "Authorization: Bearer <api_token>"; 403 if no token is set. */
@@ -864,49 +829,49 @@ static void
 preflight(struct call *c, const char *allow)
 {
 	char head[HTTP_EXTRA_MAX], more[MORE_MAX];
-	const char *methods = allow + strlen("Allow: ");
 
 	c->cache = cache_public;
-	if (header_fits(c, snprintf(more, sizeof(more), "Access-Control-Allow-Methods: %.*s"
+	if (header_fits(c, snprintf(more, sizeof(more), "Access-Control-Allow-Methods: %s\r\n"
 	    "Access-Control-Allow-Headers: Authorization, Content-Type, If-None-Match\r\n"
-	    "Access-Control-Max-Age: 600\r\n", (int)strcspn(methods, "\r") + 2, methods),
+	    "Access-Control-Max-Age: 600\r\n", allow),
 	    sizeof(more)) && common_headers(c, head, sizeof(head), more))
 		http_send(c->req, 204, NULL, head, NULL, 0);
+}
+
+/* The route for the request, or NULL once answered 400, 404 or 405. */
+static const struct route *
+route_of(struct call *c, const char *method)
+{
+	struct http_match m;
+	char allow[HTTP_ALLOW_MAX + 16];
+	const char *why = NULL;
+	enum http_error e = http_path_split(c->req, &c->path, &why);
+
+	if (e == HTTP_ERR_NONE)
+		e = http_route_find(routes, NROUTES, sizeof(routes[0]), &c->path,
+		    method, &m);
+	if (e == HTTP_ERR_NONE)
+		return m.entry;
+	if (e == HTTP_ERR_METHOD_NOT_ALLOWED && strcmp(method, "OPTIONS") == 0 &&
+	    c->app->conf_ok && c->app->conf.cors_origin != NULL)
+		preflight(c, m.allow);
+	else if (e == HTTP_ERR_METHOD_NOT_ALLOWED) {
+		snprintf(allow, sizeof(allow), "Allow: %s\r\n", m.allow);
+		send_error(c, e, NULL, allow);
+	} else
+		send_error(c, e, why, NULL);
+	return NULL;
 }
 
 static void
 handle(struct http_req *req, void *arg)
 {
 	struct call c = { .req = req, .app = arg, .cache = cache_public };
-	const char *method = http_method(req);
-	const struct route *match = NULL;
+	const struct route *match = route_of(&c, http_method(req));
 	const char *why = NULL;
-	char path[2048], allow[64] = "";
 
-	if (!split_path(&c, path, sizeof(path)))
+	if (match == NULL)
 		return;
-	for (size_t i = 0; i < NROUTES; i++) {
-		if (!pattern_matches(&routes[i], &c))
-			continue;
-		if (strcmp(routes[i].method, method) == 0 ||
-		    (strcmp(method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0))
-			match = &routes[i];
-		else
-			snprintf(allow, sizeof(allow), "Allow: %s\r\n", routes[i].method);
-	}
-	if (match == NULL && allow[0] != '\0' && strcmp(method, "OPTIONS") == 0 &&
-	    c.app->conf_ok && c.app->conf.cors_origin != NULL) {
-		preflight(&c, allow);
-		return;
-	}
-	if (match == NULL && allow[0] != '\0') {
-		send_error(&c, HTTP_ERR_METHOD_NOT_ALLOWED, "method not allowed here", allow);
-		return;
-	}
-	if (match == NULL) {
-		send_error(&c, HTTP_ERR_NOT_FOUND, "no such route", NULL);
-		return;
-	}
 	if (match->who == OPERATOR) {
 		c.cache = cache_operator;
 		if (!authorised(&c))
