@@ -58,6 +58,42 @@ method_matches(const struct http_route *r, const char *method)
 	    (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0);
 }
 
+/* Is method one of the list's ("GET, PUT")? */
+static bool
+allow_has(const char *allow, const char *method)
+{
+	size_t n = strlen(method);
+
+	for (const char *p = allow; *p != '\0'; p += strspn(p, ", ")) {
+		if (strncmp(p, method, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return true;
+		p += strcspn(p, ",");
+	}
+	return false;
+}
+
+/*
+ * Add method to the Allow list, once.  A method that does not fit whole
+ * is left out rather than cut: HTTP_ALLOW_MAX holds far more methods
+ * than one path has.
+ */
+static void
+allow_add(struct http_match *m, const char *method)
+{
+	size_t len = strlen(m->allow);
+
+	if (allow_has(m->allow, method) ||
+	    len + strlen(", ") + strlen(method) >= sizeof(m->allow))
+		return;
+	snprintf(m->allow + len, sizeof(m->allow) - len, "%s%s",
+	    len > 0 ? ", " : "", method);
+}
+
+/*
+ * The first entry whose pattern and method match wins; every entry whose
+ * pattern matches adds its method to Allow, for the 405 (RFC 9110
+ * 15.5.6: Allow lists the methods the resource has, not just one).
+ */
 enum http_error
 http_route_find(const void *table, size_t n, size_t size,
     const struct http_path *path, const char *method, struct http_match *m)
@@ -69,10 +105,9 @@ http_route_find(const void *table, size_t n, size_t size,
 
 		if (!pattern_matches(r, path))
 			continue;
-		if (method_matches(r, method))
+		if (m->entry == NULL && method_matches(r, method))
 			m->entry = r;
-		else
-			snprintf(m->allow, sizeof(m->allow), "%s", r->method);
+		allow_add(m, r->method);
 	}
 	if (m->entry != NULL)
 		return HTTP_ERR_NONE;

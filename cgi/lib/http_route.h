@@ -4,9 +4,10 @@
  * The path is split into segments, each percent-decoded exactly once
  * (urlpath.h), so that an order id is one segment whatever it holds.  A
  * table entry has a pattern (literal segments, "*" for any one segment)
- * and a method; HEAD is answered wherever GET is.  A path that matches
- * entries, none of them for its method, is 405 with the methods it has
- * in Allow; a path that matches none, 404.
+ * and a method; HEAD is answered wherever GET is, and the first entry
+ * that matches wins.  A path that matches entries, none of them for its
+ * method, is 405 with every method those entries have in Allow; a path
+ * that matches none, 404.
  *
  * The table is the program's: its entries are its own struct whose first
  * member is a struct http_route, passed as base, count and entry size,
