@@ -14,10 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "app.h"
 #include "http.h"
+#include "http_auth.h"
 #include "http_route.h"
 #include "i18n.h"
 #include "event.h"
@@ -805,20 +805,15 @@ order_id_ok(struct call *c, const struct route *r)
 static bool
 authorised(struct call *c)
 {
-	const char *h = http_param(c->req, "HTTP_AUTHORIZATION");
 	const char *token = c->app->conf_ok ? c->app->conf.api_token : NULL;
+	enum http_error e = http_auth_bearer(http_param(c->req, "HTTP_AUTHORIZATION"),
+	    token);
 
-	if (token == NULL) {
-		send_error(c, HTTP_ERR_FORBIDDEN, "operator access is not configured", NULL);
-		return false;
-	}
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || strlen(h) > 1024 ||
-	    !sig_str_equal(h + 7, token)) {
-		send_error(c, HTTP_ERR_UNAUTHORIZED, "a valid bearer token is required",
-		    "WWW-Authenticate: Bearer realm=\"shiptrack\"\r\n");
-		return false;
-	}
-	return true;
+	if (e == HTTP_ERR_FORBIDDEN)
+		send_error(c, e, "operator access is not configured", NULL);
+	else if (e != HTTP_ERR_NONE)
+		send_error(c, e, NULL, HTTP_AUTH_CHALLENGE);
+	return e == HTTP_ERR_NONE;
 }
 
 /*
