@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "cursor.h"
 #include "http.h"
 #include "http_auth.h"
 #include "http_route.h"
@@ -372,44 +373,6 @@ route_track(struct call *c)
 		send_new_view(c, st);
 }
 
-/* Cursor: base64url of "<createdAt ms>.<order id>", opaque to clients. */
-static void
-cursor_encode(int64_t ms, const char *id, char *out, size_t outsz)
-{
-	char raw[HTTP_SEGMENT_MAX + 32];
-	int n = snprintf(raw, sizeof(raw), "%lld.%s", (long long)ms, id);
-
-	if (n < 0 || (size_t)n >= sizeof(raw) ||
-	    sig_b64_encode((const unsigned char *)raw, (size_t)n, out, outsz, true) == 0)
-		out[0] = '\0';
-}
-
-static int
-cursor_decode(const char *cur, struct order_filter *f, char *idbuf, size_t idsz)
-{
-	unsigned char raw[HTTP_SEGMENT_MAX + 32];
-	char num[24], *dot;
-	size_t len;
-	long v;
-
-	if (strlen(cur) > 400 || sig_b64url_decode(cur, raw, sizeof(raw) - 1, &len) < 0)
-		return -1;
-	raw[len] = '\0';
-	if (memchr(raw, '\0', len) != NULL || (dot = strchr((char *)raw, '.')) == NULL ||
-	    (size_t)(dot - (char *)raw) >= sizeof(num) || strlen(dot + 1) >= idsz ||
-	    dot[1] == '\0')
-		return -1;
-	memcpy(num, raw, (size_t)(dot - (char *)raw));
-	num[dot - (char *)raw] = '\0';
-	if (conf_parse_long(num, 0, 0x7fffffffffffffffL, &v) < 0)
-		return -1;
-	memcpy(idbuf, dot + 1, strlen(dot + 1) + 1);
-	f->has_cursor = true;
-	f->cursor_ms = v;
-	f->cursor_id = idbuf;
-	return 0;
-}
-
 static int
 list_filter(struct call *c, struct order_filter *f, char *idbuf, size_t idsz)
 {
@@ -439,9 +402,12 @@ list_filter(struct call *c, struct order_filter *f, char *idbuf, size_t idsz)
 	if ((v = query_get(&c->q, "limit")) != NULL &&
 	    conf_parse_long(v, 1, LIST_MAX, &limit) < 0)
 		return bad_parameter(c, "limit: must be 1 to 200"), -1;
-	if ((v = query_get(&c->q, "cursor")) != NULL && *v != '\0' &&
-	    cursor_decode(v, f, idbuf, idsz) < 0)
-		return bad_parameter(c, "cursor: not a cursor this API gave out"), -1;
+	if ((v = query_get(&c->q, "cursor")) != NULL && *v != '\0') {
+		if (!cursor_decode(v, &f->cursor_ms, idbuf, idsz))
+			return bad_parameter(c, "cursor: not a cursor this API gave out"), -1;
+		f->has_cursor = true;
+		f->cursor_id = idbuf;
+	}
 	f->limit = (int)limit + 1;	/* one more tells whether a next page exists */
 	f->now_ms = timefmt_now_ms();
 	return 0;
@@ -470,7 +436,7 @@ route_orders(struct call *c)
 	struct store *st = app_store(c->app);
 	struct order_filter f;
 	struct page p = { .n = 0 };
-	char idbuf[HTTP_SEGMENT_MAX + 1], next[512] = "";
+	char idbuf[CURSOR_ID_MAX + 1], next[512] = "";
 	json_object *o, *arr;
 	enum store_rc rc;
 	size_t shown;
@@ -485,7 +451,7 @@ route_orders(struct call *c)
 	}
 	shown = p.n < (size_t)f.limit ? p.n : (size_t)f.limit - 1;
 	if (p.n > shown)
-		cursor_encode(p.ms[shown - 1], p.ids[shown - 1], next, sizeof(next));
+		(void)cursor_encode(p.ms[shown - 1], p.ids[shown - 1], next, sizeof(next));
 	o = json_object_new_object();
 	arr = json_object_new_array();
 	for (size_t i = 0; i < shown && rc == STORE_OK; i++) {
