@@ -19,6 +19,7 @@
 #include "cursor.h"
 #include "http.h"
 #include "http_auth.h"
+#include "http_reply.h"
 #include "http_route.h"
 #include "i18n.h"
 #include "event.h"
@@ -43,7 +44,7 @@ struct call {
 	struct app *app;
 	struct http_path path;
 	const char *order_id;	/* the route's "*" segment, if it has one */
-	const char *cache;	/* Cache-Control for this route */
+	struct http_reply out;	/* how it is answered: its Cache-Control, CORS */
 	struct query q;
 };
 
@@ -77,13 +78,6 @@ static const struct route {
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
-static const char *const cache_operator = "no-store";
-static const char *const cache_public = "no-cache";
-/* The page's settings change only with the configuration. */
-static const char *const cache_settings = "public, max-age=300";
-/* Short: a shopper reloading sees news within a minute; private: per key. */
-static const char *const cache_shopper = "private, max-age=30";
-
 #define LIST_DEFAULT 50
 #define LIST_MAX 200
 #define CONTACT_BODY_MAX 1024
@@ -101,126 +95,16 @@ static struct store *writer;
 /* Rendered shopper views (viewcache.h), made in main(). */
 static struct viewcache *views;
 
-/* Strong ETag: the first 16 bytes of SHA-256 of the body, hex. */
-static bool
-etag_of(const char *body, size_t len, char out[40])
-{
-	struct sig_part part = { body, len };
-	unsigned char md[SIG_MAC_LEN];
-
-	if (!sig_sha256(&part, 1, md))
-		return false;
-	out[0] = '"';
-	sig_hex_encode(md, 16, out + 1);
-	out[33] = '"';
-	out[34] = '\0';
-	return true;
-}
-
-/* Does If-None-Match (a list, or "*") name this ETag? */
-static bool
-etag_matches(const char *inm, const char *etag)
-{
-	size_t elen = strlen(etag);
-	const char *p = inm;
-
-	if (inm == NULL)
-		return false;
-	while (*p != '\0') {
-		size_t len;
-		p += strspn(p, " \t,");
-		if (strncmp(p, "W/", 2) == 0)
-			p += 2;
-		len = strcspn(p, " \t,");
-		if ((len == 1 && *p == '*') || (len == elen && strncmp(p, etag, len) == 0))
-			return true;
-		p += len;
-	}
-	return false;
-}
-
-/*
- * Header buffers.  An answer's headers are the fixed ones below (under
- * 200 bytes), cors_origin (at most CONF_ORIGIN_MAX: conf.c refuses a
- * longer one at start-up) and one route's further lines (at most
- * MORE_MAX), so they always fit in HTTP_EXTRA_MAX; common_headers()
- * still checks, because a cut header set loses the blank line that ends
- * it and corrupts the answer.
- */
-#define MORE_MAX 256
-_Static_assert(200 + CONF_ORIGIN_MAX + MORE_MAX <= HTTP_EXTRA_MAX,
-    "the largest legal header set must fit in HTTP_EXTRA_MAX");
-
-/* snprintf's result n fitted in size bytes; else logged and answered 500. */
-static bool
-header_fits(struct call *c, int n, size_t size)
-{
-	if (n >= 0 && (size_t)n < size)
-		return true;
-	log_error("answer headers do not fit in %zu bytes: answered 500", size);
-	http_send_error(c->req, HTTP_ERR_INTERNAL, NULL, NULL);
-	return false;
-}
-
-/* The headers every answer carries, then more, into out; false if answered 500. */
-static bool
-common_headers(struct call *c, char *out, size_t outsz, const char *more)
-{
-	const char *origin = c->app->conf_ok ? c->app->conf.cors_origin : NULL;
-
-	return header_fits(c, snprintf(out, outsz, "Cache-Control: %s\r\n"
-	    "X-Content-Type-Options: nosniff\r\n%s%s%s%s", c->cache,
-	    origin ? "Access-Control-Allow-Origin: " : "", origin ? origin : "",
-	    origin ? "\r\nAccess-Control-Expose-Headers: ETag\r\nVary: Origin\r\n" : "",
-	    more ? more : ""), outsz);
-}
-
-/* An answer with its ETag, or 304 when the client has it already. */
 static void
-send_body(struct call *c, int status, const char *body, size_t len,
-    const char *etag)
+bad_parameter(struct call *c, const char *msg)
 {
-	char head[HTTP_EXTRA_MAX], more[64];
-
-	if (!header_fits(c, snprintf(more, sizeof(more), "ETag: %s\r\n", etag),
-	    sizeof(more)) || !common_headers(c, head, sizeof(head), more))
-		return;
-	if (status == 200 &&
-	    etag_matches(http_param(c->req, "HTTP_IF_NONE_MATCH"), etag))
-		http_send(c->req, 304, NULL, head, NULL, 0);
-	else
-		http_send(c->req, status, "application/json", head, body, len);
-}
-
-static void send_unavailable(struct call *c);
-
-static void
-send_cached(struct call *c, int status, json_object *obj)
-{
-	char etag[40];
-	size_t len;
-	const char *body = http_json_string(obj, &len);
-
-	if (etag_of(body, len, etag))
-		send_body(c, status, body, len, etag);
-	else
-		send_unavailable(c);
-	json_object_put(obj);
+	http_reply_error(&c->out, HTTP_ERR_BAD_PARAMETER, msg, NULL);
 }
 
 static void
-send_error(struct call *c, enum http_error e, const char *msg, const char *more)
+unavailable(struct call *c)
 {
-	char head[HTTP_EXTRA_MAX];
-
-	if (common_headers(c, head, sizeof(head), more))
-		http_send_error(c->req, e, msg, head);
-}
-
-static void
-send_unavailable(struct call *c)
-{
-	send_error(c, HTTP_ERR_UNAVAILABLE, NULL, NULL);
+	http_reply_error(&c->out, HTTP_ERR_UNAVAILABLE, NULL, NULL);
 }
 
 static void
@@ -240,7 +124,7 @@ route_health(struct call *c)
 		json_object_object_add(o, "message", json_object_new_string(
 		    "the database cannot be read"));
 	}
-	send_cached(c, ok ? 200 : 503, o);
+	http_reply_json(&c->out, ok ? 200 : 503, o);
 }
 
 /*
@@ -256,8 +140,8 @@ route_settings(struct call *c)
 
 	json_object_object_add(o, "defaultLocale",
 	    json_object_new_string(lang != NULL ? lang : I18N_FALLBACK));
-	c->cache = cache_settings;
-	send_cached(c, 200, o);
+	c->out.cache = HTTP_CACHE_CONFIG;
+	http_reply_json(&c->out, 200, o);
 }
 
 static void
@@ -268,22 +152,16 @@ route_order(struct call *c)
 	enum store_rc rc;
 
 	if (st == NULL) {
-		send_unavailable(c);
+		unavailable(c);
 		return;
 	}
 	rc = view_order(st, c->order_id, VIEW_OPERATOR, &o);
 	if (rc == STORE_NONE)
-		send_error(c, HTTP_ERR_NOT_FOUND, "no such order", NULL);
+		http_reply_error(&c->out, HTTP_ERR_NOT_FOUND, "no such order", NULL);
 	else if (rc != STORE_OK)
-		send_unavailable(c);
+		unavailable(c);
 	else
-		send_cached(c, 200, o);
-}
-
-static void
-bad_parameter(struct call *c, const char *msg)
-{
-	send_error(c, HTTP_ERR_BAD_PARAMETER, msg, NULL);
+		http_reply_json(&c->out, 200, o);
 }
 
 /*
@@ -304,7 +182,7 @@ send_kept_view(struct call *c, struct store *st)
 	if (version < 0 || viewcache_get(views, c->order_id, version,
 	    timefmt_now_ms(), &body, &len, etag) != 1)
 		return false;
-	send_body(c, 200, body, len, etag);
+	http_reply_tagged(&c->out, 200, body, len, etag);
 	free(body);
 	return true;
 }
@@ -319,7 +197,7 @@ send_new_view(struct call *c, struct store *st)
 	int64_t now = timefmt_now_ms(), version = -1;
 	json_object *o = NULL;
 	enum store_rc rc;
-	char etag[40];
+	char etag[HTTP_ETAG_LEN];
 	const char *body;
 	size_t len;
 
@@ -329,20 +207,20 @@ send_new_view(struct call *c, struct store *st)
 		store_read_end(st);
 	}
 	if (rc == STORE_NONE) {
-		send_error(c, HTTP_ERR_NOT_FOUND, NO_MATCH, NULL);
+		http_reply_error(&c->out, HTTP_ERR_NOT_FOUND, NO_MATCH, NULL);
 		return;
 	}
 	if (rc != STORE_OK) {
-		send_unavailable(c);
+		unavailable(c);
 		return;
 	}
 	body = http_json_string(o, &len);
-	if (!etag_of(body, len, etag))
-		send_unavailable(c);
+	if (!http_etag(body, len, etag))
+		unavailable(c);
 	else {
 		if (version >= 0)
 			viewcache_put(views, c->order_id, version, now, body, len, etag);
-		send_body(c, 200, body, len, etag);
+		http_reply_tagged(&c->out, 200, body, len, etag);
 	}
 	json_object_put(o);
 }
@@ -355,9 +233,9 @@ route_track(struct call *c)
 	char expected[SIG_LOOKUP_KEY_LEN + 1];
 	struct store *st;
 
-	c->cache = cache_shopper;
+	c->out.cache = HTTP_CACHE_SHOPPER;
 	if (secret == NULL) {
-		send_error(c, HTTP_ERR_FORBIDDEN, "order tracking is not enabled here", NULL);
+		http_reply_error(&c->out, HTTP_ERR_FORBIDDEN, "order tracking is not enabled here", NULL);
 		return;
 	}
 	if (key == NULL || *key == '\0') {
@@ -366,9 +244,9 @@ route_track(struct call *c)
 	}
 	sig_lookup_key(secret, c->order_id, expected);
 	if (!sig_lookup_key_equal(key, expected))
-		send_error(c, HTTP_ERR_NOT_FOUND, NO_MATCH, NULL);
+		http_reply_error(&c->out, HTTP_ERR_NOT_FOUND, NO_MATCH, NULL);
 	else if ((st = app_store(c->app)) == NULL)
-		send_unavailable(c);
+		unavailable(c);
 	else if (!send_kept_view(c, st))
 		send_new_view(c, st);
 }
@@ -446,7 +324,7 @@ route_orders(struct call *c)
 	if (st == NULL || (rc = store_orders_list(st, &f, page_add, &p)) != STORE_OK) {
 		for (size_t i = 0; i < p.n; i++)
 			free(p.ids[i]);
-		send_unavailable(c);
+		unavailable(c);
 		return;
 	}
 	shown = p.n < (size_t)f.limit ? p.n : (size_t)f.limit - 1;
@@ -468,10 +346,10 @@ route_orders(struct call *c)
 	json_object_object_add(o, "nextCursor", next[0] ? json_object_new_string(next) : NULL);
 	if (rc != STORE_OK) {
 		json_object_put(o);
-		send_unavailable(c);
+		unavailable(c);
 		return;
 	}
-	send_cached(c, 200, o);
+	http_reply_json(&c->out, 200, o);
 }
 
 static void
@@ -481,9 +359,9 @@ route_stats(struct call *c)
 	json_object *o = NULL;
 
 	if (st == NULL || stats_gather(st, &c->app->conf, timefmt_now_ms(), &o) != STORE_OK)
-		send_unavailable(c);
+		unavailable(c);
 	else
-		send_cached(c, 200, o);
+		http_reply_json(&c->out, 200, o);
 }
 
 /* Prometheus scrapes: the text format, never cached, no ETag. */
@@ -491,16 +369,13 @@ static void
 route_metrics(struct call *c)
 {
 	struct store *st = app_store(c->app);
-	char head[1024];
 	struct buf b;
 
 	buf_init(&b, METRICS_BODY_MAX);
 	if (st == NULL || stats_metrics(st, &c->app->conf, timefmt_now_ms(), &b) != STORE_OK)
-		send_unavailable(c);
-	else {
-		common_headers(c, head, sizeof(head), NULL);
-		http_send(c->req, 200, PROMTEXT_CONTENT_TYPE, head, b.data, b.len);
-	}
+		unavailable(c);
+	else
+		http_reply_plain(&c->out, 200, PROMTEXT_CONTENT_TYPE, b.data, b.len);
 	buf_free(&b);
 }
 
@@ -524,7 +399,7 @@ read_body(struct call *c, struct buf *b, size_t max)
 	enum http_error e = http_read_body(c->req, max, b);
 
 	if (e != HTTP_ERR_NONE)
-		send_error(c, e, NULL, NULL);
+		http_reply_error(&c->out, e, NULL, NULL);
 	return e == HTTP_ERR_NONE;
 }
 
@@ -578,7 +453,7 @@ contact_change(struct call *c, json_object *root, struct facts_change *change)
 
 	if (root == NULL || !json_object_is_type(root, json_type_object) ||
 	    json_object_object_length(root) == 0) {
-		send_error(c, HTTP_ERR_INVALID_JSON, "expected an object with email,"
+		http_reply_error(&c->out, HTTP_ERR_INVALID_JSON, "expected an object with email,"
 		    " orderNumber, postalCode or locale", NULL);
 		return false;
 	}
@@ -587,7 +462,7 @@ contact_change(struct call *c, json_object *root, struct facts_change *change)
 			break;
 	}
 	if (why != NULL) {
-		send_error(c, e, why, NULL);
+		http_reply_error(&c->out, e, why, NULL);
 		return false;
 	}
 	return true;
@@ -599,7 +474,7 @@ route_contact(struct call *c)
 {
 	struct facts_change change = { .set = { false } };
 	json_object *root = NULL;
-	char head[HTTP_EXTRA_MAX], now[TIMEFMT_ISO_LEN];
+	char now[TIMEFMT_ISO_LEN];
 	struct store *st;
 	enum store_rc rc;
 	struct buf b;
@@ -611,14 +486,14 @@ route_contact(struct call *c)
 	    contact_change(c, root = event_parse_json(b.data, b.len), &change)) {
 		timefmt_iso_utc(timefmt_now_ms(), now);
 		if ((st = writer_store(c)) == NULL)
-			send_unavailable(c);
+			unavailable(c);
 		else if ((rc = store_facts_change_tx(st, c->order_id, FACTS_OPERATOR,
 		    &change, now, true)) == STORE_NONE)
-			send_error(c, HTTP_ERR_NOT_FOUND, "no such order", NULL);
+			http_reply_error(&c->out, HTTP_ERR_NOT_FOUND, "no such order", NULL);
 		else if (rc != STORE_OK)
-			send_unavailable(c);
-		else if (common_headers(c, head, sizeof(head), NULL))
-			http_send(c->req, 204, NULL, head, NULL, 0);
+			unavailable(c);
+		else
+			http_reply_plain(&c->out, 204, NULL, NULL, 0);
 	}
 	json_object_put(root);
 	buf_free(&b);
@@ -673,8 +548,6 @@ send_lookup_found(struct call *c, const char *order_id)
 	const char *secret = c->app->conf.lookup_secret;
 	char key[SIG_LOOKUP_KEY_LEN + 1];
 	json_object *o = json_object_new_object();
-
-	char head[HTTP_EXTRA_MAX];
 	const char *body;
 	size_t len;
 
@@ -683,8 +556,7 @@ send_lookup_found(struct call *c, const char *order_id)
 	json_object_object_add(o, "key", json_object_new_string(key));
 	body = http_json_string(o, &len);
 	/* No ETag: an answer to a POST, never revalidated. */
-	if (common_headers(c, head, sizeof(head), NULL))
-		http_send(c->req, 200, "application/json", head, body, len);
+	http_reply_plain(&c->out, 200, "application/json", body, len);
 	json_object_put(o);
 }
 
@@ -700,7 +572,7 @@ lookup_answer(struct call *c, const struct lookup_req *req)
 	long retry = 1;
 
 	if (st == NULL) {
-		send_unavailable(c);
+		unavailable(c);
 		return;
 	}
 	switch (lookup_run(st, req, &lim, timefmt_now_ms(), order_id, &retry, &rc)) {
@@ -708,15 +580,15 @@ lookup_answer(struct call *c, const struct lookup_req *req)
 		send_lookup_found(c, order_id);
 		break;
 	case LOOKUP_NOT_FOUND:
-		send_error(c, HTTP_ERR_NOT_FOUND, LOOKUP_NO_MATCH, NULL);
+		http_reply_error(&c->out, HTTP_ERR_NOT_FOUND, LOOKUP_NO_MATCH, NULL);
 		break;
 	case LOOKUP_LIMITED:
 		snprintf(more, sizeof(more), "Retry-After: %ld\r\n", retry);
-		send_error(c, HTTP_ERR_RATE_LIMITED, "too many failed lookups; try again"
+		http_reply_error(&c->out, HTTP_ERR_RATE_LIMITED, "too many failed lookups; try again"
 		    " later", more);
 		break;
 	default:
-		send_unavailable(c);
+		unavailable(c);
 		break;
 	}
 }
@@ -729,15 +601,15 @@ route_lookup(struct call *c)
 	json_object *root = NULL;
 	struct buf b;
 
-	c->cache = cache_operator;	/* no-store: the answer holds a key */
+	c->out.cache = HTTP_CACHE_SECRET;	/* the answer holds a key */
 	if (!c->app->conf_ok || c->app->conf.lookup_secret == NULL) {
-		send_error(c, HTTP_ERR_FORBIDDEN, "order tracking is not enabled here", NULL);
+		http_reply_error(&c->out, HTTP_ERR_FORBIDDEN, "order tracking is not enabled here", NULL);
 		return;
 	}
 	buf_init(&b, LOOKUP_BODY_MAX);
 	if (read_body(c, &b, LOOKUP_BODY_MAX)) {
 		if (!lookup_request(root = event_parse_json(b.data, b.len), &req))
-			send_error(c, HTTP_ERR_BAD_REQUEST, "expected {\"orderNumber\","
+			http_reply_error(&c->out, HTTP_ERR_BAD_REQUEST, "expected {\"orderNumber\","
 			    " \"email\"} or {\"orderNumber\", \"postalCode\"}, strings",
 			    NULL);
 		else
@@ -776,27 +648,10 @@ authorised(struct call *c)
 	    token);
 
 	if (e == HTTP_ERR_FORBIDDEN)
-		send_error(c, e, "operator access is not configured", NULL);
+		http_reply_error(&c->out, e, "operator access is not configured", NULL);
 	else if (e != HTTP_ERR_NONE)
-		send_error(c, e, NULL, HTTP_AUTH_CHALLENGE);
+		http_reply_error(&c->out, e, NULL, HTTP_AUTH_CHALLENGE);
 	return e == HTTP_ERR_NONE;
-}
-
-/*
- * CORS preflight for a known route: a page on cors_origin may send the
- * bearer token and If-None-Match; nothing else is allowed cross-origin.
- */
-static void
-preflight(struct call *c, const char *allow)
-{
-	char head[HTTP_EXTRA_MAX], more[MORE_MAX];
-
-	c->cache = cache_public;
-	if (header_fits(c, snprintf(more, sizeof(more), "Access-Control-Allow-Methods: %s\r\n"
-	    "Access-Control-Allow-Headers: Authorization, Content-Type, If-None-Match\r\n"
-	    "Access-Control-Max-Age: 600\r\n", allow),
-	    sizeof(more)) && common_headers(c, head, sizeof(head), more))
-		http_send(c->req, 204, NULL, head, NULL, 0);
 }
 
 /* The route for the request, or NULL once answered 400, 404 or 405. */
@@ -804,7 +659,6 @@ static const struct route *
 route_of(struct call *c, const char *method)
 {
 	struct http_match m;
-	char allow[HTTP_ALLOW_MAX + 16];
 	const char *why = NULL;
 	enum http_error e = http_path_split(c->req, &c->path, &why);
 
@@ -813,28 +667,27 @@ route_of(struct call *c, const char *method)
 		    method, &m);
 	if (e == HTTP_ERR_NONE)
 		return m.entry;
-	if (e == HTTP_ERR_METHOD_NOT_ALLOWED && strcmp(method, "OPTIONS") == 0 &&
-	    c->app->conf_ok && c->app->conf.cors_origin != NULL)
-		preflight(c, m.allow);
-	else if (e == HTTP_ERR_METHOD_NOT_ALLOWED) {
-		snprintf(allow, sizeof(allow), "Allow: %s\r\n", m.allow);
-		send_error(c, e, NULL, allow);
-	} else
-		send_error(c, e, why, NULL);
+	if (e == HTTP_ERR_METHOD_NOT_ALLOWED)
+		http_reply_not_allowed(&c->out, m.allow);
+	else
+		http_reply_error(&c->out, e, why, NULL);
 	return NULL;
 }
 
 static void
 handle(struct http_req *req, void *arg)
 {
-	struct call c = { .req = req, .app = arg, .cache = cache_public };
+	struct app *a = arg;
+	struct call c = { .req = req, .app = a, .out = { .req = req,
+	    .cache = HTTP_CACHE_ANYONE,
+	    .cors_origin = a->conf_ok ? a->conf.cors_origin : NULL } };
 	const struct route *match = route_of(&c, http_method(req));
 	const char *why = NULL;
 
 	if (match == NULL)
 		return;
 	if (match->who == OPERATOR) {
-		c.cache = cache_operator;
+		c.out.cache = HTTP_CACHE_SECRET;
 		if (!authorised(&c))
 			return;
 	}

@@ -305,10 +305,8 @@ http_send_head(struct http_req *req, int status, const char *content_type,
 		http_send(req, status, content_type, h->s, body, len);
 		return;
 	}
-	if (!req->answered) {
-		req->answered = true;
-		send_headers_cut(req, sizeof(h->s));
-	}
+	log_error("answer headers do not fit in %zu bytes: answered 500", sizeof(h->s));
+	http_send_error(req, HTTP_ERR_INTERNAL, NULL, NULL);
 }
 
 const char *

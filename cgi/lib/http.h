@@ -93,7 +93,7 @@ struct http_head {
 };
 void http_head_add(struct http_head *h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* http_send() with h's lines, or 500 (logged) if h is cut. */
+/* http_send() with h's lines, or a 500 internal error (logged) if h is cut. */
 void http_send_head(struct http_req *req, int status, const char *content_type,
     const struct http_head *h, const char *body, size_t len);
 
