@@ -1,13 +1,19 @@
 /*
- * api.fcgi: the JSON status API, read-only over the shared database.
+ * api.fcgi: the JSON status API over the shared database, read-mostly:
+ * every route reads through the read-only handle, and the two that
+ * write (PUT /v1/orders/{id}/contact, POST /v1/lookup: its failure
+ * count) go through one read-write handle, the writer (app.h), opened
+ * on first use.
  *
  * main() is: load config, open the store read-only, serve.  handle() is
- * a few guards and one dispatch through the route table: split PATH_INFO
- * into segments, find the route whose pattern matches ("*" takes one
- * segment), check its method (405 with Allow), its audience (operator
- * routes need the bearer token), then call its handler.  Every answer
- * goes through send_cached(), which adds the ETag and honours
- * If-None-Match, and the route's Cache-Control.
+ * a few guards and one dispatch through the route table (at the bottom,
+ * above it): find the route for the path and method (http_route.h: 404,
+ * or 405 with Allow, or a CORS preflight), check its audience (operator
+ * routes need the bearer token, http_auth.h), bound its order id, parse
+ * the query, then call its handler.  Handlers answer through
+ * http_reply.h, which adds the route's Cache-Control, the CORS lines
+ * and, for JSON, the ETag (If-None-Match gives 304); errors come from
+ * one table (http_error.h).
  */
 #include "config.h"
 
@@ -16,24 +22,20 @@
 #include <string.h>
 
 #include "app.h"
+#include "contact.h"
 #include "cursor.h"
-#include "http.h"
 #include "http_auth.h"
 #include "http_reply.h"
 #include "http_route.h"
 #include "i18n.h"
 #include "event.h"
-#include "log.h"
 #include "lookup.h"
 #include "notify.h"
 #include "promtext.h"
 #include "query.h"
 #include "sig.h"
 #include "stats.h"
-#include "store_facts.h"
-#include "store_notify.h"
 #include "timefmt.h"
-#include "urlpath.h"
 #include "view.h"
 #include "viewcache.h"
 
@@ -42,69 +44,40 @@ enum audience { ANYONE, OPERATOR };
 struct call {
 	struct http_req *req;
 	struct app *app;
+	const struct conf *cf;	/* NULL when the configuration failed */
 	struct http_path path;
 	const char *order_id;	/* the route's "*" segment, if it has one */
-	struct http_reply out;	/* how it is answered: its Cache-Control, CORS */
+	struct http_reply out;	/* its Cache-Control and CORS */
 	struct query q;
 };
 
-typedef void (*route_fn)(struct call *c);
-
-static void route_health(struct call *c);
-static void route_track(struct call *c);
-static void route_order(struct call *c);
-static void route_orders(struct call *c);
-static void route_stats(struct call *c);
-static void route_metrics(struct call *c);
-static void route_contact(struct call *c);
-static void route_lookup(struct call *c);
-static void route_settings(struct call *c);
-
-/* A route: its path and method (http_route.h), who may call it, its handler. */
-static const struct route {
-	struct http_route at;
-	enum audience who;
-	route_fn fn;
-} routes[] = {
-	{ { { "v1", "health" }, "GET" }, ANYONE, route_health },
-	{ { { "v1", "track", "*" }, "GET" }, ANYONE, route_track },
-	{ { { "v1", "orders" }, "GET" }, OPERATOR, route_orders },
-	{ { { "v1", "orders", "*" }, "GET" }, OPERATOR, route_order },
-	{ { { "v1", "stats" }, "GET" }, OPERATOR, route_stats },
-	{ { { "v1", "metrics" }, "GET" }, OPERATOR, route_metrics },
-	{ { { "v1", "orders", "*", "contact" }, "PUT" }, OPERATOR, route_contact },
-	{ { { "v1", "lookup" }, "POST" }, ANYONE, route_lookup },
-	{ { { "v1", "settings" }, "GET" }, ANYONE, route_settings },
-};
-#define NROUTES (sizeof(routes) / sizeof(routes[0]))
-
 #define LIST_DEFAULT 50
-#define LIST_MAX 200
+#define STATUS_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+#define LIST_MAX VIEW_LIST_MAX
 #define CONTACT_BODY_MAX 1024
 #define LOOKUP_BODY_MAX 1024
 #define METRICS_BODY_MAX (4u << 20)
 
-/*
- * The API reads through the read-only handle app_store() gives; the one
- * route that writes (contact) opens its own read-write handle on first
- * use and keeps it for the life of the process (one request at a time:
- * this program serves without threads).
- */
-static struct store *writer;
-
 /* Rendered shopper views (viewcache.h), made in main(). */
 static struct viewcache *views;
+
+/* An error answer (http_error.h); msg NULL: the table's. */
+static void
+fail(struct call *c, enum http_error e, const char *msg)
+{
+	http_reply_error(&c->out, e, msg, NULL);
+}
 
 static void
 bad_parameter(struct call *c, const char *msg)
 {
-	http_reply_error(&c->out, HTTP_ERR_BAD_PARAMETER, msg, NULL);
+	fail(c, HTTP_ERR_BAD_PARAMETER, msg);
 }
 
 static void
 unavailable(struct call *c)
 {
-	http_reply_error(&c->out, HTTP_ERR_UNAVAILABLE, NULL, NULL);
+	fail(c, HTTP_ERR_UNAVAILABLE, NULL);
 }
 
 static void
@@ -112,15 +85,18 @@ route_health(struct call *c)
 {
 	struct store *st = app_store(c->app);
 	json_object *o = json_object_new_object();
-	bool ok = st != NULL && store_schema_version(st) == store_schema_target();
+	bool ok = st != NULL &&
+	    store_schema_version(st) == store_schema_target();
 
 	json_object_object_add(o, "ok", json_object_new_boolean(ok));
-	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
-	json_object_object_add(o, "database", json_object_new_string(
-	    ok ? "ok" : "unavailable"));
+	json_object_object_add(o, "version",
+	    json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(o, "database",
+	    json_object_new_string(ok ? "ok" : "unavailable"));
 	if (!ok) {
 		/* Also the error shape every other failure has. */
-		json_object_object_add(o, "error", json_object_new_string("unavailable"));
+		json_object_object_add(o, "error", json_object_new_string(
+		    http_error_code(HTTP_ERR_UNAVAILABLE)));
 		json_object_object_add(o, "message", json_object_new_string(
 		    "the database cannot be read"));
 	}
@@ -136,7 +112,7 @@ static void
 route_settings(struct call *c)
 {
 	json_object *o = json_object_new_object();
-	const char *lang = c->app->conf_ok ? i18n_lang(c->app->conf.default_locale) : NULL;
+	const char *lang = c->cf ? i18n_lang(c->cf->default_locale) : NULL;
 
 	json_object_object_add(o, "defaultLocale",
 	    json_object_new_string(lang != NULL ? lang : I18N_FALLBACK));
@@ -149,15 +125,11 @@ route_order(struct call *c)
 {
 	struct store *st = app_store(c->app);
 	json_object *o = NULL;
-	enum store_rc rc;
+	enum store_rc rc = st == NULL ? STORE_ERROR :
+	    view_order(st, c->order_id, VIEW_OPERATOR, &o);
 
-	if (st == NULL) {
-		unavailable(c);
-		return;
-	}
-	rc = view_order(st, c->order_id, VIEW_OPERATOR, &o);
 	if (rc == STORE_NONE)
-		http_reply_error(&c->out, HTTP_ERR_NOT_FOUND, "no such order", NULL);
+		fail(c, HTTP_ERR_NOT_FOUND, "no such order");
 	else if (rc != STORE_OK)
 		unavailable(c);
 	else
@@ -170,6 +142,7 @@ route_order(struct call *c)
  * so the answer tells nothing about which order ids exist.
  */
 #define NO_MATCH "no order matches that order number and key"
+#define TRACKING_OFF "order tracking is not enabled here"
 
 /* The shopper view from the cache, if the database is as it was then. */
 static bool
@@ -207,7 +180,7 @@ send_new_view(struct call *c, struct store *st)
 		store_read_end(st);
 	}
 	if (rc == STORE_NONE) {
-		http_reply_error(&c->out, HTTP_ERR_NOT_FOUND, NO_MATCH, NULL);
+		fail(c, HTTP_ERR_NOT_FOUND, NO_MATCH);
 		return;
 	}
 	if (rc != STORE_OK) {
@@ -219,7 +192,8 @@ send_new_view(struct call *c, struct store *st)
 		unavailable(c);
 	else {
 		if (version >= 0)
-			viewcache_put(views, c->order_id, version, now, body, len, etag);
+			viewcache_put(views, c->order_id, version, now, body,
+			    len, etag);
 		http_reply_tagged(&c->out, 200, body, len, etag);
 	}
 	json_object_put(o);
@@ -228,14 +202,14 @@ send_new_view(struct call *c, struct store *st)
 static void
 route_track(struct call *c)
 {
-	const char *secret = c->app->conf_ok ? c->app->conf.lookup_secret : NULL;
+	const char *secret = c->cf ? c->cf->lookup_secret : NULL;
 	const char *key = query_get(&c->q, "key");
 	char expected[SIG_LOOKUP_KEY_LEN + 1];
 	struct store *st;
 
 	c->out.cache = HTTP_CACHE_SHOPPER;
 	if (secret == NULL) {
-		http_reply_error(&c->out, HTTP_ERR_FORBIDDEN, "order tracking is not enabled here", NULL);
+		fail(c, HTTP_ERR_FORBIDDEN, TRACKING_OFF);
 		return;
 	}
 	if (key == NULL || *key == '\0') {
@@ -244,7 +218,7 @@ route_track(struct call *c)
 	}
 	sig_lookup_key(secret, c->order_id, expected);
 	if (!sig_lookup_key_equal(key, expected))
-		http_reply_error(&c->out, HTTP_ERR_NOT_FOUND, NO_MATCH, NULL);
+		fail(c, HTTP_ERR_NOT_FOUND, NO_MATCH);
 	else if ((st = app_store(c->app)) == NULL)
 		unavailable(c);
 	else if (!send_kept_view(c, st))
@@ -261,10 +235,12 @@ list_filter(struct call *c, struct order_filter *f, char *idbuf, size_t idsz)
 
 	memset(f, 0, sizeof(*f));
 	if ((v = query_get(&c->q, "status")) != NULL && *v != '\0') {
-		/* Rye adds statuses (ACTION_REQUIRED, ...): any upper-case word. */
-		if (order_status_parse(v, &status) < 0 && (strlen(v) > ORDER_STATUS_MAX ||
-		    v[strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")] != '\0'))
-			return bad_parameter(c, "status: not an order status"), -1;
+		/* Rye adds statuses (ACTION_REQUIRED, ...): any such word. */
+		if (order_status_parse(v, &status) < 0 &&
+		    (strlen(v) > ORDER_STATUS_MAX ||
+		    v[strspn(v, STATUS_CHARS)] != '\0'))
+			return bad_parameter(c,
+			    "status: not an order status"), -1;
 		f->status = v;
 	}
 	if ((v = query_get(&c->q, "stage")) != NULL && *v != '\0') {
@@ -282,29 +258,13 @@ list_filter(struct call *c, struct order_filter *f, char *idbuf, size_t idsz)
 		return bad_parameter(c, "limit: must be 1 to 200"), -1;
 	if ((v = query_get(&c->q, "cursor")) != NULL && *v != '\0') {
 		if (!cursor_decode(v, &f->cursor_ms, idbuf, idsz))
-			return bad_parameter(c, "cursor: not a cursor this API gave out"), -1;
+			return bad_parameter(c,
+			    "cursor: not a cursor this API gave out"), -1;
 		f->has_cursor = true;
 		f->cursor_id = idbuf;
 	}
-	f->limit = (int)limit + 1;	/* one more tells whether a next page exists */
+	f->limit = (int)limit;
 	f->now_ms = timefmt_now_ms();
-	return 0;
-}
-
-struct page {
-	char *ids[LIST_MAX + 1];
-	int64_t ms[LIST_MAX + 1];
-	size_t n;
-};
-
-static int
-page_add(void *arg, const char *id, int64_t ms)
-{
-	struct page *p = arg;
-
-	if (p->n == LIST_MAX + 1 || (p->ids[p->n] = strdup(id)) == NULL)
-		return -1;
-	p->ms[p->n++] = ms;
 	return 0;
 }
 
@@ -313,43 +273,15 @@ route_orders(struct call *c)
 {
 	struct store *st = app_store(c->app);
 	struct order_filter f;
-	struct page p = { .n = 0 };
-	char idbuf[CURSOR_ID_MAX + 1], next[512] = "";
-	json_object *o, *arr;
-	enum store_rc rc;
-	size_t shown;
+	char idbuf[CURSOR_ID_MAX + 1];
+	json_object *o = NULL;
 
 	if (list_filter(c, &f, idbuf, sizeof(idbuf)) < 0)
 		return;
-	if (st == NULL || (rc = store_orders_list(st, &f, page_add, &p)) != STORE_OK) {
-		for (size_t i = 0; i < p.n; i++)
-			free(p.ids[i]);
+	if (st == NULL || view_order_list(st, &f, &o) != STORE_OK)
 		unavailable(c);
-		return;
-	}
-	shown = p.n < (size_t)f.limit ? p.n : (size_t)f.limit - 1;
-	if (p.n > shown)
-		(void)cursor_encode(p.ms[shown - 1], p.ids[shown - 1], next, sizeof(next));
-	o = json_object_new_object();
-	arr = json_object_new_array();
-	for (size_t i = 0; i < shown && rc == STORE_OK; i++) {
-		json_object *v = NULL;
-		rc = view_order(st, p.ids[i], VIEW_SUMMARY, &v);
-		if (rc == STORE_OK)
-			json_object_array_add(arr, v);
-		else if (rc == STORE_NONE)	/* gone since the list: skip */
-			rc = STORE_OK;
-	}
-	for (size_t i = 0; i < p.n; i++)
-		free(p.ids[i]);
-	json_object_object_add(o, "orders", arr);
-	json_object_object_add(o, "nextCursor", next[0] ? json_object_new_string(next) : NULL);
-	if (rc != STORE_OK) {
-		json_object_put(o);
-		unavailable(c);
-		return;
-	}
-	http_reply_json(&c->out, 200, o);
+	else
+		http_reply_json(&c->out, 200, o);
 }
 
 static void
@@ -358,7 +290,8 @@ route_stats(struct call *c)
 	struct store *st = app_store(c->app);
 	json_object *o = NULL;
 
-	if (st == NULL || stats_gather(st, &c->app->conf, timefmt_now_ms(), &o) != STORE_OK)
+	if (st == NULL ||
+	    stats_gather(st, c->cf, timefmt_now_ms(), &o) != STORE_OK)
 		unavailable(c);
 	else
 		http_reply_json(&c->out, 200, o);
@@ -372,24 +305,13 @@ route_metrics(struct call *c)
 	struct buf b;
 
 	buf_init(&b, METRICS_BODY_MAX);
-	if (st == NULL || stats_metrics(st, &c->app->conf, timefmt_now_ms(), &b) != STORE_OK)
+	if (st == NULL ||
+	    stats_metrics(st, c->cf, timefmt_now_ms(), &b) != STORE_OK)
 		unavailable(c);
 	else
-		http_reply_plain(&c->out, 200, PROMTEXT_CONTENT_TYPE, b.data, b.len);
+		http_reply_plain(&c->out, 200, PROMTEXT_CONTENT_TYPE, b.data,
+		    b.len);
 	buf_free(&b);
-}
-
-static struct store *
-writer_store(struct call *c)
-{
-	const struct conf *cf = &c->app->conf;
-	char err[512];
-
-	if (writer == NULL && c->app->conf_ok &&
-	    store_open(&writer, cf->database, STORE_READWRITE, cf->durability,
-	    cf->busy_timeout, err, sizeof(err)) < 0)
-		log_error("%s", err);
-	return writer;
 }
 
 /* The body, read within max bytes; false once answered 4xx. */
@@ -399,73 +321,26 @@ read_body(struct call *c, struct buf *b, size_t max)
 	enum http_error e = http_read_body(c->req, max, b);
 
 	if (e != HTTP_ERR_NONE)
-		http_reply_error(&c->out, e, NULL, NULL);
+		fail(c, e, NULL);
 	return e == HTTP_ERR_NONE;
 }
 
-/* One key of the body into change; NULL, or why it is refused (*e). */
-static const char *
-contact_field(const char *key, json_object *v, struct facts_change *change,
-    enum http_error *e)
-{
-	enum fact f;
-	const char *s;
-
-	for (f = 0; f < FACT__MAX; f++)
-		if (f != FACT_COUNTRY && strcmp(key, fact_json_name(f)) == 0)
-			break;
-	*e = HTTP_ERR_INVALID_JSON;		/* the body's shape is wrong */
-	if (f == FACT__MAX)
-		return "unknown key (expected email, orderNumber, postalCode, locale)";
-	change->set[f] = true;
-	if (v == NULL)
-		return NULL;		/* null clears the operator's value */
-	if (!json_object_is_type(v, json_type_string))
-		return "each value is a string or null";
-	*e = HTTP_ERR_INVALID_FIELD;	/* a value is wrong */
-	if (strlen(s = json_object_get_string(v)) != (size_t)json_object_get_string_len(v)) {
-		if (f == FACT_EMAIL)
-			*e = HTTP_ERR_INVALID_EMAIL;
-		return "a value holds a NUL byte";
-	}
-	change->v[f] = s;
-	if (f == FACT_EMAIL && !notify_address_ok(s)) {
-		*e = HTTP_ERR_INVALID_EMAIL;
-		return "not a plain e-mail address (one @, printable ASCII, no"
-		    " spaces, angle brackets, quotes or commas)";
-	}
-	if (f != FACT_EMAIL && !facts_value_ok(f, s))
-		return f == FACT_LOCALE ? "locale is a language tag such as de or pt-BR" :
-		    "orderNumber (64 bytes) or postalCode (16 bytes) too long or not printable";
-	return NULL;
-}
-
-/*
- * The body {"email", "orderNumber", "postalCode", "locale"}, each
- * optional, at least one, a string or null (null clears the operator's
- * value, so Rye's shows again).  False once answered 400.
- */
+/* The change the body asks for (contact.h); false once answered 400. */
 static bool
 contact_change(struct call *c, json_object *root, struct facts_change *change)
 {
-	enum http_error e = HTTP_ERR_INVALID_FIELD;
+	static const enum http_error errors[] = {
+		[CONTACT_OK] = HTTP_ERR_NONE,
+		[CONTACT_BAD_SHAPE] = HTTP_ERR_INVALID_JSON,
+		[CONTACT_BAD_VALUE] = HTTP_ERR_INVALID_FIELD,
+		[CONTACT_BAD_EMAIL] = HTTP_ERR_INVALID_EMAIL,
+	};
 	const char *why = NULL;
+	enum contact_rc rc = contact_change_parse(root, change, &why);
 
-	if (root == NULL || !json_object_is_type(root, json_type_object) ||
-	    json_object_object_length(root) == 0) {
-		http_reply_error(&c->out, HTTP_ERR_INVALID_JSON, "expected an object with email,"
-		    " orderNumber, postalCode or locale", NULL);
-		return false;
-	}
-	json_object_object_foreach(root, key, v) {
-		if ((why = contact_field(key, v, change, &e)) != NULL)
-			break;
-	}
-	if (why != NULL) {
-		http_reply_error(&c->out, e, why, NULL);
-		return false;
-	}
-	return true;
+	if (rc != CONTACT_OK)
+		fail(c, errors[rc], why);
+	return rc == CONTACT_OK;
 }
 
 /* PUT /v1/orders/{id}/contact: the buyer's contact and lookup data. */
@@ -482,14 +357,14 @@ route_contact(struct call *c)
 	buf_init(&b, CONTACT_BODY_MAX);
 	if (!notify_order_id_ok(c->order_id))
 		bad_parameter(c, "not a valid order id");
-	else if (read_body(c, &b, CONTACT_BODY_MAX) &&
-	    contact_change(c, root = event_parse_json(b.data, b.len), &change)) {
+	else if (read_body(c, &b, CONTACT_BODY_MAX) && contact_change(c,
+	    root = event_parse_json(b.data, b.len), &change)) {
 		timefmt_iso_utc(timefmt_now_ms(), now);
-		if ((st = writer_store(c)) == NULL)
+		if ((st = app_writer(c->app)) == NULL)
 			unavailable(c);
-		else if ((rc = store_facts_change_tx(st, c->order_id, FACTS_OPERATOR,
-		    &change, now, true)) == STORE_NONE)
-			http_reply_error(&c->out, HTTP_ERR_NOT_FOUND, "no such order", NULL);
+		else if ((rc = store_facts_change_tx(st, c->order_id,
+		    FACTS_OPERATOR, &change, now, true)) == STORE_NONE)
+			fail(c, HTTP_ERR_NOT_FOUND, "no such order");
 		else if (rc != STORE_OK)
 			unavailable(c);
 		else
@@ -505,69 +380,18 @@ route_contact(struct call *c)
  * number are the same 404, byte for byte; too many failures from this
  * address or for this number, 429 with Retry-After.
  */
-#define LOOKUP_NO_MATCH "no order matches that order number and e-mail or postal code"
-
-/* A string member of at most max bytes, no NUL inside; NULL otherwise. */
-static const char *
-body_string(json_object *root, const char *key, size_t max)
-{
-	json_object *v;
-	const char *s;
-
-	if (!json_object_object_get_ex(root, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	s = json_object_get_string(v);
-	if (strlen(s) != (size_t)json_object_get_string_len(v) || strlen(s) > max)
-		return NULL;
-	return s;
-}
-
-/* Exactly {"orderNumber", "email"} or {"orderNumber", "postalCode"}. */
-static bool
-lookup_request(json_object *root, struct lookup_req *req)
-{
-	char norm[LOOKUP_VALUE_MAX + 1];
-
-	if (root == NULL || !json_object_is_type(root, json_type_object) ||
-	    json_object_object_length(root) != 2)
-		return false;
-	req->order_number = body_string(root, "orderNumber", LOOKUP_NUMBER_MAX);
-	req->by = LOOKUP_EMAIL;
-	if ((req->value = body_string(root, "email", LOOKUP_VALUE_MAX)) == NULL) {
-		req->by = LOOKUP_POSTAL;
-		req->value = body_string(root, "postalCode", LOOKUP_VALUE_MAX);
-	}
-	return req->order_number != NULL && *req->order_number != '\0' &&
-	    req->value != NULL && lookup_normalise(req->by, req->value, norm);
-}
-
-static void
-send_lookup_found(struct call *c, const char *order_id)
-{
-	const char *secret = c->app->conf.lookup_secret;
-	char key[SIG_LOOKUP_KEY_LEN + 1];
-	json_object *o = json_object_new_object();
-	const char *body;
-	size_t len;
-
-	sig_lookup_key(secret, order_id, key);
-	json_object_object_add(o, "order", json_object_new_string(order_id));
-	json_object_object_add(o, "key", json_object_new_string(key));
-	body = http_json_string(o, &len);
-	/* No ETag: an answer to a POST, never revalidated. */
-	http_reply_plain(&c->out, 200, "application/json", body, len);
-	json_object_put(o);
-}
+#define LOOKUP_NO_MATCH \
+	"no order matches that order number and e-mail or postal code"
 
 static void
 lookup_answer(struct call *c, const struct lookup_req *req)
 {
-	const struct conf *cf = &c->app->conf;
+	const struct conf *cf = c->cf;
 	struct lookup_limits lim = { cf->lookup_secret, cf->lookup_max_failures,
 	    (int64_t)cf->lookup_window_seconds * 1000 };
-	char order_id[201], more[64];
-	struct store *st = writer_store(c);
+	char order_id[201], key[SIG_LOOKUP_KEY_LEN + 1], more[64];
+	struct store *st = app_writer(c->app);
+	json_object *o;
 	enum store_rc rc;
 	long retry = 1;
 
@@ -575,17 +399,23 @@ lookup_answer(struct call *c, const struct lookup_req *req)
 		unavailable(c);
 		return;
 	}
-	switch (lookup_run(st, req, &lim, timefmt_now_ms(), order_id, &retry, &rc)) {
+	switch (lookup_run(st, req, &lim, timefmt_now_ms(), order_id, &retry,
+	    &rc)) {
 	case LOOKUP_FOUND:
-		send_lookup_found(c, order_id);
+		sig_lookup_key(cf->lookup_secret, order_id, key);
+		o = json_object_new_object();
+		json_object_object_add(o, "order",
+		    json_object_new_string(order_id));
+		json_object_object_add(o, "key", json_object_new_string(key));
+		http_reply_json(&c->out, 200, o);	/* a POST's: no ETag */
 		break;
 	case LOOKUP_NOT_FOUND:
-		http_reply_error(&c->out, HTTP_ERR_NOT_FOUND, LOOKUP_NO_MATCH, NULL);
+		fail(c, HTTP_ERR_NOT_FOUND, LOOKUP_NO_MATCH);
 		break;
 	case LOOKUP_LIMITED:
 		snprintf(more, sizeof(more), "Retry-After: %ld\r\n", retry);
-		http_reply_error(&c->out, HTTP_ERR_RATE_LIMITED, "too many failed lookups; try again"
-		    " later", more);
+		http_reply_error(&c->out, HTTP_ERR_RATE_LIMITED,
+		    "too many failed lookups; try again later", more);
 		break;
 	default:
 		unavailable(c);
@@ -602,22 +432,44 @@ route_lookup(struct call *c)
 	struct buf b;
 
 	c->out.cache = HTTP_CACHE_SECRET;	/* the answer holds a key */
-	if (!c->app->conf_ok || c->app->conf.lookup_secret == NULL) {
-		http_reply_error(&c->out, HTTP_ERR_FORBIDDEN, "order tracking is not enabled here", NULL);
+	if (c->cf == NULL || c->cf->lookup_secret == NULL) {
+		fail(c, HTTP_ERR_FORBIDDEN, TRACKING_OFF);
 		return;
 	}
 	buf_init(&b, LOOKUP_BODY_MAX);
 	if (read_body(c, &b, LOOKUP_BODY_MAX)) {
-		if (!lookup_request(root = event_parse_json(b.data, b.len), &req))
-			http_reply_error(&c->out, HTTP_ERR_BAD_REQUEST, "expected {\"orderNumber\","
-			    " \"email\"} or {\"orderNumber\", \"postalCode\"}, strings",
-			    NULL);
+		root = event_parse_json(b.data, b.len);
+		if (!lookup_request_parse(root, &req))
+			fail(c, HTTP_ERR_BAD_REQUEST, "expected"
+			    " {\"orderNumber\", \"email\"} or"
+			    " {\"orderNumber\", \"postalCode\"}, strings");
 		else
 			lookup_answer(c, &req);
 	}
 	json_object_put(root);
 	buf_free(&b);
 }
+
+typedef void (*route_fn)(struct call *c);
+
+/* A route: its path and method (http_route.h), who may call it, its handler. */
+static const struct route {
+	struct http_route at;
+	enum audience who;
+	route_fn fn;
+} routes[] = {
+	{ { { "v1", "health" }, "GET" }, ANYONE, route_health },
+	{ { { "v1", "track", "*" }, "GET" }, ANYONE, route_track },
+	{ { { "v1", "orders" }, "GET" }, OPERATOR, route_orders },
+	{ { { "v1", "orders", "*" }, "GET" }, OPERATOR, route_order },
+	{ { { "v1", "stats" }, "GET" }, OPERATOR, route_stats },
+	{ { { "v1", "metrics" }, "GET" }, OPERATOR, route_metrics },
+	{ { { "v1", "orders", "*", "contact" }, "PUT" }, OPERATOR,
+	    route_contact },
+	{ { { "v1", "lookup" }, "POST" }, ANYONE, route_lookup },
+	{ { { "v1", "settings" }, "GET" }, ANYONE, route_settings },
+};
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
 #define TEXT_OF(n) #n
 #define NUMBER_TEXT(n) TEXT_OF(n)
@@ -631,7 +483,8 @@ order_id_ok(struct call *c, const struct route *r)
 		if (!http_route_wildcard(&r->at, i))
 			continue;
 		if (strlen(c->path.seg[i]) > EVENT_MAX_ID) {
-			bad_parameter(c, "the order id is longer than " ID_MAX_TEXT " bytes");
+			bad_parameter(c, "the order id is longer than "
+			    ID_MAX_TEXT " bytes");
 			return false;
 		}
 		c->order_id = c->path.seg[i];
@@ -643,12 +496,12 @@ order_id_ok(struct call *c, const struct route *r)
 static bool
 authorised(struct call *c)
 {
-	const char *token = c->app->conf_ok ? c->app->conf.api_token : NULL;
-	enum http_error e = http_auth_bearer(http_param(c->req, "HTTP_AUTHORIZATION"),
-	    token);
+	const char *token = c->cf ? c->cf->api_token : NULL;
+	enum http_error e = http_auth_bearer(
+	    http_param(c->req, "HTTP_AUTHORIZATION"), token);
 
 	if (e == HTTP_ERR_FORBIDDEN)
-		http_reply_error(&c->out, e, "operator access is not configured", NULL);
+		fail(c, e, "operator access is not configured");
 	else if (e != HTTP_ERR_NONE)
 		http_reply_error(&c->out, e, NULL, HTTP_AUTH_CHALLENGE);
 	return e == HTTP_ERR_NONE;
@@ -663,14 +516,14 @@ route_of(struct call *c, const char *method)
 	enum http_error e = http_path_split(c->req, &c->path, &why);
 
 	if (e == HTTP_ERR_NONE)
-		e = http_route_find(routes, NROUTES, sizeof(routes[0]), &c->path,
-		    method, &m);
+		e = http_route_find(routes, NROUTES, sizeof(routes[0]),
+		    &c->path, method, &m);
 	if (e == HTTP_ERR_NONE)
 		return m.entry;
 	if (e == HTTP_ERR_METHOD_NOT_ALLOWED)
 		http_reply_not_allowed(&c->out, m.allow);
 	else
-		http_reply_error(&c->out, e, why, NULL);
+		fail(c, e, why);
 	return NULL;
 }
 
@@ -678,7 +531,8 @@ static void
 handle(struct http_req *req, void *arg)
 {
 	struct app *a = arg;
-	struct call c = { .req = req, .app = a, .out = { .req = req,
+	struct call c = { .req = req, .app = a,
+	    .cf = a->conf_ok ? &a->conf : NULL, .out = { .req = req,
 	    .cache = HTTP_CACHE_ANYONE,
 	    .cors_origin = a->conf_ok ? a->conf.cors_origin : NULL } };
 	const struct route *match = route_of(&c, http_method(req));
@@ -712,7 +566,6 @@ main(int argc, char *argv[])
 	(void)app_store(&a);
 	views = viewcache_new(a.conf_ok ? (size_t)a.conf.view_cache : 0);
 	rc = http_serve(handle, &a, a.conf_ok ? a.conf.read_timeout : 10);
-	store_close(writer);
 	viewcache_free(views);
 	app_free(&a);
 	return rc;

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "conf.h"
 #include "http_cors.h"
@@ -46,6 +47,15 @@ http_reply_tagged(struct http_reply *r, int status, const char *body,
 		http_send_head(r->req, status, "application/json", &h, body, len);
 }
 
+/* Only a GET (or HEAD) is asked again with If-None-Match. */
+static bool
+revalidated(struct http_reply *r)
+{
+	const char *m = http_method(r->req);
+
+	return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
+}
+
 void
 http_reply_json(struct http_reply *r, int status, json_object *obj)
 {
@@ -53,7 +63,9 @@ http_reply_json(struct http_reply *r, int status, json_object *obj)
 	size_t len = 0;
 	const char *body = http_json_string(obj, &len);
 
-	if (http_etag(body, len, etag))
+	if (!revalidated(r))
+		http_reply_plain(r, status, "application/json", body, len);
+	else if (http_etag(body, len, etag))
 		http_reply_tagged(r, status, body, len, etag);
 	else
 		http_reply_error(r, HTTP_ERR_UNAVAILABLE, NULL, NULL);

@@ -3,8 +3,9 @@
  * the Cache-Control of its kind (http_cache.h), nosniff, and the CORS
  * lines when an origin is configured (http_cors.h), then its own.
  *
- * JSON answers carry their ETag, and a 200 whose ETag the client names
- * in If-None-Match is 304 without a body.  Errors are answered from the
+ * JSON answers to a GET or HEAD carry their ETag, and a 200 whose ETag
+ * the client names in If-None-Match is 304 without a body; other
+ * methods' answers are never asked again, so they carry none.  Errors are answered from the
  * error table (http_error.h).  A path that has the route but not the
  * method is 405 with Allow, or, when CORS is configured and it is an
  * OPTIONS, the preflight.
@@ -33,7 +34,7 @@ struct http_reply {
 	const char *cors_origin;	/* NULL: no CORS */
 };
 
-/* obj (consumed) with its ETag; 503 if the ETag cannot be made. */
+/* obj (consumed), with its ETag for a GET; 503 if that cannot be made. */
 void http_reply_json(struct http_reply *r, int status, json_object *obj);
 /* A JSON body whose ETag is made already (a kept view). */
 void http_reply_tagged(struct http_reply *r, int status, const char *body,
