@@ -204,8 +204,8 @@ handle(struct http_req *req, void *arg)
 	struct buf body;
 
 	if (strcmp(http_method(req), "POST") != 0) {
-		refuse(req, HTTP_ERR_METHOD_NOT_ALLOWED, "only POST is accepted here",
-		    "Allow: POST\r\n");
+		refuse(req, HTTP_ERR_METHOD_NOT_ALLOWED,
+		    "only POST is accepted here", "Allow: POST\r\n");
 		return;
 	}
 	if (!a->conf_ok || !any_secret(a)) {
@@ -214,7 +214,8 @@ handle(struct http_req *req, void *arg)
 	}
 	s = find_sender(req, &sig);
 	if (s == NULL || strlen(sig) > MAX_SIGNATURE_HEADER) {
-		refuse(req, HTTP_ERR_BAD_SIGNATURE, "no usable signature header", NULL);
+		refuse(req, HTTP_ERR_BAD_SIGNATURE, "no usable signature header",
+		    NULL);
 		return;
 	}
 	if ((secret = secret_of(a, s)) == NULL) {

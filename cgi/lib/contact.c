@@ -17,8 +17,10 @@ value_refused(enum fact f, const char *s, enum contact_rc *rc)
 		return "not a plain e-mail address (one @, printable ASCII, no"
 		    " spaces, angle brackets, quotes or commas)";
 	if (f != FACT_EMAIL && !facts_value_ok(f, s))
-		return f == FACT_LOCALE ? "locale is a language tag such as de or pt-BR" :
-		    "orderNumber (64 bytes) or postalCode (16 bytes) too long or not printable";
+		return f == FACT_LOCALE ?
+		    "locale is a language tag such as de or pt-BR" :
+		    "orderNumber (64 bytes) or postalCode (16 bytes) too long"
+		    " or not printable";
 	return NULL;
 }
 
@@ -35,7 +37,8 @@ field_refused(const char *key, json_object *v, struct facts_change *change,
 			break;
 	*rc = CONTACT_BAD_SHAPE;
 	if (f == FACT__MAX)
-		return "unknown key (expected email, orderNumber, postalCode, locale)";
+		return "unknown key (expected email, orderNumber, postalCode,"
+		    " locale)";
 	change->set[f] = true;
 	if (v == NULL)
 		return NULL;		/* null clears the operator's value */
@@ -59,7 +62,8 @@ contact_change_parse(json_object *root, struct facts_change *change,
 	*why = NULL;
 	if (root == NULL || !json_object_is_type(root, json_type_object) ||
 	    json_object_object_length(root) == 0) {
-		*why = "expected an object with email, orderNumber, postalCode or locale";
+		*why = "expected an object with email, orderNumber, postalCode"
+		    " or locale";
 		return CONTACT_BAD_SHAPE;
 	}
 	json_object_object_foreach(root, key, v) {

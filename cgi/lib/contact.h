@@ -18,7 +18,7 @@
 
 enum contact_rc {
 	CONTACT_OK,
-	CONTACT_BAD_SHAPE,	/* not such an object, an unknown key, not a string */
+	CONTACT_BAD_SHAPE,	/* not an object, unknown key, not a string */
 	CONTACT_BAD_VALUE,	/* a value out of its bounds */
 	CONTACT_BAD_EMAIL,	/* the e-mail is not a plain address */
 };

@@ -19,8 +19,8 @@ cursor_encode(int64_t ms, const char *id, char *out, size_t outsz)
 	char raw[RAW_MAX];
 	int n = snprintf(raw, sizeof(raw), "%lld.%s", (long long)ms, id);
 
-	if (n < 0 || (size_t)n >= sizeof(raw) ||
-	    sig_b64_encode((const unsigned char *)raw, (size_t)n, out, outsz, true) == 0) {
+	if (n < 0 || (size_t)n >= sizeof(raw) || sig_b64_encode(
+	    (const unsigned char *)raw, (size_t)n, out, outsz, true) == 0) {
 		if (outsz > 0)
 			out[0] = '\0';
 		return false;
@@ -40,9 +40,10 @@ cursor_decode(const char *cur, int64_t *ms, char *id, size_t idsz)
 	    sig_b64url_decode(cur, raw, sizeof(raw) - 1, &len) < 0)
 		return false;
 	raw[len] = '\0';
-	if (memchr(raw, '\0', len) != NULL || (dot = strchr((char *)raw, '.')) == NULL ||
-	    (size_t)(dot - (char *)raw) >= sizeof(num) || strlen(dot + 1) >= idsz ||
-	    dot[1] == '\0')
+	if (memchr(raw, '\0', len) != NULL ||
+	    (dot = strchr((char *)raw, '.')) == NULL ||
+	    (size_t)(dot - (char *)raw) >= sizeof(num) ||
+	    strlen(dot + 1) >= idsz || dot[1] == '\0')
 		return false;
 	memcpy(num, raw, (size_t)(dot - (char *)raw));
 	num[dot - (char *)raw] = '\0';

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CURSOR_ID_MAX 256	/* bytes of the order id: the API's segment bound */
+#define CURSOR_ID_MAX 256	/* bytes of an id: the API's segment bound */
 #define CURSOR_MAX 400		/* characters of a cursor taken back */
 
 /* Into out (outsz bytes); false, with out "", when it does not fit. */

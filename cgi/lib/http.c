@@ -249,7 +249,8 @@ send_headers_cut(struct http_req *req, size_t size)
 	static const char bare[] = "Status: 500 Internal Server Error\r\n"
 	    "Content-Length: 0\r\n\r\n";
 
-	log_error("response headers do not fit in %zu bytes: answered 500", size);
+	log_error("response headers do not fit in %zu bytes: answered 500",
+	    size);
 	write_all(req, bare, sizeof(bare) - 1);
 }
 
@@ -305,7 +306,8 @@ http_send_head(struct http_req *req, int status, const char *content_type,
 		http_send(req, status, content_type, h->s, body, len);
 		return;
 	}
-	log_error("answer headers do not fit in %zu bytes: answered 500", sizeof(h->s));
+	log_error("answer headers do not fit in %zu bytes: answered 500",
+	    sizeof(h->s));
 	http_send_error(req, HTTP_ERR_INTERNAL, NULL, NULL);
 }
 
@@ -341,11 +343,13 @@ http_send_error(struct http_req *req, enum http_error e, const char *message,
 	if (retry > 0)
 		http_head_add(&h, "Retry-After: %d\r\n", retry);
 	json_object_object_add(o, "ok", json_object_new_boolean(0));
-	json_object_object_add(o, "error", json_object_new_string(http_error_code(e)));
+	json_object_object_add(o, "error",
+	    json_object_new_string(http_error_code(e)));
 	json_object_object_add(o, "message", json_object_new_string(
 	    message != NULL ? message : http_error_message(e)));
 	s = http_json_string(o, &len);
-	http_send_head(req, http_error_status(e), "application/json", &h, s, len);
+	http_send_head(req, http_error_status(e), "application/json", &h, s,
+	    len);
 	json_object_put(o);
 }
 

@@ -15,7 +15,7 @@ http_cache_control(enum http_cache c)
 	case HTTP_CACHE_SECRET:
 		return "no-store";
 	case HTTP_CACHE_SHOPPER:
-		/* Short: a shopper reloading sees news within a minute; private: per key. */
+		/* A reload sees news within a minute; private: per key. */
 		return "private, max-age=30";
 	case HTTP_CACHE_CONFIG:
 		return "public, max-age=300";
@@ -54,7 +54,8 @@ http_etag_matches(const char *if_none_match, const char *etag)
 		if (strncmp(p, "W/", 2) == 0)
 			p += 2;
 		len = strcspn(p, " \t,");
-		if ((len == 1 && *p == '*') || (len == elen && strncmp(p, etag, len) == 0))
+		if ((len == 1 && *p == '*') ||
+		    (len == elen && strncmp(p, etag, len) == 0))
 			return true;
 		p += len;
 	}

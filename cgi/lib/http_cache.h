@@ -20,10 +20,10 @@
 
 /* Who an answer is for, which says how long it may be kept, and where. */
 enum http_cache {
-	HTTP_CACHE_ANYONE,	/* no-cache: kept, asked again each time (304) */
-	HTTP_CACHE_SECRET,	/* no-store: an operator's, or one holding a key */
-	HTTP_CACHE_SHOPPER,	/* private, max-age=30: one shopper's view */
-	HTTP_CACHE_CONFIG,	/* public, max-age=300: moves with the configuration */
+	HTTP_CACHE_ANYONE,	/* no-cache: kept, asked again (304) */
+	HTTP_CACHE_SECRET,	/* no-store: an operator's, or holds a key */
+	HTTP_CACHE_SHOPPER,	/* private, max-age=30: a shopper's view */
+	HTTP_CACHE_CONFIG,	/* public, max-age=300: set by configuration */
 };
 
 /* The Cache-Control value for c. */

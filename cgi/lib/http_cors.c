@@ -26,6 +26,7 @@ void
 http_cors_preflight(struct http_head *h, const char *methods)
 {
 	http_head_add(h, "Access-Control-Allow-Methods: %s\r\n"
-	    "Access-Control-Allow-Headers: Authorization, Content-Type, If-None-Match\r\n"
+	    "Access-Control-Allow-Headers: Authorization, Content-Type,"
+	    " If-None-Match\r\n"
 	    "Access-Control-Max-Age: 600\r\n", methods);
 }

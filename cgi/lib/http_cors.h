@@ -2,9 +2,8 @@
  * http_cors: what lets a page on another origin (cors_origin) read the
  * API's answers, and the preflight its browser asks first.
  *
- * Every answer names the one origin allowed (never "*": the operator's
- * page sends a bearer token), exposes ETag (so a page can revalidate)
- * and says Vary: Origin.  A preflight (OPTIONS on a route that has other
+ * Every answer names the origin allowed (cors_origin: one origin, or
+ * "*"), exposes ETag (so a page can revalidate) and says Vary: Origin.  A preflight (OPTIONS on a route that has other
  * methods) allows the route's methods and the headers the pages send
  * (Authorization, Content-Type, If-None-Match), for ten minutes; nothing
  * else is allowed cross-origin.  Without an origin configured there are

@@ -18,19 +18,19 @@
 
 enum http_error {
 	HTTP_ERR_NONE,			/* not an error: no answer sent */
-	HTTP_ERR_BAD_REQUEST,		/* 400: the body could not be read or used */
-	HTTP_ERR_BAD_LENGTH,		/* 400: the body does not match CONTENT_LENGTH */
-	HTTP_ERR_BAD_PARAMETER,		/* 400: a query parameter or path segment */
+	HTTP_ERR_BAD_REQUEST,		/* 400: a body not read or not usable */
+	HTTP_ERR_BAD_LENGTH,		/* 400: a body not of CONTENT_LENGTH */
+	HTTP_ERR_BAD_PARAMETER,		/* 400: a query parameter or segment */
 	HTTP_ERR_INVALID_JSON,		/* 400: a body's JSON or its shape */
 	HTTP_ERR_MISSING_FIELD,		/* 400 */
 	HTTP_ERR_INVALID_FIELD,		/* 400 */
 	HTTP_ERR_INVALID_EMAIL,		/* 400 */
 	HTTP_ERR_BAD_SIGNATURE,		/* 401: a webhook's signature */
 	HTTP_ERR_UNAUTHORIZED,		/* 401: the API's bearer token */
-	HTTP_ERR_FORBIDDEN,		/* 403: not enabled by the configuration */
+	HTTP_ERR_FORBIDDEN,		/* 403: not enabled here */
 	HTTP_ERR_NOT_FOUND,		/* 404 */
 	HTTP_ERR_METHOD_NOT_ALLOWED,	/* 405: the answer carries Allow */
-	HTTP_ERR_TIMEOUT,		/* 408: the body did not arrive in time */
+	HTTP_ERR_TIMEOUT,		/* 408: the body did not come in time */
 	HTTP_ERR_TOO_LARGE,		/* 413 */
 	HTTP_ERR_RATE_LIMITED,		/* 429: the caller gives Retry-After */
 	HTTP_ERR_INTERNAL,		/* 500 */

@@ -17,8 +17,8 @@ _Static_assert(200 + CONF_ORIGIN_MAX + HTTP_REPLY_MORE_MAX <= HTTP_EXTRA_MAX,
 static void
 common_headers(const struct http_reply *r, struct http_head *h)
 {
-	http_head_add(h, "Cache-Control: %s\r\nX-Content-Type-Options: nosniff\r\n",
-	    http_cache_control(r->cache));
+	http_head_add(h, "Cache-Control: %s\r\n", http_cache_control(r->cache));
+	http_head_add(h, "X-Content-Type-Options: nosniff\r\n");
 	http_cors_headers(h, r->cors_origin);
 }
 
@@ -44,7 +44,8 @@ http_reply_tagged(struct http_reply *r, int status, const char *body,
 	    http_etag_matches(http_param(r->req, "HTTP_IF_NONE_MATCH"), etag))
 		http_send_head(r->req, 304, NULL, &h, NULL, 0);
 	else
-		http_send_head(r->req, status, "application/json", &h, body, len);
+		http_send_head(r->req, status, "application/json", &h, body,
+		    len);
 }
 
 /* Only a GET (or HEAD) is asked again with If-None-Match. */

@@ -5,10 +5,10 @@
  *
  * JSON answers to a GET or HEAD carry their ETag, and a 200 whose ETag
  * the client names in If-None-Match is 304 without a body; other
- * methods' answers are never asked again, so they carry none.  Errors are answered from the
- * error table (http_error.h).  A path that has the route but not the
- * method is 405 with Allow, or, when CORS is configured and it is an
- * OPTIONS, the preflight.
+ * methods' answers are never asked again, so they carry none.  Errors
+ * are answered from the error table (http_error.h).  A path that has
+ * the route but not the method is 405 with Allow, or, when CORS is
+ * configured and it is an OPTIONS, the preflight.
  *
  * Headers: the fixed lines (under 200 bytes), the origin (at most
  * CONF_ORIGIN_MAX: conf.c refuses a longer one at start-up) and an

@@ -26,7 +26,8 @@ http_path_split(struct http_req *req, struct http_path *p, const char **why)
 			rc = URLPATH_NOT_FOUND;
 	*why = NULL;
 	if (rc == URLPATH_BAD) {
-		*why = "the path has a malformed %-escape or a control character";
+		*why = "the path has a malformed %-escape or a control"
+		    " character";
 		return HTTP_ERR_BAD_PARAMETER;
 	}
 	return rc == URLPATH_OK ? HTTP_ERR_NONE : HTTP_ERR_NOT_FOUND;
@@ -101,7 +102,8 @@ http_route_find(const void *table, size_t n, size_t size,
 	m->entry = NULL;
 	m->allow[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
-		const struct http_route *r = (const void *)((const char *)table + i * size);
+		const struct http_route *r =
+		    (const void *)((const char *)table + i * size);
 
 		if (!pattern_matches(r, path))
 			continue;
@@ -111,5 +113,6 @@ http_route_find(const void *table, size_t n, size_t size,
 	}
 	if (m->entry != NULL)
 		return HTTP_ERR_NONE;
-	return m->allow[0] != '\0' ? HTTP_ERR_METHOD_NOT_ALLOWED : HTTP_ERR_NOT_FOUND;
+	return m->allow[0] != '\0' ? HTTP_ERR_METHOD_NOT_ALLOWED :
+	    HTTP_ERR_NOT_FOUND;
 }
