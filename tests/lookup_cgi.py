@@ -158,6 +158,22 @@ def test_malformed_bodies():
     eq((a.status, a.headers.get("allow")), (405, "POST"), "GET is not allowed")
 
 
+def test_body_read_errors_answer_as_the_receivers_do():
+    """A body that does not arrive as declared gets the webhook receiver's
+    answers (one error table serves both programs): 400 bad_length when it
+    ends short of CONTENT_LENGTH, 408 timeout when it stops arriving."""
+    db = new_db()
+    body = json.dumps({"orderNumber": "7", "email": "e@example.com"})
+    e = dict(ENV, REMOTE_ADDR="192.0.2.10", SHIPTRACK_READ_TIMEOUT="1")
+    a = st.api(db, "/v1/lookup", token=None, method="POST", env=e, body=body,
+               content_length=len(body) + 10)
+    error_answer(a, 400, "bad_length", "body shorter than CONTENT_LENGTH")
+    a = st.api(db, "/v1/lookup", token=None, method="POST", env=e, body=body,
+               content_length=len(body) + 10, keep_stdin_open=True)
+    error_answer(a, 408, "timeout", "body stopped arriving")
+    eq(failures(db), [], "unread bodies record no failure")
+
+
 class FastCGI:
     """One api.fcgi process answering lookups over a unix socket."""
 
