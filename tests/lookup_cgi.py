@@ -215,6 +215,8 @@ def test_limit_per_address_across_processes():
         # Now even the right pair is refused from this address, by either process ...
         a = lookup(db, {"orderNumber": "8", "email": "f@example.com"}, env=limits)
         j = error_answer(a, 429, "rate_limited", "over the limit (CGI)")
+        check(a.raw.startswith(b"Status: 429 Too Many Requests\r\n"),
+              "the status line names 429: %r" % a.raw[:40])
         check(a.headers.get("retry-after") in ("1", "2"), "Retry-After %r" %
               a.headers.get("retry-after"))
         eq(a.headers.get("cache-control"), "no-store", "Cache-Control")
