@@ -1119,7 +1119,8 @@ class Handler(BaseHTTPRequestHandler):
         status = self.api(app, method, path, query, raw, entry)
         entry["status"] = status
         entry["ms"] = round((time.time() - t0) * 1000, 1)
-        app.record(entry)
+        if not entry.get("forgotten"):      # nor in the log a reset cleared
+            app.record(entry)
         self.note(method, path + ("?" + query if query else ""), status, t0)
 
     def note(self, method, target, status, t0):
@@ -1152,6 +1153,7 @@ class Handler(BaseHTTPRequestHandler):
         # before must not register a tracking in the next test's fresh state.
         if generation != app.generation:
             self.close_connection = True
+            entry["forgotten"] = True
             return 0
         if fault == "drop":
             self.close_connection = True
