@@ -15,9 +15,11 @@ and runs the test_* functions of a test module in order.
 import atexit
 import base64
 import collections
+import csv
 import datetime
 import hashlib
 import hmac
+import io
 import itertools
 import json
 import os
@@ -30,6 +32,7 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP_SRCDIR = os.path.abspath(os.environ.get("top_srcdir") or os.path.dirname(HERE))
@@ -185,10 +188,19 @@ def tables(dbpath):
 
 def dump(dbpath):
     """{table: sorted rows} for every table: a full snapshot to compare."""
+    return storage_dump(dbpath)
+
+
+def storage_dump(dbpath):
+    """{table: sorted rows} of every table but "metrics" (the running
+    totals of GET /v1/metrics count every request, refused ones too):
+    for a test whose promise is about storage itself ("wrote nothing",
+    "no secret in the database")."""
     out = {}
-    for t in tables(dbpath):
-        rows = sqlite(dbpath, 'SELECT * FROM "%s"' % t)
-        out[t] = sorted(rows, key=repr)
+    for t in [r[0] for r in storage_sql(dbpath, "SELECT name FROM sqlite_master"
+                                        " WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+                                        " AND name <> 'metrics' ORDER BY name")]:
+        out[t] = sorted(storage_sql(dbpath, 'SELECT * FROM "%s"' % t), key=repr)
     return out
 
 
@@ -244,8 +256,12 @@ def intact(db, what="integrity"):
 
 
 def operator_view(db, order_id, env=None):
-    """The operator view (GET /v1/orders/{id}) as JSON; None for 404."""
-    a = api(db, "/v1/orders/" + order_id, env=env)
+    """The operator view (GET /v1/orders/{id}) as JSON; None for 404.  The
+    id travels in one percent-encoded segment of REQUEST_URI, as a web
+    server hands it on, so that any id is found."""
+    e = {"REQUEST_URI": "/api/v1/orders/" + urllib.parse.quote(order_id, safe="")}
+    e.update(env or {})
+    a = api(db, "/v1/orders/" + order_id, env=e)
     if a.status == 404:
         return None
     if a.status != 200:
@@ -273,6 +289,12 @@ def events_of(db, order_id):
     type, createdAt, receivedAt, source}]; [] for an unknown order."""
     v = operator_view(db, order_id)
     return v["events"] if v else []
+
+
+def export_rows(db):
+    """`shiptrack export --csv` as dicts: one per shipment (an order without
+    shipments: one with empty shipment columns), newest order first."""
+    return list(csv.DictReader(io.StringIO(cli_ok(["export", "--csv"], db), newline="")))
 
 
 def snapshot(db):
