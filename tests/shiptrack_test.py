@@ -9,7 +9,9 @@ It finds the built programs, makes fresh migrated databases quickly (one
 `shiptrack migrate` per process, then a file copy per test), signs bodies
 the way Rye does, runs webhook.fcgi / api.fcgi as plain CGI with a clean
 environment and parses their answers, builds Rye gen-1 and gen-2 bodies,
-and runs the test_* functions of a test module in order.
+and runs the test_* functions of a test module in order.  What is stored
+it reads through the programs (counts, stats, operator_view, snapshot...);
+storage_sql and its kin are for reaching into storage on purpose.
 """
 
 import atexit
@@ -151,8 +153,9 @@ def fresh_db(tmpdir=None):
 # A test that only observes state reads it through the programs, as an
 # operator would (below: counts, stats, operator_view, snapshot...): they
 # read through the store, so the test runs on any database the store
-# supports.  The two helpers here are the only way a test reaches past the
-# programs into storage, and only on purpose: to doctor rows (time travel,
+# supports.  The three helpers here (storage_dump is built on storage_sql)
+# are the only way a test reaches past the programs into storage, and only
+# on purpose: to doctor rows (time travel,
 # corruption, an old schema), to stand in for another writer or hold its
 # lock, or to inspect what no program shows (raw bodies, the schema).  Every
 # caller says why in a comment.  SQLite today: a test that needs them on
@@ -172,23 +175,6 @@ def storage_connect(dbpath, timeout=10):
     """A connection of our own to the database file (autocommit), for a test
     that holds a transaction or writes many rows; the caller closes it."""
     return _sqlite3.connect(dbpath, timeout=timeout, isolation_level=None)
-
-
-def sqlite(dbpath, sql, params=()):
-    """Run one statement with the sqlite3 module; returns all rows."""
-    return storage_sql(dbpath, sql, params)
-
-
-def tables(dbpath):
-    """Names of all user tables but "metrics"."""
-    return [r[0] for r in sqlite(dbpath,
-            "SELECT name FROM sqlite_master WHERE type='table' "
-            "AND name NOT LIKE 'sqlite_%' AND name <> 'metrics' ORDER BY name")]
-
-
-def dump(dbpath):
-    """{table: sorted rows} for every table: a full snapshot to compare."""
-    return storage_dump(dbpath)
 
 
 def storage_dump(dbpath):

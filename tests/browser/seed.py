@@ -15,7 +15,8 @@
    last run, so it never overwrites their hand-written carrier data.
 2. The other orders: signed Rye webhooks, tracking events first, so the
    shipments exist; then carrier data (tags, dates, checkpoints) written
-   with sqlite3 as the poller would store it, with the time forms carriers
+   in storage as the poller would store it (on purpose, through
+   tests/shiptrack_test.py's storage_sql), with the time forms carriers
    really send: a date alone, a local time without offset,
    "+01:00"/"-05:00", and "Z"; the orders' lifecycle events arrive last
    (out of order, as webhooks may), so the receiver derives each order's
@@ -38,12 +39,14 @@ import hashlib
 import hmac
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta, timezone
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import shiptrack_test as st  # noqa: E402
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 
@@ -151,11 +154,8 @@ class Seeder:
                    "data": d})
 
     def sql(self, statement, params=()):
-        conn = sqlite3.connect(self.db, timeout=15, isolation_level=None)
-        try:
-            return conn.execute(statement, params).fetchall()
-        finally:
-            conn.close()
+        """Storage, on purpose: hand-written carrier data, bulk orders."""
+        return st.storage_sql(self.db, statement, params)
 
     def order(self, order, lifecycle, shipments=()):
         """lifecycle: [(type, time, data)]; shipments: [dict(number, carrier,
