@@ -321,6 +321,8 @@ def tail(path, lines=200):
         print("# " + line)
 
 
+# --- starting a server ---------------------------------------------------------
+
 APACHE = os.environ.get("APACHE2") or "/usr/sbin/apache2"
 APACHE_MODULES = os.environ.get("APACHE_MODULES") or "/usr/lib/apache2/modules"
 
