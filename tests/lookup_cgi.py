@@ -58,7 +58,9 @@ def lookup(db, body, addr="192.0.2.10", env=None):
 
 
 def failures(db):
-    return st.sqlite(db, "SELECT key, at_ms FROM lookup_failures ORDER BY at_ms")
+    """The guessing limit's rows, read in storage on purpose: what is kept
+    of a failed lookup (HMACs, no raw value) and when it goes."""
+    return st.storage_sql(db, "SELECT key, at_ms FROM lookup_failures ORDER BY at_ms")
 
 
 def test_right_pair_any_case_and_blanks():
@@ -116,9 +118,12 @@ def test_postal_code_variant():
 
 def test_effective_facts_operator_over_rye():
     db = new_db(["ord_l5", "ord_l6"])
-    st.sqlite(db, "INSERT INTO order_facts(order_id, origin, email, order_number, updated_at)"
-              " VALUES ('ord_l5', 'rye', 'rye@example.com', 'R-1', '2026-01-01T00:00:00Z'),"
-              " ('ord_l6', 'rye', 'other@example.com', 'R-1', '2026-01-01T00:00:00Z')")
+    # What the Rye pass would store, written in storage on purpose (the pass
+    # itself is tests/rye_sync.py's).
+    st.storage_sql(db, "INSERT INTO order_facts(order_id, origin, email, order_number,"
+                   " updated_at) VALUES"
+                   " ('ord_l5', 'rye', 'rye@example.com', 'R-1', '2026-01-01T00:00:00Z'),"
+                   " ('ord_l6', 'rye', 'other@example.com', 'R-1', '2026-01-01T00:00:00Z')")
     eq(lookup(db, {"orderNumber": "R-1", "email": "RYE@example.com"}).json()["order"],
        "ord_l5", "Rye's facts; two orders share the number, the matching one counts")
     eq(lookup(db, {"orderNumber": "R-1", "email": "other@example.com"}).json()["order"],
