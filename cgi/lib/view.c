@@ -4,8 +4,10 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "cursor.h"
 #include "store_facts.h"
 #include "store_notify.h"
 #include "store_rye.h"
@@ -313,4 +315,74 @@ view_order(struct store *st, const char *order_id, enum view_kind kind,
 	}
 	*out = o;
 	return STORE_OK;
+}
+
+/* The keys of one page of the list, and one more when more follow. */
+struct page {
+	char *ids[VIEW_LIST_MAX + 1];
+	int64_t ms[VIEW_LIST_MAX + 1];
+	size_t n;
+};
+
+static int
+page_add(void *arg, const char *id, int64_t ms)
+{
+	struct page *p = arg;
+
+	if (p->n == VIEW_LIST_MAX + 1 || (p->ids[p->n] = strdup(id)) == NULL)
+		return -1;
+	p->ms[p->n++] = ms;
+	return 0;
+}
+
+/* The summaries of the page's first n orders, into arr. */
+static enum store_rc
+page_views(struct store *st, const struct page *p, size_t n, json_object *arr)
+{
+	enum store_rc rc = STORE_OK;
+
+	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+		json_object *v = NULL;
+		rc = view_order(st, p->ids[i], VIEW_SUMMARY, &v);
+		if (rc == STORE_OK)
+			json_object_array_add(arr, v);
+		else if (rc == STORE_NONE)	/* gone since the list: skip */
+			rc = STORE_OK;
+	}
+	return rc;
+}
+
+enum store_rc
+view_order_list(struct store *st, const struct order_filter *f,
+    json_object **out)
+{
+	struct order_filter one_more = *f;
+	struct page p = { .n = 0 };
+	char next[512] = "";
+	json_object *arr;
+	enum store_rc rc;
+	size_t shown;
+
+	*out = NULL;
+	if (f->limit < 1 || f->limit > VIEW_LIST_MAX)
+		return STORE_ERROR;
+	one_more.limit = f->limit + 1;	/* one more tells whether a next page exists */
+	if ((rc = store_orders_list(st, &one_more, page_add, &p)) == STORE_OK) {
+		shown = p.n <= (size_t)f->limit ? p.n : (size_t)f->limit;
+		if (p.n > shown)
+			(void)cursor_encode(p.ms[shown - 1], p.ids[shown - 1], next,
+			    sizeof(next));
+		arr = json_object_new_array();
+		rc = page_views(st, &p, shown, arr);
+		*out = json_object_new_object();
+		add(*out, "orders", arr);
+		add(*out, "nextCursor", next[0] ? json_object_new_string(next) : NULL);
+	}
+	for (size_t i = 0; i < p.n; i++)
+		free(p.ids[i]);
+	if (rc != STORE_OK) {
+		json_object_put(*out);
+		*out = NULL;
+	}
+	return rc;
 }
