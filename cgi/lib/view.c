@@ -33,18 +33,28 @@ add(json_object *o, const char *key, json_object *v)
 	json_object_object_add(o, key, v);
 }
 
+/* An object of n string fields (NULL: JSON null), appended to arr. */
+static int
+add_strings(json_object *arr, const char *const *keys, const char *const *vals,
+    size_t n)
+{
+	json_object *o = json_object_new_object();
+
+	for (size_t i = 0; i < n; i++)
+		add(o, keys[i], str_or_null(vals[i]));
+	json_object_array_add(arr, o);
+	return 0;
+}
+
 static int
 add_checkpoint(void *arg, const struct checkpoint_row *r)
 {
-	json_object *arr = arg, *o = json_object_new_object();
+	static const char *const keys[] = { "time", "tag", "subtag", "message",
+	    "location" };
+	const char *const vals[] = { r->time, r->tag, r->subtag, r->message,
+	    r->location };
 
-	add(o, "time", str_or_null(r->time));
-	add(o, "tag", str_or_null(r->tag));
-	add(o, "subtag", str_or_null(r->subtag));
-	add(o, "message", str_or_null(r->message));
-	add(o, "location", str_or_null(r->location));
-	json_object_array_add(arr, o);
-	return 0;
+	return add_strings(arg, keys, vals, 5);
 }
 
 static json_object *
@@ -154,15 +164,12 @@ add_shipment(void *arg, const struct shipment_row *r)
 static int
 add_event(void *arg, const struct event_row *r)
 {
-	json_object *arr = arg, *o = json_object_new_object();
+	static const char *const keys[] = { "id", "type", "createdAt", "receivedAt",
+	    "source" };
+	const char *const vals[] = { r->id, r->type, r->created_at, r->received_at,
+	    r->source };
 
-	add(o, "id", str_or_null(r->id));
-	add(o, "type", str_or_null(r->type));
-	add(o, "createdAt", str_or_null(r->created_at));
-	add(o, "receivedAt", str_or_null(r->received_at));
-	add(o, "source", str_or_null(r->source));
-	json_object_array_add(arr, o);
-	return 0;
+	return add_strings(arg, keys, vals, 5);
 }
 
 /* Operator only: when the Rye pass last read the order, and its last error. */
