@@ -305,7 +305,8 @@ carrier_abandon(struct carrier *c)
 	while (carrier_queued(c) > 0 || c->inflight > 0) {
 		for (int b = 0; b < BUCKET__MAX; b++)
 			while ((x = carrier_fifo_pop(&c->q[b])) != NULL)
-				carrier_finish(x, CARRIER_STOPPED, 0, NULL, "the run is stopping", 0);
+				carrier_finish(x, CARRIER_STOPPED, 0, NULL,
+				    "the run is stopping", 0);
 		if (c->inflight > 0) {
 			x = c->flying[--c->inflight];
 			carrier_finish(x, CARRIER_STOPPED, 0, NULL, "the run is stopping", 0);
@@ -379,6 +380,7 @@ carrier_drop_queued(struct carrier *c, enum carrier_op op)
 	}
 	/* Callbacks may queue more: finish only after the queues are whole again. */
 	while ((x = carrier_fifo_pop(&drop)) != NULL)
-		carrier_finish(x, CARRIER_STOPPED, 0, NULL, "not started: the run is out of time", 0);
+		carrier_finish(x, CARRIER_STOPPED, 0, NULL,
+		    "not started: the run is out of time", 0);
 }
 

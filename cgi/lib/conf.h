@@ -44,7 +44,7 @@ struct conf {
 	long carrier_timeout;		/* s per carrier request */
 	long poll_concurrency;		/* carrier requests in flight at once */
 	long poll_interval;		/* s between cron runs: a run starts no new work after it */
-	long reconcile_hours;		/* a shipment no list sync returned for this long gets a GET */
+	long reconcile_hours;		/* unseen by list syncs this long: a GET */
 	long poll_sync_margin;		/* s the list sync looks back before its last run */
 	long poll_max_pages;		/* list-sync pages one run asks for at most */
 	char *rye_api_key;		/* none: no Rye pass */

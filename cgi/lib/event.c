@@ -151,7 +151,8 @@ parse_rye2(struct event *ev, char *why, size_t whysz)
 static enum event_rc
 parse_aftership(struct event *ev, char *why, size_t whysz)
 {
-	if (!json_get_key(ev->root, "event_id", &ev->id) || !json_get_key(ev->root, "event", &ev->type))
+	if (!json_get_key(ev->root, "event_id", &ev->id) ||
+	    !json_get_key(ev->root, "event", &ev->type))
 		return fail(why, whysz, EVENT_INVALID_FIELD,
 		    "event_id and event must be JSON strings without NUL");
 	ev->tracking_msg = json_get_obj(ev->root, "msg", json_type_object);

@@ -3,11 +3,12 @@
  * API's answers, and the preflight its browser asks first.
  *
  * Every answer names the origin allowed (cors_origin: one origin, or
- * "*"), exposes ETag (so a page can revalidate) and says Vary: Origin.  A preflight (OPTIONS on a route that has other
- * methods) allows the route's methods and the headers the pages send
- * (Authorization, Content-Type, If-None-Match), for ten minutes; nothing
- * else is allowed cross-origin.  Without an origin configured there are
- * no CORS lines and no preflight.
+ * "*"), exposes ETag (so a page can revalidate) and says Vary: Origin.
+ * A preflight (OPTIONS on a route that has other methods) allows the
+ * route's methods and the headers the pages send (Authorization,
+ * Content-Type, If-None-Match), for ten minutes; nothing else is allowed
+ * cross-origin.  Without an origin configured there are no CORS lines and
+ * no preflight.
  */
 #ifndef SHIPTRACK_HTTP_CORS_H
 #define SHIPTRACK_HTTP_CORS_H

@@ -303,7 +303,8 @@ mail_html(const struct outbox_msg *m)
 	buf_init(&b, MAIL_BODY_MAX);
 	rc = buf_printf(&b, "<!DOCTYPE html>\r\n<html lang=\"%s\"><head><meta charset=\"utf-8\">",
 	    i18n_lang(m->locale) != NULL ? i18n_lang(m->locale) : "en") ||
-	    line(&b, m, "email.html_title", NULL, put_html, "<title>", "</title></head>\r\n<body>\r\n") ||
+	    line(&b, m, "email.html_title", NULL, put_html, "<title>",
+	    "</title></head>\r\n<body>\r\n") ||
 	    line(&b, m, "email.greeting", NULL, put_html, "<p>", "</p>\r\n") ||
 	    mail_news(&b, m, &w, put_html, "<p>", "</p>\r\n");
 	if (rc == 0 && m->link != NULL)

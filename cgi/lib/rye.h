@@ -80,7 +80,7 @@
 enum rye_result {
 	RYE_OK,			/* 2xx, read */
 	RYE_NOT_FOUND,		/* 404 with Rye's error body; orderByID null */
-	RYE_UNAUTHORIZED,	/* 401/403 (GraphQL: also UNAUTHENTICATED/FORBIDDEN): stop the run */
+	RYE_UNAUTHORIZED,	/* 401/403 (GraphQL: UNAUTHENTICATED/FORBIDDEN): stop */
 	RYE_RATE_LIMITED,	/* 429 after the allowed waits, or a wait past the deadline */
 	RYE_UNAVAILABLE,	/* 5xx/408/timeout/connection, after the retries */
 	RYE_REFUSED,		/* another 4xx (400, 409, 422); GraphQL errors */

@@ -172,14 +172,17 @@ parse(enum carrier_op op, int http, const char *body, struct carrier_response *r
 	"\"courier_estimated_delivery_date\":{\"estimated_delivery_date\":\"2025-05-10\"}," \
 	"\"expected_delivery\":\"2025-05-11\"," \
 	"\"checkpoints\":[" \
-	"{\"checkpoint_time\":\"2025-05-06T11:00:00\",\"message\":\"Local\",\"tag\":\"InTransit\"," \
-	" \"subtag\":\"InTransit_002\",\"location\":null,\"city\":\"Louisville\",\"state\":\"KY\"," \
+	"{\"checkpoint_time\":\"2025-05-06T11:00:00\",\"message\":\"Local\"," \
+	    "\"tag\":\"InTransit\"," \
+	" \"subtag\":\"InTransit_002\",\"location\":null,\"city\":\"Louisville\"," \
+	    "\"state\":\"KY\"," \
 	" \"zip\":null,\"country_region\":\"USA\"}," \
 	"{\"checkpoint_time\":\"2025-05-06T11:00:00+01:00\",\"message\":\"Offset\",\"tag\":null," \
 	" \"location\":\"Leeds, GB\",\"country_region\":\"GBR\"}," \
 	"{\"checkpoint_time\":\"2025-05-06T10:00:00.000Z\",\"message\":null,\"tag\":\"Bogus\"}," \
 	"{\"checkpoint_time\":\"2025-05-06\",\"message\":\"Date only\",\"country_iso3\":\"DEU\"}," \
-	"{\"checkpoint_time\":null,\"created_at\":\"2025-05-06T09:00:00+00:00\",\"message\":\"Fallback\"}," \
+	"{\"checkpoint_time\":null,\"created_at\":\"2025-05-06T09:00:00+00:00\"," \
+	    "\"message\":\"Fallback\"}," \
 	"{\"checkpoint_time\":null,\"created_at\":null,\"message\":\"No time at all\"}," \
 	"\"not an object\"]}"
 
@@ -393,7 +396,8 @@ test_pickup_signer_link(void **state)
 	assert_null(r.trackings[0].signed_by);
 	carrier_response_free(&r);
 	assert_int_equal(parse(CARRIER_GET, 200, "{\"data\":{\"id\":\"a\","
-	    "\"courier_tracking_link\":\"https://a b\",\"courier_redirect_link\":\"javascript:x\"}}",
+	    "\"courier_tracking_link\":\"https://a b\","
+	    "\"courier_redirect_link\":\"javascript:x\"}}",
 	    &r), 0);
 	assert_null(r.trackings[0].tracking_link);
 	carrier_response_free(&r);
@@ -523,13 +527,15 @@ test_error_envelopes(void **state)
 
 	(void)state;
 	assert_int_equal(parse(CARRIER_CREATE, 400, "{\"meta\":{\"code\":4003,"
-	    "\"message\":\"Tracking already exists.\",\"type\":\"BadRequest\"},\"data\":{}}", &r), 0);
+	    "\"message\":\"Tracking already exists.\",\"type\":\"BadRequest\"},"
+	    "\"data\":{}}", &r), 0);
 	assert_int_equal(r.code, 4003);
 	assert_string_equal(r.message, "Tracking already exists.");
 	assert_int_equal(r.ntrackings, 0);	/* error answers carry no tracking */
 	carrier_response_free(&r);
 	assert_int_equal(parse(CARRIER_GET, 404, "{\"meta\":{\"code\":4004,"
-	    "\"message\":\"Tracking does not exist.\",\"type\":\"BadRequest\"},\"data\":{}}", &r), 0);
+	    "\"message\":\"Tracking does not exist.\",\"type\":\"BadRequest\"},"
+	    "\"data\":{}}", &r), 0);
 	assert_int_equal(r.code, 4004);
 	assert_string_equal(r.type, "BadRequest");
 	carrier_response_free(&r);
@@ -551,7 +557,8 @@ test_not_json(void **state)
 	assert_string_equal(r.message, "HTTP 503 \"503 Service Unavailable\" (not JSON)");
 	assert_null(r.root);
 	carrier_response_free(&r);
-	assert_int_equal(parse(CARRIER_GET, 200, "{\"meta\":{\"code\":200},\"data\":{\"id\"", &r), -1);
+	assert_int_equal(parse(CARRIER_GET, 200, "{\"meta\":{\"code\":200},"
+	    "\"data\":{\"id\"", &r), -1);
 	carrier_response_free(&r);
 	assert_int_equal(parse(CARRIER_GET, 200, "[1,2]", &r), -1);
 	carrier_response_free(&r);

@@ -976,7 +976,8 @@ test_tracking_graphql_shape(void **state)
 	assert_int_equal(extract(f,
 	    "{\"order\":{\"id\":\"req_1\",\"shipments\":[{\"carrierName\":\"USPS\","
 	    "\"carrierTrackingNumber\":\"9400111899223197428490\","
-	    "\"carrierTrackingUrl\":\"https://tools.usps.com/go/TrackConfirmAction?tLabels=9400111899223197428490\"}]}}",
+	    "\"carrierTrackingUrl\":\"https://tools.usps.com/go/"
+	    "TrackConfirmAction?tLabels=9400111899223197428490\"}]}}",
 	    EVENT_MAX_TRACKING), 1);
 	assert_ref(&f->out[0], "9400111899223197428490", "USPS",
 	    "https://tools.usps.com/go/TrackConfirmAction?tLabels=9400111899223197428490");

@@ -434,9 +434,11 @@ test_mail_in_german_and_french(void **state)
 	m.country = "DE";
 	build(&m, &mail);
 	assert_string_equal(mail.header[2], "Subject: Ihre Bestellung ord_42 wurde zugestellt");
-	assert_non_null(strstr(mail.text, "Guten Tag,\r\n\r\nIhre Bestellung ord_42 wurde zugestellt.\r\n"));
+	assert_non_null(strstr(mail.text,
+	    "Guten Tag,\r\n\r\nIhre Bestellung ord_42 wurde zugestellt.\r\n"));
 	/* occurred_at 09:00Z is 10:00 in Berlin in March, and the zone is named */
-	assert_non_null(strstr(mail.text, "Aktualisiert: Samstag, 1. M\xc3\xa4rz 2025, 10:00 Uhr CET\r\n"));
+	assert_non_null(strstr(mail.text, "Aktualisiert: Samstag, 1. M\xc3\xa4rz 2025,"
+	    " 10:00 Uhr CET\r\n"));
 	assert_non_null(strstr(mail.text, "Hier k\xc3\xb6nnen Sie Ihre Bestellung verfolgen:"));
 	assert_non_null(strstr(mail.html, "<html lang=\"de\">"));
 	assert_non_null(strstr(mail.html, "<title>Ihre Bestellung</title>"));

@@ -55,7 +55,8 @@ test_urls(void **state)
 	buf_init(&b, RYE_MAX_URL);
 	for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
 		assert_int_equal(rye_url_intent(bases[i], "ci_aaa8af5c", &b), 0);
-		assert_string_equal(b.data, "https://api.rye.com/api/v1/checkout-intents/ci_aaa8af5c");
+		assert_string_equal(b.data,
+		    "https://api.rye.com/api/v1/checkout-intents/ci_aaa8af5c");
 	}
 	assert_int_equal(rye_url_shipment("http://127.0.0.1:9", "sh/1?x", &b), 0);
 	assert_string_equal(b.data, "http://127.0.0.1:9/api/v1/shipments/sh%2F1%3Fx");
@@ -133,7 +134,8 @@ test_intent_spec_example(void **state)
 	(void)state;
 	rye_answer_init(&a);
 	assert_int_equal(parse(RYE_GET_INTENT, 200,
-	    "{\"id\":\"ci_aaa8af5c\",\"state\":\"completed\",\"createdAt\":\"2026-03-25T00:00:00Z\","
+	    "{\"id\":\"ci_aaa8af5c\",\"state\":\"completed\","
+	    "\"createdAt\":\"2026-03-25T00:00:00Z\","
 	    "\"orderId\":\"ord_1\",\"referenceId\":\"order-1234\",\"productUrl\":\"https://x\","
 	    "\"quantity\":1,\"buyer\":{\"email\":\"john@example.com\",\"postalCode\":\"10001\","
 	    "\"firstName\":\"John\",\"lastName\":\"Doe\",\"country\":\"US\",\"phone\":\"1\"}}",
@@ -219,7 +221,8 @@ test_intent_nulls_and_wrong_types(void **state)
 	" \"deliveryDate\":{\"estimated\":\"2026-03-30T00:00:00Z\"}}," \
 	"\"trackingEvents\":[{\"status\":\"shipped\",\"description\":\"Departed\"," \
 	" \"location\":{\"city\":\"Louisville\"}," \
-	" \"timestamp\":{\"local\":\"2026-03-26T22:10:00.000-04:00\",\"utc\":\"2026-03-27T02:10:00Z\"}}," \
+	" \"timestamp\":{\"local\":\"2026-03-26T22:10:00.000-04:00\"," \
+	    "\"utc\":\"2026-03-27T02:10:00Z\"}}," \
 	"{\"status\":\"delayed\",\"description\":null,\"location\":{\"city\":null," \
 	" \"province\":\"KY\",\"country\":\"US\"},\"timestamp\":null}]}"
 
@@ -243,7 +246,8 @@ test_shipment_current_form(void **state)
 	assert_true(s->has_tracking);
 	assert_string_equal(s->tracking_number, "1Z999AA10123456784");
 	assert_string_equal(s->carrier_name, "UPS");
-	assert_string_equal(s->tracking_url, "https://www.ups.com/track?tracknum=1Z999AA10123456784");
+	assert_string_equal(s->tracking_url,
+	    "https://www.ups.com/track?tracknum=1Z999AA10123456784");
 	assert_string_equal(s->estimated_delivery, "2026-03-30T00:00:00Z");
 	assert_int_equal(s->nevents, 2);
 	assert_string_equal(s->events[0].status, "shipped");
@@ -316,9 +320,11 @@ test_shipment_nulls_everywhere(void **state)
 	assert_int_equal(parse(RYE_GET_SHIPMENT, 200,
 	    "{\"id\":\"shp_n\",\"status\":\"canceled_by_moon\",\"externalId\":null,"
 	    "\"shippedAt\":null,\"deliveredAt\":null,"
-	    "\"tracking\":{\"number\":null,\"carrierName\":null,\"url\":null,\"deliveryDate\":null},"
+	    "\"tracking\":{\"number\":null,\"carrierName\":null,\"url\":null,"
+	    "\"deliveryDate\":null},"
 	    "\"trackingEvents\":[null,{},{\"status\":null,\"description\":null,\"location\":null,"
-	    "\"timestamp\":null},{\"timestamp\":{\"local\":null,\"utc\":\"2026-01-01T00:00:00Z\"}}]}",
+	    "\"timestamp\":null},{\"timestamp\":{\"local\":null,"
+	    "\"utc\":\"2026-01-01T00:00:00Z\"}}]}",
 	    &a), 0);
 	assert_int_equal(a.result, RYE_OK);
 	assert_string_equal(s->status, "canceled_by_moon");	/* unknown statuses kept */
@@ -440,8 +446,10 @@ test_shipments_page(void **state)
 	"\"id\":\"ci_aaa8af5c\"}}"
 /* Odd spacing, escapes, key order, nesting: kept byte for byte. */
 #define EV2 "{ \"source\" : { \"id\" : \"shp_\\u0031\", \"type\":\"shipment\" },\n" \
-	"  \"type\":\"shipment.updated\", \"id\":\"evt_2\" ,\"createdAt\":\"2026-03-26T00:00:00.5Z\"," \
-	" \"data\": {\"n\": [1, 2.50, -0e0, true, null, \"\\/\\\"]}\"]}, \"x\":\"caf\\u00e9 \xc3\xa9\"}"
+	"  \"type\":\"shipment.updated\", \"id\":\"evt_2\" ," \
+	"\"createdAt\":\"2026-03-26T00:00:00.5Z\"," \
+	" \"data\": {\"n\": [1, 2.50, -0e0, true, null, \"\\/\\\"]}\"]}," \
+	" \"x\":\"caf\\u00e9 \xc3\xa9\"}"
 
 static void
 test_events_page_raw(void **state)
@@ -579,7 +587,8 @@ test_order_raw_and_buyer(void **state)
 	assert_memory_equal(o->events[0].raw, "{\"__typename\":\"PaymentSucceededOrderEvent\","
 	    "\"id\":\"e1\",\"createdAt\":\"2023-04-13T09:02:11Z\"}", o->events[0].raw_len);
 	assert_memory_equal(o->events[1].raw,
-	    "{ \"id\":\"e2\", \"__typename\":\"TrackingObtainedOrderEvent\"}", o->events[1].raw_len);
+	    "{ \"id\":\"e2\","
+	    " \"__typename\":\"TrackingObtainedOrderEvent\"}", o->events[1].raw_len);
 	/* The query asks for what is read. */
 	assert_non_null(strstr(rye_order_query, "cart { buyerIdentity { email postalCode } }"));
 	rye_answer_free(&a);
@@ -664,7 +673,8 @@ test_record_bodies(void **state)
 	assert_int_equal(rye_record_order_event(&b, "sync:e/1", "o1", "2023-04-13T09:02:11Z",
 	    "{\"id\":\"e/1\"}", 12), 0);
 	assert_string_equal(b.data, "{\"id\":\"sync:e/1\",\"object\":\"order_event\","
-	    "\"requestId\":\"o1\",\"createdAt\":\"2023-04-13T09:02:11Z\",\"data\":{\"id\":\"e/1\"}}");
+	    "\"requestId\":\"o1\",\"createdAt\":\"2023-04-13T09:02:11Z\","
+	    "\"data\":{\"id\":\"e/1\"}}");
 	buf_free(&b);
 }
 
@@ -680,7 +690,8 @@ test_order_spec_example(void **state)
 	    "\"status\":\"SUCCEEDED\",\"marketplace\":\"SHOPIFY\",\"marketplaceOrderIds\":"
 	    "[\"5523456789\",null,7,\"5523456790\"],\"shipments\":[{\"carrierName\":\"UPS\","
 	    "\"carrierTrackingNumber\":\"1Z999AA10123456784\",\"carrierTrackingUrl\":"
-	    "\"https://www.ups.com/track?tracknum=1Z999AA1\"},{\"carrierName\":\"Amazon Logistics\","
+	    "\"https://www.ups.com/track?tracknum=1Z999AA1\"},"
+	    "{\"carrierName\":\"Amazon Logistics\","
 	    "\"carrierTrackingNumber\":\"TBA123\",\"carrierTrackingUrl\":null},null],"
 	    "\"events\":[{\"__typename\":\"TrackingObtainedOrderEvent\",\"id\":\"3c1d9e20\","
 	    "\"createdAt\":\"2023-04-13T09:02:11Z\"},{\"__typename\":\"OrderFailedOrderEvent\","
@@ -698,7 +709,8 @@ test_order_spec_example(void **state)
 	assert_string_equal(o->marketplace_order_ids[1], "5523456790");
 	assert_int_equal(o->nshipments, 2);
 	assert_string_equal(o->shipments[0].tracking_number, "1Z999AA10123456784");
-	assert_string_equal(o->shipments[0].tracking_url, "https://www.ups.com/track?tracknum=1Z999AA1");
+	assert_string_equal(o->shipments[0].tracking_url,
+	    "https://www.ups.com/track?tracknum=1Z999AA1");
 	assert_string_equal(o->shipments[1].carrier_name, "Amazon Logistics");
 	assert_null(o->shipments[1].tracking_url);
 	assert_int_equal(o->nevents, 2);
@@ -747,7 +759,8 @@ test_order_null_and_errors(void **state)
 	assert_int_equal(parse(RYE_ORDER_BY_ID, 401,
 	    "{\"errors\":[{\"message\":\"Unauthorized\"}]}", &a), 0);
 	assert_int_equal(a.result, RYE_UNAUTHORIZED);
-	assert_int_equal(parse(RYE_ORDER_BY_ID, 400, "{\"errors\":[{\"message\":\"bad\"}]}", &a), 0);
+	assert_int_equal(parse(RYE_ORDER_BY_ID, 400,
+	    "{\"errors\":[{\"message\":\"bad\"}]}", &a), 0);
 	assert_int_equal(a.result, RYE_REFUSED);
 
 	/* partial data beside errors: the order is what was asked for */
