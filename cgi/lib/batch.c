@@ -41,6 +41,7 @@ struct batch {
 	bool ckpt_tried;		/* only by the leader */
 	struct checkpointer *ckpt;
 	pthread_cond_t idle_cv;		/* the checkpointer waits for no leader */
+	bool hold_wanted;		/* ... and no new leader starts meanwhile */
 	unsigned long commits, items;	/* for the log line at exit (under mu) */
 	struct commitstats cs;		/* commit and checkpoint times */
 };
@@ -57,7 +58,10 @@ mono_us(void)
 /*
  * Checkpoints run on their own thread (checkpointer.h), which now and
  * then holds the commits for one short copy: it takes the lead itself,
- * so no thread leads a commit meanwhile, and hands it back.
+ * so no thread leads a commit meanwhile, and hands it back.  hold_wanted
+ * lets it in after the commit under way: without it, leaders handed the
+ * lead to each other and the checkpointer waited up to 50 ms, while the
+ * log it then had to copy during the hold kept growing.
  */
 static void
 hold_commits(void *arg)
@@ -65,8 +69,10 @@ hold_commits(void *arg)
 	struct batch *b = arg;
 
 	pthread_mutex_lock(&b->mu);
+	b->hold_wanted = true;
 	while (b->leading)
 		pthread_cond_wait(&b->idle_cv, &b->mu);
+	b->hold_wanted = false;
 	b->leading = true;
 	pthread_mutex_unlock(&b->mu);
 }
@@ -377,7 +383,7 @@ batch_submit(struct batch *b, struct batch_item *it)
 	while (!it->done) {
 		struct batch_item *list, *p, *next;
 
-		if (b->leading) {
+		if (b->leading || b->hold_wanted) {
 			pthread_cond_wait(it->cv, &b->mu);
 			continue;
 		}

@@ -496,7 +496,7 @@ sql_stalled(sqlite3_context *ctx, int argc, sqlite3_value **argv)
  * waits for st->auto_pages instead (someone else checkpoints meanwhile).
  */
 #define WAL_AUTO_PAGES 1000
-#define WAL_RESET_PAGES 16384
+#define WAL_RESET_PAGES 98304
 
 static int
 wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
