@@ -17,10 +17,11 @@ Style, on every C file of cgi/, tests/unit/, tests/fuzz/ and bench/
 Sizes, in cgi/: no function body over 60 lines, no file over 600 lines.
 
 Rooms, from the map in cgi/lib/README (one line per file: "name  layer
-what it is for"): a file in cgi/lib includes only headers of its own layer
-or a lower one (base < store < domain < service); `*_int.h` headers only
-from files of the same prefix; `sqlite3_` only in the files the map marks
-"sqlite"; libpq's `PQ` calls only in those it marks "pg".
+[tags]  what it is for"): a file in cgi/lib includes only headers of its
+own layer or a lower one (base < store < domain < service); NAME_int.h
+only from files whose names start with NAME or that the map tags [NAME];
+`sqlite3_` only in the files the map tags [sqlite] and libpq's `PQ` calls
+only in those it tags [pg], in cgi/lib and in the programs of cgi/.
 
 Exit status 0 when clean; 1 with one line per problem, "file:line: what".
 """
@@ -157,18 +158,28 @@ def check_rooms(top):
             m = re.match(r'#include "([a-z0-9_]+)\.h"', line)
             if m and m.group(1) != "config":
                 check_include(rel, n, stem, layer, m.group(1), rooms)
-            code = strip_strings(line)
-            if "sqlite3_" in code and "sqlite" not in tags:
-                problem(rel, n, "sqlite3_ outside the SQLite store's files")
-            if re.search(r"\bPQ[a-z]\w*\(", code) and "pg" not in tags:
-                problem(rel, n, "libpq outside the PostgreSQL store's files")
+            check_backend_calls(rel, n, line, tags)
+    for f in sorted(os.listdir(os.path.join(top, "cgi"))):
+        if f.endswith((".c", ".h")):
+            with open(os.path.join(top, "cgi", f), encoding="utf-8", errors="replace") as fh:
+                for n, line in enumerate(fh.read().split("\n"), 1):
+                    check_backend_calls("cgi/" + f, n, line, set())
+
+
+def check_backend_calls(rel, n, line, tags):
+    code = strip_strings(line)
+    if "sqlite3_" in code and "sqlite" not in tags:
+        problem(rel, n, "sqlite3_ outside the SQLite driver's files")
+    if re.search(r"\bPQ[a-z]\w*\(", code) and "pg" not in tags:
+        problem(rel, n, "libpq outside the PostgreSQL driver's files")
 
 
 def check_include(rel, n, stem, layer, inc, rooms):
     if inc not in rooms:
         problem(rel, n, "includes %s.h, which is not in the map" % inc)
         return
-    if inc.endswith("_int") and not stem.startswith(inc[:-4].split("_")[0]):
+    room = inc[:-4]
+    if inc.endswith("_int") and not stem.startswith(room) and room not in rooms[stem][1]:
         problem(rel, n, "includes the private header %s.h of another room" % inc)
     if LAYERS.index(rooms[inc][0]) > LAYERS.index(layer):
         problem(rel, n, "a %s room includes %s.h, a %s room" % (layer, inc, rooms[inc][0]))
