@@ -31,7 +31,7 @@ enum stmt {
 	Q_EVENT_INSERT, Q_REJECT_INSERT, Q_SHIP_UPSERT, Q_SHIP_PENDING,
 	Q_ORDER_UPSERT, Q_ORDER_EVENTS, Q_ALL_EVENTS, Q_EVENT_REDERIVE,
 	Q_ORDER_GET, Q_ORDER_SHIPMENTS, Q_CHECKPOINTS, Q_EVENT_ORDER_IDS,
-	Q_ORDERS_LIST, Q_COUNT_STATUS, Q_COUNT_STAGE, Q_COUNT_STALE,
+	Q_ORDERS_LIST, Q_ORDERS_SCAN, Q_COUNT_STATUS, Q_COUNT_STAGE,
 	Q_COUNT_EVENTS, Q_COUNT_REJECTED, Q_META_PREFIX, Q_EXPORT,
 	Q_ORDER_STAGE, Q_NOTIFY_INSERT,
 	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
@@ -40,20 +40,6 @@ enum stmt {
 };
 STORE_SLOTS_FIT(Q__MAX, SLOTS_CARRIER);
 
-
-/*
- * An order needs attention when a shipment is stale, or when it has been
- * waiting for tracking (no shipment yet) longer than the default days.
- * Parameters: ?8 now (ms), ?9 default stale days.
- */
-#define ORDER_STALE "(EXISTS (SELECT 1 FROM shipments s WHERE s.order_id = o.id" \
-	" AND shiptrack_stale(" SHIP_TAG("s.") ", s.last_checkpoint_at, s.first_key, ?8))" \
-	" OR (o.stage IN ('processing', 'placed') AND o.created_ms < ?8 - ?9 * 86400000))"
-
-/*
- * A shipment's tag as shown: AfterShip's once it knows the parcel, before
- * that Rye's (order.c, shipment_tag_of(), callable from SQL).
- */
 
 /* Replay keeps updatedAt of an order whose derived state did not change. */
 #define UNCHANGED "status IS excluded.status AND stage IS excluded.stage" \
@@ -115,15 +101,14 @@ static const char *const stmt_sql[Q__MAX] = {
 	" FROM orders WHERE id = ?",
 	/* Pending shipments (no number) sort after numbered ones at equal time. */
 	[Q_ORDER_SHIPMENTS] =
-	"SELECT id, tracking_number, carrier, tracking_url, " SHIP_TAG("") ", subtag,"
+	"SELECT id, tracking_number, carrier, tracking_url, subtag,"
 	" subtag_message, expected_delivery, delivered_at, last_checkpoint_at,"
 	" checked_at, poll_error, poll_error_at,"
-	" shiptrack_stale(" SHIP_TAG("") ", last_checkpoint_at, first_key, NULL),"
 	" est_carrier_earliest, est_carrier_latest, est_predicted_earliest,"
-	" est_predicted_latest, " SHIP_RYE_ESTIMATE ", pickup_location, pickup_note,"
+	" est_predicted_latest, rye_estimated_delivery, pickup_location, pickup_note,"
 	" signed_by, carrier_tracking_link,"
-	" rye_shipment_id, rye_status, rye_estimated_delivery, rye_delivered_at"
-	" FROM shipments WHERE order_id = ?"
+	" rye_shipment_id, rye_status, rye_estimated_delivery, rye_delivered_at, "
+	SHIP_RULE_COLS("") " FROM shipments WHERE order_id = ?"
 	" ORDER BY first_key, tracking_number IS NULL, tracking_number, pending_key",
 	[Q_CHECKPOINTS] =
 	/* Rye's tracking events stand in until the carrier has scans of its own. */
@@ -137,21 +122,30 @@ static const char *const stmt_sql[Q__MAX] = {
 	"SELECT DISTINCT order_id FROM events WHERE order_id IS NOT NULL"
 	" ORDER BY order_id",
 	[Q_ORDERS_LIST] =
-	"SELECT id, created_ms FROM orders o"
+	"SELECT id, created_ms FROM orders"
 	" WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR stage = ?2)"
-	" AND (NOT ?3 OR " ORDER_STALE ")"
-	" AND (NOT ?4 OR (created_ms, id) < (?5, ?6))"
-	" ORDER BY created_ms DESC, id DESC LIMIT ?7",
+	" AND (NOT ?3 OR (created_ms, id) < (?4, ?5))"
+	" ORDER BY created_ms DESC, id DESC LIMIT ?6",
+	/*
+	 * The same orders, each with the columns of its shipments the
+	 * staleness rule reads (one row per shipment, or one with NULLs):
+	 * the rule is C's (store_rules.c), applied as the rows come.
+	 */
+	[Q_ORDERS_SCAN] =
+	"SELECT o.id, o.created_ms, o.stage, s.id, " SHIP_RULE_COLS("s.")
+	" FROM orders o LEFT JOIN shipments s ON s.order_id = o.id"
+	" WHERE (?1 IS NULL OR o.status = ?1) AND (?2 IS NULL OR o.stage = ?2)"
+	" AND (NOT ?3 OR (o.created_ms, o.id) < (?4, ?5))"
+	" ORDER BY o.created_ms DESC, o.id DESC",
 	[Q_COUNT_STATUS] = "SELECT status, count(*) FROM orders GROUP BY status ORDER BY status",
 	[Q_COUNT_STAGE] = "SELECT stage, count(*) FROM orders GROUP BY stage ORDER BY stage",
-	[Q_COUNT_STALE] = "SELECT 'orders', count(*) FROM orders o WHERE " ORDER_STALE,
 	[Q_COUNT_EVENTS] = "SELECT 'events', count(*) FROM events",
 	[Q_COUNT_REJECTED] = "SELECT 'rejected_deliveries', count(*) FROM rejected_deliveries",
 	[Q_EXPORT] =
 	"SELECT o.id, o.status, o.stage, o.marketplace, o.created_at, o.updated_at,"
-	" s.tracking_number, s.carrier, s.tracking_url, " SHIP_TAG("s.") ", s.subtag,"
-	" s.expected_delivery, s.delivered_at, s.last_checkpoint_at, s.checked_at"
-	" FROM orders o LEFT JOIN shipments s ON s.order_id = o.id"
+	" s.tracking_number, s.carrier, s.tracking_url, s.tag, s.subtag,"
+	" s.expected_delivery, s.delivered_at, s.last_checkpoint_at, s.checked_at, "
+	SHIP_RULE_COLS("s.") " FROM orders o LEFT JOIN shipments s ON s.order_id = o.id"
 	" ORDER BY o.created_ms DESC, o.id DESC, s.first_key, s.tracking_number",
 	[Q_ORDER_STAGE] = "SELECT stage FROM orders WHERE id = ?",
 	[Q_NOTIFY_INSERT] =
@@ -419,72 +413,6 @@ migrate(struct store *st, const char *path, char *err, size_t errsz)
 }
 
 /*
- * shiptrack_tag(tag, carrier_known, rye_status): order.c's tag rule.  A
- * NULL tag is no shipment at all (an outer join): NULL.
- */
-static void
-sql_tag(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-	(void)argc;
-	if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
-		sqlite3_result_null(ctx);
-		return;
-	}
-	sqlite3_result_text(ctx, carrier_tag_name(shipment_tag_of(
-	    (const char *)sqlite3_value_text(argv[0]), sqlite3_value_int(argv[1]) != 0,
-	    (const char *)sqlite3_value_text(argv[2]))), -1, SQLITE_STATIC);
-}
-
-/*
- * shiptrack_stale(tag, last_checkpoint_at, first_key, now_ms or NULL):
- * the staleness rule of order.c, callable from SQL so the operator list's
- * filter and the views' "stale" flags are one implementation.
- */
-static void
-sql_stale(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-	struct store *st = sqlite3_user_data(ctx);
-	const char *tag = (const char *)sqlite3_value_text(argv[0]);
-	const char *last = (const char *)sqlite3_value_text(argv[1]);
-	const char *first = (const char *)sqlite3_value_text(argv[2]);
-	struct timeval_iso scan = { 0 };
-	bool has_scan = last != NULL && timefmt_parse(last, &scan) == 0;
-	int64_t now = sqlite3_value_type(argv[3]) == SQLITE_NULL ?
-	    timefmt_now_ms() : sqlite3_value_int64(argv[3]);
-	int64_t announced = first != NULL ? strtoll(first, NULL, 10) : now;
-
-	(void)argc;
-	sqlite3_result_int(ctx, shipment_is_stale(&st->stale,
-	    carrier_tag_parse(tag), scan.ms, has_scan, announced, now));
-}
-
-/*
- * shiptrack_stalled(tag, last_checkpoint_at, first_key, estimate, now_ms):
- * the stall rule of order.c (shipment_is_stalled), for the poller's sweep
- * and the apply of one shipment; estimate is the latest bound of the best
- * estimate, or NULL.
- */
-static void
-sql_stalled(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-	struct store *st = sqlite3_user_data(ctx);
-	const char *tag = (const char *)sqlite3_value_text(argv[0]);
-	const char *last = (const char *)sqlite3_value_text(argv[1]);
-	const char *first = (const char *)sqlite3_value_text(argv[2]);
-	const char *est = (const char *)sqlite3_value_text(argv[3]);
-	struct timeval_iso scan = { 0 }, e;
-	bool has_scan = last != NULL && timefmt_parse(last, &scan) == 0;
-	int64_t now = sqlite3_value_int64(argv[4]);
-	int64_t announced = first != NULL ? strtoll(first, NULL, 10) : now;
-	int64_t est_end = est != NULL && timefmt_parse(est, &e) == 0 ?
-	    timefmt_latest_ms(&e) : -1;
-
-	(void)argc;
-	sqlite3_result_int(ctx, shipment_is_stalled(&st->stale,
-	    carrier_tag_parse(tag), scan.ms, has_scan, announced, est_end, now));
-}
-
-/*
  * WAL checkpoints.  SQLite's own auto-checkpoint (PASSIVE at 1000 pages)
  * cannot finish while other connections keep reading and writing, and
  * with several writer processes (mod_fcgid) under sustained load the WAL
@@ -553,13 +481,6 @@ configure(struct store *st, const char *path, enum store_mode mode,
 
 	sqlite3_busy_handler(st->db, busy_handler, st);
 	stale_rules_init(&st->stale, 7, STALE_RULES_DEFAULT);
-	if (sqlite3_create_function(st->db, "shiptrack_stale", 4,
-	    SQLITE_UTF8 | SQLITE_DETERMINISTIC, st, sql_stale, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_create_function(st->db, "shiptrack_stalled", 5,
-	    SQLITE_UTF8 | SQLITE_DETERMINISTIC, st, sql_stalled, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_create_function(st->db, "shiptrack_tag", 3,
-	    SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_tag, NULL, NULL) != SQLITE_OK)
-		goto err;
 	if (store_exec_sql(st, "PRAGMA foreign_keys = ON") != STORE_OK)
 		goto err;
 	if (mode == STORE_READWRITE) {
@@ -943,30 +864,43 @@ store_order_get(struct store *st, const char *id, store_order_cb cb, void *arg)
 	return rc == STORE_OK && !any ? STORE_NONE : rc;
 }
 
+/* What a shipment row needs besides the caller's callback: the rules. */
+struct ship_ctx {
+	const struct store *st;
+	int64_t now_ms;
+	store_shipment_cb cb;
+	void *arg;
+};
+
 static int
 shipment_row_fn(sqlite3_stmt *s, void *cb, void *arg)
 {
+	struct ship_ctx *x = arg;
+	struct ship_cols c;
 	struct shipment_row r = {
 		.id = sqlite3_column_int64(s, 0),
 		.tracking_number = store_col_text(s, 1), .carrier = store_col_text(s, 2),
-		.tracking_url = store_col_text(s, 3), .tag = store_col_text(s, 4),
-		.subtag = store_col_text(s, 5), .subtag_message = store_col_text(s, 6),
-		.expected_delivery = store_col_text(s, 7), .delivered_at = store_col_text(s, 8),
-		.last_checkpoint_at = store_col_text(s, 9), .checked_at = store_col_text(s, 10),
-		.poll_error = store_col_text(s, 11), .poll_error_at = store_col_text(s, 12),
-		.stale = sqlite3_column_int(s, 13) != 0,
-		.est_carrier = { store_col_text(s, 14), store_col_text(s, 15) },
-		.est_predicted = { store_col_text(s, 16), store_col_text(s, 17) },
-		.est_rye = store_col_text(s, 18),
-		.pickup_location = store_col_text(s, 19), .pickup_note = store_col_text(s, 20),
-		.signed_by = store_col_text(s, 21),
-		.carrier_tracking_link = store_col_text(s, 22),
-		.rye_shipment_id = store_col_text(s, 23), .rye_status = store_col_text(s, 24),
-		.rye_estimated_delivery = store_col_text(s, 25),
-		.rye_delivered_at = store_col_text(s, 26),
+		.tracking_url = store_col_text(s, 3),
+		.subtag = store_col_text(s, 4), .subtag_message = store_col_text(s, 5),
+		.expected_delivery = store_col_text(s, 6), .delivered_at = store_col_text(s, 7),
+		.last_checkpoint_at = store_col_text(s, 8), .checked_at = store_col_text(s, 9),
+		.poll_error = store_col_text(s, 10), .poll_error_at = store_col_text(s, 11),
+		.est_carrier = { store_col_text(s, 12), store_col_text(s, 13) },
+		.est_predicted = { store_col_text(s, 14), store_col_text(s, 15) },
+		.est_rye = store_col_text(s, 16),
+		.pickup_location = store_col_text(s, 17), .pickup_note = store_col_text(s, 18),
+		.signed_by = store_col_text(s, 19),
+		.carrier_tracking_link = store_col_text(s, 20),
+		.rye_shipment_id = store_col_text(s, 21), .rye_status = store_col_text(s, 22),
+		.rye_estimated_delivery = store_col_text(s, 23),
+		.rye_delivered_at = store_col_text(s, 24),
 	};
 
-	return ((store_shipment_cb)cb)(arg, &r);
+	store_ship_cols(s, 25, &c);
+	r.tag = carrier_tag_name(store_ship_tag(&c));
+	(void)cb;
+	r.stale = store_ship_stale(x->st, &c, x->now_ms);
+	return x->cb(x->arg, &r);
 }
 
 enum store_rc
@@ -974,11 +908,12 @@ store_order_shipments(struct store *st, const char *order_id,
     store_shipment_cb cb, void *arg)
 {
 	sqlite3_stmt *s = get_stmt(st, Q_ORDER_SHIPMENTS);
+	struct ship_ctx x = { st, timefmt_now_ms(), cb, arg };
 
 	if (s == NULL)
 		return STORE_ERROR;
 	store_bind_text(s, 1, order_id);
-	return store_each_row(st, s, shipment_row_fn, (void *)cb, arg, "shipments", NULL);
+	return store_each_row(st, s, shipment_row_fn, NULL, &x, "shipments", NULL);
 }
 
 /*
@@ -1092,23 +1027,119 @@ order_key_row_fn(sqlite3_stmt *s, void *cb, void *arg)
 	    sqlite3_column_int64(s, 1));
 }
 
+/* The filter's parameters, as both listing statements take them. */
+static void
+bind_filter(sqlite3_stmt *s, const struct order_filter *f)
+{
+	store_bind_text(s, 1, f->status);
+	store_bind_text(s, 2, f->stage);
+	sqlite3_bind_int(s, 3, f->has_cursor);
+	sqlite3_bind_int64(s, 4, f->cursor_ms);
+	store_bind_text(s, 5, f->has_cursor ? f->cursor_id : "");
+}
+
+/*
+ * The stale orders of a scan (Q_ORDERS_SCAN): an order is judged as its
+ * rows come, its first row bringing the order's own rule and each row one
+ * shipment, and handed on once, at the row that decides it.
+ */
+struct stale_scan {
+	const struct store *st;
+	int64_t now_ms;
+	char *id;		/* the order whose rows are being read */
+	size_t idsz;
+	bool decided;		/* found stale (and handed on) */
+	int64_t want;		/* stale orders wanted; < 0: all */
+	int64_t found;
+	store_order_key_cb cb;	/* NULL: only count them */
+	void *arg;
+};
+
+/* Start on the rows of order id; -1 when out of memory. */
+static int
+scan_order(struct stale_scan *x, const char *id)
+{
+	size_t n = strlen(id) + 1;
+
+	if (n > x->idsz) {
+		char *p = realloc(x->id, n);
+		if (p == NULL)
+			return -1;
+		x->id = p;
+		x->idsz = n;
+	}
+	memcpy(x->id, id, n);
+	x->decided = false;
+	return 0;
+}
+
+static int
+stale_row_fn(sqlite3_stmt *s, void *cb, void *arg)
+{
+	struct stale_scan *x = arg;
+	const char *id = store_col_text(s, 0);
+	int64_t created = sqlite3_column_int64(s, 1);
+	bool stale = false;
+	struct ship_cols c;
+	int rc;
+
+	(void)cb;
+	if (id == NULL || (x->id != NULL && strcmp(x->id, id) == 0 && x->decided))
+		return 0;
+	if (x->id == NULL || strcmp(x->id, id) != 0) {
+		if (scan_order(x, id) < 0)
+			return -1;
+		stale = store_order_waits_too_long(x->st, store_col_text(s, 2),
+		    created, x->now_ms);
+	}
+	if (!stale && sqlite3_column_type(s, 3) != SQLITE_NULL) {
+		store_ship_cols(s, 4, &c);
+		stale = store_ship_stale(x->st, &c, x->now_ms);
+	}
+	if (!stale)
+		return 0;
+	x->decided = true;
+	x->found++;
+	if (x->cb != NULL && (rc = x->cb(x->arg, id, created)) != 0)
+		return rc;
+	return x->want >= 0 && x->found >= x->want ? 1 : 0;
+}
+
+/* Scan the orders f selects, newest first, for stale ones (want < 0: all). */
+static enum store_rc
+stale_orders(struct store *st, const struct order_filter *f, int64_t want,
+    store_order_key_cb cb, void *arg, int64_t *found)
+{
+	sqlite3_stmt *s = get_stmt(st, Q_ORDERS_SCAN);
+	struct stale_scan x = { .st = st, .now_ms = f->now_ms, .want = want,
+	    .cb = cb, .arg = arg };
+	enum store_rc rc;
+
+	*found = 0;
+	if (s == NULL)
+		return STORE_ERROR;
+	if (want == 0)
+		return STORE_OK;
+	bind_filter(s, f);
+	rc = store_each_row(st, s, stale_row_fn, NULL, &x, "list orders", NULL);
+	free(x.id);
+	*found = x.found;
+	return rc;
+}
+
 enum store_rc
 store_orders_list(struct store *st, const struct order_filter *f,
     store_order_key_cb cb, void *arg)
 {
-	sqlite3_stmt *s = get_stmt(st, Q_ORDERS_LIST);
+	sqlite3_stmt *s;
+	int64_t found;
 
-	if (s == NULL)
+	if (f->stale)
+		return stale_orders(st, f, f->limit, cb, arg, &found);
+	if ((s = get_stmt(st, Q_ORDERS_LIST)) == NULL)
 		return STORE_ERROR;
-	store_bind_text(s, 1, f->status);
-	store_bind_text(s, 2, f->stage);
-	sqlite3_bind_int(s, 3, f->stale);
-	sqlite3_bind_int(s, 4, f->has_cursor);
-	sqlite3_bind_int64(s, 5, f->cursor_ms);
-	store_bind_text(s, 6, f->has_cursor ? f->cursor_id : "");
-	sqlite3_bind_int(s, 7, f->limit);
-	sqlite3_bind_int64(s, 8, f->now_ms);
-	sqlite3_bind_int64(s, 9, st->stale.days[TAG_PENDING]);
+	bind_filter(s, f);
+	sqlite3_bind_int(s, 6, f->limit);
 	return store_each_row(st, s, order_key_row_fn, (void *)cb, arg,
 	    "list orders", NULL);
 }
@@ -1129,25 +1160,38 @@ count_row_fn(sqlite3_stmt *s, void *cb, void *arg)
 	    sqlite3_column_int64(s, 1));
 }
 
+/* The stale orders' count, as one more group of store_stats(). */
+static enum store_rc
+count_stale(struct store *st, int64_t now_ms, store_count_cb cb, void *arg)
+{
+	const struct order_filter all = { .now_ms = now_ms };
+	int64_t n;
+	enum store_rc rc = stale_orders(st, &all, -1, NULL, NULL, &n);
+
+	if (rc == STORE_OK && cb(arg, "stale", "orders", n) < 0)
+		rc = STORE_ERROR;
+	return rc;
+}
+
 enum store_rc
 store_stats(struct store *st, int64_t now_ms, store_count_cb cb, void *arg)
 {
 	static const struct { enum stmt q; const char *group; } parts[] = {
 		{ Q_COUNT_STATUS, "status" }, { Q_COUNT_STAGE, "stage" },
-		{ Q_COUNT_STALE, "stale" }, { Q_COUNT_EVENTS, "stored" },
+		{ Q__MAX, "stale" }, { Q_COUNT_EVENTS, "stored" },
 		{ Q_COUNT_REJECTED, "stored" },
 	};
 	enum store_rc rc = STORE_OK;
 
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]) && rc == STORE_OK; i++) {
 		struct count_ctx c = { cb, arg, parts[i].group };
-		sqlite3_stmt *s = get_stmt(st, parts[i].q);
-		if (s == NULL)
-			return STORE_ERROR;
-		if (parts[i].q == Q_COUNT_STALE) {
-			sqlite3_bind_int64(s, 8, now_ms);
-			sqlite3_bind_int64(s, 9, st->stale.days[TAG_PENDING]);
+		sqlite3_stmt *s;
+		if (parts[i].q == Q__MAX) {
+			rc = count_stale(st, now_ms, cb, arg);
+			continue;
 		}
+		if ((s = get_stmt(st, parts[i].q)) == NULL)
+			return STORE_ERROR;
 		rc = store_each_row(st, s, count_row_fn, NULL, &c, "stats", NULL);
 	}
 	return rc;
@@ -1176,14 +1220,21 @@ const char *const store_export_header[STORE_EXPORT_COLUMNS] = {
 	"tracking_number", "carrier", "tracking_url", "tag", "subtag",
 	"expected_delivery", "delivered_at", "last_checkpoint_at", "checked_at",
 };
+#define EXPORT_TAG 9
 
 static int
 export_row_fn(sqlite3_stmt *s, void *cb, void *arg)
 {
 	const char *cols[STORE_EXPORT_COLUMNS];
 
+	struct ship_cols c;
+
 	for (int i = 0; i < STORE_EXPORT_COLUMNS; i++)
 		cols[i] = store_col_text(s, i);
+	/* The tag as shown; none where the order has no shipment. */
+	store_ship_cols(s, STORE_EXPORT_COLUMNS, &c);
+	if (c.tag != NULL)
+		cols[EXPORT_TAG] = carrier_tag_name(store_ship_tag(&c));
 	return ((store_export_cb)cb)(arg, cols);
 }
 

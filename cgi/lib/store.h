@@ -197,7 +197,7 @@ enum store_rc store_reset_derived(struct store *st);
 /* Replay: drop shipments no event announced, and orders with no events. */
 enum store_rc store_prune_derived(struct store *st);
 
-/* The staleness rules SQL sees (function shiptrack_stale); copied. */
+/* The staleness rules the store judges rows by (store_rules.c); copied. */
 void store_set_stale_rules(struct store *st, const struct stale_rules *r);
 
 struct order_filter {

@@ -27,11 +27,8 @@ STORE_SLOTS_FIT(C__END, SLOTS_NOTIFY);
 	" WHERE tracking_number IS NOT NULL AND tag NOT IN ('Delivered', 'Expired')" \
 	" AND next_poll_ms <= ?1"
 
-/* The stall rule of one row: order.h's shipment_is_stalled() at ?now. */
-#define BEST_ESTIMATE \
-	"coalesce(est_carrier_latest, est_predicted_latest, " SHIP_RYE_ESTIMATE ")"
-#define STALLED(now) \
-	"shiptrack_stalled(" SHIP_TAG("") ", last_checkpoint_at, first_key, " BEST_ESTIMATE ", " now ")"
+/* The columns the stall rule reads (store_rules.c): estimates, then the rest. */
+#define STALL_COLS SHIP_EST_COLS ", " SHIP_RULE_COLS("")
 #define SAME_SCAN "(stall_episode > 0 AND stall_scan IS coalesce(last_checkpoint_at, ''))"
 
 static const char *const csql[C__END - C_DUE_REGISTER] = {
@@ -114,17 +111,16 @@ static const char *const csql[C__END - C_DUE_REGISTER] = {
 	" ON CONFLICT(key) DO UPDATE SET value = excluded.value",
 	Q(C_STALL_GET) =
 	"SELECT order_id, tracking_number, tag, stall_episode, " SAME_SCAN ","
-	" stalled_since IS NOT NULL, tag IN ('Delivered', 'Expired'), " STALLED("?2") ","
-	" coalesce(last_checkpoint_at, '') FROM shipments WHERE id = ?1",
+	" stalled_since IS NOT NULL, tag IN ('Delivered', 'Expired'),"
+	" coalesce(last_checkpoint_at, ''), " STALL_COLS " FROM shipments WHERE id = ?1",
 	Q(C_STALL_BEGIN) =
 	"UPDATE shipments SET stall_episode = stall_episode + 1, stall_scan = ?2,"
 	" stalled_since = ?3 WHERE id = ?1",
 	Q(C_STALL_END) = "UPDATE shipments SET stalled_since = NULL WHERE id = ?1",
-	/* Through the due index: numbered, not final. */
+	/* Through the due index: numbered, not final; C judges the stall. */
 	Q(C_STALL_DUE) =
-	"SELECT id FROM shipments WHERE tracking_number IS NOT NULL"
-	" AND tag NOT IN ('Delivered', 'Expired') AND NOT " SAME_SCAN
-	" AND " STALLED("?1") " ORDER BY id LIMIT ?2",
+	"SELECT id, " STALL_COLS " FROM shipments WHERE tracking_number IS NOT NULL"
+	" AND tag NOT IN ('Delivered', 'Expired') AND NOT " SAME_SCAN " ORDER BY id",
 #undef Q
 };
 
@@ -534,10 +530,28 @@ store_carrier_meta_set(struct store *st, const char *key, const char *value)
 
 /* --- stall episodes ------------------------------------------------------ */
 
+/* Whether the row's shipment is stalled at now (its STALL_COLS from first on). */
+static bool
+stalled_row(const struct store *st, sqlite3_stmt *s, int first, int64_t now_ms)
+{
+	struct ship_cols c;
+
+	store_ship_cols(s, first + SHIP_EST_NCOLS, &c);
+	store_ship_estimates(s, first, &c);
+	return store_ship_stalled(st, &c, now_ms);
+}
+
+struct stall_ctx {
+	const struct store *st;
+	int64_t now_ms;
+	struct carrier_stall *out;
+};
+
 static int
 stall_row(sqlite3_stmt *s, void *cb, void *arg)
 {
-	struct carrier_stall *o = arg;
+	struct stall_ctx *x = arg;
+	struct carrier_stall *o = x->out;
 
 	(void)cb;
 	copy_col(o->order_id, sizeof(o->order_id), s, 0);
@@ -547,8 +561,8 @@ stall_row(sqlite3_stmt *s, void *cb, void *arg)
 	o->same_scan = sqlite3_column_int(s, 4) != 0;
 	o->open = sqlite3_column_int(s, 5) != 0;
 	o->final = sqlite3_column_int(s, 6) != 0;
-	o->stalled = sqlite3_column_int(s, 7) != 0;
-	copy_col(o->scan, sizeof(o->scan), s, 8);
+	copy_col(o->scan, sizeof(o->scan), s, 7);
+	o->stalled = stalled_row(x->st, s, 8, x->now_ms);
 	return 1;
 }
 
@@ -557,6 +571,7 @@ store_carrier_stall_get(struct store *st, int64_t id, int64_t now_ms,
     struct carrier_stall *out)
 {
 	sqlite3_stmt *s = stmt(st, C_STALL_GET);
+	struct stall_ctx x = { st, now_ms, out };
 	enum store_rc rc;
 	bool any;
 
@@ -564,8 +579,7 @@ store_carrier_stall_get(struct store *st, int64_t id, int64_t now_ms,
 	if (s == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, now_ms);
-	rc = store_each_row(st, s, stall_row, NULL, out, "stall", &any);
+	rc = store_each_row(st, s, stall_row, NULL, &x, "stall", &any);
 	return rc == STORE_OK && !any ? STORE_NONE : rc;
 }
 
@@ -594,26 +608,46 @@ store_carrier_stall_end(struct store *st, int64_t id)
 	return store_exec_stmt(st, s, "end stall");
 }
 
+/* The sweep's candidates, kept while stalled, up to limit (< 0: all). */
+struct stalled_ids {
+	const struct store *st;
+	int64_t now_ms;
+	long limit;
+	struct ids ids;
+};
+
+static int
+stalled_id_row(sqlite3_stmt *s, void *cb, void *arg)
+{
+	struct stalled_ids *x = arg;
+
+	if (!stalled_row(x->st, s, 1, x->now_ms))
+		return 0;
+	if (id_row(s, cb, &x->ids) < 0)
+		return -1;
+	return x->limit >= 0 && (long)x->ids.n >= x->limit ? 1 : 0;
+}
+
 enum store_rc
 store_carrier_stall_due(struct store *st, int64_t now_ms, long limit,
     int64_t **out, size_t *n)
 {
 	sqlite3_stmt *s = stmt(st, C_STALL_DUE);
-	struct ids ids = { NULL, 0, 0 };
-	enum store_rc rc;
+	struct stalled_ids x = { st, now_ms, limit, { NULL, 0, 0 } };
+	enum store_rc rc = STORE_OK;
 
 	*out = NULL;
 	*n = 0;
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, now_ms);
-	sqlite3_bind_int64(s, 2, limit < 0 ? -1 : limit);
-	rc = store_each_row(st, s, id_row, NULL, &ids, "stalled shipments", NULL);
+	if (limit != 0)
+		rc = store_each_row(st, s, stalled_id_row, NULL, &x,
+		    "stalled shipments", NULL);
 	if (rc != STORE_OK) {
-		free(ids.v);
+		free(x.ids.v);
 		return rc;
 	}
-	*out = ids.v;
-	*n = ids.n;
+	*out = x.ids.v;
+	*n = x.ids.n;
 	return STORE_OK;
 }

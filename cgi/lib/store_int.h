@@ -35,22 +35,25 @@ enum store_slots {
 	_Static_assert((int)(end) <= (int)(next), "statement slots overflow into " #next)
 
 /*
- * Rye's estimated delivery of a shipment: the shopper view's estimate of
- * source "rye" (shown only when AfterShip has none) and the stall rule's
- * last resort.  SEAM for the Rye sync: NULL until it adds the column
- * shipments.rye_estimated_delivery; then this line becomes
- * "rye_estimated_delivery" and nothing else changes.
+ * The columns of a shipment that order.h's rules read: SQL returns them as
+ * stored and C decides (store_rules.c), so the tag as shown, staleness and
+ * stalls are one implementation that no backend has to run inside the
+ * database.  Select SHIP_RULE_COLS(p) (p: a table prefix such as "s.")
+ * and read them with store_ship_cols(); SHIP_EST_COLS are the latest
+ * bounds of the estimates the stall rule weighs, best first.
  */
-/* Rye's estimated delivery of a parcel (sql/006), the last of its estimates. */
-#define SHIP_RYE_ESTIMATE "rye_estimated_delivery"
-/*
- * A parcel's tag as shown, staged and judged for staleness: AfterShip's
- * once it knows the parcel, else from Rye's status (order.h,
- * shipment_tag_of, which SQLite calls as shiptrack_tag).  p: a table
- * prefix such as "s.".
- */
-#define SHIP_TAG(p) "shiptrack_tag(" p "tag, " p "carrier_updated_ms IS NOT NULL, " \
-	p "rye_status)"
+#define SHIP_RULE_COLS(p) p "tag, " p "carrier_updated_ms, " p "rye_status, " \
+	p "last_checkpoint_at, " p "first_key"
+#define SHIP_RULE_NCOLS 5
+#define SHIP_EST_COLS "est_carrier_latest, est_predicted_latest, rye_estimated_delivery"
+#define SHIP_EST_NCOLS 3
+
+struct ship_cols {
+	const char *tag;		/* AfterShip's tag as stored */
+	bool carrier_known;		/* carrier data stored (carrier_updated_ms) */
+	const char *rye_status, *last_checkpoint_at, *first_key;
+	const char *estimate[SHIP_EST_NCOLS];	/* NULL each when none */
+};
 
 struct store {
 	sqlite3 *db;
@@ -82,5 +85,22 @@ const char *store_col_text(sqlite3_stmt *s, int i);
 typedef int (*row_fn)(sqlite3_stmt *s, void *cb, void *arg);
 enum store_rc store_each_row(struct store *st, sqlite3_stmt *s, row_fn fn,
     void *cb, void *arg, const char *what, bool *any);
+
+/* --- the rules on stored columns (store_rules.c) --- */
+
+/* SHIP_RULE_NCOLS columns from column first on (estimates: none). */
+void store_ship_cols(sqlite3_stmt *s, int first, struct ship_cols *c);
+/* SHIP_EST_NCOLS columns from column first on. */
+void store_ship_estimates(sqlite3_stmt *s, int first, struct ship_cols *c);
+/* The tag as shown, staged and judged (order.h, shipment_tag_of). */
+enum carrier_tag store_ship_tag(const struct ship_cols *c);
+/* shipment_is_stale() and shipment_is_stalled() by the store's rules. */
+bool store_ship_stale(const struct store *st, const struct ship_cols *c,
+    int64_t now_ms);
+bool store_ship_stalled(const struct store *st, const struct ship_cols *c,
+    int64_t now_ms);
+/* An order waiting for tracking (processing, placed) longer than Pending allows. */
+bool store_order_waits_too_long(const struct store *st, const char *stage,
+    int64_t created_ms, int64_t now_ms);
 
 #endif
