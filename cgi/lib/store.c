@@ -33,7 +33,8 @@ enum stmt {
 	Q_ORDER_GET, Q_ORDER_SHIPMENTS, Q_CHECKPOINTS, Q_EVENT_ORDER_IDS,
 	Q_ORDERS_LIST, Q_ORDERS_SCAN, Q_COUNT_STATUS, Q_COUNT_STAGE,
 	Q_COUNT_EVENTS, Q_COUNT_REJECTED, Q_META_PREFIX, Q_EXPORT,
-	Q_ORDER_STAGE, Q_NOTIFY_INSERT,
+	Q_ORDER_STAGE, Q_NOTIFY_INSERT, Q_RESET_DERIVED, Q_PRUNE_SHIPMENTS,
+	Q_PRUNE_ORDERS,
 	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
 	Q_BEGIN_READ, Q_DATA_VERSION,
 	Q__MAX
@@ -41,9 +42,17 @@ enum stmt {
 STORE_SLOTS_FIT(Q__MAX, SLOTS_CARRIER);
 
 
-/* Replay keeps updatedAt of an order whose derived state did not change. */
-#define UNCHANGED "status IS excluded.status AND stage IS excluded.stage" \
-	" AND marketplace IS excluded.marketplace AND created_ms IS excluded.created_ms"
+/* The event (key ?5) names value v later than the one that gave it (key). */
+#define NAMES_LATER(v, key) "(" v " IS NOT NULL AND (shipments." key " IS NULL" \
+	" OR ?5 > shipments." key "))"
+
+/*
+ * Replay keeps updatedAt of an order whose derived state did not change
+ * (marketplace may be NULL: equal when both are).
+ */
+#define UNCHANGED "orders.status = excluded.status AND orders.stage = excluded.stage" \
+	" AND (orders.marketplace = excluded.marketplace OR (orders.marketplace IS NULL" \
+	" AND excluded.marketplace IS NULL)) AND orders.created_ms = excluded.created_ms"
 
 static const char *const stmt_sql[Q__MAX] = {
 	[Q_EVENT_INSERT] =
@@ -63,13 +72,19 @@ static const char *const stmt_sql[Q__MAX] = {
 	[Q_SHIP_UPSERT] =
 	"INSERT INTO shipments(order_id, tracking_number, carrier, tracking_url,"
 	" first_key, carrier_key, url_key)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, iif(?3 IS NULL, NULL, ?5), iif(?4 IS NULL, NULL, ?5))"
+	" VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?3 IS NOT NULL THEN ?5 END,"
+	" CASE WHEN ?4 IS NOT NULL THEN ?5 END)"
 	" ON CONFLICT(order_id, tracking_number) DO UPDATE SET"
-	" first_key = iif(first_key IS NULL OR ?5 < first_key, ?5, first_key),"
-	" carrier = iif(?3 IS NOT NULL AND (carrier_key IS NULL OR ?5 > carrier_key), ?3, carrier),"
-	" carrier_key = iif(?3 IS NOT NULL AND (carrier_key IS NULL OR ?5 > carrier_key), ?5, carrier_key),"
-	" tracking_url = iif(?4 IS NOT NULL AND (url_key IS NULL OR ?5 > url_key), ?4, tracking_url),"
-	" url_key = iif(?4 IS NOT NULL AND (url_key IS NULL OR ?5 > url_key), ?5, url_key)",
+	" first_key = CASE WHEN shipments.first_key IS NULL OR ?5 < shipments.first_key"
+	" THEN ?5 ELSE shipments.first_key END,"
+	" carrier = CASE WHEN " NAMES_LATER("?3", "carrier_key")
+	" THEN ?3 ELSE shipments.carrier END,"
+	" carrier_key = CASE WHEN " NAMES_LATER("?3", "carrier_key")
+	" THEN ?5 ELSE shipments.carrier_key END,"
+	" tracking_url = CASE WHEN " NAMES_LATER("?4", "url_key")
+	" THEN ?4 ELSE shipments.tracking_url END,"
+	" url_key = CASE WHEN " NAMES_LATER("?4", "url_key")
+	" THEN ?5 ELSE shipments.url_key END",
 	/* A pending shipment belongs to one event: its values are that event's. */
 	[Q_SHIP_PENDING] =
 	"INSERT INTO shipments(order_id, pending_key, carrier, tracking_url,"
@@ -83,8 +98,10 @@ static const char *const stmt_sql[Q__MAX] = {
 	" ON CONFLICT(id) DO UPDATE SET status = excluded.status,"
 	" stage = excluded.stage, marketplace = excluded.marketplace,"
 	" created_at = excluded.created_at, created_ms = excluded.created_ms,"
-	" updated_at = iif(?9 AND " UNCHANGED ", updated_at, excluded.updated_at),"
-	" updated_ms = iif(?9 AND " UNCHANGED ", updated_ms, excluded.updated_ms)",
+	" updated_at = CASE WHEN ?9 AND " UNCHANGED " THEN orders.updated_at"
+	" ELSE excluded.updated_at END,"
+	" updated_ms = CASE WHEN ?9 AND " UNCHANGED " THEN orders.updated_ms"
+	" ELSE excluded.updated_ms END",
 	[Q_ORDER_EVENTS] =
 	"SELECT seq, created_ms, id, scheme, type, order_id, created_at,"
 	" received_at, marketplace, source, subject, status FROM events"
@@ -109,7 +126,8 @@ static const char *const stmt_sql[Q__MAX] = {
 	" signed_by, carrier_tracking_link,"
 	" rye_shipment_id, rye_status, rye_estimated_delivery, rye_delivered_at, "
 	SHIP_RULE_COLS("") " FROM shipments WHERE order_id = ?"
-	" ORDER BY first_key, tracking_number IS NULL, tracking_number, pending_key",
+	" ORDER BY first_key NULLS FIRST, tracking_number IS NULL, tracking_number,"
+	" pending_key NULLS FIRST",
 	[Q_CHECKPOINTS] =
 	/* Rye's tracking events stand in until the carrier has scans of its own. */
 	"SELECT time_raw, tag, subtag, message, location, time_ms, has_offset"
@@ -117,7 +135,7 @@ static const char *const stmt_sql[Q__MAX] = {
 	" UNION ALL SELECT time_raw, tag, NULL, message, location, time_ms, has_offset"
 	" FROM rye_checkpoints WHERE shipment_id = ?1"
 	" AND NOT EXISTS (SELECT 1 FROM checkpoints WHERE shipment_id = ?1)"
-	" ORDER BY time_ms DESC, time_raw DESC, message, tag",
+	" ORDER BY time_ms DESC NULLS LAST, time_raw DESC, message, tag",
 	[Q_EVENT_ORDER_IDS] =
 	"SELECT DISTINCT order_id FROM events WHERE order_id IS NOT NULL"
 	" ORDER BY order_id",
@@ -146,7 +164,8 @@ static const char *const stmt_sql[Q__MAX] = {
 	" s.tracking_number, s.carrier, s.tracking_url, s.tag, s.subtag,"
 	" s.expected_delivery, s.delivered_at, s.last_checkpoint_at, s.checked_at, "
 	SHIP_RULE_COLS("s.") " FROM orders o LEFT JOIN shipments s ON s.order_id = o.id"
-	" ORDER BY o.created_ms DESC, o.id DESC, s.first_key, s.tracking_number",
+	" ORDER BY o.created_ms DESC, o.id DESC, s.first_key NULLS FIRST,"
+	" s.tracking_number NULLS FIRST",
 	[Q_ORDER_STAGE] = "SELECT stage FROM orders WHERE id = ?",
 	[Q_NOTIFY_INSERT] =
 	"INSERT INTO notifications(uid, order_id, stage, previous_stage, shipment,"
@@ -165,8 +184,15 @@ static const char *const stmt_sql[Q__MAX] = {
 	[Q_ROLLBACK_TO] = "ROLLBACK TO item",
 	[Q_BEGIN_READ] = "BEGIN DEFERRED",
 	[Q_DATA_VERSION] = "PRAGMA data_version",
-	[Q_META_PREFIX] =
-	"SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key",
+	/* A few dozen small rows: the prefix is matched in C. */
+	[Q_META_PREFIX] = "SELECT key, value FROM meta ORDER BY key",
+	[Q_RESET_DERIVED] =
+	"UPDATE shipments SET first_key = NULL, carrier_key = NULL,"
+	" url_key = NULL, carrier = NULL, tracking_url = NULL",
+	[Q_PRUNE_SHIPMENTS] = "DELETE FROM shipments WHERE first_key IS NULL",
+	[Q_PRUNE_ORDERS] =
+	"DELETE FROM orders WHERE id NOT IN"
+	" (SELECT order_id FROM events WHERE order_id IS NOT NULL)",
 };
 
 
@@ -778,6 +804,14 @@ store_each_row(struct store *st, sqlite3_stmt *s, row_fn fn, void *cb, void *arg
 	return store_map_rc(st, rc == SQLITE_DONE ? SQLITE_OK : rc, what);
 }
 
+int
+store_int64_row(sqlite3_stmt *s, void *cb, void *arg)
+{
+	(void)cb;
+	*(int64_t *)arg = sqlite3_column_int64(s, 0);
+	return 1;
+}
+
 static int
 event_row_fn(sqlite3_stmt *s, void *cb, void *arg)
 {
@@ -965,21 +999,27 @@ store_event_order_ids(struct store *st, store_id_cb cb, void *arg)
 	return store_each_row(st, s, id_row_fn, (void *)cb, arg, "order ids", NULL);
 }
 
+/* Run one of the statements without parameters. */
+static enum store_rc
+run(struct store *st, enum stmt q, const char *what)
+{
+	sqlite3_stmt *s = get_stmt(st, q);
+
+	return s == NULL ? STORE_ERROR : store_exec_stmt(st, s, what);
+}
+
 enum store_rc
 store_reset_derived(struct store *st)
 {
-	return store_exec_sql(st,
-	    "UPDATE shipments SET first_key = NULL, carrier_key = NULL,"
-	    " url_key = NULL, carrier = NULL, tracking_url = NULL");
+	return run(st, Q_RESET_DERIVED, "reset derived");
 }
 
 enum store_rc
 store_prune_derived(struct store *st)
 {
-	return store_exec_sql(st,
-	    "DELETE FROM shipments WHERE first_key IS NULL;"
-	    "DELETE FROM orders WHERE id NOT IN"
-	    " (SELECT order_id FROM events WHERE order_id IS NOT NULL)");
+	enum store_rc rc = run(st, Q_PRUNE_SHIPMENTS, "prune shipments");
+
+	return rc == STORE_OK ? run(st, Q_PRUNE_ORDERS, "prune orders") : rc;
 }
 
 enum store_rc
@@ -1197,10 +1237,23 @@ store_stats(struct store *st, int64_t now_ms, store_count_cb cb, void *arg)
 	return rc;
 }
 
+struct meta_ctx {
+	const char *prefix;
+	size_t len;
+	store_meta_cb cb;
+	void *arg;
+};
+
 static int
 meta_row_fn(sqlite3_stmt *s, void *cb, void *arg)
 {
-	return ((store_meta_cb)cb)(arg, store_col_text(s, 0), store_col_text(s, 1));
+	struct meta_ctx *m = arg;
+	const char *key = store_col_text(s, 0);
+
+	(void)cb;
+	if (key == NULL || strncmp(key, m->prefix, m->len) != 0)
+		return 0;
+	return m->cb(m->arg, key, store_col_text(s, 1));
 }
 
 enum store_rc
@@ -1208,11 +1261,11 @@ store_meta_prefix(struct store *st, const char *prefix, store_meta_cb cb,
     void *arg)
 {
 	sqlite3_stmt *s = get_stmt(st, Q_META_PREFIX);
+	struct meta_ctx m = { prefix, strlen(prefix), cb, arg };
 
 	if (s == NULL)
 		return STORE_ERROR;
-	store_bind_text(s, 1, prefix);
-	return store_each_row(st, s, meta_row_fn, (void *)cb, arg, "meta", NULL);
+	return store_each_row(st, s, meta_row_fn, NULL, &m, "meta", NULL);
 }
 
 const char *const store_export_header[STORE_EXPORT_COLUMNS] = {

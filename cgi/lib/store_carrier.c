@@ -16,7 +16,7 @@ enum cstmt {
 	C_DUE_REGISTER = SLOTS_CARRIER, C_DUE_RECONCILE, C_SHIPMENT, C_ANY_REGISTERED,
 	C_MATCH, C_NEWER, C_SET_FIELDS, C_SET_UPDATED, C_IDENTITY_ADOPT,
 	C_IDENTITY_KEEP, C_CHECKPOINT, C_LAST_CHECKPOINT, C_SET_LAST_CHECKPOINT,
-	C_FETCHED, C_FAIL, C_REJECT, C_META_GET, C_META_SET,
+	C_FETCHED, C_FAILURES, C_FAIL, C_REJECT, C_META_GET, C_META_SET,
 	C_STALL_GET, C_STALL_BEGIN, C_STALL_END, C_STALL_DUE,
 	C__END
 };
@@ -29,7 +29,10 @@ STORE_SLOTS_FIT(C__END, SLOTS_NOTIFY);
 
 /* The columns the stall rule reads (store_rules.c): estimates, then the rest. */
 #define STALL_COLS SHIP_EST_COLS ", " SHIP_RULE_COLS("")
-#define SAME_SCAN "(stall_episode > 0 AND stall_scan IS coalesce(last_checkpoint_at, ''))"
+#define SAME_SCAN "(stall_episode > 0 AND stall_scan IS NOT NULL" \
+	" AND stall_scan = coalesce(last_checkpoint_at, ''))"
+/* Column c and value v differ, a NULL differing from anything else. */
+#define DIFFERS(c, v) " (" c " <> " v " OR (" c " IS NULL) <> (" v " IS NULL))"
 
 static const char *const csql[C__END - C_DUE_REGISTER] = {
 #define Q(n) [n - C_DUE_REGISTER]
@@ -68,13 +71,15 @@ static const char *const csql[C__END - C_DUE_REGISTER] = {
 	" est_predicted_earliest = ?9, est_predicted_latest = ?10,"
 	" pickup_location = ?11, pickup_note = ?12, signed_by = ?13,"
 	" carrier_tracking_link = ?14"
-	" WHERE id = ?1 AND (tag IS NOT coalesce(?2, tag) OR subtag IS NOT ?3"
-	" OR subtag_message IS NOT ?4 OR expected_delivery IS NOT ?5"
-	" OR delivered_at IS NOT ?6 OR est_carrier_earliest IS NOT ?7"
-	" OR est_carrier_latest IS NOT ?8 OR est_predicted_earliest IS NOT ?9"
-	" OR est_predicted_latest IS NOT ?10 OR pickup_location IS NOT ?11"
-	" OR pickup_note IS NOT ?12 OR signed_by IS NOT ?13"
-	" OR carrier_tracking_link IS NOT ?14)",
+	" WHERE id = ?1 AND (tag <> coalesce(?2, tag) OR" DIFFERS("subtag", "?3")
+	" OR" DIFFERS("subtag_message", "?4") " OR" DIFFERS("expected_delivery", "?5")
+	" OR" DIFFERS("delivered_at", "?6") " OR" DIFFERS("est_carrier_earliest", "?7")
+	" OR" DIFFERS("est_carrier_latest", "?8")
+	" OR" DIFFERS("est_predicted_earliest", "?9")
+	" OR" DIFFERS("est_predicted_latest", "?10")
+	" OR" DIFFERS("pickup_location", "?11") " OR" DIFFERS("pickup_note", "?12")
+	" OR" DIFFERS("signed_by", "?13") " OR" DIFFERS("carrier_tracking_link", "?14")
+	")",
 	Q(C_SET_UPDATED) =
 	"UPDATE shipments SET carrier_updated_ms = ?2 WHERE id = ?1",
 	Q(C_IDENTITY_ADOPT) =
@@ -95,12 +100,11 @@ static const char *const csql[C__END - C_DUE_REGISTER] = {
 	Q(C_FETCHED) =
 	"UPDATE shipments SET checked_at = ?2, next_poll_ms = ?3, poll_error = NULL,"
 	" poll_error_at = NULL, poll_failures = 0 WHERE id = ?1",
-	/* SET sees the old poll_failures: the first failure waits base_ms. */
+	/* next_poll_ms: the back-off (store_backoff_ms) after the failures so far. */
+	Q(C_FAILURES) = "SELECT poll_failures FROM shipments WHERE id = ?1",
 	Q(C_FAIL) =
 	"UPDATE shipments SET poll_error = ?2, poll_error_at = ?3,"
-	" poll_failures = poll_failures + 1,"
-	" next_poll_ms = ?4 + min(?5 * (1 << min(poll_failures, 20)), ?6)"
-	" WHERE id = ?1",
+	" poll_failures = poll_failures + 1, next_poll_ms = ?4 WHERE id = ?1",
 	Q(C_REJECT) =
 	"UPDATE shipments SET poll_error = ?2, poll_error_at = ?3,"
 	" poll_failures = poll_failures + 1, next_poll_ms = 9223372036854775807"
@@ -177,7 +181,7 @@ store_carrier_due(struct store *st, enum store_due kind, int64_t now_ms,
 	if (s == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_int64(s, 1, now_ms);
-	sqlite3_bind_int64(s, 2, limit < 0 ? -1 : limit);
+	sqlite3_bind_int64(s, 2, limit < 0 ? INT64_MAX : limit);
 	rc = store_each_row(st, s, id_row, NULL, &ids, "due shipments", NULL);
 	if (rc != STORE_OK) {
 		free(ids.v);
@@ -452,20 +456,25 @@ static enum store_rc
 record_error(struct store *st, enum cstmt q, int64_t id, const char *message,
     int64_t now_ms, int64_t base_ms, int64_t cap_ms)
 {
-	sqlite3_stmt *s = stmt(st, q);
+	sqlite3_stmt *s = stmt(st, q), *f = stmt(st, C_FAILURES);
 	char now[TIMEFMT_ISO_LEN];
+	int64_t failures = 0;
+	enum store_rc rc;
 
-	if (s == NULL)
+	if (s == NULL || f == NULL)
 		return STORE_ERROR;
+	if (q == C_FAIL) {
+		sqlite3_bind_int64(f, 1, id);
+		if ((rc = store_each_row(st, f, store_int64_row, NULL, &failures,
+		    "poll failures", NULL)) != STORE_OK)
+			return rc;
+		sqlite3_bind_int64(s, 4, now_ms + store_backoff_ms(failures, base_ms,
+		    cap_ms));
+	}
 	timefmt_iso_utc(now_ms - now_ms % 1000, now);
 	sqlite3_bind_int64(s, 1, id);
 	store_bind_text(s, 2, message);
 	store_bind_text(s, 3, now);
-	if (q == C_FAIL) {
-		sqlite3_bind_int64(s, 4, now_ms);
-		sqlite3_bind_int64(s, 5, base_ms);
-		sqlite3_bind_int64(s, 6, cap_ms);
-	}
 	return store_exec_stmt(st, s, "record poll error");
 }
 

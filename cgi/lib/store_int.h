@@ -21,13 +21,13 @@
 
 enum store_slots {
 	SLOTS_STORE = 0,	/* store.c: events, orders */
-	SLOTS_CARRIER = 32,	/* store_carrier.c */
-	SLOTS_NOTIFY = 64,	/* store_notify.c: the outbox */
-	SLOTS_METRICS = 96,	/* store_metrics.c */
-	SLOTS_FACTS = 128,	/* store_facts.c: buyer and lookup data */
-	SLOTS_SYNC = 160,	/* the Rye sync's state */
-	SLOTS_LOOKUP = 192,	/* shopper lookups and their limits */
-	SLOTS_END = 224
+	SLOTS_CARRIER = 40,	/* store_carrier.c */
+	SLOTS_NOTIFY = 72,	/* store_notify.c: the outbox */
+	SLOTS_METRICS = 104,	/* store_metrics.c */
+	SLOTS_FACTS = 136,	/* store_facts.c: buyer and lookup data */
+	SLOTS_SYNC = 168,	/* the Rye sync's state */
+	SLOTS_LOOKUP = 200,	/* shopper lookups and their limits */
+	SLOTS_END = 232
 };
 #define STORE_MAX_STMTS SLOTS_END
 /* In each file, after its statement enum: it fits its range. */
@@ -86,6 +86,9 @@ typedef int (*row_fn)(sqlite3_stmt *s, void *cb, void *arg);
 enum store_rc store_each_row(struct store *st, sqlite3_stmt *s, row_fn fn,
     void *cb, void *arg, const char *what, bool *any);
 
+/* A row_fn: the first column of the first row into *(int64_t *)arg. */
+int store_int64_row(sqlite3_stmt *s, void *cb, void *arg);
+
 /* --- the rules on stored columns (store_rules.c) --- */
 
 /* SHIP_RULE_NCOLS columns from column first on (estimates: none). */
@@ -99,6 +102,11 @@ bool store_ship_stale(const struct store *st, const struct ship_cols *c,
     int64_t now_ms);
 bool store_ship_stalled(const struct store *st, const struct ship_cols *c,
     int64_t now_ms);
+/*
+ * The wait before the next try after failures failures so far: base_ms,
+ * doubled for each (at most 2^20 times), at most cap_ms.
+ */
+int64_t store_backoff_ms(int64_t failures, int64_t base_ms, int64_t cap_ms);
 /* An order waiting for tracking (processing, placed) longer than Pending allows. */
 bool store_order_waits_too_long(const struct store *st, const char *stage,
     int64_t created_ms, int64_t now_ms);

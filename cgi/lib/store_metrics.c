@@ -24,7 +24,8 @@ static const char *const msql[M__END - M_ADD] = {
 #define Q(n) [n - M_ADD]
 	Q(M_ADD) =
 	"INSERT INTO metrics(name, labels, part, value) VALUES (?1, ?2, ?3, ?4)"
-	" ON CONFLICT(name, labels, part) DO UPDATE SET value = value + excluded.value",
+	" ON CONFLICT(name, labels, part) DO UPDATE"
+	" SET value = metrics.value + excluded.value",
 	Q(M_EACH) =
 	"SELECT name, labels, part, value FROM metrics ORDER BY name, labels, part",
 	Q(M_FLUSHED_GET) =

@@ -57,10 +57,13 @@ static const char *const nsql[N__END - N_REAP_LOG] = {
 	/* Only 'pending' moves; the lease is given back only if still ours. */
 	Q(N_FINISH) =
 	"UPDATE notifications SET"
-	" webhook_state = iif(webhook_state = 'pending' AND ?2 IS NOT NULL, ?2, webhook_state),"
-	" email_state = iif(email_state = 'pending' AND ?3 IS NOT NULL, ?3, email_state),"
+	" webhook_state = CASE WHEN webhook_state = 'pending' AND ?2 IS NOT NULL"
+	" THEN ?2 ELSE webhook_state END,"
+	" email_state = CASE WHEN email_state = 'pending' AND ?3 IS NOT NULL"
+	" THEN ?3 ELSE email_state END,"
 	" next_attempt_ms = ?4, last_error = ?5,"
-	" claimed_until_ms = iif(claimed_until_ms = ?6, 0, claimed_until_ms)"
+	" claimed_until_ms = CASE WHEN claimed_until_ms = ?6 THEN 0"
+	" ELSE claimed_until_ms END"
 	" WHERE id = ?1 RETURNING claimed_until_ms",
 	Q(N_ORDER_ROWS) =
 	"SELECT id, next_attempt_ms, attempts, uid, stage, previous_stage, shipment,"

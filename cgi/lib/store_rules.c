@@ -104,3 +104,15 @@ store_order_waits_too_long(const struct store *st, const char *stage,
 	return waiting && created_ms < now_ms -
 	    (int64_t)st->stale.days[TAG_PENDING] * 86400000;
 }
+
+int64_t
+store_backoff_ms(int64_t failures, int64_t base_ms, int64_t cap_ms)
+{
+	int shift = failures <= 0 ? 0 : failures >= 20 ? 20 : (int)failures;
+
+	/* base_ms << shift would overflow: it is past any cap anyway. */
+	if (base_ms > INT64_MAX >> shift)
+		return cap_ms;
+	return base_ms * ((int64_t)1 << shift) < cap_ms ?
+	    base_ms * ((int64_t)1 << shift) : cap_ms;
+}

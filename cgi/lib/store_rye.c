@@ -19,6 +19,7 @@ enum ystmt {
 	Y_CHECKPOINT, Y_TRIGGERS, Y_WANT_INTENT, Y_WANT_ORDER1, Y_PLACED_DUE,
 	Y_WANT_SHIPMENT, Y_DUE_ORDERS, Y_DUE_SHIPMENTS, Y_SYNCED, Y_FAILED,
 	Y_SHIP_DONE, Y_SHIP_FAILED, Y_FINAL, Y_SYNC_GET, Y_META_DELETE, Y_SCHEMES,
+	Y_FAILURES, Y_SHIP_FAILURES, Y_RESET_SHIPMENTS, Y_RESET_CHECKPOINTS,
 	Y__END
 };
 STORE_SLOTS_FIT(Y__END, SLOTS_LOOKUP);
@@ -26,7 +27,6 @@ STORE_SLOTS_FIT(Y__END, SLOTS_LOOKUP);
 /* Records the pass writes itself: they never ask for another fetch. */
 #define NOT_OWN_RECORD \
 	" NOT (source = 'sync' AND substr(id, 1, 4) IN ('obs:', 'sync'))"
-#define BACKOFF "?4 + min(?5 * (1 << min(failures, 20)), ?6)"
 
 static const char *const ysql[Y__END - Y_SUBJECT_ORDER] = {
 #define Q(n) [n - Y_SUBJECT_ORDER]
@@ -49,7 +49,8 @@ static const char *const ysql[Y__END - Y_SUBJECT_ORDER] = {
 	"SELECT id, rye_key FROM shipments WHERE order_id = ?1 AND tracking_number = ?2",
 	Q(Y_SHIP_INSERT) =
 	"INSERT INTO shipments(order_id, tracking_number, pending_key, first_key)"
-	" VALUES (?1, ?2, iif(?2 IS NULL, 'rye:' || ?3, NULL), ?4)",
+	" VALUES (?1, ?2, CASE WHEN ?2 IS NULL THEN 'rye:' || ?3 END, ?4)"
+	" RETURNING id",
 	/*
 	 * The latest observation defines the parcel: its number (a pending
 	 * row gets one), carrier and URL when it names them, Rye's status and
@@ -57,11 +58,14 @@ static const char *const ysql[Y__END - Y_SUBJECT_ORDER] = {
 	 */
 	Q(Y_SHIP_SET) =
 	"UPDATE shipments SET tracking_number = coalesce(?2, tracking_number),"
-	" pending_key = iif(coalesce(?2, tracking_number) IS NULL, pending_key, NULL),"
-	" carrier = coalesce(?3, carrier), carrier_key = iif(?3 IS NULL, carrier_key, ?9),"
+	" pending_key = CASE WHEN coalesce(?2, tracking_number) IS NULL"
+	" THEN pending_key END,"
+	" carrier = coalesce(?3, carrier),"
+	" carrier_key = CASE WHEN ?3 IS NULL THEN carrier_key ELSE ?9 END,"
 	" tracking_url = coalesce(?4, tracking_url),"
-	" url_key = iif(?4 IS NULL, url_key, ?9),"
-	" first_key = iif(first_key IS NULL OR ?8 < first_key, ?8, first_key),"
+	" url_key = CASE WHEN ?4 IS NULL THEN url_key ELSE ?9 END,"
+	" first_key = CASE WHEN first_key IS NULL OR ?8 < first_key THEN ?8"
+	" ELSE first_key END,"
 	" rye_shipment_id = ?5, rye_status = ?6, rye_estimated_delivery = ?7,"
 	" rye_delivered_at = ?10, rye_key = ?9 WHERE id = ?1",
 	Q(Y_SHIP_DELETE) = "DELETE FROM shipments WHERE id = ?1",
@@ -76,11 +80,13 @@ static const char *const ysql[Y__END - Y_SUBJECT_ORDER] = {
 	/* Read because of an event, not a timer: no deep read (poll_rye.c). */
 	"INSERT INTO rye_sync(order_id, generation, pending, next_sync_ms)"
 	" VALUES (?1, 2, 1, 9223372036854775807)"
-	" ON CONFLICT(order_id) DO UPDATE SET pending = 1 WHERE final = 0 OR ?2",
+	" ON CONFLICT(order_id) DO UPDATE SET pending = 1"
+	" WHERE rye_sync.final = 0 OR ?2",
 	Q(Y_WANT_ORDER1) =
 	"INSERT INTO rye_sync(order_id, generation, next_sync_ms) VALUES (?1, 1, ?2)"
 	" ON CONFLICT(order_id) DO UPDATE SET final = 0,"
-	" next_sync_ms = iif(failures > 0, min(next_sync_ms, ?2), ?2)",
+	" next_sync_ms = CASE WHEN rye_sync.failures > 0"
+	" AND rye_sync.next_sync_ms < ?2 THEN rye_sync.next_sync_ms ELSE ?2 END",
 	Q(Y_PLACED_DUE) =
 	"UPDATE rye_sync SET pending = 1 WHERE generation = 1 AND pending = 0"
 	" AND failures = 0 AND (last_sync_ms IS NULL OR last_sync_ms < ?1)"
@@ -100,15 +106,18 @@ static const char *const ysql[Y__END - Y_SUBJECT_ORDER] = {
 	"UPDATE rye_sync SET last_sync_at = ?2, last_sync_ms = ?3, sync_error = NULL,"
 	" sync_error_at = NULL, failures = 0, pending = 0, final = ?4,"
 	" next_sync_ms = ?5 WHERE order_id = ?1",
-	/* SET sees the old failures: the first failure waits base_ms. */
+	/* next_sync_ms: the back-off (store_backoff_ms) after the failures so far. */
+	Q(Y_FAILURES) = "SELECT failures FROM rye_sync WHERE order_id = ?1",
 	Q(Y_FAILED) =
 	"UPDATE rye_sync SET sync_error = ?2, sync_error_at = ?3,"
-	" failures = failures + 1, pending = 0, next_sync_ms = " BACKOFF
+	" failures = failures + 1, pending = 0, next_sync_ms = ?4"
 	" WHERE order_id = ?1",
 	Q(Y_SHIP_DONE) = "DELETE FROM rye_shipments_due WHERE shipment_id = ?1",
+	Q(Y_SHIP_FAILURES) =
+	"SELECT failures FROM rye_shipments_due WHERE shipment_id = ?1",
 	Q(Y_SHIP_FAILED) =
 	"UPDATE rye_shipments_due SET sync_error = ?2, sync_error_at = ?3,"
-	" failures = failures + 1, next_sync_ms = " BACKOFF " WHERE shipment_id = ?1",
+	" failures = failures + 1, next_sync_ms = ?4 WHERE shipment_id = ?1",
 	Q(Y_FINAL) =
 	"SELECT o.status, o.stage,"
 	" (SELECT count(*) FROM shipments s WHERE s.order_id = o.id),"
@@ -119,6 +128,11 @@ static const char *const ysql[Y__END - Y_SUBJECT_ORDER] = {
 	Q(Y_SCHEMES) =
 	"SELECT EXISTS (SELECT 1 FROM events WHERE seq > ?1 AND scheme = 'rye1'),"
 	" EXISTS (SELECT 1 FROM events WHERE seq > ?1 AND scheme = 'rye2')",
+	/* Replay: the row keeps its Rye shipment id, how the records find it again. */
+	Q(Y_RESET_SHIPMENTS) =
+	"UPDATE shipments SET rye_status = NULL, rye_estimated_delivery = NULL,"
+	" rye_delivered_at = NULL, rye_key = NULL WHERE rye_key IS NOT NULL",
+	Q(Y_RESET_CHECKPOINTS) = "DELETE FROM rye_checkpoints",
 	Q(Y_SYNC_GET) =
 	"SELECT last_sync_at, sync_error, sync_error_at FROM rye_sync"
 	" WHERE order_id = ?1",
@@ -273,6 +287,15 @@ find_ship(struct store *st, enum ystmt q, const char *order_id, const char *v,
 	return store_each_row(st, s, hit_row, NULL, h, "find shipment", NULL);
 }
 
+/* Run a statement without parameters. */
+static enum store_rc
+exec_none(struct store *st, enum ystmt q, const char *what)
+{
+	sqlite3_stmt *s = ystmt(st, q);
+
+	return s == NULL ? STORE_ERROR : store_exec_stmt(st, s, what);
+}
+
 static enum store_rc
 exec_id(struct store *st, enum ystmt q, int64_t id, const char *what)
 {
@@ -288,7 +311,6 @@ static enum store_rc
 insert_ship(struct store *st, const struct rye_parcel *p, int64_t *row)
 {
 	sqlite3_stmt *s = ystmt(st, Y_SHIP_INSERT);
-	enum store_rc rc;
 
 	if (s == NULL)
 		return STORE_ERROR;
@@ -296,9 +318,8 @@ insert_ship(struct store *st, const struct rye_parcel *p, int64_t *row)
 	store_bind_text(s, 2, p->tracking_number);
 	store_bind_text(s, 3, p->rye_shipment_id);
 	store_bind_text(s, 4, p->first_key);
-	if ((rc = store_exec_stmt(st, s, "insert shipment")) == STORE_OK)
-		*row = sqlite3_last_insert_rowid(st->db);
-	return rc;
+	return store_each_row(st, s, store_int64_row, NULL, row, "insert shipment",
+	    NULL);
 }
 
 static enum store_rc
@@ -391,11 +412,10 @@ store_rye_checkpoint(struct store *st, int64_t row, const struct rye_checkpoint 
 enum store_rc
 store_rye_reset_derived(struct store *st)
 {
-	/* The row keeps its Rye shipment id: it is how the records find it again. */
-	return store_exec_sql(st,
-	    "UPDATE shipments SET rye_status = NULL, rye_estimated_delivery = NULL,"
-	    " rye_delivered_at = NULL, rye_key = NULL WHERE rye_key IS NOT NULL;"
-	    "DELETE FROM rye_checkpoints");
+	enum store_rc rc = exec_none(st, Y_RESET_SHIPMENTS, "reset Rye data");
+
+	return rc == STORE_OK ? exec_none(st, Y_RESET_CHECKPOINTS,
+	    "reset Rye checkpoints") : rc;
 }
 
 /* --- pass ------------------------------------------------------------------- */
@@ -524,7 +544,7 @@ store_rye_due_orders(struct store *st, int generation, int64_t now_ms, long limi
 		return STORE_ERROR;
 	sqlite3_bind_int(s, 1, generation);
 	sqlite3_bind_int64(s, 2, now_ms);
-	sqlite3_bind_int64(s, 3, limit);
+	sqlite3_bind_int64(s, 3, limit < 0 ? INT64_MAX : limit);
 	return due(st, s, limit, out);
 }
 
@@ -538,7 +558,7 @@ store_rye_due_shipments(struct store *st, int64_t now_ms, long limit,
 	if (s == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_int64(s, 1, now_ms);
-	sqlite3_bind_int64(s, 2, limit);
+	sqlite3_bind_int64(s, 2, limit < 0 ? INT64_MAX : limit);
 	return due(st, s, limit, out);
 }
 
@@ -565,17 +585,22 @@ failed(struct store *st, enum ystmt q, const char *id, const char *message,
     int64_t now_ms, int64_t base_ms, int64_t cap_ms)
 {
 	sqlite3_stmt *s = ystmt(st, q);
+	sqlite3_stmt *f = ystmt(st, q == Y_FAILED ? Y_FAILURES : Y_SHIP_FAILURES);
 	char now[TIMEFMT_ISO_LEN];
+	int64_t failures = 0;
+	enum store_rc rc;
 
-	if (s == NULL)
+	if (s == NULL || f == NULL)
 		return STORE_ERROR;
+	store_bind_text(f, 1, id);
+	if ((rc = store_each_row(st, f, store_int64_row, NULL, &failures,
+	    "sync failures", NULL)) != STORE_OK)
+		return rc;
 	timefmt_iso_utc(now_ms - now_ms % 1000, now);
 	store_bind_text(s, 1, id);
 	store_bind_text(s, 2, message);
 	store_bind_text(s, 3, now);
-	sqlite3_bind_int64(s, 4, now_ms);
-	sqlite3_bind_int64(s, 5, base_ms);
-	sqlite3_bind_int64(s, 6, cap_ms);
+	sqlite3_bind_int64(s, 4, now_ms + store_backoff_ms(failures, base_ms, cap_ms));
 	return store_exec_stmt(st, s, "sync error");
 }
 
