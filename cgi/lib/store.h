@@ -1,17 +1,17 @@
 /*
- * store: the only module that touches SQLite.
+ * store: what the programs keep in the database, behind one interface.
  *
- * One handle per process, opened once: WAL journal, the configured
- * synchronous level, foreign keys on, every statement prepared once from
- * the named table in store.c and reused.  Writers take the write lock at
- * BEGIN IMMEDIATE, so a transaction never fails half-way on a lock
- * upgrade; lock waits use a fine-grained busy handler (sub-millisecond
- * sleeps growing to 2 ms) bounded by busy_timeout, after which callers
- * get STORE_BUSY and answer 503.
+ * The store's files are written against db.h, the driver interface; the
+ * connection string given to store_open() picks the backend (db.c).
+ * Each handle prepares every statement once, on first use, from the
+ * named tables of the store's files, and reuses it.  Writers take the
+ * write lock when the transaction begins, so a transaction never fails
+ * half-way on a lock upgrade; a lock not had within busy_ms is
+ * STORE_BUSY, which callers answer with 503.
  *
  * The schema is the numbered migrations in sql/, compiled in; a writable
  * open applies the missing ones inside one transaction and records the
- * count in PRAGMA user_version.
+ * count as the database's schema version.
  *
  * Reads hand rows to callbacks; the strings in a row are valid only
  * during the callback.
@@ -90,6 +90,9 @@ enum store_rc store_checkpoint(struct store *st, int *log_pages, int *done_pages
 enum store_rc store_savepoint(struct store *st);
 enum store_rc store_release(struct store *st);
 void store_rollback_to(struct store *st);
+
+/* Every row of every table removed, as in a new database (tests). */
+enum store_rc store_empty(struct store *st);
 
 /* "ok" or the first problem PRAGMA integrity_check reports (in buf). */
 enum store_rc store_integrity(struct store *st, char *buf, size_t bufsz);

@@ -1,6 +1,5 @@
 /*
- * store_carrier: the store room's SQL for carrier data (statement slots:
- * the SLOTS_CARRIER range of store_int.h).
+ * store_carrier: the store room's SQL for carrier data.
  *
  *   due         which shipments the poller must register (no AfterShip id
  *               yet) or reconcile (next_poll_ms passed): numbered, not

@@ -1,6 +1,5 @@
 /*
- * store_lookup: the SQL of shoppers' lookups (statement slots: the
- * SLOTS_LOOKUP range of store_int.h).
+ * store_lookup: the SQL of shoppers' lookups.
  *
  *   candidates  the orders whose facts (either origin) hold an order
  *               number; the caller checks each one's effective facts

@@ -20,21 +20,21 @@
 #include "timefmt.h"
 
 void
-store_ship_cols(sqlite3_stmt *s, int first, struct ship_cols *c)
+store_ship_cols(struct db_stmt *s, int first, struct ship_cols *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->tag = store_col_text(s, first);
-	c->carrier_known = sqlite3_column_type(s, first + 1) != SQLITE_NULL;
-	c->rye_status = store_col_text(s, first + 2);
-	c->last_checkpoint_at = store_col_text(s, first + 3);
-	c->first_key = store_col_text(s, first + 4);
+	c->tag = db_column_text(s, first);
+	c->carrier_known = !db_column_is_null(s, first + 1);
+	c->rye_status = db_column_text(s, first + 2);
+	c->last_checkpoint_at = db_column_text(s, first + 3);
+	c->first_key = db_column_text(s, first + 4);
 }
 
 void
-store_ship_estimates(sqlite3_stmt *s, int first, struct ship_cols *c)
+store_ship_estimates(struct db_stmt *s, int first, struct ship_cols *c)
 {
 	for (int i = 0; i < SHIP_EST_NCOLS; i++)
-		c->estimate[i] = store_col_text(s, first + i);
+		c->estimate[i] = db_column_text(s, first + i);
 }
 
 enum carrier_tag

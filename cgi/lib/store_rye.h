@@ -1,6 +1,5 @@
 /*
- * store_rye: the store room's SQL for the Rye sync (sql/006; statement
- * slots: the SLOTS_SYNC range of store_int.h).
+ * store_rye: the store room's SQL for the Rye sync (sql/006).
  *
  *   records   what applying the Rye pass's records needs (apply_rye.c):
  *             the intent a shipment's subject belongs to, attaching a
