@@ -28,7 +28,7 @@
 #include "sig.h"
 #include "stats.h"
 #include "store_facts.h"
-#include "store_notify.h"
+#include "store_outbox.h"
 #include "timefmt.h"
 #include "urlpath.h"
 #include "view.h"

@@ -282,20 +282,20 @@ record_run(struct run *r, const char *result, long requests)
 	/* A complete sync (or none needed: nothing was registered) moves the cursor. */
 	if (r->list_ok) {
 		snprintf(num, sizeof(num), "%lld", (long long)r->list_start);
-		rc = store_carrier_meta_set(r->st, META_LIST_SYNC, num);
+		rc = store_meta_set(r->st, META_LIST_SYNC, num);
 	}
 	if (rc == STORE_OK)
-		rc = store_carrier_meta_set(r->st, "poll.startedAt", started);
+		rc = store_meta_set(r->st, "poll.startedAt", started);
 	if (rc == STORE_OK)
-		rc = store_carrier_meta_set(r->st, "poll.finishedAt", finished);
+		rc = store_meta_set(r->st, "poll.finishedAt", finished);
 	if (rc == STORE_OK)
-		rc = store_carrier_meta_set(r->st, "poll.result", result);
+		rc = store_meta_set(r->st, "poll.result", result);
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]) && rc == STORE_OK; i++) {
 		snprintf(num, sizeof(num), "%ld", nums[i].v);
-		rc = store_carrier_meta_set(r->st, nums[i].key, num);
+		rc = store_meta_set(r->st, nums[i].key, num);
 	}
 	if (rc == STORE_OK && strcmp(result, "ok") == 0)
-		rc = store_carrier_meta_set(r->st, META_POLL_OK, finished);
+		rc = store_meta_set(r->st, META_POLL_OK, finished);
 	if (rc == STORE_OK)
 		rc = metrics_store_poll_run(r->st, carrier_stats(r->c),
 		    timefmt_now_ms() - r->start_ms);

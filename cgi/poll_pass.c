@@ -616,7 +616,7 @@ plan_list(struct run *r)
 	char v[32];
 	long cursor;
 	bool any;
-	enum store_rc rc = store_carrier_meta_get(r->st, META_LIST_SYNC, v, sizeof(v));
+	enum store_rc rc = store_meta_get(r->st, META_LIST_SYNC, v, sizeof(v));
 
 	r->list_start = r->start_ms;
 	r->list_since = -1;

@@ -298,7 +298,7 @@ static enum store_rc
 meta_long(struct store *st, const char *key, long long *v)
 {
 	char buf[32];
-	enum store_rc rc = store_carrier_meta_get(st, key, buf, sizeof(buf));
+	enum store_rc rc = store_meta_get(st, key, buf, sizeof(buf));
 
 	*v = rc == STORE_OK ? strtoll(buf, NULL, 10) : 0;
 	return rc == STORE_NONE ? STORE_OK : rc;
@@ -310,7 +310,7 @@ meta_put(struct store *st, const char *key, long long v)
 	char buf[32];
 
 	snprintf(buf, sizeof(buf), "%lld", v);
-	return store_carrier_meta_set(st, key, buf);
+	return store_meta_set(st, key, buf);
 }
 
 /*
@@ -761,17 +761,17 @@ record_pass(struct run *r)
 	timefmt_iso_utc(timefmt_now_ms() / 1000 * 1000, finished);
 	if ((rc = store_begin(r->st)) != STORE_OK)
 		goto err;
-	rc = store_carrier_meta_set(r->st, "rye.startedAt", started);
+	rc = store_meta_set(r->st, "rye.startedAt", started);
 	if (rc == STORE_OK)
-		rc = store_carrier_meta_set(r->st, "rye.finishedAt", finished);
+		rc = store_meta_set(r->st, "rye.finishedAt", finished);
 	if (rc == STORE_OK)
-		rc = store_carrier_meta_set(r->st, "rye.result", result);
+		rc = store_meta_set(r->st, "rye.result", result);
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]) && rc == STORE_OK; i++) {
 		snprintf(num, sizeof(num), "%ld", nums[i].v);
-		rc = store_carrier_meta_set(r->st, nums[i].key, num);
+		rc = store_meta_set(r->st, nums[i].key, num);
 	}
 	if (rc == STORE_OK && rc_exit == 0)
-		rc = store_carrier_meta_set(r->st, "rye.lastSuccess", finished);
+		rc = store_meta_set(r->st, "rye.lastSuccess", finished);
 	if (rc == STORE_OK)
 		rc = metrics_store_rye_run(r->st, s, n->recovered, n->intents, n->orders,
 		    n->failed);

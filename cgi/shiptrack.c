@@ -25,11 +25,12 @@
 #include "notify.h"
 #include "progress.h"
 #include "runlock.h"
+#include "rye_record.h"
 #include "sender.h"
 #include "sig.h"
 #include "stats.h"
 #include "store_facts.h"
-#include "store_notify.h"
+#include "store_outbox.h"
 #include "store_rye.h"
 #include "timefmt.h"
 
@@ -265,7 +266,8 @@ rederive(struct store *st, int64_t seq, const struct event *ev)
 	enum store_rc rc;
 
 	if (apply_waits_for_intent(ev)) {
-		rc = store_rye_subject_order(st, ev->subject, intent, sizeof(intent));
+		rc = store_rye_subject_order(st, ev->subject, RYE_RECORD_SHIPMENT, intent,
+		    sizeof(intent));
 		if (rc == STORE_OK)
 			d.order_id = intent;
 		else if (rc != STORE_NONE)

@@ -12,6 +12,7 @@
 #include "apply.h"
 #include "apply_carrier.h"
 #include "log.h"
+#include "store_outbox.h"
 
 enum store_rc
 apply_carrier_shipment(struct store *st, int64_t shipment_id, const char *order_id,

@@ -23,7 +23,7 @@
 #include "notify.h"
 #include "sender.h"
 #include "store_facts.h"
-#include "store_notify.h"
+#include "store_outbox.h"
 #include "timefmt.h"
 #include "view.h"
 

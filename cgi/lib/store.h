@@ -223,7 +223,14 @@ typedef int (*store_count_cb)(void *arg, const char *group, const char *key,
 enum store_rc store_stats(struct store *st, int64_t now_ms, store_count_cb cb,
     void *arg);
 
-/* meta rows whose key starts with prefix. */
+/* --- meta: small facts of the installation (store_meta.c) --- */
+
+/* STORE_NONE (buf "") when the key is absent. */
+enum store_rc store_meta_get(struct store *st, const char *key, char *buf,
+    size_t bufsz);
+enum store_rc store_meta_set(struct store *st, const char *key, const char *value);
+enum store_rc store_meta_delete(struct store *st, const char *key);
+/* meta rows whose key starts with prefix, by key. */
 typedef int (*store_meta_cb)(void *arg, const char *key, const char *value);
 enum store_rc store_meta_prefix(struct store *st, const char *prefix,
     store_meta_cb cb, void *arg);
@@ -238,15 +245,6 @@ enum store_rc store_export(struct store *st, store_export_cb cb, void *arg);
 /* The order's current stage into buf: STORE_OK, or STORE_NONE if no order. */
 enum store_rc store_order_stage(struct store *st, const char *order_id,
     char *buf, size_t bufsz);
-
-/* Queue an announcement (outbox); a repeat of (order, stage, shipment) is ignored. */
-struct notify_rec {
-	const char *order_id, *stage, *previous_stage;
-	const char *shipment;		/* "" for the order itself */
-	const char *occurred_at;
-	int64_t created_ms;
-};
-enum store_rc store_notify_insert(struct store *st, const struct notify_rec *n);
 
 /* Counts for `shiptrack check` and health. */
 enum store_rc store_count(struct store *st, const char *table, int64_t *n);

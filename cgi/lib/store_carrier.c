@@ -12,8 +12,6 @@
 #include "store_carrier.h"
 #include "store_int.h"
 
-
-
 #define DUE_WHERE \
 	" WHERE tracking_number IS NOT NULL AND tag NOT IN ('Delivered', 'Expired')" \
 	" AND next_poll_ms <= ?1"
@@ -99,10 +97,6 @@ static const struct db_sql sql[] = {
 	"UPDATE shipments SET poll_error = ?2, poll_error_at = ?3,"
 	" poll_failures = poll_failures + 1, next_poll_ms = 9223372036854775807"
 	" WHERE id = ?1" },
-	{ Q_CARRIER_META_GET, .sql = "SELECT value FROM meta WHERE key = ?" },
-	{ Q_CARRIER_META_SET, .sql =
-	"INSERT INTO meta(key, value) VALUES (?1, ?2)"
-	" ON CONFLICT(key) DO UPDATE SET value = excluded.value" },
 	{ Q_CARRIER_STALL_GET, .sql =
 	"SELECT order_id, tracking_number, tag, stall_episode, " SAME_SCAN ","
 	" stalled_since IS NOT NULL, tag IN ('Delivered', 'Expired'),"
@@ -121,14 +115,6 @@ static struct db_stmt *
 stmt(struct store *st, enum stmt q)
 {
 	return store_stmt(st, q, sql, STORE_SQL_N(sql));
-}
-
-static void
-copy_col(char *dst, size_t dstsz, struct db_stmt *s, int i)
-{
-	const char *v = db_column_text(s, i);
-
-	snprintf(dst, dstsz, "%s", v ? v : "");
 }
 
 /* --- due shipments ------------------------------------------------------ */
@@ -188,12 +174,12 @@ ship_row(struct db_stmt *s, void *cb, void *arg)
 
 	(void)cb;
 	sh->id = db_column_int64(s, 0);
-	copy_col(sh->order_id, sizeof(sh->order_id), s, 1);
-	copy_col(sh->tracking_number, sizeof(sh->tracking_number), s, 2);
-	copy_col(sh->carrier, sizeof(sh->carrier), s, 3);
-	copy_col(sh->carrier_id, sizeof(sh->carrier_id), s, 4);
-	copy_col(sh->carrier_slug, sizeof(sh->carrier_slug), s, 5);
-	copy_col(sh->tag, sizeof(sh->tag), s, 6);
+	store_copy_col(sh->order_id, sizeof(sh->order_id), s, 1);
+	store_copy_col(sh->tracking_number, sizeof(sh->tracking_number), s, 2);
+	store_copy_col(sh->carrier, sizeof(sh->carrier), s, 3);
+	store_copy_col(sh->carrier_id, sizeof(sh->carrier_id), s, 4);
+	store_copy_col(sh->carrier_slug, sizeof(sh->carrier_slug), s, 5);
+	store_copy_col(sh->tag, sizeof(sh->tag), s, 6);
 	sh->next_poll_ms = db_column_int64(s, 7);
 	sh->failures = (long)db_column_int64(s, 8);
 	return 1;
@@ -242,7 +228,7 @@ match_row(struct db_stmt *s, void *cb, void *arg)
 	if (m->n == STORE_MAX_MATCHES)
 		return 1;
 	m->v[m->n].id = db_column_int64(s, 0);
-	copy_col(m->v[m->n].order_id, sizeof(m->v[m->n].order_id), s, 1);
+	store_copy_col(m->v[m->n].order_id, sizeof(m->v[m->n].order_id), s, 1);
 	m->n++;
 	return 0;
 }
@@ -379,7 +365,7 @@ last_cp_row(struct db_stmt *s, void *cb, void *arg)
 		timefmt_iso_utc(db_column_int64(s, 1), iso);
 		snprintf(l->at, sizeof(l->at), "%s", iso);
 	} else
-		copy_col(l->at, sizeof(l->at), s, 0);
+		store_copy_col(l->at, sizeof(l->at), s, 0);
 	return 1;
 }
 
@@ -481,51 +467,6 @@ store_carrier_reject(struct store *st, int64_t id, const char *message,
 	return record_error(st, Q_CARRIER_REJECT, id, message, now_ms, 0, 0);
 }
 
-/* --- meta -------------------------------------------------------------- */
-
-struct meta_val {
-	char *buf;
-	size_t sz;
-};
-
-static int
-meta_row(struct db_stmt *s, void *cb, void *arg)
-{
-	struct meta_val *m = arg;
-
-	(void)cb;
-	copy_col(m->buf, m->sz, s, 0);
-	return 1;
-}
-
-enum store_rc
-store_carrier_meta_get(struct store *st, const char *key, char *buf, size_t bufsz)
-{
-	struct db_stmt *s = stmt(st, Q_CARRIER_META_GET);
-	struct meta_val m = { buf, bufsz };
-	enum store_rc rc;
-	bool any;
-
-	buf[0] = '\0';
-	if (s == NULL)
-		return STORE_ERROR;
-	db_bind_text(s, 1, key);
-	rc = store_each_row(st, s, meta_row, NULL, &m, "meta", &any);
-	return rc == STORE_OK && !any ? STORE_NONE : rc;
-}
-
-enum store_rc
-store_carrier_meta_set(struct store *st, const char *key, const char *value)
-{
-	struct db_stmt *s = stmt(st, Q_CARRIER_META_SET);
-
-	if (s == NULL)
-		return STORE_ERROR;
-	db_bind_text(s, 1, key);
-	db_bind_text(s, 2, value);
-	return store_exec_stmt(st, s, "set meta");
-}
-
 /* --- stall episodes ------------------------------------------------------ */
 
 /* Whether the row's shipment is stalled at now (its STALL_COLS from first on). */
@@ -552,14 +493,14 @@ stall_row(struct db_stmt *s, void *cb, void *arg)
 	struct carrier_stall *o = x->out;
 
 	(void)cb;
-	copy_col(o->order_id, sizeof(o->order_id), s, 0);
-	copy_col(o->tracking_number, sizeof(o->tracking_number), s, 1);
-	copy_col(o->tag, sizeof(o->tag), s, 2);
+	store_copy_col(o->order_id, sizeof(o->order_id), s, 0);
+	store_copy_col(o->tracking_number, sizeof(o->tracking_number), s, 1);
+	store_copy_col(o->tag, sizeof(o->tag), s, 2);
 	o->episode = (long)db_column_int64(s, 3);
 	o->same_scan = db_column_int64(s, 4) != 0;
 	o->open = db_column_int64(s, 5) != 0;
 	o->final = db_column_int64(s, 6) != 0;
-	copy_col(o->scan, sizeof(o->scan), s, 7);
+	store_copy_col(o->scan, sizeof(o->scan), s, 7);
 	o->stalled = stalled_row(x->st, s, 8, x->now_ms);
 	return 1;
 }

@@ -14,7 +14,6 @@
  *               (checked_at, next_poll_ms, errors cleared);
  *   fail/reject a per-shipment error for the operator view, with a growing
  *               back-off, or for good (next_poll_ms = INT64_MAX);
- *   meta        small facts: the list-sync cursor and the last run;
  *   stall       a shipment's stall episodes (sql/007): whether the rule of
  *               order.h says it is stalled now, and the episode it is in;
  *               which shipments a sweep must look at (stalled by the rule,
@@ -33,7 +32,7 @@
 #include "carrier.h"
 #include "store.h"
 
-/* meta keys; "poll." ones are shown by GET /v1/stats as lastPoll. */
+/* meta keys (store_meta_get); "poll." ones are GET /v1/stats's lastPoll. */
 #define META_LIST_SYNC	"carrier.list_sync_ms"	/* start of the last complete list sync */
 /* the end of the last run whose result was "ok" (/v1/stats lastSuccessfulPoll) */
 #define META_POLL_OK	"poll_ok.finishedAt"
@@ -120,11 +119,5 @@ enum store_rc store_carrier_stall_end(struct store *st, int64_t id);
 /* Shipments stalled now and not in an episode begun at their last scan. */
 enum store_rc store_carrier_stall_due(struct store *st, int64_t now_ms, long limit,
     int64_t **ids, size_t *n);
-
-/* STORE_NONE when the key is absent. */
-enum store_rc store_carrier_meta_get(struct store *st, const char *key,
-    char *buf, size_t bufsz);
-enum store_rc store_carrier_meta_set(struct store *st, const char *key,
-    const char *value);
 
 #endif

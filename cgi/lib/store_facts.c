@@ -14,7 +14,6 @@
 #include "store_int.h"
 #include "text.h"
 
-
 static const struct db_sql sql[] = {
 	{ Q_FACTS_ROWS, .sql =
 	"SELECT origin, email, order_number, postal_code, country, locale"

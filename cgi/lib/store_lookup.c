@@ -10,7 +10,6 @@
 #include "store_int.h"
 #include "store_lookup.h"
 
-
 static const struct db_sql sql[] = {
 	{ Q_LOOKUP_CANDIDATES, .sql =
 	"SELECT DISTINCT order_id FROM order_facts WHERE order_number = ?1"

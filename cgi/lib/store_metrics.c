@@ -10,8 +10,6 @@
 #include "store_int.h"
 #include "store_metrics.h"
 
-
-
 /* A row of its own in the table (no family has this name): set, not added. */
 #define FLUSHED "'#flushed_ms', '', ''"
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "store_facts.h"
-#include "store_notify.h"
+#include "store_outbox.h"
 #include "store_rye.h"
 #include "timefmt.h"
 #include "view.h"

@@ -1,5 +1,5 @@
 /*
- * store_notify: see store_notify.h.  Statements live in the table below
+ * store_outbox: see store_outbox.h.  Statements live in the table below
  * (named in store_int.h), prepared once per handle; every value is a
  * bound parameter.
  */
@@ -10,17 +10,20 @@
 #include <string.h>
 
 #include "log.h"
+#include "sig.h"
 #include "store_int.h"
-#include "store_notify.h"
+#include "store_outbox.h"
 #include "timefmt.h"
-
-
 
 #define PENDING "(webhook_state = 'pending' OR email_state = 'pending')"
 /* A lease that was taken (> 0) and has run out: its sender is gone. */
 #define ABANDONED PENDING " AND claimed_until_ms BETWEEN 1 AND ?1"
 
 static const struct db_sql sql[] = {
+	{ Q_NOTIFY_INSERT, .sql =
+	"INSERT INTO notifications(uid, order_id, stage, previous_stage, shipment,"
+	" occurred_at, created_ms, next_attempt_ms) VALUES (?,?,?,?,?,?,?,?7)"
+	" ON CONFLICT(order_id, stage, shipment) DO NOTHING" },
 	/* One "interrupted" attempt per channel the dead sender had open. */
 	{ Q_NOTIFY_REAP_LOG, .sql =
 	"INSERT INTO notification_attempts(notification_id, channel, at, status, error)"
@@ -87,7 +90,7 @@ static const struct db_sql sql[] = {
 };
 
 static struct db_stmt *
-nstmt(struct store *st, enum stmt q)
+stmt(struct store *st, enum stmt q)
 {
 	return store_stmt(st, q, sql, STORE_SQL_N(sql));
 }
@@ -109,6 +112,46 @@ in_tx(struct store *st, enum store_rc (*fn)(struct store *, void *), void *arg)
 	if (rc != STORE_OK && rc != STORE_NONE)
 		store_rollback(st);
 	return rc;
+}
+
+/* ---- queue ------------------------------------------------------------------ */
+
+enum store_rc
+store_notify_insert(struct store *st, const struct notify_rec *n)
+{
+	struct db_stmt *s = stmt(st, Q_NOTIFY_INSERT);
+	static const char hex[] = "0123456789abcdef";
+	/* The row's identity, each part with its NUL so none runs into the next. */
+	struct sig_part id[] = {
+		{ n->order_id, strlen(n->order_id) + 1 },
+		{ n->stage, strlen(n->stage) + 1 },
+		{ n->shipment, strlen(n->shipment) + 1 },
+	};
+	unsigned char md[SIG_MAC_LEN];
+	char uid[40];
+
+	/*
+	 * webhook-id, stored with the row, so the same on every retry:
+	 * "msg_", the creation time in ms (12 hex digits), then 80 bits of a
+	 * hash of the row's identity.  Time first, so that each new uid lands
+	 * at the end of the uid index: a hash alone put every insert on a
+	 * random page of it, one more page for each group commit to write.
+	 */
+	if (s == NULL || !sig_sha256(id, sizeof(id) / sizeof(id[0]), md))
+		return STORE_ERROR;
+	memcpy(uid, "msg_", 4);
+	for (int i = 0; i < 12; i++)
+		uid[4 + i] = hex[((uint64_t)n->created_ms >> (4 * (11 - i))) & 15];
+	sig_hex_encode(md, 10, uid + 16);
+	uid[36] = '\0';
+	db_bind_text(s, 1, uid);
+	db_bind_text(s, 2, n->order_id);
+	db_bind_text(s, 3, n->stage);
+	db_bind_text(s, 4, n->previous_stage);
+	db_bind_text(s, 5, n->shipment);
+	db_bind_text(s, 6, n->occurred_at);
+	db_bind_int64(s, 7, n->created_ms);
+	return store_exec_stmt(st, s, "queue notification");
 }
 
 /* ---- claim ----------------------------------------------------------------- */
@@ -160,7 +203,7 @@ reap(struct store *st, struct claim_args *a)
 {
 	static const char why[] = "interrupted: the sending run stopped before"
 	    " recording an outcome (its lease expired)";
-	struct db_stmt *log = nstmt(st, Q_NOTIFY_REAP_LOG), *upd = nstmt(st, Q_NOTIFY_REAP);
+	struct db_stmt *log = stmt(st, Q_NOTIFY_REAP_LOG), *upd = stmt(st, Q_NOTIFY_REAP);
 	char now[TIMEFMT_ISO_LEN];
 	enum store_rc rc;
 
@@ -184,7 +227,7 @@ static enum store_rc
 claim_tx(struct store *st, void *arg)
 {
 	struct claim_args *a = arg;
-	struct db_stmt *s = nstmt(st, Q_NOTIFY_CLAIM);
+	struct db_stmt *s = stmt(st, Q_NOTIFY_CLAIM);
 	enum store_rc rc;
 	bool any;
 
@@ -248,7 +291,7 @@ static enum store_rc
 record_attempt(struct store *st, int64_t id, const char *at,
     const struct notify_attempt *t)
 {
-	struct db_stmt *s = nstmt(st, Q_NOTIFY_ATTEMPT);
+	struct db_stmt *s = stmt(st, Q_NOTIFY_ATTEMPT);
 
 	if (s == NULL)
 		return STORE_ERROR;
@@ -266,7 +309,7 @@ finish_tx(struct store *st, void *arg)
 {
 	struct finish_args *a = arg;
 	const struct notify_outcome *o = a->o;
-	struct db_stmt *s = nstmt(st, Q_NOTIFY_FINISH);
+	struct db_stmt *s = stmt(st, Q_NOTIFY_FINISH);
 	enum store_rc rc = STORE_OK;
 
 	if (s == NULL)
@@ -319,7 +362,7 @@ enum store_rc
 store_order_notifications(struct store *st, const char *order_id,
     store_notify_cb cb, void *arg)
 {
-	struct db_stmt *s = nstmt(st, Q_NOTIFY_ORDER_ROWS);
+	struct db_stmt *s = stmt(st, Q_NOTIFY_ORDER_ROWS);
 
 	if (s == NULL)
 		return STORE_ERROR;
@@ -343,7 +386,7 @@ enum store_rc
 store_notify_attempts(struct store *st, int64_t notification_id,
     store_attempt_cb cb, void *arg)
 {
-	struct db_stmt *s = nstmt(st, Q_NOTIFY_ATTEMPTS);
+	struct db_stmt *s = stmt(st, Q_NOTIFY_ATTEMPTS);
 
 	if (s == NULL)
 		return STORE_ERROR;
@@ -370,7 +413,7 @@ count_row_fn(struct db_stmt *s, void *cb, void *arg)
 enum store_rc
 store_notify_counts(struct store *st, store_count_cb cb, void *arg)
 {
-	struct db_stmt *s = nstmt(st, Q_NOTIFY_COUNTS);
+	struct db_stmt *s = stmt(st, Q_NOTIFY_COUNTS);
 	struct count_args a = { cb, arg };
 
 	if (s == NULL)
@@ -391,7 +434,7 @@ enum store_rc
 store_notify_superseded(struct store *st, const struct notify_claim *c,
     bool *superseded)
 {
-	struct db_stmt *s = nstmt(st, Q_NOTIFY_SUPERSEDED);
+	struct db_stmt *s = stmt(st, Q_NOTIFY_SUPERSEDED);
 
 	if (s == NULL)
 		return STORE_ERROR;
@@ -415,7 +458,7 @@ delayed_row_fn(struct db_stmt *s, void *cb, void *arg)
 enum store_rc
 store_notify_delayed(struct store *st, store_count_cb cb, void *arg)
 {
-	struct db_stmt *s = nstmt(st, Q_NOTIFY_DELAYED);
+	struct db_stmt *s = stmt(st, Q_NOTIFY_DELAYED);
 	struct count_args a = { cb, arg };
 
 	if (s == NULL)

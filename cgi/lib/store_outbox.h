@@ -1,9 +1,9 @@
 /*
- * store_notify: the notification outbox in SQLite (sql/003), for the
- * sender (`shiptrack notify`), the operator view and stats.
+ * store_outbox: the notification outbox (sql/003), for apply.c (which
+ * queues), the sender (`shiptrack notify`), the operator view and stats.
  *
  * Rows are queued by apply.c in the transaction of the stage change they
- * announce (store_notify_insert, store.h).  Delivery takes one row at a
+ * announce (store_notify_insert).  Delivery takes one row at a
  * time with a lease: store_notify_claim() is one write transaction that
  * first records, as an "interrupted" attempt, every lease a sender took
  * and never gave back (it was killed mid-delivery), then picks the most
@@ -19,13 +19,22 @@
  * state moves from 'pending' to 'sent', 'skipped' or 'failed' and never
  * back.
  */
-#ifndef SHIPTRACK_STORE_NOTIFY_H
-#define SHIPTRACK_STORE_NOTIFY_H
+#ifndef SHIPTRACK_STORE_OUTBOX_H
+#define SHIPTRACK_STORE_OUTBOX_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "store.h"
+
+/* Queue an announcement; a repeat of (order, stage, shipment) is ignored. */
+struct notify_rec {
+	const char *order_id, *stage, *previous_stage;
+	const char *shipment;		/* "" for the order itself */
+	const char *occurred_at;
+	int64_t created_ms;
+};
+enum store_rc store_notify_insert(struct store *st, const struct notify_rec *n);
 
 /* A leased row; the strings are owned (store_notify_claim_free). */
 struct notify_claim {
