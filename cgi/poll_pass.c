@@ -489,12 +489,14 @@ on_list(void *arg, const struct carrier_result *res)
 		queue_list_page(r, resp->next_cursor[0] ? resp->next_cursor : NULL);
 	}
 	for (size_t i = 0; i < resp->ntrackings && !r->stopping; i++) {
+		const struct carrier_tracking *t = &resp->trackings[i];
 		struct carrier_matches m;
 		enum store_rc rc;
 
 		if (i % 16 == 15)
 			carrier_pump(r->c);
-		if ((rc = store_carrier_match(r->st, &resp->trackings[i], &m)) != STORE_OK) {
+		if ((rc = store_carrier_match(r->st, t->id, t->legacy_id, t->tracking_number,
+		    &m)) != STORE_OK) {
 			store_failed(r, rc);
 			break;
 		}

@@ -28,6 +28,9 @@
 
 struct store;
 
+/* An order id's longest (the receiver accepts no longer one). */
+#define STORE_ORDER_ID_MAX 200
+
 enum store_rc {
 	STORE_OK,
 	STORE_NONE,	/* no such row, or the insert was a duplicate */

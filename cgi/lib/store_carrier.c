@@ -11,6 +11,7 @@
 #include "log.h"
 #include "store_carrier.h"
 #include "store_int.h"
+#include "timefmt.h"
 
 #define DUE_WHERE \
 	" WHERE tracking_number IS NOT NULL AND tag NOT IN ('Delivered', 'Expired')" \
@@ -234,24 +235,24 @@ match_row(struct db_stmt *s, void *cb, void *arg)
 }
 
 enum store_rc
-store_carrier_match(struct store *st, const struct carrier_tracking *t,
-    struct carrier_matches *m)
+store_carrier_match(struct store *st, const char *id, const char *legacy_id,
+    const char *tracking_number, struct carrier_matches *m)
 {
 	struct db_stmt *s = stmt(st, Q_CARRIER_MATCH);
 
 	m->n = 0;
 	if (s == NULL)
 		return STORE_ERROR;
-	db_bind_text(s, 1, t->id);
-	db_bind_text(s, 2, t->legacy_id);
-	db_bind_text(s, 3, t->tracking_number);
+	db_bind_text(s, 1, id);
+	db_bind_text(s, 2, legacy_id);
+	db_bind_text(s, 3, tracking_number);
 	return store_each_row(st, s, match_row, NULL, m, "match tracking", NULL);
 }
 
 /* --- applying a tracking ------------------------------------------------ */
 
 static enum store_rc
-is_newer(struct store *st, int64_t id, const struct carrier_tracking *t,
+is_newer(struct store *st, int64_t id, const struct store_tracking *t,
     bool *newer)
 {
 	struct db_stmt *s = stmt(st, Q_CARRIER_NEWER);
@@ -279,7 +280,7 @@ exec_changes(struct store *st, struct db_stmt *s, const char *what, bool *change
 }
 
 static enum store_rc
-set_fields(struct store *st, int64_t id, const struct carrier_tracking *t,
+set_fields(struct store *st, int64_t id, const struct store_tracking *t,
     bool *changed)
 {
 	struct db_stmt *s = stmt(st, Q_CARRIER_SET_FIELDS), *u = stmt(st, Q_CARRIER_SET_UPDATED);
@@ -292,11 +293,10 @@ set_fields(struct store *st, int64_t id, const struct carrier_tracking *t,
 	db_bind_text(s, 3, t->subtag);
 	db_bind_text(s, 4, t->subtag_message);
 	db_bind_text(s, 5, t->expected_delivery);
-	db_bind_text(s, 6, t->delivered_at[0] ? t->delivered_at : NULL);
-	for (int k = 0; k < EST__MAX; k++) {
-		const struct carrier_estimate *e = &t->est[k];
-		db_bind_text(s, 7 + 2 * k, e->earliest[0] ? e->earliest : NULL);
-		db_bind_text(s, 8 + 2 * k, e->latest[0] ? e->latest : NULL);
+	db_bind_text(s, 6, t->delivered_at);
+	for (int k = 0; k < STORE_EST__MAX; k++) {
+		db_bind_text(s, 7 + 2 * k, t->est_earliest[k]);
+		db_bind_text(s, 8 + 2 * k, t->est_latest[k]);
 	}
 	db_bind_text(s, 11, t->pickup_location);
 	db_bind_text(s, 12, t->pickup_note);
@@ -310,7 +310,7 @@ set_fields(struct store *st, int64_t id, const struct carrier_tracking *t,
 }
 
 static enum store_rc
-set_identity(struct store *st, int64_t id, const struct carrier_tracking *t,
+set_identity(struct store *st, int64_t id, const struct store_tracking *t,
     bool adopt)
 {
 	struct db_stmt *s = stmt(st, adopt ? Q_CARRIER_IDENTITY_ADOPT : Q_CARRIER_IDENTITY_KEEP);
@@ -324,7 +324,7 @@ set_identity(struct store *st, int64_t id, const struct carrier_tracking *t,
 }
 
 static enum store_rc
-add_checkpoints(struct store *st, int64_t id, const struct carrier_tracking *t,
+add_checkpoints(struct store *st, int64_t id, const struct store_tracking *t,
     bool *added)
 {
 	struct db_stmt *s = stmt(st, Q_CARRIER_CHECKPOINT);
@@ -332,25 +332,25 @@ add_checkpoints(struct store *st, int64_t id, const struct carrier_tracking *t,
 
 	if (s == NULL)
 		return STORE_ERROR;
-	for (size_t i = 0; i < t->ncp && rc == STORE_OK; i++) {
-		const struct carrier_checkpoint *c = &t->cp[i];
+	for (size_t i = 0; i < t->nscans && rc == STORE_OK; i++) {
+		const struct store_scan *c = &t->scans[i];
 
 		db_bind_int64(s, 1, id);
 		db_bind_text(s, 2, c->time_raw);
 		if (c->time_ok)
-			db_bind_int64(s, 3, c->time.ms);
-		db_bind_int64(s, 4, c->time_ok && c->time.has_offset);
+			db_bind_int64(s, 3, c->time_ms);
+		db_bind_int64(s, 4, c->time_ok && c->has_offset);
 		db_bind_text(s, 5, c->tag ? c->tag : "");
 		db_bind_text(s, 6, c->subtag);
 		db_bind_text(s, 7, c->message ? c->message : "");
-		db_bind_text(s, 8, c->location[0] ? c->location : NULL);
+		db_bind_text(s, 8, c->location);
 		rc = exec_changes(st, s, "insert checkpoint", added);
 	}
 	return rc;
 }
 
 struct last_cp {
-	char at[CARRIER_MAX_DATE];
+	char at[STORE_CARRIER_DATE_MAX];
 };
 
 static int
@@ -403,7 +403,7 @@ set_fetched(struct store *st, int64_t id, const struct carrier_apply *how)
 }
 
 enum store_rc
-store_carrier_apply(struct store *st, int64_t id, const struct carrier_tracking *t,
+store_carrier_apply(struct store *st, int64_t id, const struct store_tracking *t,
     const struct carrier_apply *how, bool *changed)
 {
 	bool newer, added = false;
