@@ -241,6 +241,8 @@ store_open(struct store **out, const char *path, enum store_mode mode,
 		snprintf(err, errsz, "out of memory");
 		return -1;
 	}
+	st->durability = durability;
+	st->busy_ms = busy_ms;
 	stale_rules_init(&st->stale, 7, STALE_RULES_DEFAULT);
 	if (db_open(&st->db, path, mode, durability, busy_ms, err, errsz) < 0 ||
 	    (mode == STORE_READWRITE ? migrate(st, err, errsz) :
@@ -325,28 +327,15 @@ store_read_end(struct store *st)
 }
 
 int64_t
-store_data_version(struct store *st)
+store_change_counter(struct store *st)
 {
 	return db_caps(st->db) & DB_HAS_CHANGE_COUNTER ? db_change_counter(st->db) : -1;
 }
 
-void
-store_defer_checkpoints(struct store *st, int backstop)
-{
-	db_defer_checkpoints(st->db, backstop);
-}
-
 int
-store_wal_pages(const struct store *st)
+store_log_pages(const struct store *st)
 {
 	return db_log_pages(st->db);
-}
-
-enum store_rc
-store_checkpoint(struct store *st, int *log_pages, int *done_pages)
-{
-	return db_logged(st->db, db_checkpoint(st->db, log_pages, done_pages),
-	    "checkpoint");
 }
 
 enum store_rc
@@ -355,29 +344,48 @@ store_empty(struct store *st)
 	return db_logged(st->db, db_empty(st->db), "empty");
 }
 
-enum store_rc
-store_integrity(struct store *st, char *buf, size_t bufsz)
-{
-	return db_logged(st->db, db_integrity(st->db, buf, bufsz), "integrity_check");
-}
+/* --- what `shiptrack check` tells ------------------------------------------ */
 
-enum store_rc
-store_count(struct store *st, const char *table, int64_t *n)
+static const struct { const char *table; enum stmt q; } counted[STORE_CHECK_TABLES] = {
+	{ "events", Q_COUNT_EVENTS_ALL }, { "orders", Q_COUNT_ORDERS },
+	{ "shipments", Q_COUNT_SHIPMENTS }, { "checkpoints", Q_COUNT_CHECKPOINTS },
+	{ "rejected_deliveries", Q_COUNT_REJECTED_ALL },
+};
+
+static enum store_rc
+count(struct store *st, enum stmt q, int64_t *n)
 {
-	static const struct { const char *table; enum stmt q; } counts[] = {
-		{ "events", Q_COUNT_EVENTS_ALL }, { "orders", Q_COUNT_ORDERS },
-		{ "shipments", Q_COUNT_SHIPMENTS }, { "checkpoints", Q_COUNT_CHECKPOINTS },
-		{ "rejected_deliveries", Q_COUNT_REJECTED_ALL },
-	};
-	struct db_stmt *s = NULL;
+	struct db_stmt *s = get_stmt(st, q);
 
 	*n = 0;
-	for (size_t i = 0; i < STORE_SQL_N(counts); i++)
-		if (strcmp(counts[i].table, table) == 0)
-			s = get_stmt(st, counts[i].q);
 	if (s == NULL)
 		return STORE_ERROR;
 	return store_each_row(st, s, store_int64_row, NULL, n, "count", NULL);
+}
+
+enum store_rc
+store_check(struct store *st, struct store_check *out)
+{
+	enum store_rc rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = db_logged(st->db, db_integrity(st->db, out->integrity,
+	    sizeof(out->integrity)), "integrity_check");
+	if (rc != STORE_OK)
+		return rc;
+	out->schema = store_schema_version(st);
+	for (size_t i = 0; i < STORE_CHECK_TABLES; i++) {
+		if (count(st, counted[i].q, &out->count[out->ncounts].rows) != STORE_OK)
+			continue;
+		out->count[out->ncounts++].table = counted[i].table;
+	}
+	return STORE_OK;
+}
+
+enum store_rc
+store_event_count(struct store *st, int64_t *n)
+{
+	return count(st, Q_COUNT_EVENTS_ALL, n);
 }
 
 void

@@ -23,7 +23,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conf.h"
 #include "order.h"
 
 struct store;
@@ -40,6 +39,13 @@ enum store_rc {
 };
 
 enum store_mode { STORE_READWRITE, STORE_READONLY };
+
+/*
+ * What a commit promises on power loss: FULL, that it is on disk when the
+ * commit returns; NORMAL, that the database stays whole but the last
+ * commits may be lost (SQLite's synchronous = NORMAL in WAL mode).
+ */
+enum durability { DURABILITY_FULL, DURABILITY_NORMAL };
 
 int  store_open(struct store **out, const char *path, enum store_mode mode,
     enum durability durability, long busy_ms, char *err, size_t errsz);
@@ -68,27 +74,18 @@ void store_rollback(struct store *st);
 enum store_rc store_read_begin(struct store *st);
 void store_read_end(struct store *st);
 /*
- * SQLite's data_version for this handle: it changes whenever another
- * connection has committed since the last call (-1 on error).  Inside a
- * read transaction, the version of its snapshot.
+ * A number that changes whenever another connection has committed since
+ * this handle last asked, so that what was read at one value is current
+ * while it stays; inside a read transaction, its snapshot's.  -1 when the
+ * backend cannot tell (or on error): then nothing read may be kept.
  */
-int64_t store_data_version(struct store *st);
+int64_t store_change_counter(struct store *st);
 /*
- * Checkpoints.  A COMMIT that leaves more than 1000 pages in the WAL
- * copies them back into the database itself, before it returns (see the
- * WAL hook in store.c).  store_defer_checkpoints() makes commits do that
- * only past backstop pages, so that another handle can run
- * store_checkpoint() meanwhile; store_wal_pages() tells how long the WAL
- * was after the last commit.  store_checkpoint() never blocks writers or
- * readers (PASSIVE).
+ * How long the database's write-ahead log was after this handle's last
+ * commit, in pages; 0 where the backend keeps none of its own (for the
+ * commit statistics, and the checkpointer where there is one).
  */
-void store_defer_checkpoints(struct store *st, int backstop);
-int store_wal_pages(const struct store *st);
-/*
- * One PASSIVE checkpoint; *log_pages (may be NULL) is the WAL's length,
- * *done_pages how much of it is now in the database (equal: all of it).
- */
-enum store_rc store_checkpoint(struct store *st, int *log_pages, int *done_pages);
+int store_log_pages(const struct store *st);
 /* A nested unit inside the open transaction (SAVEPOINT item). */
 enum store_rc store_savepoint(struct store *st);
 enum store_rc store_release(struct store *st);
@@ -97,8 +94,20 @@ void store_rollback_to(struct store *st);
 /* Every row of every table removed, as in a new database (tests). */
 enum store_rc store_empty(struct store *st);
 
-/* "ok" or the first problem PRAGMA integrity_check reports (in buf). */
-enum store_rc store_integrity(struct store *st, char *buf, size_t bufsz);
+/*
+ * What `shiptrack check` prints: the backend's own integrity check, the
+ * schema version, and how many rows the main tables hold (those that
+ * could be counted).  STORE_OK when the integrity check ran; its verdict
+ * is in integrity ("no answer" when it did not run).
+ */
+#define STORE_CHECK_TABLES 5
+struct store_check {
+	char integrity[512];	/* "ok", or the first problem found */
+	int schema;
+	size_t ncounts;
+	struct { const char *table; int64_t rows; } count[STORE_CHECK_TABLES];
+};
+enum store_rc store_check(struct store *st, struct store_check *out);
 
 /* --- writes (inside a transaction) --- */
 
@@ -249,7 +258,7 @@ enum store_rc store_export(struct store *st, store_export_cb cb, void *arg);
 enum store_rc store_order_stage(struct store *st, const char *order_id,
     char *buf, size_t bufsz);
 
-/* Counts for `shiptrack check` and health. */
-enum store_rc store_count(struct store *st, const char *table, int64_t *n);
+/* How many events are stored (replay's progress). */
+enum store_rc store_event_count(struct store *st, int64_t *n);
 
 #endif

@@ -1,8 +1,8 @@
 /*
  * store_int.h: the inside of the store room, shared by its files (store.c
- * and the files of each concern).  Nothing outside cgi/lib/store*.c and
- * the store's SQLite room (checkpointer.c) includes this: the rest of the
- * program sees store.h and the concern headers.
+ * and the files of each concern) and the checkpointer (which opens a
+ * connection like a handle's).  Nothing else includes this: the rest of
+ * the program sees store.h and the concern headers.
  *
  * Statements: every one the store runs has a name in the one enum below,
  * grouped by the file that holds its SQL, and a prepared slot per handle
@@ -67,6 +67,8 @@ struct store {
 	struct db *db;
 	struct db_stmt *stmt[Q__MAX];
 	char *path;			/* the connection string, for messages */
+	enum durability durability;	/* as opened: another connection alike */
+	long busy_ms;
 	struct stale_rules stale;
 };
 
