@@ -24,7 +24,7 @@
 #include "db_sqlite.h"
 #include "log.h"
 
-extern const char *const shiptrack_migrations[];
+extern const char *const shiptrack_migrations_sqlite[];
 
 /* SQLite result code -> store_rc. */
 enum store_rc
@@ -442,7 +442,7 @@ const struct db_driver db_sqlite_driver = {
 	.name = "SQLite",
 	.dialect = DB_SQLITE,
 	.caps = DB_CAN_CHECKPOINT | DB_HAS_CHANGE_COUNTER,
-	.migrations = shiptrack_migrations,
+	.migrations = shiptrack_migrations_sqlite,
 	.open = sqlite_open,
 	.close = sqlite_close,
 	.errmsg = sqlite_errmsg,
