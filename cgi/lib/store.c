@@ -93,6 +93,15 @@ store_int64_row(struct db_stmt *s, void *cb, void *arg)
 	return 1;
 }
 
+int
+store_exists_row(struct db_stmt *s, void *cb, void *arg)
+{
+	(void)s;
+	(void)cb;
+	(void)arg;
+	return 1;
+}
+
 void
 store_copy_col(char *dst, size_t dstsz, struct db_stmt *s, int i)
 {

@@ -157,15 +157,6 @@ store_facts_get(struct store *st, const char *order_id, struct facts *out)
 	return STORE_NONE;
 }
 
-static int
-exists_fn(struct db_stmt *s, void *cb, void *arg)
-{
-	(void)s;
-	(void)cb;
-	(void)arg;
-	return 1;
-}
-
 static enum store_rc
 order_exists(struct store *st, const char *order_id)
 {
@@ -176,7 +167,7 @@ order_exists(struct store *st, const char *order_id)
 	if (s == NULL)
 		return STORE_ERROR;
 	db_bind_text(s, 1, order_id);
-	rc = store_each_row(st, s, exists_fn, NULL, NULL, "order exists", &any);
+	rc = store_each_row(st, s, store_exists_row, NULL, NULL, "order exists", &any);
 	return rc == STORE_OK && !any ? STORE_NONE : rc;
 }
 

@@ -92,6 +92,8 @@ enum store_rc store_each_row(struct store *st, struct db_stmt *s, row_fn fn,
     void *cb, void *arg, const char *what, bool *any);
 /* A row_fn: the first column of the first row into *(int64_t *)arg. */
 int store_int64_row(struct db_stmt *s, void *cb, void *arg);
+/* A row_fn that only stops at the first row (store_each_row's *any tells). */
+int store_exists_row(struct db_stmt *s, void *cb, void *arg);
 /* Column i's text into dst ("" for NULL), cut to dstsz. */
 void store_copy_col(char *dst, size_t dstsz, struct db_stmt *s, int i);
 

@@ -69,14 +69,6 @@ store_lookup_prune(struct store *st, int64_t since_ms)
 	return store_exec_stmt(st, s, "prune lookup failures");
 }
 
-static int
-int64_row(struct db_stmt *s, void *cb, void *arg)
-{
-	(void)cb;
-	*(int64_t *)arg = db_column_int64(s, 0);
-	return 1;
-}
-
 enum store_rc
 store_lookup_failures(struct store *st, const char *key, int64_t since_ms,
     long max, long *n, int64_t *oldest_ms)
@@ -91,8 +83,8 @@ store_lookup_failures(struct store *st, const char *key, int64_t since_ms,
 		return STORE_ERROR;
 	db_bind_text(c, 1, key);
 	db_bind_int64(c, 2, since_ms);
-	if ((rc = store_each_row(st, c, int64_row, NULL, &count, "lookup failures",
-	    NULL)) != STORE_OK)
+	if ((rc = store_each_row(st, c, store_int64_row, NULL, &count,
+	    "lookup failures", NULL)) != STORE_OK)
 		return rc;
 	*n = count > 0x7fffffffL ? 0x7fffffffL : (long)count;
 	if (*n < max)
@@ -100,7 +92,8 @@ store_lookup_failures(struct store *st, const char *key, int64_t since_ms,
 	db_bind_text(o, 1, key);
 	db_bind_int64(o, 2, since_ms);
 	db_bind_int64(o, 3, (int64_t)*n - max);
-	return store_each_row(st, o, int64_row, NULL, oldest_ms, "lookup failure", NULL);
+	return store_each_row(st, o, store_int64_row, NULL, oldest_ms, "lookup failure",
+	    NULL);
 }
 
 enum store_rc

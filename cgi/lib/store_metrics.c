@@ -71,14 +71,6 @@ store_metrics_each(struct store *st, store_metric_cb cb, void *arg)
 	return store_each_row(st, s, metric_row_fn, (void *)cb, arg, "metrics", NULL);
 }
 
-static int
-ms_row_fn(struct db_stmt *s, void *cb, void *arg)
-{
-	(void)cb;
-	*(int64_t *)arg = db_column_int64(s, 0);
-	return 1;
-}
-
 enum store_rc
 store_metrics_flushed_get(struct store *st, int64_t *ms)
 {
@@ -87,7 +79,7 @@ store_metrics_flushed_get(struct store *st, int64_t *ms)
 	*ms = 0;
 	if (s == NULL)
 		return STORE_ERROR;
-	return store_each_row(st, s, ms_row_fn, NULL, ms, "metrics flushed", NULL);
+	return store_each_row(st, s, store_int64_row, NULL, ms, "metrics flushed", NULL);
 }
 
 enum store_rc

@@ -421,15 +421,6 @@ store_notify_counts(struct store *st, store_count_cb cb, void *arg)
 	return store_each_row(st, s, count_row_fn, NULL, &a, "notification counts", NULL);
 }
 
-static int
-exists_row_fn(struct db_stmt *s, void *cb, void *arg)
-{
-	(void)s;
-	(void)cb;
-	(void)arg;
-	return 1;
-}
-
 enum store_rc
 store_notify_superseded(struct store *st, const struct notify_claim *c,
     bool *superseded)
@@ -442,7 +433,7 @@ store_notify_superseded(struct store *st, const struct notify_claim *c,
 	db_bind_int64(s, 2, c->id);
 	db_bind_text(s, 3, c->shipment);
 	db_bind_text(s, 4, c->stage);
-	return store_each_row(st, s, exists_row_fn, NULL, NULL, "superseded",
+	return store_each_row(st, s, store_exists_row, NULL, NULL, "superseded",
 	    superseded);
 }
 
