@@ -63,11 +63,15 @@ ship_times(const struct ship_cols *c, int64_t now_ms, struct ship_times *t)
 bool
 store_ship_stale(const struct store *st, const struct ship_cols *c, int64_t now_ms)
 {
+	enum carrier_tag tag = store_ship_tag(c);
 	struct ship_times t;
 
+	/* A tag never stale needs no dates read (most parcels are delivered). */
+	if (st->stale.days[tag] == 0)
+		return false;
 	ship_times(c, now_ms, &t);
-	return shipment_is_stale(&st->stale, store_ship_tag(c), t.scan.ms,
-	    t.has_scan, t.announced, now_ms);
+	return shipment_is_stale(&st->stale, tag, t.scan.ms, t.has_scan, t.announced,
+	    now_ms);
 }
 
 /* The latest instant of the best estimate (the first one given), or -1. */
