@@ -126,7 +126,7 @@ checkpointer_start(struct store *writer, const struct checkpointer_hooks *h)
 	if (!(db_caps(writer->db) & DB_CAN_CHECKPOINT) ||
 	    (k = calloc(1, sizeof(*k))) == NULL)
 		return NULL;
-	if (db_open(&k->db, writer->path, STORE_READWRITE, writer->durability,
+	if (db_open(&k->db, writer->uri, STORE_READWRITE, writer->durability,
 	    writer->busy_ms, err, sizeof(err)) < 0) {
 		log_error("checkpointer: %s", err);
 		free(k);

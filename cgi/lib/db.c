@@ -58,6 +58,12 @@ db_dialect(const struct db *db)
 }
 
 const char *
+db_name(const struct db *db)
+{
+	return db->drv->name_of(db);
+}
+
+const char *
 db_errmsg(struct db *db)
 {
 	return db->drv->errmsg(db);

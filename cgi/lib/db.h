@@ -57,6 +57,8 @@ int  db_open(struct db **out, const char *uri, enum store_mode mode,
 void db_close(struct db *db);
 unsigned db_caps(const struct db *db);
 enum db_dialect db_dialect(const struct db *db);
+/* The database as messages name it: a path, never a password. */
+const char *db_name(const struct db *db);
 /* The backend's last error message on this connection. */
 const char *db_errmsg(struct db *db);
 /* Log rc as every caller does ("what: database is busy", ...); returns rc. */

@@ -30,6 +30,7 @@ struct db_driver {
 	int (*open)(struct db **out, const char *uri, enum store_mode mode,
 	    enum durability d, long busy_ms, char *err, size_t errsz);
 	void (*close)(struct db *db);
+	const char *(*name_of)(const struct db *db);
 	const char *(*errmsg)(struct db *db);
 	void (*describe)(struct db *db, const char *what, char *err, size_t errsz);
 

@@ -107,6 +107,12 @@ sqlite_describe(struct db *db, const char *what, char *err, size_t errsz)
 }
 
 static const char *
+sqlite_name(const struct db *db)
+{
+	return ((const struct sqlite_db *)db)->path;
+}
+
+static const char *
 sqlite_errmsg(struct db *db)
 {
 	return sqlite3_errmsg(((struct sqlite_db *)db)->h);
@@ -445,6 +451,7 @@ const struct db_driver db_sqlite_driver = {
 	.migrations = shiptrack_migrations_sqlite,
 	.open = sqlite_open,
 	.close = sqlite_close,
+	.name_of = sqlite_name,
 	.errmsg = sqlite_errmsg,
 	.describe = sqlite_describe,
 	.prepare = db_sqlite_prepare,

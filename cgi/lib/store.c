@@ -165,7 +165,7 @@ schema_check(struct store *st, int have, char *err, size_t errsz)
 		db_describe(st->db, "cannot read the schema version", err, errsz);
 	else if (have > target)
 		snprintf(err, errsz, "database %s: schema %d is newer than this build's"
-		    " (%d): install the newer shiptrack", st->path, have, target);
+		    " (%d): install the newer shiptrack", db_name(st->db), have, target);
 	return have < 0 || have > target ? -1 : 0;
 }
 
@@ -229,7 +229,7 @@ schema_ready(struct store *st, char *err, size_t errsz)
 		return -1;
 	if (have < target) {
 		snprintf(err, errsz, "database %s: schema %d, this build needs %d: run "
-		    "`shiptrack migrate`", st->path, have, target);
+		    "`shiptrack migrate`", db_name(st->db), have, target);
 		return -1;
 	}
 	return 0;
@@ -238,14 +238,14 @@ schema_ready(struct store *st, char *err, size_t errsz)
 /* --- opening ------------------------------------------------------------ */
 
 int
-store_open(struct store **out, const char *path, enum store_mode mode,
+store_open(struct store **out, const char *uri, enum store_mode mode,
     enum durability durability, long busy_ms, char *err, size_t errsz)
 {
 	struct store *st;
 
 	*out = NULL;
 	if ((st = calloc(1, sizeof(*st))) == NULL ||
-	    (st->path = strdup(path)) == NULL) {
+	    (st->uri = strdup(uri)) == NULL) {
 		free(st);
 		snprintf(err, errsz, "out of memory");
 		return -1;
@@ -253,7 +253,7 @@ store_open(struct store **out, const char *path, enum store_mode mode,
 	st->durability = durability;
 	st->busy_ms = busy_ms;
 	stale_rules_init(&st->stale, 7, STALE_RULES_DEFAULT);
-	if (db_open(&st->db, path, mode, durability, busy_ms, err, errsz) < 0 ||
+	if (db_open(&st->db, uri, mode, durability, busy_ms, err, errsz) < 0 ||
 	    (mode == STORE_READWRITE ? migrate(st, err, errsz) :
 	    schema_ready(st, err, errsz)) < 0) {
 		store_close(st);
@@ -271,7 +271,7 @@ store_close(struct store *st)
 	for (int i = 0; i < Q__MAX; i++)
 		db_finalize(st->stmt[i]);
 	db_close(st->db);
-	free(st->path);
+	free(st->uri);
 	free(st);
 }
 

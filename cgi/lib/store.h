@@ -47,7 +47,11 @@ enum store_mode { STORE_READWRITE, STORE_READONLY };
  */
 enum durability { DURABILITY_FULL, DURABILITY_NORMAL };
 
-int  store_open(struct store **out, const char *path, enum store_mode mode,
+/*
+ * uri: the database's connection string (the path of a SQLite file, db.h).
+ * -1 with "database ...: what went wrong" in err.
+ */
+int  store_open(struct store **out, const char *uri, enum store_mode mode,
     enum durability durability, long busy_ms, char *err, size_t errsz);
 void store_close(struct store *st);
 
@@ -64,7 +68,8 @@ int  store_schema_target(void);
 typedef void (*store_migrate_fn)(void *arg, int from, int done, int total);
 void store_on_migrate(store_migrate_fn fn, void *arg);
 
-enum store_rc store_begin(struct store *st);	/* BEGIN IMMEDIATE */
+/* A write transaction, its write lock taken at once. */
+enum store_rc store_begin(struct store *st);
 enum store_rc store_commit(struct store *st);
 void store_rollback(struct store *st);
 /*
@@ -86,7 +91,7 @@ int64_t store_change_counter(struct store *st);
  * commit statistics, and the checkpointer where there is one).
  */
 int store_log_pages(const struct store *st);
-/* A nested unit inside the open transaction (SAVEPOINT item). */
+/* A nested unit inside the open transaction (a savepoint). */
 enum store_rc store_savepoint(struct store *st);
 enum store_rc store_release(struct store *st);
 void store_rollback_to(struct store *st);

@@ -66,7 +66,7 @@ enum stmt {
 struct store {
 	struct db *db;
 	struct db_stmt *stmt[Q__MAX];
-	char *path;			/* the connection string, for messages */
+	char *uri;			/* the connection string (never in messages) */
 	enum durability durability;	/* as opened: another connection alike */
 	long busy_ms;
 	struct stale_rules stale;

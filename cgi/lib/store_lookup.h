@@ -25,7 +25,7 @@
 
 struct lookup_candidates {
 	size_t n;
-	char id[LOOKUP_MAX_CANDIDATES][201];
+	char id[LOOKUP_MAX_CANDIDATES][STORE_ORDER_ID_MAX + 1];
 };
 enum store_rc store_lookup_candidates(struct store *st, const char *order_number,
     struct lookup_candidates *out);
