@@ -65,7 +65,12 @@ static const struct db_sql sql[] = {
 	"SELECT id, next_attempt_ms, attempts, uid, stage, previous_stage, shipment,"
 	" occurred_at, webhook_state, email_state, last_error"
 	" FROM notifications WHERE order_id = ? ORDER BY id" },
-	{ Q_NOTIFY_ATTEMPTS, .sql =
+	/*
+	 * In the order they were made: the table has no id column of its own
+	 * (sql/003), and SQLite's rowid is the order of insertion.  Another
+	 * dialect's schema gives the table an id to order by.
+	 */
+	{ Q_NOTIFY_ATTEMPTS, .sqlite =
 	"SELECT channel, at, status, error FROM notification_attempts"
 	" WHERE notification_id = ? ORDER BY rowid" },
 	/* "delayed" rows queued (one per stall episode), shipments stalled now. */
