@@ -429,6 +429,22 @@ worker_main(void *arg)
 	return NULL;
 }
 
+static void
+worker_free(struct worker *w)
+{
+	for (int i = 0; i < w->nconns; i++) {
+		close(w->c[i].fd);
+		free(w->c[i].req);
+		free(w->c[i].rbuf);
+	}
+	if (w->ev != NULL)
+		fclose(w->ev);
+	if (w->ep >= 0)
+		close(w->ep);
+	free(w->c);
+	free(w->s);
+}
+
 /* --- report ----------------------------------------------------------- */
 
 static int
@@ -607,5 +623,8 @@ main(int argc, char **argv)
 	for (int t = 0; t < o.threads; t++)
 		pthread_join(ws[t].th, NULL);
 	report(ws, &o);
+	for (int t = 0; t < o.threads; t++)
+		worker_free(&ws[t]);
+	free(ws);
 	return 0;
 }

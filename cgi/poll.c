@@ -22,7 +22,8 @@
  * a run killed at any point leaves a consistent database, and the next run
  * lists again from the old cursor.  The carrier client paces each endpoint
  * below its limit; 429s, 5xx and timeouts are retried there.  What each
- * answer means for its shipment is poll_pass.c's business.
+ * answer means for its shipment is poll_pass.c's business (poll_jobs.c,
+ * poll_list.c).  Each pass keeps its state to itself (poll.h).
  *
  * Two runs never overlap: the run holds flock(2) on "<database>.poll.lock"
  * (the kernel drops it when the process dies, even by kill -9); a second
@@ -40,33 +41,51 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "app.h"
-#include "carrier.h"
 #include "log.h"
-#include "metrics.h"
+#include "num.h"
 #include "poll.h"
 #include "runlock.h"
 #include "store_carrier.h"
 #include "timefmt.h"
 
-#define EXIT_FAILED	1
-#define EXIT_USAGE	2
 #define RUN_LOCKED	(-1)	/* another run holds the lock: exit 0 */
-#define MAX_RETRIES	3
-#define MAX_WAITS	5
-#define MAX_WAIT_S	60
 
 volatile sig_atomic_t poll_signal;
 
+/* The run: the program's own part; each pass keeps its state to itself. */
+struct run {
+	const struct opts *o;
+	struct app a;
+	struct poll_env env;
+	struct runlock lock;
+	struct carrier_pass *pass;
+	struct rye_pass *rye;
+};
+
+static const struct option longopts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "limit", required_argument, NULL, 'n' },
+	{ "dry-run", no_argument, NULL, 'd' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "rye-only", no_argument, NULL, 'R' },
+	{ "carrier-only", no_argument, NULL, 'C' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+static const char usage[] =
+    "usage: shiptrack-poll [--config FILE] [--limit N] [--dry-run] [--verbose]\n"
+    "                      [--rye-only | --carrier-only]\n"
+    "       shiptrack-poll --help | --version\n";
+
 static void
-print_help(const char *usage)
+print_help(void)
 {
 	printf("%s\n"
 	    "First the Rye pass (with rye_api_key): completes thin gen-2 events\n"
@@ -90,24 +109,10 @@ print_help(const char *usage)
 	    usage, conf_default_path());
 }
 
+/* The options into *o: -1 to run, else the exit status (--help, an error). */
 static int
 parse_options(int argc, char *argv[], struct opts *o)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "limit", required_argument, NULL, 'n' },
-		{ "dry-run", no_argument, NULL, 'd' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "rye-only", no_argument, NULL, 'R' },
-		{ "carrier-only", no_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	static const char usage[] =
-	    "usage: shiptrack-poll [--config FILE] [--limit N] [--dry-run] [--verbose]\n"
-	    "                      [--rye-only | --carrier-only]\n"
-	    "       shiptrack-poll --help | --version\n";
 	int ch;
 
 	memset(o, 0, sizeof(*o));
@@ -118,7 +123,7 @@ parse_options(int argc, char *argv[], struct opts *o)
 			o->config = optarg;
 			break;
 		case 'n':
-			if (conf_parse_long(optarg, 0, 100000000, &o->limit) < 0) {
+			if (num_parse_long(optarg, 0, 100000000, &o->limit) < 0) {
 				fprintf(stderr, "shiptrack-poll: --limit takes a whole "
 				    "number >= 0\n%s", usage);
 				return EXIT_USAGE;
@@ -137,7 +142,7 @@ parse_options(int argc, char *argv[], struct opts *o)
 			o->carrier_only = true;
 			break;
 		case 'h':
-			print_help(usage);
+			print_help();
 			return 0;
 		case 'V':
 			printf("shiptrack-poll %s\n", PACKAGE_VERSION);
@@ -184,55 +189,6 @@ take_lock(struct run *r)
 	}
 }
 
-static int open_store(struct run *r);
-
-static int
-run_open(struct run *r, const struct opts *o)
-{
-	struct carrier_opts co;
-	char err[512];
-	int rc;
-
-	memset(r, 0, sizeof(*r));
-	r->o = o;
-	r->lock.fd = -1;
-	r->rye.lock.fd = -1;
-	app_init(&r->a, "shiptrack-poll", o->config, STORE_READWRITE);
-	if (!r->a.conf_ok) {
-		fprintf(stderr, "shiptrack-poll: %s\n", r->a.conf_err);
-		return EXIT_USAGE;
-	}
-	if (o->verbose)
-		log_set_level(LL_DEBUG);
-	r->start_ms = timefmt_now_ms();
-	r->deadline = r->start_ms + (int64_t)r->a.conf.poll_interval * 1000;
-	if (o->rye_only) {
-		if (r->a.conf.rye_api_key == NULL) {
-			fprintf(stderr, "shiptrack-poll: --rye-only: rye_api_key is not set\n");
-			return EXIT_USAGE;
-		}
-		return open_store(r);
-	}
-	co = (struct carrier_opts){
-		.base_url = r->a.conf.carrier_api_url, .api_key = r->a.conf.carrier_api_key,
-		.timeout_s = r->a.conf.carrier_timeout,
-		.concurrency = (int)r->a.conf.poll_concurrency,
-		.limit = { [BUCKET_CREATE] = r->a.conf.carrier_rate_create,
-		    [BUCKET_LIST] = r->a.conf.carrier_rate_list,
-		    [BUCKET_GET] = r->a.conf.carrier_rate_get },
-		.legacy_limit = r->a.conf.carrier_rate_v4,
-		.max_retries = MAX_RETRIES, .max_waits = MAX_WAITS, .max_wait_s = MAX_WAIT_S,
-		.deadline_ms = r->deadline,
-	};
-	if ((r->c = carrier_open(&co, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "shiptrack-poll: %s\n", err);
-		return EXIT_USAGE;
-	}
-	if ((rc = take_lock(r)) != 0)
-		return rc;
-	return open_store(r);
-}
-
 static int
 open_store(struct run *r)
 {
@@ -248,7 +204,7 @@ open_store(struct run *r)
 	 * FULL commit syncs our earlier ones with its own).
 	 */
 	r->a.conf.durability = DURABILITY_NORMAL;
-	if ((r->st = app_store(&r->a)) == NULL) {
+	if ((r->env.st = app_store(&r->a)) == NULL) {
 		fprintf(stderr, "shiptrack-poll: cannot open the database %s\n",
 		    r->a.conf.database);
 		return EXIT_FAILED;
@@ -257,142 +213,110 @@ open_store(struct run *r)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	progress_init(&r->progress, !r->o->verbose);
-	r->reconcile_ms = (int64_t)r->a.conf.reconcile_hours * 3600 * 1000;
-	r->backoff_ms = (int64_t)r->a.conf.poll_interval * 1000;
-	r->rnd = (uint64_t)r->start_ms * 6364136223846793005ULL ^ (uint64_t)getpid();
+	if ((r->rye = poll_rye_new(&r->env)) == NULL) {
+		fprintf(stderr, "shiptrack-poll: out of memory\n");
+		return EXIT_FAILED;
+	}
 	return 0;
 }
 
-static void
-record_run(struct run *r, const char *result, long requests)
+static int
+run_open(struct run *r, const struct opts *o)
 {
-	char started[TIMEFMT_ISO_LEN], finished[TIMEFMT_ISO_LEN], num[32];
-	const struct { const char *key; long v; } nums[] = {
-		{ "poll.requests", requests }, { "poll.registered", r->n.registered },
-		{ "poll.updated", r->n.updated }, { "poll.failed", r->n.failed },
-		{ "poll.rejected", r->n.rejected },
-	};
-	enum store_rc rc;
+	int rc;
 
-	timefmt_iso_utc(r->start_ms - r->start_ms % 1000, started);
-	timefmt_iso_utc(timefmt_now_ms() / 1000 * 1000, finished);
-	if ((rc = store_begin(r->st)) != STORE_OK)
-		goto err;
-	/* A complete sync (or none needed: nothing was registered) moves the cursor. */
-	if (r->list_ok) {
-		snprintf(num, sizeof(num), "%lld", (long long)r->list_start);
-		rc = store_meta_set(r->st, META_LIST_SYNC, num);
+	memset(r, 0, sizeof(*r));
+	r->o = o;
+	r->lock.fd = -1;
+	app_init(&r->a, "shiptrack-poll", o->config, STORE_READWRITE);
+	if (!r->a.conf_ok) {
+		fprintf(stderr, "shiptrack-poll: %s\n", r->a.conf_err);
+		return EXIT_USAGE;
 	}
-	if (rc == STORE_OK)
-		rc = store_meta_set(r->st, "poll.startedAt", started);
-	if (rc == STORE_OK)
-		rc = store_meta_set(r->st, "poll.finishedAt", finished);
-	if (rc == STORE_OK)
-		rc = store_meta_set(r->st, "poll.result", result);
-	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]) && rc == STORE_OK; i++) {
-		snprintf(num, sizeof(num), "%ld", nums[i].v);
-		rc = store_meta_set(r->st, nums[i].key, num);
+	if (o->verbose)
+		log_set_level(LL_DEBUG);
+	r->env = (struct poll_env){ .o = o, .conf = &r->a.conf };
+	r->env.start_ms = timefmt_now_ms();
+	r->env.deadline = r->env.start_ms + (int64_t)r->a.conf.poll_interval * 1000;
+	if (o->rye_only) {
+		if (r->a.conf.rye_api_key == NULL) {
+			fprintf(stderr, "shiptrack-poll: --rye-only: rye_api_key is not set\n");
+			return EXIT_USAGE;
+		}
+		return open_store(r);
 	}
-	if (rc == STORE_OK && strcmp(result, "ok") == 0)
-		rc = store_meta_set(r->st, META_POLL_OK, finished);
-	if (rc == STORE_OK)
-		rc = metrics_store_poll_run(r->st, carrier_stats(r->c),
-		    timefmt_now_ms() - r->start_ms);
-	if (rc == STORE_OK && (rc = store_commit(r->st)) == STORE_OK)
-		return;
-err:
-	store_rollback(r->st);
-	log_error("could not record the run in the database");
-	r->db_error = true;
+	if ((rc = poll_pass_open(&r->env, &r->pass)) != 0)
+		return rc;
+	if ((rc = take_lock(r)) != 0)
+		return rc;
+	return open_store(r);
 }
 
-/* The run's result, for the summary and GET /v1/stats, and its exit status. */
-static const char *
-result_of(const struct run *r, int *rc)
+const char *
+poll_outcome(const struct poll_outcome *ladder, size_t n, int *rc)
 {
-	*rc = EXIT_USAGE;
-	if (r->unauthorized)
-		return "unauthorized";
-	if (r->config_error)
-		return "bad_url";
-	*rc = EXIT_FAILED;
-	if (r->db_error)
-		return "database_error";
-	if (r->client_error)
-		return "client_error";
-	if (r->interrupted)
-		return "interrupted";
-	if (r->quota)
-		return "rate_limited";
-	if (r->cut == LIST_CUT_CAPPED)
-		return "list_page_cap";
-	if (r->cut == LIST_CUT_REPEATED)
-		return "list_repeated";
-	if (r->cut == LIST_CUT_LATE)
-		return "list_out_of_time";
-	if (r->list_wanted && !r->list_ok)
-		return "list_sync_failed";
-	if (r->n.failed > 0 || r->n.rejected > 0)
-		return "some_failed";
+	for (size_t i = 0; i < n; i++)
+		if (ladder[i].applies) {
+			*rc = ladder[i].rc;
+			return ladder[i].result;
+		}
 	*rc = 0;
 	return "ok";
 }
 
-/* "rye: ..." of the summary line. */
-static void
-print_rye(const struct run *r)
+/* poll_record()'s writes, inside its transaction. */
+static enum store_rc
+record_meta(struct store *st, const struct poll_record *r)
 {
-	const struct rye_pass *p = &r->rye;
-	const struct rye_stats *s;
-	long requests = 0;
-	int rc;
-	const char *result;
+	char started[TIMEFMT_ISO_LEN], finished[TIMEFMT_ISO_LEN], key[64], num[32];
+	const struct { const char *name; const char *v; } times[] = {
+		{ "startedAt", started }, { "finishedAt", finished },
+		{ "result", r->result },
+	};
+	enum store_rc rc = STORE_OK;
 
-	if (p->skipped != NULL || p->c == NULL) {
-		printf("rye: skipped (%s); ", p->skipped ? p->skipped :
-		    p->config_error ? "configuration error: see above" : "not run");
-		return;
+	timefmt_iso_utc(r->start_ms - r->start_ms % 1000, started);
+	timefmt_iso_utc(timefmt_now_ms() / 1000 * 1000, finished);
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]) && rc == STORE_OK; i++) {
+		snprintf(key, sizeof(key), "%s.%s", r->pass, times[i].name);
+		rc = store_meta_set(st, key, times[i].v);
 	}
-	s = rye_stats(p->c);
-	for (int op = 0; op < RYE_OP__MAX; op++)
-		requests += s->sent[op];
-	result = poll_rye_result(r, &rc);
-	printf("rye: %ld recovered, %ld intents, %ld shipments, %ld orders read, "
-	    "%ld failed; %ld requests, %ld rate-limited, %ld retried%s%s; ",
-	    p->n.recovered, p->n.intents, p->n.shipments, p->n.orders, p->n.failed,
-	    requests, s->rate_limited, s->retries, rc ? "; " : "", rc ? result : "");
+	for (size_t i = 0; i < r->n && rc == STORE_OK; i++) {
+		snprintf(num, sizeof(num), "%ld", r->nums[i].v);
+		rc = store_meta_set(st, r->nums[i].key, num);
+	}
+	if (rc == STORE_OK && strcmp(r->result, "ok") == 0)
+		rc = store_meta_set(st, r->ok_key, finished);
+	if (rc == STORE_OK && r->more != NULL)
+		rc = r->more(r->arg, st);
+	return rc;
+}
+
+bool
+poll_record(struct store *st, const struct poll_record *r)
+{
+	enum store_rc rc = store_begin(st);
+
+	if (rc == STORE_OK)
+		rc = record_meta(st, r);
+	if (rc == STORE_OK)
+		rc = store_commit(st);
+	if (rc != STORE_OK)
+		store_rollback(st);
+	return rc == STORE_OK;
 }
 
 /* The carrier pass's part of the summary line; its exit status. */
 static int
 finish_carrier(struct run *r, const char **result)
 {
-	const struct carrier_stats *s;
-	long requests;
-	int rc = 0;
-
-	if (r->o->rye_only || r->rye.unauthorized) {
+	if (r->o->rye_only || poll_rye_refused_key(r->rye)) {
 		*result = "ok";
 		printf("carrier: skipped (%s); ", r->o->rye_only ? "--rye-only" :
 		    "Rye refused its key");
 		return 0;
 	}
-	s = carrier_stats(r->c);
-	requests = s->sent[CARRIER_CREATE] + s->sent[CARRIER_LIST] + s->sent[CARRIER_GET];
-	*result = result_of(r, &rc);
-	if (!r->o->dry_run && !r->db_error)
-		record_run(r, *result, requests);
-	printf("%s%ld registered, %ld listed, %ld reconciled, "
-	    "%ld updated, %ld failed, %ld rejected, %ld stalled",
-	    r->o->dry_run ? "dry run: " : "", r->n.registered, r->n.listed,
-	    r->n.reconciled, r->n.updated, r->n.failed, r->n.rejected, r->n.delayed);
-	if (r->o->dry_run)
-		printf(", %ld would be registered", r->n.would_register);
-	printf("; %ld requests (%ld create, %ld list, %ld get), %ld rate-limited, "
-	    "%ld retried; ", requests, s->sent[CARRIER_CREATE],
-	    s->sent[CARRIER_LIST], s->sent[CARRIER_GET], s->rate_limited, s->retries);
-	return rc;
+	return poll_pass_finish(r->pass, result);
 }
 
 /*
@@ -406,22 +330,19 @@ run_finish(struct run *r)
 	const char *result, *rye_result;
 	int rc, rye_rc;
 
-	rye_result = poll_rye_result(r, &rye_rc);
+	rye_result = poll_rye_result(r->rye, &rye_rc);
 	printf("shiptrack-poll: ");
-	print_rye(r);
+	poll_rye_print(r->rye);
 	rc = finish_carrier(r, &result);
 	if (rye_rc > rc || (rc == 0 && rye_rc != 0)) {
 		result = rye_result;
 		rc = rye_rc;
 	}
-	printf("%.1f s; %s\n", (double)(timefmt_now_ms() - r->start_ms) / 1000.0, result);
-	if (r->quota)
-		fprintf(stderr, "shiptrack-poll: the carrier service's rate limit or "
-		    "quota stopped this run; the rest waits for the next one\n");
-	if (r->unauthorized)
-		fprintf(stderr, "shiptrack-poll: the carrier service refused the API "
-		    "key (401): check carrier_api_key\n");
-	if (r->rye.unauthorized)
+	printf("%.1f s; %s\n", (double)(timefmt_now_ms() - r->env.start_ms) / 1000.0,
+	    result);
+	if (r->pass != NULL)
+		poll_pass_warn(r->pass);
+	if (poll_rye_refused_key(r->rye))
 		fprintf(stderr, "shiptrack-poll: Rye refused the API key (401/403): check "
 		    "rye_api_key and rye_auth_scheme; nothing was changed\n");
 	return rc;
@@ -430,11 +351,8 @@ run_finish(struct run *r)
 static void
 run_close(struct run *r)
 {
-	poll_rye_close(r);
-	carrier_close(r->c);
-	free(r->reg);
-	free(r->rec);
-	free(r->pend);
+	poll_rye_close(r->rye);
+	poll_pass_close(r->pass);
 	runlock_release(&r->lock);
 	if (r->a.conf_ok)
 		app_free(&r->a);
@@ -450,9 +368,9 @@ main(int argc, char *argv[])
 	if ((rc = parse_options(argc, argv, &o)) >= 0)
 		return rc;
 	if ((rc = run_open(&r, &o)) == 0) {
-		poll_rye(&r);
-		if (!o.rye_only && !r.rye.unauthorized)
-			poll_pass(&r);
+		poll_rye(r.rye);
+		if (!o.rye_only && !poll_rye_refused_key(r.rye))
+			poll_pass(r.pass);
 		rc = run_finish(&r);
 	}
 	run_close(&r);

@@ -1,13 +1,15 @@
 /*
- * poll_pass: one pass of shiptrack-poll (see poll.h and poll.c's comment).
+ * poll_pass: the carrier pass of shiptrack-poll (see poll.h, poll_pass.h
+ * and poll.c's comment).
  *
  * The carrier client asks feed() for work whenever it could take more:
  * registrations first (POST, a window of 2 x concurrency queued at a time),
  * lookups of numbers that already exist (50 per list request), and, once
- * the list sync is complete, the reconciliations (GET by id).  Each answer
- * comes back to its on_*() callback, which applies it (apply_carrier.h) or
- * decides what its meta.code means; common_outcome() handles what is not
- * about one shipment (401, a used-up quota, a wrong base URL, stopping).
+ * the list sync (poll_list.c) is complete, the reconciliations (GET by
+ * id).  Each answer comes back to its on_*() callback (poll_jobs.c), which
+ * applies it (apply_carrier.h) or decides what its meta.code means;
+ * pass_common_outcome() handles what is not about one shipment (401, a
+ * used-up quota, a wrong base URL, stopping).
  *
  * What the meta.codes mean here (the spec's table):
  *   create 4003 exists        -> look the number up (list, 50 per request)
@@ -23,91 +25,71 @@
  */
 #include "config.h"
 
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "apply_carrier.h"
 #include "log.h"
-#include "poll.h"
+#include "metrics.h"
+#include "poll_pass.h"
 #include "ratelimit.h"
 #include "store_carrier.h"
 #include "timefmt.h"
 
-#define BACKOFF_CAP_MS	(24 * 3600 * 1000LL)
+#define MAX_RETRIES	3
+#define MAX_WAITS	5
+#define MAX_WAIT_S	60
 
-/* One shipment's request: create (maybe twice), get, or waiting for a lookup. */
-struct job {
-	struct run *r;
-	struct carrier_ship sh;
-	const char *slug;	/* sent with the create; NULL: detect */
-	bool slug_dropped;	/* retried without a slug after 4010/4012 */
-	bool recreated;		/* created again after a 4004 */
-};
+/* --- the pass's course ---------------------------------------------------------- */
 
-/* A lookup of up to CARRIER_LOOKUP_MAX numbers whose create said 4003. */
-struct lookup {
-	struct run *r;
-	struct job *jobs[CARRIER_LOOKUP_MAX];
-	size_t n;
-};
-
-static void on_create(void *arg, const struct carrier_result *res);
-
-/* --- small helpers ------------------------------------------------------ */
-
-static bool
-past_deadline(const struct run *r)
+bool
+pass_past_deadline(const struct carrier_pass *p)
 {
-	return timefmt_now_ms() >= r->deadline;
+	return timefmt_now_ms() >= p->deadline;
 }
 
 /* Stop starting work; what is in flight ends as CARRIER_STOPPED. */
 static void
-stop_run(struct run *r)
+stop_run(struct carrier_pass *p)
 {
-	r->stopping = true;
-	carrier_stop(r->c);
+	p->stopping = true;
+	carrier_stop(p->c);
 }
 
-static void
-store_failed(struct run *r, enum store_rc rc)
+void
+pass_store_failed(struct carrier_pass *p, enum store_rc rc)
 {
-	if (rc == STORE_OK || r->db_error)
+	if (rc == STORE_OK || p->db_error)
 		return;
 	log_error("the database failed (%s): stopping the run",
 	    rc == STORE_BUSY ? "busy" : rc == STORE_FULL ? "full" : "error");
-	r->db_error = true;
-	stop_run(r);
+	p->db_error = true;
+	stop_run(p);
 }
 
 static void
-progress(struct run *r, bool final)
+progress(struct carrier_pass *p, bool final)
 {
-	const struct carrier_stats *s = carrier_stats(r->c);
+	const struct carrier_stats *s = carrier_stats(p->c);
 
 	if (final) {
-		progress_end(&r->progress);
+		progress_end(&p->progress);
 		return;
 	}
-	progress_show(&r->progress, "shiptrack-poll: %ld requests; %ld/%zu registered, "
+	progress_show(&p->progress, "shiptrack-poll: %ld requests; %ld/%zu registered, "
 	    "%ld listed, %ld/%zu reconciled, %ld updated, %ld failed",
 	    s->sent[CARRIER_CREATE] + s->sent[CARRIER_LIST] + s->sent[CARRIER_GET],
-	    r->n.registered, r->nreg, r->n.listed, r->n.reconciled, r->nrec,
-	    r->n.updated, r->n.failed + r->n.rejected);
+	    p->n.registered, p->nreg, p->n.listed, p->n.reconciled, p->nrec,
+	    p->n.updated, p->n.failed + p->n.rejected);
 }
 
 /* --- outcomes common to every request ------------------------------------ */
 
-static void
-record_error(struct run *r, const struct carrier_ship *sh, bool for_good,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-/* A per-shipment error: logged, and (not in a dry run) shown to the operator. */
-static void
-record_error(struct run *r, const struct carrier_ship *sh, bool for_good,
+void
+pass_record_error(struct carrier_pass *p, const struct carrier_ship *sh, bool for_good,
     const char *fmt, ...)
 {
 	char msg[400];
@@ -119,44 +101,40 @@ record_error(struct run *r, const struct carrier_ship *sh, bool for_good,
 	log_warn("shipment %lld (%s, order %s): %s", (long long)sh->id,
 	    sh->tracking_number, sh->order_id, msg);
 	if (for_good)
-		r->n.rejected++;
+		p->n.rejected++;
 	else
-		r->n.failed++;
-	if (!r->o->dry_run)
-		store_failed(r, apply_carrier_error(r->st, sh->id, msg, for_good,
-		    timefmt_now_ms(), r->backoff_ms, BACKOFF_CAP_MS));
+		p->n.failed++;
+	if (!p->o->dry_run)
+		pass_store_failed(p, apply_carrier_error(p->st, sh->id, msg, for_good,
+		    timefmt_now_ms(), p->backoff_ms, BACKOFF_CAP_MS));
 }
 
-/*
- * What every kind of request does with an outcome that is not about its
- * shipment in particular.  Returns true when it handled it.
- */
-static bool
-common_outcome(struct run *r, const struct carrier_ship *sh,
+bool
+pass_common_outcome(struct carrier_pass *p, const struct carrier_ship *sh,
     const struct carrier_result *res)
 {
 	switch (res->outcome) {
 	case CARRIER_STOPPED:
 		return true;
 	case CARRIER_UNAUTHORIZED:
-		if (!r->unauthorized)
+		if (!p->unauthorized)
 			log_error("the carrier service refused the API key (HTTP 401): "
 			    "check carrier_api_key");
-		r->unauthorized = true;
-		stop_run(r);
+		p->unauthorized = true;
+		stop_run(p);
 		return true;
 	case CARRIER_RATE_LIMITED:
 		/* Not the shipment's fault: it stays due for the next run. */
-		r->quota = true;
+		p->quota = true;
 		return true;
 	case CARRIER_REFUSED:
 		if (res->code == 404 || res->code == 405) {
-			if (!r->config_error)
+			if (!p->config_error)
 				log_error("the carrier service does not know this route "
 				    "(%d %s): check carrier_api_url", res->code,
 				    res->message);
-			r->config_error = true;
-			stop_run(r);
+			p->config_error = true;
+			stop_run(p);
 			return true;
 		}
 		return false;
@@ -164,7 +142,7 @@ common_outcome(struct run *r, const struct carrier_ship *sh,
 		return false;
 	default:
 		if (sh != NULL)
-			record_error(r, sh, false, "carrier service %s: %s",
+			pass_record_error(p, sh, false, "carrier service %s: %s",
 			    carrier_outcome_name(res->outcome), res->message);
 		return true;
 	}
@@ -172,355 +150,44 @@ common_outcome(struct run *r, const struct carrier_ship *sh,
 
 /* --- applying trackings -------------------------------------------------- */
 
-static void
-apply(struct run *r, int64_t id, const char *order_id,
+void
+pass_apply(struct carrier_pass *p, int64_t id, const char *order_id,
     const struct carrier_tracking *t, bool adopt, long *counter)
 {
 	int64_t now = timefmt_now_ms();
 	struct carrier_apply how = {
 		.adopt = adopt, .fetched = true, .now_ms = now,
 		/* Spread the next reconciliations out over +-10%. */
-		.next_poll_ms = now + (int64_t)((double)r->reconcile_ms *
-		    (0.9 + 0.2 * ratelimit_jitter(&r->rnd))),
+		.next_poll_ms = now + (int64_t)((double)p->reconcile_ms *
+		    (0.9 + 0.2 * ratelimit_jitter(&p->rnd))),
 	};
 	bool changed;
-	enum store_rc rc = apply_carrier_shipment(r->st, id, order_id, t, &how,
-	    r->o->dry_run, &changed);
+	enum store_rc rc = apply_carrier_shipment(p->st, id, order_id, t, &how,
+	    p->o->dry_run, &changed);
 
 	if (rc != STORE_OK) {
-		store_failed(r, rc);
+		pass_store_failed(p, rc);
 		return;
 	}
 	(*counter)++;
 	if (changed) {
-		r->n.updated++;
+		p->n.updated++;
 		log_debug("shipment %lld (order %s): %s%s", (long long)id, order_id,
-		    t->tag ? t->tag : "no tag", r->o->dry_run ? " (dry run)" : "");
+		    t->tag ? t->tag : "no tag", p->o->dry_run ? " (dry run)" : "");
 	}
-}
-
-/* The tracking of a create, get or lookup answer for this shipment. */
-static void
-apply_own(struct run *r, const struct carrier_ship *sh,
-    const struct carrier_tracking *t, long *counter)
-{
-	apply(r, sh->id, sh->order_id, t, true, counter);
-}
-
-/* --- register: create, and what its answers lead to ---------------------- */
-
-static struct job *
-job_new(struct run *r, const struct carrier_ship *sh)
-{
-	struct job *j = calloc(1, sizeof(*j));
-
-	if (j != NULL) {
-		j->r = r;
-		j->sh = *sh;
-	}
-	return j;
-}
-
-static void
-queue_create(struct run *r, struct job *j)
-{
-	struct carrier_new n = {
-		.tracking_number = j->sh.tracking_number,
-		.slug = j->slug_dropped ? NULL : j->slug,
-		.order_id = j->sh.order_id[0] ? j->sh.order_id : NULL,
-	};
-
-	if (carrier_create(r->c, &n, on_create, j) < 0) {
-		record_error(r, &j->sh, false, "cannot build the create request");
-		free(j);
-	}
-}
-
-static void
-want_lookup(struct run *r, struct job *j)
-{
-	if (r->npend == r->cappend) {
-		size_t cap = r->cappend ? 2 * r->cappend : 64;
-		struct job **p = realloc(r->pend, cap * sizeof(*p));
-		if (p == NULL) {
-			record_error(r, &j->sh, false, "out of memory");
-			free(j);
-			return;
-		}
-		r->pend = p;
-		r->cappend = cap;
-	}
-	r->pend[r->npend++] = j;
-}
-
-/* The refusals of a create, by meta.code; true when the job lives on. */
-static bool
-create_refused(struct run *r, struct job *j, const struct carrier_result *res)
-{
-	switch (res->code) {
-	case AS_ALREADY_EXISTS:
-		want_lookup(r, j);
-		return true;
-	case AS_BAD_SLUG:
-	case AS_NO_COURIER:
-		if (j->slug != NULL && !j->slug_dropped) {
-			log_info("shipment %lld: %d with slug %s; once more without",
-			    (long long)j->sh.id, res->code, j->slug);
-			j->slug_dropped = true;
-			queue_create(r, j);
-			return true;
-		}
-		record_error(r, &j->sh, false, "AfterShip cannot tell the courier "
-		    "(%d: %s)", res->code, res->message);
-		return false;
-	case AS_INVALID_NUMBER:
-	case AS_MISSING_NUMBER:
-	case AS_BAD_FORMAT:
-		record_error(r, &j->sh, true, "AfterShip rejected the tracking number "
-		    "(%d: %s); it is not polled any more", res->code, res->message);
-		return false;
-	case AS_NEEDS_POSTAL:
-	case AS_NEEDS_COUNTRY:
-		record_error(r, &j->sh, false, "the courier needs more details than "
-		    "shiptrack has (%d: %s)", res->code, res->message);
-		return false;
-	default:
-		record_error(r, &j->sh, false, "AfterShip refused the tracking "
-		    "(%d: %s)", res->code, res->message);
-		return false;
-	}
-}
-
-static void
-on_create(void *arg, const struct carrier_result *res)
-{
-	struct job *j = arg;
-	struct run *r = j->r;
-
-	if (res->outcome == CARRIER_OK) {
-		if (res->resp->ntrackings > 0)
-			apply_own(r, &j->sh, &res->resp->trackings[0], &r->n.registered);
-		else
-			record_error(r, &j->sh, false, "the create answer held no tracking");
-	} else if (!common_outcome(r, &j->sh, res) &&
-	    create_refused(r, j, res))
-		return;	/* queued again, or waiting for a lookup */
-	free(j);
-}
-
-/* --- lookups of numbers that already exist (4003) ------------------------ */
-
-/* The listed tracking that is this shipment's: same number, same slug if we sent one. */
-static const struct carrier_tracking *
-find_own(const struct carrier_response *resp, const struct job *j)
-{
-	const struct carrier_tracking *any = NULL;
-
-	for (size_t i = 0; i < resp->ntrackings; i++) {
-		const struct carrier_tracking *t = &resp->trackings[i];
-		if (t->tracking_number == NULL ||
-		    strcmp(t->tracking_number, j->sh.tracking_number) != 0)
-			continue;
-		if (j->slug == NULL || j->slug_dropped ||
-		    (t->slug != NULL && strcmp(t->slug, j->slug) == 0))
-			return t;
-		if (any == NULL)
-			any = t;
-	}
-	return any;
-}
-
-static void
-on_lookup(void *arg, const struct carrier_result *res)
-{
-	struct lookup *l = arg;
-	struct run *r = l->r;
-
-	for (size_t i = 0; i < l->n; i++) {
-		struct job *j = l->jobs[i];
-		const struct carrier_tracking *t;
-
-		if (res->outcome != CARRIER_OK) {
-			if (!common_outcome(r, &j->sh, res))
-				record_error(r, &j->sh, false, "looking the number up "
-				    "failed (%d: %s)", res->code, res->message);
-		} else if ((t = find_own(res->resp, j)) != NULL)
-			apply_own(r, &j->sh, t, &r->n.registered);
-		else
-			record_error(r, &j->sh, false, "AfterShip says the tracking "
-			    "exists (4003) but does not list it");
-		free(j);
-	}
-	free(l);
-}
-
-static bool
-queue_lookup(struct run *r)
-{
-	struct lookup *l = calloc(1, sizeof(*l));
-	const char *numbers[CARRIER_LOOKUP_MAX];
-	struct carrier_query q = { .updated_min_ms = -1, .numbers = numbers };
-
-	if (l == NULL)
-		return false;
-	l->r = r;
-	while (l->n < CARRIER_LOOKUP_MAX && r->npend > 0) {
-		struct job *j = r->pend[--r->npend];
-		/* The same number twice (two orders) is asked for once. */
-		bool dup = false;
-		for (size_t i = 0; i < q.nnumbers && !dup; i++)
-			dup = strcmp(numbers[i], j->sh.tracking_number) == 0;
-		if (!dup)
-			numbers[q.nnumbers++] = j->sh.tracking_number;
-		l->jobs[l->n++] = j;
-	}
-	if (carrier_list(r->c, &q, on_lookup, l) < 0) {
-		struct carrier_result res = { .outcome = CARRIER_FAILED,
-		    .message = "cannot build the lookup request" };
-		on_lookup(l, &res);
-	}
-	return true;
-}
-
-/* --- reconcile: get by id ------------------------------------------------ */
-
-static void
-on_get(void *arg, const struct carrier_result *res)
-{
-	struct job *j = arg;
-	struct run *r = j->r;
-
-	if (res->outcome == CARRIER_OK) {
-		if (res->resp->ntrackings > 0)
-			apply_own(r, &j->sh, &res->resp->trackings[0], &r->n.reconciled);
-		else
-			record_error(r, &j->sh, false, "the answer held no tracking");
-	} else if (!common_outcome(r, &j->sh, res)) {
-		if (res->code == AS_NOT_FOUND && !j->recreated && !r->o->dry_run) {
-			/* Gone from AfterShip (deleted, expired): register it again. */
-			log_info("shipment %lld: tracking %s is gone (4004); "
-			    "creating it again", (long long)j->sh.id, j->sh.carrier_id);
-			j->recreated = true;
-			j->slug = j->sh.carrier_slug[0] ? j->sh.carrier_slug :
-			    carrier_slug_for(j->sh.carrier);
-			queue_create(r, j);
-			return;
-		}
-		record_error(r, &j->sh, false, "AfterShip refused the fetch (%d: %s)",
-		    res->code, res->message);
-	}
-	free(j);
-}
-
-/* --- list sync ----------------------------------------------------------- */
-
-static void on_list(void *arg, const struct carrier_result *res);
-
-static void
-queue_list_page(struct run *r, const char *cursor)
-{
-	struct carrier_query q = {
-		.updated_min_ms = r->list_since, .cursor = cursor, .page = r->list_page,
-	};
-
-	if (carrier_list(r->c, &q, on_list, r) < 0) {
-		log_error("cannot build the list request");
-		r->list_done = true;
-	}
-}
-
-/*
- * Whether to ask for the page after this one.  A sync cut short is not
- * recorded as complete, so the next run lists again from the same point
- * and nothing is lost; the run says why in one line and exits 1.
- */
-#define NOT_COMPLETE "not complete: the next run lists again from the same point"
-
-static bool
-want_next_page(struct run *r, const struct carrier_response *resp)
-{
-	switch (carrier_pager_next(&r->pager, resp)) {
-	case CARRIER_PAGE_NEXT:
-		if (!past_deadline(r))
-			return true;
-		r->cut = LIST_CUT_LATE;
-		log_error("list sync: out of time (poll_interval, %ld s) after %ld "
-		    "pages; " NOT_COMPLETE, r->a.conf.poll_interval, r->pager.pages);
-		return false;
-	case CARRIER_PAGE_CAPPED:
-		r->cut = LIST_CUT_CAPPED;
-		log_error("list sync: stopped at poll_max_pages (%ld pages) with the "
-		    "carrier service still offering more; " NOT_COMPLETE,
-		    r->pager.pages);
-		return false;
-	case CARRIER_PAGE_REPEATED:
-		r->cut = LIST_CUT_REPEATED;
-		log_error("list sync: the carrier service answered page %ld with a "
-		    "%s it had given before (a loop); stopped, " NOT_COMPLETE,
-		    r->pager.pages, resp->next_cursor[0] ? "next cursor" : "page");
-		return false;
-	default:
-		return false;	/* the last page */
-	}
-}
-
-static void
-on_list(void *arg, const struct carrier_result *res)
-{
-	struct run *r = arg;
-	const struct carrier_response *resp = res->resp;
-	bool more;
-
-	if (res->outcome != CARRIER_OK) {
-		r->list_done = true;
-		if (!common_outcome(r, NULL, res))
-			log_error("list sync: %s", res->message);
-		else if (res->outcome != CARRIER_STOPPED && res->outcome != CARRIER_UNAUTHORIZED)
-			log_error("list sync: carrier service %s: %s",
-			    carrier_outcome_name(res->outcome), res->message);
-		return;
-	}
-	/*
-	 * Ask for the next page first, and let it go out while this page is
-	 * written (pages come one after another: the cursor is in the answer).
-	 */
-	if ((more = want_next_page(r, resp))) {
-		r->list_page++;
-		queue_list_page(r, resp->next_cursor[0] ? resp->next_cursor : NULL);
-	}
-	for (size_t i = 0; i < resp->ntrackings && !r->stopping; i++) {
-		const struct carrier_tracking *t = &resp->trackings[i];
-		struct carrier_matches m;
-		enum store_rc rc;
-
-		if (i % 16 == 15)
-			carrier_pump(r->c);
-		if ((rc = store_carrier_match(r->st, t->id, t->legacy_id, t->tracking_number,
-		    &m)) != STORE_OK) {
-			store_failed(r, rc);
-			break;
-		}
-		for (size_t k = 0; k < m.n && !r->stopping; k++)
-			apply(r, m.v[k].id, m.v[k].order_id, &resp->trackings[i], false,
-			    &r->n.listed);
-	}
-	if (r->stopping || r->cut != LIST_CUT_NONE)
-		r->list_done = true;
-	else if (!more)
-		r->list_done = r->list_ok = true;
 }
 
 /* --- feeding the client ---------------------------------------------------- */
 
 /* Read a due shipment; false when it is no longer due (a push got there first). */
 static bool
-load_due(struct run *r, int64_t id, bool want_registered, struct carrier_ship *sh)
+load_due(struct carrier_pass *p, int64_t id, bool want_registered, struct carrier_ship *sh)
 {
-	enum store_rc rc = store_carrier_shipment(r->st, id, sh);
+	enum store_rc rc = store_carrier_shipment(p->st, id, sh);
 
 	if (rc != STORE_OK) {
 		if (rc != STORE_NONE)
-			store_failed(r, rc);
+			pass_store_failed(p, rc);
 		return false;
 	}
 	return (sh->carrier_id[0] != '\0') == want_registered &&
@@ -529,121 +196,75 @@ load_due(struct run *r, int64_t id, bool want_registered, struct carrier_ship *s
 }
 
 static bool
-feed_register(struct run *r)
+feed_register(struct carrier_pass *p)
 {
 	struct carrier_ship sh;
-	struct job *j;
 
-	if (!load_due(r, r->reg[r->ireg++], false, &sh))
+	if (!load_due(p, p->reg[p->ireg++], false, &sh))
 		return true;
-	if (r->o->dry_run) {
+	if (p->o->dry_run) {
 		log_info("would register shipment %lld (%s, order %s)",
 		    (long long)sh.id, sh.tracking_number, sh.order_id);
-		r->n.would_register++;
+		p->n.would_register++;
 		return true;
 	}
-	if ((j = job_new(r, &sh)) == NULL)
-		return false;
-	j->slug = carrier_slug_for(sh.carrier);
-	queue_create(r, j);
-	return true;
+	return jobs_register(p, &sh);
 }
 
 static bool
-feed_reconcile(struct run *r)
+feed_reconcile(struct carrier_pass *p)
 {
 	struct carrier_ship sh;
-	struct job *j;
 
-	if (!load_due(r, r->rec[r->irec++], true, &sh))
+	if (!load_due(p, p->rec[p->irec++], true, &sh))
 		return true;
-	if ((j = job_new(r, &sh)) == NULL)
-		return false;
-	if (carrier_get(r->c, sh.carrier_id, on_get, j) < 0) {
-		record_error(r, &sh, false, "cannot build the fetch request");
-		free(j);
-	}
-	return true;
+	return jobs_reconcile(p, &sh);
 }
 
 /* Called by the client whenever it could take more work. */
 static bool
 feed(void *arg)
 {
-	struct run *r = arg;
-	size_t window = 2 * (size_t)r->a.conf.poll_concurrency;
+	struct carrier_pass *p = arg;
+	size_t window = 2 * (size_t)p->conf->poll_concurrency;
 	bool late;
 
-	progress(r, false);
-	if (poll_signal && !r->stopping) {
+	progress(p, false);
+	if (poll_signal && !p->stopping) {
 		log_warn("interrupted: stopping");
-		r->interrupted = true;
-		stop_run(r);
+		p->interrupted = true;
+		stop_run(p);
 	}
-	if (r->stopping)
+	if (p->stopping)
 		return false;
 	/* Past the deadline, or out of quota: no new shipments this run. */
-	if ((late = past_deadline(r) || r->quota)) {
-		carrier_drop_queued(r->c, CARRIER_CREATE);
-		carrier_drop_queued(r->c, CARRIER_GET);
+	if ((late = pass_past_deadline(p) || p->quota)) {
+		carrier_drop_queued(p->c, CARRIER_CREATE);
+		carrier_drop_queued(p->c, CARRIER_GET);
 	}
-	if (!late && r->ireg < r->nreg && carrier_pending(r->c, CARRIER_CREATE) < window)
-		return feed_register(r);
+	if (!late && p->ireg < p->nreg && carrier_pending(p->c, CARRIER_CREATE) < window)
+		return feed_register(p);
 	/* Lookups: a full request, or what is left once the creates are done. */
-	if (r->npend >= CARRIER_LOOKUP_MAX || (r->npend > 0 &&
-	    carrier_pending(r->c, CARRIER_CREATE) == 0 && (late || r->ireg == r->nreg)))
-		return queue_lookup(r);
+	if (p->npend >= CARRIER_LOOKUP_MAX || (p->npend > 0 &&
+	    carrier_pending(p->c, CARRIER_CREATE) == 0 && (late || p->ireg == p->nreg)))
+		return jobs_lookup(p);
 	/* Reconcile only what the list sync did not just bring up to date. */
-	if (!r->list_done)
+	if (!p->list.done)
 		return false;
-	if (!r->rec_loaded) {
-		long left = r->o->limit < 0 ? -1 : r->o->limit - (long)r->nreg;
-		enum store_rc rc = left == 0 ? STORE_OK : store_carrier_due(r->st,
-		    DUE_RECONCILE, timefmt_now_ms(), left, &r->rec, &r->nrec);
-		r->rec_loaded = true;
-		store_failed(r, rc);
+	if (!p->rec_loaded) {
+		long left = p->o->limit < 0 ? -1 : p->o->limit - (long)p->nreg;
+		enum store_rc rc = left == 0 ? STORE_OK : store_carrier_due(p->st,
+		    DUE_RECONCILE, timefmt_now_ms(), left, &p->rec, &p->nrec);
+		p->rec_loaded = true;
+		pass_store_failed(p, rc);
 		return rc == STORE_OK;
 	}
-	if (!late && r->irec < r->nrec && carrier_pending(r->c, CARRIER_GET) < window)
-		return feed_reconcile(r);
+	if (!late && p->irec < p->nrec && carrier_pending(p->c, CARRIER_GET) < window)
+		return feed_reconcile(p);
 	return false;
 }
 
 /* --- the pass ------------------------------------------------------------- */
-
-/* Where the list sync starts: the last complete one minus the margin. */
-static enum store_rc
-plan_list(struct run *r)
-{
-	char v[32];
-	long cursor;
-	bool any;
-	enum store_rc rc = store_meta_get(r->st, META_LIST_SYNC, v, sizeof(v));
-
-	r->list_start = r->start_ms;
-	r->list_since = -1;
-	r->list_page = 1;
-	carrier_pager_init(&r->pager, r->a.conf.poll_max_pages);
-	if (rc == STORE_OK && conf_parse_long(v, 0, LONG_MAX, &cursor) == 0) {
-		r->list_since = cursor - r->a.conf.poll_sync_margin * 1000;
-		if (r->list_since < 0)
-			r->list_since = 0;
-		r->list_wanted = true;
-		return STORE_OK;
-	}
-	if (rc != STORE_OK && rc != STORE_NONE)
-		return rc;
-	/*
-	 * No complete sync yet: list everything if some shipment is
-	 * registered; if none is, this run's creates bring their data, and
-	 * the next run lists from here.
-	 */
-	if ((rc = store_carrier_any_registered(r->st, &any)) != STORE_OK)
-		return rc;
-	r->list_wanted = any;
-	r->list_done = r->list_ok = !any;
-	return STORE_OK;
-}
 
 /*
  * Staleness comes with time alone: shipments that stalled since their last
@@ -654,41 +275,185 @@ plan_list(struct run *r)
 #define STALL_SWEEP_MAX 1000
 
 static void
-sweep_stalls(struct run *r)
+sweep_stalls(struct carrier_pass *p)
 {
 	enum store_rc rc;
 
-	if (r->unauthorized || r->config_error || r->db_error)
+	if (p->unauthorized || p->config_error || p->db_error)
 		return;
-	rc = apply_carrier_stalls(r->st, timefmt_now_ms(), STALL_SWEEP_MAX,
-	    r->o->dry_run, &r->n.delayed);
+	rc = apply_carrier_stalls(p->st, timefmt_now_ms(), STALL_SWEEP_MAX,
+	    p->o->dry_run, &p->n.delayed);
 	if (rc != STORE_OK)
-		store_failed(r, rc);
+		pass_store_failed(p, rc);
 }
 
 void
-poll_pass(struct run *r)
+poll_pass(struct carrier_pass *p)
 {
-	enum store_rc rc = store_carrier_due(r->st, DUE_REGISTER, r->start_ms,
-	    r->o->limit, &r->reg, &r->nreg);
+	enum store_rc rc;
 
+	p->st = p->e->st;
+	rc = store_carrier_due(p->st, DUE_REGISTER, p->start_ms, p->o->limit,
+	    &p->reg, &p->nreg);
 	if (rc == STORE_OK)
-		rc = plan_list(r);
+		rc = list_sync_plan(p);
 	if (rc != STORE_OK) {
-		store_failed(r, rc);
+		pass_store_failed(p, rc);
 		return;
 	}
-	if (r->list_wanted)
-		queue_list_page(r, NULL);
-	if (carrier_run(r->c, feed, r) < 0) {
+	if (p->list.wanted)
+		list_sync_start(p);
+	if (carrier_run(p->c, feed, p) < 0) {
 		log_error("the transfer loop failed (curl multi interface)");
-		r->client_error = true;
+		p->client_error = true;
 	}
-	/* Lookups still waiting when the run stopped: nothing was recorded. */
-	for (size_t i = 0; i < r->npend; i++)
-		free(r->pend[i]);
-	r->npend = 0;
-	sweep_stalls(r);
-	progress(r, true);
+	jobs_drop_waiting(p);
+	sweep_stalls(p);
+	progress(p, true);
 }
 
+/* --- opening, the run's record, the summary --------------------------------- */
+
+int
+poll_pass_open(const struct poll_env *e, struct carrier_pass **out)
+{
+	const struct conf *c = e->conf;
+	struct carrier_opts co = {
+		.base_url = c->carrier_api_url, .api_key = c->carrier_api_key,
+		.timeout_s = c->carrier_timeout, .concurrency = (int)c->poll_concurrency,
+		.limit = { [BUCKET_CREATE] = c->carrier_rate_create,
+		    [BUCKET_LIST] = c->carrier_rate_list,
+		    [BUCKET_GET] = c->carrier_rate_get },
+		.legacy_limit = c->carrier_rate_v4,
+		.max_retries = MAX_RETRIES, .max_waits = MAX_WAITS, .max_wait_s = MAX_WAIT_S,
+		.deadline_ms = e->deadline,
+	};
+	struct carrier_pass *p = calloc(1, sizeof(*p));
+	char err[512];
+
+	if ((*out = p) == NULL) {
+		fprintf(stderr, "shiptrack-poll: out of memory\n");
+		return EXIT_FAILED;
+	}
+	p->e = e;
+	p->o = e->o;
+	p->conf = c;
+	p->start_ms = e->start_ms;
+	p->deadline = e->deadline;
+	p->reconcile_ms = (int64_t)c->reconcile_hours * 3600 * 1000;
+	p->backoff_ms = (int64_t)c->poll_interval * 1000;
+	p->rnd = (uint64_t)p->start_ms * 6364136223846793005ULL ^ (uint64_t)getpid();
+	progress_init(&p->progress, !p->o->verbose);
+	if ((p->c = carrier_open(&co, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "shiptrack-poll: %s\n", err);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* The run's result, for the summary and GET /v1/stats, and its exit status. */
+static const char *
+result_of(const struct carrier_pass *p, int *rc)
+{
+	/* The first that applies, worst first. */
+	const struct poll_outcome ladder[] = {
+		{ p->unauthorized, "unauthorized", EXIT_USAGE },
+		{ p->config_error, "bad_url", EXIT_USAGE },
+		{ p->db_error, "database_error", EXIT_FAILED },
+		{ p->client_error, "client_error", EXIT_FAILED },
+		{ p->interrupted, "interrupted", EXIT_FAILED },
+		{ p->quota, "rate_limited", EXIT_FAILED },
+		{ p->list.cut == LIST_CUT_CAPPED, "list_page_cap", EXIT_FAILED },
+		{ p->list.cut == LIST_CUT_REPEATED, "list_repeated", EXIT_FAILED },
+		{ p->list.cut == LIST_CUT_LATE, "list_out_of_time", EXIT_FAILED },
+		{ p->list.wanted && !p->list.ok, "list_sync_failed", EXIT_FAILED },
+		{ p->n.failed > 0 || p->n.rejected > 0, "some_failed", EXIT_FAILED },
+	};
+
+	return poll_outcome(ladder, sizeof(ladder) / sizeof(ladder[0]), rc);
+}
+
+/* What a run records besides poll_record()'s: the cursor, the metrics. */
+static enum store_rc
+record_more(void *arg, struct store *st)
+{
+	struct carrier_pass *p = arg;
+	enum store_rc rc = STORE_OK;
+	char num[32];
+
+	/* A complete sync (or none needed: nothing was registered) moves the cursor. */
+	if (p->list.ok) {
+		snprintf(num, sizeof(num), "%lld", (long long)p->list.start);
+		rc = store_meta_set(st, META_LIST_SYNC, num);
+	}
+	if (rc == STORE_OK)
+		rc = metrics_store_poll_run(st, carrier_stats(p->c),
+		    timefmt_now_ms() - p->start_ms);
+	return rc;
+}
+
+static void
+record_run(struct carrier_pass *p, const char *result, long requests)
+{
+	const struct poll_num nums[] = {
+		{ "poll.requests", requests }, { "poll.registered", p->n.registered },
+		{ "poll.updated", p->n.updated }, { "poll.failed", p->n.failed },
+		{ "poll.rejected", p->n.rejected },
+	};
+	const struct poll_record rec = {
+		.pass = "poll", .start_ms = p->start_ms, .result = result,
+		.ok_key = META_POLL_OK, .nums = nums, .n = sizeof(nums) / sizeof(nums[0]),
+		.more = record_more, .arg = p,
+	};
+
+	if (!poll_record(p->st, &rec)) {
+		log_error("could not record the run in the database");
+		p->db_error = true;
+	}
+}
+
+int
+poll_pass_finish(struct carrier_pass *p, const char **result)
+{
+	const struct carrier_stats *s = carrier_stats(p->c);
+	long requests = s->sent[CARRIER_CREATE] + s->sent[CARRIER_LIST] +
+	    s->sent[CARRIER_GET];
+	int rc = 0;
+
+	*result = result_of(p, &rc);
+	if (!p->o->dry_run && !p->db_error)
+		record_run(p, *result, requests);
+	printf("%s%ld registered, %ld listed, %ld reconciled, "
+	    "%ld updated, %ld failed, %ld rejected, %ld stalled",
+	    p->o->dry_run ? "dry run: " : "", p->n.registered, p->n.listed,
+	    p->n.reconciled, p->n.updated, p->n.failed, p->n.rejected, p->n.delayed);
+	if (p->o->dry_run)
+		printf(", %ld would be registered", p->n.would_register);
+	printf("; %ld requests (%ld create, %ld list, %ld get), %ld rate-limited, "
+	    "%ld retried; ", requests, s->sent[CARRIER_CREATE],
+	    s->sent[CARRIER_LIST], s->sent[CARRIER_GET], s->rate_limited, s->retries);
+	return rc;
+}
+
+void
+poll_pass_warn(const struct carrier_pass *p)
+{
+	if (p->quota)
+		fprintf(stderr, "shiptrack-poll: the carrier service's rate limit or "
+		    "quota stopped this run; the rest waits for the next one\n");
+	if (p->unauthorized)
+		fprintf(stderr, "shiptrack-poll: the carrier service refused the API "
+		    "key (401): check carrier_api_key\n");
+}
+
+void
+poll_pass_close(struct carrier_pass *p)
+{
+	if (p == NULL)
+		return;
+	carrier_close(p->c);
+	free(p->reg);
+	free(p->rec);
+	free(p->pend);
+	free(p);
+}

@@ -43,7 +43,7 @@
 #include "apply.h"
 #include "event.h"
 #include "log.h"
-#include "poll.h"
+#include "poll_rye.h"
 #include "rye.h"
 #include "store_carrier.h"
 #include "store_rye.h"
@@ -56,7 +56,7 @@
 #define META_CURSOR	"ryesync.events.cursor"	/* oldest first: the last page's end */
 
 struct sweep {
-	struct run *r;
+	struct rye_pass *p;
 	bool oldest_first;
 	int64_t mark, walk_top;		/* -1: none */
 	char walk[RYE_MAX_CURSOR + 1], cursor[RYE_MAX_CURSOR + 1];
@@ -87,7 +87,7 @@ meta_ms(struct store *st, const char *key)
 static void
 load(struct sweep *s)
 {
-	struct store *st = s->r->st;
+	struct store *st = s->p->st;
 	char order[16] = "";
 
 	(void)store_meta_get(st, META_ORDER, order, sizeof(order));
@@ -123,9 +123,9 @@ store_event(struct sweep *s, const struct rye_event *e, int64_t now, enum store_
 	switch (event_parse(SIG_RYE_V2, e->raw, e->raw_len, &ev, why, sizeof(why))) {
 	case EVENT_OK:
 		ev.source = "sync";
-		*rc = apply_event_in_tx(s->r->st, &ev, e->raw, e->raw_len, now, &dup);
+		*rc = apply_event_in_tx(s->p->st, &ev, e->raw, e->raw_len, now, &dup);
 		if (*rc == STORE_OK && !dup) {
-			s->r->rye.n.recovered++;
+			s->p->n.recovered++;
 			s->stored = true;
 			log_info("rye: recovered event %s (%s)", ev.id, ev.type);
 		}
@@ -134,7 +134,7 @@ store_event(struct sweep *s, const struct rye_event *e, int64_t now, enum store_
 		break;	/* a verification challenge: nothing to keep */
 	default:
 		log_warn("rye: listed event %s is not one to store: %s", e->id, why);
-		s->r->rye.n.unreadable++;
+		s->p->n.unreadable++;
 		break;
 	}
 	event_free(&ev);
@@ -176,37 +176,37 @@ page_times(struct sweep *s, const struct rye_answer *a, struct page *pg)
 static bool
 page(struct sweep *s, struct rye_pager *pager, struct page *pg, const char *key)
 {
-	struct run *r = s->r;
+	struct rye_pass *p = s->p;
 	struct rye_answer a;
 	enum store_rc rc = STORE_OK;
 	const char *end;
 	int64_t now;
 
-	rye_list_events(r->rye.c, pager->after, RYE_PAGE_MAX, &a);
+	rye_list_events(p->c, pager->after, RYE_PAGE_MAX, &a);
 	s->pages++;
 	if (a.result != RYE_OK) {
-		poll_rye_answer_failed(r, &a, "the events list");
+		poll_rye_answer_failed(p, &a, "the events list");
 		rye_answer_free(&a);
 		return false;
 	}
 	page_times(s, &a, pg);
-	pg->fresh = r->rye.n.recovered;
+	pg->fresh = p->n.recovered;
 	end = a.page.end_cursor;
 	if (end != NULL && *end != '\0')
 		snprintf(s->cursor, sizeof(s->cursor), "%s", end);
 	now = timefmt_now_ms();
-	if ((rc = store_begin(r->st)) == STORE_OK) {
+	if ((rc = store_begin(p->st)) == STORE_OK) {
 		for (size_t i = 0; i < a.nevents && store_event(s, &a.events[i], now, &rc); i++)
 			;
 		if (rc == STORE_OK && key != NULL && end != NULL && *end != '\0')
-			rc = store_meta_set(r->st, key, end);
+			rc = store_meta_set(p->st, key, end);
 		if (rc == STORE_OK)
-			rc = store_commit(r->st);
+			rc = store_commit(p->st);
 		if (rc != STORE_OK)
-			store_rollback(r->st);
+			store_rollback(p->st);
 	}
-	poll_rye_store_failed(r, rc);
-	pg->fresh = r->rye.n.recovered - pg->fresh;
+	poll_rye_store_failed(p, rc);
+	pg->fresh = p->n.recovered - pg->fresh;
 	pg->more = rye_pager_next(pager, &a);
 	pg->end = pager->stop == RYE_PAGER_END;
 	rye_answer_free(&a);
@@ -219,24 +219,24 @@ page(struct sweep *s, struct rye_pager *pager, struct page *pg, const char *key)
 static bool
 go_on(struct sweep *s, const struct rye_pager *pager, const struct page *pg)
 {
-	struct run *r = s->r;
+	struct rye_pass *p = s->p;
 
 	if (pager->stop == RYE_PAGER_PAGE_CAP) {
-		r->rye.cut = RYE_CUT_PAGE_CAP;
+		p->cut = RYE_CUT_PAGE_CAP;
 		log_error("rye: events sweep stopped at poll_max_pages (%zu pages) with "
 		    "Rye still offering more; not complete: the next run goes on",
 		    pager->pages);
 		return false;
 	}
 	if (pager->stop == RYE_PAGER_REPEATED_CURSOR) {
-		r->rye.cut = RYE_CUT_REPEATED;
+		p->cut = RYE_CUT_REPEATED;
 		log_error("rye: events sweep: Rye gave a cursor it had given before (a "
 		    "loop) after %zu pages; stopped, not complete", pager->pages);
 		return false;
 	}
-	if (pg->more && !poll_rye_going(r)) {
-		if (r->rye.late)
-			r->rye.cut = RYE_CUT_LATE;
+	if (pg->more && !poll_rye_going(p)) {
+		if (p->late)
+			p->cut = RYE_CUT_LATE;
 		return false;
 	}
 	return pg->more;
@@ -257,13 +257,13 @@ top_down(struct sweep *s, int64_t stop_at, int64_t quiet_at, int64_t *newest,
 	bool complete = false;
 
 	*newest = -1;
-	if (rye_pager_init(&pager, (size_t)s->r->a.conf.poll_max_pages) < 0)
+	if (rye_pager_init(&pager, (size_t)s->p->conf->poll_max_pages) < 0)
 		return false;
 	while (page(s, &pager, &pg, walk_key)) {
 		if (pg.newest > *newest)
 			*newest = pg.newest;
 		if (walk_key != NULL && s->walk_top < 0 && *newest >= 0 &&
-		    put_ms(s->r->st, META_WALK_TOP, s->walk_top = *newest) != STORE_OK)
+		    put_ms(s->p->st, META_WALK_TOP, s->walk_top = *newest) != STORE_OK)
 			break;
 		if ((stop_at >= 0 && pg.oldest >= 0 && pg.oldest < stop_at) || pg.end ||
 		    (quiet_at >= 0 && pg.fresh == 0 && pg.oldest >= 0 && pg.oldest <= quiet_at)) {
@@ -285,7 +285,7 @@ forward(struct sweep *s, const char *from, const char *key)
 	struct page pg;
 	bool complete = false;
 
-	if (rye_pager_init(&pager, (size_t)s->r->a.conf.poll_max_pages) < 0)
+	if (rye_pager_init(&pager, (size_t)s->p->conf->poll_max_pages) < 0)
 		return false;
 	snprintf(pager.after, sizeof(pager.after), "%s", from);
 	while (page(s, &pager, &pg, key)) {
@@ -306,7 +306,7 @@ forward(struct sweep *s, const char *from, const char *key)
 static void
 finish_walk(struct sweep *s)
 {
-	struct store *st = s->r->st;
+	struct store *st = s->p->st;
 	enum store_rc rc = store_begin(st);
 
 	if (rc == STORE_OK && s->oldest_first)
@@ -323,25 +323,25 @@ finish_walk(struct sweep *s)
 		rc = store_commit(st);
 	if (rc != STORE_OK)
 		store_rollback(st);
-	poll_rye_store_failed(s->r, rc);
+	poll_rye_store_failed(s->p, rc);
 }
 
 bool
-poll_rye_sweep(struct run *r)
+poll_rye_sweep(struct rye_pass *p)
 {
-	struct sweep s = { .r = r };
+	struct sweep s = { .p = p };
 	int64_t newest;
 
 	load(&s);
 	if (s.oldest_first && !s.walking && s.cursor[0]) {
 		(void)forward(&s, s.cursor, META_CURSOR);
 	} else if (s.mark >= 0 && !s.walking) {
-		if (top_down(&s, s.mark - r->rye.margin_ms, s.mark, &newest, NULL) &&
+		if (top_down(&s, s.mark - p->margin_ms, s.mark, &newest, NULL) &&
 		    newest > s.mark)
-			poll_rye_store_failed(r, put_ms(r->st, META_MARK, newest));
+			poll_rye_store_failed(p, put_ms(p->st, META_MARK, newest));
 	} else if (s.walking && s.walk_top >= 0) {
 		/* A first walk under way: what came since it began, then on from its place. */
-		if (!top_down(&s, s.walk_top - r->rye.margin_ms, s.walk_top, &newest, NULL))
+		if (!top_down(&s, s.walk_top - p->margin_ms, s.walk_top, &newest, NULL))
 			return s.stored;
 		if (newest > s.walk_top)
 			s.walk_top = newest;

@@ -16,23 +16,19 @@
 #include <sys/stat.h>
 
 #include "app.h"
-#include "apply.h"
-#include "deliver.h"
+#include "apply_replay.h"
 #include "event.h"
 #include "http.h"
 #include "link.h"
-#include "log.h"
-#include "notify.h"
+#include "num.h"
+#include "outbox_run.h"
+#include "outbox_send.h"
 #include "progress.h"
 #include "runlock.h"
-#include "rye_record.h"
-#include "sender.h"
-#include "sig.h"
 #include "stats.h"
 #include "store_facts.h"
-#include "store_outbox.h"
-#include "store_rye.h"
 #include "timefmt.h"
+#include "valid.h"
 
 #define EXIT_USAGE 2
 
@@ -212,147 +208,60 @@ cmd_check(struct app *a, int argc, char *argv[])
 	if (a->conf.smtp_allow_plaintext_auth)
 		printf("  WARNING: smtp_allow_plaintext_auth = 1: the SMTP password may"
 		    " cross the network in clear text\n");
-	if (sender_check_conf(&a->conf, result, sizeof(result)) < 0) {
+	if (outbox_run_check_conf(&a->conf, result, sizeof(result)) < 0) {
 		printf("notifications: %s\n", result);
 		return EXIT_USAGE;
 	}
 	printf("database: %s\n", a->conf.database);
 	if ((st = app_store(a)) == NULL)
 		return 1;
-	if (store_check(st, &ck) != STORE_OK || strcmp(ck.integrity, "ok") != 0) {
+	if (store_check(st, &ck) != STORE_OK ||
+	    strcmp(ck.integrity, "ok") != 0) {
 		printf("integrity: FAILED: %s\n", ck.integrity);
 		return 1;
 	}
 	printf("integrity: ok\nschema: %d\n", ck.schema);
 	for (size_t i = 0; i < ck.ncounts; i++)
-		printf("  %-20s %lld\n", ck.count[i].table, (long long)ck.count[i].rows);
+		printf("  %-20s %lld\n", ck.count[i].table,
+		    (long long)ck.count[i].rows);
 	return check_locks(&a->conf) > 0 ? 1 : 0;
 }
 
-static enum sig_scheme
-scheme_of(const char *name)
+/* apply_replay()'s progress line. */
+static void
+replay_shown(void *arg, const struct apply_replay_counts *n)
 {
-	for (int s = 0; s < SIG__MAX; s++)
-		if (strcmp(apply_scheme_name((enum sig_scheme)s), name) == 0)
-			return (enum sig_scheme)s;
-	return SIG__MAX;
-}
+	struct progress *p = arg;
 
-struct replay {
-	struct store *st;
-	long events, skipped, orders;
-	int64_t total;		/* events stored, for the progress line */
-	struct progress p;
-	enum store_rc rc;
-};
-
-/*
- * What is derived from one event's body, again.  A gen-2 shipment's event
- * names the intent its shipment's observation names (store_rye.h).
- */
-static enum store_rc
-rederive(struct store *st, int64_t seq, const struct event *ev)
-{
-	char intent[EVENT_MAX_ID + 1];
-	struct event_derived d = {
-		.type = ev->type, .order_id = ev->order_id, .created_at = ev->created_at,
-		.created_ms = ev->created.ms, .marketplace = ev->marketplace,
-		.subject = ev->subject, .status = ev->status,
-	};
-	enum store_rc rc;
-
-	if (apply_waits_for_intent(ev)) {
-		rc = store_rye_subject_order(st, ev->subject, RYE_RECORD_SHIPMENT, intent,
-		    sizeof(intent));
-		if (rc == STORE_OK)
-			d.order_id = intent;
-		else if (rc != STORE_NONE)
-			return rc;
-	}
-	return store_event_rederive(st, seq, &d);
-}
-
-/* Re-read one stored event with today's parser and re-apply its effects. */
-static int
-replay_event(void *arg, const struct event_row *r)
-{
-	struct replay *rp = arg;
-	struct event ev;
-	char why[160];
-
-	if (event_parse_record(scheme_of(r->scheme), r->body, r->body_len, &ev, why,
-	    sizeof(why)) != EVENT_OK) {
-		/* Kept as stored: a later parser may read it. */
-		log_warn("replay: event seq %lld no longer parses: %s",
-		    (long long)r->seq, why);
-		rp->skipped++;
-		event_free(&ev);
-		return 0;
-	}
-	/*
-	 * An AfterShip push names no order: it was matched to one through
-	 * its tracking number when it arrived.  Keep that match.
-	 */
-	if (ev.order_id == NULL && ev.scheme == SIG_AFTERSHIP)
-		ev.order_id = r->order_id;
-	ev.source = r->source;
-	rp->rc = rederive(rp->st, r->seq, &ev);
-	if (rp->rc == STORE_OK)
-		rp->rc = apply_event_effects(rp->st, &ev);
-	event_free(&ev);
-	rp->events++;
-	progress_show(&rp->p, "shiptrack replay: %ld of %lld events", rp->events,
-	    (long long)rp->total);
-	return rp->rc == STORE_OK ? 0 : 1;
-}
-
-static int
-replay_order(void *arg, const char *id)
-{
-	struct replay *rp = arg;
-
-	rp->rc = apply_recompute_order(rp->st, id, timefmt_now_ms(), true);
-	rp->orders++;
-	progress_show(&rp->p, "shiptrack replay: %ld events; %ld orders rebuilt",
-	    rp->events, rp->orders);
-	return rp->rc == STORE_OK ? 0 : 1;
+	if (n->orders == 0)
+		progress_show(p, "shiptrack replay: %ld of %lld events", n->events,
+		    (long long)n->total);
+	else
+		progress_show(p, "shiptrack replay: %ld events; %ld orders rebuilt",
+		    n->events, n->orders);
 }
 
 static int
 cmd_replay(struct app *a, int argc, char *argv[])
 {
-	struct replay rp = { .rc = STORE_OK };
+	struct apply_replay_counts n;
+	struct progress p;
+	struct store *st;
 	enum store_rc rc;
 
 	if (no_args(argc, argv[0]) < 0)
 		return EXIT_USAGE;
-	if ((rp.st = app_store(a)) == NULL)
+	if ((st = app_store(a)) == NULL)
 		return 1;
-	progress_init(&rp.p, true);
-	/* One transaction: a failed replay leaves the old state intact. */
-	rc = store_begin(rp.st);
-	if (rc == STORE_OK)
-		rc = store_event_count(rp.st, &rp.total);
-	if (rc == STORE_OK)
-		rc = store_reset_derived(rp.st);
-	if (rc == STORE_OK)
-		rc = store_rye_reset_derived(rp.st);
-	if (rc == STORE_OK)
-		rc = store_all_events(rp.st, replay_event, &rp);
-	if (rc == STORE_OK && (rc = rp.rc) == STORE_OK)
-		rc = store_prune_derived(rp.st);
-	if (rc == STORE_OK)
-		rc = store_event_order_ids(rp.st, replay_order, &rp);
-	if (rc == STORE_OK && (rc = rp.rc) == STORE_OK)
-		rc = store_commit(rp.st);
-	progress_end(&rp.p);
+	progress_init(&p, true);
+	rc = apply_replay(st, replay_shown, &p, &n);
+	progress_end(&p);
 	if (rc != STORE_OK) {
-		store_rollback(rp.st);
 		fprintf(stderr, "shiptrack replay: failed; nothing was changed\n");
 		return 1;
 	}
 	printf("replayed %ld events into %ld orders (%ld could not be parsed)"
-	    " in %.1f s\n", rp.events, rp.orders, rp.skipped, progress_seconds(&rp.p));
+	    " in %.1f s\n", n.events, n.orders, n.skipped, progress_seconds(&p));
 	return 0;
 }
 
@@ -495,11 +404,11 @@ cmd_contact(struct app *a, int argc, char *argv[])
 		fprintf(stderr, "usage: shiptrack contact ORDER_ID ADDRESS\n");
 		return EXIT_USAGE;
 	}
-	if (!notify_order_id_ok(argv[1])) {
+	if (!valid_order_id(argv[1])) {
 		fprintf(stderr, "shiptrack contact: not a valid order id\n");
 		return EXIT_USAGE;
 	}
-	if (!notify_address_ok(argv[2])) {
+	if (!valid_address(argv[2])) {
 		fprintf(stderr, "shiptrack contact: not a plain e-mail address (one @,"
 		    " printable ASCII, no spaces, angle brackets, quotes or commas)\n");
 		return EXIT_USAGE;
@@ -520,7 +429,7 @@ cmd_contact(struct app *a, int argc, char *argv[])
 }
 
 static int
-notify_args(int argc, char *argv[], struct sender_opts *o)
+notify_args(int argc, char *argv[], struct outbox_run_opts *o)
 {
 	const char *v = NULL;
 
@@ -531,7 +440,7 @@ notify_args(int argc, char *argv[], struct sender_opts *o)
 			v = argv[i] + 8;
 		else
 			v = "";
-		if (conf_parse_long(v, 1, 1000000, &o->limit) < 0) {
+		if (num_parse_long(v, 1, 1000000, &o->limit) < 0) {
 			fprintf(stderr, "usage: shiptrack notify [--limit N]\n");
 			return -1;
 		}
@@ -546,8 +455,8 @@ notify_args(int argc, char *argv[], struct sender_opts *o)
 static int
 cmd_notify(struct app *a, int argc, char *argv[])
 {
-	struct sender_opts o = { .limit = 0 };
-	struct sender_stats s;
+	struct outbox_run_opts o = { .limit = 0 };
+	struct outbox_run_stats s;
 	struct store *st;
 	enum store_rc rc;
 	struct runlock lock;
@@ -555,7 +464,7 @@ cmd_notify(struct app *a, int argc, char *argv[])
 
 	if (notify_args(argc, argv, &o) < 0)
 		return EXIT_USAGE;
-	if (sender_check_conf(&a->conf, err, sizeof(err)) < 0) {
+	if (outbox_run_check_conf(&a->conf, err, sizeof(err)) < 0) {
 		fprintf(stderr, "shiptrack notify: %s\n", err);
 		return EXIT_USAGE;
 	}
@@ -570,12 +479,12 @@ cmd_notify(struct app *a, int argc, char *argv[])
 		fprintf(stderr, "shiptrack notify: %s\n", err);
 		return 1;
 	}
-	if ((st = app_store(a)) == NULL || deliver_init() < 0) {
+	if ((st = app_store(a)) == NULL || outbox_send_init() < 0) {
 		runlock_release(&lock);
 		return 1;
 	}
-	rc = sender_run(&a->conf, st, &o, &s);
-	deliver_cleanup();
+	rc = outbox_run(&a->conf, st, &o, &s);
+	outbox_send_cleanup();
 	runlock_release(&lock);
 	printf("notify: %ld notifications, %ld sent, %ld skipped, %ld to retry,"
 	    " %ld failed, %ld interrupted runs recovered\n", s.rows, s.sent,

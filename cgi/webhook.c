@@ -11,8 +11,8 @@
  * kept as evidence.
  *
  * Under FastCGI the process runs `threads` request threads and commits
- * their writes together (batch.h: group commit); in CGI mode the same
- * code path commits a batch of one.
+ * their writes together (inbox.h, on batch.h's group commit); in CGI mode
+ * the same code path commits a batch of one.
  */
 #include "config.h"
 
@@ -21,10 +21,10 @@
 #include <string.h>
 
 #include "app.h"
-#include "apply.h"
 #include "batch.h"
 #include "event.h"
 #include "http.h"
+#include "inbox.h"
 #include "log.h"
 #include "metrics.h"
 #include "sig.h"
@@ -37,15 +37,17 @@ struct receiver {
 	struct app app;
 	struct batch *batch;
 };
-#define RETRY_AFTER "Retry-After: 5\r\n"
 
-/* A refusal that stores nothing: counted (metrics.h), then answered. */
+/*
+ * A refusal that stores nothing: counted (metrics.h, by its code), then
+ * answered from the error table (http_error.h); msg NULL: the table's.
+ */
 static void
-refuse(struct http_req *req, int status, const char *code, const char *msg,
+refuse(struct http_req *req, enum http_error e, const char *msg,
     const char *extra)
 {
-	metric_add(metric_rejected(code), 1);
-	http_send_error(req, status, code, msg, extra);
+	metric_add(metric_rejected(http_error_code(e)), 1);
+	http_send_error(req, e, msg, extra);
 }
 
 /*
@@ -108,34 +110,17 @@ find_sender(struct http_req *req, const char **value)
 static bool
 read_body(struct http_req *req, const struct app *a, struct buf *body)
 {
-	switch (http_read_body(req, (size_t)a->conf.max_body, body)) {
-	case BODY_OK:
-		return true;
-	case BODY_TOO_LARGE:
-		refuse(req, 413, "payload_too_large",
-		    "the body is larger than this receiver accepts", NULL);
-		break;
-	case BODY_BAD_LENGTH:
-		refuse(req, 400, "bad_length",
-		    "the body does not match CONTENT_LENGTH", NULL);
-		break;
-	case BODY_TIMEOUT:
-		refuse(req, 408, "timeout",
-		    "the body did not arrive in time", NULL);
-		break;
-	case BODY_IO:
-		refuse(req, 400, "bad_request",
-		    "the body could not be read", NULL);
-		break;
-	}
-	return false;
+	enum http_error e = http_read_body(req, (size_t)a->conf.max_body, body);
+
+	if (e != HTTP_ERR_NONE)
+		refuse(req, e, NULL, NULL);
+	return e == HTTP_ERR_NONE;
 }
 
 static void
 answer_unavailable(struct http_req *req)
 {
-	refuse(req, 503, "unavailable",
-	    "storage is unavailable; retry later", RETRY_AFTER);
+	refuse(req, HTTP_ERR_UNAVAILABLE, NULL, NULL);
 }
 
 static void
@@ -161,44 +146,45 @@ answer_challenge(struct http_req *req, const char *challenge)
 /* A signed body we refuse: keep it, then answer 400 (or 503 if not kept). */
 static void
 reject(struct http_req *req, struct receiver *r, const struct sender *s,
-    const char *code, const char *why, const struct buf *body)
+    enum http_error e, const char *why, const struct buf *body)
 {
-	struct batch_item it = {
-		.kind = BATCH_REJECT, .scheme = apply_scheme_name(s->scheme),
-		.reason = why, .code = code, .body = body->data, .len = body->len,
+	struct inbox_item it = {
+		.kind = INBOX_REJECT, .scheme = sig_scheme_name(s->scheme),
+		.reason = why, .code = http_error_code(e), .body = body->data,
+		.len = body->len,
 	};
 
-	if (batch_submit(r->batch, &it) != STORE_OK) {
+	if (inbox_submit(r->batch, &it) != STORE_OK) {
 		answer_unavailable(req);
 		return;
 	}
-	log_warn("rejected %s delivery: %s", apply_scheme_name(s->scheme), why);
-	http_send_error(req, 400, code, why, NULL);
+	log_warn("rejected %s delivery: %s", sig_scheme_name(s->scheme), why);
+	http_send_error(req, e, why, NULL);
 }
 
 static void
 process(struct http_req *req, struct receiver *r, const struct sender *s,
     const struct buf *body)
 {
-	static const char *const codes[] = {
-		[EVENT_INVALID_JSON] = "invalid_json",
-		[EVENT_MISSING_FIELD] = "missing_field",
-		[EVENT_INVALID_FIELD] = "invalid_field",
+	static const enum http_error errors[] = {
+		[EVENT_INVALID_JSON] = HTTP_ERR_INVALID_JSON,
+		[EVENT_MISSING_FIELD] = HTTP_ERR_MISSING_FIELD,
+		[EVENT_INVALID_FIELD] = HTTP_ERR_INVALID_FIELD,
 	};
 	struct event ev;
 	char why[160];
 	enum event_rc rc = event_parse(s->scheme, body->data, body->len, &ev,
 	    why, sizeof(why));
-	struct batch_item it = {
-		.kind = BATCH_EVENT, .ev = &ev, .body = body->data, .len = body->len,
+	struct inbox_item it = {
+		.kind = INBOX_EVENT, .ev = &ev, .body = body->data, .len = body->len,
 	};
 
 	if (rc == EVENT_HANDSHAKE) {
 		metric_add(M_WEBHOOK_CHALLENGE, 1);
 		answer_challenge(req, ev.challenge);
 	} else if (rc != EVENT_OK)
-		reject(req, r, s, codes[rc], why, body);
-	else if (batch_submit(r->batch, &it) != STORE_OK)
+		reject(req, r, s, errors[rc], why, body);
+	else if (inbox_submit(r->batch, &it) != STORE_OK)
 		answer_unavailable(req);
 	else {
 		log_info("event %s type %s order %s%s", ev.id, ev.type,
@@ -218,24 +204,23 @@ handle(struct http_req *req, void *arg)
 	struct buf body;
 
 	if (strcmp(http_method(req), "POST") != 0) {
-		refuse(req, 405, "method_not_allowed",
+		refuse(req, HTTP_ERR_METHOD_NOT_ALLOWED,
 		    "only POST is accepted here", "Allow: POST\r\n");
 		return;
 	}
 	if (!a->conf_ok || !any_secret(a)) {
-		refuse(req, 503, "not_configured",
-		    "the receiver has no webhook secret configured", RETRY_AFTER);
+		refuse(req, HTTP_ERR_NOT_CONFIGURED, NULL, NULL);
 		return;
 	}
 	s = find_sender(req, &sig);
 	if (s == NULL || strlen(sig) > MAX_SIGNATURE_HEADER) {
-		refuse(req, 401, "bad_signature",
-		    "no usable signature header", NULL);
+		refuse(req, HTTP_ERR_BAD_SIGNATURE, "no usable signature header",
+		    NULL);
 		return;
 	}
 	if ((secret = secret_of(a, s)) == NULL) {
-		refuse(req, 503, "not_configured",
-		    "no secret is configured for this sender", RETRY_AFTER);
+		refuse(req, HTTP_ERR_NOT_CONFIGURED,
+		    "no secret is configured for this sender", NULL);
 		return;
 	}
 	buf_init(&body, 0);
@@ -243,9 +228,8 @@ handle(struct http_req *req, void *arg)
 		/* From here on it is CPU work to batch_submit(): a commit waits for it. */
 		batch_arrive(r->batch);
 		if (!sig_verify(s->scheme, secret, sig, body.data, body.len)) {
-			log_warn("bad %s signature", apply_scheme_name(s->scheme));
-			refuse(req, 401, "bad_signature",
-			    "the signature does not match the body", NULL);
+			log_warn("bad %s signature", sig_scheme_name(s->scheme));
+			refuse(req, HTTP_ERR_BAD_SIGNATURE, NULL, NULL);
 		} else
 			process(req, r, s, &body);
 		batch_depart(r->batch);
@@ -253,14 +237,14 @@ handle(struct http_req *req, void *arg)
 	buf_free(&body);
 }
 
-/* One request, then the counts it left waiting, if they are due (batch.h). */
+/* One request, then the counts it left waiting, if they are due (inbox.h). */
 static void
 serve(struct http_req *req, void *arg)
 {
 	struct receiver *r = arg;
 
 	handle(req, r);
-	batch_flush_due(r->batch);
+	inbox_flush_due(r->batch);
 }
 
 int
@@ -274,12 +258,12 @@ main(int argc, char *argv[])
 	app_init(&r.app, "shiptrack-webhook", NULL, STORE_READWRITE);
 	(void)app_store(&r.app);	/* open and migrate now, not on the first request */
 	threads = r.app.conf_ok ? (int)r.app.conf.threads : 1;
-	if ((r.batch = batch_new(&r.app, MAX_PER_COMMIT, (size_t)threads,
+	if ((r.batch = inbox_open(&r.app, MAX_PER_COMMIT, (size_t)threads,
 	    http_fastcgi_socket())) == NULL)
 		return 1;
 	rc = http_serve_threads(serve, &r, r.app.conf_ok ? r.app.conf.read_timeout : 10,
 	    threads);
-	batch_free(r.batch);
+	inbox_close(r.batch, &r.app);
 	app_free(&r.app);
 	return rc;
 }

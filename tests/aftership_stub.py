@@ -104,7 +104,8 @@ not logged in the request log, not subject to faults; errors {"ok": false, "erro
         (the key value itself is never recorded)
   POST /_control/log/clear
   GET  /_control/trackings[?tracking_number=N&version=YYYY-MM|v4]  {"ok", "count", "trackings"}
-  POST /_control/reset       forget everything (trackings, faults, log, rate windows)
+  POST /_control/reset       forget everything (trackings, faults, log, rate windows,
+                             and requests still sleeping in a slow_ms fault)
   POST /_control/save        write --state now (it is also written on SIGTERM/SIGINT)
 """
 
@@ -599,6 +600,7 @@ class App:
         self.api_key = api_key
         self.state_file = state_file
         self.store = Store()
+        self.generation = 0      # bumped by /_control/reset
         self.faults = Faults()
         self.limiter = RateLimiter(self.faults)
         self.log = deque(maxlen=200000)
@@ -860,6 +862,7 @@ class App:
         return {"ok": True}
 
     def ctl_reset(self):
+        self.generation += 1
         self.store.clear()
         with self.faults.lock:
             self.faults.reset()
@@ -1116,7 +1119,8 @@ class Handler(BaseHTTPRequestHandler):
         status = self.api(app, method, path, query, raw, entry)
         entry["status"] = status
         entry["ms"] = round((time.time() - t0) * 1000, 1)
-        app.record(entry)
+        if not entry.get("forgotten"):      # nor in the log a reset cleared
+            app.record(entry)
         self.note(method, path + ("?" + query if query else ""), status, t0)
 
     def note(self, method, target, status, t0):
@@ -1140,10 +1144,17 @@ class Handler(BaseHTTPRequestHandler):
         entry["key_present"] = bool(self.headers.get("as-api-key")
                                     or self.headers.get("aftership-api-key"))
 
+        generation = app.generation
         delay, fault = app.faults.take()
         entry["fault"] = fault
         if delay:
             time.sleep(delay)
+        # A reset while this request slept forgets it too: a slow answer from
+        # before must not register a tracking in the next test's fresh state.
+        if generation != app.generation:
+            self.close_connection = True
+            entry["forgotten"] = True
+            return 0
         if fault == "drop":
             self.close_connection = True
             return 0

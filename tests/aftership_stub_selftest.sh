@@ -59,6 +59,17 @@ next_second() { python3 -c 'import time; time.sleep(1.02 - time.time() % 1)'; }
 
 echo "stub at $ROOT"
 
+# --- a reset forgets a request still sleeping in a slow fault ---------------------------------
+ctl POST reset
+ctl POST faults '{"slow_ms": 1500, "slow_count": 1}'
+call POST "$V/trackings" '{"tracking_number": "1ZSLOWRESET000001", "slug": "ups"}' \
+	-H "as-api-key: $KEY" --max-time 0.3
+ctl POST reset
+sleep 1.6
+api GET "$V/trackings?tracking_numbers=1ZSLOWRESET000001"
+expect "a slow create answered after a reset registers nothing" "$(j 'len(d["data"]["trackings"])')" 0
+
+
 # --- create, duplicate, detection errors ------------------------------------------------
 api POST "$V/trackings" '{"tracking_number":"1Z999AA10123456784","title":"selftest"}'
 expect "create status" "$code" 201

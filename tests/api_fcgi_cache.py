@@ -108,10 +108,14 @@ def test_a_webhook_shows_at_once():
     eq(v["stage"], "shipped", "stage after tracking")
 
 
+# The next three change the database behind the programs' back, on purpose
+# (st.storage_sql): the cache must see any writer's change, not only the
+# programs' own.
+
 def test_a_direct_shipment_update_shows_at_once():
     both()
-    st.sqlite(DB, "UPDATE shipments SET tag = 'InTransit', expected_delivery = '2025-03-09'"
-              " WHERE tracking_number = '1ZCACHE0001'")
+    st.storage_sql(DB, "UPDATE shipments SET tag = 'InTransit', expected_delivery = '2025-03-09'"
+                   " WHERE tracking_number = '1ZCACHE0001'")
     _, _, b = both()
     s = json.loads(b)["shipments"][0]
     eq((s["tag"], s["expectedDelivery"]), ("InTransit", "2025-03-09"), "poller-style update")
@@ -119,9 +123,9 @@ def test_a_direct_shipment_update_shows_at_once():
 
 def test_a_new_checkpoint_shows_at_once():
     both()
-    st.sqlite(DB, "INSERT INTO checkpoints(shipment_id, time_raw, time_ms, tag, message)"
-              " SELECT id, '2025-03-02T10:00:00Z', 0, 'InTransit', 'Departed facility'"
-              " FROM shipments WHERE tracking_number = '1ZCACHE0001'")
+    st.storage_sql(DB, "INSERT INTO checkpoints(shipment_id, time_raw, time_ms, tag, message)"
+                   " SELECT id, '2025-03-02T10:00:00Z', 0, 'InTransit', 'Departed facility'"
+                   " FROM shipments WHERE tracking_number = '1ZCACHE0001'")
     _, _, b = both()
     cps = json.loads(b)["shipments"][0]["checkpoints"]
     eq([c["message"] for c in cps], ["Departed facility"], "checkpoints")
@@ -129,7 +133,7 @@ def test_a_new_checkpoint_shows_at_once():
 
 def test_an_order_removed_by_hand_is_gone_at_once():
     both()
-    st.sqlite(DB, "DELETE FROM orders WHERE id = ?", (ORDER,))
+    st.storage_sql(DB, "DELETE FROM orders WHERE id = ?", (ORDER,))
     s, _, b = both()
     eq(s, 404, "view of a removed order: %r" % b)
 

@@ -12,11 +12,12 @@ To make a failing item real, a trigger in the test database aborts the
 insert of chosen event ids (SQLite's RAISE(ABORT)).  To make sure the
 failing items share a batch with good ones, another connection holds the
 write lock while the requests arrive, so they queue behind one leader and
-are committed together when it lets go.  Speaks FastCGI itself
-(tests/fcgi_client.py) to a webhook.fcgi with 16 request threads.
+are committed together when it lets go.  Both are done in storage on
+purpose (st.storage_sql, st.storage_connect); what was stored is read
+through the programs.  Speaks FastCGI itself (tests/fcgi_client.py) to a
+webhook.fcgi with 16 request threads.
 """
 import os
-import sqlite3
 import sys
 import threading
 import time
@@ -52,9 +53,10 @@ def status_of(answer):
 
 
 def test_start():
-    st.sqlite(DB, "CREATE TRIGGER poison BEFORE INSERT ON events"
-              " WHEN NEW.id IN (%s) BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
-              % ",".join("'%s'" % p for p in sorted(POISON)))
+    # A failing item, made in storage on purpose (see the top).
+    st.storage_sql(DB, "CREATE TRIGGER poison BEFORE INSERT ON events"
+                   " WHEN NEW.id IN (%s) BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
+                   % ",".join("'%s'" % p for p in sorted(POISON)))
     env = st.base_env(st.webhook_env(DB, SHIPTRACK_THREADS=16, SHIPTRACK_BUSY_TIMEOUT=20000))
     state["r"] = fc.Receiver(st.WEBHOOK, env, TMP)
     body = st.event("ORDER_PLACED", "ord_warm", st.iso(0), "evt_warm")
@@ -63,7 +65,7 @@ def test_start():
 
 def test_failing_items_leave_the_rest_of_their_batch_intact():
     ids = ["evt_batch_%02d" % i for i in range(N)]
-    hold = sqlite3.connect(DB, timeout=10, isolation_level=None)
+    hold = st.storage_connect(DB)        # the write lock, held on purpose
     hold.execute("BEGIN IMMEDIATE")
     ts, out = send_all(ids)
     time.sleep(1.5 * st.SLACK)      # all of them queue behind the blocked leader
@@ -78,14 +80,17 @@ def test_failing_items_leave_the_rest_of_their_batch_intact():
             check(got is not None and got >= 500, "%s: %r" % (eid, out.get(eid)))
         else:
             eq(got, want, "%s status" % eid)
-    stored = {r[0] for r in st.sqlite(DB, "SELECT id FROM events WHERE id LIKE 'evt_batch_%'")}
-    eq(stored, set(ids) - POISON, "stored events")
-    orders = {r[0] for r in st.sqlite(DB, "SELECT id FROM orders WHERE id LIKE 'ord_evt_batch_%'")}
+    orders = {i for i in st.order_ids(DB) if i.startswith("ord_evt_batch_")}
     eq(orders, {"ord_" + e for e in set(ids) - POISON}, "applied orders")
-    notes = {r[0] for r in st.sqlite(DB, "SELECT order_id FROM notifications"
-                                         " WHERE order_id LIKE 'ord_evt_batch_%'")}
-    eq(notes, orders, "one queued notification per applied order")
-    eq(st.sqlite(DB, "PRAGMA integrity_check"), [("ok",)], "integrity")
+    views = {i: st.operator_view(DB, i) for i in orders}
+    stored = {e["id"] for v in views.values() for e in v["events"]}
+    eq(stored, set(ids) - POISON, "stored events")
+    eq(st.counts(DB)["events"], 1 + len(stored), "no other event stored (the warm-up's aside)")
+    eq({i for i, v in views.items() if len(v["notifications"]) == 1}, orders,
+       "one queued notification per applied order")
+    eq(sum(st.stats(DB)["notifications"].values()), 1 + len(orders),
+       "no other notification queued (the warm-up's aside)")
+    st.intact(DB)
 
 
 def test_resend_gives_duplicates_and_the_poison_still_fails():

@@ -86,7 +86,7 @@ def test_dribbled_body_gets_408_and_frees_the_thread():
         stop.set()
         th.join(2)
         c.close()
-    eq(st.sqlite(DB, "SELECT count(*) FROM events WHERE id = 'evt_fcgi_dribble'")[0][0], 0,
+    eq([e["id"] for e in st.events_of(DB, "ord_fcgi") if e["id"] == "evt_fcgi_dribble"], [],
        "nothing stored")
 
 

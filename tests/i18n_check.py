@@ -28,7 +28,7 @@ page says nothing in English that does not come from them.
    (admin.*) is not checked: it stays in English.
 4. Every key of en.json is used: by data-i18n in index.html, by a literal
    in the scripts (whole or as a prefix), or by the e-mails ("email.*",
-   read by cgi/lib/i18n.c and notify.c).
+   read by cgi/lib/i18n.c and outbox.c).
 
 Prints "N passed, M failed".  Standard library only.
 """

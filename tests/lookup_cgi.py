@@ -58,7 +58,9 @@ def lookup(db, body, addr="192.0.2.10", env=None):
 
 
 def failures(db):
-    return st.sqlite(db, "SELECT key, at_ms FROM lookup_failures ORDER BY at_ms")
+    """The guessing limit's rows, read in storage on purpose: what is kept
+    of a failed lookup (HMACs, no raw value) and when it goes."""
+    return st.storage_sql(db, "SELECT key, at_ms FROM lookup_failures ORDER BY at_ms")
 
 
 def test_right_pair_any_case_and_blanks():
@@ -116,9 +118,12 @@ def test_postal_code_variant():
 
 def test_effective_facts_operator_over_rye():
     db = new_db(["ord_l5", "ord_l6"])
-    st.sqlite(db, "INSERT INTO order_facts(order_id, origin, email, order_number, updated_at)"
-              " VALUES ('ord_l5', 'rye', 'rye@example.com', 'R-1', '2026-01-01T00:00:00Z'),"
-              " ('ord_l6', 'rye', 'other@example.com', 'R-1', '2026-01-01T00:00:00Z')")
+    # What the Rye pass would store, written in storage on purpose (the pass
+    # itself is tests/rye_sync.py's).
+    st.storage_sql(db, "INSERT INTO order_facts(order_id, origin, email, order_number,"
+                   " updated_at) VALUES"
+                   " ('ord_l5', 'rye', 'rye@example.com', 'R-1', '2026-01-01T00:00:00Z'),"
+                   " ('ord_l6', 'rye', 'other@example.com', 'R-1', '2026-01-01T00:00:00Z')")
     eq(lookup(db, {"orderNumber": "R-1", "email": "RYE@example.com"}).json()["order"],
        "ord_l5", "Rye's facts; two orders share the number, the matching one counts")
     eq(lookup(db, {"orderNumber": "R-1", "email": "other@example.com"}).json()["order"],
@@ -156,6 +161,22 @@ def test_malformed_bodies():
     error_answer(a, 403, "forbidden", "no lookup_secret")
     a = st.api(db, "/v1/lookup", token=None, env=ENV)
     eq((a.status, a.headers.get("allow")), (405, "POST"), "GET is not allowed")
+
+
+def test_body_read_errors_answer_as_the_receivers_do():
+    """A body that does not arrive as declared gets the webhook receiver's
+    answers (one error table serves both programs): 400 bad_length when it
+    ends short of CONTENT_LENGTH, 408 timeout when it stops arriving."""
+    db = new_db()
+    body = json.dumps({"orderNumber": "7", "email": "e@example.com"})
+    e = dict(ENV, REMOTE_ADDR="192.0.2.10", SHIPTRACK_READ_TIMEOUT="1")
+    a = st.api(db, "/v1/lookup", token=None, method="POST", env=e, body=body,
+               content_length=len(body) + 10)
+    error_answer(a, 400, "bad_length", "body shorter than CONTENT_LENGTH")
+    a = st.api(db, "/v1/lookup", token=None, method="POST", env=e, body=body,
+               content_length=len(body) + 10, keep_stdin_open=True)
+    error_answer(a, 408, "timeout", "body stopped arriving")
+    eq(failures(db), [], "unread bodies record no failure")
 
 
 class FastCGI:
@@ -199,6 +220,8 @@ def test_limit_per_address_across_processes():
         # Now even the right pair is refused from this address, by either process ...
         a = lookup(db, {"orderNumber": "8", "email": "f@example.com"}, env=limits)
         j = error_answer(a, 429, "rate_limited", "over the limit (CGI)")
+        check(a.raw.startswith(b"Status: 429 Too Many Requests\r\n"),
+              "the status line names 429: %r" % a.raw[:40])
         check(a.headers.get("retry-after") in ("1", "2"), "Retry-After %r" %
               a.headers.get("retry-after"))
         eq(a.headers.get("cache-control"), "no-store", "Cache-Control")

@@ -202,14 +202,16 @@ def test_webhooks_in_cgi_mode():
        "kept as evidence, counted in their commits")
     eq(unsigned(db).status, 401, "bad signature")
     eq(rejected(metrics(db))["bad_signature"], 1, "the first refusal is stored")
-    # More unsigned requests within 10 s: no write, whatever they are.
-    before = st.sqlite(db, "SELECT * FROM metrics ORDER BY 1, 2, 3"), st.dump(db)
+    # More unsigned requests within 10 s: no write, whatever they are (a
+    # promise about storage: read there, on purpose).
+    before = st.storage_sql(db, "SELECT * FROM metrics ORDER BY 1, 2, 3"), st.storage_dump(db)
     eq(unsigned(db).status, 401, "bad signature again")
     eq(st.post(db, b"", method="GET", env=FAST).status, 405, "GET")
-    eq((st.sqlite(db, "SELECT * FROM metrics ORDER BY 1, 2, 3"), st.dump(db)), before,
-       "unsigned requests in a row wrote nothing")
-    # Once the 10 s have passed, the next one is stored again.
-    st.sqlite(db, "UPDATE metrics SET value = value - 10000 WHERE name = '#flushed_ms'")
+    eq((st.storage_sql(db, "SELECT * FROM metrics ORDER BY 1, 2, 3"), st.storage_dump(db)),
+       before, "unsigned requests in a row wrote nothing")
+    # Once the 10 s have passed, the next one is stored again (time moved
+    # back in storage, on purpose).
+    st.storage_sql(db, "UPDATE metrics SET value = value - 10000 WHERE name = '#flushed_ms'")
     eq(st.post(db, b"", method="GET", env=FAST).status, 405, "GET")
     eq(rejected(metrics(db))["method_not_allowed"], 1, "stored after the window")
 
@@ -272,9 +274,10 @@ def test_poll_runs_counted():
     first = m["shiptrack_last_successful_poll_timestamp_seconds"].value()
     eq(m["shiptrack_last_poll_timestamp_seconds"].value(), first, "last run was ok")
     check(abs(first - time.time()) < 3600, "a recent time: %r" % first)
-    # A run the service refuses: counted by outcome; the last good one stays.
-    st.sqlite(db, "UPDATE meta SET value = '2025-01-01T00:00:00Z'"
-              " WHERE key IN ('poll.finishedAt', 'poll_ok.finishedAt')")
+    # A run the service refuses: counted by outcome; the last good one stays
+    # (the first run moved into the past in storage, on purpose).
+    st.storage_sql(db, "UPDATE meta SET value = '2025-01-01T00:00:00Z'"
+                   " WHERE key IN ('poll.finishedAt', 'poll_ok.finishedAt')")
     pt.make_due(db)
     p = pt.poll(db, stub, key="as_wrong_key_000000")
     pt.expect_exit(p, 2, "refused key")
@@ -295,9 +298,11 @@ def test_histogram_exposed_cumulative():
     rows = [("", "1", 2), ("", "5", 1), ("", "+Inf", 1), ("", "sum", 2 * 400 + 3000 + 7200000),
             # a bucket bound this build does not use counts towards the next one up
             ("", "3", 4)]
+    # Stored totals written in storage on purpose: a bound no run of this
+    # build would store.
     for labels, part, v in rows:
-        st.sqlite(db, "INSERT INTO metrics(name, labels, part, value) VALUES (?,?,?,?)",
-                  ("shiptrack_poll_duration_seconds", labels, part, v))
+        st.storage_sql(db, "INSERT INTO metrics(name, labels, part, value) VALUES (?,?,?,?)",
+                       ("shiptrack_poll_duration_seconds", labels, part, v))
     h = metrics(db)["shiptrack_poll_duration_seconds"]
     buckets = {l["le"]: v for n, l, v in h.samples if n.endswith("_bucket")}
     eq((buckets["1"], buckets["5"], buckets["15"], buckets["+Inf"]), (2, 7, 7, 8), "cumulative")
@@ -306,8 +311,9 @@ def test_histogram_exposed_cumulative():
 
 def test_label_values_escaped():
     db = st.fresh_db(TMP)
-    st.sqlite(db, "INSERT INTO orders(id, status, stage, created_at, created_ms, updated_at,"
-              " updated_ms) VALUES ('x', 'WEIRD \"\\\n', 'placed', '', 0, '', 0)")
+    # A status no event gives, written in storage on purpose.
+    st.storage_sql(db, "INSERT INTO orders(id, status, stage, created_at, created_ms, updated_at,"
+                   " updated_ms) VALUES ('x', 'WEIRD \"\\\n', 'placed', '', 0, '', 0)")
     m = metrics(db)
     eq(m["shiptrack_orders_by_status"].value(status='WEIRD "\\\n'), 1, "escaped and read back")
 

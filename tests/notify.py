@@ -9,8 +9,15 @@ killed with SIGKILL mid-delivery (the row is sent once its lease runs
 out); concurrent runs; channels not configured are 'skipped'; contact
 addresses through the CLI and `PUT /v1/orders/{id}/contact`; header
 injection refused everywhere; stats; secrets never in the output.
+
+The notifications are read as the operator view shows them (rows(),
+tries()); the outbox's own bookkeeping, which no program shows (how often
+a row was claimed, its lease, when it was queued), and rows doctored on
+purpose (time moved, another host's lease, values that bypassed the front
+doors) are read and written in storage (outbox(), st.storage_sql).
 """
 import base64
+import datetime
 import email
 import email.policy
 import json
@@ -84,24 +91,51 @@ def lifecycle(order, number="1ZNOTIFY1"):
                         st.iso(2), order + "_e3")]
 
 
-def rows(db, order=None):
-    sql = ("SELECT id, uid, order_id, stage, previous_stage, shipment, webhook_state,"
-           " email_state, attempts, next_attempt_ms, claimed_until_ms, last_error,"
-           " created_ms FROM notifications")
-    keys = ["id", "uid", "order", "stage", "previous", "shipment", "webhook", "email",
-            "attempts", "next_ms", "claimed_ms", "last_error", "created_ms"]
+def ms_of(iso):
+    return round(datetime.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def rows(db, order):
+    """The order's notifications as the operator view lists them, oldest
+    first: uid, stage, previous, shipment ("" for the order's own), webhook,
+    email, last_error, next_ms (while pending, else None) and tries."""
+    return [{"uid": n["id"], "stage": n["stage"], "previous": n["previousStage"],
+             "shipment": n["shipment"] or "", "webhook": n["webhook"], "email": n["email"],
+             "last_error": n["lastError"],
+             "next_ms": ms_of(n["nextAttemptAt"]) if n["nextAttemptAt"] else None,
+             "tries": [(a["channel"], a["status"], a["error"]) for a in n["attempts"]]}
+            for n in st.operator_view(db, order)["notifications"]]
+
+
+def tries(row, channel=None):
+    """(channel, status, error) of a notification's attempts, in order."""
+    return [a for a in row["tries"] if channel is None or a[0] == channel]
+
+
+def outbox(db, order=None):
+    """The outbox's own bookkeeping, oldest first (every order's: None):
+    claims (how often a run claimed the row), claimed_ms (its lease),
+    created_ms, and the states and error.  No program shows the first
+    three: read in storage on purpose."""
+    sql = ("SELECT order_id, attempts, claimed_until_ms, created_ms, webhook_state,"
+           " email_state, last_error FROM notifications")
+    keys = ["order", "claims", "claimed_ms", "created_ms", "webhook", "email", "last_error"]
     if order is None:
-        found = st.sqlite(db, sql + " ORDER BY id")
+        found = st.storage_sql(db, sql + " ORDER BY id")
     else:
-        found = st.sqlite(db, sql + " WHERE order_id = ? ORDER BY id", (order,))
+        found = st.storage_sql(db, sql + " WHERE order_id = ? ORDER BY id", (order,))
     return [dict(zip(keys, r)) for r in found]
 
 
-def attempts(db, nid, channel=None):
-    """(channel, status, error) of a row's attempts, in order."""
-    got = st.sqlite(db, "SELECT channel, status, error FROM notification_attempts"
-                    " WHERE notification_id = ? ORDER BY rowid", (nid,))
-    return [a for a in got if channel is None or a[0] == channel]
+def due_now(db):
+    """Every notification due now: time moved in storage, on purpose."""
+    st.storage_sql(db, "UPDATE notifications SET next_attempt_ms = 0")
+
+
+def carrier_trouble(db, order):
+    """The carrier reports trouble, written as the poller would record it
+    (in storage, on purpose: the poller has its own tests)."""
+    st.storage_sql(db, "UPDATE shipments SET tag = 'Exception' WHERE order_id = ?", (order,))
 
 
 def for_order(deliveries, order):
@@ -188,8 +222,8 @@ def test_parcel_trouble_rows_carry_the_shipment():
     order = "ord_nt_parcel"
     feed(db, *lifecycle(order, "1ZPARCEL"))
     notify(db, env(), expect=0)
-    # The carrier reports trouble (as the poller would record it) ...
-    st.sqlite(db, "UPDATE shipments SET tag = 'Exception' WHERE order_id = ?", (order,))
+    # The carrier reports trouble ...
+    carrier_trouble(db, order)
     # ... and the next event for the order recomputes it.
     feed(db, st.event("RETURN_STARTED", order, st.iso(5), order + "_e4"))
     r = rows(db, order)
@@ -218,7 +252,7 @@ def test_parcel_trouble_one_mail_not_two():
     eq(p.returncode, 0, "contact (%s)" % p.stderr)
     notify(db, env(mail=True), expect=0)
     before = len(sink.messages)
-    st.sqlite(db, "UPDATE shipments SET tag = 'Exception' WHERE order_id = ?", (order,))
+    carrier_trouble(db, order)
     feed(db, st.event("RETURN_STARTED", order, st.iso(5), order + "_e4"))
     notify(db, env(mail=True), expect=0)
     r = rows(db, order)[-2:]
@@ -266,7 +300,7 @@ def test_email_multipart_with_link():
               "the newest stage is the one told")
     eq([x["email"] for x in rows(db, order)], ["skipped", "skipped", "sent"],
        "older e-mails superseded, the newest sent")
-    older = attempts(db, rows(db, order)[0]["id"])
+    older = tries(rows(db, order)[0])
     check(any(a[0] == "email" and (a[2] or "").startswith("skipped: superseded")
               for a in older), "superseded recorded as the reason: %r" % (older,))
     eq([x["webhook"] for x in rows(db, order)], ["sent"] * 3, "webhook sent too")
@@ -278,14 +312,16 @@ def test_email_multipart_with_link():
 def mail_in(locale, order, rye_facts=None):
     """The one mail for a fresh order's newest stage (shipped), sent with
     default_locale = locale; rye_facts: (locale, country) as the Rye pass
-    would store them for the order."""
+    would store them for the order (written in storage, on purpose: the
+    pass has its own tests)."""
     db = st.fresh_db(TMP)
     feed(db, *lifecycle(order))
     p = st.run_cli(["contact", order, CUSTOMER], db=db, env=FAST)
     eq(p.returncode, 0, "contact (%s)" % p.stderr)
     if rye_facts is not None:
-        st.sqlite(db, "INSERT INTO order_facts(order_id, origin, locale, country, updated_at)"
-                  " VALUES (?, 'rye', ?, ?, '2025-03-01T09:00:00Z')", (order,) + rye_facts)
+        st.storage_sql(db, "INSERT INTO order_facts(order_id, origin, locale, country,"
+                       " updated_at) VALUES (?, 'rye', ?, ?, '2025-03-01T09:00:00Z')",
+                       (order,) + rye_facts)
     before = len(sink.messages)
     notify(db, env(mail=True, SHIPTRACK_DEFAULT_LOCALE=locale), expect=0)
     msgs = sink.messages[before:]
@@ -333,7 +369,7 @@ def test_no_contact_skips_email_only():
     r = rows(db, order)[0]
     eq((r["webhook"], r["email"]), ("sent", "skipped"), "states")
     eq(len(sink.messages), before, "no mail")
-    eq(attempts(db, r["id"])[1], ("email", None, "skipped: no contact address for this order"),
+    eq(tries(r)[1], ("email", None, "skipped: no contact address for this order"),
        "reason recorded")
 
 
@@ -346,7 +382,7 @@ def test_channels_not_configured_are_skipped_not_dropped():
     check("3 notifications" in p.stdout and "6 skipped" in p.stdout, p.stdout)
     for r in rows(db, order):
         eq((r["webhook"], r["email"]), ("skipped", "skipped"), "skipped")
-        eq(attempts(db, r["id"]),
+        eq(tries(r),
            [("webhook", None, "skipped: notify_url is not set"),
             ("email", None, "skipped: smtp_url or mail_from is not set")], "reasons")
     a = st.api(db, "/v1/stats")
@@ -371,8 +407,7 @@ def test_contact_api():
     eq(a.body, b"", "204 has no body")
     a = put('{"email":"second@example.com"}')
     eq(a.status, 204, "replace")
-    eq(st.sqlite(db, "SELECT email FROM order_facts WHERE order_id = ?", (order,)),
-       [("second@example.com",)], "stored")
+    eq(st.operator_view(db, order)["contact"]["email"], "second@example.com", "stored")
     error_answer(put('{"email":"x@example.com"}', p="/v1/orders/ord_nt_nobody/contact"),
                  404, "not_found", "unknown order")
     for body, code in [
@@ -396,8 +431,8 @@ def test_contact_api():
     error_answer(put('{"email":"a@b.c"}', p="/v1/orders/ord\r\nBcc: x@y/contact"),
                  400, "bad_parameter", "CR LF in the order id")
     error_answer(put('{"email":"' + "a" * 2000 + '@b.c"}'), 413, "payload_too_large", "size")
-    eq(st.sqlite(db, "SELECT email FROM order_facts WHERE order_id = ?", (order,)),
-       [("second@example.com",)], "refused bodies changed nothing")
+    eq(st.operator_view(db, order)["contact"]["email"], "second@example.com",
+       "refused bodies changed nothing")
     error_answer(put('{"email":"a@b.c"}', token=None), 403, "forbidden", "no token set")
     error_answer(put('{"email":"a@b.c"}', auth="Bearer wrong"), 401, "unauthorized", "token")
     a = st.api(db, path)
@@ -464,28 +499,34 @@ def test_contact_cli():
     eq(st.run_cli(["contact", "ord\r\nBcc: x@y.z", CUSTOMER], db=db, env=FAST).returncode,
        2, "order id with CR LF refused")
     eq(st.run_cli(["contact", order], db=db, env=FAST).returncode, 2, "usage")
-    eq(st.sqlite(db, "SELECT email FROM order_facts"), [(CUSTOMER,)], "only the valid one")
+    # Read in storage on purpose: facts of an order that does not exist
+    # would show in no program.
+    eq(st.storage_sql(db, "SELECT email FROM order_facts"), [(CUSTOMER,)],
+       "only the valid one")
 
 
 def test_header_injection_from_the_database_is_refused():
-    """Values that bypassed the front doors still never reach a header."""
+    """Values that bypassed the front doors (written in storage, on purpose)
+    still never reach a header."""
     db = st.fresh_db(TMP)
     bad_id = "ord_nt_inj\r\nBcc: evil@attacker.example"
-    st.sqlite(db, "INSERT INTO notifications(uid, order_id, stage, shipment, occurred_at,"
-              " created_ms) VALUES ('msg_inj1', ?, 'placed', '', '2025-03-01T09:00:00Z', ?)",
-              (bad_id, now_ms()))
-    st.sqlite(db, "INSERT INTO order_facts(order_id, origin, email, updated_at)"
-              " VALUES (?, 'operator', ?, '2025-03-01T09:00:00Z')",
-              (bad_id, CUSTOMER))
+    st.storage_sql(db, "INSERT INTO notifications(uid, order_id, stage, shipment, occurred_at,"
+                   " created_ms) VALUES ('msg_inj1', ?, 'placed', '', '2025-03-01T09:00:00Z', ?)",
+                   (bad_id, now_ms()))
+    st.storage_sql(db, "INSERT INTO order_facts(order_id, origin, email, updated_at)"
+                   " VALUES (?, 'operator', ?, '2025-03-01T09:00:00Z')",
+                   (bad_id, CUSTOMER))
     good = "ord_nt_inj2"
     feed(db, st.event("ORDER_PLACED", good, st.iso(1)))
-    st.sqlite(db, "INSERT INTO order_facts(order_id, origin, email, updated_at)"
-              " VALUES (?, 'operator', ?, '2025-03-01T09:00:00Z')",
-              (good, CUSTOMER + "\r\nBcc: evil@attacker.example"))
+    st.storage_sql(db, "INSERT INTO order_facts(order_id, origin, email, updated_at)"
+                   " VALUES (?, 'operator', ?, '2025-03-01T09:00:00Z')",
+                   (good, CUSTOMER + "\r\nBcc: evil@attacker.example"))
     before = len(sink.messages)
     notify(db, env(webhook=False, mail=True), expect=1)
     eq(len(sink.messages), before, "nothing was mailed")
-    r = {x["order"]: x for x in rows(db)}
+    # A notification of an order that does not exist: only storage has it.
+    r = {x["order"]: x for x in outbox(db)}
+    r[good] = rows(db, good)[0]
     eq(r[bad_id]["email"], "failed", "order id unfit for a header: failed")
     eq(r[bad_id]["last_error"], "the order id cannot go into a mail header", "reason")
     eq(r[good]["email"], "failed", "stored address unfit: failed")
@@ -502,14 +543,14 @@ def test_smtp_temporary_and_permanent_refusals():
     notify(db, env(webhook=False, mail=True), args=["--limit", "1"], expect=1)
     r = rows(db, tmp_order)[0]
     eq(r["email"], "pending", "451: retried later")
-    eq(attempts(db, r["id"], "email")[0][1], 451, "SMTP status recorded")
+    eq(tries(r, "email")[0][1], 451, "SMTP status recorded")
     sink.mode = "reject"
     notify(db, env(webhook=False, mail=True), args=["--limit", "1"], expect=1)
     r = rows(db, perm_order)[0]
     eq(r["email"], "failed", "550: failed at once")
-    eq(attempts(db, r["id"], "email")[0][1], 550, "SMTP status recorded")
+    eq(tries(r, "email")[0][1], 550, "SMTP status recorded")
     sink.mode = "ok"
-    st.sqlite(db, "UPDATE notifications SET next_attempt_ms = 0")
+    due_now(db)
     before = len(sink.messages)
     notify(db, env(webhook=False, mail=True), expect=0)
     eq(rows(db, tmp_order)[0]["email"], "sent", "sent on retry")
@@ -528,13 +569,14 @@ def test_smtp_auth_and_password_stays_secret():
                 SHIPTRACK_SMTP_PASSWORD="wrong_pw", SHIPTRACK_SMTP_ALLOW_PLAINTEXT_AUTH="1")
         notify(db, e, expect=1)
         eq(rows(db, order)[0]["email"], "pending", "bad login: retried, not failed")
-        eq(attempts(db, rows(db, order)[0]["id"], "email")[0][1], 535, "535 recorded")
-        st.sqlite(db, "UPDATE notifications SET next_attempt_ms = 0")
+        eq(tries(rows(db, order)[0], "email")[0][1], 535, "535 recorded")
+        due_now(db)
         e["SHIPTRACK_SMTP_PASSWORD"] = SMTP_PASSWORD
         notify(db, e, expect=0)
         eq(len(authsink.messages), 1, "delivered after AUTH")
         eq(authsink.messages[0]["auth"], "mailer", "authenticated")
-        check(SMTP_PASSWORD not in repr(st.dump(db)), "password not in the database")
+        # A promise about storage: read there, on purpose.
+        check(SMTP_PASSWORD not in repr(st.storage_dump(db)), "password not in the database")
     finally:
         authsink.close()
 
@@ -558,14 +600,15 @@ def test_smtp_credentials_never_sent_without_tls():
         eq(authsink.messages, [], "nothing delivered")
         r = rows(db, order)[0]
         eq(r["email"], "pending", "retried later, not failed for good")
-        got = attempts(db, r["id"], "email")
+        got = tries(r, "email")
         eq(len(got), 1, "one attempt recorded")
         check(got[0][2] is not None and "STARTTLS" in got[0][2] and
               "smtp_allow_plaintext_auth" in got[0][2],
               "the attempt says why: %r" % (got[0][2],))
-        check(SMTP_PASSWORD not in repr(st.dump(db)), "password not in the database")
+        # A promise about storage: read there, on purpose.
+        check(SMTP_PASSWORD not in repr(st.storage_dump(db)), "password not in the database")
         # The documented opt-out: AUTH in clear text, delivered.
-        st.sqlite(db, "UPDATE notifications SET next_attempt_ms = 0")
+        due_now(db)
         e["SHIPTRACK_SMTP_ALLOW_PLAINTEXT_AUTH"] = "1"
         notify(db, e, expect=0)
         check("AUTH" in authsink.verbs, "AUTH with the opt-out: %r" % authsink.verbs)
@@ -600,7 +643,8 @@ def test_retry_with_growing_backoff_then_sent():
     t = now_ms()
     notify(db, env(), expect=1)
     r = rows(db, order)[0]
-    eq((r["webhook"], r["attempts"], r["claimed_ms"]), ("pending", 1, 0), "pending, lease back")
+    o = outbox(db, order)[0]
+    eq((r["webhook"], o["claims"], o["claimed_ms"]), ("pending", 1, 0), "pending, lease back")
     check(1900 <= r["next_ms"] - t <= 4000, "first back-off 2 s (%d)" % (r["next_ms"] - t))
     check(r["last_error"].startswith("HTTP 500: boom"), "error %r" % r["last_error"])
     check("\r" not in r["last_error"] and "\n" not in r["last_error"]
@@ -613,14 +657,15 @@ def test_retry_with_growing_backoff_then_sent():
     t = now_ms()
     notify(db, env(), expect=1)
     r = rows(db, order)[0]
-    eq(r["attempts"], 2, "second attempt")
+    eq(outbox(db, order)[0]["claims"], 2, "second attempt")
     check(3900 <= r["next_ms"] - t <= 6000, "back-off doubled (%d)" % (r["next_ms"] - t))
     receiver.set_mode("ok")
-    st.sqlite(db, "UPDATE notifications SET next_attempt_ms = 0")
+    due_now(db)
     notify(db, env(), expect=0)
     r = rows(db, order)[0]
-    eq((r["webhook"], r["attempts"], r["last_error"]), ("sent", 3, None), "sent")
-    eq([a[:2] for a in attempts(db, r["id"])],
+    eq((r["webhook"], outbox(db, order)[0]["claims"], r["last_error"]), ("sent", 3, None),
+       "sent")
+    eq([a[:2] for a in tries(r)],
        [("webhook", 500), ("email", None), ("webhook", 500), ("webhook", 200)],
        "every attempt recorded (e-mail skipped once)")
     got = for_order(receiver.all(), order)
@@ -641,7 +686,7 @@ def test_retry_after_and_gone():
     receiver.set_mode("gone")
     notify(db, env(), expect=1)
     r = rows(db, gone)[0]
-    eq((r["webhook"], r["attempts"]), ("failed", 1), "410 Gone: failed at once")
+    eq((r["webhook"], outbox(db, gone)[0]["claims"]), ("failed", 1), "410 Gone: failed at once")
 
 
 def test_big_answer_is_capped_and_still_counts():
@@ -658,9 +703,10 @@ def test_give_up_after_the_configured_time():
     stale, later, edge = "ord_nt_stale", "ord_nt_later", "ord_nt_edge"
     e = env(SHIPTRACK_NOTIFY_GIVE_UP_HOURS=1)
     # Never tried, and already older than the give-up time: failed unsent.
+    # (Queued earlier: time moved in storage, on purpose, here and below.)
     feed(db, st.event("ORDER_PLACED", stale, st.iso(1)))
-    st.sqlite(db, "UPDATE notifications SET created_ms = ? WHERE order_id = ?",
-              (now_ms() - 2 * 3600 * 1000, stale))
+    st.storage_sql(db, "UPDATE notifications SET created_ms = ? WHERE order_id = ?",
+                   (now_ms() - 2 * 3600 * 1000, stale))
     notify(db, e, expect=1)
     r = rows(db, stale)[0]
     eq(r["webhook"], "failed", "stale row failed")
@@ -671,17 +717,19 @@ def test_give_up_after_the_configured_time():
     feed(db, st.event("ORDER_PLACED", later, st.iso(1)))
     notify(db, e, expect=1)
     eq(rows(db, later)[0]["webhook"], "pending", "first failure: pending")
-    st.sqlite(db, "UPDATE notifications SET created_ms = ?, next_attempt_ms = 0"
-              " WHERE order_id = ?", (now_ms() - 2 * 3600 * 1000, later))
+    st.storage_sql(db, "UPDATE notifications SET created_ms = ?, next_attempt_ms = 0"
+                   " WHERE order_id = ?", (now_ms() - 2 * 3600 * 1000, later))
     notify(db, e, expect=1)
     r = rows(db, later)[0]
-    eq((r["webhook"], r["attempts"]), ("failed", 2), "gave up after the last attempt")
+    eq((r["webhook"], outbox(db, later)[0]["claims"]), ("failed", 2),
+       "gave up after the last attempt")
     check(r["last_error"].endswith("gave up after 2 attempts"), r["last_error"])
     eq(len(for_order(receiver.all(), later)), 2, "two attempts reached the receiver")
     # A retry is never scheduled past the give-up time.
     feed(db, st.event("ORDER_PLACED", edge, st.iso(1)))
     created = now_ms() - 3600 * 1000 + 60000
-    st.sqlite(db, "UPDATE notifications SET created_ms = ? WHERE order_id = ?", (created, edge))
+    st.storage_sql(db, "UPDATE notifications SET created_ms = ? WHERE order_id = ?",
+                   (created, edge))
     notify(db, env(SHIPTRACK_NOTIFY_GIVE_UP_HOURS=1, SHIPTRACK_NOTIFY_RETRY_SECONDS=3600),
            expect=1)
     eq(rows(db, edge)[0]["next_ms"], created + 3600 * 1000, "last try at the deadline")
@@ -724,8 +772,8 @@ def test_kill_9_mid_delivery_then_sent_once_the_lease_expires():
     eq(proc.returncode, -signal.SIGKILL, "killed")
     receiver.release(answer=False)
     receiver.set_mode("ok")
-    r = rows(db, order)[0]
-    eq((r["webhook"], r["attempts"]), ("pending", 1), "left pending")
+    r = outbox(db, order)[0]
+    eq((r["webhook"], r["claims"]), ("pending", 1), "left pending")
     check(r["claimed_ms"] > now_ms(), "still leased")
     p = notify(db, e, expect=0)
     check("0 notifications" in p.stdout, "leased row left alone: %s" % p.stdout)
@@ -733,12 +781,12 @@ def test_kill_9_mid_delivery_then_sent_once_the_lease_expires():
     time.sleep(max(0, (r["claimed_ms"] - now_ms()) / 1000.0) + 0.2)
     p = notify(db, e, expect=0)
     check("1 interrupted" in p.stdout, p.stdout)
-    r = rows(db, order)[0]
-    eq((r["webhook"], r["attempts"], r["claimed_ms"]), ("sent", 2, 0), "sent after the lease")
+    o = outbox(db, order)[0]
+    eq((o["webhook"], o["claims"], o["claimed_ms"]), ("sent", 2, 0), "sent after the lease")
     eq(len(for_order(receiver.accepted(), order)), 1, "accepted exactly once")
     got = for_order(receiver.all(), order)
     eq(len({d["id"] for d in got}), 1, "the retry carries the same webhook-id")
-    att = attempts(db, r["id"])
+    att = tries(rows(db, order)[0])
     eq([(a[0], a[1]) for a in att],
        [("webhook", None), ("email", None), ("webhook", 200), ("email", None)],
        "attempts: both open channels interrupted, then sent and skipped")
@@ -751,9 +799,10 @@ def test_concurrent_runs_never_send_a_row_twice():
     orders = ["ord_nt_conc_a", "ord_nt_conc_b", "ord_nt_conc_c"]
     for o in orders:
         feed(db, st.event("ORDER_PLACED", o, st.iso(1)))
-    # A lease held by someone else (another host, say) is respected too.
-    st.sqlite(db, "UPDATE notifications SET claimed_until_ms = ? WHERE order_id = ?",
-              (now_ms() + 60000, orders[2]))
+    # A lease held by someone else (another host, say) is respected too
+    # (written in storage, on purpose).
+    st.storage_sql(db, "UPDATE notifications SET claimed_until_ms = ? WHERE order_id = ?",
+                   (now_ms() + 60000, orders[2]))
     receiver.set_mode("hang")
     e = env(SHIPTRACK_NOTIFY_TIMEOUT=8, SHIPTRACK_NOTIFY_LEASE_SECONDS=10)
     first = subprocess.Popen([st.CLI, "notify"], env=st.base_env(dict(e, SHIPTRACK_DATABASE=db)),

@@ -17,7 +17,6 @@ import json
 import os
 import pty
 import re
-import sqlite3
 import subprocess
 import sys
 import time
@@ -38,10 +37,11 @@ def populated_db():
         eq(st.post(db, st.event(stage, "ord_ops_%d" % i, st.iso(i)), env=FAST).status, 200, stage)
     eq(st.post(db, st.tracking("ord_ops_0", "1ZOPS0000001", "UPS"), env=FAST).status, 200, "ship")
     eq(st.post(db, b"{no", env=FAST).status, 400, "a rejected delivery")
+    # What a poll run leaves, written in storage on purpose (fixed times).
     for k, v in (("poll.startedAt", "2025-03-01T10:00:00Z"),
                  ("poll.finishedAt", "2025-03-01T10:00:05Z"), ("poll.result", "ok"),
                  ("poll_ok.finishedAt", "2025-03-01T10:00:05Z")):
-        st.sqlite(db, "INSERT INTO meta(key, value) VALUES (?, ?)", (k, v))
+        st.storage_sql(db, "INSERT INTO meta(key, value) VALUES (?, ?)", (k, v))
     return db
 
 
@@ -188,17 +188,19 @@ def test_stuck_means_three_poll_intervals():
 def big_db(schema=None):
     """EVENTS events (one order each), written as the receiver writes them;
     schema=3: in a database built from sql/001..003 alone (the release
-    before metrics), as a database of that release would be."""
+    before metrics), as a database of that release would be.  Written in
+    storage on purpose: 3000 webhooks would take long, and an old schema
+    cannot be had otherwise."""
     if schema == 3:
         db = os.path.join(TMP, "schema3-%d.db" % next(_serial))
-        conn = sqlite3.connect(db, isolation_level=None)
+        conn = st.storage_connect(db)
         for name in ("001_init.sql", "002_poll.sql", "003_notifications.sql"):
             with open(os.path.join(st.TOP_SRCDIR, "sql", "sqlite", name)) as f:
                 conn.executescript(f.read())
         conn.execute("PRAGMA user_version = 3")
     else:
         db = st.fresh_db(TMP)
-        conn = sqlite3.connect(db, isolation_level=None)
+        conn = st.storage_connect(db)
     conn.execute("BEGIN")
     for i in range(EVENTS):
         eid = "evt_big_%05d" % i

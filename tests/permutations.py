@@ -293,7 +293,7 @@ def test_gen1_by_webhook_by_sync_or_both_same_shopper_view():
            for i, (t, m) in enumerate(zip(typenames, (0, 3, 10)))]
 
     def due(path):
-        st.sqlite(path, "UPDATE rye_sync SET next_sync_ms = 0")
+        rye_test.make_due(path)
 
     reference = None
     results = []

@@ -55,8 +55,10 @@ def shopper_view(db, order_id):
 
 
 def delayed(db):
-    return st.sqlite(db, "SELECT order_id, shipment, previous_stage FROM notifications"
-                     " WHERE stage = 'delayed' ORDER BY id")
+    """The "delayed" notifications of every order, as the operator views
+    list them: (order id, shipment, previous stage)."""
+    return [(o, n["shipment"], n["previousStage"]) for o in st.order_ids(db)
+            for n in st.operator_view(db, o)["notifications"] if n["stage"] == "delayed"]
 
 
 def test_estimates_pickup_signer_link_in_json():
@@ -143,7 +145,7 @@ def test_delayed_once_per_episode():
     p = pt.poll(db, stub)
     pt.expect_exit(p, 0, "the poll that reveals the stall")
     st.eq(delayed(db), [("ord_stall", NUM + "#1", "in_transit")], "one delayed row")
-    st.eq(pt.shipment(db, NUM)["stall_episode"], 1, "episode 1")
+    st.eq(pt.shipment_row(db, NUM)["stall_episode"], 1, "episode 1")
     st.eq(stats(db), {"notifications": 1, "stalledShipments": 1}, "stats")
 
     # Re-polls (list and by id), pushes of the same state, a duplicate, replay.
@@ -163,7 +165,7 @@ def test_delayed_once_per_episode():
     stub.advance(tracking_number=NUM, tag="InTransit", message="Arrived at hub",
                  checkpoint_time=pt.iso_at(now - 3600), updated_at=now + 2)
     pt.expect_exit(pt.poll(db, stub), 0, "the poll with a new scan")
-    sh = pt.shipment(db, NUM)
+    sh = pt.shipment_row(db, NUM)
     st.eq((sh["stall_episode"], sh["stalled_since"]), (1, None), "episode 1 ended")
     st.eq(len(delayed(db)), 1, "no new row for a moving parcel")
     st.eq(stats(db), {"notifications": 1, "stalledShipments": 0}, "stats after recovery")
@@ -182,7 +184,7 @@ def test_delayed_once_per_episode():
     stub.advance(tracking_number=NUM, tag="Delivered", message="Delivered",
                  checkpoint_time=pt.iso_at(now), updated_at=now + 4)
     pt.expect_exit(pt.poll(db, stub), 0, "delivered")
-    st.eq(pt.shipment(db, NUM)["stalled_since"], None, "delivery ends the episode")
+    st.eq(pt.shipment_row(db, NUM)["stalled_since"], None, "delivery ends the episode")
     st.eq(len(delayed(db)), 2, "no row for a delivered parcel")
 
 
@@ -195,13 +197,13 @@ def test_sweep_finds_stalls_that_come_with_time():
                  checkpoint_time=pt.iso_at(now - 3600), updated_at=now + 1)
     time.sleep(2.1)     # so that the next list sync starts after that update
     pt.expect_exit(pt.poll(db, stub), 0, "in transit, moving")
-    st.eq(pt.shipment(db, NUM2)["tag"], "InTransit", "in transit")
+    st.eq(pt.shipment_view(db, NUM2)["tag"], "InTransit", "in transit")
     st.eq(delayed(db), [], "not stalled yet")
     # Time passes (the scan is now 8 days old, InTransit allows 7): no
     # carrier change at all (the list sync returns nothing), yet the next
-    # run's sweep finds the stall.
-    st.sqlite(db, "UPDATE shipments SET last_checkpoint_at = ? WHERE tracking_number = ?",
-              (pt.iso_at(now - 8 * DAY), NUM2))
+    # run's sweep finds the stall (time moved in storage, on purpose).
+    st.storage_sql(db, "UPDATE shipments SET last_checkpoint_at = ? WHERE tracking_number = ?",
+                   (pt.iso_at(now - 8 * DAY), NUM2))
     quiet = {"SHIPTRACK_POLL_SYNC_MARGIN": "0"}
     p = pt.poll(db, stub, env=quiet)
     pt.expect_exit(p, 0, "the sweep")

@@ -43,10 +43,9 @@ def test_unauthorized_key():
     pt.expect_exit(p, 2, "refused key")
     st.check("401" in p.stderr and "carrier_api_key" in p.stderr, p.stderr)
     st.check("unauthorized" in pt.summary(p), pt.summary(p))
-    st.eq(pt.shipment(db, NUM)["poll_error"], None, "not the shipment's fault")
+    st.eq(pt.poll_error(db, NUM), None, "not the shipment's fault")
     st.eq(len(stub.api_log()), 1, "the run stopped at the first 401")
-    st.eq(st.sqlite(db, "SELECT value FROM meta WHERE key = 'poll.result'"),
-          [("unauthorized",)], "run recorded")
+    st.eq(st.stats(db)["lastPoll"]["result"], "unauthorized", "run recorded")
 
 
 def test_configuration_errors():
@@ -66,8 +65,8 @@ def test_configuration_errors():
     p = pt.poll(db, None, env={"SHIPTRACK_CARRIER_API_URL": stub.root + "/wrong/v4"})
     pt.expect_exit(p, 2, "wrong route")
     st.check("carrier_api_url" in p.stderr, p.stderr)
-    st.eq(pt.shipment(db, NUM)["poll_error"], None, "nothing recorded")
-    st.eq(pt.shipment(db, NUM)["carrier_id"], None, "nothing registered")
+    st.eq(pt.poll_error(db, NUM), None, "nothing recorded")
+    st.eq(pt.shipment_row(db, NUM)["carrier_id"], None, "nothing registered")
 
 
 def test_already_exists_is_looked_up():
@@ -79,15 +78,15 @@ def test_already_exists_is_looked_up():
     st.eq([(r["method"], r["status"], r["meta_code"]) for r in log],
           [("POST", 400, 4003), ("GET", 200, 200)], "create, then lookup")
     st.check("tracking_numbers=" + NUM in log[1]["query"], log[1]["query"])
-    sh = pt.shipment(db, NUM)
-    st.eq(sh["carrier_id"], seeded["trackings"][0]["id"], "the existing id adopted")
-    st.eq(sh["tag"], "InTransit", "its data applied")
+    st.eq(pt.shipment_row(db, NUM)["carrier_id"], seeded["trackings"][0]["id"],
+          "the existing id adopted")
+    st.eq(pt.shipment_view(db, NUM)["tag"], "InTransit", "its data applied")
 
 
 def test_gone_is_created_again():
     db = fresh(NUM)
     pt.expect_exit(pt.poll(db, stub), 0)
-    old = pt.shipment(db, NUM)["carrier_id"]
+    old = pt.shipment_row(db, NUM)["carrier_id"]
     st.eq(stub.api("DELETE", "/trackings/" + old)[0], 200, "deleted in the stub")
     pt.make_due(db)
     stub.clear_log()
@@ -96,7 +95,7 @@ def test_gone_is_created_again():
     st.eq([(r["method"], r["meta_code"]) for r in stub.api_log()
            if "updated_at_min" not in r["query"]],
           [("GET", 4004), ("POST", 201)], "get 4004, then create")
-    new = pt.shipment(db, NUM)["carrier_id"]
+    new = pt.shipment_row(db, NUM)["carrier_id"]
     st.check(new and new != old, "a new AfterShip id: %r" % new)
 
 
@@ -109,10 +108,11 @@ def test_rejected_numbers_are_not_polled_again():
     st.check("3 rejected" in pt.summary(p) and "1 registered" in pt.summary(p),
              pt.summary(p))
     for number, code in ((bad, 4005), (fmt, 4017), (missing, 4007)):
-        sh = pt.shipment(db, number)
-        st.check(("rejected the tracking number (%d" % code) in (sh["poll_error"] or ""),
-                 "%s: %r" % (number, sh["poll_error"]))
-        st.eq(sh["next_poll_ms"], pt.NEVER, number + " never polled again")
+        err = pt.poll_error(db, number)
+        st.check(("rejected the tracking number (%d" % code) in (err or ""),
+                 "%s: %r" % (number, err))
+        st.eq(pt.shipment_row(db, number)["next_poll_ms"], pt.NEVER,
+              number + " never polled again")
     v = pt.view(db, "ord_err_0")
     st.check("rejected" in v["shipments"][0]["pollError"]["message"], "shown to the operator")
     st.check(v["shipments"][0]["pollError"]["at"], "with its time")
@@ -133,15 +133,16 @@ def test_needs_details_backs_off():
         t0 = int(time.time() * 1000)
         p = pt.poll(db, stub, env=env)
         pt.expect_exit(p, 1, "attempt %d" % attempt)
-        sh = pt.shipment(db, NUM)
+        sh = pt.shipment_row(db, NUM)
         st.eq(sh["poll_failures"], attempt, "failures counted")
-        st.check("(4011" in sh["poll_error"], sh["poll_error"])
+        err = pt.poll_error(db, NUM)
+        st.check("(4011" in err, err)
         waits.append(sh["next_poll_ms"] - t0)
     for attempt, w in enumerate(waits):
         want = 60000 * 2 ** attempt
         st.check(want - 1000 <= w <= want + 5000, "back-off %d: %d ms, want ~%d" %
                  (attempt + 1, w, want))
-    st.check("(4009" in pt.shipment(db, "1ZPOSTAL00001")["poll_error"], "4009 recorded")
+    st.check("(4009" in pt.poll_error(db, "1ZPOSTAL00001"), "4009 recorded")
     # Not due: no request at all.
     stub.clear_log()
     pt.expect_exit(pt.poll(db, stub, env=env), 0)
@@ -150,8 +151,8 @@ def test_needs_details_backs_off():
     stub.faults(create_errors={NUM: None})
     pt.make_due(db, NUM)
     pt.expect_exit(pt.poll(db, stub, env=env), 0)
-    sh = pt.shipment(db, NUM)
-    st.eq((sh["poll_error"], sh["poll_failures"]), (None, 0), "error cleared")
+    sh = pt.shipment_row(db, NUM)
+    st.eq((pt.poll_error(db, NUM), sh["poll_failures"]), (None, 0), "error cleared")
     st.check(sh["carrier_id"], "registered")
 
 
@@ -164,12 +165,12 @@ def test_slug_trouble_retried_once_without_slug():
         bodies = [st.json.loads(r["body"]) for r in pt.requests_of(stub.api_log(), "POST")
                   if number in r["body"]]
         st.eq([b.get("slug") for b in bodies], [slug, None], number + ": slug, then none")
-        st.check("cannot tell the courier" in pt.shipment(db, number)["poll_error"],
+        st.check("cannot tell the courier" in pt.poll_error(db, number),
                  "recorded")
     bodies = [st.json.loads(r["body"]) for r in pt.requests_of(stub.api_log(), "POST")
               if "NOCOURIER42" in r["body"]]
     st.eq(len(bodies), 1, "no slug to drop: one try")
-    st.check("(4012" in pt.shipment(db, "NOCOURIER42")["poll_error"], "4012 recorded")
+    st.check("(4012" in pt.poll_error(db, "NOCOURIER42"), "4012 recorded")
 
 
 def test_5xx_retried_then_fine():
@@ -179,7 +180,7 @@ def test_5xx_retried_then_fine():
     pt.expect_exit(p, 0, "5xx twice")
     st.eq(statuses(stub.api_log(), "POST"), [503, 503, 201], "retried after plain-text 503s")
     st.check("2 retried" in pt.summary(p), pt.summary(p))
-    st.eq(pt.shipment(db, NUM)["poll_error"], None, "no error left")
+    st.eq(pt.poll_error(db, NUM), None, "no error left")
 
 
 def test_5xx_persisting_is_recorded():
@@ -190,7 +191,7 @@ def test_5xx_persisting_is_recorded():
     pt.expect_exit(p, 1, "5xx for good")
     st.check(time.monotonic() - t0 < 20, "bounded retries")
     st.eq(statuses(stub.api_log(), "POST"), [502] * 4, "four tries")
-    err = pt.shipment(db, NUM)["poll_error"]
+    err = pt.poll_error(db, NUM)
     st.check("HTTP 502" in err and "4 attempts" in err, err)
 
 
@@ -205,8 +206,8 @@ def test_timeout_dropped_and_cut_answers_retried():
         p = pt.poll(db, stub, env=env)
         pt.expect_exit(p, 0, what)
         st.check("1 retried" in pt.summary(p), what + ": " + pt.summary(p))
-        sh = pt.shipment(db, NUM)
-        st.check(sh["carrier_id"] and sh["poll_error"] is None, what + ": registered")
+        st.check(pt.shipment_row(db, NUM)["carrier_id"] and pt.poll_error(db, NUM) is None,
+                 what + ": registered")
 
 
 def stamp(r):
@@ -246,7 +247,7 @@ def test_429_waits_until_reset():
 def test_quota_exhausted_ends_the_run():
     db = fresh(NUM)
     pt.expect_exit(pt.poll(db, stub), 0, "register")
-    cursor = st.sqlite(db, "SELECT value FROM meta WHERE key = 'carrier.list_sync_ms'")
+    cursor = pt.list_cursor(db)
     stub.faults(quota_exhausted=True, retry_after=True)
     pt.make_due(db)
     t0 = time.monotonic()
@@ -254,9 +255,8 @@ def test_quota_exhausted_ends_the_run():
     pt.expect_exit(p, 1, "quota")
     st.check(time.monotonic() - t0 < 15, "did not wait for midnight")
     st.check("quota" in p.stderr, p.stderr)
-    st.eq(pt.shipment(db, NUM)["poll_error"], None, "not recorded against the shipment")
-    st.eq(st.sqlite(db, "SELECT value FROM meta WHERE key = 'carrier.list_sync_ms'"),
-          cursor, "cursor kept")
+    st.eq(pt.poll_error(db, NUM), None, "not recorded against the shipment")
+    st.eq(pt.list_cursor(db), cursor, "cursor kept")
 
 
 def bounded_poll(db, env=None, timeout=120):
@@ -288,7 +288,7 @@ def test_hostile_rate_limit_headers():
                  pt.summary(p), what + ": " + pt.summary(p))
         st.check("rate limit or quota stopped this run" in p.stderr, what + ": " + p.stderr)
         st.eq(statuses(stub.api_log()), [429], what + ": one request, not retried at once")
-        st.eq(pt.shipment(db, NUM)["poll_error"], None, what + ": not the shipment's fault")
+        st.eq(pt.poll_error(db, NUM), None, what + ": not the shipment's fault")
 
 
 def test_rate_limit_wait_never_outlasts_the_run():
@@ -306,17 +306,16 @@ def test_rate_limit_wait_never_outlasts_the_run():
 def test_list_sync_failure_keeps_the_cursor():
     db = fresh(NUM)
     pt.expect_exit(pt.poll(db, stub), 0, "register")
-    q = "SELECT value FROM meta WHERE key = 'carrier.list_sync_ms'"
-    cursor = st.sqlite(db, q)
+    cursor = pt.list_cursor(db)
     time.sleep(1.1)
     stub.faults(status_5xx={"count": 100, "code": 500})
     p = pt.poll(db, stub)
     pt.expect_exit(p, 1, "list failing")
     st.check("list_sync_failed" in pt.summary(p), pt.summary(p))
-    st.eq(st.sqlite(db, q), cursor, "cursor kept")
+    st.eq(pt.list_cursor(db), cursor, "cursor kept")
     stub.faults(reset=True)
     pt.expect_exit(pt.poll(db, stub), 0, "list back")
-    st.check(st.sqlite(db, q) > cursor, "cursor moved")
+    st.check(pt.list_cursor(db) > cursor, "cursor moved")
 
 
 st.run()

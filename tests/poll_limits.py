@@ -22,15 +22,16 @@ LIMITS = {"create": 20, "list": 6, "get": 5, "v4": 10}
 
 
 def registered_fleet(db, n, prefix, updated_at):
-    """n shipments already registered with AfterShip (seeded in the stand-in)."""
+    """n shipments already registered with AfterShip (seeded in the stand-in,
+    and linked in storage, on purpose: as an earlier run would have)."""
     numbers = ["%s%08d" % (prefix, i) for i in range(n)]
     seeded = stub.seed([{"tracking_number": x, "slug": "ups", "updated_at": updated_at}
                         for x in numbers])["trackings"]
     pt.bulk_orders(db, [("ord_%s" % x, x, "UPS") for x in numbers])
     for t in seeded:
-        st.sqlite(db, "UPDATE shipments SET carrier_id = ?, carrier_slug = 'ups',"
-                  " carrier_updated_ms = 0 WHERE tracking_number = ?",
-                  (t["id"], t["tracking_number"]))
+        st.storage_sql(db, "UPDATE shipments SET carrier_id = ?, carrier_slug = 'ups',"
+                       " carrier_updated_ms = 0 WHERE tracking_number = ?",
+                       (t["id"], t["tracking_number"]))
     return numbers
 
 
@@ -59,8 +60,7 @@ def test_no_self_caused_429_dated():
     # (five list pages).
     due = registered_fleet(db, 30, "1ZDUE", old)
     pt.make_due(db)
-    st.sqlite(db, "INSERT INTO meta(key, value) VALUES ('carrier.list_sync_ms', ?)",
-              (str(int(time.time() * 1000)),))
+    pt.set_list_cursor(db, int(time.time() * 1000))
     stub.seed([], generate={"count": 900, "prefix": "1ZOTHER", "slug": "ups"}, quiet=True)
     pt.bulk_orders(db, [("ord_new_%d" % i, "1ZNEW%08d" % i, "UPS") for i in range(40)])
     stub.clear_log()
@@ -84,8 +84,7 @@ def test_no_self_caused_429_v4():
     db = st.fresh_db()
     registered_fleet(db, 15, "1ZV4DUE", int(time.time()) - 7200)
     pt.make_due(db)
-    st.sqlite(db, "INSERT INTO meta(key, value) VALUES ('carrier.list_sync_ms', ?)",
-              (str(int(time.time() * 1000)),))
+    pt.set_list_cursor(db, int(time.time() * 1000))
     pt.bulk_orders(db, [("ord_v4_%d" % i, "1ZV4NEW%08d" % i, "UPS") for i in range(25)])
     stub.clear_log()
     p = pt.poll(db, stub, version="v4")
@@ -107,8 +106,7 @@ def test_429_from_another_client_is_absorbed():
     db = st.fresh_db()
     registered_fleet(db, 12, "1ZSHARE", int(time.time()) - 7200)
     pt.make_due(db)
-    st.sqlite(db, "INSERT INTO meta(key, value) VALUES ('carrier.list_sync_ms', ?)",
-              (str(int(time.time() * 1000)),))
+    pt.set_list_cursor(db, int(time.time() * 1000))
     stop = threading.Event()
 
     def neighbour():

@@ -25,7 +25,6 @@ import poll_test as pt  # noqa: E402
 
 stub = pt.Stub()
 NUM = "1Z999AA10123456784"
-CURSOR = "SELECT value FROM meta WHERE key = 'carrier.list_sync_ms'"
 # Far beyond what any bounded run here takes (the longest, the deadline
 # test, is poll_interval = 10 s), far below "for ever".
 RUN_TIMEOUT = 120
@@ -47,7 +46,7 @@ def synced(version):
     db = st.fresh_db()
     pt.order(db, "ord_paging", NUM)
     pt.expect_exit(pt.poll(db, stub, version=version), 0, version + ": first run")
-    cursor = st.sqlite(db, CURSOR)
+    cursor = pt.list_cursor(db)
     st.check(cursor, version + ": the first run recorded a complete sync")
     stub.clear_log()
     return db, cursor
@@ -72,7 +71,7 @@ def one_line(p, words):
 
 def lists_again_from_the_same_point(db, version, cut_run_lists, cursor):
     """The sync was not recorded: the next run lists from where the cut one did."""
-    st.eq(st.sqlite(db, CURSOR), cursor, version + ": cursor kept")
+    st.eq(pt.list_cursor(db), cursor, version + ": cursor kept")
     stub.faults(endless_list=None)
     stub.clear_log()
     p = bounded_poll(db, version)
@@ -80,7 +79,7 @@ def lists_again_from_the_same_point(db, version, cut_run_lists, cursor):
     again = list_requests(stub.api_log())
     st.check(again, version + ": the next run lists")
     st.eq(since(again[0]), since(cut_run_lists[0]), version + ": from the same point")
-    st.check(st.sqlite(db, CURSOR) > cursor, version + ": a complete sync moves the cursor")
+    st.check(pt.list_cursor(db) > cursor, version + ": a complete sync moves the cursor")
 
 
 def test_page_cap_ends_an_endless_list():
@@ -93,8 +92,8 @@ def test_page_cap_ends_an_endless_list():
         one_line(p, ("poll_max_pages (5 pages)", "not complete", "same point"))
         lists = list_requests(stub.api_log())
         st.eq(len(lists), 5, version + ": list pages asked for")
-        st.eq(st.sqlite(db, "SELECT value FROM meta WHERE key = 'poll.result'"),
-              [("list_page_cap",)], version + ": the run's result, for /v1/stats")
+        st.eq(st.stats(db)["lastPoll"]["result"], "list_page_cap",
+              version + ": the run's result, for /v1/stats")
         lists_again_from_the_same_point(db, version, lists, cursor)
 
 

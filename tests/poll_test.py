@@ -9,6 +9,10 @@ test module, stopped at exit; ctl() drives its control API, api_log() reads
 the requests it served.  poll() runs cgi/shiptrack-poll against it with a
 clean environment.  order() announces a shipment with a signed Rye
 TRACKING_OBTAINED; push() sends a signed AfterShip push webhook.
+shipment_view() and poll_error() read a shipment as the operator view shows
+it; shipment_row() reads the poller's own bookkeeping (AfterShip's id, the
+schedule, failure counts), which no program shows, in storage on purpose,
+and make_due() moves that schedule there.
 """
 
 import atexit
@@ -187,13 +191,13 @@ def order(db, order_id, number, carrier="UPS", url=None, minutes=0):
 
 
 def bulk_orders(db, shipments):
-    """Many shipments quickly, written the way the receiver writes them.
+    """Many shipments quickly, written the way the receiver writes them, in
+    storage on purpose.
 
     shipments: [(order_id, number, carrier)].  One event, order and
     shipment row each, in one transaction (the receiver, one CGI process
     per event, would take seconds for a few hundred)."""
-    import sqlite3
-    conn = sqlite3.connect(db, timeout=30, isolation_level=None)
+    conn = st.storage_connect(db, timeout=30)
     try:
         conn.execute("BEGIN IMMEDIATE")
         ms = int(st.BASE_TIME.timestamp() * 1000)
@@ -236,18 +240,32 @@ def push(db, msg, event_id=None, event="tracking_update", ts=None, secret=AS_SEC
                   headers={"aftership-hmac-sha256": sign_as(body, sign_with or secret)})
 
 
-def shipment(db, number, order_id=None):
-    """The shipments row for a number, as a dict (asserts exactly one)."""
-    import sqlite3
-    conn = sqlite3.connect(db, timeout=10)
-    conn.row_factory = sqlite3.Row
+def shipment_view(db, number):
+    """The shipment with this number as the operator view shows it (its
+    order found with shiptrack export; asserts exactly one)."""
+    orders = sorted({r["order_id"] for r in st.export_rows(db) if r["tracking_number"] == number})
+    found = [s for o in orders for s in st.operator_view(db, o)["shipments"]
+             if s["trackingNumber"] == number]
+    st.check(len(found) == 1, "expected one shipment %s, found %d" % (number, len(found)))
+    return found[0]
+
+
+def poll_error(db, number):
+    """The shipment's poll error as the operator view shows it, or None."""
+    e = shipment_view(db, number)["pollError"]
+    return e["message"] if e else None
+
+
+def shipment_row(db, number):
+    """The shipments row for a number, as a dict (asserts exactly one): the
+    poller's own bookkeeping (carrier_id, carrier_slug, next_poll_ms,
+    poll_failures, stall_episode...), which no program shows, read in
+    storage on purpose."""
+    conn = st.storage_connect(db)
     try:
-        q = "SELECT * FROM shipments WHERE tracking_number = ?"
-        args = [number]
-        if order_id is not None:
-            q += " AND order_id = ?"
-            args.append(order_id)
-        rows = [dict(r) for r in conn.execute(q, args)]
+        cur = conn.execute("SELECT * FROM shipments WHERE tracking_number = ?", (number,))
+        names = [d[0] for d in cur.description]
+        rows = [dict(zip(names, r)) for r in cur.fetchall()]
     finally:
         conn.close()
     st.check(len(rows) == 1, "expected one shipment %s, found %d" % (number, len(rows)))
@@ -263,13 +281,28 @@ def iso_at(epoch_s):
         .strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def list_cursor(db):
+    """Where the list sync goes on from (meta carrier.list_sync_ms): the
+    poller's bookkeeping, read in storage on purpose."""
+    return st.storage_sql(db, "SELECT value FROM meta WHERE key = 'carrier.list_sync_ms'")
+
+
+def set_list_cursor(db, ms):
+    """Start the next list sync from ms: the poller's bookkeeping, set in
+    storage on purpose."""
+    st.storage_sql(db, "INSERT INTO meta(key, value) VALUES ('carrier.list_sync_ms', ?)",
+                   (str(ms),))
+
+
 def make_due(db, number=None):
-    """Make shipments due for reconciliation now (next_poll_ms = 0)."""
+    """Make shipments due for reconciliation now (next_poll_ms = 0): time
+    moved in storage, on purpose."""
     if number is None:
-        st.sqlite(db, "UPDATE shipments SET next_poll_ms = 0 WHERE next_poll_ms < ?", (NEVER,))
+        st.storage_sql(db, "UPDATE shipments SET next_poll_ms = 0 WHERE next_poll_ms < ?",
+                       (NEVER,))
     else:
-        st.sqlite(db, "UPDATE shipments SET next_poll_ms = 0 WHERE tracking_number = ?",
-                  (number,))
+        st.storage_sql(db, "UPDATE shipments SET next_poll_ms = 0 WHERE tracking_number = ?",
+                       (number,))
 
 
 def requests_of(log, method=None, path_part=None):

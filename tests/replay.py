@@ -4,6 +4,10 @@
 Unchanged state: every view identical, updatedAt included.  Corrupted
 state (status, shipments, orders, derived event columns, orphans): replay
 restores the same views (updatedAt excluded).  `shiptrack check` is ok.
+
+The corruption is done in storage, on purpose (st.storage_sql), and so is
+reading what replay must leave or re-derive there that no program shows:
+the stored rows themselves (raw bodies, derived event columns, keys).
 """
 import os
 import re
@@ -75,7 +79,7 @@ def build():
 
 
 def order_ids(path):
-    return [r[0] for r in st.sqlite(path, "SELECT id FROM orders ORDER BY id")]
+    return sorted(st.order_ids(path))
 
 
 def views(path, ids=None):
@@ -111,7 +115,7 @@ def test_scenario_is_what_we_think():
     eq(order_ids(path), sorted(["ci_rp_1", "ord_rp_cancel", "ord_rp_cancel_failed",
                                 "ord_rp_failed", "ord_rp_full", "ord_rp_pending",
                                 "ord_rp_split"]), "orders")
-    status = dict(st.sqlite(path, "SELECT id, status FROM orders"))
+    status = {o: st.operator_view(path, o)["status"] for o in order_ids(path)}
     eq(status, {"ci_rp_1": "SUCCEEDED", "ord_rp_cancel": "CANCELLED",
                 "ord_rp_cancel_failed": "SUCCEEDED", "ord_rp_failed": "FAILED",
                 "ord_rp_full": "SUCCEEDED", "ord_rp_pending": "SUCCEEDED",
@@ -128,14 +132,14 @@ def test_scenario_is_what_we_think():
 def test_replay_of_intact_state_changes_nothing():
     path = build()
     before = views(path)
-    dump = st.dump(path)
+    dump = st.storage_dump(path)        # the rows themselves, on purpose
     replay(path)
     after = views(path)
     check(after == before, "views changed by replay (updatedAt included):\n" +
           diff_views(before, after))
     st.checks += len(before)
     for t in ("events", "orders", "shipments", "checkpoints", "rejected_deliveries"):
-        eq(st.dump(path)[t], dump[t], "table %s after replay" % t)
+        eq(st.storage_dump(path)[t], dump[t], "table %s after replay" % t)
     replay(path)
     eq(views(path), before, "second replay")
 
@@ -143,9 +147,9 @@ def test_replay_of_intact_state_changes_nothing():
 def test_replay_restores_corrupted_state():
     path = build()
     before = views(path)
-    events = st.dump(path)["events"]
-    st.sqlite(path, "UPDATE orders SET status = 'FAILED'")
-    st.sqlite(path, "DELETE FROM shipments")
+    events = st.storage_dump(path)["events"]
+    st.storage_sql(path, "UPDATE orders SET status = 'FAILED'")
+    st.storage_sql(path, "DELETE FROM shipments")
     broken = views(path)
     check(blanked(broken) != blanked(before), "corruption is visible")
     replay(path)
@@ -153,7 +157,7 @@ def test_replay_restores_corrupted_state():
     check(blanked(after) == blanked(before), "views not restored:\n" +
           diff_views(blanked(before), blanked(after)))
     st.checks += len(before)
-    eq(st.dump(path)["events"], events, "events untouched")
+    eq(st.storage_dump(path)["events"], events, "events untouched")
     # The orders that were corrupted got a new updatedAt, not an old one.
     for o in before:
         a = st.Answer(200, {}, after[o], b"").json()
@@ -164,28 +168,28 @@ def test_replay_restores_corrupted_state():
 def test_replay_restores_deleted_orders_and_derived_event_columns():
     path = build()
     before = views(path)
-    events = st.dump(path)["events"]
-    st.sqlite(path, "DELETE FROM orders")
-    st.sqlite(path, "UPDATE events SET type = 'MANGLED', order_id = 'ord_elsewhere', "
-              "created_at = '1970-01-01T00:00:00Z', created_ms = 0, marketplace = NULL")
-    st.sqlite(path, "UPDATE shipments SET carrier = 'X', tracking_url = NULL, "
-              "first_key = NULL")
+    events = st.storage_dump(path)["events"]
+    st.storage_sql(path, "DELETE FROM orders")
+    st.storage_sql(path, "UPDATE events SET type = 'MANGLED', order_id = 'ord_elsewhere', "
+                   "created_at = '1970-01-01T00:00:00Z', created_ms = 0, marketplace = NULL")
+    st.storage_sql(path, "UPDATE shipments SET carrier = 'X', tracking_url = NULL, "
+                   "first_key = NULL")
     replay(path)
     eq(sorted(order_ids(path)), sorted(before), "orders restored, no stray order")
     after = views(path)
     check(blanked(after) == blanked(before), "views not restored:\n" +
           diff_views(blanked(before), blanked(after)))
-    eq(st.dump(path)["events"], events, "derived event columns re-read from raw bodies")
+    eq(st.storage_dump(path)["events"], events, "derived event columns re-read from raw bodies")
 
 
 def test_replay_prunes_orphans():
     path = build()
     before = views(path)
-    st.sqlite(path, "INSERT INTO orders(id, status, stage, created_at, created_ms, "
-              "updated_at, updated_ms) VALUES ('ord_ghost', 'FAILED', 'failed', "
-              "'2025-01-01T00:00:00Z', 0, '2025-01-01T00:00:00Z', 0)")
-    st.sqlite(path, "INSERT INTO shipments(order_id, tracking_number, first_key) "
-              "VALUES ('ord_rp_full', 'GHOST123', '0000000000000|ghost')")
+    st.storage_sql(path, "INSERT INTO orders(id, status, stage, created_at, created_ms, "
+                   "updated_at, updated_ms) VALUES ('ord_ghost', 'FAILED', 'failed', "
+                   "'2025-01-01T00:00:00Z', 0, '2025-01-01T00:00:00Z', 0)")
+    st.storage_sql(path, "INSERT INTO shipments(order_id, tracking_number, first_key) "
+                   "VALUES ('ord_rp_full', 'GHOST123', '0000000000000|ghost')")
     eq(st.api(path, "/v1/orders/ord_ghost").status, 200, "ghost visible before")
     replay(path)
     eq(st.api(path, "/v1/orders/ord_ghost").status, 404, "order without events pruned")
@@ -196,13 +200,15 @@ def test_replay_prunes_orphans():
 
 def test_replay_keeps_carrier_data():
     path = build()
-    sid = st.sqlite(path, "SELECT id FROM shipments WHERE tracking_number = '1ZRPFULL01'")[0][0]
-    st.sqlite(path, "UPDATE shipments SET tag = 'InTransit', subtag = 'InTransit_001', "
-              "checked_at = '2025-03-02T10:00:00Z', carrier_slug = 'ups', "
-              "last_checkpoint_at = '2025-03-02T08:00:00Z' WHERE id = ?", (sid,))
-    st.sqlite(path, "INSERT INTO checkpoints(shipment_id, time_raw, time_ms, has_offset, tag, "
-              "message, location) VALUES (?, '2025-03-02T08:00:00Z', 1740902400000, 1, "
-              "'InTransit', 'Departed facility', 'Louisville, KY')", (sid,))
+    # Carrier data as the poller would store it (in storage, on purpose).
+    sid = st.storage_sql(path, "SELECT id FROM shipments"
+                               " WHERE tracking_number = '1ZRPFULL01'")[0][0]
+    st.storage_sql(path, "UPDATE shipments SET tag = 'InTransit', subtag = 'InTransit_001', "
+                   "checked_at = '2025-03-02T10:00:00Z', carrier_slug = 'ups', "
+                   "last_checkpoint_at = '2025-03-02T08:00:00Z' WHERE id = ?", (sid,))
+    st.storage_sql(path, "INSERT INTO checkpoints(shipment_id, time_raw, time_ms, has_offset,"
+                   " tag, message, location) VALUES (?, '2025-03-02T08:00:00Z', 1740902400000,"
+                   " 1, 'InTransit', 'Departed facility', 'Louisville, KY')", (sid,))
     replay(path)  # stage now follows the carrier tag
     first = views(path)
     j = st.Answer(200, {}, first["ord_rp_full"], b"").json()

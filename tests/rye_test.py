@@ -129,6 +129,12 @@ def poll(db, rye, *args, carrier=None, env_extra=None, timeout=180, key=KEY):
     return p
 
 
+def make_due(db):
+    """Every order due for the Rye pass's re-read now (rye_sync.next_sync_ms
+    = 0): time moved in storage, on purpose."""
+    st.storage_sql(db, "UPDATE rye_sync SET next_sync_ms = 0")
+
+
 def start(db, rye, *args, env_extra=None):
     """The poller in the background (--rye-only), for kill tests."""
     return subprocess.Popen([pt.POLL, "--rye-only"] + list(args),

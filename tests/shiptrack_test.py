@@ -9,15 +9,19 @@ It finds the built programs, makes fresh migrated databases quickly (one
 `shiptrack migrate` per process, then a file copy per test), signs bodies
 the way Rye does, runs webhook.fcgi / api.fcgi as plain CGI with a clean
 environment and parses their answers, builds Rye gen-1 and gen-2 bodies,
-and runs the test_* functions of a test module in order.
+and runs the test_* functions of a test module in order.  What is stored
+it reads through the programs (counts, stats, operator_view, snapshot...);
+storage_sql and its kin are for reaching into storage on purpose.
 """
 
 import atexit
 import base64
 import collections
+import csv
 import datetime
 import hashlib
 import hmac
+import io
 import itertools
 import json
 import os
@@ -30,6 +34,7 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP_SRCDIR = os.path.abspath(os.environ.get("top_srcdir") or os.path.dirname(HERE))
@@ -143,8 +148,22 @@ def fresh_db(tmpdir=None):
     return path
 
 
-def sqlite(dbpath, sql, params=()):
-    """Run one statement with the sqlite3 module; returns all rows."""
+# --- storage, on purpose ----------------------------------------------------
+#
+# A test that only observes state reads it through the programs, as an
+# operator would (below: counts, stats, operator_view, snapshot...): they
+# read through the store, so the test runs on any database the store
+# supports.  The three helpers here (storage_dump is built on storage_sql)
+# are the only way a test reaches past the programs into storage, and only
+# on purpose: to doctor rows (time travel,
+# corruption, an old schema), to stand in for another writer or hold its
+# lock, or to inspect what no program shows (raw bodies, the schema).  Every
+# caller says why in a comment.  SQLite today: a test that needs them on
+# another database gets a path for it here, or says in its name that it is
+# SQLite-specific.
+
+def storage_sql(dbpath, sql, params=()):
+    """Run one statement on the database file itself; returns all rows."""
     conn = _sqlite3.connect(dbpath, timeout=10, isolation_level=None)
     try:
         return conn.execute(sql, params).fetchall()
@@ -152,29 +171,126 @@ def sqlite(dbpath, sql, params=()):
         conn.close()
 
 
-def tables(dbpath):
-    """Names of all user tables but "metrics": the running totals for
-    GET /v1/metrics (sql/004) count every request, refused or duplicate
-    ones included, and tests/metrics.py checks them; "nothing stored"
-    means nothing else."""
-    return [r[0] for r in sqlite(dbpath,
-            "SELECT name FROM sqlite_master WHERE type='table' "
-            "AND name NOT LIKE 'sqlite_%' AND name <> 'metrics' ORDER BY name")]
+def storage_connect(dbpath, timeout=10):
+    """A connection of our own to the database file (autocommit), for a test
+    that holds a transaction or writes many rows; the caller closes it."""
+    return _sqlite3.connect(dbpath, timeout=timeout, isolation_level=None)
 
 
-def counts(dbpath):
-    """{table: row count} for every table."""
-    return {t: sqlite(dbpath, 'SELECT count(*) FROM "%s"' % t)[0][0]
-            for t in tables(dbpath)}
-
-
-def dump(dbpath):
-    """{table: sorted rows} for every table: a full snapshot to compare."""
+def storage_dump(dbpath):
+    """{table: sorted rows} of every table but "metrics" (the running
+    totals of GET /v1/metrics count every request, refused ones too):
+    for a test whose promise is about storage itself ("wrote nothing",
+    "no secret in the database")."""
     out = {}
-    for t in tables(dbpath):
-        rows = sqlite(dbpath, 'SELECT * FROM "%s"' % t)
-        out[t] = sorted(rows, key=repr)
+    for t in [r[0] for r in storage_sql(dbpath, "SELECT name FROM sqlite_master"
+                                        " WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+                                        " AND name <> 'metrics' ORDER BY name")]:
+        out[t] = sorted(storage_sql(dbpath, 'SELECT * FROM "%s"' % t), key=repr)
     return out
+
+
+# --- state, as the programs show it ------------------------------------------
+
+def cli_ok(args, db=None, env=None, timeout=60):
+    """Run cgi/shiptrack; assert it exits 0; return its stdout."""
+    p = run_cli(args, db=db, env=env, timeout=timeout)
+    if p.returncode != 0:
+        raise AssertionError("shiptrack %s exited %d: %s%s" %
+                             (" ".join(args), p.returncode, p.stdout, p.stderr))
+    return p.stdout
+
+
+def stats(db, env=None):
+    """`shiptrack stats --json` (what GET /v1/stats gives), without "locks"
+    (the cron runs' lock files live beside the database, not in it)."""
+    j = json.loads(cli_ok(["stats", "--json"], db, env),
+                   object_pairs_hook=collections.OrderedDict)
+    j.pop("locks", None)
+    return j
+
+
+def check_db(db, env=None):
+    """`shiptrack check`: (exit status, integrity verdict, {table: rows} it
+    printed)."""
+    p = run_cli(["check"], db=db, env=env)
+    m = re.search(r"^integrity: (.*)$", p.stdout, re.M)
+    rows = {}
+    tail = p.stdout.split("\nschema: ", 1)
+    if len(tail) == 2:
+        for line in tail[1].splitlines()[1:]:
+            m2 = re.match(r"^  (\w+) +(\d+)$", line)
+            if not m2:
+                break
+            rows[m2.group(1)] = int(m2.group(2))
+    return p.returncode, (m.group(1) if m else None), rows
+
+
+def counts(db):
+    """{events, orders, shipments, checkpoints, rejected_deliveries}: the
+    row counts `shiptrack check` prints (and it found the database intact)."""
+    rc, verdict, rows = check_db(db)
+    if verdict != "ok" or len(rows) != 5:
+        raise AssertionError("shiptrack check: %r %r (exit %d)" % (verdict, rows, rc))
+    return rows
+
+
+def intact(db, what="integrity"):
+    """`shiptrack check` finds the database intact."""
+    rc, verdict, rows = check_db(db)
+    check(verdict == "ok", "%s: shiptrack check says %r" % (what, verdict))
+
+
+def operator_view(db, order_id, env=None):
+    """The operator view (GET /v1/orders/{id}) as JSON; None for 404.  The
+    id travels in one percent-encoded segment of REQUEST_URI, as a web
+    server hands it on, so that any id is found."""
+    e = {"REQUEST_URI": "/api/v1/orders/" + urllib.parse.quote(order_id, safe="")}
+    e.update(env or {})
+    a = api(db, "/v1/orders/" + order_id, env=e)
+    if a.status == 404:
+        return None
+    if a.status != 200:
+        raise AssertionError("operator view of %r: %s" % (order_id, a))
+    return a.json()
+
+
+def order_ids(db, env=None):
+    """Every order's id, newest first (GET /v1/orders, every page)."""
+    ids, cursor = [], None
+    while True:
+        q = "limit=200" + ("&cursor=" + cursor if cursor else "")
+        a = api(db, "/v1/orders", query=q, env=env)
+        if a.status != 200:
+            raise AssertionError("order list: %s" % a)
+        j = a.json()
+        ids += [o["id"] for o in j["orders"]]
+        cursor = j["nextCursor"]
+        if not cursor:
+            return ids
+
+
+def events_of(db, order_id):
+    """The order's stored events as the operator view lists them: [{id,
+    type, createdAt, receivedAt, source}]; [] for an unknown order."""
+    v = operator_view(db, order_id)
+    return v["events"] if v else []
+
+
+def export_rows(db):
+    """`shiptrack export --csv` as dicts: one per shipment (an order without
+    shipments: one with empty shipment columns), newest order first."""
+    return list(csv.DictReader(io.StringIO(cli_ok(["export", "--csv"], db), newline="")))
+
+
+def snapshot(db):
+    """Everything the programs show of what is stored: the counts of
+    `shiptrack check`, `shiptrack stats`, and the operator view of every
+    order (its events, shipments, checkpoints, Rye's view, contact and
+    notifications with their attempts).  Equal before and after: nothing
+    was stored or changed (requests counted for GET /v1/metrics aside)."""
+    return {"counts": counts(db), "stats": stats(db),
+            "orders": {i: operator_view(db, i) for i in order_ids(db)}}
 
 
 # --- signatures ------------------------------------------------------------

@@ -4,6 +4,12 @@
 Covers DESIGN.md "Webhook receiver": signatures (gen 1, gen 2, rotation),
 handshakes, de-duplication, methods, body limits, JSON errors, evidence of
 rejected deliveries, storage of accepted events, busy database, logging.
+
+What is stored is read through the programs (the operator view, shiptrack
+check's counts, st.snapshot); what no program shows is read in storage on
+purpose (st.storage_sql): the raw bodies and the evidence kept byte for
+byte, each record's scheme, events of no order, ids as stored.  The busy
+database is a lock held there, on purpose.
 """
 import base64
 import datetime
@@ -12,7 +18,6 @@ import hmac
 import json
 import os
 import re
-import sqlite3
 import sys
 import time
 
@@ -45,12 +50,20 @@ def accepted(a, event_id, duplicate=False, what="answer"):
 
 
 def nothing_stored(path, before, what):
-    eq(st.counts(path), before[0], what + ": row counts of all tables")
-    eq(st.dump(path), before[1], what + ": table contents")
+    after = st.snapshot(path)
+    eq(after["counts"], before["counts"], what + ": row counts of all tables")
+    eq(after, before, what + ": everything the programs show")
 
 
 def snapshot(path):
-    return st.counts(path), st.dump(path)
+    return st.snapshot(path)
+
+
+def raw(path, sql, params=()):
+    """Rows of the raw records, read in storage on purpose: no program
+    shows a raw body, the evidence, a record's scheme or an event of no
+    order."""
+    return st.storage_sql(path, sql, params)
 
 
 # --- the helpers themselves ----------------------------------------------
@@ -88,23 +101,26 @@ def test_good_gen1_signature_stores_event():
     a = st.post(path, body)
     t1 = datetime.datetime.now(datetime.timezone.utc)
     accepted(a, "evt_good_1")
-    rows = st.sqlite(path, "SELECT id, scheme, type, order_id, created_at, received_at,"
-                     " body, typeof(body), marketplace FROM events")
-    eq(len(rows), 1, "one event row")
-    (id_, scheme, type_, order, created, received, raw, rawtype, mp) = rows[0]
-    eq(id_, "evt_good_1", "id")
+    eq(st.counts(path)["events"], 1, "one event row")
+    events = st.events_of(path, "ord_good_1")
+    eq(len(events), 1, "the order's one event")
+    e = events[0]
+    eq(e["id"], "evt_good_1", "id")
+    eq(e["type"], "PAYMENT_SUCCEEDED", "type")
+    eq(e["createdAt"], "2024-07-22T14:30:04.367Z", "createdAt")
+    rows = raw(path, "SELECT scheme, body, typeof(body), marketplace FROM events")
+    (scheme, body_, rawtype, mp) = rows[0]
     eq(scheme, "rye1", "scheme")
-    eq(type_, "PAYMENT_SUCCEEDED", "type")
-    eq(order, "ord_good_1", "order id")
-    eq(created, "2024-07-22T14:30:04.367Z", "createdAt")
     eq(mp, "shopify", "marketplace")
     eq(rawtype, "blob", "body column type")
-    eq(bytes(raw), body, "raw body byte-identical")
-    r = parse_iso(received)
+    eq(bytes(body_), body, "raw body byte-identical")
+    r = parse_iso(e["receivedAt"])
     check(t0 - datetime.timedelta(seconds=1) <= r <= t1 + datetime.timedelta(seconds=1),
-          "received time %s not within [%s, %s]" % (received, t0, t1))
-    o = st.sqlite(path, "SELECT id, status, stage, marketplace, created_at FROM orders")
-    eq(o, [("ord_good_1", "PENDING", "processing", "shopify", "2024-07-22T14:30:04.367Z")],
+          "received time %s not within [%s, %s]" % (e["receivedAt"], t0, t1))
+    eq(st.order_ids(path), ["ord_good_1"], "one order")
+    v = st.operator_view(path, "ord_good_1")
+    eq((v["id"], v["status"], v["stage"], v["marketplace"], v["createdAt"]),
+       ("ord_good_1", "PENDING", "processing", "shopify", "2024-07-22T14:30:04.367Z"),
        "order row")
 
 
@@ -117,8 +133,8 @@ def test_created_at_forms_normalised():
         eid = "evt_created_%d" % i
         a = st.post(path, st.event("PAYMENT_SUCCEEDED", "ord_created", given, eid))
         accepted(a, eid, what=given)
-        eq(st.sqlite(path, "SELECT created_at FROM events WHERE id=?", (eid,)),
-           [(want,)], "stored createdAt for " + given)
+        eq([e["createdAt"] for e in st.events_of(path, "ord_created") if e["id"] == eid],
+           [want], "stored createdAt for " + given)
 
 
 def test_raw_body_kept_byte_identical_with_odd_formatting():
@@ -129,7 +145,7 @@ def test_raw_body_kept_byte_identical_with_odd_formatting():
             b'"data":{} }')
     a = st.post(path, body)
     accepted(a, "evt_raw_1")
-    eq(bytes(st.sqlite(path, "SELECT body FROM events")[0][0]), body, "raw body")
+    eq(bytes(raw(path, "SELECT body FROM events")[0][0]), body, "raw body")
 
 
 # --- refused signatures ----------------------------------------------------
@@ -204,11 +220,12 @@ def test_gen2_signature_accepted():
                      id="evt2_gen2_1")
     a = st.post(path, body, gen=2)
     accepted(a, "evt2_gen2_1")
-    eq(st.sqlite(path, "SELECT scheme, type, order_id, created_at FROM events"),
-       [("rye2", "checkout_intent.completed", "ci_gen2_1", st.iso(5))], "gen-2 row")
-    eq(st.sqlite(path, "SELECT id, status FROM orders"), [("ci_gen2_1", "SUCCEEDED")],
-       "gen-2 order")
-    eq(bytes(st.sqlite(path, "SELECT body FROM events")[0][0]), body, "gen-2 raw body")
+    eq(st.counts(path)["events"], 1, "one event")
+    eq([(e["type"], e["createdAt"]) for e in st.events_of(path, "ci_gen2_1")],
+       [("checkout_intent.completed", st.iso(5))], "gen-2 row")
+    eq([(o, st.operator_view(path, o)["status"]) for o in st.order_ids(path)],
+       [("ci_gen2_1", "SUCCEEDED")], "gen-2 order")
+    eq(raw(path, "SELECT scheme, body FROM events"), [("rye2", body)], "gen-2 raw body")
 
 
 def test_gen2_shipment_source_is_not_an_order():
@@ -216,11 +233,11 @@ def test_gen2_shipment_source_is_not_an_order():
     body = st.event2("shipment.updated", "shp_1", source_type="shipment",
                      created=st.iso(6), id="evt2_ship_1")
     accepted(st.post(path, body, gen=2), "evt2_ship_1")
-    eq(st.sqlite(path, "SELECT order_id, subject, source FROM events"),
+    eq(raw(path, "SELECT order_id, subject, source FROM events"),
        [(None, "shipment:shp_1", "webhook")],
        "no order id: pending until the Rye pass learns the shipment's intent")
     eq(st.counts(path)["orders"], 0, "no order")
-    eq(bytes(st.sqlite(path, "SELECT body FROM events")[0][0]), body, "raw body kept")
+    eq(bytes(raw(path, "SELECT body FROM events")[0][0]), body, "raw body kept")
 
 
 def test_records_of_the_rye_pass_are_no_webhooks():
@@ -239,7 +256,8 @@ def test_records_of_the_rye_pass_are_no_webhooks():
                    "createdAt": st.iso(0), "type": "ORDER_PLACED",
                    "data": {"__typename": "OrderPlacedOrderEvent"}})
     error_answer(st.post(path, ev), 400, "invalid_field", "gen-1 order event")
-    eq(st.counts(path)["events"], before[0]["events"], "no event stored (kept as evidence)")
+    eq(st.counts(path)["events"], before["counts"]["events"],
+       "no event stored (kept as evidence)")
 
 
 def test_secret_rotation():
@@ -440,8 +458,8 @@ def test_signed_invalid_json_kept_as_evidence():
         c = st.counts(path)
         eq(c["rejected_deliveries"], before["rejected_deliveries"] + 1, "evidence kept")
         eq((c["events"], c["orders"], c["shipments"]), (0, 0, 0), "nothing applied")
-        row = st.sqlite(path, "SELECT scheme, body, typeof(body) FROM rejected_deliveries "
-                        "ORDER BY id DESC LIMIT 1")[0]
+        row = raw(path, "SELECT scheme, body, typeof(body) FROM rejected_deliveries "
+                  "ORDER BY id DESC LIMIT 1")[0]
         eq(row[0], "rye1", "scheme")
         eq(bytes(row[1]), body, "evidence byte-identical (case %d)" % i)
 
@@ -460,8 +478,8 @@ def test_missing_fields():
         eq(c["events"], 0, "no event stored")
         eq(c["orders"], 0, "no order")
         eq(c["rejected_deliveries"], before["rejected_deliveries"] + 1, "kept as evidence")
-        eq(bytes(st.sqlite(path, "SELECT body FROM rejected_deliveries ORDER BY id DESC "
-                           "LIMIT 1")[0][0]), body, "evidence byte-identical")
+        eq(bytes(raw(path, "SELECT body FROM rejected_deliveries ORDER BY id DESC "
+                     "LIMIT 1")[0][0]), body, "evidence byte-identical")
     for field in ("id", "type", "createdAt"):
         o = dict(full)
         o[field] = None
@@ -475,9 +493,9 @@ def test_unknown_type_without_order():
     body = st.event("SOMETHING_NEW_FROM_RYE", None, st.iso(0), "evt_unknown_1",
                     data={"whatever": [1, {"x": None}]})
     accepted(st.post(path, body), "evt_unknown_1")
-    eq(st.sqlite(path, "SELECT type, order_id FROM events"),
+    eq(raw(path, "SELECT type, order_id FROM events"),
        [("SOMETHING_NEW_FROM_RYE", None)], "stored")
-    eq(bytes(st.sqlite(path, "SELECT body FROM events")[0][0]), body, "raw body")
+    eq(bytes(raw(path, "SELECT body FROM events")[0][0]), body, "raw body")
     eq(st.counts(path)["orders"], 0, "no order effect")
     body = st.event("PRODUCT_UPDATED", None, st.iso(1), "evt_product_1",
                     marketplace="amazon", data={"productId": "B0001"})
@@ -489,14 +507,15 @@ def test_unknown_type_with_order_creates_pending_order():
     path = db()
     accepted(st.post(path, st.event("RETURN_REQUESTED_V9", "ord_unknown", st.iso(4),
                                     "evt_unknown_2")), "evt_unknown_2")
-    eq(st.sqlite(path, "SELECT id, status, created_at FROM orders"),
+    eq([(o, v["status"], v["createdAt"]) for o, v in
+        ((o, st.operator_view(path, o)) for o in st.order_ids(path))],
        [("ord_unknown", "PENDING", st.iso(4))], "pending order")
     # It leaves a known status alone.
     accepted(st.post(path, st.event("ORDER_PLACED", "ord_unknown", st.iso(5), "evt_u3")),
              "evt_u3")
     accepted(st.post(path, st.event("RETURN_REQUESTED_V9", "ord_unknown", st.iso(6),
                                     "evt_u4")), "evt_u4")
-    eq(st.sqlite(path, "SELECT status FROM orders"), [("SUCCEEDED",)],
+    eq(st.operator_view(path, "ord_unknown")["status"], "SUCCEEDED",
        "unknown type does not change status")
 
 
@@ -508,7 +527,7 @@ def test_odd_ids_round_trip():
     a = st.post(path, body)
     accepted(a, eid, what="odd ids")
     check(b"\\/" not in a.body, "slashes are not escaped: %r" % a.body)
-    eq(st.sqlite(path, "SELECT id, order_id FROM events"), [(eid, order)], "stored ids")
+    eq((st.counts(path)["events"], st.order_ids(path)), (1, [order]), "stored ids")
     v = st.api(path, "/v1/orders/" + order)
     eq(v.status, 200, "API view of odd order id (%s)" % v)
     j = v.json()
@@ -536,8 +555,10 @@ def test_embedded_nul_in_ids_not_truncated():
                   "%s: a distinct event taken for a duplicate: %r" % (what, a.body))
         else:
             error_answer(a, 400, "invalid_field", what + " with NUL")
-    ids = [r[0] for r in st.sqlite(path, "SELECT id FROM events")]
-    orders = [r[0] for r in st.sqlite(path, "SELECT id FROM orders")]
+    # The ids as stored, NULs and all: an id holding a NUL cannot even be
+    # asked for through the API.
+    ids = [r[0] for r in raw(path, "SELECT id FROM events")]
+    orders = [r[0] for r in raw(path, "SELECT id FROM orders")]
     check("evt_nul" not in ids, "stored event id truncated at NUL: %r" % ids)
     check(other.status != 200 or "ord_nul\u0000other" in orders,
           "order id truncated at NUL, event applied to another order: %r" % orders)
@@ -551,7 +572,7 @@ def kept_as_evidence(path, before, a, body, code, what, scheme="rye1"):
     eq(c["rejected_deliveries"], before["rejected_deliveries"] + 1, what + ": evidence kept")
     eq((c["events"], c["orders"], c["shipments"]),
        (before["events"], before["orders"], before["shipments"]), what + ": nothing applied")
-    row = st.sqlite(path, "SELECT scheme, body FROM rejected_deliveries ORDER BY id DESC LIMIT 1")[0]
+    row = raw(path, "SELECT scheme, body FROM rejected_deliveries ORDER BY id DESC LIMIT 1")[0]
     eq((row[0], bytes(row[1])), (scheme, body), what + ": evidence")
 
 
@@ -635,7 +656,8 @@ def test_lone_surrogates_refused_not_merged():
     accepted(a, "evt_sur_\U0001F600", what="surrogate pair")
     a = st.post(path, template % (b"\\\\uD800", b"\\\\uDC00"))
     accepted(a, "evt_sur_\\uD800", what="escaped backslash")
-    eq(sorted(r[0] for r in st.sqlite(path, "SELECT id FROM events")),
+    eq(st.counts(path)["events"], 2, "two events")
+    eq(sorted(e["id"] for e in st.events_of(path, "ord_sur")),
        sorted(["evt_sur_\U0001F600", "evt_sur_\\uD800"]), "stored ids")
 
 
@@ -765,7 +787,7 @@ def test_not_configured_refuses_and_stores_nothing():
 def test_write_lock_gives_503_then_succeeds():
     path = db()
     body = st.event("ORDER_PLACED", "ord_locked", st.iso(2), "evt_locked_1")
-    conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+    conn = st.storage_connect(path, timeout=0)         # the write lock, on purpose
     try:
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("INSERT INTO meta(key, value) VALUES ('test_lock', 'held')")
@@ -782,13 +804,14 @@ def test_write_lock_gives_503_then_succeeds():
     eq((c["events"], c["orders"]), (0, 0), "nothing stored while locked")
     a = st.post(path, body, env={"SHIPTRACK_BUSY_TIMEOUT": 200})
     accepted(a, "evt_locked_1", what="same delivery after the lock")
-    eq(st.sqlite(path, "SELECT status FROM orders"), [("SUCCEEDED",)], "applied")
+    eq([st.operator_view(path, o)["status"] for o in st.order_ids(path)], ["SUCCEEDED"],
+       "applied")
 
 
 def test_rejection_under_lock_is_503_not_lost():
     # A signed invalid body that cannot be kept as evidence must not get 400.
     path = db()
-    conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+    conn = st.storage_connect(path, timeout=0)         # the write lock, on purpose
     try:
         conn.execute("BEGIN IMMEDIATE")
         a = st.post(path, b"{broken", env={"SHIPTRACK_BUSY_TIMEOUT": 100})
@@ -805,7 +828,7 @@ def test_control_characters_in_id_and_logs():
     a = st.post(path, body)
     error_answer(a, 400, "invalid_field", "id with newline")
     eq(st.counts(path)["events"], 0, "not stored as an event")
-    eq(bytes(st.sqlite(path, "SELECT body FROM rejected_deliveries")[0][0]), body,
+    eq(bytes(raw(path, "SELECT body FROM rejected_deliveries")[0][0]), body,
        "kept as evidence")
     body = st.event("PAYMENT_SUCCEEDED", "ord\nctl", st.iso(0), "evt_ctl_order")
     error_answer(st.post(path, body), 400, "invalid_field", "order id with newline")

@@ -10,10 +10,10 @@ Import it after shiptrack_test:
 It fills a contrib/ template (placeholders for paths and ports only, and
 nothing left unfilled), prepares a state directory the server's user can
 write (as root, Apache and nginx run their children as www-data), writes a
-shiptrack.conf, talks HTTP with http.client, runs the checks every server
-must pass (signed webhooks, the shopper and operator views, the page and
-its security headers), and stops a server and everything it started, by
-pid.
+shiptrack.conf, talks HTTP with http.client, starts a server on a free
+port and stops it and everything it started, by pid, and holds the one
+suite every server runs (SUITE, run(): signed webhooks, refusals, the
+shopper and operator views, the page and its security headers, the logs).
 """
 
 import base64
@@ -27,6 +27,7 @@ import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.parse
 
@@ -320,15 +321,123 @@ def tail(path, lines=200):
         print("# " + line)
 
 
-# --- the checks every server configuration must pass ------------------------
+# --- starting a server ---------------------------------------------------------
+
+APACHE = os.environ.get("APACHE2") or "/usr/sbin/apache2"
+APACHE_MODULES = os.environ.get("APACHE_MODULES") or "/usr/lib/apache2/modules"
+
+
+def apache_top(tmp, port, errorlog, modules):
+    """The server-wide start of an apache2.conf, as Debian's would have it:
+    paths under tmp, the port, the error log, User/Group (as root), then a
+    LoadModule for each of modules ("mpm_event", "mime", ...), in order."""
+    lines = ['ServerRoot "%s"' % tmp, "ServerName 127.0.0.1",
+             "Listen 127.0.0.1:%d" % port, 'PidFile "%s/apache2.pid"' % tmp,
+             'DefaultRuntimeDir "%s"' % tmp, "Mutex file:%s default" % tmp,
+             'ErrorLog "%s"' % errorlog, "LogLevel warn",
+             'LogFormat "%h \\"%r\\" %>s %b" short',
+             'CustomLog "%s/access.log" short' % tmp]
+    if SERVER_USER:
+        lines += ["User " + SERVER_USER, "Group " + SERVER_USER]
+    lines += ["LoadModule %s_module %s/mod_%s.so" % (m, APACHE_MODULES, m) for m in modules]
+    return "\n".join(lines) + "\n"
+
+
+def start_server(what, configure, errorlog, stdout_log, env):
+    """Start a server on a free port: configure(port) writes its
+    configuration and returns (the argv that checks it, the argv that runs
+    it in the foreground); the check must pass.  The server gets a session
+    of its own (Apache and nginx signal their whole process group on
+    shutdown: not ours) and must listen within 20 s; a port another test
+    took first is tried again, up to 3 times.  Returns (Popen, port)."""
+    for attempt in range(3):
+        port = free_port()
+        check_argv, argv = configure(port)
+        t = subprocess.run(check_argv, capture_output=True, text=True, timeout=30, env=env)
+        if t.returncode != 0:
+            raise AssertionError("%s rejects the configuration: %s%s" %
+                                 (what, t.stdout, t.stderr))
+        with open(stdout_log, "ab") as out:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=subprocess.STDOUT, env=env,
+                                    start_new_session=True)
+        try:
+            wait_listening(port, proc, what)
+            return proc, port
+        except AssertionError:
+            stop(proc)
+            try:
+                with open(errorlog, errors="replace") as f:
+                    taken = "Address already in use" in f.read()
+            except OSError:
+                taken = False
+            if taken and attempt < 2:
+                continue
+            raise
+
+
+# --- the suite every server configuration runs -------------------------------
+#
+# One list of checks (SUITE), run in order against each server of contrib/
+# by its test file: apache_cgi.py, apache_fcgid.py, nginx_spawnfcgi.py,
+# lighttpd_fastcgi.py.  A test file describes its server in a Server
+# (how to start and stop it, its logs, its limits) and adds its own checks
+# before or after the shared ones; run() makes test_* functions of them all.
+
+class Server:
+    """One web server running shiptrack's programs.  A test file subclasses
+    it: start() sets self.client (and self.proc), stop() stops everything
+    started and returns {pid: program} of what had to be killed."""
+    name = "the server"
+    tag = "srv"                # event ids: evt_<tag>_1 ...
+    order = "ord_srv_1"
+    db = None
+    max_body = 4096
+    oversize = None            # size of the body refused with 413 (None: 3 x max_body)
+    concurrency = (4, 5)       # threads, webhooks each
+    # Order ids with "/" travel as %2F in one path segment: the server must
+    # pass it on undecoded.
+    encoded_slashes = True
+    logs = ()                  # [(path, markers that must not appear in it)]
+    receiver_log = None        # the log that holds the programs' own lines
+
+    def __init__(self):
+        self.client = None
+        self.proc = None
+        self.ids = []          # the order's accepted events, in order
+        self.stored = 0        # events the suite had accepted
+
+    def start(self):
+        raise NotImplementedError
+
+    def stop(self):
+        raise NotImplementedError
+
+    def after_stop(self):
+        """The server's own checks once it has stopped."""
+
+    def running(self):
+        check(self.client is not None, "%s is not running" % self.name)
+        return self.client
+
+    def before(self):
+        """[(name, function)]: the server's own checks right after start."""
+        return []
+
+    def after(self):
+        """[(name, function)]: the server's own checks after the shared ones,
+        before it stops."""
+        return []
+
 
 def check_security_headers(r, what):
     for k, v in expected_headers().items():
         eq(r.headers.get(k), v, "%s: %s" % (what, k))
 
 
-def check_page(c):
+def check_page(srv):
     """/ and /index.html: the tracking page, text/html, with the headers."""
+    c = srv.running()
     for path in ("/", "/index.html"):
         r = c.get(path)
         eq(r.status, 200, "GET %s (%r)" % (path, r))
@@ -349,8 +458,8 @@ def check_page(c):
     check(json.loads(r.body).get("stage.delivered") == "Zugestellt", "the German catalog")
 
 
-def check_health(c):
-    r = c.get("/api/v1/health")
+def check_health(srv):
+    r = srv.running().get("/api/v1/health")
     eq(r.status, 200, "health (%r)" % r)
     j = r.json()
     eq((j["ok"], j["database"]), (True, "ok"), "health body")
@@ -359,9 +468,20 @@ def check_health(c):
     check("etag" in r.headers, "health ETag")
 
 
-def check_webhooks(c, order, tag):
-    """Signed gen-1 webhooks for order: accepted, a duplicate flagged, a bad
-    and a missing signature refused, GET refused with Allow: POST."""
+def stored_state(srv):
+    """What the server's operator API shows of everything stored: the
+    counts of GET /v1/stats and the operator view of the suite's order."""
+    c = srv.running()
+    stats = c.operator("/v1/stats")
+    view = c.operator("/v1/orders/" + srv.order)
+    eq((stats.status, view.status), (200, 200), "stats and view (%r %r)" % (stats, view))
+    return stats.json(), view.json()
+
+
+def check_webhooks(srv):
+    """Signed webhooks for the order: gen-1 ones accepted, a duplicate
+    flagged and nothing more; a gen-2 one accepted."""
+    c, order, tag = srv.running(), srv.order, srv.tag
     ids = ["evt_%s_%d" % (tag, i) for i in range(1, 5)]
     bodies = [st.event("PAYMENT_SUCCEEDED", order, st.iso(0), ids[0]),
               st.event("ORDER_SUBMISSION_STARTED", order, st.iso(1), ids[1]),
@@ -374,22 +494,71 @@ def check_webhooks(c, order, tag):
         eq(r.json(), {"ok": True, "event": ids[i], "duplicate": False}, "answer %d" % i)
         check(r.headers.get("content-type", "").startswith("application/json"),
               "webhook content-type")
+    srv.ids, srv.stored = ids, srv.stored + len(ids)
+    before = stored_state(srv)
     r = c.post(bodies[2])
     eq(r.status, 200, "duplicate status")
     eq(r.json()["duplicate"], True, "duplicate flagged")
+    eq(stored_state(srv), before, "the duplicate changed nothing")
+    intent = "ci_%s_1" % tag
+    r = c.post(st.event2("checkout_intent.completed", intent, created=st.iso(4),
+                         id="evt2_%s_1" % tag), gen=2)
+    eq(r.status, 200, "gen-2 webhook (%r)" % r)
+    srv.stored += 1
+    r = c.operator("/v1/orders/" + intent)
+    eq((r.status, r.json()["status"]), (200, "SUCCEEDED"), "the gen-2 order (%r)" % r)
+
+
+def check_refusals(srv):
+    """A bad and a missing signature (401), a body over max_body (413) and
+    GET (405 with Allow: POST) are refused, and store nothing."""
+    c, order, tag = srv.running(), srv.order, srv.tag
+    before = stored_state(srv)
     bad = st.event("ORDER_FAILED", order, st.iso(9), "evt_%s_bad" % tag)
     r = c.post(bad, secret="not the secret")
     eq(r.status, 401, "bad signature (%r)" % r)
     eq(r.json()["error"], "bad_signature", "bad signature code")
     r = c.request("POST", "/webhook", body=bad)
     eq(r.status, 401, "no signature (%r)" % r)
+    big = st.event("PAYMENT_SUCCEEDED", order, st.iso(9), "evt_%s_big" % tag,
+                   data={"pad": "z" * (srv.oversize or srv.max_body * 3)})
+    r = c.post(big)
+    eq(r.status, 413, "oversize (%r)" % r)
+    eq(r.json()["error"], "payload_too_large", "oversize code")
     r = c.get("/webhook")
     eq(r.status, 405, "GET /webhook (%r)" % r)
     eq(r.headers.get("allow"), "POST", "Allow")
-    return ids
+    eq(r.json()["error"], "method_not_allowed", "GET /webhook code")
+    eq(stored_state(srv), before, "nothing stored by refusals")
 
 
-def check_shopper(c, order, tag):
+def check_concurrent_webhooks(srv):
+    """Threads posting at once: every webhook answered 200."""
+    threads_n, each = srv.concurrency
+    results = []
+    lock = threading.Lock()
+
+    def worker(k):
+        for i in range(each):
+            eid = "evt_%sconc_%d_%d" % (srv.tag, k, i)
+            r = srv.running().post(st.event("PAYMENT_SUCCEEDED", "ord_%sconc_%d" % (srv.tag, k),
+                                            st.iso(i), eid))
+            with lock:
+                results.append((eid, r.status, r.body))
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(threads_n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    eq(len(results), threads_n * each, "answers")
+    bad = [r for r in results if r[1] != 200]
+    check(not bad, "concurrent posts failed: %r" % bad[:3])
+    srv.stored += threads_n * each
+
+
+def check_shopper(srv):
+    c, order, tag = srv.running(), srv.order, srv.tag
     key = lookup_key(order)
     eq(len(key), 22, "lookup key length")
     r = c.get("/api/v1/track/%s?key=%s" % (order, key))
@@ -408,13 +577,40 @@ def check_shopper(c, order, tag):
     eq(wrong.body, unknown.body, "wrong key and unknown order answer alike")
 
 
-def check_operator(c, order, ids):
+def check_odd_order_ids(srv):
+    """Order ids holding '/', '%', '&', '#' and blanks: ingested, then found
+    through this server with the id in one percent-encoded path segment, as
+    the page asks for it (encodeURIComponent), by shopper and operator."""
+    c, tag = srv.running(), srv.tag
+    ids = ["%s/a b" % tag, "%s/../x%%2F&y#z" % tag, "%s//100%%" % tag]
+    for i, order in enumerate(ids):
+        r = c.post(st.event("ORDER_PLACED", order, st.iso(i), "odd_%s_%d" % (tag, i)))
+        eq(r.status, 200, "webhook for %r (%r)" % (order, r))
+        srv.stored += 1
+    for order in ids:
+        seg = urllib.parse.quote(order, safe="-_.!~*'()")
+        r = c.get("/api/v1/track/%s?key=%s" % (seg, lookup_key(order)))
+        eq((r.status, r.json().get("id")), (200, order), "shopper view of %r (%s)" % (order, seg))
+        r = c.operator("/v1/orders/" + seg)
+        eq((r.status, r.json().get("id")), (200, order), "operator view of %r" % order)
+    r = c.get("/api/v1/track/%s?key=%s" % (urllib.parse.quote(ids[0], safe="/"),
+                                           lookup_key(ids[0])))
+    eq(r.status, 404, "the id with a raw slash is not one segment (%r)" % r)
+
+
+def check_operator(srv):
+    """The operator view with the token (its events, shipments, ETag and
+    304); 401 without or with a wrong token; 404 for unknown orders and
+    routes."""
+    c, order = srv.running(), srv.order
     r = c.operator("/v1/orders/" + order)
     eq(r.status, 200, "operator view (%r)" % r)
     j = r.json()
     eq(j["id"], order, "operator view id")
     eq(j["status"], "SUCCEEDED", "operator view status")
-    eq([e["id"] for e in j["events"]], ids, "operator view events")
+    eq([x["trackingNumber"] for x in j["shipments"]], ["1Z%s001" % srv.tag.upper()],
+       "operator view shipments")
+    eq([e["id"] for e in j["events"]], srv.ids, "operator view events")
     etag = r.headers.get("etag")
     check(etag is not None, "operator view ETag")
     r2 = c.operator("/v1/orders/" + order, {"If-None-Match": etag})
@@ -425,13 +621,16 @@ def check_operator(c, order, ids):
     check(r.headers.get("www-authenticate", "").startswith("Bearer"), "WWW-Authenticate")
     r = c.get("/api/v1/orders/" + order, {"Authorization": "Bearer wrong-token"})
     eq(r.status, 401, "operator view with a wrong token")
+    r = c.operator("/v1/orders/ord_nobody")
+    eq(r.status, 404, "unknown order")
+    eq(r.json()["error"], "not_found", "unknown order code")
     r = c.get("/api/v1/nothing")
     eq(r.status, 404, "unknown route")
     eq(r.json()["error"], "not_found", "unknown route code")
 
 
 def check_log(path, extra_bad=()):
-    """The server's error log: receiver lines present, no crash, no secret."""
+    """The server's error log: no crash, no secret."""
     with open(path, "rb") as f:
         log = f.read()
     for bad in (b"AddressSanitizer", b"runtime error", b"LeakSanitizer",
@@ -439,23 +638,56 @@ def check_log(path, extra_bad=()):
         check(bad not in log, "%r in %s" % (bad, os.path.basename(path)))
     for secret in (st.SECRET, st.API_TOKEN, LOOKUP_SECRET):
         check(secret.encode() not in log, "a secret in %s" % os.path.basename(path))
+    if os.environ.get("SHIPTRACK_TEST_SHOWLOG"):
+        print(log.decode("utf-8", "replace"))
     return log
 
 
-def check_odd_order_ids(c, tag):
-    """Order ids holding '/', '%', '&', '#' and blanks: ingested, then found
-    through this server with the id in one percent-encoded path segment, as
-    the page asks for it (encodeURIComponent), by shopper and operator."""
-    ids = ["%s/a b" % tag, "%s/../x%%2F&y#z" % tag, "%s//100%%" % tag]
-    for i, order in enumerate(ids):
-        r = c.post(st.event("ORDER_PLACED", order, st.iso(i), "odd_%s_%d" % (tag, i)))
-        eq(r.status, 200, "webhook for %r (%r)" % (order, r))
-    for order in ids:
-        seg = urllib.parse.quote(order, safe="-_.!~*'()")
-        r = c.get("/api/v1/track/%s?key=%s" % (seg, lookup_key(order)))
-        eq((r.status, r.json().get("id")), (200, order), "shopper view of %r (%s)" % (order, seg))
-        r = c.operator("/v1/orders/" + seg)
-        eq((r.status, r.json().get("id")), (200, order), "operator view of %r" % order)
-    r = c.get("/api/v1/track/%s?key=%s" % (urllib.parse.quote(ids[0], safe="/"),
-                                           lookup_key(ids[0])))
-    eq(r.status, 404, "the id with a raw slash is not one segment (%r)" % r)
+def check_stop(srv):
+    """The server stops and takes everything it started with it; the
+    events it acknowledged are all there (read by the programs, the server
+    gone); its logs hold the receiver's lines and no crash or secret."""
+    srv.running()
+    survivors = srv.stop()
+    check(not survivors, "processes left 5 s after %s stopped (killed): %r" %
+          (srv.name, survivors))
+    check(srv.proc.poll() is not None, "%s stopped" % srv.name)
+    srv.after_stop()
+    eq(st.counts(srv.db)["events"], srv.stored, "events stored")
+    eq([e["id"] for e in st.events_of(srv.db, srv.order)], srv.ids, "the order's events")
+    threads_n, each = srv.concurrency
+    eq([len(st.events_of(srv.db, "ord_%sconc_%d" % (srv.tag, k))) for k in range(threads_n)],
+       [each] * threads_n, "every concurrent webhook's event")
+    for path, extra_bad in srv.logs:
+        check_log(path, extra_bad)
+    with open(srv.receiver_log, "rb") as f:
+        log = f.read()
+    check(b"shiptrack-webhook[" in log, "receiver log lines in %s" % srv.receiver_log)
+    check(b"bad rye1 signature" in log, "bad-signature line")
+    check(("event evt_%s_1 type PAYMENT_SUCCEEDED order %s" % (srv.tag, srv.order)).encode()
+          in log, "accepted-event line")
+
+
+SUITE = [check_page, check_health, check_webhooks, check_refusals,
+         check_concurrent_webhooks, check_shopper, check_odd_order_ids, check_operator]
+
+
+def run(srv, tail_on_failure=()):
+    """Run the suite against srv as test_* functions (shiptrack_test.run):
+    start, srv's own first checks, SUITE (without check_odd_order_ids where
+    srv.encoded_slashes is false), srv's own last checks, stop.  On failure
+    the last lines of tail_on_failure's logs are printed; srv is stopped in
+    any case."""
+    tests = [("start", srv.start)] + srv.before()
+    tests += [(f.__name__[len("check_"):], (lambda f=f: f(srv))) for f in SUITE
+              if srv.encoded_slashes or f is not check_odd_order_ids]
+    tests += srv.after() + [("stop_and_check", lambda: check_stop(srv))]
+    try:
+        st.run({"test_" + name: fn for name, fn in tests})
+    except SystemExit as e:
+        if e.code:
+            for path in tail_on_failure:
+                tail(path)
+        raise
+    finally:
+        srv.stop()

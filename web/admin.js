@@ -17,9 +17,9 @@
   var el = S.el;
 
   var TOKEN_KEY = 'shiptrack.operatorToken';
-  var TIMEOUT_MS = 20 * 1000;
 
-  var $ = function (id) { return document.getElementById(id); };
+  var $ = S.$;
+  var announce = S.announce;
   var dom = {
     live: $('live-status'),
     tokenView: $('token-view'), tokenForm: $('token-form'), tokenInput: $('token-input'), tokenError: $('token-error'),
@@ -33,6 +33,11 @@
     pageInfo: $('page-info'), prev: $('prev-page'), next: $('next-page'),
     detail: $('detail'), detailHeading: $('detail-heading'), detailBody: $('detail-body'), detailClose: $('detail-close')
   };
+
+  /* The filters: one option per status and stage the pages have words for. */
+  [[dom.status, S.STATUSES], [dom.stage, S.STAGES]].forEach(function (f) {
+    f[1].forEach(function (code) { f[0].appendChild(el('option', { value: code, text: code })); });
+  });
 
   var state = {
     token: null,
@@ -112,11 +117,6 @@
 
   /* ---------- requests ---------- */
 
-  function announce(text) {
-    dom.live.classList.remove('is-loading');
-    dom.live.textContent = text;
-  }
-
   /*
    * GET an operator route. Resolves to {ok: true, body} on 200, {ok: false,
    * status} for other failures (already shown as a notice), or null when
@@ -127,21 +127,16 @@
     if (state.controllers[slot]) state.controllers[slot].abort();
     var ctl = new AbortController();
     state.controllers[slot] = ctl;
-    var timedOut = false;
-    var timer = setTimeout(function () { timedOut = true; ctl.abort(); }, TIMEOUT_MS);
     var token = state.token;
-    return fetch(S.apiUrl(path, query), {
+    return S.request(S.apiUrl(path, query), {
       headers: { Accept: 'application/json', Authorization: 'Bearer ' + token },
       cache: 'no-store',
-      credentials: 'same-origin',
-      referrerPolicy: 'no-referrer',
-      signal: ctl.signal
-    }).then(function (res) {
+      controller: ctl
+    }, function (res) {
       return S.readJson(res).then(function (body) { return { status: res.status, body: body }; });
-    }, function () {
+    }, function (timedOut) {
       return { status: 0, body: null, superseded: !timedOut && state.controllers[slot] !== ctl, timedOut: timedOut };
     }).then(function (r) {
-      clearTimeout(timer);
       if (r.superseded || state.controllers[slot] !== ctl || state.token !== token) return null;
       delete state.controllers[slot];
       if (r.status === 200 && r.body && typeof r.body === 'object') { clearNotice(slot); return { ok: true, body: r.body }; }
@@ -168,10 +163,10 @@
 
   function showNotice(source, tone, title, body) {
     clearNotice(source);
-    dom.notices.appendChild(el('div', { class: 'notice tone-' + tone, testid: 'notice-' + source, 'data-source': source, role: 'alert' }, [
-      el('p', { class: 'notice-title', text: title }),
-      body ? el('p', { class: 'notice-body', text: body }) : null
-    ]));
+    var n = S.notice(tone, 'notice-' + source, title, body);
+    n.setAttribute('data-source', source);
+    n.setAttribute('role', 'alert');
+    dom.notices.appendChild(n);
   }
 
   function clearNotice(source) {

@@ -29,12 +29,19 @@
  * Intl in that language. Carrier text (messages, locations) is shown as the
  * carrier wrote it.
  *
+ * Requests. Both pages ask the server through request(): fetch() with a
+ * deadline (20 s by default), same-origin credentials and no referrer, its
+ * answer and its failure (timeout, network, a newer request) told apart.
+ * announce() speaks in the page's live region (#live-status).
+ *
  * Exposed as window.ShipTrack.
  */
 (function () {
   'use strict';
 
   /* ---------- DOM ---------- */
+
+  function $(id) { return document.getElementById(id); }
 
   /* el('p', {class: 'x', text: 'hi', testid: 't'}, [children]) */
   function el(tag, props, children) {
@@ -107,6 +114,58 @@
     return url.href;
   }
 
+  /* ---------- requests ---------- */
+
+  var TIMEOUT_MS = 20 * 1000;
+
+  /*
+   * fetch() with a deadline, same-origin credentials and no referrer: the
+   * one way both pages ask the server. opts: method, headers, body, cache,
+   * ms (the deadline, default 20 s, reading the answer included) and
+   * controller (an AbortController the caller keeps to abort the request
+   * when a newer one replaces it). Resolves to onAnswer(response) when an
+   * answer came, else to onNoAnswer(timedOut): true when the deadline
+   * passed, false for a network error or the caller's own abort.
+   */
+  function request(url, opts, onAnswer, onNoAnswer) {
+    var ctl = opts.controller || new AbortController();
+    var timedOut = false;
+    var timer = setTimeout(function () { timedOut = true; ctl.abort(); }, opts.ms || TIMEOUT_MS);
+    return fetch(url, {
+      method: opts.method, headers: opts.headers, body: opts.body, cache: opts.cache,
+      credentials: 'same-origin',
+      referrerPolicy: 'no-referrer',
+      signal: ctl.signal
+    }).then(onAnswer, function () {
+      return onNoAnswer(timedOut);
+    }).then(function (r) {
+      clearTimeout(timer);
+      return r;
+    });
+  }
+
+  /* Read a JSON body; null when it is not JSON. */
+  function readJson(res) {
+    return res.text().then(function (txt) {
+      try { return JSON.parse(txt); } catch (e) { return null; }
+    }, function () { return null; });
+  }
+
+  /* Say text in the page's live region (#live-status), ending its "Loading" line. */
+  function announce(text) {
+    var live = $('live-status');
+    live.classList.remove('is-loading');
+    live.textContent = text;
+  }
+
+  /* A notice box: a title and an optional body. */
+  function notice(tone, testid, title, body) {
+    return el('div', { class: 'notice tone-' + tone, testid: testid }, [
+      el('p', { class: 'notice-title', text: title }),
+      body ? el('p', { class: 'notice-body', text: body }) : null
+    ]);
+  }
+
   /* ---------- words: the message catalog ---------- */
 
   /* The catalogs in web/i18n/ (tests/i18n_check.py checks this list). */
@@ -163,13 +222,11 @@
     return out;
   }
 
+  /* GET a JSON document: its value, or null for an error, a timeout or no JSON. */
   function fetchJson(url, ms) {
-    var ctl = new AbortController();
-    var timer = setTimeout(function () { ctl.abort(); }, ms);
-    return fetch(url, { headers: { Accept: 'application/json' }, credentials: 'same-origin',
-      referrerPolicy: 'no-referrer', signal: ctl.signal })
-      .then(function (res) { return res.ok ? readJson(res) : null; })
-      .then(function (v) { clearTimeout(timer); return v; }, function () { clearTimeout(timer); return null; });
+    return request(url, { headers: { Accept: 'application/json' }, ms: ms },
+      function (res) { return res.ok ? readJson(res) : null; },
+      function () { return null; });
   }
 
   /* Load one catalog (English if that one cannot be had); resolves to the language loaded. */
@@ -736,25 +793,20 @@
     remove: function (k) { try { window.sessionStorage.removeItem(k); } catch (e) { /* ignore */ } }
   };
 
-  /* Read a JSON body; null when it is not JSON. */
-  function readJson(res) {
-    return res.text().then(function (txt) {
-      try { return JSON.parse(txt); } catch (e) { return null; }
-    }, function () { return null; });
-  }
-
   function footerZone() {
     var n = document.getElementById('zone-note');
     if (n) n.textContent = VIEWER_ZONE ? t('footer.zone_named', { zone: VIEWER_ZONE }) : t('footer.zone');
   }
 
   window.ShipTrack = {
-    el: el, append: append, clear: clear, safeUrl: safeUrl, str: str,
-    apiUrl: apiUrl, t: t, tn: tn, i18n: i18n,
+    $: $, el: el, append: append, clear: clear, notice: notice, announce: announce,
+    safeUrl: safeUrl, str: str,
+    apiUrl: apiUrl, request: request, t: t, tn: tn, i18n: i18n,
     parseTime: parseTime, formatDay: formatDay, formatWhen: formatWhen, formatClock: formatClock,
     formatShortInstant: formatShortInstant, relative: relative, inDuration: inDuration,
     daysFromToday: daysFromToday, timeNode: timeNode,
     tagInfo: tagInfo, stageWords: stageWords, statusWords: statusWords, humanize: humanize,
+    STAGES: STAGES, STATUSES: STATUSES,
     shipmentsOf: shipmentsOf, expectedOf: expectedOf, renderShipment: renderShipment, renderValue: renderValue,
     store: store, readJson: readJson, footerZone: footerZone,
     VIEWER_ZONE: VIEWER_ZONE

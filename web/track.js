@@ -24,7 +24,6 @@
 
   var REFRESH_MS = 5 * 60 * 1000;
   var TICK_MS = 60 * 1000;
-  var TIMEOUT_MS = 20 * 1000;
   var CACHE_PREFIX = 'shiptrack.track.';
   var SEP = ' \u00b7 ';
 
@@ -33,7 +32,8 @@
   var key = (params.get('key') || '').replace(/\s+/g, '');
   var langParam = S.i18n.supported(params.get('lang'));  /* 'de', or null when absent or unknown */
 
-  var $ = function (id) { return document.getElementById(id); };
+  var $ = S.$;
+  var announce = S.announce;
   var dom = {
     main: $('main'), live: $('live-status'),
     lookupView: $('lookup-view'), messageView: $('message-view'), orderView: $('order-view'),
@@ -129,11 +129,6 @@
     }
   }
 
-  function announce(text) {
-    dom.live.classList.remove('is-loading');
-    dom.live.textContent = text;
-  }
-
   /* ---------- lookup form ---------- */
 
   function showLookup(kind) {
@@ -216,18 +211,13 @@
   /* POST {api}/v1/lookup: 200 {order, key}; 404 no such pair; 429 with Retry-After. */
   function lookup(o, v) {
     var body = state.byPostal ? { orderNumber: o, postalCode: v } : { orderNumber: o, email: v };
-    var ctl = new AbortController();
-    var timer = setTimeout(function () { ctl.abort(); }, TIMEOUT_MS);
     setLooking(true);
-    fetch(S.apiUrl('/v1/lookup'), {
+    S.request(S.apiUrl('/v1/lookup'), {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
       body: JSON.stringify(body),
-      cache: 'no-store',
-      credentials: 'same-origin',
-      referrerPolicy: 'no-referrer',
-      signal: ctl.signal
-    }).then(function (res) {
+      cache: 'no-store'
+    }, function (res) {
       if (res.status === 200) {
         return S.readJson(res).then(function (b) {
           return b && typeof b.order === 'string' && b.order && typeof b.key === 'string' && b.key
@@ -242,7 +232,6 @@
     }, function () {
       return { kind: 'network' };
     }).then(function (r) {
-      clearTimeout(timer);
       setLooking(false);
       lookedUp(r);
     });
@@ -324,18 +313,14 @@
     var ctl = new AbortController();
     state.controller = ctl;
     state.lastAttempt = Date.now();
-    var timedOut = false;
-    var timer = setTimeout(function () { timedOut = true; ctl.abort(); }, TIMEOUT_MS);
     setBusy(true);
 
     var url = S.apiUrl('/v1/track/' + encodeURIComponent(orderId), { key: key });
-    fetch(url, {
+    S.request(url, {
       headers: { Accept: 'application/json' },
       cache: 'no-cache',          /* revalidate with the ETag every time */
-      credentials: 'same-origin',
-      referrerPolicy: 'no-referrer',
-      signal: ctl.signal
-    }).then(function (res) {
+      controller: ctl
+    }, function (res) {
       if (res.status === 200) {
         return S.readJson(res).then(function (body) {
           if (body && typeof body === 'object' && !Array.isArray(body)) return { kind: 'ok', body: body };
@@ -346,12 +331,11 @@
       if (res.status === 404 || res.status === 400) return { kind: 'notfound' };
       if (res.status === 403) return { kind: 'forbidden' };
       return { kind: 'server', status: res.status };
-    }, function () {
+    }, function (timedOut) {
       /* Our own abort for a newer request: ignore. A timeout counts as network. */
       if (!timedOut && state.controller !== ctl) return { kind: 'superseded' };
       return { kind: 'network' };
     }).then(function (r) {
-      clearTimeout(timer);
       if (r.kind === 'superseded' || state.controller !== ctl) return;
       state.controller = null;
       setBusy(false);
@@ -517,13 +501,6 @@
     return null;
   }
 
-  function notice(tone, testid, title, body) {
-    return el('div', { class: 'notice tone-' + tone, testid: testid }, [
-      el('p', { class: 'notice-title', text: title }),
-      body ? el('p', { class: 'notice-body', text: body }) : null
-    ]);
-  }
-
   function renderProgress(order) {
     var pr = progressOf(order);
     var bar = dom.progressBar;
@@ -578,13 +555,13 @@
   function renderNotices(order) {
     S.clear(dom.notices);
     if (state.stale) {
-      dom.notices.appendChild(notice('warning', 'notice-stale',
+      dom.notices.appendChild(S.notice('warning', 'notice-stale',
         t('stale.title', { time: S.formatShortInstant(state.savedAt) }),
         t(state.stale.reason === 'network' ? 'stale.network' : 'stale.server')));
     }
     var n = stageNotice(order);
     if (n) {
-      var node = notice(n.tone, 'notice-stage', t('notice.' + n.key + '.title'), t(n.body || 'notice.' + n.key + '.body'));
+      var node = S.notice(n.tone, 'notice-stage', t('notice.' + n.key + '.title'), t(n.body || 'notice.' + n.key + '.body'));
       node.setAttribute('data-kind', n.id);
       dom.notices.appendChild(node);
     }

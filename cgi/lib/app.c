@@ -18,6 +18,7 @@ app_init(struct app *a, const char *program, const char *path,
 	log_init(program, level);
 	a->mode = mode;
 	a->st = NULL;
+	a->writer = NULL;
 	a->conf_ok = conf_load(&a->conf, path, a->conf_err, sizeof(a->conf_err)) == 0;
 	if (!a->conf_ok) {
 		log_error("configuration: %s", a->conf_err);
@@ -42,11 +43,25 @@ app_store(struct app *a)
 	return a->st;
 }
 
+struct store *
+app_writer(struct app *a)
+{
+	char err[512];
+
+	if (a->writer == NULL && a->conf_ok &&
+	    store_open(&a->writer, a->conf.database, STORE_READWRITE,
+	    a->conf.durability, a->conf.busy_timeout, err, sizeof(err)) < 0)
+		log_error("%s", err);
+	return a->writer;
+}
+
 void
 app_free(struct app *a)
 {
 	store_close(a->st);
+	store_close(a->writer);
 	a->st = NULL;
+	a->writer = NULL;
 	if (a->conf_ok)
 		conf_free(&a->conf);
 	a->conf_ok = false;

@@ -6,7 +6,9 @@
  * database is broken (else the web server respawns it in a loop and the
  * client sees a bare 500): app_init() records the problem instead of
  * exiting, and app_store() retries the open on each request until it
- * works.
+ * works.  A program that reads through a read-only handle and writes
+ * seldom (api.fcgi) opens a read-write one, the writer, the same way on
+ * first use (app_writer()).
  */
 #ifndef SHIPTRACK_APP_H
 #define SHIPTRACK_APP_H
@@ -22,6 +24,7 @@ struct app {
 	char conf_err[512];
 	enum store_mode mode;
 	struct store *st;
+	struct store *writer;	/* read-write, for a read-only program */
 };
 
 /* Load configuration (path may be NULL) and set up logging. */
@@ -29,6 +32,8 @@ void app_init(struct app *a, const char *program, const char *path,
     enum store_mode mode);
 /* The open store, opening it now if needed; NULL (logged) if it cannot be. */
 struct store *app_store(struct app *a);
+/* The same for a read-write handle beside it. */
+struct store *app_writer(struct app *a);
 void app_free(struct app *a);
 
 #endif

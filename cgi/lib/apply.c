@@ -14,17 +14,6 @@
 #include "store_outbox.h"
 #include "store_rye.h"
 
-const char *
-apply_scheme_name(enum sig_scheme s)
-{
-	switch (s) {
-	case SIG_RYE_V1: return "rye1";
-	case SIG_RYE_V2: return "rye2";
-	case SIG_AFTERSHIP: return "aftership";
-	default: return "unknown";
-	}
-}
-
 enum store_rc
 apply_event_effects(struct store *st, const struct event *ev)
 {
@@ -258,7 +247,7 @@ apply_event_in_tx(struct store *st, const struct event *ev, const char *body,
 {
 	char now[TIMEFMT_ISO_LEN], intent[EVENT_MAX_ID + 1];
 	struct event_rec rec = {
-		.id = ev->id, .scheme = apply_scheme_name(ev->scheme),
+		.id = ev->id, .scheme = sig_scheme_name(ev->scheme),
 		.type = ev->type, .order_id = ev->order_id,
 		.created_at = ev->created_at, .created_ms = ev->created.ms,
 		.marketplace = ev->marketplace, .received_at = now,
@@ -295,22 +284,6 @@ apply_waits_for_intent(const struct event *ev)
 }
 
 enum store_rc
-apply_event(struct store *st, const struct event *ev, const char *body,
-    size_t len, int64_t now_ms, bool *duplicate)
-{
-	enum store_rc rc;
-
-	if ((rc = store_begin(st)) != STORE_OK)
-		return rc;
-	rc = apply_event_in_tx(st, ev, body, len, now_ms, duplicate);
-	if (rc == STORE_OK)
-		rc = store_commit(st);
-	if (rc != STORE_OK)
-		store_rollback(st);
-	return rc;
-}
-
-enum store_rc
 apply_reject_in_tx(struct store *st, const char *scheme, const char *reason,
     const char *body, size_t len, int64_t now_ms)
 {
@@ -318,20 +291,4 @@ apply_reject_in_tx(struct store *st, const char *scheme, const char *reason,
 
 	timefmt_iso_utc(now_ms, now);
 	return store_rejected_insert(st, scheme, reason, now, body, len);
-}
-
-enum store_rc
-apply_reject(struct store *st, const char *scheme, const char *reason,
-    const char *body, size_t len, int64_t now_ms)
-{
-	enum store_rc rc;
-
-	if ((rc = store_begin(st)) != STORE_OK)
-		return rc;
-	rc = apply_reject_in_tx(st, scheme, reason, body, len, now_ms);
-	if (rc == STORE_OK)
-		rc = store_commit(st);
-	if (rc != STORE_OK)
-		store_rollback(st);
-	return rc;
 }

@@ -8,7 +8,7 @@
  * Recomputing from the set, rather than patching the previous state, is
  * what makes the result independent of arrival order.  The Rye pass's
  * records (rye_record.h) take the same path, with source "sync"; their
- * own effects are apply_rye.h's.  `shiptrack replay`
+ * own effects are apply_rye.h's.  `shiptrack replay` (apply_replay.h)
  * uses the same functions inside one transaction over all events.
  */
 #ifndef SHIPTRACK_APPLY_H
@@ -21,13 +21,10 @@
 #include "store.h"
 
 /*
- * Store and apply one event; begins and commits its own transaction.
- * *duplicate is set when the id was already stored (nothing changed).
+ * Store and apply one event, inside a transaction the caller opened (the
+ * group commit, the Rye pass).  *duplicate is set when the id was already
+ * stored (nothing changed).
  */
-enum store_rc apply_event(struct store *st, const struct event *ev,
-    const char *body, size_t len, int64_t now_ms, bool *duplicate);
-
-/* apply_event inside a transaction the caller opened (group commit). */
 enum store_rc apply_event_in_tx(struct store *st, const struct event *ev,
     const char *body, size_t len, int64_t now_ms, bool *duplicate);
 
@@ -37,7 +34,7 @@ enum store_rc apply_event_in_tx(struct store *st, const struct event *ev,
  */
 bool apply_waits_for_intent(const struct event *ev);
 
-/* The parts of apply_event that need no insert (for replay); no transaction. */
+/* The parts of apply_event_in_tx that need no insert (for replay); no transaction. */
 enum store_rc apply_event_effects(struct store *st, const struct event *ev);
 
 /*
@@ -47,12 +44,8 @@ enum store_rc apply_event_effects(struct store *st, const struct event *ev);
 enum store_rc apply_recompute_order(struct store *st, const char *order_id,
     int64_t now_ms, bool replay);
 
-/* Keep a signed body we could not accept; own transaction, or the caller's. */
-enum store_rc apply_reject(struct store *st, const char *scheme,
-    const char *reason, const char *body, size_t len, int64_t now_ms);
+/* Keep a signed body we could not accept, inside the caller's transaction. */
 enum store_rc apply_reject_in_tx(struct store *st, const char *scheme,
     const char *reason, const char *body, size_t len, int64_t now_ms);
-
-const char *apply_scheme_name(enum sig_scheme s);
 
 #endif

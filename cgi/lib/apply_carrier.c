@@ -1,7 +1,8 @@
 /*
- * apply_carrier: see apply_carrier.h.  Every function here is one
- * transaction: begin, work, commit; any failure rolls back through the
- * single exit path.
+ * apply_carrier: see apply_carrier.h.  apply_carrier_shipment(),
+ * apply_carrier_error() and each shipment of apply_carrier_stalls() are
+ * one transaction: begin, work, commit, and any failure rolls back; the
+ * *_in_tx functions work inside the transaction their caller opened.
  */
 #include "config.h"
 
@@ -228,7 +229,7 @@ apply_carrier_event_in_tx(struct store *st, const struct event *ev,
 	struct carrier_apply how = { .now_ms = now_ms };
 	char now[TIMEFMT_ISO_LEN];
 	struct event_rec rec = {
-		.id = ev->id, .scheme = apply_scheme_name(ev->scheme),
+		.id = ev->id, .scheme = sig_scheme_name(ev->scheme),
 		.type = ev->type, .created_at = ev->created_at,
 		.created_ms = ev->created.ms, .received_at = now,
 		.body = body, .body_len = len,

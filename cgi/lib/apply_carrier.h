@@ -1,5 +1,6 @@
 /*
- * apply_carrier: carrier data into the store, each in one transaction
+ * apply_carrier: carrier data into the store, each piece in one
+ * transaction (its own, or for the *_in_tx functions the caller's)
  * together with the recomputation of the orders it moves.
  *
  * The poller and AfterShip's push webhooks both end here and both go

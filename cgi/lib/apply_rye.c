@@ -9,20 +9,20 @@
 
 #include "apply_rye.h"
 #include "log.h"
-#include "notify.h"
 #include "order.h"
 #include "rye.h"
 #include "rye_record.h"
 #include "store_facts.h"
 #include "store_rye.h"
 #include "timefmt.h"
+#include "valid.h"
 
 /* --- buyer data ------------------------------------------------------------ */
 
 static void
 fact_set(struct facts_change *c, enum fact f, const char *v)
 {
-	bool ok = v != NULL && (f == FACT_EMAIL ? notify_address_ok(v) :
+	bool ok = v != NULL && (f == FACT_EMAIL ? valid_address(v) :
 	    facts_value_ok(f, v));
 
 	c->set[f] = true;

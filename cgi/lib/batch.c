@@ -15,18 +15,15 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "apply.h"
-#include "apply_carrier.h"
 #include "batch.h"
 #include "checkpointer.h"
 #include "commitstats.h"
 #include "log.h"
-#include "metrics.h"
-#include "store_metrics.h"
 #include "timefmt.h"
 
 struct batch {
 	struct app *app;
+	struct batch_ops ops;
 	size_t max;
 	pthread_mutex_t mu;
 	struct batch_item *head, *tail;
@@ -38,7 +35,7 @@ struct batch {
 	bool gathering, gather_busy;
 	pthread_cond_t *leader_cv;
 	int64_t last_commit_us;	/* CLOCK_MONOTONIC, when the last commit ended */
-	_Atomic int64_t flushed_us;	/* the same, read without mu (metrics) */
+	_Atomic int64_t quiet_since_us;	/* the last good commit's, read without mu */
 	/* checkpoints (checkpointer.h): started by the first leader */
 	bool long_lived;		/* FastCGI: many requests, a checkpointer */
 	bool ckpt_tried;		/* only by the leader */
@@ -110,33 +107,30 @@ ckpt_start(struct batch *b, struct store *st)
 }
 
 struct batch *
-batch_new(struct app *a, size_t max_per_commit, size_t threads, bool long_lived)
+batch_new(struct app *a, const struct batch_ops *ops, size_t max_per_commit,
+    size_t threads, bool long_lived)
 {
 	struct batch *b = calloc(1, sizeof(*b));
 
 	if (b == NULL)
 		return NULL;
 	b->app = a;
+	b->ops = *ops;
 	b->max = max_per_commit ? max_per_commit : 1;
 	b->alone = threads <= 1;
 	b->long_lived = long_lived;
-	b->flushed_us = mono_us();	/* refusals wait up to 10 s from the start, too */
+	b->quiet_since_us = mono_us();	/* quiet counts from the start, too */
 	pthread_mutex_init(&b->mu, NULL);
 	pthread_cond_init(&b->idle_cv, NULL);
 	commitstats_init(&b->cs, log_enabled(LL_DEBUG));
 	return b;
 }
 
-static void flush_at_exit(struct batch *b);
-
 void
 batch_free(struct batch *b)
 {
 	if (b == NULL)
 		return;
-	flush_at_exit(b);
-	if (b->commits > 0)
-		log_info("%lu webhooks in %lu commits", b->items, b->commits);
 	checkpointer_stop(b->ckpt);
 	pthread_cond_destroy(&b->idle_cv);
 	commitstats_destroy(&b->cs);
@@ -144,31 +138,22 @@ batch_free(struct batch *b)
 	free(b);
 }
 
-/* One item inside the open transaction. */
+/* One item inside the open transaction: the creator's apply. */
 static enum store_rc
-apply_one(struct store *st, struct batch_item *it, int64_t now_ms)
+apply_one(struct batch *b, struct store *st, struct batch_item *it, int64_t now_ms)
 {
-	if (it->kind == BATCH_EVENT && it->ev->scheme == SIG_AFTERSHIP)
-		return apply_carrier_event_in_tx(st, it->ev, it->body, it->len,
-		    now_ms, &it->duplicate);
-	if (it->kind == BATCH_EVENT)
-		return apply_event_in_tx(st, it->ev, it->body, it->len, now_ms,
-		    &it->duplicate);
-	if (it->kind == BATCH_FLUSH)
-		return STORE_OK;
-	return apply_reject_in_tx(st, it->scheme, it->reason, it->body, it->len,
-	    now_ms);
+	return b->ops.apply(b->ops.ctx, st, it, now_ms);
 }
 
 /* The same under its own savepoint: a failure undoes only its writes. */
 static void
-apply_item(struct store *st, struct batch_item *it, int64_t now_ms)
+apply_item(struct batch *b, struct store *st, struct batch_item *it, int64_t now_ms)
 {
 	if (store_savepoint(st) != STORE_OK) {
 		it->rc = STORE_ERROR;
 		return;
 	}
-	it->rc = apply_one(st, it, now_ms);
+	it->rc = apply_one(b, st, it, now_ms);
 	if (it->rc == STORE_OK)
 		it->rc = store_release(st);
 	else
@@ -185,13 +170,14 @@ apply_item(struct store *st, struct batch_item *it, int64_t now_ms)
  * doing it that way in the first place.
  */
 static enum store_rc
-apply_list(struct store *st, struct batch_item *list, int64_t now_ms)
+apply_list(struct batch *b, struct store *st, struct batch_item *list,
+    int64_t now_ms)
 {
 	struct batch_item *it;
 	enum store_rc rc;
 
 	for (it = list; it != NULL; it = it->next)
-		if ((it->rc = apply_one(st, it, now_ms)) != STORE_OK)
+		if ((it->rc = apply_one(b, st, it, now_ms)) != STORE_OK)
 			break;
 	if (it == NULL)
 		return STORE_OK;
@@ -199,25 +185,23 @@ apply_list(struct store *st, struct batch_item *list, int64_t now_ms)
 	if ((rc = store_begin(st)) != STORE_OK)
 		return rc;
 	for (it = list; it != NULL; it = it->next)
-		apply_item(st, it, now_ms);
+		apply_item(b, st, it, now_ms);
 	return STORE_OK;
 }
 
-/*
- * The counts waiting in metrics.h and what this list stores, written in
- * its transaction (one upsert per changed series), kept only if it commits.
- */
+/* What the creator adds to the whole commit, in its transaction; then commit. */
 static enum store_rc
-flush_metrics(struct store *st, const struct batch_item *list)
+finish_and_commit(struct batch *b, struct store *st, const struct batch_item *list)
 {
-	int64_t n[M__MAX] = { 0 };
+	enum store_rc rc = b->ops.finish ? b->ops.finish(b->ops.ctx, st, list) : STORE_OK;
 
-	for (const struct batch_item *it = list; it != NULL; it = it->next)
-		if (it->rc == STORE_OK && it->kind == BATCH_EVENT)
-			n[it->duplicate ? M_WEBHOOK_DUPLICATE : M_WEBHOOK_ACCEPTED]++;
-		else if (it->rc == STORE_OK && it->kind == BATCH_REJECT)
-			n[metric_rejected(it->code ? it->code : "")]++;
-	return metrics_flush(st, n);
+	if (rc == STORE_OK)
+		rc = store_commit(st);
+	if (rc != STORE_OK)
+		store_rollback(st);
+	if (b->ops.finished)
+		b->ops.finished(b->ops.ctx, rc == STORE_OK);
+	return rc;
 }
 
 /* The leader's work, outside the mutex: one transaction for the list. */
@@ -234,21 +218,16 @@ commit_list(struct batch *b, struct batch_item *list)
 		ckpt_start(b, st);
 	rc = st == NULL ? STORE_ERROR : store_begin(st);
 	if (rc == STORE_OK)
-		rc = apply_list(st, list, now);
-	if (rc == STORE_OK) {
-		if ((rc = flush_metrics(st, list)) == STORE_OK)
-			rc = store_commit(st);
-		if (rc != STORE_OK)
-			store_rollback(st);
-		metrics_flush_end(rc == STORE_OK);
-	}
+		rc = apply_list(b, st, list, now);
 	if (rc == STORE_OK)
-		atomic_store(&b->flushed_us, mono_us());
+		rc = finish_and_commit(b, st, list);
+	if (rc == STORE_OK)
+		atomic_store(&b->quiet_since_us, mono_us());
 	/* A failed BEGIN or COMMIT fails every item: none is durable. */
 	for (it = list; it != NULL; it = it->next) {
 		if (rc != STORE_OK)
 			it->rc = rc;
-		n += it->kind != BATCH_FLUSH;
+		n += !it->empty;
 	}
 	/* A CGI process commits once: its own write would be the only one. */
 	if (rc == STORE_OK && n > 0 && b->long_lived)
@@ -391,7 +370,6 @@ batch_submit(struct batch *b, struct batch_item *it)
 {
 	it->done = false;
 	it->next = NULL;
-	it->duplicate = false;
 	it->cv = own_cv();
 	pthread_mutex_lock(&b->mu);
 	if (b->tail != NULL)
@@ -438,53 +416,35 @@ batch_submit(struct batch *b, struct batch_item *it)
 	return it->rc;
 }
 
-/* --- counts that no commit carried (batch.h) ------------------------------- */
+/* --- quiet times and the end (batch.h) ------------------------------------ */
+
+bool
+batch_quiet_for(struct batch *b, int64_t us)
+{
+	if (!b->long_lived || mono_us() - atomic_load(&b->quiet_since_us) < us)
+		return false;
+	atomic_store(&b->quiet_since_us, mono_us());	/* one thread acts, not all */
+	return true;
+}
 
 void
-batch_flush_due(struct batch *b)
+batch_commit_alone(struct batch *b, struct batch_item *it)
 {
-	struct batch_item it = { .kind = BATCH_FLUSH };
-
-	/* Cheapest test first: this runs after every request. */
-	if (!metrics_pending() || !b->long_lived ||
-	    mono_us() - atomic_load(&b->flushed_us) < METRICS_FLUSH_SECONDS * 1000000LL)
-		return;
-	atomic_store(&b->flushed_us, mono_us());	/* one thread flushes, not all */
-	(void)batch_submit(b, &it);
+	it->next = NULL;
+	commit_list(b, it);
 }
 
-/* CGI: a small transaction of its own, unless a process wrote one lately. */
-static void
-flush_alone(struct store *st)
+bool
+batch_long_lived(const struct batch *b)
 {
-	int64_t last = 0, now = timefmt_now_ms();
-	enum store_rc rc;
-
-	if (store_metrics_flushed_get(st, &last) != STORE_OK ||
-	    (now >= last && now - last < METRICS_FLUSH_SECONDS * 1000LL) ||
-	    store_begin(st) != STORE_OK)
-		return;
-	rc = metrics_flush(st, NULL);
-	if (rc == STORE_OK)
-		rc = store_metrics_flushed_set(st, now);
-	if (rc == STORE_OK)
-		rc = store_commit(st);
-	if (rc != STORE_OK)
-		store_rollback(st);
-	metrics_flush_end(rc == STORE_OK);
+	return b->long_lived;
 }
 
-/* At exit, no request thread left: store the counts still waiting. */
-static void
-flush_at_exit(struct batch *b)
+void
+batch_totals(struct batch *b, unsigned long *commits, unsigned long *items)
 {
-	struct batch_item it = { .kind = BATCH_FLUSH };
-	struct store *st;
-
-	if (!metrics_pending() || (st = app_store(b->app)) == NULL)
-		return;
-	if (b->long_lived)
-		commit_list(b, &it);
-	else
-		flush_alone(st);
+	pthread_mutex_lock(&b->mu);
+	*commits = b->commits;
+	*items = b->items;
+	pthread_mutex_unlock(&b->mu);
 }

@@ -1,32 +1,37 @@
 /*
- * batch: group commit for the webhook receiver.
+ * batch: group commit, for a process whose request threads all write.
  *
  * With synchronous=FULL every commit costs an fsync, and several writer
  * processes queue on SQLite's single write lock, sleeping in its busy
  * handler: measured here, two single-threaded workers reached ~1,000
- * events/s against a raw commit rate of ~7,000.  So one receiver process
+ * webhooks/s against a raw commit rate of ~7,000.  So one receiver process
  * runs many request threads, and their writes are committed together:
  *
- *   a request thread verifies and parses its event (in parallel), then
- *   batch_submit() queues it and waits;
+ *   a request thread prepares its item (in parallel: for a webhook, the
+ *   signature and the parse), then batch_submit() queues it and waits;
  *   the first waiting thread that finds no commit in progress becomes
- *   the leader: it takes everything queued, applies each item inside its
- *   own SAVEPOINT (one bad item cannot spoil the others), commits once,
- *   marks every item with its result and wakes the others;
+ *   the leader: it takes everything queued, applies each item (the
+ *   creator's apply callback; see apply_list() for the savepoints), lets
+ *   the creator add what goes with the whole commit (finish), commits
+ *   once, marks every item with its result and wakes the others;
  *   each thread answers its client only after its item's commit.
+ *
+ * batch knows nothing of what an item is: its creator (inbox.h, for the
+ * webhook receiver) hands it the operations and a struct app to take
+ * the store from.
  *
  * A leader does not always commit the moment it leads: it waits, up to
  * BATCH_GATHER_US, for threads holding a request whose body is read and
  * which will be submitted within microseconds (batch_arrive() was
- * called, batch_submit() not yet), and, while webhooks come back to
- * back, for those about to come (batch.c, gather()).  Without that wait, at
+ * called, batch_submit() not yet), and, while items come back to back,
+ * for those about to come (batch.c, gather()).  Without that wait, at
  * durability normal (no fsync to wait for) a commit left while the next
  * request was still being verified, batches held 1.6 webhooks, and each
  * commit wrote a dozen 4 KiB pages to the WAL for one event's 1.5 KB:
  * measured, 48 KB written and 64 us of kernel time per webhook.
  *
  * Nothing is acknowledged before it is durable, and a batch of one is the
- * plain one-transaction-per-webhook path (CGI mode, mod_fcgid).
+ * plain one-transaction-per-request path (CGI mode, mod_fcgid).
  */
 #ifndef SHIPTRACK_BATCH_H
 #define SHIPTRACK_BATCH_H
@@ -34,41 +39,50 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "app.h"
-#include "event.h"
 #include "store.h"
 
-/* BATCH_FLUSH stores nothing but the counts waiting in metrics.h. */
-enum batch_kind { BATCH_EVENT, BATCH_REJECT, BATCH_FLUSH };
-
 struct batch_item {
-	enum batch_kind kind;
-	const struct event *ev;		/* BATCH_EVENT */
-	const char *scheme, *reason;	/* BATCH_REJECT */
-	const char *code;		/* BATCH_REJECT: the error code answered (metrics) */
-	const char *body;
-	size_t len;
-	/* results, valid once batch_submit() returns */
+	void *arg;		/* the creator's item, for its callbacks */
+	bool empty;		/* adds nothing of its own: not counted in a commit's size */
+	/* the result, valid once batch_submit() returns */
 	enum store_rc rc;
-	bool duplicate;
 	/* queue bookkeeping */
 	bool done;
 	struct batch_item *next;
 	pthread_cond_t *cv;		/* the submitting thread's, to wake it */
 };
 
+/* What the creator does in each commit; called by the leader only. */
+struct batch_ops {
+	/* One item's writes, inside the open transaction; its result. */
+	enum store_rc (*apply)(void *ctx, struct store *st, struct batch_item *it,
+	    int64_t now_ms);
+	/*
+	 * After the items, in the same transaction: what goes with the whole
+	 * commit (the list's items carry their results).  NULL: nothing.
+	 */
+	enum store_rc (*finish)(void *ctx, struct store *st,
+	    const struct batch_item *list);
+	/* After finish, whatever it returned: whether the transaction committed. */
+	void (*finished)(void *ctx, bool committed);
+	void *ctx;
+};
+
 struct batch;
 
 /*
- * threads: how many request threads may submit (with one, none waits).
- * long_lived: the process serves many requests (FastCGI): its WAL
- * checkpoints run on a thread of their own (checkpointer.h), and counts
- * that no commit carried are stored at most every METRICS_FLUSH_SECONDS;
- * a CGI process keeps SQLite's checkpoints in COMMIT.
+ * a: where the store comes from (app_store(), tried again at each commit
+ * until it opens) and the configuration.  threads: how many request
+ * threads may submit (with one, none waits).  long_lived: the process
+ * serves many requests (FastCGI): its WAL checkpoints run on a thread of
+ * their own (checkpointer.h); a CGI process keeps SQLite's checkpoints
+ * in COMMIT.
  */
-struct batch *batch_new(struct app *a, size_t max_per_commit, size_t threads,
-    bool long_lived);
+struct batch *batch_new(struct app *a, const struct batch_ops *ops,
+    size_t max_per_commit, size_t threads, bool long_lived);
 void batch_free(struct batch *b);
 
 /*
@@ -83,16 +97,17 @@ void batch_depart(struct batch *b);
 enum store_rc batch_submit(struct batch *b, struct batch_item *it);
 
 /*
- * Every commit also stores the counts waiting in metrics.h, and counts
- * what it commits (accepted, duplicate, rejected by code) in the same
- * transaction.  A request that committed nothing (a refusal) leaves its
- * count waiting: batch_flush_due(), after each request, stores it in a
- * transaction of its own once nothing has been committed for
- * METRICS_FLUSH_SECONDS, and batch_free() at exit; a CGI process (one
- * request each) does that only if no process did in the last
- * METRICS_FLUSH_SECONDS, so a flood of refused requests cannot make the
- * receiver write once per request (those counts are then not kept).
+ * Long-lived, and no commit has succeeded for us microseconds: true, and
+ * the wait starts again (so one thread, not all, acts on it).  A CGI
+ * process: always false.
  */
-void batch_flush_due(struct batch *b);
+bool batch_quiet_for(struct batch *b, int64_t us);
+
+/* At exit, no request thread left: commit this one item now, in this thread. */
+void batch_commit_alone(struct batch *b, struct batch_item *it);
+
+bool batch_long_lived(const struct batch *b);
+/* Commits and items so far, for a log line at exit. */
+void batch_totals(struct batch *b, unsigned long *commits, unsigned long *items);
 
 #endif

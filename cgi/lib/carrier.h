@@ -1,25 +1,28 @@
 /*
- * carrier: the AfterShip Tracking API client, the only module that
- * touches libcurl (shared/spec/aftership.md is the contract it follows).
+ * carrier: the AfterShip Tracking API client, on libcurl's multi
+ * interface (shared/spec/aftership.md is the contract it follows).
  *
- * Two halves.  carrier_parse.c is pure: it reads a base URL into the API
- * family it implies (legacy /v4 or dated /tracking/YYYY-MM: key header,
- * wrapped bodies, cursor or page pagination), builds request URLs and
- * bodies, and reads answers into plain structs, tolerating nulls
- * everywhere, every documented date form, unknown subtags, both
- * "*_iso3" and "*_country_region", and wrapped ({"tracking": ..}) as
- * well as unwrapped answers.  It needs no network and is unit-tested.
+ * Two halves.  carrier_parse.c (with carrier_tracking.c) is pure: it
+ * reads a base URL into the API family it implies (legacy /v4 or dated
+ * /tracking/YYYY-MM: key header, wrapped bodies, cursor or page
+ * pagination), builds request URLs and bodies, and reads answers into
+ * plain structs, tolerating nulls everywhere, every documented date
+ * form, unknown subtags, both "*_iso3" and "*_country_region", and
+ * wrapped ({"tracking": ..}) as well as unwrapped answers.  It needs no
+ * network and is unit-tested.
  *
- * carrier.c runs requests concurrently on one curl multi handle: at most
- * `concurrency` transfers, each endpoint paced by its own token bucket
- * (ratelimit.h), X-RateLimit-Remaining/Reset observed, 429 waited out
- * until Reset or Retry-After, 5xx/timeouts/dropped connections/cut bodies
- * retried with exponential backoff and jitter, every retry bounded.  Each
- * request ends in exactly one call of its done callback, with the outcome
- * classified (carrier_outcome) so the caller decides what the codes mean
- * for its shipment.  Bodies are capped at CARRIER_MAX_BODY, JSON depth at
- * CARRIER_MAX_DEPTH, kept strings at the CARRIER_MAX_* lengths.  The API
- * key goes only into its request header: never into URLs, logs or errors.
+ * carrier.c (with carrier_queue.c) runs requests concurrently on one
+ * curl multi handle: at most `concurrency` transfers, each endpoint
+ * paced by its own token bucket (ratelimit.h),
+ * X-RateLimit-Remaining/Reset observed, 429 waited out until Reset or
+ * Retry-After, 5xx/timeouts/dropped connections/cut bodies retried with
+ * exponential backoff and jitter, every retry bounded.  Each request
+ * ends in exactly one call of its done callback, with the outcome
+ * classified (carrier_outcome) so the caller decides what the codes
+ * mean for its shipment.  Bodies are capped at CARRIER_MAX_BODY, JSON
+ * depth at CARRIER_MAX_DEPTH, kept strings at the CARRIER_MAX_*
+ * lengths.  The API key goes only into its request header: never into
+ * URLs, logs or errors.
  *
  * Strings in the parsed structs point into the answer's JSON tree and live
  * as long as the struct they came with.

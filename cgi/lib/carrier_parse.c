@@ -1,8 +1,9 @@
 /*
  * carrier_parse: the pure half of carrier.h: base URLs, request URLs and
- * bodies, answers into plain structs, the slug map, the paging guard,
- * header lines.  No network, no clock, no allocation that outlives the
- * struct it fills (libcurl is used only for its HTTP-date parser).
+ * bodies, answers into plain structs (the tracking object in them is
+ * carrier_tracking.c's), the slug map, the paging guard, header lines.
+ * No network, no clock, no allocation that outlives the struct it fills
+ * (libcurl is used only for its HTTP-date parser).
  */
 #include "config.h"
 
@@ -15,88 +16,24 @@
 
 #include <curl/curl.h>
 
+#include "apiclient.h"
 #include "carrier.h"
+#include "json.h"
+#include "num.h"
 #include "text.h"
 
 /* --- small helpers ----------------------------------------------------- */
 
-/* A string member no longer than max; NULL when absent, null, empty or odd. */
-static const char *
-get_str(json_object *o, const char *key, size_t max)
-{
-	json_object *v;
-	const char *s;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	s = json_object_get_string(v);
-	if (*s == '\0' || (size_t)json_object_get_string_len(v) > max ||
-	    strlen(s) != (size_t)json_object_get_string_len(v))
-		return NULL;	/* too long, or an embedded NUL */
-	return s;
-}
-
-/* The same, for identifiers and codes: no control characters either. */
-static const char *
-get_token(json_object *o, const char *key, size_t max)
-{
-	const char *s = get_str(o, key, max);
-
-	return s != NULL && text_printable(s) ? s : NULL;
-}
-
-static json_object *
-get_obj(json_object *o, const char *key, json_type type)
-{
-	json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, type))
-		return NULL;
-	return v;
-}
-
 static long
 get_long(json_object *o, const char *key, long dflt)
 {
-	json_object *v = get_obj(o, key, json_type_int);
+	json_object *v = json_get_obj(o, key, json_type_int);
 	int64_t n;
 
 	if (v == NULL)
 		return dflt;
 	n = json_object_get_int64(v);
 	return n < 0 ? dflt : n > 1000000000 ? 1000000000 : (long)n;
-}
-
-/* Copy at most dstsz-1 bytes, cutting only between UTF-8 characters. */
-static void
-copy_utf8(char *dst, size_t dstsz, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n >= dstsz) {
-		n = dstsz - 1;
-		while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
-			n--;
-	}
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
-/* Append "part" to a ", "-separated list in dst. */
-static void
-join(char *dst, size_t dstsz, const char *part)
-{
-	size_t len = strlen(dst);
-
-	if (part == NULL || len + 3 >= dstsz)
-		return;
-	if (len > 0) {
-		memcpy(dst + len, ", ", 3);
-		len += 2;
-	}
-	copy_utf8(dst + len, dstsz - len, part);
 }
 
 /* --- the API family ----------------------------------------------------- */
@@ -150,25 +87,6 @@ put_base(const char *base, struct buf *out)
 	return buf_append(out, base, len);
 }
 
-/* RFC 3986 percent-encoding of everything but the unreserved characters. */
-static int
-put_escaped(struct buf *out, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		char e[3] = { '%', hex[c >> 4], hex[c & 15] };
-
-		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-			if (buf_append(out, s, 1) < 0)
-				return -1;
-		} else if (buf_append(out, e, 3) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 int
 carrier_url_create(const char *base, struct buf *out)
 {
@@ -179,7 +97,7 @@ int
 carrier_url_get(const char *base, const char *id, struct buf *out)
 {
 	if (id == NULL || *id == '\0' || put_base(base, out) < 0 ||
-	    buf_append(out, "/trackings/", 11) < 0 || put_escaped(out, id) < 0)
+	    buf_append(out, "/trackings/", 11) < 0 || apiclient_put_escaped(out, id) < 0)
 		return -1;
 	return 0;
 }
@@ -197,7 +115,7 @@ carrier_url_list(const char *base, const struct carrier_query *q, struct buf *ou
 		timefmt_iso_utc(q->updated_min_ms - q->updated_min_ms % 1000, iso);
 		iso[strlen(iso) - 1] = '\0';
 		if (buf_append(out, "&updated_at_min=", 16) < 0 ||
-		    put_escaped(out, iso) < 0 || put_escaped(out, "+00:00") < 0)
+		    apiclient_put_escaped(out, iso) < 0 || apiclient_put_escaped(out, "+00:00") < 0)
 			return -1;
 	}
 	/*
@@ -205,13 +123,13 @@ carrier_url_list(const char *base, const struct carrier_query *q, struct buf *ou
 	 * also when an older version is served as a newer one), else a number.
 	 */
 	if (q->cursor != NULL && *q->cursor != '\0') {
-		if (buf_append(out, "&cursor=", 8) < 0 || put_escaped(out, q->cursor) < 0)
+		if (buf_append(out, "&cursor=", 8) < 0 || apiclient_put_escaped(out, q->cursor) < 0)
 			return -1;
 	} else if (q->page > 1 && buf_printf(out, "&page=%ld", q->page) < 0)
 		return -1;
 	for (size_t i = 0; i < q->nnumbers && i < CARRIER_LOOKUP_MAX; i++)
 		if (buf_append(out, i == 0 ? "&tracking_numbers=" : "%2C",
-		    i == 0 ? 18 : 3) < 0 || put_escaped(out, q->numbers[i]) < 0)
+		    i == 0 ? 18 : 3) < 0 || apiclient_put_escaped(out, q->numbers[i]) < 0)
 			return -1;
 	return out->len > CARRIER_MAX_URL ? -1 : 0;
 }
@@ -292,275 +210,6 @@ carrier_slug_for(const char *carrier_name)
 	return NULL;
 }
 
-/* --- the tracking object ----------------------------------------------- */
-
-static const char *const tags[] = {
-	"Pending", "InfoReceived", "InTransit", "OutForDelivery", "AttemptFail",
-	"Delivered", "AvailableForPickup", "Exception", "Expired",
-};
-
-static const char *
-known_tag(const char *s)
-{
-	for (size_t i = 0; s != NULL && i < sizeof(tags) / sizeof(tags[0]); i++)
-		if (strcmp(s, tags[i]) == 0)
-			return tags[i];
-	return NULL;
-}
-
-/* A date string timefmt accepts, else NULL. */
-static const char *
-date_str(json_object *o, const char *key, struct timeval_iso *tv)
-{
-	const char *s = get_token(o, key, CARRIER_MAX_DATE - 1);
-	struct timeval_iso dummy;
-
-	if (s == NULL || timefmt_parse(s, tv ? tv : &dummy) < 0)
-		return NULL;
-	return s;
-}
-
-/* The expected delivery, in the spec's order of preference. */
-static const char *
-expected_delivery(json_object *t)
-{
-	const char *s;
-
-	if ((s = date_str(get_obj(t, "latest_estimated_delivery", json_type_object),
-	    "datetime", NULL)) != NULL)
-		return s;
-	if ((s = date_str(get_obj(t, "courier_estimated_delivery_date",
-	    json_type_object), "estimated_delivery_date", NULL)) != NULL)
-		return s;
-	return date_str(t, "expected_delivery", NULL);
-}
-
-/* A date string in the form the views show: UTC where the offset is known. */
-static bool
-date_norm(json_object *o, const char *key, char out[CARRIER_MAX_DATE])
-{
-	struct timeval_iso tv;
-	const char *s = date_str(o, key, &tv);
-
-	out[0] = '\0';
-	if (s == NULL)
-		return false;
-	if (tv.has_offset && tv.has_time)
-		timefmt_iso_utc(tv.ms, out);
-	else
-		copy_utf8(out, CARRIER_MAX_DATE, s);
-	return true;
-}
-
-/*
- * One estimate from obj: the range (min_key, max_key) where given, else
- * the single date (one_key) as both bounds; a range given by one end only
- * takes the single date, or that end, for the other.  Bounds the wrong way
- * round are swapped.  False when obj holds no date at all.
- */
-static bool
-estimate_of(json_object *obj, const char *one_key, const char *min_key,
-    const char *max_key, struct carrier_estimate *e)
-{
-	char one[CARRIER_MAX_DATE];
-	struct timeval_iso a, b;
-	bool has_one = date_norm(obj, one_key, one);
-
-	if (!date_norm(obj, min_key, e->earliest) && has_one)
-		memcpy(e->earliest, one, sizeof(one));
-	if (!date_norm(obj, max_key, e->latest) && has_one)
-		memcpy(e->latest, one, sizeof(one));
-	if (e->earliest[0] == '\0')
-		memcpy(e->earliest, e->latest, sizeof(e->latest));
-	if (e->latest[0] == '\0')
-		memcpy(e->latest, e->earliest, sizeof(e->earliest));
-	if (e->earliest[0] == '\0')
-		return false;
-	if (timefmt_parse(e->earliest, &a) == 0 && timefmt_parse(e->latest, &b) == 0 &&
-	    a.ms > b.ms) {
-		memcpy(one, e->earliest, sizeof(one));
-		memcpy(e->earliest, e->latest, sizeof(one));
-		memcpy(e->latest, one, sizeof(one));
-	}
-	return true;
-}
-
-/* Whose latest_estimated_delivery this is, from its source; -1: neither's. */
-static int
-latest_source(json_object *l)
-{
-	const char *src = get_token(l, "source", 100);
-	char low[101];
-	size_t i;
-
-	if (src == NULL)
-		return -1;
-	for (i = 0; src[i] != '\0'; i++)
-		low[i] = (char)tolower((unsigned char)src[i]);
-	low[i] = '\0';
-	/* "Carrier EDD", "AfterShip EDD"; "Custom EDD", "Order EDD" are neither. */
-	if (strstr(low, "carrier") != NULL || strstr(low, "courier") != NULL)
-		return EST_CARRIER;
-	if (strstr(low, "aftership") != NULL)
-		return EST_PREDICTED;
-	return -1;
-}
-
-/*
- * The estimates by source: latest_estimated_delivery (the newest) where
- * its source says whose it is, else the courier's and AfterShip's own
- * objects.
- */
-static void
-estimates(json_object *t, struct carrier_tracking *out)
-{
-	json_object *l = get_obj(t, "latest_estimated_delivery", json_type_object);
-	int src = latest_source(l);
-	struct carrier_estimate *c = &out->est[EST_CARRIER], *p = &out->est[EST_PREDICTED];
-
-	if (src >= 0)
-		(void)estimate_of(l, "datetime", "datetime_min", "datetime_max",
-		    &out->est[src]);
-	if (c->earliest[0] == '\0')
-		(void)estimate_of(get_obj(t, "courier_estimated_delivery_date",
-		    json_type_object), "estimated_delivery_date",
-		    "estimated_delivery_date_min", "estimated_delivery_date_max", c);
-	if (p->earliest[0] == '\0')
-		(void)estimate_of(get_obj(t, "aftership_estimated_delivery_date",
-		    json_type_object), "estimated_delivery_date",
-		    "estimated_delivery_date_min", "estimated_delivery_date_max", p);
-}
-
-/* A carrier's page: https, printable, no blanks or quotes, bounded. */
-static const char *
-https_link(json_object *t, const char *key)
-{
-	const char *s = get_token(t, key, CARRIER_MAX_LINK);
-
-	if (s == NULL || strncasecmp(s, "https://", 8) != 0 || s[8] == '\0' ||
-	    strpbrk(s, " \"'<>\\`") != NULL)
-		return NULL;
-	for (const char *p = s; *p != '\0'; p++)
-		if ((unsigned char)*p > 0x7e)
-			return NULL;
-	return s;
-}
-
-/* Free text the page shows: printable (UTF-8 allowed), bounded. */
-static const char *
-get_text(json_object *o, const char *key, size_t max)
-{
-	const char *s = get_str(o, key, max);
-
-	return s != NULL && text_printable(s) ? s : NULL;
-}
-
-/* "Louisville, KY" as given, else city, state, zip and country joined. */
-static void
-location_of(json_object *c, char *out, size_t outsz)
-{
-	static const char *const parts[] = { "city", "state", "zip",
-	    "country_region", "country_iso3", "country_name", NULL };
-	const char *s = get_str(c, "location", CARRIER_MAX_TEXT);
-	bool country = false;
-
-	out[0] = '\0';
-	if (s != NULL) {
-		copy_utf8(out, outsz, s);
-		return;
-	}
-	for (size_t i = 0; parts[i] != NULL; i++) {
-		/* One country only: the 2025-01 name, else the older ones. */
-		if (strncmp(parts[i], "country", 7) == 0) {
-			if (country)
-				continue;
-			if ((s = get_str(c, parts[i], 100)) != NULL)
-				country = true;
-		} else
-			s = get_str(c, parts[i], 100);
-		join(out, outsz, s);
-	}
-}
-
-static int
-checkpoint_parse(json_object *c, struct carrier_checkpoint *cp)
-{
-	memset(cp, 0, sizeof(*cp));
-	cp->time_raw = get_token(c, "checkpoint_time", CARRIER_MAX_DATE - 1);
-	if (cp->time_raw == NULL)
-		cp->time_raw = get_token(c, "created_at", CARRIER_MAX_DATE - 1);
-	if (cp->time_raw == NULL)
-		return -1;	/* a scan with no time cannot be placed or de-duplicated */
-	cp->time_ok = timefmt_parse(cp->time_raw, &cp->time) == 0;
-	cp->tag = known_tag(get_token(c, "tag", 40));
-	cp->subtag = get_token(c, "subtag", CARRIER_MAX_SLUG);
-	cp->message = get_str(c, "message", CARRIER_MAX_TEXT);
-	location_of(c, cp->location, sizeof(cp->location));
-	return 0;
-}
-
-int
-carrier_tracking_parse(json_object *o, struct carrier_tracking *t)
-{
-	json_object *cps;
-	struct timeval_iso tv;
-	const char *s;
-	size_t n;
-
-	memset(t, 0, sizeof(*t));
-	if (o == NULL || !json_object_is_type(o, json_type_object))
-		return -1;
-	t->id = get_token(o, "id", CARRIER_MAX_ID);
-	t->legacy_id = get_token(o, "legacy_id", CARRIER_MAX_ID);
-	t->tracking_number = get_token(o, "tracking_number", CARRIER_MAX_NUMBER);
-	if (t->id == NULL && t->tracking_number == NULL)
-		return -1;
-	t->slug = get_token(o, "slug", CARRIER_MAX_SLUG);
-	t->order_id = get_token(o, "order_id", 200);
-	t->tag = known_tag(get_token(o, "tag", 40));
-	t->subtag = get_token(o, "subtag", CARRIER_MAX_SLUG);
-	t->subtag_message = get_str(o, "subtag_message", CARRIER_MAX_TEXT);
-	t->expected_delivery = expected_delivery(o);
-	estimates(o, t);
-	t->pickup_location = get_text(o, "pickup_location", CARRIER_MAX_PICKUP);
-	t->pickup_note = get_text(o, "pickup_note", CARRIER_MAX_PICKUP);
-	t->signed_by = get_text(o, "signed_by", CARRIER_MAX_SIGNER);
-	t->tracking_link = https_link(o, "courier_tracking_link");
-	if (t->tracking_link == NULL)	/* the older name */
-		t->tracking_link = https_link(o, "courier_redirect_link");
-	if ((s = date_str(o, "shipment_delivery_date", &tv)) != NULL) {
-		if (tv.has_offset)
-			timefmt_iso_utc(tv.ms, t->delivered_at);
-		else
-			copy_utf8(t->delivered_at, sizeof(t->delivered_at), s);
-	}
-	if (date_str(o, "updated_at", &tv) != NULL) {
-		t->updated_ms = tv.ms;
-		t->has_updated = true;
-	}
-	cps = get_obj(o, "checkpoints", json_type_array);
-	n = cps ? json_object_array_length(cps) : 0;
-	if (n > CARRIER_MAX_CHECKPOINTS)
-		n = CARRIER_MAX_CHECKPOINTS;
-	if (n > 0 && (t->cp = calloc(n, sizeof(*t->cp))) == NULL)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		json_object *c = json_object_array_get_idx(cps, i);
-		if (json_object_is_type(c, json_type_object) &&
-		    checkpoint_parse(c, &t->cp[t->ncp]) == 0)
-			t->ncp++;
-	}
-	return 0;
-}
-
-void
-carrier_tracking_free(struct carrier_tracking *t)
-{
-	free(t->cp);
-	t->cp = NULL;
-	t->ncp = 0;
-}
-
 /* --- answers ------------------------------------------------------------ */
 
 static json_object *
@@ -582,30 +231,18 @@ parse_json(const char *text, size_t len)
 	return obj;
 }
 
-/* Keep printable bytes of s, at most outsz-1 of them. */
-static void
-clean_copy(char *out, size_t outsz, const char *s, size_t len)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len && o + 1 < outsz; i++)
-		if ((unsigned char)s[i] >= 0x20 && s[i] != 0x7f)
-			out[o++] = s[i];
-	out[o] = '\0';
-}
-
 static void
 read_list(json_object *data, struct carrier_response *r, size_t *n,
     json_object **arr)
 {
-	json_object *pg = get_obj(data, "pagination", json_type_object);
+	json_object *pg = json_get_obj(data, "pagination", json_type_object);
 	const char *cur;
 
-	*arr = get_obj(data, "trackings", json_type_array);
+	*arr = json_get_obj(data, "trackings", json_type_array);
 	*n = *arr ? json_object_array_length(*arr) : 0;
 	if (pg != NULL) {
-		json_object *more = get_obj(pg, "has_next_page", json_type_boolean);
-		cur = get_token(pg, "next_cursor", CARRIER_MAX_CURSOR);
+		json_object *more = json_get_obj(pg, "has_next_page", json_type_boolean);
+		cur = json_get_token(pg, "next_cursor", CARRIER_MAX_CURSOR);
 		r->has_next = more != NULL && json_object_get_boolean(more) &&
 		    cur != NULL;
 		if (r->has_next)
@@ -635,7 +272,7 @@ carrier_response_parse(enum carrier_op op, int http, const char *body,
 		/* A plain-text 5xx, a proxy's HTML page, a body cut short. */
 		char first[120];
 		const char *nl = memchr(body, '\n', len);
-		clean_copy(first, sizeof(first), body, nl ? (size_t)(nl - body) : len);
+		text_clean_copy(first, sizeof(first), body, nl ? (size_t)(nl - body) : len);
 		snprintf(r->message, sizeof(r->message), "HTTP %d%s%s%s", http,
 		    first[0] ? " \"" : ", unreadable body", first,
 		    first[0] ? "\" (not JSON)" : "");
@@ -643,20 +280,20 @@ carrier_response_parse(enum carrier_op op, int http, const char *body,
 		r->root = NULL;
 		return -1;
 	}
-	meta = get_obj(r->root, "meta", json_type_object);
+	meta = json_get_obj(r->root, "meta", json_type_object);
 	r->code = (int)get_long(meta, "code", 0);
-	if ((s = get_str(meta, "message", 1000)) != NULL)
-		clean_copy(r->message, sizeof(r->message), s, strlen(s));
-	if ((s = get_token(meta, "type", sizeof(r->type) - 1)) != NULL)
+	if ((s = json_get_str(meta, "message", 1000)) != NULL)
+		text_clean_copy(r->message, sizeof(r->message), s, strlen(s));
+	if ((s = json_get_token(meta, "type", sizeof(r->type) - 1)) != NULL)
 		snprintf(r->type, sizeof(r->type), "%s", s);
 	if (r->message[0] == '\0')
 		snprintf(r->message, sizeof(r->message), "HTTP %d", http);
-	data = get_obj(r->root, "data", json_type_object);
+	data = json_get_obj(r->root, "data", json_type_object);
 	if (http < 200 || http > 299 || data == NULL)
 		return 0;
 	if (op == CARRIER_LIST)
 		read_list(data, r, &n, &arr);
-	else if ((one = get_obj(data, "tracking", json_type_object)) == NULL)
+	else if ((one = json_get_obj(data, "tracking", json_type_object)) == NULL)
 		one = data;	/* wrapped ({"tracking": ..}) or not, whatever the version */
 	if (n == 0)
 		return 0;
@@ -791,27 +428,6 @@ carrier_headers_init(struct carrier_headers *h)
 }
 
 /*
- * A header's number: ASCII digits only (no sign, no blanks inside), of any
- * length, saturated at max; -1 when it is not one.  Written out rather
- * than strtoll(), which accepts signs and blanks and stops at INT64_MAX.
- */
-static int64_t
-header_number(const char *v, size_t len, int64_t max)
-{
-	int64_t n = 0;
-
-	if (len == 0)
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		if (v[i] < '0' || v[i] > '9')
-			return -1;
-		if (n <= max)	/* so n * 10 + 9 stays far below INT64_MAX */
-			n = n * 10 + (v[i] - '0');
-	}
-	return n > max ? max : n;
-}
-
-/*
  * Retry-After in its other form, an HTTP-date (all three of RFC 9110's
  * forms start with the day's name), read by libcurl: Unix seconds within
  * [0, CARRIER_MAX_HEADER_S], or -1.
@@ -834,31 +450,26 @@ header_date(const char *v, size_t len)
 void
 carrier_header_line(struct carrier_headers *h, const char *line, size_t len)
 {
-	const char *colon = memchr(line, ':', len), *v;
-	size_t nlen, vlen;
+	struct apiclient_header hd;
+	const char *v;
+	size_t vlen;
 
-	if (colon == NULL)
+	if (!apiclient_header_split(line, len, &hd))
 		return;
-	nlen = (size_t)(colon - line);
-	v = colon + 1;
-	vlen = len - nlen - 1;
-	while (vlen > 0 && (*v == ' ' || *v == '\t'))
-		v++, vlen--;
-	while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' ||
-	    v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
-		vlen--;
-#define IS(name) (nlen == sizeof(name) - 1 && strncasecmp(line, name, nlen) == 0)
+	v = hd.value;
+	vlen = hd.value_len;
+#define IS(name) apiclient_header_is(&hd, name)
 	if (IS("X-RateLimit-Limit"))
-		h->limit = (long)header_number(v, vlen, CARRIER_MAX_HEADER_COUNT);
+		h->limit = (long)num_whole_digits(v, vlen, CARRIER_MAX_HEADER_COUNT);
 	else if (IS("X-RateLimit-Remaining"))
-		h->remaining = (long)header_number(v, vlen, CARRIER_MAX_HEADER_COUNT);
+		h->remaining = (long)num_whole_digits(v, vlen, CARRIER_MAX_HEADER_COUNT);
 	else if (IS("X-RateLimit-Reset"))
-		h->reset_s = header_number(v, vlen, CARRIER_MAX_HEADER_S);
+		h->reset_s = num_whole_digits(v, vlen, CARRIER_MAX_HEADER_S);
 	else if (IS("Retry-After")) {
-		h->retry_after_s = header_number(v, vlen, CARRIER_MAX_HEADER_S);
+		h->retry_after_s = num_whole_digits(v, vlen, CARRIER_MAX_HEADER_S);
 		h->retry_at_s = h->retry_after_s < 0 ? header_date(v, vlen) : -1;
 	} else if (IS("as-api-version"))
-		clean_copy(h->api_version, sizeof(h->api_version), v, vlen);
+		text_clean_copy(h->api_version, sizeof(h->api_version), v, vlen);
 	else if (IS("Content-Type"))
 		h->json = vlen >= 16 && strncasecmp(v, "application/json", 16) == 0;
 #undef IS

@@ -16,6 +16,7 @@
 #include "conf.h"
 #include "i18n.h"
 #include "log.h"
+#include "num.h"
 #include "order.h"
 #include "text.h"
 
@@ -130,23 +131,6 @@ conf_default_path(void)
 	return SYSCONFDIR "/shiptrack.conf";
 }
 
-int
-conf_parse_long(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	/* strtol would skip blanks and accept "+5" or "-0": we do not. */
-	if (s == NULL || !(isdigit((unsigned char)*s) || (*s == '-' && min < 0)))
-		return -1;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno == ERANGE || end == s || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static const struct conf_key *
 find_key(const char *name)
 {
@@ -229,7 +213,7 @@ origin_problem(const char *v)
 		long port;
 		digits = strspn(p + 1, "0123456789");
 		if (digits == 0 || digits > 5 || p[1] == '0' ||
-		    conf_parse_long(p + 1, 1, 65535, &port) < 0 ||
+		    num_parse_long(p + 1, 1, 65535, &port) < 0 ||
 		    strcmp(p + 1, def) == 0)
 			return bad;
 		p += 1 + digits;
@@ -267,7 +251,7 @@ set_key(struct conf *c, const struct conf_key *k, const char *value,
 		return 0;
 	}
 	case K_LONG:
-		if (conf_parse_long(value, k->min, k->max,
+		if (num_parse_long(value, k->min, k->max,
 		    (long *)(void *)base) < 0) {
 			*why = "not a whole number in range";
 			return -1;

@@ -89,9 +89,6 @@ struct conf {
 int  conf_load(struct conf *c, const char *path, char *err, size_t errsz);
 void conf_free(struct conf *c);
 
-/* Parse a decimal within [min, max]; rejects junk, signs where min >= 0, ERANGE. */
-int  conf_parse_long(const char *s, long min, long max, long *out);
-
 /* The default configuration file path compiled in. */
 const char *conf_default_path(void);
 

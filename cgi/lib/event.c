@@ -1,309 +1,18 @@
 /*
- * event: see event.h.
+ * event: see event.h.  The shipments a tracking event names are
+ * event_tracking.c's; the member readers are json.h's.
  */
 #include "config.h"
 
-#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "event.h"
+#include "json.h"
 #include "rye_record.h"
 #include "text.h"
-
-/*
- * Strict UTF-8 (RFC 3629): json-c's own check accepts overlong forms,
- * surrogates and code points above U+10FFFF, all of which could make two
- * different byte strings compare or display as the same id.
- */
-static bool
-utf8_valid(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = s[i];
-		size_t n;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3, cp = c & 0x07;
-		else
-			return false;
-		if (len - i <= n)
-			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n + 1;
-	}
-	return true;
-}
-
-/*
- * Every number finite?  json-c reads NaN, Infinity and -Infinity even in
- * strict mode, though JSON has no such literals, and a number beyond a
- * double's range (1e999) as an infinity.  The recursion is bounded by the
- * tokener's depth limit.
- */
-static bool
-all_finite(json_object *o)
-{
-	switch (json_object_get_type(o)) {
-	case json_type_double:
-		return isfinite(json_object_get_double(o));
-	case json_type_array:
-		for (size_t i = 0; i < json_object_array_length(o); i++)
-			if (!all_finite(json_object_array_get_idx(o, i)))
-				return false;
-		return true;
-	case json_type_object: {
-		json_object_object_foreach(o, key, v) {
-			(void)key;
-			if (!all_finite(v))
-				return false;
-		}
-		return true;
-	}
-	default:
-		return true;
-	}
-}
-
-/* event_parse_json(), saying in *why what was wrong. */
-static json_object *
-parse_json(const char *text, size_t len, const char **why)
-{
-	struct json_tokener *tok;
-	json_object *obj;
-
-	*why = "body is not valid JSON";
-	if (len > 0x7fffffff || !utf8_valid((const unsigned char *)text, len) ||
-	    (tok = json_tokener_new_ex(EVENT_MAX_DEPTH)) == NULL)
-		return NULL;
-	/* Not JSON_TOKENER_VALIDATE_UTF8: utf8_valid() above is stricter. */
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	obj = json_tokener_parse_ex(tok, text, (int)len);
-	/* Trailing bytes after the value, or a value cut short, are invalid. */
-	if (obj != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != len)) {
-		json_object_put(obj);
-		obj = NULL;
-	}
-	json_tokener_free(tok);
-	if (obj == NULL)
-		return NULL;
-	/*
-	 * json-c decodes every lone surrogate to U+FFFD, so ids holding
-	 * "\uD800" and "\uDC00" would read the same: only the text tells.
-	 */
-	if (text_json_lone_surrogate(text, len))
-		*why = "a \\u escape is half a surrogate pair: not Unicode text";
-	else if (!all_finite(obj))
-		*why = "a number is NaN, Infinity or beyond a double's range";
-	else
-		return obj;
-	json_object_put(obj);
-	return NULL;
-}
-
-json_object *
-event_parse_json(const char *text, size_t len)
-{
-	const char *why;
-
-	return parse_json(text, len, &why);
-}
-
-/* A string's text, or NULL if an escaped NUL ("\u0000") would cut it short. */
-static const char *
-whole_string(json_object *v)
-{
-	const char *str = json_object_get_string(v);
-
-	return strlen(str) == (size_t)json_object_get_string_len(v) ? str : NULL;
-}
-
-/*
- * An integer json-c may have clamped: beyond 64 bits it keeps INT64_MIN
- * or UINT64_MAX whatever the digits were, so its text is not the sender's.
- */
-static bool
-maybe_clamped(json_object *v)
-{
-	return json_object_get_int64(v) == INT64_MIN ||
-	    json_object_get_uint64(v) == UINT64_MAX;
-}
-
-/*
- * A member we only read (marketplace, tracking fields, a challenge): a
- * string, or an integer as its digits; NULL when absent, null, anything
- * else, or an integer whose digits json-c may have lost.
- */
-static const char *
-get_str(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v))
-		return NULL;
-	switch (json_object_get_type(v)) {
-	case json_type_string:
-		return whole_string(v);
-	case json_type_int:
-		return maybe_clamped(v) ? NULL : json_object_get_string(v);
-	default:
-		return NULL;
-	}
-}
-
-/*
- * A member events are keyed or filed by (an id, an order id, a type): a
- * JSON string only, compared byte for byte.  Never a number: json-c
- * clamps integers beyond 64 bits, so 99999999999999999999 and
- * 99999999999999999998 would both read 18446744073709551615 and the
- * second event be answered as a duplicate of the first.  Returns false
- * when the member is there (and not null) but unusable; *out is then NULL.
- */
-static bool
-get_key(json_object *o, const char *key, const char **out)
-{
-	json_object *v;
-
-	*out = NULL;
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    json_object_is_type(v, json_type_null))
-		return true;
-	if (json_object_is_type(v, json_type_string))
-		*out = whole_string(v);
-	return *out != NULL;
-}
-
-static json_object *
-get_obj(json_object *o, const char *key, json_type type)
-{
-	json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, type))
-		return NULL;
-	return v;
-}
-
-/* First alias present as a short, control-free, non-empty string. */
-static const char *
-first_alias(json_object *o, const char *const *aliases, size_t maxlen)
-{
-	for (; *aliases != NULL; aliases++) {
-		const char *s = get_str(o, *aliases);
-		if (s != NULL && *s != '\0' && strlen(s) <= maxlen && text_printable(s))
-			return s;
-	}
-	return NULL;
-}
-
-static const char *const number_aliases[] = {
-	"trackingNumber", "carrierTrackingNumber", "tracking_number", NULL };
-static const char *const carrier_aliases[] = {
-	"courierName", "carrierName", "courier", "carrier", NULL };
-static const char *const url_aliases[] = {
-	"courierUrl", "trackingUrl", "carrierTrackingUrl", "tracking_url", NULL };
-
-/* A URL the page may link to: http or https only, never javascript: etc. */
-static const char *
-safe_url(const char *u)
-{
-	if (u == NULL)
-		return NULL;
-	if (strncasecmp(u, "https://", 8) == 0 || strncasecmp(u, "http://", 7) == 0)
-		return u;
-	return NULL;
-}
-
-static void
-read_ref(json_object *o, struct tracking_ref *r)
-{
-	r->number = first_alias(o, number_aliases, TRACKING_MAX_NUMBER);
-	r->carrier = first_alias(o, carrier_aliases, TRACKING_MAX_CARRIER);
-	r->url = safe_url(first_alias(o, url_aliases, TRACKING_MAX_URL));
-}
-
-/* Add r unless its number is already listed; returns the new count. */
-static size_t
-add_ref(struct tracking_ref *out, size_t n, size_t max, const struct tracking_ref *r)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(out[i].number, r->number) == 0)
-			return n;
-	if (n < max)
-		out[n++] = *r;
-	return n;
-}
-
-static size_t
-add_array(json_object *arr, struct tracking_ref *out, size_t n, size_t max,
-    struct tracking_ref *loose)
-{
-	size_t len = arr ? json_object_array_length(arr) : 0;
-
-	for (size_t i = 0; i < len; i++) {
-		json_object *el = json_object_array_get_idx(arr, i);
-		struct tracking_ref r;
-
-		if (!json_object_is_type(el, json_type_object))
-			continue;
-		read_ref(el, &r);
-		if (r.number != NULL)
-			n = add_ref(out, n, max, &r);
-		else if (loose->carrier == NULL && loose->url == NULL)
-			*loose = r;
-	}
-	return n;
-}
-
-size_t
-event_extract_tracking(json_object *data, struct tracking_ref *out, size_t max)
-{
-	json_object *order = get_obj(data, "order", json_type_object);
-	json_object *places[2] = { order, data };
-	struct tracking_ref loose = { NULL, NULL, NULL };
-	size_t n = 0;
-
-	if (max == 0)
-		return 0;
-	for (size_t i = 0; i < 2; i++) {
-		struct tracking_ref r;
-		if (places[i] == NULL)
-			continue;
-		read_ref(places[i], &r);
-		if (r.number != NULL)
-			n = add_ref(out, n, max, &r);
-		else if (loose.carrier == NULL && loose.url == NULL)
-			loose = r;
-	}
-	n = add_array(get_obj(data, "shipments", json_type_array), out, n, max, &loose);
-	n = add_array(get_obj(order, "shipments", json_type_array), out, n, max, &loose);
-	/* Never drop a tracking event: no number means details pending. */
-	if (n == 0)
-		out[n++] = loose;
-	return n;
-}
 
 static enum event_rc
 fail(char *why, size_t whysz, enum event_rc rc, const char *msg)
@@ -348,7 +57,7 @@ read_ts(struct event *ev)
 			return -2;
 		ev->created.ms = s * 1000;
 		ev->created.has_time = ev->created.has_offset = true;
-	} else if ((u = get_str(ev->tracking_msg, "updated_at")) == NULL)
+	} else if ((u = json_get_text(ev->tracking_msg, "updated_at")) == NULL)
 		return -1;
 	else if (timefmt_parse(u, &ev->created) < 0)
 		return -2;
@@ -369,20 +78,20 @@ check_id(const char *s, size_t max, char *why, size_t whysz, const char *name)
 static enum event_rc
 parse_rye1(struct event *ev, char *why, size_t whysz)
 {
-	json_object *data = get_obj(ev->root, "data", json_type_object);
+	json_object *data = json_get_obj(ev->root, "data", json_type_object);
 
-	if (!get_key(ev->root, "id", &ev->id) || !get_key(ev->root, "type", &ev->type) ||
-	    !get_key(ev->root, "requestId", &ev->order_id))
+	if (!json_get_key(ev->root, "id", &ev->id) || !json_get_key(ev->root, "type", &ev->type) ||
+	    !json_get_key(ev->root, "requestId", &ev->order_id))
 		return fail(why, whysz, EVENT_INVALID_FIELD,
 		    "id, type and requestId must be JSON strings without NUL");
 	if (ev->type != NULL && strcmp(ev->type, "WEBHOOK_URL_VERIFICATION") == 0) {
-		ev->challenge = get_str(data, "challenge");
+		ev->challenge = json_get_text(data, "challenge");
 		return ev->challenge ? EVENT_HANDSHAKE :
 		    fail(why, whysz, EVENT_MISSING_FIELD, "data.challenge is missing");
 	}
-	ev->marketplace = get_str(data, "marketplace");
+	ev->marketplace = json_get_text(data, "marketplace");
 	if (ev->marketplace == NULL)
-		ev->marketplace = get_str(ev->root, "marketplace");
+		ev->marketplace = json_get_text(ev->root, "marketplace");
 	if (ev->type != NULL && strcmp(ev->type, "TRACKING_OBTAINED") == 0)
 		ev->ntracking = event_extract_tracking(data, ev->tracking,
 		    EVENT_MAX_TRACKING);
@@ -408,11 +117,11 @@ set_subject(struct event *ev, const char *type, const char *id)
 static enum event_rc
 parse_rye2(struct event *ev, char *why, size_t whysz)
 {
-	json_object *source = get_obj(ev->root, "source", json_type_object);
-	const char *stype = get_str(source, "type"), *sid;
+	json_object *source = json_get_obj(ev->root, "source", json_type_object);
+	const char *stype = json_get_text(source, "type"), *sid;
 
-	if (!get_key(ev->root, "id", &ev->id) || !get_key(ev->root, "type", &ev->type) ||
-	    !get_key(source, "id", &sid))
+	if (!json_get_key(ev->root, "id", &ev->id) || !json_get_key(ev->root, "type", &ev->type) ||
+	    !json_get_key(source, "id", &sid))
 		return fail(why, whysz, EVENT_INVALID_FIELD,
 		    "id, type and source.id must be JSON strings without NUL");
 	/*
@@ -421,7 +130,7 @@ parse_rye2(struct event *ev, char *why, size_t whysz)
 	 */
 	if (ev->type != NULL &&
 	    strcmp(ev->type, "webhook_endpoint.verification_challenge") == 0) {
-		ev->challenge = get_str(get_obj(ev->root, "data", json_type_object),
+		ev->challenge = json_get_text(json_get_obj(ev->root, "data", json_type_object),
 		    "challenge");
 		if (ev->challenge == NULL || *ev->challenge == '\0')
 			ev->challenge = sid;
@@ -442,10 +151,10 @@ parse_rye2(struct event *ev, char *why, size_t whysz)
 static enum event_rc
 parse_aftership(struct event *ev, char *why, size_t whysz)
 {
-	if (!get_key(ev->root, "event_id", &ev->id) || !get_key(ev->root, "event", &ev->type))
+	if (!json_get_key(ev->root, "event_id", &ev->id) || !json_get_key(ev->root, "event", &ev->type))
 		return fail(why, whysz, EVENT_INVALID_FIELD,
 		    "event_id and event must be JSON strings without NUL");
-	ev->tracking_msg = get_obj(ev->root, "msg", json_type_object);
+	ev->tracking_msg = json_get_obj(ev->root, "msg", json_type_object);
 	return EVENT_OK;
 }
 
@@ -495,7 +204,7 @@ gen1_type(const char *t)
 static enum event_rc
 check_shape(const struct event *ev, char *why, size_t whysz)
 {
-	const char *object = get_str(ev->root, "object");
+	const char *object = json_get_text(ev->root, "object");
 	bool is_event = object != NULL && strcmp(object, "event") == 0;
 
 	if (ev->scheme == SIG_RYE_V1 && (is_event || !gen1_type(ev->type)))
@@ -503,7 +212,7 @@ check_shape(const struct event *ev, char *why, size_t whysz)
 		    " (upper-case type, no \"object\":\"event\"), yet signed"
 		    " with Rye-Hmac-Signature-V1");
 	if (ev->scheme == SIG_RYE_V2 &&
-	    (!is_event || get_obj(ev->root, "source", json_type_object) == NULL))
+	    (!is_event || json_get_obj(ev->root, "source", json_type_object) == NULL))
 		return fail(why, whysz, EVENT_INVALID_FIELD, "not a gen-2 body"
 		    " (\"object\":\"event\" and a source), yet signed with"
 		    " x-rye-signature");
@@ -600,12 +309,12 @@ observation_of(struct event *ev, const char *sid, char *why, size_t whysz)
 	case RECORD_INTENT:
 		ev->order_id = sid;
 		set_subject(ev, "checkout_intent", sid);
-		if (rye_record_intent_status(get_str(ev->data, "state"), status,
+		if (rye_record_intent_status(json_get_text(ev->data, "state"), status,
 		    sizeof(status)) == 0)
 			ev->status = status_word(ev, status);
 		return EVENT_OK;
 	case RECORD_SHIPMENT:
-		if (!get_key(ev->data, "checkoutIntentId", &ev->order_id) ||
+		if (!json_get_key(ev->data, "checkoutIntentId", &ev->order_id) ||
 		    ev->order_id == NULL)
 			return fail(why, whysz, EVENT_MISSING_FIELD,
 			    "data.checkoutIntentId is missing");
@@ -614,8 +323,8 @@ observation_of(struct event *ev, const char *sid, char *why, size_t whysz)
 	default:
 		ev->order_id = sid;
 		set_subject(ev, "order1", sid);
-		ev->status = status_word(ev, get_str(ev->data, "status"));
-		lower_marketplace(ev, get_str(ev->data, "marketplace"));
+		ev->status = status_word(ev, json_get_text(ev->data, "status"));
+		lower_marketplace(ev, json_get_text(ev->data, "marketplace"));
 		return EVENT_OK;
 	}
 }
@@ -626,7 +335,7 @@ parse_observation(struct event *ev, char *why, size_t whysz)
 	const char *sid;
 	size_t i;
 
-	if (!get_key(ev->root, "id", &ev->id) || !get_key(ev->root, "type", &ev->type))
+	if (!json_get_key(ev->root, "id", &ev->id) || !json_get_key(ev->root, "type", &ev->type))
 		return fail(why, whysz, EVENT_INVALID_FIELD,
 		    "id and type must be JSON strings without NUL");
 	for (i = 0; i < sizeof(record_types) / sizeof(record_types[0]); i++)
@@ -637,9 +346,9 @@ parse_observation(struct event *ev, char *why, size_t whysz)
 		return fail(why, whysz, EVENT_INVALID_FIELD,
 		    "not an observation of this generation");
 	ev->record = record_types[i].record;
-	if ((ev->data = get_obj(ev->root, "data", json_type_object)) == NULL)
+	if ((ev->data = json_get_obj(ev->root, "data", json_type_object)) == NULL)
 		return fail(why, whysz, EVENT_MISSING_FIELD, "data is missing");
-	if (!get_key(ev->data, "id", &sid) || sid == NULL)
+	if (!json_get_key(ev->data, "id", &sid) || sid == NULL)
 		return fail(why, whysz, EVENT_MISSING_FIELD, "data.id is missing");
 	return observation_of(ev, sid, why, whysz);
 }
@@ -653,12 +362,12 @@ parse_order_event(struct event *ev, char *why, size_t whysz)
 	ev->record = RECORD_ORDER1_EVENT;
 	if (ev->scheme != SIG_RYE_V1)
 		return fail(why, whysz, EVENT_INVALID_FIELD, "an order event is gen 1");
-	if (!get_key(ev->root, "id", &ev->id) ||
-	    !get_key(ev->root, "requestId", &ev->order_id))
+	if (!json_get_key(ev->root, "id", &ev->id) ||
+	    !json_get_key(ev->root, "requestId", &ev->order_id))
 		return fail(why, whysz, EVENT_INVALID_FIELD,
 		    "id and requestId must be JSON strings without NUL");
-	ev->data = get_obj(ev->root, "data", json_type_object);
-	tn = get_str(ev->data, "__typename");
+	ev->data = json_get_obj(ev->root, "data", json_type_object);
+	tn = json_get_text(ev->data, "__typename");
 	if (tn == NULL || rye_record_event_type(tn, ev->type_buf,
 	    sizeof(ev->type_buf)) < 0)
 		return fail(why, whysz, EVENT_MISSING_FIELD, "data.__typename is missing");
@@ -672,7 +381,7 @@ parse_order_event(struct event *ev, char *why, size_t whysz)
 static const char *
 record_object(const struct event *ev)
 {
-	const char *object = get_str(ev->root, "object");
+	const char *object = json_get_text(ev->root, "object");
 
 	if (object != NULL && (strcmp(object, "observation") == 0 ||
 	    strcmp(object, "order_event") == 0))
@@ -695,7 +404,7 @@ start(enum sig_scheme scheme, const char *body, size_t len, struct event *ev,
 
 	memset(ev, 0, sizeof(*ev));
 	ev->scheme = scheme;
-	if ((ev->root = parse_json(body, len, &bad)) == NULL)
+	if ((ev->root = json_parse_bounded(body, len, &bad)) == NULL)
 		return fail(why, whysz, EVENT_INVALID_JSON, bad);
 	if (!json_object_is_type(ev->root, json_type_object))
 		return fail(why, whysz, EVENT_INVALID_JSON, "body is not a JSON object");

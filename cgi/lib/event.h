@@ -9,10 +9,10 @@
  * concerns is found later, by the store, from the tracking.  Strings
  * point into the parsed json-c tree and live until event_free().
  *
- * Parsing is bounded: nesting depth, the length of every field we keep,
- * strict JSON and valid UTF-8.  Where json-c would read two different
- * texts as one value, the text is refused instead: a lone surrogate
- * escape (json-c makes each one U+FFFD), NaN or Infinity, and an id that
+ * Parsing is bounded: the body as json.h reads it (nesting depth, strict
+ * JSON, valid UTF-8, no lone surrogate escape, no NaN or Infinity), and
+ * the length of every field we keep.  Where json-c would read two
+ * different texts as one value, the text is refused instead: an id that
  * is a number (clamped beyond 64 bits); ids, order ids and types must be
  * JSON strings.  Gen 1 and gen 2 may share a secret, so the signature
  * does not say which format was meant: a body must be of the generation
@@ -38,10 +38,11 @@
 
 #include <json-c/json.h>
 
+#include "json.h"
 #include "sig.h"
 #include "timefmt.h"
 
-#define EVENT_MAX_DEPTH 32
+#define EVENT_MAX_DEPTH JSON_MAX_DEPTH
 #define EVENT_MAX_ID 200
 #define EVENT_MAX_TYPE 100
 #define EVENT_MAX_TRACKING 32
@@ -124,11 +125,5 @@ void event_free(struct event *ev);
  */
 size_t event_extract_tracking(json_object *data, struct tracking_ref *out,
     size_t max);
-
-/*
- * Parse JSON text with the bounds above; NULL if invalid, including a lone
- * surrogate escape anywhere and a number that is not finite.
- */
-json_object *event_parse_json(const char *text, size_t len);
 
 #endif

@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +24,9 @@
 
 #include <fcgiapp.h>
 
-#include "conf.h"
 #include "http.h"
 #include "log.h"
+#include "num.h"
 
 struct http_req {
 	FCGX_Request *fcgx;	/* NULL in CGI mode */
@@ -89,6 +90,7 @@ http_status_text(int status)
 	case 411: return "Length Required";
 	case 413: return "Content Too Large";
 	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
 	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";
 	default: return "Unknown";
@@ -165,7 +167,7 @@ read_some(struct http_req *req, char *p, size_t n, const struct timespec *deadli
 	}
 }
 
-enum http_body_rc
+enum http_error
 http_read_body(struct http_req *req, size_t max, struct buf *out)
 {
 	const char *cl = http_param(req, "CONTENT_LENGTH");
@@ -176,13 +178,13 @@ http_read_body(struct http_req *req, size_t max, struct buf *out)
 	if (cl != NULL && *cl != '\0') {
 		size_t digits = strspn(cl, "0123456789");
 		if (digits == 0 || cl[digits] != '\0')
-			return BODY_BAD_LENGTH;
+			return HTTP_ERR_BAD_LENGTH;
 		/* A well-formed length too big to parse is simply too large. */
-		if (digits > 18 || conf_parse_long(cl, 0, 0x7fffffffffffffffL, &declared) < 0)
-			return BODY_TOO_LARGE;
+		if (digits > 18 || num_parse_long(cl, 0, 0x7fffffffffffffffL, &declared) < 0)
+			return HTTP_ERR_TOO_LARGE;
 	}
 	if (declared > (long)max)
-		return BODY_TOO_LARGE;
+		return HTTP_ERR_TOO_LARGE;
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += req->read_timeout_s;
 	buf_reset(out);
@@ -199,15 +201,15 @@ http_read_body(struct http_req *req, size_t max, struct buf *out)
 			break;
 		}
 		if (got == -2)
-			return BODY_TIMEOUT;
+			return HTTP_ERR_TIMEOUT;
 		if (got < 0)
-			return BODY_IO;
+			return HTTP_ERR_BAD_REQUEST;
 		if (out->len + (size_t)got > max)
-			return BODY_TOO_LARGE;
+			return HTTP_ERR_TOO_LARGE;
 		if (declared >= 0 && out->len + (size_t)got > (size_t)declared)
-			return BODY_BAD_LENGTH;
+			return HTTP_ERR_BAD_LENGTH;
 		if (buf_append(out, chunk, (size_t)got) < 0)
-			return BODY_IO;
+			return HTTP_ERR_BAD_REQUEST;
 		/*
 		 * In CGI mode stop at the declared length: a web server may
 		 * keep stdin open, and CGI says not to read past it.
@@ -217,10 +219,10 @@ http_read_body(struct http_req *req, size_t max, struct buf *out)
 			break;
 	}
 	if (declared >= 0 && out->len != (size_t)declared)
-		return BODY_BAD_LENGTH;
+		return HTTP_ERR_BAD_LENGTH;
 	if (out->data == NULL && buf_append(out, "", 0) < 0)
-		return BODY_IO;
-	return BODY_OK;
+		return HTTP_ERR_BAD_REQUEST;
+	return HTTP_ERR_NONE;
 }
 
 static void
@@ -241,6 +243,18 @@ write_all(struct http_req *req, const char *p, size_t n)
 	}
 }
 
+/* Headers that did not fit: logged, and a bare 500 instead. */
+static void
+send_headers_cut(struct http_req *req, size_t size)
+{
+	static const char bare[] = "Status: 500 Internal Server Error\r\n"
+	    "Content-Length: 0\r\n\r\n";
+
+	log_error("response headers do not fit in %zu bytes: answered 500",
+	    size);
+	write_all(req, bare, sizeof(bare) - 1);
+}
+
 void
 http_send(struct http_req *req, int status, const char *content_type,
     const char *extra, const char *body, size_t len)
@@ -258,16 +272,44 @@ http_send(struct http_req *req, int status, const char *content_type,
 	    content_type ? "Content-Type: " : "", content_type ? content_type : "",
 	    content_type ? "\r\n" : "", body ? len : 0, extra ? extra : "");
 	if (n < 0 || (size_t)n >= sizeof(head)) {
-		log_error("response headers do not fit in %zu bytes: answered 500",
-		    sizeof(head));
-		n = snprintf(head, sizeof(head), "Status: 500 Internal Server Error\r\n"
-		    "Content-Length: 0\r\n\r\n");
-		body = NULL;
+		send_headers_cut(req, sizeof(head));
+		return;
 	}
 	write_all(req, head, (size_t)n);
 	/* HEAD: the same headers, Content-Length included, and no body. */
 	if (body != NULL && len > 0 && strcmp(http_method(req), "HEAD") != 0)
 		write_all(req, body, len);
+}
+
+void
+http_head_add(struct http_head *h, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (h->cut)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(h->s + h->len, sizeof(h->s) - h->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(h->s) - h->len) {
+		h->cut = true;
+		h->s[h->len] = '\0';	/* what fitted before stays whole */
+	} else
+		h->len += (size_t)n;
+}
+
+void
+http_send_head(struct http_req *req, int status, const char *content_type,
+    const struct http_head *h, const char *body, size_t len)
+{
+	if (!h->cut) {
+		http_send(req, status, content_type, h->s, body, len);
+		return;
+	}
+	log_error("answer headers do not fit in %zu bytes: answered 500",
+	    sizeof(h->s));
+	http_send_error(req, HTTP_ERR_INTERNAL, NULL, NULL);
 }
 
 const char *
@@ -289,15 +331,27 @@ http_send_json(struct http_req *req, int status, const char *extra,
 }
 
 void
-http_send_error(struct http_req *req, int status, const char *code,
-    const char *message, const char *extra)
+http_send_error(struct http_req *req, enum http_error e, const char *message,
+    const char *extra)
 {
+	struct http_head h = { .len = 0 };
 	json_object *o = json_object_new_object();
+	int retry = http_error_retry_after(e);
+	const char *s;
+	size_t len = 0;
 
+	http_head_add(&h, "%s", extra != NULL ? extra : "");
+	if (retry > 0)
+		http_head_add(&h, "Retry-After: %d\r\n", retry);
 	json_object_object_add(o, "ok", json_object_new_boolean(0));
-	json_object_object_add(o, "error", json_object_new_string(code));
-	json_object_object_add(o, "message", json_object_new_string(message));
-	http_send_json(req, status, extra, o);
+	json_object_object_add(o, "error",
+	    json_object_new_string(http_error_code(e)));
+	json_object_object_add(o, "message", json_object_new_string(
+	    message != NULL ? message : http_error_message(e)));
+	s = http_json_string(o, &len);
+	http_send_head(req, http_error_status(e), "application/json", &h, s,
+	    len);
+	json_object_put(o);
 }
 
 
@@ -391,7 +445,7 @@ serve_one(struct http_req *req, FCGX_Request *fr, http_handler handler, void *ct
 	set_socket_deadline_ms(fr->ipcFd, req->read_timeout_s * 1000);
 	handler(req, ctx);
 	if (!req->answered)
-		http_send_error(req, 500, "internal", "no answer", NULL);
+		http_send_error(req, HTTP_ERR_INTERNAL, "no answer", NULL);
 	finish(req);
 }
 
@@ -441,7 +495,7 @@ serve_cgi(http_handler handler, void *ctx, long read_timeout_s)
 
 	handler(&req, ctx);
 	if (!req.answered)
-		http_send_error(&req, 500, "internal", "no answer", NULL);
+		http_send_error(&req, HTTP_ERR_INTERNAL, "no answer", NULL);
 	return 0;
 }
 

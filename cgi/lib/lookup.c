@@ -8,6 +8,7 @@
 
 #include <openssl/crypto.h>
 
+#include "codec.h"
 #include "lookup.h"
 #include "sig.h"
 #include "store_facts.h"
@@ -53,6 +54,40 @@ lookup_normalise(enum lookup_by by, const char *v, char out[LOOKUP_VALUE_MAX + 1
 	return n > 0;
 }
 
+/* A string member of at most max bytes, no NUL inside; NULL otherwise. */
+static const char *
+body_string(json_object *root, const char *key, size_t max)
+{
+	json_object *v;
+	const char *s;
+
+	if (!json_object_object_get_ex(root, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	s = json_object_get_string(v);
+	if (strlen(s) != (size_t)json_object_get_string_len(v) || strlen(s) > max)
+		return NULL;
+	return s;
+}
+
+bool
+lookup_request_parse(json_object *root, struct lookup_req *req)
+{
+	char norm[LOOKUP_VALUE_MAX + 1];
+
+	if (root == NULL || !json_object_is_type(root, json_type_object) ||
+	    json_object_object_length(root) != 2)
+		return false;
+	req->order_number = body_string(root, "orderNumber", LOOKUP_NUMBER_MAX);
+	req->by = LOOKUP_EMAIL;
+	if ((req->value = body_string(root, "email", LOOKUP_VALUE_MAX)) == NULL) {
+		req->by = LOOKUP_POSTAL;
+		req->value = body_string(root, "postalCode", LOOKUP_VALUE_MAX);
+	}
+	return req->order_number != NULL && *req->order_number != '\0' &&
+	    req->value != NULL && lookup_normalise(req->by, req->value, norm);
+}
+
 bool
 lookup_equal(const char a[LOOKUP_VALUE_MAX + 1], const char b[LOOKUP_VALUE_MAX + 1])
 {
@@ -73,7 +108,7 @@ lookup_limit_key(const char *secret, char kind, const char *value,
 	sig_hmac_sha256(secret, strlen(secret), msg, (size_t)n, mac);
 	out[0] = kind;
 	out[1] = ':';
-	sig_hex_encode(mac, sizeof(mac), out + 2);
+	codec_hex_encode(mac, sizeof(mac), out + 2);
 	out[LOOKUP_LIMIT_KEY_LEN - 1] = '\0';
 	OPENSSL_cleanse(mac, sizeof(mac));
 }

@@ -29,6 +29,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <json-c/json.h>
+
 #include "store.h"
 
 #define LOOKUP_VALUE_MAX 254		/* an e-mail address at most */
@@ -58,6 +60,13 @@ enum lookup_rc { LOOKUP_FOUND, LOOKUP_NOT_FOUND, LOOKUP_LIMITED, LOOKUP_FAILED }
  */
 bool lookup_normalise(enum lookup_by by, const char *v,
     char out[LOOKUP_VALUE_MAX + 1]);
+/*
+ * The request a body asks for: exactly {"orderNumber", "email"} or
+ * {"orderNumber", "postalCode"}, strings within their bounds, without
+ * NUL, the value not empty once normalised.  Sets req's order_number, by
+ * and value (pointing into root), not its client; false otherwise.
+ */
+bool lookup_request_parse(json_object *root, struct lookup_req *req);
 /* Constant-time equality of two normalised values. */
 bool lookup_equal(const char a[LOOKUP_VALUE_MAX + 1],
     const char b[LOOKUP_VALUE_MAX + 1]);

@@ -26,7 +26,7 @@
  *     group commit's), and metrics_flush_end() puts the deltas back if that
  *     transaction did not commit.  A refusal commits nothing: its count
  *     waits for the next commit, the process's exit, or a small
- *     transaction of its own at most every METRICS_FLUSH_SECONDS (batch.c),
+ *     transaction of its own at most every METRICS_FLUSH_SECONDS (inbox.c),
  *     never a database write per request, which would let anyone who can
  *     reach the receiver make it write.
  *

@@ -78,3 +78,13 @@ ratelimit_jitter(uint64_t *state)
 	*state = x;
 	return (double)((x * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
 }
+
+double
+ratelimit_backoff_ms(int attempt, double base_ms, double cap_ms, uint64_t *state)
+{
+	double d = base_ms * (double)(1L << (attempt > 16 ? 16 : attempt - 1));
+
+	if (d > cap_ms)
+		d = cap_ms;
+	return d / 2 + d / 2 * ratelimit_jitter(state);
+}

@@ -57,4 +57,12 @@ void ratelimit_observe(struct ratelimit *rl, long remaining, int64_t reset_ms,
  */
 double ratelimit_jitter(uint64_t *state);
 
+/*
+ * The wait before retry number attempt (1, 2, ...): base_ms doubling per
+ * attempt up to cap_ms, with "equal jitter" (half of it fixed, half
+ * random), so clients that failed together do not retry together.
+ */
+double ratelimit_backoff_ms(int attempt, double base_ms, double cap_ms,
+    uint64_t *state);
+
 #endif

@@ -1,6 +1,7 @@
 /*
  * rye: the client half of rye.h, one synchronous request at a time on one
- * reused curl easy handle (its connection stays open between calls).
+ * reused curl easy handle (its connection stays open between calls);
+ * opening and closing the client are rye_open.c's.
  *
  * A call is a loop over attempts:
  *
@@ -28,13 +29,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
 
+#include "apiclient.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "rye.h"
+#include "rye_int.h"
 #include "timefmt.h"
 
 #define BACKOFF_BASE_MS		500
@@ -44,32 +46,16 @@
 #define HOLD_CAP_MS		60000	/* a RateLimit/Ratelimit-Reset hold, at most */
 #define NAP_MS			250
 
-enum { API_REST, API_GQL, API__MAX };
-
-struct rye {
-	struct rye_opts o;
-	char *base, *gql, *key;
-	CURL *easy;
-	struct curl_slist *hdr_rest, *hdr_gql;
-	struct ratelimit rl[API__MAX];
-	double rate[API__MAX];		/* configured */
-	double policy_rate;		/* REST, from RateLimit-Policy; 0: none */
-	struct rye_stats stats;
-	uint64_t rnd;
-	bool global;
-};
-
 /* One attempt's transfer state. */
 struct xfer {
 	struct rye *c;
-	struct buf resp;
-	bool too_large;
+	struct apiclient_sink sink;	/* the answer */
 	struct rye_headers h;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
-static int64_t
-mono_ms(void)
+int64_t
+rye_mono_ms(void)
 {
 	struct timespec ts;
 
@@ -94,9 +80,9 @@ time_left(const struct rye *c)
 static bool
 nap(const struct rye *c, int64_t ms)
 {
-	int64_t until = mono_ms() + ms, left;
+	int64_t until = rye_mono_ms() + ms, left;
 
-	while ((left = until - mono_ms()) > 0) {
+	while ((left = until - rye_mono_ms()) > 0) {
 		struct timespec ts;
 		int64_t step = left < NAP_MS ? left : NAP_MS;
 
@@ -120,29 +106,16 @@ end(struct rye_answer *a, enum rye_result r, const char *message)
 
 /* --- curl ------------------------------------------------------------------- */
 
-static size_t
-on_body(char *p, size_t size, size_t n, void *arg)
+/* The answer's header lines (apiclient.h), into x->h. */
+static void
+header_line(void *arg, const char *line, size_t len)
 {
-	struct xfer *x = arg;
+	struct rye_headers *h = arg;
 
-	if (buf_append(&x->resp, p, size * n) < 0) {
-		x->too_large = true;
-		return 0;	/* curl stops with CURLE_WRITE_ERROR */
-	}
-	return size * n;
-}
-
-static size_t
-on_header(char *p, size_t size, size_t n, void *arg)
-{
-	struct xfer *x = arg;
-
-	/* A new status line (after a 100 Continue): forget the earlier block. */
-	if (size * n > 5 && strncmp(p, "HTTP/", 5) == 0)
-		rye_headers_init(&x->h);
+	if (line == NULL)
+		rye_headers_init(h);
 	else
-		rye_header_line(&x->h, p, size * n, timefmt_now_ms() / 1000);
-	return size * n;
+		rye_header_line(h, line, len, timefmt_now_ms() / 1000);
 }
 
 static int
@@ -154,6 +127,20 @@ on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t u
 	return stopping(x->c) ? 1 : 0;
 }
 
+/* The reused handle, with the options every call keeps. */
+int
+rye_easy_setup(struct rye *c)
+{
+	CURL *e = c->easy = curl_easy_init();
+
+	if (e == NULL)
+		return -1;
+	apiclient_easy_defaults(e);
+	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+	return 0;
+}
+
 /* One HTTP exchange.  Returns curl's code; *http the status (0: none). */
 static CURLcode
 perform(struct rye *c, struct xfer *x, const char *url, const char *body,
@@ -162,17 +149,14 @@ perform(struct rye *c, struct xfer *x, const char *url, const char *body,
 	CURL *e = c->easy;
 	CURLcode res;
 
-	buf_reset(&x->resp);
-	rye_headers_init(&x->h);
-	x->too_large = false;
+	apiclient_sink_reset(&x->sink);
 	x->errbuf[0] = '\0';
 	*http = 0;
+	apiclient_sink_attach(e, &x->sink);
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 10000 ? timeout_ms : 10000L);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(e, CURLOPT_XFERINFODATA, x);
 	if (body != NULL) {
 		curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->hdr_gql);
@@ -216,7 +200,7 @@ hold(struct rye *c, int api, int64_t ms)
 		return;
 	if (ms > HOLD_CAP_MS)
 		ms = HOLD_CAP_MS;
-	ratelimit_hold(&c->rl[api], mono_ms() + ms + RESET_GRACE_MS);
+	ratelimit_hold(&c->rl[api], rye_mono_ms() + ms + RESET_GRACE_MS);
 	c->stats.held++;
 }
 
@@ -277,10 +261,7 @@ retry(struct rye *c, struct rye_answer *a, int *attempts, enum rye_result fail)
 		return false;
 	}
 	++*attempts;
-	d = BACKOFF_BASE_MS * (double)(1L << (*attempts > 16 ? 16 : *attempts - 1));
-	if (d > BACKOFF_CAP_MS)
-		d = BACKOFF_CAP_MS;
-	d = d / 2 + d / 2 * ratelimit_jitter(&c->rnd);	/* "equal jitter" */
+	d = ratelimit_backoff_ms(*attempts, BACKOFF_BASE_MS, BACKOFF_CAP_MS, &c->rnd);
 	log_debug("rye: %s; retry %d in %.0f ms", a->message, *attempts, d);
 	if (!may_wait(c, a, (int64_t)d, fail, "the next retry would be in"))
 		return false;
@@ -321,7 +302,7 @@ rate_limited(struct rye *c, int api, struct rye_answer *a,
 	}
 	ms = wait_429(c, a, h, ++*waits);
 	log_info("rye: rate limited (429); waiting %lld ms", (long long)ms);
-	ratelimit_hold(&c->rl[api], mono_ms() + ms);
+	ratelimit_hold(&c->rl[api], rye_mono_ms() + ms);
 	return may_wait(c, a, ms, RYE_RATE_LIMITED,
 	    "waiting out the rate limit would take");
 }
@@ -344,7 +325,7 @@ wait_turn(struct rye *c, int api, struct rye_answer *a)
 {
 	int64_t w;
 
-	while ((w = ratelimit_wait(&c->rl[api], mono_ms())) > 0) {
+	while ((w = ratelimit_wait(&c->rl[api], rye_mono_ms())) > 0) {
 		if (w >= time_left(c)) {
 			end(a, RYE_STOPPED, "not sent: the run's deadline comes before "
 			    "Rye allows another request");
@@ -355,7 +336,7 @@ wait_turn(struct rye *c, int api, struct rye_answer *a)
 			return false;
 		}
 	}
-	ratelimit_take(&c->rl[api], mono_ms());
+	ratelimit_take(&c->rl[api], rye_mono_ms());
 	return true;
 }
 
@@ -366,7 +347,7 @@ transfer_failed(struct rye *c, struct xfer *x, CURLcode res, bool cut_short,
 {
 	if (res == CURLE_ABORTED_BY_CALLBACK && stopping(c))
 		end(a, RYE_STOPPED, "stopped during the request");
-	else if (x->too_large)
+	else if (x->sink.too_large)
 		end(a, RYE_INVALID, "answer larger than the 4 MiB this client accepts");
 	else if (res == CURLE_OPERATION_TIMEDOUT && cut_short)
 		end(a, RYE_STOPPED, "the run's deadline came during the request");
@@ -382,7 +363,7 @@ static bool
 answered(struct rye *c, int api, enum rye_op op, struct xfer *x, long http,
     struct rye_answer *a, int *attempts, int *waits)
 {
-	bool json = rye_answer_parse(op, (int)http, x->resp.data, x->resp.len, a) == 0;
+	bool json = rye_answer_parse(op, (int)http, x->sink.body.data, x->sink.body.len, a) == 0;
 
 	mask(a->message, c->key);
 	mask(a->error_name, c->key);
@@ -407,7 +388,9 @@ call(struct rye *c, enum rye_op op, const char *url, const char *body,
 	struct xfer x = { .c = c };
 	bool again = true;
 
-	buf_init(&x.resp, RYE_MAX_BODY);
+	buf_init(&x.sink.body, RYE_MAX_BODY);
+	x.sink.header = header_line;
+	x.sink.arg = &x.h;
 	while (again) {
 		long timeout = c->o.timeout_s * 1000L, http;
 		int64_t left;
@@ -434,7 +417,7 @@ call(struct rye *c, enum rye_op op, const char *url, const char *body,
 		else
 			again = answered(c, api, op, &x, http, a, &attempts, &waits);
 	}
-	buf_free(&x.resp);
+	buf_free(&x.sink.body);
 	if ((unsigned)a->result < RYE_RESULT__MAX)
 		c->stats.ended[op][a->result]++;
 	return a->result;
@@ -547,166 +530,4 @@ const struct rye_stats *
 rye_stats(const struct rye *c)
 {
 	return &c->stats;
-}
-
-/* --- opening and closing ----------------------------------------------------- */
-
-void
-rye_opts_default(struct rye_opts *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->base_url = "https://api.rye.com";
-	o->graphql_url = "https://graphql.api.rye.com/v1/query";
-	o->auth_scheme = "Bearer";
-	o->rate = 10;
-	o->graphql_rate = 100;
-	o->timeout_s = 30;
-	o->max_retries = 3;
-	o->max_waits = 5;
-}
-
-/* The options a client cannot work with; NULL when they are fine. */
-static const char *
-opts_problem(const struct rye_opts *o)
-{
-	const char *s = o->auth_scheme;
-
-	if (o->api_key == NULL || *o->api_key == '\0')
-		return "rye_api_key is not set";
-	if (strlen(o->api_key) > 1024)
-		return "rye_api_key is too long";
-	for (const char *p = o->api_key; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x21 || *p == 0x7f)
-			return "rye_api_key contains blanks or control characters";
-	if (rye_url_check(o->base_url) < 0)
-		return "rye_api_url must be an http(s) URL without query or fragment";
-	if (rye_url_check(o->graphql_url) < 0)
-		return "rye_graphql_url must be an http(s) URL without query or fragment";
-	if (s == NULL || *s == '\0' || strlen(s) > 20 || strspn(s,
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-") != strlen(s))
-		return "rye_auth_scheme must be a word such as Bearer or Basic";
-	if (!(o->rate > 0 && o->rate <= 1000) ||
-	    !(o->graphql_rate > 0 && o->graphql_rate <= 1000))
-		return "rye_rate must be a number of requests per second, above 0";
-	if (o->timeout_s < 1 || o->timeout_s > 3600)
-		return "the Rye request timeout must be 1 to 3600 s";
-	if (o->max_retries < 0 || o->max_retries > 10 || o->max_waits < 0 ||
-	    o->max_waits > 20)
-		return "the Rye retry and wait counts must be 0-10 and 0-20";
-	return NULL;
-}
-
-/* "Authorization: <scheme> <key>" plus the fixed lines. */
-static struct curl_slist *
-headers(const char *scheme, const char *key, bool post)
-{
-	struct curl_slist *l = NULL, *t;
-	size_t len = strlen(scheme) + strlen(key) + 24;
-	char *auth = malloc(len);
-	const char *lines[] = { auth, "Accept: application/json",
-	    post ? "Content-Type: application/json" : NULL, post ? "Expect:" : NULL };
-
-	if (auth == NULL)
-		return NULL;
-	snprintf(auth, len, "Authorization: %s %s", scheme, key);
-	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-		if (lines[i] == NULL)
-			continue;
-		if ((t = curl_slist_append(l, lines[i])) == NULL) {
-			curl_slist_free_all(l);
-			l = NULL;
-			break;
-		}
-		l = t;
-	}
-	/* curl copied the line; wipe ours. */
-	memset(auth, 0, len);
-	free(auth);
-	return l;
-}
-
-static int
-easy_setup(struct rye *c)
-{
-	CURL *e = c->easy = curl_easy_init();
-
-	if (e == NULL)
-		return -1;
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
-	return 0;
-}
-
-struct rye *
-rye_open(const struct rye_opts *o, char *err, size_t errsz)
-{
-	struct rye *c;
-	const char *problem = opts_problem(o);
-	int64_t now = mono_ms();
-
-	if (problem != NULL) {
-		snprintf(err, errsz, "%s", problem);
-		return NULL;
-	}
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		snprintf(err, errsz, "out of memory");
-		return NULL;
-	}
-	c->o = *o;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		snprintf(err, errsz, "cannot initialise libcurl");
-		goto err;
-	}
-	c->global = true;
-	if ((c->base = strdup(o->base_url)) == NULL || (c->gql = strdup(o->graphql_url)) ==
-	    NULL || (c->key = strdup(o->api_key)) == NULL ||
-	    (c->hdr_rest = headers(o->auth_scheme, o->api_key, false)) == NULL ||
-	    (c->hdr_gql = headers("Basic", o->api_key, true)) == NULL ||
-	    easy_setup(c) < 0) {
-		snprintf(err, errsz, "out of memory");
-		goto err;
-	}
-	c->o.api_key = c->o.base_url = c->o.graphql_url = c->o.auth_scheme = NULL;
-	c->rate[API_REST] = o->rate;
-	c->rate[API_GQL] = o->graphql_rate;
-	for (int i = 0; i < API__MAX; i++)
-		ratelimit_init(&c->rl[i], c->rate[i], now);
-	c->rnd = (uint64_t)timefmt_now_ms() * 6364136223846793005ULL ^
-	    (uint64_t)getpid() ^ 0x9e3779b97f4a7c15ULL;
-	return c;
-err:
-	rye_close(c);
-	return NULL;
-}
-
-void
-rye_close(struct rye *c)
-{
-	if (c == NULL)
-		return;
-	if (c->easy != NULL)
-		curl_easy_cleanup(c->easy);
-	curl_slist_free_all(c->hdr_rest);
-	curl_slist_free_all(c->hdr_gql);
-	if (c->global)
-		curl_global_cleanup();
-	if (c->key != NULL) {
-		memset(c->key, 0, strlen(c->key));
-		free(c->key);
-	}
-	free(c->base);
-	free(c->gql);
-	free(c);
 }

@@ -3,8 +3,9 @@
  * gen-2 REST reads (checkout intents, their shipments, shipments, the
  * events list) and the gen-1 GraphQL `orderByID` query.
  *
- * Two halves, like carrier.h.  The pure one: rye_parse.c (request URLs
- * and the GraphQL body, answers into plain structs, error bodies) and
+ * Two halves, like carrier.h.  The pure one: rye_url.c (request URLs
+ * and the GraphQL body), rye_parse.c with rye_objects.c and rye_raw.c
+ * (answers into plain structs, their raw text, error bodies) and
  * rye_limits.c (the RateLimit structured-field headers, Retry-After, the
  * pager's stop rules); no network, unit-tested.  Every answer is read
  * strict-but-lenient: nulls and wrong types are ignored field by field,
@@ -14,8 +15,8 @@
  * skipping items would lose them) and RYE_MAX_TRACKING_EVENTS etc. (the
  * rest is dropped, and a `truncated` flag says so).
  *
- * rye.c sends requests one at a time, synchronously, on one reused curl
- * easy handle.  Why not a multi interface like the carrier: Rye allows 10
+ * rye.c (with rye_open.c) sends requests one at a time, synchronously,
+ * on one reused curl easy handle.  Why not a multi interface like the carrier: Rye allows 10
  * reads/s per account, so a 9/s bucket is the bottleneck and one request
  * in flight (tens of ms on loopback, ~100-200 ms to Rye) already nearly
  * fills it; a synchronous call returns the answer where the Rye pass

@@ -14,34 +14,12 @@
 
 #include <curl/curl.h>
 
+#include "apiclient.h"
+#include "num.h"
 #include "rye.h"
 
 #define MAX_COUNT	1000000000L
 #define MAX_VALUE_LEN	1024
-
-/* --- numbers ---------------------------------------------------------------- */
-
-/* Digits at v[*i..len) as a number clamped to max (no overflow); -1 if none. */
-static long
-digits(const char *v, size_t len, size_t *i, long max)
-{
-	long n = 0;
-	size_t start = *i;
-
-	for (; *i < len && v[*i] >= '0' && v[*i] <= '9'; (*i)++)
-		n = n > (max - (v[*i] - '0')) / 10 ? max : n * 10 + (v[*i] - '0');
-	return *i > start ? n : -1;
-}
-
-/* A whole value of digits only, clamped; -1 otherwise. */
-static long
-number(const char *v, size_t len, long max)
-{
-	size_t i = 0;
-	long n = digits(v, len, &i, max);
-
-	return i == len ? n : -1;
-}
 
 /* --- RFC 8941 lists: `"default";r=7;t=1, "burst";r=0;t=30` ---------------- */
 
@@ -77,7 +55,7 @@ skip_member(const char *v, size_t len, size_t *i)
 static long
 param_value(const char *v, size_t len, size_t *i)
 {
-	long n = digits(v, len, i, MAX_COUNT);
+	long n = (long)num_digits(v, len, i, MAX_COUNT);
 
 	if (n < 0 || (*i < len && v[*i] != ';' && v[*i] != ',' && v[*i] != ' ' &&
 	    v[*i] != '\t'))
@@ -167,7 +145,7 @@ retry_after(const char *v, size_t len, int64_t now_s)
 {
 	char tmp[64];
 	time_t t;
-	long n = number(v, len, RYE_MAX_HEADER_S);
+	long n = (long)num_whole_digits(v, len, RYE_MAX_HEADER_S);
 
 	if (n >= 0 || len == 0 || len >= sizeof(tmp))
 		return n;
@@ -184,23 +162,18 @@ retry_after(const char *v, size_t len, int64_t now_s)
 void
 rye_header_line(struct rye_headers *h, const char *line, size_t len, int64_t now_s)
 {
-	const char *colon = memchr(line, ':', len), *v;
-	size_t nlen, vlen;
+	struct apiclient_header hd;
+	const char *v;
+	size_t vlen;
 	long a, b;
 
-	if (colon == NULL)
+	if (!apiclient_header_split(line, len, &hd))
 		return;
-	nlen = (size_t)(colon - line);
-	v = colon + 1;
-	vlen = len - nlen - 1;
-	while (vlen > 0 && (*v == ' ' || *v == '\t'))
-		v++, vlen--;
-	while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' ||
-	    v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
-		vlen--;
+	v = hd.value;
+	vlen = hd.value_len;
 	if (vlen > MAX_VALUE_LEN)
 		return;
-#define IS(name) (nlen == sizeof(name) - 1 && strncasecmp(line, name, nlen) == 0)
+#define IS(name) apiclient_header_is(&hd, name)
 	if (IS("RateLimit") && rye_sf_params(v, vlen, 'r', 't', false, &a, &b) == 0) {
 		h->remaining = a;
 		h->reset_s = b < 0 ? -1 : clamp_s(b);
@@ -209,9 +182,9 @@ rye_header_line(struct rye_headers *h, const char *line, size_t len, int64_t now
 		h->quota = a;
 		h->window_s = clamp_s(b);
 	} else if (IS("Ratelimit-Remaining"))
-		h->gql_remaining = number(v, vlen, MAX_COUNT);
+		h->gql_remaining = (long)num_whole_digits(v, vlen, MAX_COUNT);
 	else if (IS("Ratelimit-Reset"))
-		h->gql_reset = number(v, vlen, 0x7fffffffL);
+		h->gql_reset = (long)num_whole_digits(v, vlen, 0x7fffffffL);
 	else if (IS("Retry-After"))
 		h->retry_after_s = retry_after(v, vlen, now_s);
 	else if (IS("Content-Type"))

@@ -8,8 +8,8 @@
 
 #include <json-c/json.h>
 
+#include "codec.h"
 #include "rye_record.h"
-#include "sig.h"
 #include "text.h"
 
 static const struct {
@@ -80,37 +80,37 @@ rye_record_event_type(const char *type_name, char *out, size_t outsz)
 
 /* Facts as SHA-256 input: each value with its NUL, a lone 0x01 for "none". */
 struct facts_hash {
-	struct sig_part parts[64];
+	struct codec_part parts[64];
 	size_t n;
 };
 
 /* Hash what is collected into out and start again (so long lists fit). */
 static void
-flush(struct facts_hash *h, unsigned char md[SIG_MAC_LEN])
+flush(struct facts_hash *h, unsigned char md[CODEC_SHA256_LEN])
 {
-	struct sig_part chain[65];
+	struct codec_part chain[65];
 
-	chain[0] = (struct sig_part){ md, SIG_MAC_LEN };
+	chain[0] = (struct codec_part){ md, CODEC_SHA256_LEN };
 	memcpy(chain + 1, h->parts, h->n * sizeof(h->parts[0]));
-	if (!sig_sha256(chain, h->n + 1, md))
-		memset(md, 0, SIG_MAC_LEN);
+	if (!codec_sha256(chain, h->n + 1, md))
+		memset(md, 0, CODEC_SHA256_LEN);
 	h->n = 0;
 }
 
 static void
-add(struct facts_hash *h, unsigned char md[SIG_MAC_LEN], const char *v)
+add(struct facts_hash *h, unsigned char md[CODEC_SHA256_LEN], const char *v)
 {
 	if (h->n == sizeof(h->parts) / sizeof(h->parts[0]))
 		flush(h, md);
-	h->parts[h->n++] = v != NULL ? (struct sig_part){ v, strlen(v) + 1 } :
-	    (struct sig_part){ "\001", 1 };
+	h->parts[h->n++] = v != NULL ? (struct codec_part){ v, strlen(v) + 1 } :
+	    (struct codec_part){ "\001", 1 };
 }
 
 static void
-finish(struct facts_hash *h, unsigned char md[SIG_MAC_LEN], char *out)
+finish(struct facts_hash *h, unsigned char md[CODEC_SHA256_LEN], char *out)
 {
 	flush(h, md);
-	sig_hex_encode(md, RYE_DIGEST_LEN / 2, out);
+	codec_hex_encode(md, RYE_DIGEST_LEN / 2, out);
 	out[RYE_DIGEST_LEN] = '\0';
 }
 
@@ -118,7 +118,7 @@ void
 rye_record_intent_digest(const struct rye_intent *i, char out[RYE_DIGEST_LEN + 1])
 {
 	struct facts_hash h = { .n = 0 };
-	unsigned char md[SIG_MAC_LEN] = { 0 };
+	unsigned char md[CODEC_SHA256_LEN] = { 0 };
 	const char *v[] = { "intent", i->id, i->state, i->reference_id, i->order_id,
 	    i->failure_code, i->email, i->postal_code, i->country };
 
@@ -131,7 +131,7 @@ void
 rye_record_shipment_digest(const struct rye_shipment *s, char out[RYE_DIGEST_LEN + 1])
 {
 	struct facts_hash h = { .n = 0 };
-	unsigned char md[SIG_MAC_LEN] = { 0 };
+	unsigned char md[CODEC_SHA256_LEN] = { 0 };
 	const char *v[] = { "shipment", s->id, s->checkout_intent_id, s->status,
 	    s->tracking_number, s->carrier_name, s->tracking_url,
 	    s->estimated_delivery, s->delivered_at };
@@ -153,7 +153,7 @@ void
 rye_record_order_digest(const struct rye_order *o, char out[RYE_DIGEST_LEN + 1])
 {
 	struct facts_hash h = { .n = 0 };
-	unsigned char md[SIG_MAC_LEN] = { 0 };
+	unsigned char md[CODEC_SHA256_LEN] = { 0 };
 	const char *v[] = { "order1", o->id, o->status, o->marketplace, o->email,
 	    o->postal_code, o->country };
 

@@ -1,6 +1,5 @@
 /*
- * sig: see sig.h.  HMAC via OpenSSL's EVP_MAC; base64 via
- * EVP_EncodeBlock/EVP_DecodeBlock, whose padding quirks are handled here.
+ * sig: see sig.h.  HMAC via OpenSSL's EVP_MAC; the encodings are codec.h's.
  */
 #include "config.h"
 
@@ -12,8 +11,28 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "codec.h"
 #include "sig.h"
-#include "text.h"
+
+const char *
+sig_scheme_name(enum sig_scheme s)
+{
+	switch (s) {
+	case SIG_RYE_V1: return "rye1";
+	case SIG_RYE_V2: return "rye2";
+	case SIG_AFTERSHIP: return "aftership";
+	default: return "unknown";
+	}
+}
+
+enum sig_scheme
+sig_scheme_named(const char *name)
+{
+	for (int s = 0; s < SIG__MAX; s++)
+		if (strcmp(sig_scheme_name((enum sig_scheme)s), name) == 0)
+			return (enum sig_scheme)s;
+	return SIG__MAX;
+}
 
 /*
  * OpenSSL 3's one-shot HMAC() looks the HMAC and SHA-256 implementations
@@ -77,133 +96,6 @@ sig_hmac_sha256(const void *key, size_t keylen, const void *msg,
 }
 
 /*
- * SHA-256, fetched from OpenSSL's provider once: EVP_sha256() makes
- * OpenSSL 3 look the implementation up again on every EVP_DigestInit_ex.
- */
-static EVP_MD *sha256_fetched;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-static void
-sha256_fetch(void)
-{
-	sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-bool
-sig_sha256(const struct sig_part *parts, size_t n, unsigned char out[SIG_MAC_LEN])
-{
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned int outlen = 0;
-	bool ok;
-
-	pthread_once(&sha256_once, sha256_fetch);
-	ok = ctx != NULL && EVP_DigestInit_ex(ctx, sha256_fetched != NULL ?
-	    sha256_fetched : EVP_sha256(), NULL);
-	for (size_t i = 0; ok && i < n; i++)
-		ok = EVP_DigestUpdate(ctx, parts[i].data, parts[i].len);
-	ok = ok && EVP_DigestFinal_ex(ctx, out, &outlen) && outlen == SIG_MAC_LEN;
-	EVP_MD_CTX_free(ctx);
-	return ok;
-}
-
-void
-sig_hex_encode(const unsigned char *in, size_t len, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = hex[in[i] >> 4];
-		out[2 * i + 1] = hex[in[i] & 15];
-	}
-}
-
-size_t
-sig_b64_encode(const unsigned char *in, size_t len, char *out, size_t outsz,
-    bool url)
-{
-	size_t need = 4 * ((len + 2) / 3) + 1, n;
-
-	if (outsz < need)
-		return 0;
-	n = (size_t)EVP_EncodeBlock((unsigned char *)out, in, (int)len);
-	if (!url)
-		return n;
-	while (n > 0 && out[n - 1] == '=')
-		out[--n] = '\0';
-	for (size_t i = 0; i < n; i++)
-		if (out[i] == '+')
-			out[i] = '-';
-		else if (out[i] == '/')
-			out[i] = '_';
-	return n;
-}
-
-int
-sig_b64_decode(const char *in, unsigned char *out, size_t outsz,
-    size_t *outlen)
-{
-	size_t len = strlen(in), pad = 0;
-	unsigned char tmp[512];
-	int n;
-
-	if (len == 0 || len % 4 != 0 || len / 4 * 3 > sizeof(tmp))
-		return -1;
-	if (in[len - 1] == '=')
-		pad++;
-	if (len > 1 && in[len - 2] == '=')
-		pad++;
-	/* EVP_DecodeBlock tolerates surrounding blanks; we do not. */
-	for (size_t i = 0; i < len - pad; i++) {
-		char c = in[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '+' || c == '/'))
-			return -1;
-	}
-	n = EVP_DecodeBlock(tmp, (const unsigned char *)in, (int)len);
-	if (n < 0 || (size_t)n < pad || (size_t)n - pad > outsz)
-		return -1;
-	*outlen = (size_t)n - pad;
-	memcpy(out, tmp, *outlen);
-	OPENSSL_cleanse(tmp, sizeof(tmp));
-	return 0;
-}
-
-int
-sig_b64url_decode(const char *in, unsigned char *out, size_t outsz,
-    size_t *outlen)
-{
-	char tmp[700];
-	size_t len = strlen(in);
-
-	if (len % 4 == 1 || len + 3 >= sizeof(tmp))
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		char c = in[i];
-		if (c == '+' || c == '/' || c == '=')
-			return -1;
-		tmp[i] = c == '-' ? '+' : c == '_' ? '/' : c;
-	}
-	while (len % 4 != 0)
-		tmp[len++] = '=';
-	tmp[len] = '\0';
-	return sig_b64_decode(tmp, out, outsz, outlen);
-}
-
-int
-sig_hex_decode(const char *in, size_t inlen, unsigned char *out, size_t outlen)
-{
-	if (inlen != 2 * outlen)
-		return -1;
-	for (size_t i = 0; i < outlen; i++) {
-		int hi = text_hexval(in[2 * i]), lo = text_hexval(in[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return 0;
-}
-
-/*
  * Turn a presented header into MAC candidates.  Rye gen 2 prefixes "v0=";
  * several comma- or space-separated signatures are accepted so a sender
  * can sign with an old and a new secret during its own rotation.
@@ -225,10 +117,10 @@ decode_presented(enum sig_scheme scheme, const char *header,
 			tok[len] = '\0';
 			if (scheme == SIG_RYE_V2) {
 				if (len > 3 && strncmp(tok, "v0=", 3) == 0 &&
-				    sig_hex_decode(tok + 3, len - 3, macs[n],
+				    codec_hex_decode(tok + 3, len - 3, macs[n],
 				    SIG_MAC_LEN) == 0)
 					n++;
-			} else if (sig_b64_decode(tok, macs[n], SIG_MAC_LEN,
+			} else if (codec_b64_decode(tok, macs[n], SIG_MAC_LEN,
 			    &outlen) == 0 && outlen == SIG_MAC_LEN)
 				n++;
 		}
@@ -298,7 +190,7 @@ sig_lookup_key(const char *secret, const char *order_id,
 	char enc[32];
 
 	sig_hmac_sha256(secret, strlen(secret), order_id, strlen(order_id), mac);
-	sig_b64_encode(mac, 16, enc, sizeof(enc), true);
+	codec_b64_encode(mac, 16, enc, sizeof(enc), true);
 	memcpy(out, enc, SIG_LOOKUP_KEY_LEN);
 	out[SIG_LOOKUP_KEY_LEN] = '\0';
 }

@@ -1,6 +1,7 @@
 /*
  * sig: the HMAC schemes senders sign webhooks with, and the small crypto
- * helpers around them (base64, hex, lookup keys), all on OpenSSL libcrypto.
+ * helpers around them (constant-time comparison, lookup keys), all on
+ * OpenSSL libcrypto; the encodings they use are codec.h's.
  *
  * Verification always works on the raw body bytes, decodes the presented
  * signature to bytes and compares 32 bytes with CRYPTO_memcmp, so neither
@@ -23,36 +24,13 @@ enum sig_scheme {
 	SIG__MAX
 };
 
+/* The scheme's name as stored with each event ("rye1", "rye2", "aftership"). */
+const char *sig_scheme_name(enum sig_scheme s);
+/* The scheme stored under this name, or SIG__MAX. */
+enum sig_scheme sig_scheme_named(const char *name);
+
 void sig_hmac_sha256(const void *key, size_t keylen, const void *msg,
     size_t msglen, unsigned char out[SIG_MAC_LEN]);
-
-/* SHA-256 of the concatenation of n parts; false if OpenSSL failed. */
-struct sig_part {
-	const void *data;
-	size_t len;
-};
-bool sig_sha256(const struct sig_part *parts, size_t n,
-    unsigned char out[SIG_MAC_LEN]);
-
-/* len bytes as 2 * len lowercase hex digits in out (not terminated). */
-void sig_hex_encode(const unsigned char *in, size_t len, char *out);
-
-/* Standard base64 with padding, or (url) base64url without padding.
- * Returns the length written (terminated), or 0 if outsz is too small. */
-size_t sig_b64_encode(const unsigned char *in, size_t len, char *out,
-    size_t outsz, bool url);
-
-/* Decode standard base64 (padding required); -1 if malformed or too long. */
-int sig_b64_decode(const char *in, unsigned char *out, size_t outsz,
-    size_t *outlen);
-
-/* Decode base64url without padding (as sig_b64_encode(..., true) writes). */
-int sig_b64url_decode(const char *in, unsigned char *out, size_t outsz,
-    size_t *outlen);
-
-/* Decode exactly 2*outlen hex digits of either case; -1 otherwise. */
-int sig_hex_decode(const char *in, size_t inlen, unsigned char *out,
-    size_t outlen);
 
 /*
  * Verify a signature header value against a body with each secret in the

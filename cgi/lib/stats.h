@@ -24,6 +24,7 @@
 #define SHIPTRACK_STATS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -57,7 +58,18 @@ enum store_rc stats_gather(struct store *st, const struct conf *c,
 /* The same for people: aligned "name value" lines, groups indented. */
 void stats_print(FILE *f, json_object *stats);
 
-/* GET /v1/metrics's body into out (PROMTEXT_CONTENT_TYPE). */
+/*
+ * stats_gather(), and more read in the same snapshot: more(arg, st) runs
+ * inside its read transaction (stats_metrics() reads the stored totals
+ * so).
+ */
+enum store_rc stats_gather_with(struct store *st, const struct conf *c,
+    int64_t now_ms, json_object **out,
+    enum store_rc (*more)(void *arg, struct store *st), void *arg);
+/* The notification states counted, in order; NULL past the last. */
+const char *stats_notify_state(size_t i);
+
+/* GET /v1/metrics's body into out (PROMTEXT_CONTENT_TYPE; stats_prom.c). */
 enum store_rc stats_metrics(struct store *st, const struct conf *c,
     int64_t now_ms, struct buf *out);
 

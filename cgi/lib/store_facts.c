@@ -39,7 +39,7 @@ static const char *const origin_names[FACTS__MAX] = { "operator", "rye" };
 static const char *const json_names[FACT__MAX] = {
 	"email", "orderNumber", "postalCode", "country", "locale",
 };
-/* Bounds per fact (the e-mail's is notify_address_ok()'s). */
+/* Bounds per fact (the e-mail's is valid_address()'s). */
 static const size_t fact_max[FACT__MAX] = { FACT_VALUE_MAX, 64, 16, 2, 35 };
 
 const char *

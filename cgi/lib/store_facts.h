@@ -12,7 +12,7 @@
  * lets Rye's value show again.  That rule is facts_merge(), in C, not in
  * SQL.
  *
- * Values are validated by the caller (notify_address_ok() for e-mail,
+ * Values are validated by the caller (valid_address() for e-mail,
  * facts_value_ok() for the rest); the store keeps them as given.
  */
 #ifndef SHIPTRACK_STORE_FACTS_H

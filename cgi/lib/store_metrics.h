@@ -11,7 +11,7 @@
  * One more row lives beside them, under a name no family has
  * ("#flushed_ms"): when a process last wrote its deltas in a transaction
  * of their own, which a CGI receiver asks before it does so again
- * (batch.h: never a write per refused request).
+ * (inbox.h: never a write per refused request).
  */
 #ifndef SHIPTRACK_STORE_METRICS_H
 #define SHIPTRACK_STORE_METRICS_H

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "log.h"
-#include "sig.h"
 #include "store_int.h"
 #include "store_outbox.h"
 #include "timefmt.h"
@@ -127,12 +127,12 @@ store_notify_insert(struct store *st, const struct notify_rec *n)
 	struct db_stmt *s = stmt(st, Q_NOTIFY_INSERT);
 	static const char hex[] = "0123456789abcdef";
 	/* The row's identity, each part with its NUL so none runs into the next. */
-	struct sig_part id[] = {
+	struct codec_part id[] = {
 		{ n->order_id, strlen(n->order_id) + 1 },
 		{ n->stage, strlen(n->stage) + 1 },
 		{ n->shipment, strlen(n->shipment) + 1 },
 	};
-	unsigned char md[SIG_MAC_LEN];
+	unsigned char md[CODEC_SHA256_LEN];
 	char uid[40];
 
 	/*
@@ -142,12 +142,12 @@ store_notify_insert(struct store *st, const struct notify_rec *n)
 	 * at the end of the uid index: a hash alone put every insert on a
 	 * random page of it, one more page for each group commit to write.
 	 */
-	if (s == NULL || !sig_sha256(id, sizeof(id) / sizeof(id[0]), md))
+	if (s == NULL || !codec_sha256(id, sizeof(id) / sizeof(id[0]), md))
 		return STORE_ERROR;
 	memcpy(uid, "msg_", 4);
 	for (int i = 0; i < 12; i++)
 		uid[4 + i] = hex[((uint64_t)n->created_ms >> (4 * (11 - i))) & 15];
-	sig_hex_encode(md, 10, uid + 16);
+	codec_hex_encode(md, 10, uid + 16);
 	uid[36] = '\0';
 	db_bind_text(s, 1, uid);
 	db_bind_text(s, 2, n->order_id);

@@ -12,6 +12,17 @@ text_printable(const char *s)
 	return true;
 }
 
+void
+text_clean_copy(char *out, size_t outsz, const char *s, size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && o + 1 < outsz; i++)
+		if ((unsigned char)s[i] >= 0x20 && s[i] != 0x7f)
+			out[o++] = s[i];
+	out[o] = '\0';
+}
+
 int
 text_hexval(char c)
 {

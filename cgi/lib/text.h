@@ -12,6 +12,9 @@
 /* No byte below 0x20 and no DEL: safe for logs, headers and the page. */
 bool text_printable(const char *s);
 
+/* The printable bytes of s[0..len), at most outsz-1 of them, into out. */
+void text_clean_copy(char *out, size_t outsz, const char *s, size_t len);
+
 /* The value of one hex digit of either case, or -1. */
 int text_hexval(char c);
 

@@ -4,8 +4,10 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "cursor.h"
 #include "store_facts.h"
 #include "store_outbox.h"
 #include "store_rye.h"
@@ -31,18 +33,28 @@ add(json_object *o, const char *key, json_object *v)
 	json_object_object_add(o, key, v);
 }
 
+/* An object of n string fields (NULL: JSON null), appended to arr. */
+static int
+add_strings(json_object *arr, const char *const *keys, const char *const *vals,
+    size_t n)
+{
+	json_object *o = json_object_new_object();
+
+	for (size_t i = 0; i < n; i++)
+		add(o, keys[i], str_or_null(vals[i]));
+	json_object_array_add(arr, o);
+	return 0;
+}
+
 static int
 add_checkpoint(void *arg, const struct checkpoint_row *r)
 {
-	json_object *arr = arg, *o = json_object_new_object();
+	static const char *const keys[] = { "time", "tag", "subtag", "message",
+	    "location" };
+	const char *const vals[] = { r->time, r->tag, r->subtag, r->message,
+	    r->location };
 
-	add(o, "time", str_or_null(r->time));
-	add(o, "tag", str_or_null(r->tag));
-	add(o, "subtag", str_or_null(r->subtag));
-	add(o, "message", str_or_null(r->message));
-	add(o, "location", str_or_null(r->location));
-	json_object_array_add(arr, o);
-	return 0;
+	return add_strings(arg, keys, vals, 5);
 }
 
 static json_object *
@@ -152,15 +164,12 @@ add_shipment(void *arg, const struct shipment_row *r)
 static int
 add_event(void *arg, const struct event_row *r)
 {
-	json_object *arr = arg, *o = json_object_new_object();
+	static const char *const keys[] = { "id", "type", "createdAt", "receivedAt",
+	    "source" };
+	const char *const vals[] = { r->id, r->type, r->created_at, r->received_at,
+	    r->source };
 
-	add(o, "id", str_or_null(r->id));
-	add(o, "type", str_or_null(r->type));
-	add(o, "createdAt", str_or_null(r->created_at));
-	add(o, "receivedAt", str_or_null(r->received_at));
-	add(o, "source", str_or_null(r->source));
-	json_object_array_add(arr, o);
-	return 0;
+	return add_strings(arg, keys, vals, 5);
 }
 
 /* Operator only: when the Rye pass last read the order, and its last error. */
@@ -313,4 +322,74 @@ view_order(struct store *st, const char *order_id, enum view_kind kind,
 	}
 	*out = o;
 	return STORE_OK;
+}
+
+/* The keys of one page of the list, and one more when more follow. */
+struct page {
+	char *ids[VIEW_LIST_MAX + 1];
+	int64_t ms[VIEW_LIST_MAX + 1];
+	size_t n;
+};
+
+static int
+page_add(void *arg, const char *id, int64_t ms)
+{
+	struct page *p = arg;
+
+	if (p->n == VIEW_LIST_MAX + 1 || (p->ids[p->n] = strdup(id)) == NULL)
+		return -1;
+	p->ms[p->n++] = ms;
+	return 0;
+}
+
+/* The summaries of the page's first n orders, into arr. */
+static enum store_rc
+page_views(struct store *st, const struct page *p, size_t n, json_object *arr)
+{
+	enum store_rc rc = STORE_OK;
+
+	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+		json_object *v = NULL;
+		rc = view_order(st, p->ids[i], VIEW_SUMMARY, &v);
+		if (rc == STORE_OK)
+			json_object_array_add(arr, v);
+		else if (rc == STORE_NONE)	/* gone since the list: skip */
+			rc = STORE_OK;
+	}
+	return rc;
+}
+
+enum store_rc
+view_order_list(struct store *st, const struct order_filter *f,
+    json_object **out)
+{
+	struct order_filter one_more = *f;
+	struct page p = { .n = 0 };
+	char next[512] = "";
+	json_object *arr;
+	enum store_rc rc;
+	size_t shown;
+
+	*out = NULL;
+	if (f->limit < 1 || f->limit > VIEW_LIST_MAX)
+		return STORE_ERROR;
+	one_more.limit = f->limit + 1;	/* one more tells whether a next page exists */
+	if ((rc = store_orders_list(st, &one_more, page_add, &p)) == STORE_OK) {
+		shown = p.n <= (size_t)f->limit ? p.n : (size_t)f->limit;
+		if (p.n > shown)
+			(void)cursor_encode(p.ms[shown - 1], p.ids[shown - 1], next,
+			    sizeof(next));
+		arr = json_object_new_array();
+		rc = page_views(st, &p, shown, arr);
+		*out = json_object_new_object();
+		add(*out, "orders", arr);
+		add(*out, "nextCursor", next[0] ? json_object_new_string(next) : NULL);
+	}
+	for (size_t i = 0; i < p.n; i++)
+		free(p.ids[i]);
+	if (rc != STORE_OK) {
+		json_object_put(*out);
+		*out = NULL;
+	}
+	return rc;
 }

@@ -24,4 +24,15 @@ enum view_kind { VIEW_SHOPPER, VIEW_OPERATOR, VIEW_SUMMARY };
 enum store_rc view_order(struct store *st, const char *order_id,
     enum view_kind kind, json_object **out);
 
+/*
+ * A page of the order list: {"orders":[summary, ...],"nextCursor":c},
+ * at most f->limit (1 to VIEW_LIST_MAX) orders matching f, newest
+ * first; c is the cursor (cursor.h) after the last one when more follow,
+ * else null.  An order gone between the list and its view is left out.
+ * STORE_OK with *out set, or an error.
+ */
+#define VIEW_LIST_MAX 200
+enum store_rc view_order_list(struct store *st, const struct order_filter *f,
+    json_object **out);
+
 #endif

@@ -9,9 +9,10 @@
 //
 // The database is seeded by tests/browser/seed.py through the real
 // receiver, the real shiptrack-poll against the AfterShip stand-in
-// (tests/aftership_stub.py) and the operator API.  Screenshots go to
-// $top_builddir/tests/out/.  Every wait is bounded, and lighttpd (with the
-// FastCGI programs it spawned) and the stand-in are always stopped.
+// (tests/aftership_stub.py) and the Rye stand-in (tests/rye_stub.py), and
+// the operator API.  Screenshots go to $top_builddir/tests/out/.  Every
+// wait is bounded, and lighttpd (with the FastCGI programs it spawned) and
+// the stand-ins are always stopped.
 // Environment: top_srcdir, top_builddir, LIGHTTPD, PYTHON3, CHROMIUM.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -101,15 +102,19 @@ async function fetchJson(url, headers = {}) {
 //           with lookup_secret (README, "Shopper lookup"), so the 429 they
 //           end with limits 127.0.0.1 on the side server only (the test
 //           checks); and it is the one stopped for "network down".
-// The AfterShip stand-in (tests/aftership_stub.py) runs while seed.py has
-// the real shiptrack-poll fetch carrier data from it; it is the carrier the
-// configuration names (carrier_api_url).
+// The stand-ins for AfterShip (tests/aftership_stub.py) and Rye's API
+// (tests/rye_stub.py) run while seed.py has the real shiptrack-poll fetch
+// from them; they are the services the configuration names
+// (carrier_api_url, rye_api_url and rye_graphql_url).
 
 const newServer = (name) => ({ name, proc: null, dir: null, port: 0, base: '', conf: null, lookup: '' });
 const server = Object.assign(newServer('main'), { tmp: null, token: '' });
 const side = newServer('side');
 const SERVERS = [server, side];
-const stub = { proc: null, root: '', key: '', log: null };
+const newStandIn = (name) => ({ name, proc: null, root: '', key: '', log: null });
+const stub = newStandIn('aftership_stub');
+const ryeStub = newStandIn('rye_stub');
+const STAND_INS = [stub, ryeStub];
 const POLLER = path.join(BUILDDIR, 'cgi', 'shiptrack-poll');
 
 function childrenOf(pid) {
@@ -124,21 +129,22 @@ function childrenOf(pid) {
   return out;
 }
 
-async function startStub() {
-  stub.key = secret();
-  stub.log = path.join(server.tmp, 'aftership-stub.log');
-  const portFile = path.join(server.tmp, 'aftership-stub.port');
-  const log = fs.openSync(stub.log, 'a');
-  stub.proc = spawn(PYTHON, [path.join(SRCDIR, 'tests', 'aftership_stub.py'), '--port', '0',
-    '--port-file', portFile, `--api-key=${stub.key}`], { stdio: ['ignore', 'ignore', log] });
+// Starts tests/<name>.py on a free port, accepting one key of its own.
+async function startStandIn(s) {
+  s.key = secret();
+  s.log = path.join(server.tmp, `${s.name}.log`);
+  const portFile = path.join(server.tmp, `${s.name}.port`);
+  const log = fs.openSync(s.log, 'a');
+  s.proc = spawn(PYTHON, [path.join(SRCDIR, 'tests', `${s.name}.py`), '--port', '0',
+    '--port-file', portFile, `--api-key=${s.key}`], { stdio: ['ignore', 'ignore', log] });
   fs.closeSync(log);
   const deadline = Date.now() + 15_000;
   while (!fs.existsSync(portFile)) {
-    if (stub.proc.exitCode !== null) throw new Error(`aftership_stub.py exited with ${stub.proc.exitCode}`);
-    if (Date.now() > deadline) throw new Error('aftership_stub.py did not start within 15 s');
+    if (s.proc.exitCode !== null) throw new Error(`${s.name}.py exited with ${s.proc.exitCode}`);
+    if (Date.now() > deadline) throw new Error(`${s.name}.py did not start within 15 s`);
     await sleep(50);
   }
-  stub.root = `http://127.0.0.1:${Number(fs.readFileSync(portFile, 'utf8'))}`;
+  s.root = `http://127.0.0.1:${Number(fs.readFileSync(portFile, 'utf8'))}`;
 }
 
 async function stopProcess(proc) {
@@ -149,9 +155,11 @@ async function stopProcess(proc) {
   if (!ok) proc.kill('SIGKILL');
 }
 
-async function stopStub() {
-  await stopProcess(stub.proc);
-  stub.proc = null;
+async function stopStandIns() {
+  for (const s of STAND_INS) {
+    await stopProcess(s.proc);
+    s.proc = null;
+  }
 }
 
 function writeConf(srv, lines) {
@@ -168,7 +176,7 @@ async function startServers() {
   server.token = secret();
   server.lookup = secret();
   side.lookup = secret();
-  await startStub();
+  for (const s of STAND_INS) await startStandIn(s);
   const common = [
     `database = ${path.join(server.tmp, 'shiptrack.db')}`,
     `webhook_secret = ${secret()}`,
@@ -176,6 +184,9 @@ async function startServers() {
     'durability = normal',
     `carrier_api_url = ${stub.root}/tracking/2025-07`,
     `carrier_api_key = ${stub.key}`,
+    `rye_api_url = ${ryeStub.root}`,
+    `rye_graphql_url = ${ryeStub.root}/v1/query`,
+    `rye_api_key = ${ryeStub.key}`,
     'lookup_max_failures = 3',
     'lookup_window_seconds = 3600',
   ];
@@ -242,7 +253,9 @@ function emergencyStop() {
       try { proc.kill('SIGKILL'); } catch { /* gone */ }
     }
   }
-  if (stub.proc && stub.proc.exitCode === null) { try { stub.proc.kill('SIGKILL'); } catch { /* gone */ } }
+  for (const s of STAND_INS) {
+    if (s.proc && s.proc.exitCode === null) { try { s.proc.kill('SIGKILL'); } catch { /* gone */ } }
+  }
   if (server.tmp) { try { fs.rmSync(server.tmp, { recursive: true, force: true }); } catch { /* best effort */ } }
 }
 process.on('exit', emergencyStop);
@@ -409,8 +422,8 @@ async function checkTimeline(card, checkpoints, what) {
 // /api/v1/lookup (on the side server, see "lighttpd + database"); the
 // fallback language is each server's GET /api/v1/settings; the shipment
 // fields (estimates, pickup, signedBy, carrierTrackingLink) are what
-// shiptrack-poll fetched from the AfterShip stand-in (seed.py).  One
-// exception, marked UNTIL THE RYE SYNC SERVES IT below: Rye's estimate.
+// shiptrack-poll fetched from the AfterShip stand-in, and Rye's estimate
+// what its Rye pass read from the Rye stand-in (seed.py).
 
 const LANGS = ['en', 'de', 'es', 'fr', 'it', 'nl', 'pt'];
 const catalogs = Object.fromEntries(LANGS.map((l) =>
@@ -444,34 +457,11 @@ async function intlText(page, locale, raw, opts) {
 const DAY = { weekday: 'short', month: 'short', day: 'numeric' };
 const INSTANT = { ...DAY, hour: 'numeric', minute: '2-digit', timeZoneName: 'short' };
 
-function isoDay(days) {
-  return new Date(Date.now() + days * 86400000).toISOString().slice(0, 10);
-}
-
 // The real API's answer for an order (on the main server).
 async function trackJson(id) {
   const r = await fetchJson(`${server.base}/api/v1/track/${encodeURIComponent(id)}?key=${orders[id].key}`);
   assert.equal(r.status, 200, `the API serves ${id}`);
   return r.body;
-}
-
-// UNTIL THE RYE SYNC SERVES IT: Rye's estimated delivery date reaches the
-// view only through the Rye sync, which is not here yet (store_int.h,
-// SHIP_RYE_ESTIMATE).  This one route takes the real API's answer for
-// b-rye (a real order whose parcel the carrier stand-in knows, with no
-// estimate of its own) and adds the estimate the view will carry then: one
-// date, source "rye".  Once the sync serves it, seed b-rye through the Rye
-// stand-in and drop this route.
-const RYE_DAY = isoDay(5);
-async function fakeRyeEstimate(page) {
-  await page.route(/\/api\/v1\/track\/b-rye\?/, async (route) => {
-    const res = await route.fetch();
-    const body = await res.json();
-    if (res.status() === 200 && body.shipments[0].estimates.length === 0) {
-      body.shipments[0].estimates = [{ source: 'rye', earliest: RYE_DAY, latest: RYE_DAY }];
-    }
-    await route.fulfill({ response: res, json: body });
-  });
 }
 
 async function browserLanguages(page, langs) {
@@ -788,16 +778,18 @@ async function i18nTests() {
     assert.equal(await cards.nth(1).locator('[data-testid="shipment-expected"]').count(), 0, 'estimates replace the single date');
     await noHorizontalScroll(page, 'pickup, es, 1280 px');
     await shot(page, 'pickup-es-1280.png');
-    // Only Rye's estimate: shown as the store's (UNTIL THE RYE SYNC SERVES IT: fakeRyeEstimate).
-    await fakeRyeEstimate(page);
+    // Only Rye's estimate (b-rye, a gen-2 order: its parcel and the day come
+    // from Rye's API through the Rye pass): shown as the store's.
+    const ryeDay = manifest.rye['b-rye'].estimated;
+    assert.deepEqual((await trackJson('b-rye')).shipments[0].estimates,
+      [{ source: 'rye', earliest: ryeDay, latest: ryeDay }], 'the API: Rye\'s estimate');
     await page.goto(langUrl('b-rye', orders['b-rye'].key, 'es'));
     await tid(page, 'order-view').waitFor({ state: 'visible' });
     await settled(page);
     const rye = tid(page, 'shipment-card').nth(0).locator('[data-testid="estimate"]');
     assert.deepEqual(await rye.evaluateAll((n) => n.map((x) => x.getAttribute('data-source'))), ['rye']);
     assert.ok((await rye.textContent()).startsWith(es['estimate.rye']));
-    assert.equal(await rye.locator('.estimate-dates').textContent(), await intlText(page, 'es', RYE_DAY, DAY), 'Rye\'s day');
-    await page.unrouteAll();
+    assert.equal(await rye.locator('.estimate-dates').textContent(), await intlText(page, 'es', ryeDay, DAY), 'Rye\'s day');
     // Delivered and signed for; an http carrier link is refused.
     const signed = (await trackJson('b-signed')).shipments[0];
     assert.equal(signed.signedBy, told(signed.trackingNumber, 'signed_by'), 'the API: who signed');
@@ -893,8 +885,8 @@ let context, manifest, orders, split, splitApi;
 async function main() {
   fs.mkdirSync(OUTDIR, { recursive: true });
   await startServers();
-  manifest = seed('--carrier', stub.root, '--poller', POLLER);
-  await stopStub();   // the carrier's part is done: the API serves what the poller stored
+  manifest = seed('--carrier', stub.root, '--rye', ryeStub.root, '--poller', POLLER);
+  await stopStandIns();   // their part is done: the API serves what the poller stored
   orders = Object.fromEntries(manifest.orders.map((o) => [o.id, o]));
   split = orders['b-split'];
   assert.equal(split.key, lookupKey(server.lookup, 'b-split'), 'seed.py and node agree on the key');
@@ -1312,12 +1304,12 @@ try {
 } finally {
   if (context) await withTimeout(context.close(), 15_000, 'closing chromium').catch((e) => console.log(`# ${e.message}`));
   for (const srv of SERVERS) await stopLighttpd(srv);
-  await stopStub();
+  await stopStandIns();
   if (server.tmp) {
     if (fatal || results.some((r) => !r.ok)) {
       const logs = SERVERS.filter((srv) => srv.dir).flatMap((srv) =>
         ['lighttpd-error.log', 'lighttpd-stderr.log'].map((f) => [`${srv.name}: ${f}`, path.join(srv.dir, f)]));
-      for (const [name, p] of [...logs, ['aftership-stub.log', stub.log]]) {
+      for (const [name, p] of [...logs, ...STAND_INS.map((s) => [`${s.name}.log`, s.log])]) {
         if (p && fs.existsSync(p)) console.log(`# ${name}:\n${fs.readFileSync(p, 'utf8').split('\n').slice(-20).map((l) => `#   ${l}`).join('\n')}`);
       }
     }

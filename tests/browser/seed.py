@@ -2,20 +2,26 @@
 """Seed the browser tests' database through a running shiptrack.
 
     seed.py --base http://127.0.0.1:PORT --config /path/shiptrack.conf \
-            --carrier http://127.0.0.1:STUBPORT --poller /path/shiptrack-poll
+            --carrier http://127.0.0.1:STUBPORT --rye http://127.0.0.1:RYEPORT \
+            --poller /path/shiptrack-poll
 
 1. The carrier orders (b-pickup, b-signed, b-rye) the honest way end to
-   end: signed Rye webhooks through the real receiver at BASE/webhook, a
-   real shiptrack-poll run that registers their parcels with the AfterShip
-   stand-in (tests/aftership_stub.py at --carrier, named in the config's
-   carrier_api_url), the stand-in told what the carrier knows (scans,
-   estimates of both sources, a pickup point, who signed, carrier links:
-   https, and not https), and a second poll run that brings it home.
-   Only these run through the poller: the orders below come after its
-   last run, so it never overwrites their hand-written carrier data.
+   end: signed Rye webhooks through the real receiver at BASE/webhook
+   (b-rye, a gen-2 checkout intent, gets only Rye's thin ones: its parcel
+   and Rye's estimated delivery are in the Rye stand-in, tests/rye_stub.py
+   at --rye, named in the config's rye_api_url, as Rye's API would hold
+   them), a real shiptrack-poll run whose Rye pass reads b-rye's parcel and
+   whose carrier pass registers the parcels with the AfterShip stand-in
+   (tests/aftership_stub.py at --carrier, named in carrier_api_url), the
+   stand-in told what the carrier knows (scans, estimates of both sources,
+   a pickup point, who signed, carrier links: https, and not https), and a
+   second poll run that brings it home.  Only these run through the
+   poller: the orders below come after its last run, so it never
+   overwrites their hand-written carrier data.
 2. The other orders: signed Rye webhooks, tracking events first, so the
    shipments exist; then carrier data (tags, dates, checkpoints) written
-   with sqlite3 as the poller would store it, with the time forms carriers
+   in storage as the poller would store it (on purpose, through
+   tests/shiptrack_test.py's storage_sql), with the time forms carriers
    really send: a date alone, a local time without offset,
    "+01:00"/"-05:00", and "Z"; the orders' lifecycle events arrive last
    (out of order, as webhooks may), so the receiver derives each order's
@@ -26,11 +32,11 @@
 
 Prints a JSON manifest on stdout: every order with its lookup key, expected
 status, stage and staleness; the lookup facts; what the carrier stand-in
-was told, by tracking number.  With --bulk N it only adds N plain orders
-straight to the orders table (to page through); with --hostile it only
-sends, through the receiver, one order whose id, marketplace, tracking
-number and carrier start with = @ - + (spreadsheet formulas), and prints
-its id.  Standard library only.
+was told, by tracking number; Rye's estimated delivery day of b-rye.  With
+--bulk N it only adds N plain orders straight to the orders table (to page
+through); with --hostile it only sends, through the receiver, one order
+whose id, marketplace, tracking number and carrier start with = @ - +
+(spreadsheet formulas), and prints its id.  Standard library only.
 """
 import argparse
 import base64
@@ -38,12 +44,14 @@ import hashlib
 import hmac
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta, timezone
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import shiptrack_test as st  # noqa: E402
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 
@@ -128,12 +136,15 @@ class Seeder:
             raise SystemExit("PUT contact of %s: %d %r" % (order, status, answer))
 
     def send(self, event):
+        """A signed webhook: gen 2 for an event object ("object": "event")."""
         body = json.dumps(event, separators=(",", ":")).encode()
-        sig = base64.b64encode(hmac.new(self.secret.encode(), body,
-                                        hashlib.sha256).digest()).decode()
+        mac = hmac.new(self.secret.encode(), body, hashlib.sha256).digest()
+        if event.get("object") == "event":
+            header = {"X-Rye-Signature": "v0=" + mac.hex()}
+        else:
+            header = {"Rye-Hmac-Signature-V1": base64.b64encode(mac).decode()}
         req = urllib.request.Request(self.base + "/webhook", data=body, method="POST",
-                                     headers={"Content-Type": "application/json",
-                                              "Rye-Hmac-Signature-V1": sig})
+                                     headers=dict(header, **{"Content-Type": "application/json"}))
         try:
             with urllib.request.urlopen(req, timeout=15) as r:
                 status, answer = r.status, r.read()
@@ -151,11 +162,8 @@ class Seeder:
                    "data": d})
 
     def sql(self, statement, params=()):
-        conn = sqlite3.connect(self.db, timeout=15, isolation_level=None)
-        try:
-            return conn.execute(statement, params).fetchall()
-        finally:
-            conn.close()
+        """Storage, on purpose: hand-written carrier data, bulk orders."""
+        return st.storage_sql(self.db, statement, params)
 
     def order(self, order, lifecycle, shipments=()):
         """lifecycle: [(type, time, data)]; shipments: [dict(number, carrier,
@@ -196,6 +204,18 @@ def placed(start):
             ("ORDER_PLACED", start + timedelta(minutes=5), None)]
 
 
+class Rye:
+    """The Rye stand-in's control API: what Rye's API holds."""
+
+    def __init__(self, root):
+        self.root = root.rstrip("/")
+
+    def put(self, kind, obj):
+        status, answer = call("%s/_control/%s" % (self.root, kind), {kind: [obj]}, "POST")
+        if status != 200:
+            raise SystemExit("Rye stand-in, %s: %d %r" % (kind, status, answer))
+
+
 class Carrier:
     """The AfterShip stand-in's control API, and the real poller against it."""
 
@@ -229,11 +249,35 @@ def day(days):
     return (NOW + timedelta(days=days)).strftime("%Y-%m-%d")
 
 
-def carrier_orders(s, c):
+def rye_order(s, r, number, estimated):
+    """b-rye, a gen-2 checkout intent: Rye's API holds the intent and its
+    shipment (number, carrier, the estimated delivery day); shiptrack gets
+    only the thin webhooks, which name them and carry no tracking."""
+    r.put("intents", {
+        "id": "b-rye", "state": "completed", "createdAt": z(ago(days=1, hours=2), ms=True),
+        "orderId": "ord_b_rye", "referenceId": "SHOP-1004",
+        "buyer": {"firstName": "Rye", "lastName": "Buyer", "email": "rye.buyer@example.de",
+                  "phone": "+4922812345", "address1": "Poststr. 1", "city": "Bonn",
+                  "province": "NRW", "postalCode": "53111", "country": "DE"}})
+    r.put("shipments", {
+        "id": "shp_b_rye", "checkoutIntentId": "b-rye", "status": "shipped",
+        "createdAt": z(ago(hours=12), ms=True),
+        "tracking": {"number": number, "carrierName": "DHL", "url": None,
+                     "deliveryDate": {"estimated": estimated}},
+        "trackingEvents": []})
+    for n, (kind, t, stype, sid) in enumerate([
+            ("checkout_intent.completed", ago(days=1, hours=2), "checkout_intent", "b-rye"),
+            ("shipment.created", ago(hours=12), "shipment", "shp_b_rye")]):
+        s.send({"id": "evt_b-rye_%d" % n, "object": "event", "type": kind,
+                "createdAt": z(t, ms=True), "source": {"type": stype, "id": sid}})
+
+
+def carrier_orders(s, c, r):
     """b-pickup (a DHL parcel waiting at a locker, a UPS one with two
     estimates), b-signed (delivered, signed for) and b-rye (a parcel the
-    carrier has no estimate for): webhooks, a poll that registers the
-    parcels, the carrier's facts, a poll that fetches them."""
+    carrier has no estimate for, Rye has): webhooks, a poll that reads
+    b-rye's parcel from Rye and registers the parcels, the carrier's facts,
+    a poll that fetches them."""
     dhl, ups, signed, rye = "JJD0099887766", "1ZPICKUP0000002", "1ZSIGNED000001", "LX123456789DE"
     s.order("b-pickup", placed(ago(days=3, hours=8)), [
         {"number": dhl, "carrier": "DHL", "at": ago(days=2, hours=6)},
@@ -241,9 +285,8 @@ def carrier_orders(s, c):
          "url": "https://www.ups.com/track?tracknum=" + ups}])
     s.order("b-signed", placed(ago(days=4, hours=4)), [
         {"number": signed, "carrier": "UPS", "at": ago(days=3)}])
-    s.order("b-rye", placed(ago(days=1, hours=2)), [
-        {"number": rye, "carrier": "DHL", "at": ago(hours=12)}])
-    c.poll("registers the parcels")
+    rye_order(s, r, rye, day(5))
+    c.poll("reads Rye's parcel, registers the parcels")
     c.tell(dhl, tag="InTransit", subtag="InTransit_001", message="Arrived at delivery base",
            location="Berlin, DE", checkpoint_time=z(ago(hours=20)))
     c.tell(dhl, tag="AvailableForPickup", subtag="AvailableForPickup_001",
@@ -290,6 +333,7 @@ def main():
     ap.add_argument("--hostile", action="store_true",
                     help="instead: one order with formula-like values (CSV test)")
     ap.add_argument("--carrier", help="the AfterShip stand-in's root URL (its control API)")
+    ap.add_argument("--rye", help="the Rye stand-in's root URL (its control API)")
     ap.add_argument("--poller", help="cgi/shiptrack-poll of the build")
     args = ap.parse_args()
     cfg = conf(args.config)
@@ -314,10 +358,10 @@ def main():
         sys.stdout.write("\n")
         return
 
-    if not (args.carrier and args.poller):
-        ap.error("--carrier and --poller are needed to seed the orders")
+    if not (args.carrier and args.rye and args.poller):
+        ap.error("--carrier, --rye and --poller are needed to seed the orders")
     carrier = Carrier(args.carrier, args.poller, args.config)
-    polled = carrier_orders(s, carrier)
+    polled = carrier_orders(s, carrier, Rye(args.rye))
 
     # Split order: one parcel delivered, one moving, six scans in mixed forms.
     split_a, split_b = "1Z999AA10123456785", "9400111899223334445566"
@@ -395,7 +439,8 @@ def main():
                           for i, st, sg, stale in expect],
                "split": [split_a, split_b],
                "lookup": dict(lookup_facts, order="b-split"),
-               "told": carrier.told}, sys.stdout, indent=1)
+               "told": carrier.told,
+               "rye": {"b-rye": {"estimated": day(5)}}}, sys.stdout, indent=1)
     sys.stdout.write("\n")
 
 

@@ -40,12 +40,15 @@ if ! $CLANG -fsanitize=fuzzer,address,undefined "$probe" -o "$obj/probe" 2>"$obj
 fi
 
 # Sources: the library's .c files (the carrier answer parser among them)
-# and the generated migrations.
+# and the generated ones (the migrations, the message catalogs), which
+# live in the build tree.
 sources=()
 for s in $LIB_SOURCES; do
   case $s in *.c) sources+=("$top_srcdir/$s") ;; esac
 done
-sources+=("$top_builddir/sql/migrations.c")
+for s in $GEN_SOURCES; do
+  sources+=("$top_builddir/$s")
+done
 
 # Recompile an object when its source, a header or config.h is newer.
 newest_header=$(ls -t "$top_srcdir"/cgi/lib/*.h "$top_builddir/config.h" | head -1)

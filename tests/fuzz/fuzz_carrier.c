@@ -1,7 +1,7 @@
 /*
- * fuzz_carrier: the pure half of the AfterShip client (carrier_parse.c):
- * answer bodies, rate-limit header lines, base URLs and the request URLs
- * and bodies built from them.
+ * fuzz_carrier: the pure half of the AfterShip client (carrier_parse.c,
+ * carrier_tracking.c): answer bodies, rate-limit header lines, base
+ * URLs and the request URLs and bodies built from them.
  *
  * Input: a control byte, then the rest.
  *

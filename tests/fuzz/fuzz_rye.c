@@ -1,8 +1,9 @@
 /*
- * fuzz_rye: the pure half of the Rye client (rye_parse.c, rye_limits.c)
- * and the records the Rye pass builds from its answers (rye_record.c):
- * answer bodies of every operation, rate-limit header lines, and the
- * observations read back as the store reads them (event.c).
+ * fuzz_rye: the pure half of the Rye client (rye_parse.c with
+ * rye_objects.c and rye_raw.c, rye_url.c, rye_limits.c) and the records
+ * the Rye pass builds from its answers (rye_record.c): answer bodies of
+ * every operation, rate-limit header lines, and the observations read
+ * back as the store reads them (event.c).
  *
  * Input: a control byte, then the rest.
  *

@@ -1,7 +1,7 @@
 /*
  * fuzz_webhook: the receiver's path after the body is read, as
  * webhook.c runs it: verify the signature -> parse the envelope -> apply
- * in one group commit (batch.c), or keep a refused signed body as
+ * in one group commit (inbox.h, batch.h), or keep a refused signed body as
  * evidence, against an in-memory SQLite database emptied for each input.
  *
  * Input: one or more segments separated by FUZZ_SEP ("\n\xff\xfe\n"; a
@@ -37,9 +37,10 @@
 #include <string.h>
 
 #include "app.h"
-#include "apply.h"
 #include "batch.h"
+#include "codec.h"
 #include "event.h"
+#include "inbox.h"
 #include "log.h"
 #include "sig.h"
 #include "store.h"
@@ -100,7 +101,7 @@ open_db(struct db *d)
 	d->app.conf_ok = true;
 	d->app.mode = STORE_READWRITE;
 	d->app.st = d->st;	/* app_store() hands this to the batch */
-	MUST((d->batch = batch_new(&d->app, 64, 1, false)) != NULL, "batch_new");
+	MUST((d->batch = inbox_open(&d->app, 64, 1, false)) != NULL, "inbox_open");
 }
 
 static void
@@ -112,7 +113,7 @@ reset(struct db *d)
 static void
 close_db(struct db *d)
 {
-	batch_free(d->batch);
+	inbox_close(d->batch, &d->app);
 	store_close(d->st);
 	memset(d, 0, sizeof(*d));
 }
@@ -156,12 +157,12 @@ make_header(const struct segment *s, const char *secret, char *out, size_t outsz
 	} else {
 		char first[64];
 
-		sig_b64_encode(mac, sizeof(mac), enc, sizeof(enc), false);
+		codec_b64_encode(mac, sizeof(mac), enc, sizeof(enc), false);
 		if (s->ctl & 0x10) {
 			/* Two signatures, the first made with another secret. */
 			sig_hmac_sha256(WRONG_SECRET, strlen(WRONG_SECRET), s->body,
 			    s->len, mac);
-			sig_b64_encode(mac, sizeof(mac), first, sizeof(first), false);
+			codec_b64_encode(mac, sizeof(mac), first, sizeof(first), false);
 			snprintf(out, outsz, "%s, %s", first, enc);
 		} else
 			snprintf(out, outsz, "%s", enc);
@@ -181,10 +182,10 @@ static void
 submit_event(struct batch *b, struct event *ev, const struct segment *s,
     bool *duplicate)
 {
-	struct batch_item it = {
-		.kind = BATCH_EVENT, .ev = ev, .body = s->body, .len = s->len,
+	struct inbox_item it = {
+		.kind = INBOX_EVENT, .ev = ev, .body = s->body, .len = s->len,
 	};
-	enum store_rc rc = batch_submit(b, &it);
+	enum store_rc rc = inbox_submit(b, &it);
 
 	MUST(rc == STORE_OK, "storing accepted event %s failed (rc %d)", ev->id, rc);
 	*duplicate = it.duplicate;
@@ -241,14 +242,14 @@ deliver(struct batch *b, struct segment *s, bool check_sig)
 		MUST(ev.challenge != NULL && strlen(ev.challenge) <= 512,
 		    "handshake without a usable challenge");
 	} else if (rc != EVENT_OK) {
-		struct batch_item it = {
-			.kind = BATCH_REJECT, .scheme = apply_scheme_name(s->scheme),
+		struct inbox_item it = {
+			.kind = INBOX_REJECT, .scheme = sig_scheme_name(s->scheme),
 			.reason = why, .body = s->body, .len = s->len,
 		};
 		MUST(rc < sizeof(codes) / sizeof(codes[0]) && codes[rc] != NULL,
 		    "event_parse returned %d", rc);
 		MUST(why[0] != '\0', "refusal without a reason");
-		MUST(batch_submit(b, &it) == STORE_OK, "storing a rejected body failed");
+		MUST(inbox_submit(b, &it) == STORE_OK, "storing a rejected body failed");
 	} else {
 		MUST(ev.id != NULL && ev.type != NULL && ev.id[0] != '\0',
 		    "accepted event without id or type");

@@ -1,6 +1,6 @@
 /*
- * Unit tests for cgi/lib/carrier_parse.c: the pure half of the AfterShip
- * client.  Base URLs into API families, request URLs and bodies, the slug
+ * Unit tests for cgi/lib/carrier_parse.c and carrier_tracking.c: the pure
+ * half of the AfterShip client.  Base URLs into API families, request URLs and bodies, the slug
  * map, answers into structs (wrapped and unwrapped, both pagination forms,
  * error envelopes, plain-text 5xx, cut bodies, nulls everywhere, every
  * date form, *_iso3 and *_country_region), outcome classification,

@@ -22,6 +22,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "num.h"
 
 #ifndef LOCALSTATEDIR
 #error LOCALSTATEDIR must come from the build, as for conf.c
@@ -895,7 +896,7 @@ test_secret_not_in_error_when_separator_mistyped(void **state)
 	assert_not_contains(msg, "TopSecret");
 }
 
-/* ---- conf_parse_long --------------------------------------------------- */
+/* ---- num_parse_long --------------------------------------------------- */
 
 static void
 test_parse_long_accepts(void **state)
@@ -903,17 +904,17 @@ test_parse_long_accepts(void **state)
 	long v = -99;
 
 	(void)state;
-	assert_int_equal(conf_parse_long("5", 0, 10, &v), 0);
+	assert_int_equal(num_parse_long("5", 0, 10, &v), 0);
 	assert_int_equal(v, 5);
-	assert_int_equal(conf_parse_long("0", 0, 10, &v), 0);
+	assert_int_equal(num_parse_long("0", 0, 10, &v), 0);
 	assert_int_equal(v, 0);
-	assert_int_equal(conf_parse_long("10", 0, 10, &v), 0);
+	assert_int_equal(num_parse_long("10", 0, 10, &v), 0);
 	assert_int_equal(v, 10);
-	assert_int_equal(conf_parse_long("007", 0, 10, &v), 0);
+	assert_int_equal(num_parse_long("007", 0, 10, &v), 0);
 	assert_int_equal(v, 7);
-	assert_int_equal(conf_parse_long("-5", -10, 10, &v), 0);
+	assert_int_equal(num_parse_long("-5", -10, 10, &v), 0);
 	assert_int_equal(v, -5);
-	assert_int_equal(conf_parse_long("9223372036854775807", 0, LONG_MAX, &v), 0);
+	assert_int_equal(num_parse_long("9223372036854775807", 0, LONG_MAX, &v), 0);
 	assert_true(v == LONG_MAX);
 }
 
@@ -929,18 +930,18 @@ test_parse_long_rejects(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (conf_parse_long(bad[i], 0, LONG_MAX, &v) != -1)
+		if (num_parse_long(bad[i], 0, LONG_MAX, &v) != -1)
 			fail_msg("accepted \"%s\"", bad[i]);
 		assert_int_equal(v, 1234);	/* untouched on failure */
 	}
-	assert_int_equal(conf_parse_long(NULL, 0, 10, &v), -1);
+	assert_int_equal(num_parse_long(NULL, 0, 10, &v), -1);
 	/* Range, both ends. */
-	assert_int_equal(conf_parse_long("11", 0, 10, &v), -1);
-	assert_int_equal(conf_parse_long("0", 1, 10, &v), -1);
-	assert_int_equal(conf_parse_long("-11", -10, 10, &v), -1);
-	assert_int_equal(conf_parse_long("-99999999999999999999", LONG_MIN, 0, &v), -1);
-	assert_int_equal(conf_parse_long("+5", -10, 10, &v), -1);
-	assert_int_equal(conf_parse_long(" -5", -10, 10, &v), -1);
+	assert_int_equal(num_parse_long("11", 0, 10, &v), -1);
+	assert_int_equal(num_parse_long("0", 1, 10, &v), -1);
+	assert_int_equal(num_parse_long("-11", -10, 10, &v), -1);
+	assert_int_equal(num_parse_long("-99999999999999999999", LONG_MIN, 0, &v), -1);
+	assert_int_equal(num_parse_long("+5", -10, 10, &v), -1);
+	assert_int_equal(num_parse_long(" -5", -10, 10, &v), -1);
 	assert_int_equal(v, 1234);
 }
 

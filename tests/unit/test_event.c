@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "event.h"
+#include "json.h"
 #include "text.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -138,7 +139,7 @@ extract(struct fx *f, const char *data_json, size_t max)
 {
 	if (f->json != NULL)
 		json_object_put(f->json);
-	f->json = event_parse_json(data_json, strlen(data_json));
+	f->json = json_parse_bounded(data_json, strlen(data_json), NULL);
 	if (f->json == NULL)
 		fail_msg("test JSON invalid: %s", data_json);
 	memset(f->out, 0x5a, sizeof(f->out));
@@ -423,7 +424,7 @@ test_nesting_limit(void **state)
 	assert_fails(parse(f, SIG_RYE_V1, nested_body(f, 60)), EVENT_INVALID_JSON);
 	{
 		const char *deep = nested_body(f, 40);
-		assert_null(event_parse_json(deep, strlen(deep)));
+		assert_null(json_parse_bounded(deep, strlen(deep), NULL));
 	}
 }
 
@@ -741,7 +742,7 @@ test_lone_surrogates_invalid(void **state)
 		const char *body = fmt(f, "{\"id\":\"evt_%s\",\"type\":\"ORDER_PLACED\","
 		    "\"requestId\":\"r\",\"createdAt\":\"2023-06-27T12:00:00Z\"}", bad[i]);
 		assert_fails(parse(f, SIG_RYE_V1, body), EVENT_INVALID_JSON);
-		assert_null(event_parse_json(body, strlen(body)));
+		assert_null(json_parse_bounded(body, strlen(body), NULL));
 		/* Anywhere in the body, not only in ids. */
 		assert_fails(parse(f, SIG_RYE_V1, fmt(f, "{\"id\":\"evt_1\",\"type\":"
 		    "\"ORDER_PLACED\",\"requestId\":\"r\",\"createdAt\":"
@@ -767,7 +768,7 @@ test_non_finite_numbers_invalid(void **state)
 		    "\"requestId\":\"r\",\"createdAt\":\"2023-06-27T12:00:00Z\","
 		    "\"data\":{\"amount\":%s}}", bad[i]);
 		assert_fails(parse(f, SIG_RYE_V1, body), EVENT_INVALID_JSON);
-		assert_null(event_parse_json(body, strlen(body)));
+		assert_null(json_parse_bounded(body, strlen(body), NULL));
 	}
 	assert_rc(parse(f, SIG_RYE_V1, "{\"id\":\"evt_1\",\"type\":\"ORDER_PLACED\","
 	    "\"requestId\":\"r\",\"createdAt\":\"2023-06-27T12:00:00Z\","

@@ -1,5 +1,5 @@
 /*
- * Unit tests for cgi/lib/notify.c and cgi/lib/link.c: the Standard
+ * Unit tests for cgi/lib/outbox.c, valid.c and link.c: the Standard
  * Webhooks signature (the specification's published test vector), secret
  * decoding, the webhook body, the checks that keep values out of mail
  * headers, the e-mail itself, back-off, and the shopper link.
@@ -17,9 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "link.h"
-#include "notify.h"
-#include "sig.h"
+#include "outbox.h"
+#include "valid.h"
 
 /*
  * The Standard Webhooks test vector, as published with the specification
@@ -35,13 +36,13 @@
 
 static void
 sign_str(const char *secret, const char *id, int64_t ts, const char *body,
-    char out[NOTIFY_SIG_LEN])
+    char out[OUTBOX_SIG_LEN])
 {
-	unsigned char key[NOTIFY_KEY_MAX];
+	unsigned char key[OUTBOX_KEY_MAX];
 	size_t keylen;
 
-	assert_int_equal(notify_secret_key(secret, key, &keylen), 0);
-	notify_sign(key, keylen, id, ts, body, strlen(body), out);
+	assert_int_equal(outbox_secret_key(secret, key, &keylen), 0);
+	outbox_sign(key, keylen, id, ts, body, strlen(body), out);
 }
 
 /* ---- signature ------------------------------------------------------------ */
@@ -49,7 +50,7 @@ sign_str(const char *secret, const char *id, int64_t ts, const char *body,
 static void
 test_standard_webhooks_vector(void **state)
 {
-	char sig[NOTIFY_SIG_LEN];
+	char sig[OUTBOX_SIG_LEN];
 
 	(void)state;
 	sign_str(SW_SECRET, SW_MSG_ID, SW_TIMESTAMP, SW_PAYLOAD, sig);
@@ -59,7 +60,7 @@ test_standard_webhooks_vector(void **state)
 static void
 test_vector_secret_without_prefix(void **state)
 {
-	char sig[NOTIFY_SIG_LEN];
+	char sig[OUTBOX_SIG_LEN];
 
 	(void)state;
 	sign_str(SW_SECRET + 6, SW_MSG_ID, SW_TIMESTAMP, SW_PAYLOAD, sig);
@@ -69,11 +70,11 @@ test_vector_secret_without_prefix(void **state)
 static void
 test_secret_key_decodes(void **state)
 {
-	unsigned char key[NOTIFY_KEY_MAX];
+	unsigned char key[OUTBOX_KEY_MAX];
 	size_t keylen = 0;
 
 	(void)state;
-	assert_int_equal(notify_secret_key(SW_SECRET, key, &keylen), 0);
+	assert_int_equal(outbox_secret_key(SW_SECRET, key, &keylen), 0);
 	assert_int_equal(keylen, 24);
 	assert_int_equal(key[0], 0x31);	/* "MfKQ" -> 0x31 0xf2 0x90 */
 	assert_int_equal(key[1], 0xf2);
@@ -87,25 +88,25 @@ test_secret_key_rejects(void **state)
 		"", "whsec_", "whsec_not base64!", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS",
 		/* 16 bytes: below the spec's 24-byte minimum */
 		"whsec_AAAAAAAAAAAAAAAAAAAAAA==",
-		/* 66 bytes: above NOTIFY_KEY_MAX */
+		/* 66 bytes: above OUTBOX_KEY_MAX */
 		"whsec_QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
 		"QUFBQUFBQUFBQUFBQUFBQUFBQUFB",
 		" whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n",
 	};
-	unsigned char key[NOTIFY_KEY_MAX];
+	unsigned char key[OUTBOX_KEY_MAX];
 	size_t keylen;
 
 	(void)state;
-	assert_int_equal(notify_secret_key(NULL, key, &keylen), -1);
+	assert_int_equal(outbox_secret_key(NULL, key, &keylen), -1);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(notify_secret_key(bad[i], key, &keylen), -1);
+		assert_int_equal(outbox_secret_key(bad[i], key, &keylen), -1);
 }
 
 static void
 test_signature_covers_id_time_and_body(void **state)
 {
-	char base[NOTIFY_SIG_LEN], other[NOTIFY_SIG_LEN];
+	char base[OUTBOX_SIG_LEN], other[OUTBOX_SIG_LEN];
 
 	(void)state;
 	sign_str(SW_SECRET, SW_MSG_ID, SW_TIMESTAMP, SW_PAYLOAD, base);
@@ -125,7 +126,7 @@ static void
 test_webhook_body_exact(void **state)
 {
 	json_object *view = json_tokener_parse("{\"id\":\"ord_1\",\"stage\":\"shipped\"}");
-	struct notify_msg m = {
+	struct outbox_msg m = {
 		.uid = "msg_x", .order_id = "ord_1", .stage = "shipped",
 		.previous_stage = "placed", .occurred_at = "2025-03-01T09:00:00Z",
 		.link = "https://shop.example/track/?order=ord_1&key=K", .order = view,
@@ -134,7 +135,7 @@ test_webhook_body_exact(void **state)
 	char *body;
 
 	(void)state;
-	body = notify_webhook_body(&m, &len);
+	body = outbox_webhook_body(&m, &len);
 	assert_non_null(body);
 	assert_string_equal(body, "{\"type\":\"order.stage_changed\",\"orderId\":\"ord_1\","
 	    "\"stage\":\"shipped\",\"previousStage\":\"placed\","
@@ -150,7 +151,7 @@ test_webhook_body_exact(void **state)
 static void
 test_webhook_body_new_order_parcel_and_nulls(void **state)
 {
-	struct notify_msg m = {
+	struct outbox_msg m = {
 		.uid = "msg_y", .order_id = "ord_2", .stage = "exception",
 		.shipment = "1Z999", .occurred_at = "2025-03-01T09:00:00Z",
 	};
@@ -158,14 +159,14 @@ test_webhook_body_new_order_parcel_and_nulls(void **state)
 	char *body;
 
 	(void)state;
-	body = notify_webhook_body(&m, &len);
+	body = outbox_webhook_body(&m, &len);
 	assert_non_null(body);
 	assert_string_equal(body, "{\"type\":\"order.stage_changed\",\"orderId\":\"ord_2\","
 	    "\"stage\":\"exception\",\"previousStage\":null,\"shipment\":\"1Z999\","
 	    "\"occurredAt\":\"2025-03-01T09:00:00Z\",\"link\":null,\"order\":null}");
 	free(body);
 	m.shipment = "";
-	body = notify_webhook_body(&m, &len);
+	body = outbox_webhook_body(&m, &len);
 	assert_null(strstr(body, "shipment"));
 	free(body);
 }
@@ -173,7 +174,7 @@ test_webhook_body_new_order_parcel_and_nulls(void **state)
 static void
 test_webhook_body_escapes_values(void **state)
 {
-	struct notify_msg m = {
+	struct outbox_msg m = {
 		.uid = "msg_z", .order_id = "o\"1\n</script>", .stage = "placed",
 		.occurred_at = "2025-03-01T09:00:00Z",
 	};
@@ -182,7 +183,7 @@ test_webhook_body_escapes_values(void **state)
 	char *body;
 
 	(void)state;
-	body = notify_webhook_body(&m, &len);
+	body = outbox_webhook_body(&m, &len);
 	assert_non_null(body);
 	assert_null(strchr(body, '\n'));
 	back = json_tokener_parse(body);
@@ -206,7 +207,7 @@ test_address_ok_accepts(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		assert_true(notify_address_ok(good[i]));
+		assert_true(valid_address(good[i]));
 }
 
 static void
@@ -227,14 +228,14 @@ test_address_ok_refuses(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_false(notify_address_ok(bad[i]));
+		assert_false(valid_address(bad[i]));
 	/* 255 bytes overall */
 	memset(longaddr, 'a', sizeof(longaddr));
 	memcpy(longaddr, "a@", 2);
 	longaddr[255] = '\0';
-	assert_false(notify_address_ok(longaddr));
+	assert_false(valid_address(longaddr));
 	longaddr[254] = '\0';
-	assert_true(notify_address_ok(longaddr));
+	assert_true(valid_address(longaddr));
 }
 
 static void
@@ -243,29 +244,29 @@ test_order_id_and_header_values(void **state)
 	char big[260];
 
 	(void)state;
-	assert_true(notify_order_id_ok("ord_123"));
-	assert_true(notify_order_id_ok("ord \xc3\xa9"));
-	assert_false(notify_order_id_ok(""));
-	assert_false(notify_order_id_ok(NULL));
-	assert_false(notify_order_id_ok("ord\r\nBcc: x@y"));
-	assert_false(notify_order_id_ok("ord\x7f"));
+	assert_true(valid_order_id("ord_123"));
+	assert_true(valid_order_id("ord \xc3\xa9"));
+	assert_false(valid_order_id(""));
+	assert_false(valid_order_id(NULL));
+	assert_false(valid_order_id("ord\r\nBcc: x@y"));
+	assert_false(valid_order_id("ord\x7f"));
 	memset(big, 'o', sizeof(big));
 	big[200] = '\0';
-	assert_true(notify_order_id_ok(big));
+	assert_true(valid_order_id(big));
 	big[200] = 'o';
 	big[201] = '\0';
-	assert_false(notify_order_id_ok(big));
+	assert_false(valid_order_id(big));
 
-	assert_true(notify_header_value_ok("Order 1 ~!", 10));
-	assert_false(notify_header_value_ok("Order 1 ~!", 9));
-	assert_false(notify_header_value_ok("", 10));
-	assert_false(notify_header_value_ok("a\rb", 10));
-	assert_false(notify_header_value_ok("caf\xc3\xa9", 10));
+	assert_true(valid_header_value("Order 1 ~!", 10));
+	assert_false(valid_header_value("Order 1 ~!", 9));
+	assert_false(valid_header_value("", 10));
+	assert_false(valid_header_value("a\rb", 10));
+	assert_false(valid_header_value("caf\xc3\xa9", 10));
 }
 
 /* ---- e-mail ------------------------------------------------------------------ */
 
-static const struct notify_msg mail_msg = {
+static const struct outbox_msg mail_msg = {
 	.uid = "msg_0123abcd", .order_id = "ord_42", .stage = "out_for_delivery",
 	.previous_stage = "in_transit", .occurred_at = "2025-03-01T09:00:00Z",
 	.link = "https://shop.example/t/?order=ord_42&key=K<\"",
@@ -274,12 +275,12 @@ static const struct notify_msg mail_msg = {
 static void
 test_mail_headers_and_bodies(void **state)
 {
-	struct notify_mail mail;
+	struct outbox_mail mail;
 	const char *why = "unset";
 
 	(void)state;
 	/* 2025-03-01T09:00:00Z, a Saturday */
-	assert_int_equal(notify_mail_build(&mail_msg, "orders@shop.example",
+	assert_int_equal(outbox_mail_build(&mail_msg, "orders@shop.example",
 	    "customer@example.com", 1740819600000LL, &mail, &why), 0);
 	assert_null(why);
 	assert_string_equal(mail.header[0], "From: orders@shop.example");
@@ -295,21 +296,21 @@ test_mail_headers_and_bodies(void **state)
 	assert_non_null(strstr(mail.html,
 	    "<a href=\"https://shop.example/t/?order=ord_42&amp;key=K&lt;&quot;\">"));
 	assert_null(strstr(mail.html, "K<"));
-	notify_mail_free(&mail);
+	outbox_mail_free(&mail);
 }
 
 static void
 test_mail_parcel_and_no_link(void **state)
 {
-	struct notify_msg m = mail_msg;
-	struct notify_mail mail;
+	struct outbox_msg m = mail_msg;
+	struct outbox_mail mail;
 	const char *why;
 
 	(void)state;
 	m.stage = "exception";
 	m.shipment = "1Z<b>9";
 	m.link = NULL;
-	assert_int_equal(notify_mail_build(&m, "o@s.example", "c@e.example", 0,
+	assert_int_equal(outbox_mail_build(&m, "o@s.example", "c@e.example", 0,
 	    &mail, &why), 0);
 	assert_string_equal(mail.header[2], "Subject: Your order ord_42 has a delivery problem");
 	assert_string_equal(mail.header[3], "Date: Thu, 01 Jan 1970 00:00:00 +0000");
@@ -317,47 +318,47 @@ test_mail_parcel_and_no_link(void **state)
 	assert_non_null(strstr(mail.html, "Parcel: 1Z&lt;b&gt;9"));
 	assert_null(strstr(mail.text, "Follow"));
 	assert_null(strstr(mail.html, "<a "));
-	notify_mail_free(&mail);
+	outbox_mail_free(&mail);
 }
 
 static void
 test_mail_refuses_header_injection(void **state)
 {
-	struct notify_msg m = mail_msg;
-	struct notify_mail mail;
+	struct outbox_msg m = mail_msg;
+	struct outbox_mail mail;
 	const char *why;
 
 	(void)state;
 	m.order_id = "ord_1\r\nBcc: evil@attacker.example";
-	assert_int_equal(notify_mail_build(&m, "o@s.example", "c@e.example", 0,
+	assert_int_equal(outbox_mail_build(&m, "o@s.example", "c@e.example", 0,
 	    &mail, &why), -1);
 	assert_non_null(why);
 	assert_null(mail.header[0]);
 	m.order_id = "ord_\xc3\xa9";	/* not ASCII: not in a Subject */
-	assert_int_equal(notify_mail_build(&m, "o@s.example", "c@e.example", 0,
+	assert_int_equal(outbox_mail_build(&m, "o@s.example", "c@e.example", 0,
 	    &mail, &why), -1);
-	assert_int_equal(notify_mail_build(&mail_msg, "o@s.example",
+	assert_int_equal(outbox_mail_build(&mail_msg, "o@s.example",
 	    "c@e.example\r\nBcc: evil@attacker.example", 0, &mail, &why), -1);
-	assert_int_equal(notify_mail_build(&mail_msg, "o@s.example",
+	assert_int_equal(outbox_mail_build(&mail_msg, "o@s.example",
 	    "c@e.example, evil@attacker.example", 0, &mail, &why), -1);
-	assert_int_equal(notify_mail_build(&mail_msg, "Shop <o@s.example>",
+	assert_int_equal(outbox_mail_build(&mail_msg, "Shop <o@s.example>",
 	    "c@e.example", 0, &mail, &why), -1);
 }
 
 static void
 test_mail_text_has_no_control_characters(void **state)
 {
-	struct notify_msg m = mail_msg;
-	struct notify_mail mail;
+	struct outbox_msg m = mail_msg;
+	struct outbox_mail mail;
 	const char *why;
 
 	(void)state;
 	m.shipment = "1Z\x1b[2J";
-	assert_int_equal(notify_mail_build(&m, "o@s.example", "c@e.example", 0,
+	assert_int_equal(outbox_mail_build(&m, "o@s.example", "c@e.example", 0,
 	    &mail, &why), 0);
 	assert_null(strchr(mail.text, '\x1b'));
 	assert_non_null(strstr(mail.text, "Parcel: 1Z?[2J"));
-	notify_mail_free(&mail);
+	outbox_mail_free(&mail);
 }
 
 /* ---- back-off and phrases -------------------------------------------------- */
@@ -366,15 +367,15 @@ static void
 test_backoff_doubles_and_caps(void **state)
 {
 	(void)state;
-	assert_int_equal(notify_backoff_ms(0, 60000), 60000);
-	assert_int_equal(notify_backoff_ms(1, 60000), 60000);
-	assert_int_equal(notify_backoff_ms(2, 60000), 120000);
-	assert_int_equal(notify_backoff_ms(3, 60000), 240000);
-	assert_int_equal(notify_backoff_ms(9, 60000), 60000LL << 8);
-	assert_int_equal(notify_backoff_ms(10, 60000), NOTIFY_BACKOFF_MAX_MS);
-	assert_int_equal(notify_backoff_ms(1000000, 60000), NOTIFY_BACKOFF_MAX_MS);
-	assert_int_equal(notify_backoff_ms(5, 0), 16);
-	assert_int_equal(notify_backoff_ms(1, 86400000), NOTIFY_BACKOFF_MAX_MS);
+	assert_int_equal(outbox_backoff_ms(0, 60000), 60000);
+	assert_int_equal(outbox_backoff_ms(1, 60000), 60000);
+	assert_int_equal(outbox_backoff_ms(2, 60000), 120000);
+	assert_int_equal(outbox_backoff_ms(3, 60000), 240000);
+	assert_int_equal(outbox_backoff_ms(9, 60000), 60000LL << 8);
+	assert_int_equal(outbox_backoff_ms(10, 60000), OUTBOX_BACKOFF_MAX_MS);
+	assert_int_equal(outbox_backoff_ms(1000000, 60000), OUTBOX_BACKOFF_MAX_MS);
+	assert_int_equal(outbox_backoff_ms(5, 0), 16);
+	assert_int_equal(outbox_backoff_ms(1, 86400000), OUTBOX_BACKOFF_MAX_MS);
 }
 
 static const char *const stages[] = { "processing", "placed", "shipped",
@@ -403,7 +404,7 @@ subject_text(const char *header, char *out, size_t outsz)
 		assert_non_null(end);
 		assert_true((size_t)(end - p) < 75);	/* RFC 2047's limit per word */
 		snprintf(b64, sizeof(b64), "%.*s", (int)(end - p - 10), p + 10);
-		assert_int_equal(sig_b64_decode(b64, (unsigned char *)out + used,
+		assert_int_equal(codec_b64_decode(b64, (unsigned char *)out + used,
 		    outsz - used - 1, &n), 0);
 		used += n;
 		p = end + 2;
@@ -412,19 +413,19 @@ subject_text(const char *header, char *out, size_t outsz)
 }
 
 static void
-build(const struct notify_msg *m, struct notify_mail *mail)
+build(const struct outbox_msg *m, struct outbox_mail *mail)
 {
 	const char *why;
 
-	assert_int_equal(notify_mail_build(m, "o@s.example", "c@e.example",
+	assert_int_equal(outbox_mail_build(m, "o@s.example", "c@e.example",
 	    1740819600000LL, mail, &why), 0);
 }
 
 static void
 test_mail_in_german_and_french(void **state)
 {
-	struct notify_msg m = mail_msg;
-	struct notify_mail mail;
+	struct outbox_msg m = mail_msg;
+	struct outbox_mail mail;
 	char subject[400];
 
 	(void)state;
@@ -440,21 +441,21 @@ test_mail_in_german_and_french(void **state)
 	assert_non_null(strstr(mail.html, "<html lang=\"de\">"));
 	assert_non_null(strstr(mail.html, "<title>Ihre Bestellung</title>"));
 	assert_non_null(strstr(mail.html, "\">Bestellung verfolgen</a>"));
-	notify_mail_free(&mail);
+	outbox_mail_free(&mail);
 	/* A subject that is not ASCII travels as encoded-words. */
 	m.locale = "fr";
 	build(&m, &mail);
 	assert_non_null(strstr(mail.header[2], "=?UTF-8?B?"));
 	subject_text(mail.header[2], subject, sizeof(subject));
 	assert_string_equal(subject, "Votre commande ord_42 a \xc3\xa9t\xc3\xa9 livr\xc3\xa9" "e");
-	notify_mail_free(&mail);
+	outbox_mail_free(&mail);
 }
 
 static void
 test_mail_every_stage_in_every_language(void **state)
 {
-	struct notify_msg m = mail_msg;
-	struct notify_mail mail;
+	struct outbox_msg m = mail_msg;
+	struct outbox_mail mail;
 	char subject[400], en[400];
 
 	(void)state;
@@ -472,7 +473,7 @@ test_mail_every_stage_in_every_language(void **state)
 			assert_non_null(strstr(mail.html, "ord_42"));
 			if (l == 0)
 				snprintf(en, sizeof(en), "%s", subject);
-			notify_mail_free(&mail);
+			outbox_mail_free(&mail);
 		}
 	/* A stage the catalogs do not know: "has a new status" in the language. */
 	m.locale = "fr";
@@ -480,18 +481,18 @@ test_mail_every_stage_in_every_language(void **state)
 	build(&m, &mail);
 	subject_text(mail.header[2], subject, sizeof(subject));
 	assert_string_equal(subject, "Votre commande ord_42 a un nouveau statut");
-	notify_mail_free(&mail);
+	outbox_mail_free(&mail);
 	m.locale = NULL;	/* no language: default_locale (English here) */
 	build(&m, &mail);
 	assert_string_equal(mail.header[2], "Subject: Your order ord_42 has a new status");
-	notify_mail_free(&mail);
+	outbox_mail_free(&mail);
 }
 
 static void
 test_mail_long_subject_splits_on_characters(void **state)
 {
-	struct notify_msg m = mail_msg;
-	struct notify_mail mail;
+	struct outbox_msg m = mail_msg;
+	struct outbox_mail mail;
 	char id[201], subject[600], want[600];
 
 	(void)state;
@@ -505,7 +506,7 @@ test_mail_long_subject_splits_on_characters(void **state)
 	snprintf(want, sizeof(want), "Votre commande %s a \xc3\xa9t\xc3\xa9 livr\xc3\xa9" "e", id);
 	assert_string_equal(subject, want);
 	assert_true(strlen(mail.header[2]) < 998);
-	notify_mail_free(&mail);
+	outbox_mail_free(&mail);
 }
 
 /* ---- link ------------------------------------------------------------------- */
@@ -550,33 +551,33 @@ test_link_too_long(void **state)
 static void
 test_delayed_names_the_plain_number(void **state)
 {
-	struct notify_msg m = {
+	struct outbox_msg m = {
 		.uid = "msg_d", .order_id = "ord_7", .stage = "delayed",
 		.previous_stage = "in_transit", .shipment = "1Z#A9#3",
 		.occurred_at = "2025-03-01T09:00:00Z",
 	};
-	struct notify_mail mail;
+	struct outbox_mail mail;
 	const char *why;
 	size_t len;
 	char *body;
 
 	(void)state;
-	body = notify_webhook_body(&m, &len);
+	body = outbox_webhook_body(&m, &len);
 	assert_non_null(body);
 	assert_string_equal(body, "{\"type\":\"order.stage_changed\",\"orderId\":\"ord_7\","
 	    "\"stage\":\"delayed\",\"previousStage\":\"in_transit\",\"shipment\":\"1Z#A9\","
 	    "\"occurredAt\":\"2025-03-01T09:00:00Z\",\"link\":null,\"order\":null}");
 	free(body);
-	assert_int_equal(notify_mail_build(&m, "o@s.example", "c@e.example", 0,
+	assert_int_equal(outbox_mail_build(&m, "o@s.example", "c@e.example", 0,
 	    &mail, &why), 0);
 	assert_string_equal(mail.header[2],
 	    "Subject: Your order ord_7 is running late");
 	assert_non_null(strstr(mail.text, "Parcel: 1Z#A9\r\n"));
 	assert_non_null(strstr(mail.html, "Parcel: 1Z#A9</p>"));
-	notify_mail_free(&mail);
+	outbox_mail_free(&mail);
 	/* Other stages keep the shipment as it is. */
 	m.stage = "exception";
-	body = notify_webhook_body(&m, &len);
+	body = outbox_webhook_body(&m, &len);
 	assert_non_null(strstr(body, "\"shipment\":\"1Z#A9#3\""));
 	free(body);
 }

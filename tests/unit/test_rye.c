@@ -1,11 +1,11 @@
 /*
- * Unit tests for the pure half of the Rye client (cgi/lib/rye_parse.c,
- * cgi/lib/rye_limits.c): request URLs and the GraphQL body, the spec's
- * examples, both shipment forms, nulls everywhere, wrong types, strings
- * and arrays over their caps, the events' raw text, GraphQL answers (an
- * order, a null order, errors), error bodies and their classification,
- * RateLimit headers with hostile values, and the pager's stop rules.
- * No network.
+ * Unit tests for the pure half of the Rye client (cgi/lib/rye_url.c,
+ * rye_parse.c, rye_objects.c, rye_raw.c, rye_limits.c): request URLs
+ * and the GraphQL body, the spec's examples, both shipment forms, nulls
+ * everywhere, wrong types, strings and arrays over their caps, the
+ * events' raw text, GraphQL answers (an order, a null order, errors),
+ * error bodies and their classification, RateLimit headers with hostile
+ * values, and the pager's stop rules.  No network.
  */
 #include "config.h"
 

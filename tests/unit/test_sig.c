@@ -1,5 +1,5 @@
 /*
- * Unit tests for cgi/lib/sig.c: HMAC, base64/hex, signature verification
+ * Unit tests for cgi/lib/sig.c and codec.c: HMAC, base64/hex, signature verification
  * for every scheme, constant-time string compare and shopper lookup keys.
  */
 #include "config.h"
@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "codec.h"
 #include "sig.h"
 
 /* The spec's test vector (shared/spec/rye-webhooks.md, "Signature"). */
@@ -270,7 +271,7 @@ test_verify_no_secrets_fails_closed(void **state)
 		char b64[64];
 
 		sig_hmac_sha256("", 0, VEC_BODY, strlen(VEC_BODY), mac);
-		assert_int_not_equal(sig_b64_encode(mac, SIG_MAC_LEN, b64,
+		assert_int_not_equal(codec_b64_encode(mac, SIG_MAC_LEN, b64,
 		    sizeof(b64), false), 0);
 		assert_false(verify(SIG_RYE_V1, "", b64, VEC_BODY));
 		assert_false(verify(SIG_RYE_V1, " ", b64, VEC_BODY));
@@ -302,7 +303,7 @@ test_verify_binary_body(void **state)
 
 	(void)state;
 	sig_hmac_sha256("k", 1, body, sizeof(body), mac);
-	sig_b64_encode(mac, SIG_MAC_LEN, b64, sizeof(b64), false);
+	codec_b64_encode(mac, SIG_MAC_LEN, b64, sizeof(b64), false);
 	assert_true(sig_verify(SIG_RYE_V1, "k", b64, body, sizeof(body)));
 	assert_false(sig_verify(SIG_RYE_V1, "k", b64, body, 1));
 }
@@ -322,15 +323,15 @@ test_b64_encode_standard(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		size_t n = sig_b64_encode((const unsigned char *)v[i].in,
+		size_t n = codec_b64_encode((const unsigned char *)v[i].in,
 		    strlen(v[i].in), out, sizeof(out), false);
 		assert_int_equal(n, strlen(v[i].out));
 		assert_string_equal(out, v[i].out);
 	}
-	assert_int_equal(sig_b64_encode(vec_mac, SIG_MAC_LEN, out, sizeof(out), false), 0);
+	assert_int_equal(codec_b64_encode(vec_mac, SIG_MAC_LEN, out, sizeof(out), false), 0);
 	{
 		char big[64];
-		assert_int_equal(sig_b64_encode(vec_mac, SIG_MAC_LEN, big,
+		assert_int_equal(codec_b64_encode(vec_mac, SIG_MAC_LEN, big,
 		    sizeof(big), false), 44);
 		assert_string_equal(big, VEC_B64);
 	}
@@ -343,16 +344,16 @@ test_b64_encode_url(void **state)
 	char out[32];
 
 	(void)state;
-	assert_int_equal(sig_b64_encode(in, 5, out, sizeof(out), false), 8);
+	assert_int_equal(codec_b64_encode(in, 5, out, sizeof(out), false), 8);
 	assert_string_equal(out, "+/+/+/8=");
-	assert_int_equal(sig_b64_encode(in, 5, out, sizeof(out), true), 7);
+	assert_int_equal(codec_b64_encode(in, 5, out, sizeof(out), true), 7);
 	assert_string_equal(out, "-_-_-_8");
-	assert_int_equal(sig_b64_encode((const unsigned char *)"f", 1, out,
+	assert_int_equal(codec_b64_encode((const unsigned char *)"f", 1, out,
 	    sizeof(out), true), 2);
 	assert_string_equal(out, "Zg");
 	{
 		char big[64];
-		assert_int_equal(sig_b64_encode(vec_mac, SIG_MAC_LEN, big,
+		assert_int_equal(codec_b64_encode(vec_mac, SIG_MAC_LEN, big,
 		    sizeof(big), true), 43);
 		assert_string_equal(big,
 		    "VjlVluBllFoBKduTNBocQ_3oxcw8lK8wqw-TU1BnpBE");
@@ -367,11 +368,11 @@ test_b64_encode_too_small(void **state)
 	(void)state;
 	memset(out, 'x', sizeof(out));
 	/* "foobar" needs 8 + 1 bytes. */
-	assert_int_equal(sig_b64_encode((const unsigned char *)"foobar", 6, out,
+	assert_int_equal(codec_b64_encode((const unsigned char *)"foobar", 6, out,
 	    8, false), 0);
-	assert_int_equal(sig_b64_encode((const unsigned char *)"fooba", 5, out,
+	assert_int_equal(codec_b64_encode((const unsigned char *)"fooba", 5, out,
 	    8, false), 0);
-	assert_int_equal(sig_b64_encode((const unsigned char *)"foo", 3, out,
+	assert_int_equal(codec_b64_encode((const unsigned char *)"foo", 3, out,
 	    5, false), 4);
 	assert_string_equal(out, "Zm9v");
 }
@@ -383,19 +384,19 @@ test_b64_decode_valid(void **state)
 	size_t n = 99;
 
 	(void)state;
-	assert_int_equal(sig_b64_decode("Zm9vYmFy", out, sizeof(out), &n), 0);
+	assert_int_equal(codec_b64_decode("Zm9vYmFy", out, sizeof(out), &n), 0);
 	assert_int_equal(n, 6);
 	assert_memory_equal(out, "foobar", 6);
-	assert_int_equal(sig_b64_decode("Zm9vYmE=", out, sizeof(out), &n), 0);
+	assert_int_equal(codec_b64_decode("Zm9vYmE=", out, sizeof(out), &n), 0);
 	assert_int_equal(n, 5);
 	assert_memory_equal(out, "fooba", 5);
-	assert_int_equal(sig_b64_decode("Zg==", out, sizeof(out), &n), 0);
+	assert_int_equal(codec_b64_decode("Zg==", out, sizeof(out), &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(out[0], 'f');
-	assert_int_equal(sig_b64_decode(VEC_B64, out, sizeof(out), &n), 0);
+	assert_int_equal(codec_b64_decode(VEC_B64, out, sizeof(out), &n), 0);
 	assert_int_equal(n, SIG_MAC_LEN);
 	assert_memory_equal(out, vec_mac, SIG_MAC_LEN);
-	assert_int_equal(sig_b64_decode("+/+/", out, sizeof(out), &n), 0);
+	assert_int_equal(codec_b64_decode("+/+/", out, sizeof(out), &n), 0);
 	assert_int_equal(n, 3);
 	assert_int_equal(out[0], 0xfb);
 	assert_int_equal(out[1], 0xff);
@@ -429,7 +430,7 @@ test_b64_decode_rejects(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (sig_b64_decode(bad[i], out, sizeof(out), &n) != -1)
+		if (codec_b64_decode(bad[i], out, sizeof(out), &n) != -1)
 			fail_msg("accepted bad base64 #%zu \"%s\"", i, bad[i]);
 	}
 }
@@ -442,13 +443,13 @@ test_b64_decode_output_bound(void **state)
 	size_t n;
 
 	(void)state;
-	assert_int_equal(sig_b64_decode("Zm9vYmFy", out, 5, &n), -1);
-	assert_int_equal(sig_b64_decode("Zm9vYmFy", out, 6, &n), 0);
+	assert_int_equal(codec_b64_decode("Zm9vYmFy", out, 5, &n), -1);
+	assert_int_equal(codec_b64_decode("Zm9vYmFy", out, 6, &n), 0);
 	assert_int_equal(n, 6);
 	/* A very long input is refused rather than overflowing anything. */
 	memset(big, 'A', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	assert_int_equal(sig_b64_decode(big, out, sizeof(out), &n), -1);
+	assert_int_equal(codec_b64_decode(big, out, sizeof(out), &n), -1);
 }
 
 /* ---- hex --------------------------------------------------------------- */
@@ -459,15 +460,15 @@ test_hex_decode(void **state)
 	unsigned char out[SIG_MAC_LEN];
 
 	(void)state;
-	assert_int_equal(sig_hex_decode("00ff7Fa0", 8, out, 4), 0);
+	assert_int_equal(codec_hex_decode("00ff7Fa0", 8, out, 4), 0);
 	assert_int_equal(out[0], 0x00);
 	assert_int_equal(out[1], 0xff);
 	assert_int_equal(out[2], 0x7f);
 	assert_int_equal(out[3], 0xa0);
-	assert_int_equal(sig_hex_decode(VEC_HEX, 64, out, SIG_MAC_LEN), 0);
+	assert_int_equal(codec_hex_decode(VEC_HEX, 64, out, SIG_MAC_LEN), 0);
 	assert_memory_equal(out, vec_mac, SIG_MAC_LEN);
 	memset(out, 0, sizeof(out));
-	assert_int_equal(sig_hex_decode(VEC_HEX_UPPER, 64, out, SIG_MAC_LEN), 0);
+	assert_int_equal(codec_hex_decode(VEC_HEX_UPPER, 64, out, SIG_MAC_LEN), 0);
 	assert_memory_equal(out, vec_mac, SIG_MAC_LEN);
 }
 
@@ -477,14 +478,14 @@ test_hex_decode_rejects(void **state)
 	unsigned char out[4];
 
 	(void)state;
-	assert_int_equal(sig_hex_decode("00ff7f", 6, out, 4), -1);	/* short */
-	assert_int_equal(sig_hex_decode("00ff7fa0b", 9, out, 4), -1);	/* long */
-	assert_int_equal(sig_hex_decode("00ff7fa", 7, out, 4), -1);	/* odd */
-	assert_int_equal(sig_hex_decode("00fg7fa0", 8, out, 4), -1);	/* g */
-	assert_int_equal(sig_hex_decode("0xff7fa0", 8, out, 4), -1);
-	assert_int_equal(sig_hex_decode("00ff 7fa", 8, out, 4), -1);
-	assert_int_equal(sig_hex_decode("-1ff7fa0", 8, out, 4), -1);
-	assert_int_equal(sig_hex_decode("", 0, out, 4), -1);
+	assert_int_equal(codec_hex_decode("00ff7f", 6, out, 4), -1);	/* short */
+	assert_int_equal(codec_hex_decode("00ff7fa0b", 9, out, 4), -1);	/* long */
+	assert_int_equal(codec_hex_decode("00ff7fa", 7, out, 4), -1);	/* odd */
+	assert_int_equal(codec_hex_decode("00fg7fa0", 8, out, 4), -1);	/* g */
+	assert_int_equal(codec_hex_decode("0xff7fa0", 8, out, 4), -1);
+	assert_int_equal(codec_hex_decode("00ff 7fa", 8, out, 4), -1);
+	assert_int_equal(codec_hex_decode("-1ff7fa0", 8, out, 4), -1);
+	assert_int_equal(codec_hex_decode("", 0, out, 4), -1);
 }
 
 /* ---- sig_str_equal ------------------------------------------------------ */
@@ -586,22 +587,22 @@ test_sha256_parts_and_hex(void **state)
 {
 	static const char want[] =
 	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-	struct sig_part whole = { "abc", 3 };
-	struct sig_part split[] = { { "a", 1 }, { "", 0 }, { "bc", 2 } };
+	struct codec_part whole = { "abc", 3 };
+	struct codec_part split[] = { { "a", 1 }, { "", 0 }, { "bc", 2 } };
 	unsigned char md[SIG_MAC_LEN];
 	char hex[2 * SIG_MAC_LEN + 1];
 
 	(void)state;
-	assert_true(sig_sha256(&whole, 1, md));
-	sig_hex_encode(md, SIG_MAC_LEN, hex);
+	assert_true(codec_sha256(&whole, 1, md));
+	codec_hex_encode(md, SIG_MAC_LEN, hex);
 	hex[2 * SIG_MAC_LEN] = '\0';
 	assert_string_equal(hex, want);
-	assert_true(sig_sha256(split, 3, md));
-	sig_hex_encode(md, SIG_MAC_LEN, hex);
+	assert_true(codec_sha256(split, 3, md));
+	codec_hex_encode(md, SIG_MAC_LEN, hex);
 	assert_string_equal(hex, want);
 	/* The empty message. */
-	assert_true(sig_sha256(NULL, 0, md));
-	sig_hex_encode(md, 4, hex);
+	assert_true(codec_sha256(NULL, 0, md));
+	codec_hex_encode(md, 4, hex);
 	hex[8] = '\0';
 	assert_string_equal(hex, "e3b0c442");
 }

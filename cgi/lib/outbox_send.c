@@ -1,5 +1,5 @@
 /*
- * deliver: see deliver.h.  Each transfer is set up, performed and
+ * outbox_send: see outbox_send.h.  Each transfer is set up, performed and
  * classified in three small steps; the common options live in one place.
  */
 #include "config.h"
@@ -11,25 +11,26 @@
 
 #include <curl/curl.h>
 
-#include "deliver.h"
+#include "outbox_send.h"
+#include "valid.h"
 
 /* What came back: a count, the first bytes, and Retry-After. */
 struct answer {
 	size_t seen;
-	bool capped;		/* more than DELIVER_BODY_MAX: transfer stopped */
-	char snippet[DELIVER_SNIPPET + 1];
+	bool capped;		/* more than OUTBOX_SEND_BODY_MAX: transfer stopped */
+	char snippet[OUTBOX_SEND_SNIPPET + 1];
 	size_t snippet_len;
 	long retry_after_s;
 };
 
 int
-deliver_init(void)
+outbox_send_init(void)
 {
 	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
 void
-deliver_cleanup(void)
+outbox_send_cleanup(void)
 {
 	curl_global_cleanup();
 }
@@ -40,12 +41,12 @@ on_body(char *p, size_t size, size_t n, void *arg)
 	struct answer *a = arg;
 	size_t len = size * n, keep;
 
-	if (a->seen + len > DELIVER_BODY_MAX) {
+	if (a->seen + len > OUTBOX_SEND_BODY_MAX) {
 		a->capped = true;
 		return 0;	/* stop reading: curl ends with CURLE_WRITE_ERROR */
 	}
 	a->seen += len;
-	keep = DELIVER_SNIPPET - a->snippet_len;
+	keep = OUTBOX_SEND_SNIPPET - a->snippet_len;
 	if (keep > len)
 		keep = len;
 	memcpy(a->snippet + a->snippet_len, p, keep);
@@ -115,7 +116,7 @@ easy_new(const char *url, const char *protocols, long timeout_s, char *errbuf)
 
 /* A transfer that did not complete: curl's reason, then its detail. */
 static void
-transport_error(struct deliver_result *r, CURLcode res, const char *errbuf)
+transport_error(struct outbox_send_result *r, CURLcode res, const char *errbuf)
 {
 	char detail[CURL_ERROR_SIZE];
 
@@ -127,7 +128,7 @@ transport_error(struct deliver_result *r, CURLcode res, const char *errbuf)
 /* ---- webhook -------------------------------------------------------------- */
 
 static struct curl_slist *
-webhook_headers(const struct deliver_webhook *w)
+webhook_headers(const struct outbox_send_webhook *w)
 {
 	char line[5][128];
 	struct curl_slist *h = NULL, *t;
@@ -150,10 +151,10 @@ webhook_headers(const struct deliver_webhook *w)
 }
 
 static void
-webhook_classify(struct deliver_result *r, CURL *e, CURLcode res,
+webhook_classify(struct outbox_send_result *r, CURL *e, CURLcode res,
     const struct answer *a, const char *errbuf)
 {
-	char snippet[DELIVER_SNIPPET + 1];
+	char snippet[OUTBOX_SEND_SNIPPET + 1];
 	long code = 0;
 
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
@@ -174,7 +175,7 @@ webhook_classify(struct deliver_result *r, CURL *e, CURLcode res,
 }
 
 void
-deliver_webhook(const struct deliver_webhook *w, struct deliver_result *r)
+outbox_send_webhook(const struct outbox_send_webhook *w, struct outbox_send_result *r)
 {
 	char errbuf[CURL_ERROR_SIZE];
 	struct answer a = { 0 };
@@ -222,7 +223,7 @@ text_part(curl_mime *m, const char *type, const char *data)
  * (text first, then HTML: the last is the preferred) inside the message.
  */
 static curl_mime *
-mail_mime(CURL *e, const struct notify_mail *mail)
+mail_mime(CURL *e, const struct outbox_mail *mail)
 {
 	curl_mime *top = curl_mime_init(e), *alt = curl_mime_init(e);
 	curl_mimepart *p;
@@ -247,14 +248,14 @@ err:
 static struct curl_slist *
 address_list(const char *addr)
 {
-	char line[NOTIFY_ADDR_MAX + 3];
+	char line[VALID_ADDR_MAX + 3];
 
 	snprintf(line, sizeof(line), "<%s>", addr);
 	return curl_slist_append(NULL, line);
 }
 
 static struct curl_slist *
-mail_headers(const struct notify_mail *mail)
+mail_headers(const struct outbox_mail *mail)
 {
 	struct curl_slist *h = NULL, *t;
 
@@ -270,14 +271,14 @@ mail_headers(const struct notify_mail *mail)
 
 /* Credentials over smtp:// need STARTTLS, unless the operator opted out. */
 static bool
-tls_required(const struct deliver_mail *m)
+tls_required(const struct outbox_send_mail *m)
 {
 	return m->user != NULL && !m->allow_plaintext_auth &&
 	    strncasecmp(m->url, "smtp://", 7) == 0;
 }
 
 static void
-mail_classify(struct deliver_result *r, CURL *e, CURLcode res, const char *errbuf,
+mail_classify(struct outbox_send_result *r, CURL *e, CURLcode res, const char *errbuf,
     bool tls)
 {
 	long code = 0;
@@ -299,9 +300,9 @@ mail_classify(struct deliver_result *r, CURL *e, CURLcode res, const char *errbu
 }
 
 void
-deliver_mail(const struct deliver_mail *m, struct deliver_result *r)
+outbox_send_mail(const struct outbox_send_mail *m, struct outbox_send_result *r)
 {
-	char errbuf[CURL_ERROR_SIZE], from[NOTIFY_ADDR_MAX + 3];
+	char errbuf[CURL_ERROR_SIZE], from[VALID_ADDR_MAX + 3];
 	struct curl_slist *rcpt = NULL, *h = NULL;
 	curl_mime *mime = NULL;
 	CURL *e;

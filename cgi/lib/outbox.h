@@ -1,11 +1,15 @@
 /*
- * notify: what a stage-change notification says, built without I/O.
+ * outbox: what a stage-change notification says, built without I/O.
  *
- * From one struct notify_msg this module makes the outbound webhook body
+ * The outbox family: this room is the message; outbox_send.h delivers it
+ * (curl: the webhook POST, SMTP); outbox_run.h is the cron loop that
+ * decides when; the store keeps the rows (store_outbox.h).
+ *
+ * From one struct outbox_msg this module makes the outbound webhook body
  * ({"type":"order.stage_changed", ...} with the shopper view), its
  * Standard Webhooks signature, and the customer e-mail (header lines, a
- * plain-text and an HTML body); deliver.c sends them and sender.c decides
- * when.  Pure functions, so all of it is unit-tested byte for byte.
+ * plain-text and an HTML body).  Pure functions, so all of it is
+ * unit-tested byte for byte.
  *
  * Signatures follow the Standard Webhooks specification
  * (github.com/standard-webhooks/standard-webhooks, spec/standard-webhooks.md,
@@ -18,15 +22,13 @@
  * per stage, the stage change's time in the delivery country's zone.  A
  * subject that is not ASCII is sent as RFC 2047 encoded-words.
  *
- * Everything bound for a mail header is checked here first.  An address
- * must be a plain addr-spec: one "@", printable ASCII, none of blanks,
- * angle brackets, quotes, commas, semicolons, colons, parentheses,
- * backslashes or control characters; an order id in the Subject must be
+ * Everything bound for a mail header is checked here first (valid.h): the
+ * addresses must be plain addr-specs and an order id in the Subject
  * printable ASCII.  So no stored value can end a header line and start
  * another (header injection), or smuggle a second recipient.
  */
-#ifndef SHIPTRACK_NOTIFY_H
-#define SHIPTRACK_NOTIFY_H
+#ifndef SHIPTRACK_OUTBOX_H
+#define SHIPTRACK_OUTBOX_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -34,16 +36,13 @@
 
 #include <json-c/json.h>
 
-#define NOTIFY_KEY_MIN 24	/* bytes; the spec's minimum for HMAC secrets */
-#define NOTIFY_KEY_MAX 64
-#define NOTIFY_SIG_LEN 48	/* "v1," + 44 base64 characters + NUL */
-#define NOTIFY_ADDR_MAX 254	/* RFC 5321 path limit without the brackets */
-#define NOTIFY_LOCAL_MAX 64	/* RFC 5321 local-part limit */
-#define NOTIFY_SUBJECT_ID_MAX 200
-#define NOTIFY_BACKOFF_MAX_MS (6 * 3600 * 1000LL)
-#define NOTIFY_PARCEL_MAX 128	/* a tracking number (<= 64 bytes) and more */
+#define OUTBOX_KEY_MIN 24	/* bytes; the spec's minimum for HMAC secrets */
+#define OUTBOX_KEY_MAX 64
+#define OUTBOX_SIG_LEN 48	/* "v1," + 44 base64 characters + NUL */
+#define OUTBOX_BACKOFF_MAX_MS (6 * 3600 * 1000LL)
+#define OUTBOX_PARCEL_MAX 128	/* a tracking number (<= 64 bytes) and more */
 
-struct notify_msg {
+struct outbox_msg {
 	const char *uid;		/* webhook-id; also the mail's Message-ID */
 	const char *order_id;
 	const char *stage;
@@ -60,29 +59,22 @@ struct notify_msg {
 /*
  * The signing key from a notify_secret ("whsec_" + base64; the bare base64
  * is accepted too, as the reference libraries do).  0, or -1 if it is not
- * base64 or decodes to fewer than NOTIFY_KEY_MIN or more than
- * NOTIFY_KEY_MAX bytes.
+ * base64 or decodes to fewer than OUTBOX_KEY_MIN or more than
+ * OUTBOX_KEY_MAX bytes.
  */
-int notify_secret_key(const char *secret, unsigned char key[NOTIFY_KEY_MAX],
+int outbox_secret_key(const char *secret, unsigned char key[OUTBOX_KEY_MAX],
     size_t *keylen);
 
 /* "v1,<base64 HMAC-SHA256 over msg_id.timestamp.body>" into out. */
-void notify_sign(const unsigned char *key, size_t keylen, const char *msg_id,
-    int64_t timestamp, const void *body, size_t len, char out[NOTIFY_SIG_LEN]);
+void outbox_sign(const unsigned char *key, size_t keylen, const char *msg_id,
+    int64_t timestamp, const void *body, size_t len, char out[OUTBOX_SIG_LEN]);
 
 /* The webhook body, malloc'd, compact JSON; NULL when out of memory. */
-char *notify_webhook_body(const struct notify_msg *m, size_t *len);
+char *outbox_webhook_body(const struct outbox_msg *m, size_t *len);
 
-/* An order id an operator may name: non-empty, <= 200 bytes, no control bytes. */
-bool notify_order_id_ok(const char *id);
-/* A plain addr-spec we are willing to put in From:, To: and RCPT TO. */
-bool notify_address_ok(const char *addr);
-/* Non-empty, at most max bytes, every byte printable ASCII (0x20..0x7e). */
-bool notify_header_value_ok(const char *s, size_t max);
-
-#define NOTIFY_MAIL_HEADERS 6
-struct notify_mail {
-	char *header[NOTIFY_MAIL_HEADERS + 1];	/* "Name: value", NULL-terminated */
+#define OUTBOX_MAIL_HEADERS 6
+struct outbox_mail {
+	char *header[OUTBOX_MAIL_HEADERS + 1];	/* "Name: value", NULL-terminated */
 	char *text;				/* text/plain body, UTF-8 */
 	char *html;				/* text/html body, UTF-8 */
 };
@@ -92,11 +84,11 @@ struct notify_mail {
  * 0; -1 with *why set when a value may not go into a header (the row
  * cannot be mailed: retrying will not help); -2 when memory ran out.
  */
-int  notify_mail_build(const struct notify_msg *m, const char *from,
-    const char *to, int64_t now_ms, struct notify_mail *out, const char **why);
-void notify_mail_free(struct notify_mail *mail);
+int  outbox_mail_build(const struct outbox_msg *m, const char *from,
+    const char *to, int64_t now_ms, struct outbox_mail *out, const char **why);
+void outbox_mail_free(struct outbox_mail *mail);
 
 /* Delay before attempt number attempts + 1: base, 2 base, 4 base, ... capped. */
-int64_t notify_backoff_ms(long attempts, int64_t base_ms);
+int64_t outbox_backoff_ms(long attempts, int64_t base_ms);
 
 #endif

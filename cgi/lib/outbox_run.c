@@ -1,5 +1,5 @@
 /*
- * sender: see sender.h.  sender_run() is the loop; send_row() is one
+ * outbox_run: see outbox_run.h.  outbox_run() is the loop; send_row() is one
  * row: prepare (view, link, contact) -> one function per channel ->
  * decide (states, next attempt) -> store_notify_finish().
  */
@@ -16,15 +16,16 @@
 
 #include <openssl/crypto.h>
 
-#include "deliver.h"
+#include "outbox_send.h"
 #include "i18n.h"
 #include "link.h"
 #include "log.h"
-#include "notify.h"
-#include "sender.h"
+#include "outbox.h"
+#include "outbox_run.h"
 #include "store_facts.h"
 #include "store_outbox.h"
 #include "timefmt.h"
+#include "valid.h"
 #include "view.h"
 
 enum outcome { OUT_SENT, OUT_SKIPPED, OUT_FAILED, OUT_RETRY };
@@ -42,20 +43,20 @@ struct channel {
 	char error[400];
 };
 
-struct sender {
+struct run {
 	const struct conf *c;
 	struct store *st;
-	unsigned char key[NOTIFY_KEY_MAX];
+	unsigned char key[OUTBOX_KEY_MAX];
 	size_t keylen;
-	struct sender_stats *stats;
+	struct outbox_run_stats *stats;
 };
 
 /* What one row's messages are made of. */
 struct row {
-	struct notify_msg msg;
+	struct outbox_msg msg;
 	json_object *view;
 	char link[LINK_MAX];
-	char contact[NOTIFY_ADDR_MAX + 2];
+	char contact[VALID_ADDR_MAX + 2];
 	bool has_contact;
 	bool superseded;	/* e-mail only: a newer row says it better */
 	char country[FACT_VALUE_MAX + 1];
@@ -70,9 +71,9 @@ has_scheme(const char *url, const char *a, const char *b)
 }
 
 int
-sender_check_conf(const struct conf *c, char *err, size_t errsz)
+outbox_run_check_conf(const struct conf *c, char *err, size_t errsz)
 {
-	unsigned char key[NOTIFY_KEY_MAX];
+	unsigned char key[OUTBOX_KEY_MAX];
 	size_t keylen;
 	long channels = 0;
 
@@ -81,13 +82,13 @@ sender_check_conf(const struct conf *c, char *err, size_t errsz)
 		if (!has_scheme(c->notify_url, "http://", "https://"))
 			return snprintf(err, errsz, "notify_url: must be an http:// or"
 			    " https:// URL"), -1;
-		if (notify_secret_key(c->notify_secret, key, &keylen) < 0)
+		if (outbox_secret_key(c->notify_secret, key, &keylen) < 0)
 			return snprintf(err, errsz, "notify_secret: must be set with"
 			    " notify_url, as \"whsec_\" followed by base64 of %d to %d"
-			    " bytes", NOTIFY_KEY_MIN, NOTIFY_KEY_MAX), -1;
+			    " bytes", OUTBOX_KEY_MIN, OUTBOX_KEY_MAX), -1;
 		OPENSSL_cleanse(key, sizeof(key));
 	}
-	if (c->mail_from != NULL && !notify_address_ok(c->mail_from))
+	if (c->mail_from != NULL && !valid_address(c->mail_from))
 		return snprintf(err, errsz, "mail_from: not a plain e-mail address"), -1;
 	if (c->smtp_url != NULL) {
 		channels++;
@@ -105,13 +106,13 @@ sender_check_conf(const struct conf *c, char *err, size_t errsz)
 /* ---- one row: prepare ------------------------------------------------------ */
 
 static enum store_rc
-prepare(struct sender *s, const struct notify_claim *cl, struct row *r)
+prepare(struct run *s, const struct notify_claim *cl, struct row *r)
 {
 	const struct conf *c = s->c;
 	struct facts facts;
 	enum store_rc rc;
 
-	r->msg = (struct notify_msg){
+	r->msg = (struct outbox_msg){
 		.uid = cl->uid, .order_id = cl->order_id, .stage = cl->stage,
 		.previous_stage = cl->previous_stage, .shipment = cl->shipment,
 		.occurred_at = cl->occurred_at,
@@ -137,7 +138,7 @@ prepare(struct sender *s, const struct notify_claim *cl, struct row *r)
 	/*
 	 * The e-mail's language: the order's (operator's, else Rye's) when a
 	 * catalog has it, else default_locale; its dates in the zone of the
-	 * order's country when known, else UTC (notify.h).
+	 * order's country when known, else UTC (outbox.h).
 	 */
 	if (facts.known[FACT_LOCALE] && i18n_supported(facts.v[FACT_LOCALE]))
 		r->msg.locale = i18n_lang(facts.v[FACT_LOCALE]);
@@ -158,7 +159,7 @@ skip(struct channel *ch, const char *why)
 }
 
 static void
-take_result(struct channel *ch, const struct deliver_result *d)
+take_result(struct channel *ch, const struct outbox_send_result *d)
 {
 	ch->status = d->status;
 	ch->retry_after_s = d->retry_after_s;
@@ -167,12 +168,12 @@ take_result(struct channel *ch, const struct deliver_result *d)
 }
 
 static void
-send_webhook(struct sender *s, const struct row *r, int64_t now_ms,
+send_webhook(struct run *s, const struct row *r, int64_t now_ms,
     struct channel *ch)
 {
-	char sig[NOTIFY_SIG_LEN];
-	struct deliver_result d;
-	struct deliver_webhook w;
+	char sig[OUTBOX_SIG_LEN];
+	struct outbox_send_result d;
+	struct outbox_send_webhook w;
 	size_t len;
 	char *body;
 
@@ -181,29 +182,29 @@ send_webhook(struct sender *s, const struct row *r, int64_t now_ms,
 		skip(ch, "notify_url is not set");
 		return;
 	}
-	if ((body = notify_webhook_body(&r->msg, &len)) == NULL) {
+	if ((body = outbox_webhook_body(&r->msg, &len)) == NULL) {
 		ch->out = OUT_RETRY;
 		snprintf(ch->error, sizeof(ch->error), "out of memory");
 		return;
 	}
-	w = (struct deliver_webhook){
+	w = (struct outbox_send_webhook){
 		.url = s->c->notify_url, .msg_id = r->msg.uid,
 		.timestamp = now_ms / 1000, .signature = sig, .body = body,
 		.len = len, .timeout_s = s->c->notify_timeout,
 	};
-	notify_sign(s->key, s->keylen, w.msg_id, w.timestamp, body, len, sig);
-	deliver_webhook(&w, &d);
+	outbox_sign(s->key, s->keylen, w.msg_id, w.timestamp, body, len, sig);
+	outbox_send_webhook(&w, &d);
 	take_result(ch, &d);
 	free(body);
 }
 
 static void
-send_email(struct sender *s, const struct row *r, int64_t now_ms,
+send_email(struct run *s, const struct row *r, int64_t now_ms,
     struct channel *ch)
 {
 	const struct conf *c = s->c;
-	struct notify_mail mail;
-	struct deliver_result d;
+	struct outbox_mail mail;
+	struct outbox_send_result d;
 	const char *why;
 	int rc;
 
@@ -220,28 +221,28 @@ send_email(struct sender *s, const struct row *r, int64_t now_ms,
 		skip(ch, "superseded: a newer notice for this order tells the customer");
 		return;
 	}
-	if ((rc = notify_mail_build(&r->msg, c->mail_from, r->contact, now_ms,
+	if ((rc = outbox_mail_build(&r->msg, c->mail_from, r->contact, now_ms,
 	    &mail, &why)) < 0) {
 		/* A value unfit for a header stays unfit: no retry. */
 		ch->out = rc == -2 ? OUT_RETRY : OUT_FAILED;
 		snprintf(ch->error, sizeof(ch->error), "%s", why);
 		return;
 	}
-	deliver_mail(&(struct deliver_mail){
+	outbox_send_mail(&(struct outbox_send_mail){
 		.url = c->smtp_url, .user = c->smtp_user, .password = c->smtp_password,
 		.allow_plaintext_auth = c->smtp_allow_plaintext_auth != 0,
 		.from = c->mail_from, .to = r->contact, .mail = &mail,
 		.timeout_s = c->notify_timeout,
 	}, &d);
 	take_result(ch, &d);
-	notify_mail_free(&mail);
+	outbox_mail_free(&mail);
 }
 
 /* ---- one row: decide ------------------------------------------------------- */
 
 /* When a row stops being retried: its stage change + notify_give_up_hours. */
 static int64_t
-deadline_of(const struct sender *s, const struct notify_claim *cl)
+deadline_of(const struct run *s, const struct notify_claim *cl)
 {
 	return cl->created_ms + s->c->notify_give_up_hours * 3600000LL;
 }
@@ -252,11 +253,11 @@ deadline_of(const struct sender *s, const struct notify_claim *cl)
  * deadline, fail.  Fills the outcome the store records.
  */
 static void
-decide(struct sender *s, const struct notify_claim *cl, struct channel *ch,
+decide(struct run *s, const struct notify_claim *cl, struct channel *ch,
     int n, int64_t now_ms, struct notify_outcome *o)
 {
 	int64_t deadline = deadline_of(s, cl);
-	int64_t next = now_ms + notify_backoff_ms(cl->attempts,
+	int64_t next = now_ms + outbox_backoff_ms(cl->attempts,
 	    s->c->notify_retry_seconds * 1000LL);
 	bool retry = false;
 
@@ -286,7 +287,7 @@ decide(struct sender *s, const struct notify_claim *cl, struct channel *ch,
 
 /* Add the channels' outcomes to the run's counts and log them. */
 static void
-tally(struct sender *s, const struct notify_claim *cl, const struct channel *ch, int n)
+tally(struct run *s, const struct notify_claim *cl, const struct channel *ch, int n)
 {
 	for (int i = 0; i < n; i++) {
 		long *slot[] = { &s->stats->sent, &s->stats->skipped,
@@ -308,7 +309,7 @@ tally(struct sender *s, const struct notify_claim *cl, const struct channel *ch,
 
 /* Too old before it was ever tried: fail every channel, send nothing. */
 static int
-stale_row(struct sender *s, const struct notify_claim *cl, struct channel *ch)
+stale_row(struct run *s, const struct notify_claim *cl, struct channel *ch)
 {
 	int n = 0;
 
@@ -326,7 +327,7 @@ stale_row(struct sender *s, const struct notify_claim *cl, struct channel *ch)
 }
 
 static enum store_rc
-send_row(struct sender *s, const struct notify_claim *cl)
+send_row(struct run *s, const struct notify_claim *cl)
 {
 	int64_t now_ms = timefmt_now_ms();
 	struct channel ch[2] = { { 0 }, { 0 } };
@@ -358,17 +359,17 @@ send_row(struct sender *s, const struct notify_claim *cl)
 /* ---- the run ----------------------------------------------------------------- */
 
 enum store_rc
-sender_run(const struct conf *c, struct store *st, const struct sender_opts *o,
-    struct sender_stats *stats)
+outbox_run(const struct conf *c, struct store *st, const struct outbox_run_opts *o,
+    struct outbox_run_stats *stats)
 {
-	struct sender s = { .c = c, .st = st, .stats = stats };
+	struct run s = { .c = c, .st = st, .stats = stats };
 	enum store_rc rc = STORE_OK;
 
 	memset(stats, 0, sizeof(*stats));
 	i18n_set_default(c->default_locale);	/* what a text missing in a language falls back to */
-	if (c->notify_url != NULL && notify_secret_key(c->notify_secret, s.key,
+	if (c->notify_url != NULL && outbox_secret_key(c->notify_secret, s.key,
 	    &s.keylen) < 0)
-		return STORE_ERROR;	/* sender_check_conf() said so first */
+		return STORE_ERROR;	/* outbox_run_check_conf() said so first */
 	while (rc == STORE_OK && (o->limit == 0 || stats->rows < o->limit)) {
 		struct notify_claim cl;
 		long reclaimed = 0;

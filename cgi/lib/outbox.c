@@ -1,6 +1,6 @@
 /*
- * notify: see notify.h.  Three parts: the webhook (body and signature),
- * the checks for header values, and the e-mail (headers, text, HTML).
+ * outbox: see outbox.h.  Two parts: the webhook (body and signature) and
+ * the e-mail (headers, text, HTML); header values are checked by valid.h.
  */
 #include "config.h"
 
@@ -13,17 +13,19 @@
 #include <openssl/crypto.h>
 
 #include "buf.h"
+#include "codec.h"
 #include "i18n.h"
-#include "notify.h"
+#include "outbox.h"
 #include "sig.h"
 #include "timefmt.h"
+#include "valid.h"
 
 #define MAIL_BODY_MAX (64u * 1024)
 
 /* ---- webhook ------------------------------------------------------------ */
 
 int
-notify_secret_key(const char *secret, unsigned char key[NOTIFY_KEY_MAX],
+outbox_secret_key(const char *secret, unsigned char key[OUTBOX_KEY_MAX],
     size_t *keylen)
 {
 	unsigned char tmp[512];
@@ -33,8 +35,8 @@ notify_secret_key(const char *secret, unsigned char key[NOTIFY_KEY_MAX],
 		return -1;
 	if (strncmp(secret, "whsec_", 6) == 0)
 		secret += 6;
-	if (sig_b64_decode(secret, tmp, sizeof(tmp), &n) < 0 ||
-	    n < NOTIFY_KEY_MIN || n > NOTIFY_KEY_MAX) {
+	if (codec_b64_decode(secret, tmp, sizeof(tmp), &n) < 0 ||
+	    n < OUTBOX_KEY_MIN || n > OUTBOX_KEY_MAX) {
 		OPENSSL_cleanse(tmp, sizeof(tmp));
 		return -1;
 	}
@@ -45,8 +47,8 @@ notify_secret_key(const char *secret, unsigned char key[NOTIFY_KEY_MAX],
 }
 
 void
-notify_sign(const unsigned char *key, size_t keylen, const char *msg_id,
-    int64_t timestamp, const void *body, size_t len, char out[NOTIFY_SIG_LEN])
+outbox_sign(const unsigned char *key, size_t keylen, const char *msg_id,
+    int64_t timestamp, const void *body, size_t len, char out[OUTBOX_SIG_LEN])
 {
 	unsigned char mac[SIG_MAC_LEN];
 	struct buf signed_content;
@@ -62,7 +64,7 @@ notify_sign(const unsigned char *key, size_t keylen, const char *msg_id,
 	sig_hmac_sha256(key, keylen, signed_content.data, signed_content.len, mac);
 	buf_free(&signed_content);
 	memcpy(out, "v1,", 3);
-	sig_b64_encode(mac, sizeof(mac), out + 3, NOTIFY_SIG_LEN - 3, false);
+	codec_b64_encode(mac, sizeof(mac), out + 3, OUTBOX_SIG_LEN - 3, false);
 }
 
 static json_object *
@@ -77,15 +79,15 @@ str_or_null(const char *s)
  * outbox's unique key announces each once: apply_carrier.h); the webhook
  * and the e-mail name the plain tracking number.
  */
-static struct notify_msg
-plain_parcel(const struct notify_msg *m, char buf[NOTIFY_PARCEL_MAX])
+static struct outbox_msg
+plain_parcel(const struct outbox_msg *m, char buf[OUTBOX_PARCEL_MAX])
 {
-	struct notify_msg p = *m;
+	struct outbox_msg p = *m;
 	const char *hash;
 
 	if (m->shipment != NULL && strcmp(m->stage, "delayed") == 0 &&
 	    (hash = strrchr(m->shipment, '#')) != NULL) {
-		snprintf(buf, NOTIFY_PARCEL_MAX, "%.*s", (int)(hash - m->shipment),
+		snprintf(buf, OUTBOX_PARCEL_MAX, "%.*s", (int)(hash - m->shipment),
 		    m->shipment);
 		p.shipment = buf;
 	}
@@ -93,12 +95,12 @@ plain_parcel(const struct notify_msg *m, char buf[NOTIFY_PARCEL_MAX])
 }
 
 char *
-notify_webhook_body(const struct notify_msg *msg, size_t *len)
+outbox_webhook_body(const struct outbox_msg *msg, size_t *len)
 {
 	json_object *o = json_object_new_object();
-	char parcel[NOTIFY_PARCEL_MAX];
-	struct notify_msg plain = plain_parcel(msg, parcel);
-	const struct notify_msg *m = &plain;
+	char parcel[OUTBOX_PARCEL_MAX];
+	struct outbox_msg plain = plain_parcel(msg, parcel);
+	const struct outbox_msg *m = &plain;
 	const char *s;
 	char *out = NULL;
 
@@ -120,76 +122,6 @@ notify_webhook_body(const struct notify_msg *msg, size_t *len)
 		out = strdup(s);
 	json_object_put(o);
 	return out;
-}
-
-/* ---- header values ----------------------------------------------------- */
-
-bool
-notify_header_value_ok(const char *s, size_t max)
-{
-	size_t n = 0;
-
-	if (s == NULL || *s == '\0')
-		return false;
-	for (; *s != '\0'; s++, n++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e || n >= max)
-			return false;
-	return true;
-}
-
-bool
-notify_order_id_ok(const char *id)
-{
-	size_t n = 0;
-
-	if (id == NULL || *id == '\0')
-		return false;
-	for (; *id != '\0'; id++, n++)
-		if ((unsigned char)*id < 0x20 || *id == 0x7f || n >= NOTIFY_SUBJECT_ID_MAX)
-			return false;
-	return true;
-}
-
-/* A dot-atom: non-empty, no leading, trailing or doubled dot. */
-static bool
-dot_atom_ok(const char *s, size_t len)
-{
-	if (len == 0 || s[0] == '.' || s[len - 1] == '.')
-		return false;
-	for (size_t i = 1; i < len; i++)
-		if (s[i] == '.' && s[i - 1] == '.')
-			return false;
-	return true;
-}
-
-static bool
-domain_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '.';
-}
-
-bool
-notify_address_ok(const char *addr)
-{
-	const char *at;
-	size_t len, local;
-
-	/* Printable ASCII only: no blank, CR, LF, NUL tricks, no UTF-8. */
-	if (!notify_header_value_ok(addr, NOTIFY_ADDR_MAX) ||
-	    strpbrk(addr, " <>()[]\\,;:\"") != NULL)
-		return false;
-	if ((at = strchr(addr, '@')) == NULL || strchr(at + 1, '@') != NULL)
-		return false;
-	len = strlen(addr);
-	local = (size_t)(at - addr);
-	if (local > NOTIFY_LOCAL_MAX || !dot_atom_ok(addr, local) ||
-	    !dot_atom_ok(at + 1, len - local - 1))
-		return false;
-	for (const char *p = at + 1; *p != '\0'; p++)
-		if (!domain_char(*p))
-			return false;
-	return true;
 }
 
 /* ---- e-mail ------------------------------------------------------------------- */
@@ -268,14 +200,14 @@ put_text(struct buf *b, const char *s, size_t n)
 }
 
 static bool
-has_parcel(const struct notify_msg *m)
+has_parcel(const struct outbox_msg *m)
 {
 	return m->shipment != NULL && *m->shipment != '\0';
 }
 
 /* "email.<part>.<stage>", or ".other" for a stage the catalog has no words for. */
 static void
-stage_key(const struct notify_msg *m, const char *part, char *key, size_t keysz)
+stage_key(const struct outbox_msg *m, const char *part, char *key, size_t keysz)
 {
 	snprintf(key, keysz, "email.%s.%.40s", part, m->stage);
 	if (strcmp(i18n_text(m->locale, key), key) == 0)
@@ -289,7 +221,7 @@ struct mail_words {
 };
 
 static void
-mail_words(const struct notify_msg *m, struct mail_words *w)
+mail_words(const struct outbox_msg *m, struct mail_words *w)
 {
 	struct timeval_iso at;
 
@@ -302,7 +234,7 @@ mail_words(const struct notify_msg *m, struct mail_words *w)
 
 /* One catalog text with its placeholders, through put, between pre and post. */
 static int
-line(struct buf *b, const struct notify_msg *m, const char *key,
+line(struct buf *b, const struct outbox_msg *m, const char *key,
     const struct i18n_var *var, int (*put)(struct buf *, const char *, size_t),
     const char *pre, const char *post)
 {
@@ -311,68 +243,76 @@ line(struct buf *b, const struct notify_msg *m, const char *key,
 	    buf_printf(b, "%s", post);
 }
 
-static char *
-mail_text(const struct notify_msg *m)
+typedef int (*put_fn)(struct buf *, const char *, size_t);
+
+/* What every mail says, each line between pre and post: what happened, the parcel, when. */
+static int
+mail_news(struct buf *b, const struct outbox_msg *m, const struct mail_words *w,
+    put_fn put, const char *pre, const char *post)
 {
 	const struct i18n_var order = { "order", m->order_id },
-	    parcel = { "number", has_parcel(m) ? m->shipment : "" };
+	    parcel = { "number", has_parcel(m) ? m->shipment : "" },
+	    when = { "date", w->when };
+	int rc = line(b, m, w->body_key, &order, put, pre, post);
+
+	if (rc == 0 && has_parcel(m))
+		rc = line(b, m, "email.parcel", &parcel, put, pre, post);
+	if (rc == 0 && w->when[0] != '\0')
+		rc = line(b, m, "email.when", &when, put, pre, post);
+	return rc;
+}
+
+/* The body built, or NULL (and b freed) when rc says it could not be. */
+static char *
+mail_body(struct buf *b, int rc)
+{
+	if (rc != 0) {
+		buf_free(b);
+		return NULL;
+	}
+	return b->data;
+}
+
+static char *
+mail_text(const struct outbox_msg *m)
+{
 	struct mail_words w;
 	struct buf b;
 	int rc;
 
 	mail_words(m, &w);
-	const struct i18n_var when = { "date", w.when };
 	buf_init(&b, MAIL_BODY_MAX);
 	rc = line(&b, m, "email.greeting", NULL, put_text, "", "\r\n\r\n") ||
-	    line(&b, m, w.body_key, &order, put_text, "", "\r\n");
-	if (rc == 0 && has_parcel(m))
-		rc = line(&b, m, "email.parcel", &parcel, put_text, "", "\r\n");
-	if (rc == 0 && w.when[0] != '\0')
-		rc = line(&b, m, "email.when", &when, put_text, "", "\r\n");
+	    mail_news(&b, m, &w, put_text, "", "\r\n");
 	if (rc == 0 && m->link != NULL)
 		rc = line(&b, m, "email.follow", NULL, put_text, "\r\n", "\r\n") ||
 		    put_text(&b, m->link, strlen(m->link)) || buf_printf(&b, "\r\n");
 	if (rc == 0)
 		rc = line(&b, m, "email.footer", NULL, put_text, "\r\n", "\r\n");
-	if (rc != 0) {
-		buf_free(&b);
-		return NULL;
-	}
-	return b.data;
+	return mail_body(&b, rc);
 }
 
 static char *
-mail_html(const struct notify_msg *m)
+mail_html(const struct outbox_msg *m)
 {
-	const struct i18n_var order = { "order", m->order_id },
-	    parcel = { "number", has_parcel(m) ? m->shipment : "" };
 	struct mail_words w;
 	struct buf b;
 	int rc;
 
 	mail_words(m, &w);
-	const struct i18n_var when = { "date", w.when };
 	buf_init(&b, MAIL_BODY_MAX);
 	rc = buf_printf(&b, "<!DOCTYPE html>\r\n<html lang=\"%s\"><head><meta charset=\"utf-8\">",
 	    i18n_lang(m->locale) != NULL ? i18n_lang(m->locale) : "en") ||
 	    line(&b, m, "email.html_title", NULL, put_html, "<title>", "</title></head>\r\n<body>\r\n") ||
 	    line(&b, m, "email.greeting", NULL, put_html, "<p>", "</p>\r\n") ||
-	    line(&b, m, w.body_key, &order, put_html, "<p>", "</p>\r\n");
-	if (rc == 0 && has_parcel(m))
-		rc = line(&b, m, "email.parcel", &parcel, put_html, "<p>", "</p>\r\n");
-	if (rc == 0 && w.when[0] != '\0')
-		rc = line(&b, m, "email.when", &when, put_html, "<p>", "</p>\r\n");
+	    mail_news(&b, m, &w, put_html, "<p>", "</p>\r\n");
 	if (rc == 0 && m->link != NULL)
 		rc = buf_printf(&b, "<p><a href=\"") || put_html(&b, m->link, strlen(m->link)) ||
 		    line(&b, m, "email.follow_link", NULL, put_html, "\">", "</a></p>\r\n");
 	if (rc == 0)
 		rc = line(&b, m, "email.footer", NULL, put_html, "<p style=\"color:#666\">",
 		    "</p>\r\n</body></html>\r\n");
-	if (rc != 0) {
-		buf_free(&b);
-		return NULL;
-	}
-	return b.data;
+	return mail_body(&b, rc);
 }
 
 /* The length of s's longest prefix of at most max bytes that ends on a
@@ -399,7 +339,7 @@ subject_header(const char *s)
 	size_t len = strlen(s), n;
 	char enc[80];
 
-	if (notify_header_value_ok(s, 998 - 9))
+	if (valid_header_value(s, 998 - 9))
 		return dupf("Subject: %s", s);
 	buf_init(&b, 4096);
 	if (buf_printf(&b, "Subject:") < 0)
@@ -408,7 +348,7 @@ subject_header(const char *s)
 		/* 45 bytes -> 60 base64 characters + 12 of framing = 72. */
 		if ((n = utf8_prefix(s, len, 45)) == 0)
 			n = len < 45 ? len : 45;
-		sig_b64_encode((const unsigned char *)s, n, enc, sizeof(enc), false);
+		codec_b64_encode((const unsigned char *)s, n, enc, sizeof(enc), false);
 		if (buf_printf(&b, " =?UTF-8?B?%s?=", enc) < 0)
 			goto err;
 	}
@@ -419,7 +359,7 @@ err:
 }
 
 static char *
-mail_subject(const struct notify_msg *m)
+mail_subject(const struct outbox_msg *m)
 {
 	const struct i18n_var order = { "order", m->order_id };
 	char key[64], *h = NULL;
@@ -436,7 +376,7 @@ mail_subject(const struct notify_msg *m)
 }
 
 static int
-mail_headers(const struct notify_msg *m, const char *from, const char *to,
+mail_headers(const struct outbox_msg *m, const char *from, const char *to,
     int64_t now_ms, char **h)
 {
 	char date[40];
@@ -450,38 +390,38 @@ mail_headers(const struct notify_msg *m, const char *from, const char *to,
 	h[4] = dupf("Message-ID: <%s@%s>", m->uid, strchr(from, '@') + 1);
 	h[5] = dupf("Auto-Submitted: auto-generated");
 	h[6] = NULL;
-	for (int i = 0; i < NOTIFY_MAIL_HEADERS; i++)
+	for (int i = 0; i < OUTBOX_MAIL_HEADERS; i++)
 		if (h[i] == NULL)
 			return -1;
 	return 0;
 }
 
 int
-notify_mail_build(const struct notify_msg *msg, const char *from, const char *to,
-    int64_t now_ms, struct notify_mail *out, const char **why)
+outbox_mail_build(const struct outbox_msg *msg, const char *from, const char *to,
+    int64_t now_ms, struct outbox_mail *out, const char **why)
 {
-	char parcel[NOTIFY_PARCEL_MAX];
-	struct notify_msg plain = plain_parcel(msg, parcel);
-	const struct notify_msg *m = &plain;
+	char parcel[OUTBOX_PARCEL_MAX];
+	struct outbox_msg plain = plain_parcel(msg, parcel);
+	const struct outbox_msg *m = &plain;
 
 	memset(out, 0, sizeof(*out));
 	*why = NULL;
-	if (!notify_address_ok(from)) {
+	if (!valid_address(from)) {
 		*why = "mail_from is not a plain e-mail address";
 		return -1;
 	}
-	if (!notify_address_ok(to)) {
+	if (!valid_address(to)) {
 		*why = "the contact address is not a plain e-mail address";
 		return -1;
 	}
-	if (!notify_header_value_ok(m->order_id, NOTIFY_SUBJECT_ID_MAX) ||
-	    !notify_header_value_ok(m->uid, 100)) {
+	if (!valid_header_value(m->order_id, VALID_ORDER_ID_MAX) ||
+	    !valid_header_value(m->uid, 100)) {
 		*why = "the order id cannot go into a mail header";
 		return -1;
 	}
 	if (mail_headers(m, from, to, now_ms, out->header) < 0 ||
 	    (out->text = mail_text(m)) == NULL || (out->html = mail_html(m)) == NULL) {
-		notify_mail_free(out);
+		outbox_mail_free(out);
 		*why = "out of memory";
 		return -2;
 	}
@@ -489,9 +429,9 @@ notify_mail_build(const struct notify_msg *msg, const char *from, const char *to
 }
 
 void
-notify_mail_free(struct notify_mail *mail)
+outbox_mail_free(struct outbox_mail *mail)
 {
-	for (int i = 0; i < NOTIFY_MAIL_HEADERS; i++) {
+	for (int i = 0; i < OUTBOX_MAIL_HEADERS; i++) {
 		free(mail->header[i]);
 		mail->header[i] = NULL;
 	}
@@ -503,11 +443,11 @@ notify_mail_free(struct notify_mail *mail)
 /* ---- retries ----------------------------------------------------------------- */
 
 int64_t
-notify_backoff_ms(long attempts, int64_t base_ms)
+outbox_backoff_ms(long attempts, int64_t base_ms)
 {
 	int64_t d = base_ms > 0 ? base_ms : 1;
 
-	for (long i = 1; i < attempts && d < NOTIFY_BACKOFF_MAX_MS; i++)
+	for (long i = 1; i < attempts && d < OUTBOX_BACKOFF_MAX_MS; i++)
 		d *= 2;
-	return d < NOTIFY_BACKOFF_MAX_MS ? d : NOTIFY_BACKOFF_MAX_MS;
+	return d < OUTBOX_BACKOFF_MAX_MS ? d : OUTBOX_BACKOFF_MAX_MS;
 }
