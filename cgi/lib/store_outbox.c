@@ -16,7 +16,7 @@
 #include "timefmt.h"
 
 #define PENDING "(webhook_state = 'pending' OR email_state = 'pending')"
-/* A lease that was taken (> 0) and has run out: its sender is gone. */
+/* A lease that was taken (> 0) and has run out: its run is gone. */
 #define ABANDONED PENDING " AND claimed_until_ms BETWEEN 1 AND ?1"
 
 static const struct db_sql sql[] = {
@@ -24,7 +24,7 @@ static const struct db_sql sql[] = {
 	"INSERT INTO notifications(uid, order_id, stage, previous_stage, shipment,"
 	" occurred_at, created_ms, next_attempt_ms) VALUES (?,?,?,?,?,?,?,?7)"
 	" ON CONFLICT(order_id, stage, shipment) DO NOTHING" },
-	/* One "interrupted" attempt per channel the dead sender had open. */
+	/* One "interrupted" attempt per channel the dead run had open. */
 	{ Q_NOTIFY_REAP_LOG, .sql =
 	"INSERT INTO notification_attempts(notification_id, channel, at, status, error)"
 	" SELECT id, 'webhook', ?2, NULL, ?3 FROM notifications"
@@ -36,7 +36,7 @@ static const struct db_sql sql[] = {
 	" WHERE " ABANDONED },
 	/*
 	 * Pick and lease in one statement, inside BEGIN IMMEDIATE: no other
-	 * sender can pick the same row between the two.  The WHERE repeats
+	 * run can pick the same row between the two.  The WHERE repeats
 	 * the partial index's condition so the index serves the pick.
 	 */
 	{ Q_NOTIFY_CLAIM, .sql =
