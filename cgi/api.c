@@ -150,7 +150,7 @@ route_order(struct call *c)
 static bool
 send_kept_view(struct call *c, struct store *st)
 {
-	int64_t version = store_data_version(st);
+	int64_t version = store_change_counter(st);
 	char etag[VIEWCACHE_ETAG_LEN], *body = NULL;
 	size_t len = 0;
 
@@ -164,7 +164,7 @@ send_kept_view(struct call *c, struct store *st)
 
 /*
  * Render the shopper view in one read transaction (one snapshot of the
- * order), keep it with that snapshot's data_version, and send it.
+ * order), keep it with that snapshot's change counter, and send it.
  */
 static void
 send_new_view(struct call *c, struct store *st)
@@ -177,7 +177,7 @@ send_new_view(struct call *c, struct store *st)
 	size_t len;
 
 	if ((rc = store_read_begin(st)) == STORE_OK) {
-		version = store_data_version(st);
+		version = store_change_counter(st);
 		rc = view_order(st, c->order_id, VIEW_SHOPPER, &o);
 		store_read_end(st);
 	}

@@ -279,14 +279,14 @@ record_meta(struct store *st, const struct poll_record *r)
 	timefmt_iso_utc(timefmt_now_ms() / 1000 * 1000, finished);
 	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]) && rc == STORE_OK; i++) {
 		snprintf(key, sizeof(key), "%s.%s", r->pass, times[i].name);
-		rc = store_carrier_meta_set(st, key, times[i].v);
+		rc = store_meta_set(st, key, times[i].v);
 	}
 	for (size_t i = 0; i < r->n && rc == STORE_OK; i++) {
 		snprintf(num, sizeof(num), "%ld", r->nums[i].v);
-		rc = store_carrier_meta_set(st, r->nums[i].key, num);
+		rc = store_meta_set(st, r->nums[i].key, num);
 	}
 	if (rc == STORE_OK && strcmp(r->result, "ok") == 0)
-		rc = store_carrier_meta_set(st, r->ok_key, finished);
+		rc = store_meta_set(st, r->ok_key, finished);
 	if (rc == STORE_OK && r->more != NULL)
 		rc = r->more(r->arg, st);
 	return rc;

@@ -91,17 +91,19 @@ on_list(void *arg, const struct carrier_result *res)
 		queue_list_page(p, resp->next_cursor[0] ? resp->next_cursor : NULL);
 	}
 	for (size_t i = 0; i < resp->ntrackings && !p->stopping; i++) {
+		const struct carrier_tracking *t = &resp->trackings[i];
 		struct carrier_matches m;
 		enum store_rc rc;
 
 		if (i % 16 == 15)
 			carrier_pump(p->c);
-		if ((rc = store_carrier_match(p->st, &resp->trackings[i], &m)) != STORE_OK) {
+		if ((rc = store_carrier_match(p->st, t->id, t->legacy_id,
+		    t->tracking_number, &m)) != STORE_OK) {
 			pass_store_failed(p, rc);
 			break;
 		}
 		for (size_t k = 0; k < m.n && !p->stopping; k++)
-			pass_apply(p, m.v[k].id, m.v[k].order_id, &resp->trackings[i], false,
+			pass_apply(p, m.v[k].id, m.v[k].order_id, t, false,
 			    &p->n.listed);
 	}
 	if (p->stopping || p->list.cut != LIST_CUT_NONE)
@@ -116,7 +118,7 @@ list_sync_plan(struct carrier_pass *p)
 	char v[32];
 	long cursor;
 	bool any;
-	enum store_rc rc = store_carrier_meta_get(p->st, META_LIST_SYNC, v, sizeof(v));
+	enum store_rc rc = store_meta_get(p->st, META_LIST_SYNC, v, sizeof(v));
 
 	p->list.start = p->start_ms;
 	p->list.since = -1;

@@ -384,7 +384,7 @@ record_more(void *arg, struct store *st)
 	/* A complete sync (or none needed: nothing was registered) moves the cursor. */
 	if (p->list.ok) {
 		snprintf(num, sizeof(num), "%lld", (long long)p->list.start);
-		rc = store_carrier_meta_set(st, META_LIST_SYNC, num);
+		rc = store_meta_set(st, META_LIST_SYNC, num);
 	}
 	if (rc == STORE_OK)
 		rc = metrics_store_poll_run(st, carrier_stats(p->c),

@@ -173,7 +173,7 @@ static enum store_rc
 meta_long(struct store *st, const char *key, long long *v)
 {
 	char buf[32];
-	enum store_rc rc = store_carrier_meta_get(st, key, buf, sizeof(buf));
+	enum store_rc rc = store_meta_get(st, key, buf, sizeof(buf));
 
 	*v = rc == STORE_OK ? strtoll(buf, NULL, 10) : 0;
 	return rc == STORE_NONE ? STORE_OK : rc;
@@ -185,7 +185,7 @@ meta_put(struct store *st, const char *key, long long v)
 	char buf[32];
 
 	snprintf(buf, sizeof(buf), "%lld", v);
-	return store_carrier_meta_set(st, key, buf);
+	return store_meta_set(st, key, buf);
 }
 
 /*

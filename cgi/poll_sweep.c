@@ -80,7 +80,7 @@ meta_ms(struct store *st, const char *key)
 {
 	char v[32];
 
-	return store_carrier_meta_get(st, key, v, sizeof(v)) == STORE_OK && v[0] ?
+	return store_meta_get(st, key, v, sizeof(v)) == STORE_OK && v[0] ?
 	    strtoll(v, NULL, 10) : -1;
 }
 
@@ -90,13 +90,13 @@ load(struct sweep *s)
 	struct store *st = s->p->st;
 	char order[16] = "";
 
-	(void)store_carrier_meta_get(st, META_ORDER, order, sizeof(order));
+	(void)store_meta_get(st, META_ORDER, order, sizeof(order));
 	s->oldest_first = strcmp(order, "oldest") == 0;
 	s->mark = meta_ms(st, META_MARK);
 	s->walk_top = meta_ms(st, META_WALK_TOP);
-	s->walking = store_carrier_meta_get(st, META_WALK, s->walk,
+	s->walking = store_meta_get(st, META_WALK, s->walk,
 	    sizeof(s->walk)) == STORE_OK;
-	if (store_carrier_meta_get(st, META_CURSOR, s->cursor, sizeof(s->cursor)) !=
+	if (store_meta_get(st, META_CURSOR, s->cursor, sizeof(s->cursor)) !=
 	    STORE_OK)
 		s->cursor[0] = '\0';
 }
@@ -107,7 +107,7 @@ put_ms(struct store *st, const char *key, int64_t ms)
 	char v[32];
 
 	snprintf(v, sizeof(v), "%lld", (long long)ms);
-	return store_carrier_meta_set(st, key, v);
+	return store_meta_set(st, key, v);
 }
 
 /* --- one page ----------------------------------------------------------------- */
@@ -199,7 +199,7 @@ page(struct sweep *s, struct rye_pager *pager, struct page *pg, const char *key)
 		for (size_t i = 0; i < a.nevents && store_event(s, &a.events[i], now, &rc); i++)
 			;
 		if (rc == STORE_OK && key != NULL && end != NULL && *end != '\0')
-			rc = store_carrier_meta_set(p->st, key, end);
+			rc = store_meta_set(p->st, key, end);
 		if (rc == STORE_OK)
 			rc = store_commit(p->st);
 		if (rc != STORE_OK)
@@ -310,15 +310,15 @@ finish_walk(struct sweep *s)
 	enum store_rc rc = store_begin(st);
 
 	if (rc == STORE_OK && s->oldest_first)
-		rc = store_carrier_meta_set(st, META_ORDER, "oldest");
+		rc = store_meta_set(st, META_ORDER, "oldest");
 	if (rc == STORE_OK && s->oldest_first && s->cursor[0])
-		rc = store_carrier_meta_set(st, META_CURSOR, s->cursor);
+		rc = store_meta_set(st, META_CURSOR, s->cursor);
 	if (rc == STORE_OK && !s->oldest_first)
 		rc = put_ms(st, META_MARK, s->walk_top);
 	if (rc == STORE_OK)
-		rc = store_rye_meta_delete(st, META_WALK);
+		rc = store_meta_delete(st, META_WALK);
 	if (rc == STORE_OK)
-		rc = store_rye_meta_delete(st, META_WALK_TOP);
+		rc = store_meta_delete(st, META_WALK_TOP);
 	if (rc == STORE_OK)
 		rc = store_commit(st);
 	if (rc != STORE_OK)

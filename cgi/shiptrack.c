@@ -187,11 +187,9 @@ warn_conf_mode(const struct conf *c)
 static int
 cmd_check(struct app *a, int argc, char *argv[])
 {
-	static const char *const tables[] = { "events", "orders", "shipments",
-	    "checkpoints", "rejected_deliveries" };
+	struct store_check ck;
 	char result[512];
 	struct store *st;
-	int64_t n;
 
 	if (no_args(argc, argv[0]) < 0)
 		return EXIT_USAGE;
@@ -217,15 +215,15 @@ cmd_check(struct app *a, int argc, char *argv[])
 	printf("database: %s\n", a->conf.database);
 	if ((st = app_store(a)) == NULL)
 		return 1;
-	if (store_integrity(st, result, sizeof(result)) != STORE_OK ||
-	    strcmp(result, "ok") != 0) {
-		printf("integrity: FAILED: %s\n", result);
+	if (store_check(st, &ck) != STORE_OK ||
+	    strcmp(ck.integrity, "ok") != 0) {
+		printf("integrity: FAILED: %s\n", ck.integrity);
 		return 1;
 	}
-	printf("integrity: ok\nschema: %d\n", store_schema_version(st));
-	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
-		if (store_count(st, tables[i], &n) == STORE_OK)
-			printf("  %-20s %lld\n", tables[i], (long long)n);
+	printf("integrity: ok\nschema: %d\n", ck.schema);
+	for (size_t i = 0; i < ck.ncounts; i++)
+		printf("  %-20s %lld\n", ck.count[i].table,
+		    (long long)ck.count[i].rows);
 	return check_locks(&a->conf) > 0 ? 1 : 0;
 }
 

@@ -195,7 +195,7 @@ def big_db(schema=None):
         db = os.path.join(TMP, "schema3-%d.db" % next(_serial))
         conn = st.storage_connect(db)
         for name in ("001_init.sql", "002_poll.sql", "003_notifications.sql"):
-            with open(os.path.join(st.TOP_SRCDIR, "sql", name)) as f:
+            with open(os.path.join(st.TOP_SRCDIR, "sql", "sqlite", name)) as f:
                 conn.executescript(f.read())
         conn.execute("PRAGMA user_version = 3")
     else:

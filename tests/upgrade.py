@@ -161,7 +161,7 @@ def copy_old(name):
 
 
 def test_build_a_first_release_database():
-    init = os.path.join(st.TOP_SRCDIR, "sql", "001_init.sql")
+    init = os.path.join(st.TOP_SRCDIR, "sql", "sqlite", "001_init.sql")
     with open(init) as f:
         script = f.read() + "\nPRAGMA user_version = 1;\n" + old_sql()
     p = subprocess.run([SQLITE3, "-bail", OLD], input=script, capture_output=True,
@@ -264,7 +264,7 @@ def test_contacts_move_into_order_facts():
     db = os.path.join(TMP, "schema4.db")
     script = ""
     for name in ("001_init.sql", "002_poll.sql", "003_notifications.sql", "004_metrics.sql"):
-        with open(os.path.join(st.TOP_SRCDIR, "sql", name)) as f:
+        with open(os.path.join(st.TOP_SRCDIR, "sql", "sqlite", name)) as f:
             script += f.read() + "\n"
     script += "PRAGMA user_version = 4;\n" + old_sql()
     script += ("INSERT INTO contacts(order_id, email, updated_at) VALUES "

@@ -11,6 +11,7 @@
 #include "apply_rye.h"
 #include "order.h"
 #include "rye_record.h"
+#include "store_outbox.h"
 #include "store_rye.h"
 
 enum store_rc
@@ -259,7 +260,7 @@ apply_event_in_tx(struct store *st, const struct event *ev, const char *body,
 	timefmt_iso_utc(now_ms, now);
 	/* A shipment's event names the intent the Rye pass has learnt, if any. */
 	if (apply_waits_for_intent(ev) && (rc = store_rye_subject_order(st,
-	    ev->subject, intent, sizeof(intent))) == STORE_OK)
+	    ev->subject, RYE_RECORD_SHIPMENT, intent, sizeof(intent))) == STORE_OK)
 		rec.order_id = intent;
 	if (rc == STORE_OK || rc == STORE_NONE)
 		rc = store_event_insert(st, &rec);

@@ -13,6 +13,77 @@
 #include "apply.h"
 #include "apply_carrier.h"
 #include "log.h"
+#include "store_outbox.h"
+
+/* What the store keeps fits what the client reads, and the other way round. */
+_Static_assert(STORE_CARRIER_NUMBER_MAX == CARRIER_MAX_NUMBER &&
+    STORE_CARRIER_ID_MAX == CARRIER_MAX_ID &&
+    STORE_CARRIER_SLUG_MAX == CARRIER_MAX_SLUG &&
+    STORE_CARRIER_DATE_MAX == CARRIER_MAX_DATE &&
+    (int)STORE_EST_CARRIER == (int)EST_CARRIER &&
+    (int)STORE_EST_PREDICTED == (int)EST_PREDICTED &&
+    (int)STORE_EST__MAX == (int)EST__MAX, "store_carrier.h and carrier.h disagree");
+
+static const char *
+unless_empty(const char *s)
+{
+	return s[0] != '\0' ? s : NULL;
+}
+
+/*
+ * The client's tracking as the store takes it (store_carrier.h: the store
+ * knows no client).  Strings point into t; the scans are allocated
+ * (free(out->scans)).  -1 when out of memory.
+ */
+static int
+for_store(const struct carrier_tracking *t, struct store_tracking *out)
+{
+	struct store_scan *sc = NULL;
+	struct store_tracking s = {
+		.id = t->id, .legacy_id = t->legacy_id, .slug = t->slug, .tag = t->tag,
+		.subtag = t->subtag, .subtag_message = t->subtag_message,
+		.expected_delivery = t->expected_delivery,
+		.delivered_at = unless_empty(t->delivered_at),
+		.pickup_location = t->pickup_location, .pickup_note = t->pickup_note,
+		.signed_by = t->signed_by, .tracking_link = t->tracking_link,
+		.updated_ms = t->updated_ms, .has_updated = t->has_updated,
+	};
+
+	for (int k = 0; k < EST__MAX; k++) {
+		s.est_earliest[k] = unless_empty(t->est[k].earliest);
+		s.est_latest[k] = unless_empty(t->est[k].latest);
+	}
+	if (t->ncp > 0 && (sc = calloc(t->ncp, sizeof(*sc))) == NULL)
+		return -1;
+	for (size_t i = 0; i < t->ncp; i++) {
+		const struct carrier_checkpoint *c = &t->cp[i];
+		sc[i] = (struct store_scan){ .time_raw = c->time_raw,
+		    .time_ms = c->time.ms, .time_ok = c->time_ok,
+		    .has_offset = c->time.has_offset, .tag = c->tag,
+		    .subtag = c->subtag, .message = c->message,
+		    .location = unless_empty(c->location) };
+	}
+	s.scans = sc;
+	s.nscans = t->ncp;
+	*out = s;
+	return 0;
+}
+
+/* store_carrier_apply() of the client's tracking. */
+static enum store_rc
+carrier_apply(struct store *st, int64_t shipment_id, const struct carrier_tracking *t,
+    const struct carrier_apply *how, bool *changed)
+{
+	struct store_tracking s;
+	enum store_rc rc;
+
+	*changed = false;
+	if (for_store(t, &s) < 0)
+		return STORE_ERROR;
+	rc = store_carrier_apply(st, shipment_id, &s, how, changed);
+	free((void *)s.scans);
+	return rc;
+}
 
 enum store_rc
 apply_carrier_shipment(struct store *st, int64_t shipment_id, const char *order_id,
@@ -24,7 +95,7 @@ apply_carrier_shipment(struct store *st, int64_t shipment_id, const char *order_
 	*changed = false;
 	if ((rc = store_begin(st)) != STORE_OK)
 		return rc;
-	rc = store_carrier_apply(st, shipment_id, t, how, changed);
+	rc = carrier_apply(st, shipment_id, t, how, changed);
 	if (rc == STORE_OK && *changed)
 		rc = apply_recompute_order(st, order_id, how->now_ms, false);
 	if (rc == STORE_OK)
@@ -169,7 +240,7 @@ apply_carrier_event_in_tx(struct store *st, const struct event *ev,
 	*duplicate = false;
 	timefmt_iso_utc(now_ms, now);
 	if (have)
-		rc = store_carrier_match(st, &t, &m);
+		rc = store_carrier_match(st, t.id, t.legacy_id, t.tracking_number, &m);
 	rec.order_id = m.n > 0 ? m.v[0].order_id : NULL;
 	if (rc == STORE_OK && (rc = store_event_insert(st, &rec)) == STORE_NONE) {
 		*duplicate = true;	/* stored before: no other effect */
@@ -177,7 +248,7 @@ apply_carrier_event_in_tx(struct store *st, const struct event *ev,
 		goto out;
 	}
 	for (size_t i = 0; i < m.n && rc == STORE_OK; i++) {
-		rc = store_carrier_apply(st, m.v[i].id, &t, &how, &changed[i]);
+		rc = carrier_apply(st, m.v[i].id, &t, &how, &changed[i]);
 		if (rc == STORE_OK)
 			rc = apply_carrier_stall_in_tx(st, m.v[i].id, now_ms);
 	}

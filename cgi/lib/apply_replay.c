@@ -5,6 +5,7 @@
 #include "apply_replay.h"
 #include "event.h"
 #include "log.h"
+#include "rye_record.h"
 #include "sig.h"
 #include "store_rye.h"
 #include "timefmt.h"
@@ -33,7 +34,8 @@ rederive(struct store *st, int64_t seq, const struct event *ev)
 	enum store_rc rc;
 
 	if (apply_waits_for_intent(ev)) {
-		rc = store_rye_subject_order(st, ev->subject, intent, sizeof(intent));
+		rc = store_rye_subject_order(st, ev->subject, RYE_RECORD_SHIPMENT,
+		    intent, sizeof(intent));
 		if (rc == STORE_OK)
 			d.order_id = intent;
 		else if (rc != STORE_NONE)
@@ -98,7 +100,7 @@ apply_replay(struct store *st, apply_replay_progress progress, void *arg,
 	*n = (struct apply_replay_counts){ .total = 0 };
 	rc = store_begin(st);
 	if (rc == STORE_OK)
-		rc = store_count(st, "events", &n->total);
+		rc = store_event_count(st, &n->total);
 	if (rc == STORE_OK)
 		rc = store_reset_derived(st);
 	if (rc == STORE_OK)

@@ -89,21 +89,27 @@ release_commits(void *arg)
 	pthread_mutex_unlock(&b->mu);
 }
 
+/* Each checkpoint pass, in the commit statistics. */
+static void
+checkpoint_passed(void *arg, int64_t us, int pages, bool holding)
+{
+	commitstats_checkpoint(&((struct batch *)arg)->cs, us, pages, holding);
+}
+
 /*
  * The first leader of a long-lived process starts the checkpointer (from
- * a request thread, so that the new thread inherits its blocked signals)
- * and leaves only a backstop to its own handle's commits.
+ * a request thread, so that the new thread inherits its blocked signals),
+ * which leaves only a backstop to its own handle's commits.
  */
 static void
 ckpt_start(struct batch *b, struct store *st)
 {
-	const struct checkpointer_hooks hooks = { hold_commits, release_commits, b };
+	const struct checkpointer_hooks hooks = { hold_commits, release_commits,
+	    checkpoint_passed, b };
 
 	b->ckpt_tried = true;
-	if (!b->long_lived || st == NULL)
-		return;
-	if ((b->ckpt = checkpointer_start(&b->app->conf, &hooks, &b->cs)) != NULL)
-		store_defer_checkpoints(st, CHECKPOINTER_BACKSTOP);
+	if (b->long_lived && st != NULL)
+		b->ckpt = checkpointer_start(st, &hooks);
 }
 
 struct batch *
@@ -231,10 +237,10 @@ commit_list(struct batch *b, struct batch_item *list)
 	}
 	/* A CGI process commits once: its own write would be the only one. */
 	if (rc == STORE_OK && n > 0 && b->long_lived)
-		commitstats_commit(&b->cs, mono_us() - t0, n, store_wal_pages(st),
+		commitstats_commit(&b->cs, mono_us() - t0, n, store_log_pages(st),
 		    mono_us());
 	if (rc == STORE_OK && b->ckpt != NULL)
-		checkpointer_note(b->ckpt, store_wal_pages(st));
+		checkpointer_note(b->ckpt, store_log_pages(st));
 }
 
 /* Detach up to b->max queued items (called with the mutex held). */

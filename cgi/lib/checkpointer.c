@@ -12,8 +12,9 @@
 #include <time.h>
 
 #include "checkpointer.h"
+#include "db.h"
 #include "log.h"
-#include "store.h"
+#include "store_int.h"
 
 struct checkpointer {
 	pthread_t thread;
@@ -23,9 +24,8 @@ struct checkpointer {
 	int passed_at;		/* ... when the last pass began */
 	int copied;		/* of the log, pages in the database (thread only) */
 	bool stop;
-	struct store *st;
+	struct db *db;		/* the thread's own connection */
 	struct checkpointer_hooks hooks;
-	struct commitstats *cs;
 };
 
 static int64_t
@@ -55,10 +55,11 @@ pass(struct checkpointer *k, bool holding, int from, int *copied)
 	int64_t t0 = mono_us();
 	int log = 0, done = 0;
 
-	if (store_checkpoint(k->st, &log, &done) != STORE_OK || log < 0 || done < 0)
+	if (db_logged(k->db, db_checkpoint(k->db, &log, &done), "checkpoint") !=
+	    STORE_OK || log < 0 || done < 0)
 		return -1;
 	*copied = done > from ? done - from : 0;
-	commitstats_checkpoint(k->cs, mono_us() - t0, *copied, holding);
+	k->hooks.passed(k->hooks.arg, mono_us() - t0, *copied, holding);
 	return log - done;
 }
 
@@ -117,32 +118,32 @@ checkpointer_main(void *arg)
 }
 
 struct checkpointer *
-checkpointer_start(const struct conf *c, const struct checkpointer_hooks *h,
-    struct commitstats *cs)
+checkpointer_start(struct store *writer, const struct checkpointer_hooks *h)
 {
-	struct checkpointer *k = calloc(1, sizeof(*k));
+	struct checkpointer *k;
 	char err[512];
 
-	if (k == NULL)
+	if (!(db_caps(writer->db) & DB_CAN_CHECKPOINT) ||
+	    (k = calloc(1, sizeof(*k))) == NULL)
 		return NULL;
-	if (store_open(&k->st, c->database, STORE_READWRITE, c->durability,
-	    c->busy_timeout, err, sizeof(err)) < 0) {
+	if (db_open(&k->db, writer->uri, STORE_READWRITE, writer->durability,
+	    writer->busy_ms, err, sizeof(err)) < 0) {
 		log_error("checkpointer: %s", err);
 		free(k);
 		return NULL;
 	}
 	k->hooks = *h;
-	k->cs = cs;
 	pthread_mutex_init(&k->mu, NULL);
 	pthread_cond_init(&k->cv, NULL);
 	if (pthread_create(&k->thread, NULL, checkpointer_main, k) != 0) {
 		log_error("checkpointer: cannot start its thread");
 		pthread_cond_destroy(&k->cv);
 		pthread_mutex_destroy(&k->mu);
-		store_close(k->st);
+		db_close(k->db);
 		free(k);
 		return NULL;
 	}
+	db_defer_checkpoints(writer->db, CHECKPOINTER_BACKSTOP);
 	return k;
 }
 
@@ -171,6 +172,6 @@ checkpointer_stop(struct checkpointer *k)
 	pthread_join(k->thread, NULL);
 	pthread_cond_destroy(&k->cv);
 	pthread_mutex_destroy(&k->mu);
-	store_close(k->st);
+	db_close(k->db);
 	free(k);
 }

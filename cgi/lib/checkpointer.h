@@ -1,7 +1,9 @@
 /*
  * checkpointer: the receiver's WAL checkpoints, off the commit path and
  * in steps, so that no commit waits on a checkpoint for longer than
- * about one fsync.
+ * about one fsync.  A room of the SQLite store: it runs only where the
+ * backend has a log the program checkpoints itself (DB_CAN_CHECKPOINT,
+ * db.h), and works through db.h.
  *
  * SQLite appends each commit to the write-ahead log; a checkpoint copies
  * the log back into the database and fsyncs it; the log starts again from
@@ -27,7 +29,7 @@
  *   - the writer's own handle still checkpoints in COMMIT past
  *     CHECKPOINTER_BACKSTOP pages, should this thread fall behind (a
  *     reader in another process can keep a pass from finishing), and
- *     store.c resets the log past 98304 pages.
+ *     the SQLite driver resets the log past 98304 pages.
  *
  * Why so many pages (4 KiB each: the log may reach RESTART pages, about
  * 190 MiB, under sustained load): measured at 6,000 webhooks/s on the
@@ -40,31 +42,43 @@
  * what p99.9 shows (README, "Performance").  Larger steps also copy a page
  * rewritten by many commits once, not once per step.
  *
- * Every pass and hold is noted in commitstats.h, so its cost is visible at
- * log_level = debug and in /v1/metrics.
+ * Every pass and hold is told to the passed() hook (the group commit
+ * notes it in commitstats.h), so its cost is visible at log_level = debug
+ * and in /v1/metrics.
  */
 #ifndef SHIPTRACK_CHECKPOINTER_H
 #define SHIPTRACK_CHECKPOINTER_H
 
-#include "commitstats.h"
-#include "conf.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store.h"
 
 #define CHECKPOINTER_STEP 6000
 #define CHECKPOINTER_RESTART 48000
 #define CHECKPOINTER_BACKSTOP 64000
 
-/* Holding the writer: pause() returns once no commit runs and none will start. */
+/*
+ * Holding the writer: pause() returns once no commit runs and none will
+ * start.  passed(): a pass took us and copied pages, holding the writer
+ * or not.
+ */
 struct checkpointer_hooks {
 	void (*pause)(void *arg);
 	void (*resume)(void *arg);
+	void (*passed)(void *arg, int64_t us, int pages, bool holding);
 	void *arg;
 };
 
 struct checkpointer;
 
-/* Start the thread (its own handle on database); NULL on failure (logged). */
-struct checkpointer *checkpointer_start(const struct conf *c,
-    const struct checkpointer_hooks *h, struct commitstats *cs);
+/*
+ * Start the thread for writer's database, on a connection of its own, and
+ * leave writer's commits only a backstop (CHECKPOINTER_BACKSTOP).  NULL
+ * when the backend checkpoints for itself, or on failure (logged).
+ */
+struct checkpointer *checkpointer_start(struct store *writer,
+    const struct checkpointer_hooks *h);
 /*
  * The writer, after each commit: the log is now wal_pages long.  Cheap
  * (a lock, a comparison, maybe a signal).

@@ -22,8 +22,7 @@
 #include <stddef.h>
 
 #include "order.h"
-
-enum durability { DURABILITY_FULL, DURABILITY_NORMAL };
+#include "store.h"	/* enum durability */
 
 #define CONF_SECRET_MIN 16	/* bytes, per secret */
 #define CONF_ORIGIN_MAX 256	/* bytes of cors_origin */

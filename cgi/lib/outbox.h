@@ -3,7 +3,7 @@
  *
  * The outbox family: this room is the message; outbox_send.h delivers it
  * (curl: the webhook POST, SMTP); outbox_run.h is the cron loop that
- * decides when; the store keeps the rows (store_notify.h).
+ * decides when; the store keeps the rows (store_outbox.h).
  *
  * From one struct outbox_msg this module makes the outbound webhook body
  * ({"type":"order.stage_changed", ...} with the shopper view), its

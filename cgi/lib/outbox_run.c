@@ -23,7 +23,7 @@
 #include "outbox.h"
 #include "outbox_run.h"
 #include "store_facts.h"
-#include "store_notify.h"
+#include "store_outbox.h"
 #include "timefmt.h"
 #include "valid.h"
 #include "view.h"

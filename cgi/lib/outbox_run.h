@@ -5,7 +5,7 @@
  *   runlock "<database>.notify.lock" (runlock.h; taken by the caller,
  *   non-blocking: a second run leaves)
  *   -> until nothing is due or --limit rows are done:
- *        claim one row with a lease (store_notify.h)
+ *        claim one row with a lease (store_outbox.h)
  *        -> build its message (outbox.h), send each pending channel (outbox_send.h)
  *        -> record every attempt and the new states, give the lease back
  *

@@ -9,7 +9,7 @@
 
 #include "stats.h"
 #include "store_carrier.h"
-#include "store_notify.h"
+#include "store_outbox.h"
 #include "timefmt.h"
 
 static const char *const lock_names[STATS_LOCKS] = {

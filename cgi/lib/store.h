@@ -1,17 +1,17 @@
 /*
- * store: the only module that touches SQLite.
+ * store: what the programs keep in the database, behind one interface.
  *
- * One handle per process, opened once: WAL journal, the configured
- * synchronous level, foreign keys on, every statement prepared once from
- * the named table in store.c and reused.  Writers take the write lock at
- * BEGIN IMMEDIATE, so a transaction never fails half-way on a lock
- * upgrade; lock waits use a fine-grained busy handler (sub-millisecond
- * sleeps growing to 2 ms) bounded by busy_timeout, after which callers
- * get STORE_BUSY and answer 503.
+ * The store's files are written against db.h, the driver interface; the
+ * connection string given to store_open() picks the backend (db.c).
+ * Each handle prepares every statement once, on first use, from the
+ * named tables of the store's files, and reuses it.  Writers take the
+ * write lock when the transaction begins, so a transaction never fails
+ * half-way on a lock upgrade; a lock not had within busy_ms is
+ * STORE_BUSY, which callers answer with 503.
  *
  * The schema is the numbered migrations in sql/, compiled in; a writable
  * open applies the missing ones inside one transaction and records the
- * count in PRAGMA user_version.
+ * count as the database's schema version.
  *
  * Reads hand rows to callbacks; the strings in a row are valid only
  * during the callback.
@@ -23,10 +23,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conf.h"
 #include "order.h"
 
 struct store;
+
+/* An order id's longest (the receiver accepts no longer one). */
+#define STORE_ORDER_ID_MAX 200
 
 enum store_rc {
 	STORE_OK,
@@ -38,7 +40,18 @@ enum store_rc {
 
 enum store_mode { STORE_READWRITE, STORE_READONLY };
 
-int  store_open(struct store **out, const char *path, enum store_mode mode,
+/*
+ * What a commit promises on power loss: FULL, that it is on disk when the
+ * commit returns; NORMAL, that the database stays whole but the last
+ * commits may be lost (SQLite's synchronous = NORMAL in WAL mode).
+ */
+enum durability { DURABILITY_FULL, DURABILITY_NORMAL };
+
+/*
+ * uri: the database's connection string (the path of a SQLite file, db.h).
+ * -1 with "database ...: what went wrong" in err.
+ */
+int  store_open(struct store **out, const char *uri, enum store_mode mode,
     enum durability durability, long busy_ms, char *err, size_t errsz);
 void store_close(struct store *st);
 
@@ -55,7 +68,8 @@ int  store_schema_target(void);
 typedef void (*store_migrate_fn)(void *arg, int from, int done, int total);
 void store_on_migrate(store_migrate_fn fn, void *arg);
 
-enum store_rc store_begin(struct store *st);	/* BEGIN IMMEDIATE */
+/* A write transaction, its write lock taken at once. */
+enum store_rc store_begin(struct store *st);
 enum store_rc store_commit(struct store *st);
 void store_rollback(struct store *st);
 /*
@@ -65,34 +79,40 @@ void store_rollback(struct store *st);
 enum store_rc store_read_begin(struct store *st);
 void store_read_end(struct store *st);
 /*
- * SQLite's data_version for this handle: it changes whenever another
- * connection has committed since the last call (-1 on error).  Inside a
- * read transaction, the version of its snapshot.
+ * A number that changes whenever another connection has committed since
+ * this handle last asked, so that what was read at one value is current
+ * while it stays; inside a read transaction, its snapshot's.  -1 when the
+ * backend cannot tell (or on error): then nothing read may be kept.
  */
-int64_t store_data_version(struct store *st);
+int64_t store_change_counter(struct store *st);
 /*
- * Checkpoints.  A COMMIT that leaves more than 1000 pages in the WAL
- * copies them back into the database itself, before it returns (see the
- * WAL hook in store.c).  store_defer_checkpoints() makes commits do that
- * only past backstop pages, so that another handle can run
- * store_checkpoint() meanwhile; store_wal_pages() tells how long the WAL
- * was after the last commit.  store_checkpoint() never blocks writers or
- * readers (PASSIVE).
+ * How long the database's write-ahead log was after this handle's last
+ * commit, in pages; 0 where the backend keeps none of its own (for the
+ * commit statistics, and the checkpointer where there is one).
  */
-void store_defer_checkpoints(struct store *st, int backstop);
-int store_wal_pages(const struct store *st);
-/*
- * One PASSIVE checkpoint; *log_pages (may be NULL) is the WAL's length,
- * *done_pages how much of it is now in the database (equal: all of it).
- */
-enum store_rc store_checkpoint(struct store *st, int *log_pages, int *done_pages);
-/* A nested unit inside the open transaction (SAVEPOINT item). */
+int store_log_pages(const struct store *st);
+/* A nested unit inside the open transaction (a savepoint). */
 enum store_rc store_savepoint(struct store *st);
 enum store_rc store_release(struct store *st);
 void store_rollback_to(struct store *st);
 
-/* "ok" or the first problem PRAGMA integrity_check reports (in buf). */
-enum store_rc store_integrity(struct store *st, char *buf, size_t bufsz);
+/* Every row of every table removed, as in a new database (tests). */
+enum store_rc store_empty(struct store *st);
+
+/*
+ * What `shiptrack check` prints: the backend's own integrity check, the
+ * schema version, and how many rows the main tables hold (those that
+ * could be counted).  STORE_OK when the integrity check ran; its verdict
+ * is in integrity ("no answer" when it did not run).
+ */
+#define STORE_CHECK_TABLES 5
+struct store_check {
+	char integrity[512];	/* "ok", or the first problem found */
+	int schema;
+	size_t ncounts;
+	struct { const char *table; int64_t rows; } count[STORE_CHECK_TABLES];
+};
+enum store_rc store_check(struct store *st, struct store_check *out);
 
 /* --- writes (inside a transaction) --- */
 
@@ -197,7 +217,7 @@ enum store_rc store_reset_derived(struct store *st);
 /* Replay: drop shipments no event announced, and orders with no events. */
 enum store_rc store_prune_derived(struct store *st);
 
-/* The staleness rules SQL sees (function shiptrack_stale); copied. */
+/* The staleness rules the store judges rows by (store_rules.c); copied. */
 void store_set_stale_rules(struct store *st, const struct stale_rules *r);
 
 struct order_filter {
@@ -220,7 +240,14 @@ typedef int (*store_count_cb)(void *arg, const char *group, const char *key,
 enum store_rc store_stats(struct store *st, int64_t now_ms, store_count_cb cb,
     void *arg);
 
-/* meta rows whose key starts with prefix. */
+/* --- meta: small facts of the installation (store_meta.c) --- */
+
+/* STORE_NONE (buf "") when the key is absent. */
+enum store_rc store_meta_get(struct store *st, const char *key, char *buf,
+    size_t bufsz);
+enum store_rc store_meta_set(struct store *st, const char *key, const char *value);
+enum store_rc store_meta_delete(struct store *st, const char *key);
+/* meta rows whose key starts with prefix, by key. */
 typedef int (*store_meta_cb)(void *arg, const char *key, const char *value);
 enum store_rc store_meta_prefix(struct store *st, const char *prefix,
     store_meta_cb cb, void *arg);
@@ -236,16 +263,7 @@ enum store_rc store_export(struct store *st, store_export_cb cb, void *arg);
 enum store_rc store_order_stage(struct store *st, const char *order_id,
     char *buf, size_t bufsz);
 
-/* Queue an announcement (outbox); a repeat of (order, stage, shipment) is ignored. */
-struct notify_rec {
-	const char *order_id, *stage, *previous_stage;
-	const char *shipment;		/* "" for the order itself */
-	const char *occurred_at;
-	int64_t created_ms;
-};
-enum store_rc store_notify_insert(struct store *st, const struct notify_rec *n);
-
-/* Counts for `shiptrack check` and health. */
-enum store_rc store_count(struct store *st, const char *table, int64_t *n);
+/* How many events are stored (replay's progress). */
+enum store_rc store_event_count(struct store *st, int64_t *n);
 
 #endif

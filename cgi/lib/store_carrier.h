@@ -1,6 +1,5 @@
 /*
- * store_carrier: the store room's SQL for carrier data (statement slots:
- * the SLOTS_CARRIER range of store_int.h).
+ * store_carrier: the store room's SQL for carrier data.
  *
  *   due         which shipments the poller must register (no AfterShip id
  *               yet) or reconcile (next_poll_ms passed): numbered, not
@@ -15,7 +14,6 @@
  *               (checked_at, next_poll_ms, errors cleared);
  *   fail/reject a per-shipment error for the operator view, with a growing
  *               back-off, or for good (next_poll_ms = INT64_MAX);
- *   meta        small facts: the list-sync cursor and the last run;
  *   stall       a shipment's stall episodes (sql/007): whether the rule of
  *               order.h says it is stalled now, and the episode it is in;
  *               which shipments a sweep must look at (stalled by the rule,
@@ -31,23 +29,32 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "carrier.h"
 #include "store.h"
 
-/* meta keys; "poll." ones are shown by GET /v1/stats as lastPoll. */
+/* meta keys (store_meta_get); "poll." ones are GET /v1/stats's lastPoll. */
 #define META_LIST_SYNC	"carrier.list_sync_ms"	/* start of the last complete list sync */
 /* the end of the last run whose result was "ok" (/v1/stats lastSuccessfulPoll) */
 #define META_POLL_OK	"poll_ok.finishedAt"
 
 #define STORE_NEVER INT64_MAX	/* next_poll_ms of a shipment never polled again */
 
+/*
+ * Lengths of what the store keeps of the carrier service's data: the
+ * AfterShip client's bounds (carrier.h; apply_carrier.c checks that they
+ * agree), so that what one reads fits what the other writes.
+ */
+#define STORE_CARRIER_NUMBER_MAX 64
+#define STORE_CARRIER_ID_MAX 64
+#define STORE_CARRIER_SLUG_MAX 64
+#define STORE_CARRIER_DATE_MAX 40
+
 struct carrier_ship {
 	int64_t id;
-	char order_id[201];
-	char tracking_number[CARRIER_MAX_NUMBER + 1];
+	char order_id[STORE_ORDER_ID_MAX + 1];
+	char tracking_number[STORE_CARRIER_NUMBER_MAX + 1];
 	char carrier[101];			/* as the marketplace named it */
-	char carrier_id[CARRIER_MAX_ID + 1];	/* "" until registered */
-	char carrier_slug[CARRIER_MAX_SLUG + 1];
+	char carrier_id[STORE_CARRIER_ID_MAX + 1];	/* "" until registered */
+	char carrier_slug[STORE_CARRIER_SLUG_MAX + 1];
 	char tag[24];
 	int64_t next_poll_ms;
 	long failures;
@@ -64,17 +71,46 @@ enum store_rc store_carrier_shipment(struct store *st, int64_t id,
 /* Whether any shipment has an AfterShip id. */
 enum store_rc store_carrier_any_registered(struct store *st, bool *any);
 
-/* The shipments one tracking concerns (one number in a few orders at most). */
+/*
+ * The shipments a tracking concerns (one number in a few orders at most):
+ * by the service's id or legacy id (either may be NULL), else an
+ * unregistered shipment with its number.
+ */
 #define STORE_MAX_MATCHES 32
 struct carrier_matches {
 	size_t n;
 	struct {
 		int64_t id;
-		char order_id[201];
+		char order_id[STORE_ORDER_ID_MAX + 1];
 	} v[STORE_MAX_MATCHES];
 };
-enum store_rc store_carrier_match(struct store *st, const struct carrier_tracking *t,
-    struct carrier_matches *m);
+enum store_rc store_carrier_match(struct store *st, const char *id,
+    const char *legacy_id, const char *tracking_number, struct carrier_matches *m);
+
+/*
+ * A tracking as the store takes it from the carrier service (the poller
+ * and the receiver convert the client's, apply_carrier.c): strings NULL
+ * when absent, never "".
+ */
+struct store_scan {
+	const char *time_raw;		/* as the carrier wrote it */
+	int64_t time_ms;		/* when time_ok */
+	bool time_ok, has_offset;	/* time_raw was read; it had an offset */
+	const char *tag, *subtag, *message, *location;
+};
+/* Estimates by who made them: the courier's own, the service's prediction. */
+enum store_est { STORE_EST_CARRIER, STORE_EST_PREDICTED, STORE_EST__MAX };
+struct store_tracking {
+	const char *id, *legacy_id, *slug;
+	const char *tag;		/* one of the nine, or NULL */
+	const char *subtag, *subtag_message, *expected_delivery, *delivered_at;
+	const char *est_earliest[STORE_EST__MAX], *est_latest[STORE_EST__MAX];
+	const char *pickup_location, *pickup_note, *signed_by, *tracking_link;
+	int64_t updated_ms;		/* when has_updated */
+	bool has_updated;
+	const struct store_scan *scans;
+	size_t nscans;
+};
 
 struct carrier_apply {
 	bool adopt;		/* this tracking is the shipment's: take its id */
@@ -84,7 +120,7 @@ struct carrier_apply {
 };
 /* *changed: something the views show changed (the order needs recomputing). */
 enum store_rc store_carrier_apply(struct store *st, int64_t shipment_id,
-    const struct carrier_tracking *t, const struct carrier_apply *how,
+    const struct store_tracking *t, const struct carrier_apply *how,
     bool *changed);
 
 /* Record an error; next try after base_ms * 2^(failures so far), at most cap_ms. */
@@ -96,20 +132,16 @@ enum store_rc store_carrier_reject(struct store *st, int64_t shipment_id,
 
 /* --- stall episodes ----------------------------------------------------- */
 
-/*
- * The latest bound of a shipment's best estimate, in SQL: the courier's,
- * else AfterShip's prediction, else Rye's.
- */
 struct carrier_stall {
-	char order_id[201];
-	char tracking_number[CARRIER_MAX_NUMBER + 1];	/* "" while pending */
+	char order_id[STORE_ORDER_ID_MAX + 1];
+	char tracking_number[STORE_CARRIER_NUMBER_MAX + 1];	/* "" while pending */
 	char tag[24];
 	long episode;		/* episodes begun so far */
 	bool same_scan;		/* the latest episode began at the current last scan */
 	bool open;		/* that episode has not ended */
 	bool final;		/* Delivered or Expired */
 	bool stalled;		/* shipment_is_stalled() now */
-	char scan[CARRIER_MAX_DATE];	/* last_checkpoint_at; "" for none */
+	char scan[STORE_CARRIER_DATE_MAX];	/* last_checkpoint_at; "" for none */
 };
 /* STORE_NONE when the shipment is gone. */
 enum store_rc store_carrier_stall_get(struct store *st, int64_t id, int64_t now_ms,
@@ -121,11 +153,5 @@ enum store_rc store_carrier_stall_end(struct store *st, int64_t id);
 /* Shipments stalled now and not in an episode begun at their last scan. */
 enum store_rc store_carrier_stall_due(struct store *st, int64_t now_ms, long limit,
     int64_t **ids, size_t *n);
-
-/* STORE_NONE when the key is absent. */
-enum store_rc store_carrier_meta_get(struct store *st, const char *key,
-    char *buf, size_t bufsz);
-enum store_rc store_carrier_meta_set(struct store *st, const char *key,
-    const char *value);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * store_facts: see store_facts.h.  Statements in the SLOTS_FACTS range
- * (store_int.h), prepared once per handle; every value is bound.  A
+ * store_facts: see store_facts.h.  Statements in the table below
+ * (named in store_int.h), prepared once per handle; every value is bound.  A
  * change is read-merge-write of one origin's row inside a write
  * transaction (BEGIN IMMEDIATE), so two writers cannot lose each other's
  * fields.
@@ -14,33 +14,25 @@
 #include "store_int.h"
 #include "text.h"
 
-enum fstmt {
-	F_ROWS = SLOTS_FACTS, F_PUT, F_ORDER_EXISTS,
-	F__END
-};
-STORE_SLOTS_FIT(F__END, SLOTS_SYNC);
-
-static const char *const fsql[F__END - F_ROWS] = {
-#define Q(n) [n - F_ROWS]
-	Q(F_ROWS) =
+static const struct db_sql sql[] = {
+	{ Q_FACTS_ROWS, .sql =
 	"SELECT origin, email, order_number, postal_code, country, locale"
-	" FROM order_facts WHERE order_id = ?",
-	Q(F_PUT) =
+	" FROM order_facts WHERE order_id = ?" },
+	{ Q_FACTS_PUT, .sql =
 	"INSERT INTO order_facts(order_id, origin, email, order_number,"
 	" postal_code, country, locale, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 	" ON CONFLICT(order_id, origin) DO UPDATE SET email = excluded.email,"
 	" order_number = excluded.order_number, postal_code = excluded.postal_code,"
 	" country = excluded.country, locale = excluded.locale,"
-	" updated_at = excluded.updated_at",
-	Q(F_ORDER_EXISTS) =
-	"SELECT 1 FROM orders WHERE id = ?",
-#undef Q
+	" updated_at = excluded.updated_at" },
+	{ Q_FACTS_ORDER_EXISTS, .sql =
+	"SELECT 1 FROM orders WHERE id = ?" },
 };
 
-static sqlite3_stmt *
-fstmt(struct store *st, enum fstmt q)
+static struct db_stmt *
+fstmt(struct store *st, enum stmt q)
 {
-	return store_stmt(st, q, fsql[q - F_ROWS]);
+	return store_stmt(st, q, sql, STORE_SQL_N(sql));
 }
 
 static const char *const origin_names[FACTS__MAX] = { "operator", "rye" };
@@ -105,10 +97,10 @@ put_field(struct facts *f, enum fact k, const char *v)
 }
 
 static int
-facts_row_fn(sqlite3_stmt *s, void *cb, void *arg)
+facts_row_fn(struct db_stmt *s, void *cb, void *arg)
 {
 	struct facts *out = arg;
-	const char *origin = store_col_text(s, 0);
+	const char *origin = db_column_text(s, 0);
 	enum facts_origin o;
 
 	(void)cb;
@@ -118,7 +110,7 @@ facts_row_fn(sqlite3_stmt *s, void *cb, void *arg)
 	if (o == FACTS__MAX)
 		return 0;	/* an origin of a later version: not ours to show */
 	for (enum fact k = 0; k < FACT__MAX; k++) {
-		put_field(&out[o], k, store_col_text(s, 1 + (int)k));
+		put_field(&out[o], k, db_column_text(s, 1 + (int)k));
 		out[o].from[k] = o;
 	}
 	return 0;
@@ -128,12 +120,12 @@ enum store_rc
 store_facts_rows(struct store *st, const char *order_id,
     struct facts out[FACTS__MAX])
 {
-	sqlite3_stmt *s = fstmt(st, F_ROWS);
+	struct db_stmt *s = fstmt(st, Q_FACTS_ROWS);
 
 	memset(out, 0, FACTS__MAX * sizeof(*out));
 	if (s == NULL)
 		return STORE_ERROR;
-	store_bind_text(s, 1, order_id);
+	db_bind_text(s, 1, order_id);
 	return store_each_row(st, s, facts_row_fn, NULL, out, "order facts", NULL);
 }
 
@@ -165,26 +157,17 @@ store_facts_get(struct store *st, const char *order_id, struct facts *out)
 	return STORE_NONE;
 }
 
-static int
-exists_fn(sqlite3_stmt *s, void *cb, void *arg)
-{
-	(void)s;
-	(void)cb;
-	(void)arg;
-	return 1;
-}
-
 static enum store_rc
 order_exists(struct store *st, const char *order_id)
 {
-	sqlite3_stmt *s = fstmt(st, F_ORDER_EXISTS);
+	struct db_stmt *s = fstmt(st, Q_FACTS_ORDER_EXISTS);
 	enum store_rc rc;
 	bool any;
 
 	if (s == NULL)
 		return STORE_ERROR;
-	store_bind_text(s, 1, order_id);
-	rc = store_each_row(st, s, exists_fn, NULL, NULL, "order exists", &any);
+	db_bind_text(s, 1, order_id);
+	rc = store_each_row(st, s, store_exists_row, NULL, NULL, "order exists", &any);
 	return rc == STORE_OK && !any ? STORE_NONE : rc;
 }
 
@@ -194,7 +177,7 @@ store_facts_change(struct store *st, const char *order_id,
     const char *now_iso, bool require_order)
 {
 	struct facts rows[FACTS__MAX], *row = &rows[origin];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum store_rc rc;
 
 	if (origin >= FACTS__MAX)
@@ -206,13 +189,13 @@ store_facts_change(struct store *st, const char *order_id,
 	for (enum fact k = 0; k < FACT__MAX; k++)
 		if (c->set[k])
 			put_field(row, k, c->v[k]);
-	if ((s = fstmt(st, F_PUT)) == NULL)
+	if ((s = fstmt(st, Q_FACTS_PUT)) == NULL)
 		return STORE_ERROR;
-	store_bind_text(s, 1, order_id);
-	store_bind_text(s, 2, origin_names[origin]);
+	db_bind_text(s, 1, order_id);
+	db_bind_text(s, 2, origin_names[origin]);
 	for (enum fact k = 0; k < FACT__MAX; k++)
-		store_bind_text(s, 3 + (int)k, row->known[k] ? row->v[k] : NULL);
-	store_bind_text(s, 8, now_iso);
+		db_bind_text(s, 3 + (int)k, row->known[k] ? row->v[k] : NULL);
+	db_bind_text(s, 8, now_iso);
 	return store_exec_stmt(st, s, "order facts");
 }
 

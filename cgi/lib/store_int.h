@@ -1,86 +1,143 @@
 /*
- * store_int.h: the inside of the store room, shared by its files
- * (store.c for events and orders, and the files that add statements for
- * other concerns, e.g. carrier data).  Nothing outside cgi/lib/store*.c
- * includes this: the rest of the program sees only store.h.
+ * store_int.h: the inside of the store room, shared by its files (store.c
+ * and the files of each concern) and the checkpointer (which opens a
+ * connection like a handle's).  Nothing else includes this: the rest of
+ * the program sees store.h and the concern headers.
  *
- * Statement slots: each file of the room owns one range of the slot map
- * below and passes its SQL with the slot, so every statement is prepared
- * once per handle.  Each file asserts at compile time that its statements
- * end before the next range begins: a file that outgrows its range fails
- * the build instead of silently running another file's SQL.
+ * Statements: every one the store runs has a name in the one enum below,
+ * grouped by the file that holds its SQL, and a prepared slot per handle
+ * (st->stmt[name]): a name cannot stand for two statements, and a
+ * statement is prepared once per handle, on first use.  Each file keeps
+ * its SQL in a table of struct db_sql (db.h) and asks for a statement
+ * with store_stmt(st, name, table, n).
  */
 #ifndef SHIPTRACK_STORE_INT_H
 #define SHIPTRACK_STORE_INT_H
 
-#include <time.h>
-
-#include <sqlite3.h>
-
+#include "db.h"
 #include "store.h"
 
-enum store_slots {
-	SLOTS_STORE = 0,	/* store.c: events, orders */
-	SLOTS_CARRIER = 32,	/* store_carrier.c */
-	SLOTS_NOTIFY = 64,	/* store_notify.c: the outbox */
-	SLOTS_METRICS = 96,	/* store_metrics.c */
-	SLOTS_FACTS = 128,	/* store_facts.c: buyer and lookup data */
-	SLOTS_SYNC = 160,	/* the Rye sync's state */
-	SLOTS_LOOKUP = 192,	/* shopper lookups and their limits */
-	SLOTS_END = 224
+enum stmt {
+	/* store.c: the counts of `shiptrack check` */
+	Q_COUNT_EVENTS_ALL, Q_COUNT_ORDERS, Q_COUNT_SHIPMENTS, Q_COUNT_CHECKPOINTS,
+	Q_COUNT_REJECTED_ALL,
+	/* store_events.c */
+	Q_EVENT_INSERT, Q_REJECT_INSERT, Q_ORDER_EVENTS, Q_ALL_EVENTS,
+	Q_EVENT_REDERIVE, Q_EVENT_ORDER_IDS, Q_RESET_DERIVED, Q_PRUNE_SHIPMENTS,
+	Q_PRUNE_ORDERS,
+	/* store_orders.c */
+	Q_SHIP_UPSERT, Q_SHIP_PENDING, Q_ORDER_UPSERT, Q_ORDER_GET, Q_ORDER_STAGE,
+	Q_ORDER_SHIPMENTS, Q_CHECKPOINTS, Q_ORDERS_LIST, Q_ORDERS_SCAN,
+	Q_COUNT_STATUS, Q_COUNT_STAGE, Q_COUNT_EVENTS, Q_COUNT_REJECTED, Q_EXPORT,
+	/* store_meta.c */
+	Q_META_GET, Q_META_SET, Q_META_DELETE, Q_META_ALL,
+	/* store_carrier.c */
+	Q_CARRIER_DUE_REGISTER, Q_CARRIER_DUE_RECONCILE, Q_CARRIER_SHIPMENT,
+	Q_CARRIER_ANY_REGISTERED, Q_CARRIER_MATCH, Q_CARRIER_NEWER,
+	Q_CARRIER_SET_FIELDS, Q_CARRIER_SET_UPDATED, Q_CARRIER_IDENTITY_ADOPT,
+	Q_CARRIER_IDENTITY_KEEP, Q_CARRIER_CHECKPOINT, Q_CARRIER_LAST_CHECKPOINT,
+	Q_CARRIER_SET_LAST_CHECKPOINT, Q_CARRIER_FETCHED, Q_CARRIER_FAILURES,
+	Q_CARRIER_FAIL, Q_CARRIER_REJECT, Q_CARRIER_STALL_GET, Q_CARRIER_STALL_BEGIN, Q_CARRIER_STALL_END,
+	Q_CARRIER_STALL_DUE,
+	/* store_outbox.c */
+	Q_NOTIFY_INSERT, Q_NOTIFY_REAP_LOG, Q_NOTIFY_REAP, Q_NOTIFY_CLAIM, Q_NOTIFY_ATTEMPT,
+	Q_NOTIFY_FINISH, Q_NOTIFY_ORDER_ROWS, Q_NOTIFY_ATTEMPTS, Q_NOTIFY_COUNTS,
+	Q_NOTIFY_SUPERSEDED, Q_NOTIFY_DELAYED,
+	/* store_metrics.c */
+	Q_METRIC_ADD, Q_METRIC_EACH, Q_METRIC_FLUSHED_GET, Q_METRIC_FLUSHED_SET,
+	/* store_facts.c */
+	Q_FACTS_ROWS, Q_FACTS_PUT, Q_FACTS_ORDER_EXISTS,
+	/* store_rye.c: the Rye sync's records */
+	Q_RYE_SUBJECT_ORDER, Q_RYE_RESOLVE, Q_RYE_LATEST, Q_RYE_SUBJECT_RECORDS,
+	Q_RYE_SHIP_BY_RYE, Q_RYE_SHIP_BY_NUMBER, Q_RYE_SHIP_INSERT, Q_RYE_SHIP_SET,
+	Q_RYE_SHIP_DELETE, Q_RYE_CHECKPOINT, Q_RYE_RESET_SHIPMENTS,
+	Q_RYE_RESET_CHECKPOINTS,
+	/* store_rye_pass.c: the Rye pass's state */
+	Q_RYE_TRIGGERS, Q_RYE_WANT_INTENT, Q_RYE_WANT_ORDER1, Q_RYE_PLACED_DUE,
+	Q_RYE_WANT_SHIPMENT, Q_RYE_DUE_ORDERS, Q_RYE_DUE_SHIPMENTS, Q_RYE_SYNCED,
+	Q_RYE_FAILURES, Q_RYE_FAILED, Q_RYE_SHIP_DONE, Q_RYE_SHIP_FAILURES,
+	Q_RYE_SHIP_FAILED, Q_RYE_FINAL, Q_RYE_SYNC_GET, Q_RYE_SCHEMES,
+	/* store_lookup.c: shopper lookups and their limits */
+	Q_LOOKUP_CANDIDATES, Q_LOOKUP_PRUNE, Q_LOOKUP_COUNT, Q_LOOKUP_NTH,
+	Q_LOOKUP_FAIL,
+	Q__MAX
 };
-#define STORE_MAX_STMTS SLOTS_END
-/* In each file, after its statement enum: it fits its range. */
-#define STORE_SLOTS_FIT(end, next) \
-	_Static_assert((int)(end) <= (int)(next), "statement slots overflow into " #next)
-
-/*
- * Rye's estimated delivery of a shipment: the shopper view's estimate of
- * source "rye" (shown only when AfterShip has none) and the stall rule's
- * last resort.  SEAM for the Rye sync: NULL until it adds the column
- * shipments.rye_estimated_delivery; then this line becomes
- * "rye_estimated_delivery" and nothing else changes.
- */
-/* Rye's estimated delivery of a parcel (sql/006), the last of its estimates. */
-#define SHIP_RYE_ESTIMATE "rye_estimated_delivery"
-/*
- * A parcel's tag as shown, staged and judged for staleness: AfterShip's
- * once it knows the parcel, else from Rye's status (order.h,
- * shipment_tag_of, which SQLite calls as shiptrack_tag).  p: a table
- * prefix such as "s.".
- */
-#define SHIP_TAG(p) "shiptrack_tag(" p "tag, " p "carrier_updated_ms IS NOT NULL, " \
-	p "rye_status)"
 
 struct store {
-	sqlite3 *db;
-	sqlite3_stmt *stmt[STORE_MAX_STMTS];
+	struct db *db;
+	struct db_stmt *stmt[Q__MAX];
+	char *uri;			/* the connection string (never in messages) */
+	enum durability durability;	/* as opened: another connection alike */
 	long busy_ms;
-	struct timespec busy_start;
 	struct stale_rules stale;
-	int wal_pages;		/* pages in the WAL after the last commit */
-	int auto_pages;		/* PASSIVE checkpoint in COMMIT past this */
 };
 
-/* The prepared statement in slot, preparing sql on first use; NULL on error. */
-sqlite3_stmt *store_stmt(struct store *st, int slot, const char *sql);
-/* SQLite result code -> store_rc, logging anything unexpected. */
-enum store_rc store_map_rc(struct store *st, int rc, const char *what);
-/* Bind text or NULL. */
-void store_bind_text(sqlite3_stmt *s, int i, const char *v);
-/* Step a statement that returns no rows, then reset and clear it. */
-enum store_rc store_exec_stmt(struct store *st, sqlite3_stmt *s, const char *what);
-/* Run SQL text without parameters (transactions, pragmas, fixed DDL). */
-enum store_rc store_exec_sql(struct store *st, const char *sql);
-const char *store_col_text(sqlite3_stmt *s, int i);
+/*
+ * The statement q, prepared from its entry in table (n entries, looked up
+ * by name) on first use and kept; NULL on error (logged).
+ */
+struct db_stmt *store_stmt(struct store *st, enum stmt q,
+    const struct db_sql *table, size_t n);
+#define STORE_SQL_N(table) (sizeof(table) / sizeof((table)[0]))
+/* Step a statement that returns no rows, then reset it; errors logged. */
+enum store_rc store_exec_stmt(struct store *st, struct db_stmt *s, const char *what);
 
 /*
  * Step a row-returning statement, calling fn(s, cb, arg) per row: 0 goes
  * on, > 0 stops (fine), < 0 fails.  Resets the statement.  *any (may be
  * NULL) tells whether there was a row.
  */
-typedef int (*row_fn)(sqlite3_stmt *s, void *cb, void *arg);
-enum store_rc store_each_row(struct store *st, sqlite3_stmt *s, row_fn fn,
+typedef int (*row_fn)(struct db_stmt *s, void *cb, void *arg);
+enum store_rc store_each_row(struct store *st, struct db_stmt *s, row_fn fn,
     void *cb, void *arg, const char *what, bool *any);
+/* A row_fn: the first column of the first row into *(int64_t *)arg. */
+int store_int64_row(struct db_stmt *s, void *cb, void *arg);
+/* A row_fn that only stops at the first row (store_each_row's *any tells). */
+int store_exists_row(struct db_stmt *s, void *cb, void *arg);
+/* Column i's text into dst ("" for NULL), cut to dstsz. */
+void store_copy_col(char *dst, size_t dstsz, struct db_stmt *s, int i);
+
+/* --- the rules on stored columns (store_rules.c) --- */
+
+/*
+ * The columns of a shipment that order.h's rules read: SQL returns them as
+ * stored and C decides (store_rules.c), so the tag as shown, staleness and
+ * stalls are one implementation that no backend has to run inside the
+ * database.  Select SHIP_RULE_COLS(p) (p: a table prefix such as "s.")
+ * and read them with store_ship_cols(); SHIP_EST_COLS are the latest
+ * bounds of the estimates the stall rule weighs, best first.
+ */
+#define SHIP_RULE_COLS(p) p "tag, " p "carrier_updated_ms, " p "rye_status, " \
+	p "last_checkpoint_at, " p "first_key"
+#define SHIP_RULE_NCOLS 5
+#define SHIP_EST_COLS "est_carrier_latest, est_predicted_latest, rye_estimated_delivery"
+#define SHIP_EST_NCOLS 3
+
+struct ship_cols {
+	const char *tag;		/* AfterShip's tag as stored */
+	bool carrier_known;		/* carrier data stored (carrier_updated_ms) */
+	const char *rye_status, *last_checkpoint_at, *first_key;
+	const char *estimate[SHIP_EST_NCOLS];	/* NULL each when none */
+};
+
+/* SHIP_RULE_NCOLS columns from column first on (estimates: none). */
+void store_ship_cols(struct db_stmt *s, int first, struct ship_cols *c);
+/* SHIP_EST_NCOLS columns from column first on. */
+void store_ship_estimates(struct db_stmt *s, int first, struct ship_cols *c);
+/* The tag as shown, staged and judged (order.h, shipment_tag_of). */
+enum carrier_tag store_ship_tag(const struct ship_cols *c);
+/* shipment_is_stale() and shipment_is_stalled() by the store's rules. */
+bool store_ship_stale(const struct store *st, const struct ship_cols *c,
+    int64_t now_ms);
+bool store_ship_stalled(const struct store *st, const struct ship_cols *c,
+    int64_t now_ms);
+/*
+ * The wait before the next try after failures failures so far: base_ms,
+ * doubled for each (at most 2^20 times), at most cap_ms.
+ */
+int64_t store_backoff_ms(int64_t failures, int64_t base_ms, int64_t cap_ms);
+/* An order waiting for tracking (processing, placed) longer than Pending allows. */
+bool store_order_waits_too_long(const struct store *st, const char *stage,
+    int64_t created_ms, int64_t now_ms);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * store_lookup: see store_lookup.h.  Statements in the SLOTS_LOOKUP range
- * (store_int.h), prepared once per handle.
+ * store_lookup: see store_lookup.h.  Statements in the table below
+ * (named in store_int.h), prepared once per handle.
  */
 #include "config.h"
 
@@ -10,39 +10,31 @@
 #include "store_int.h"
 #include "store_lookup.h"
 
-enum lstmt {
-	L_CANDIDATES = SLOTS_LOOKUP, L_PRUNE, L_COUNT, L_NTH, L_FAIL,
-	L__END
-};
-STORE_SLOTS_FIT(L__END, SLOTS_END);
-
-static const char *const lsql[L__END - L_CANDIDATES] = {
-#define Q(n) [n - L_CANDIDATES]
-	Q(L_CANDIDATES) =
+static const struct db_sql sql[] = {
+	{ Q_LOOKUP_CANDIDATES, .sql =
 	"SELECT DISTINCT order_id FROM order_facts WHERE order_number = ?1"
-	" ORDER BY order_id LIMIT ?2",
-	Q(L_PRUNE) = "DELETE FROM lookup_failures WHERE at_ms < ?1",
-	Q(L_COUNT) =
-	"SELECT count(*) FROM lookup_failures WHERE key = ?1 AND at_ms >= ?2",
+	" ORDER BY order_id LIMIT ?2" },
+	{ Q_LOOKUP_PRUNE, .sql = "DELETE FROM lookup_failures WHERE at_ms < ?1" },
+	{ Q_LOOKUP_COUNT, .sql =
+	"SELECT count(*) FROM lookup_failures WHERE key = ?1 AND at_ms >= ?2" },
 	/* The failure whose expiry brings the count below the limit. */
-	Q(L_NTH) =
+	{ Q_LOOKUP_NTH, .sql =
 	"SELECT at_ms FROM lookup_failures WHERE key = ?1 AND at_ms >= ?2"
-	" ORDER BY at_ms LIMIT 1 OFFSET ?3",
-	Q(L_FAIL) = "INSERT INTO lookup_failures(key, at_ms) VALUES (?1, ?2)",
-#undef Q
+	" ORDER BY at_ms LIMIT 1 OFFSET ?3" },
+	{ Q_LOOKUP_FAIL, .sql = "INSERT INTO lookup_failures(key, at_ms) VALUES (?1, ?2)" },
 };
 
-static sqlite3_stmt *
-stmt(struct store *st, enum lstmt q)
+static struct db_stmt *
+stmt(struct store *st, enum stmt q)
 {
-	return store_stmt(st, (int)q, lsql[q - L_CANDIDATES]);
+	return store_stmt(st, q, sql, STORE_SQL_N(sql));
 }
 
 static int
-candidate_row(sqlite3_stmt *s, void *cb, void *arg)
+candidate_row(struct db_stmt *s, void *cb, void *arg)
 {
 	struct lookup_candidates *c = arg;
-	const char *id = store_col_text(s, 0);
+	const char *id = db_column_text(s, 0);
 
 	(void)cb;
 	if (c->n == LOOKUP_MAX_CANDIDATES)
@@ -56,40 +48,32 @@ enum store_rc
 store_lookup_candidates(struct store *st, const char *order_number,
     struct lookup_candidates *out)
 {
-	sqlite3_stmt *s = stmt(st, L_CANDIDATES);
+	struct db_stmt *s = stmt(st, Q_LOOKUP_CANDIDATES);
 
 	out->n = 0;
 	if (s == NULL)
 		return STORE_ERROR;
-	store_bind_text(s, 1, order_number);
-	sqlite3_bind_int(s, 2, LOOKUP_MAX_CANDIDATES);
+	db_bind_text(s, 1, order_number);
+	db_bind_int64(s, 2, LOOKUP_MAX_CANDIDATES);
 	return store_each_row(st, s, candidate_row, NULL, out, "lookup candidates", NULL);
 }
 
 enum store_rc
 store_lookup_prune(struct store *st, int64_t since_ms)
 {
-	sqlite3_stmt *s = stmt(st, L_PRUNE);
+	struct db_stmt *s = stmt(st, Q_LOOKUP_PRUNE);
 
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, since_ms);
+	db_bind_int64(s, 1, since_ms);
 	return store_exec_stmt(st, s, "prune lookup failures");
-}
-
-static int
-int64_row(sqlite3_stmt *s, void *cb, void *arg)
-{
-	(void)cb;
-	*(int64_t *)arg = sqlite3_column_int64(s, 0);
-	return 1;
 }
 
 enum store_rc
 store_lookup_failures(struct store *st, const char *key, int64_t since_ms,
     long max, long *n, int64_t *oldest_ms)
 {
-	sqlite3_stmt *c = stmt(st, L_COUNT), *o = stmt(st, L_NTH);
+	struct db_stmt *c = stmt(st, Q_LOOKUP_COUNT), *o = stmt(st, Q_LOOKUP_NTH);
 	int64_t count = 0;
 	enum store_rc rc;
 
@@ -97,28 +81,29 @@ store_lookup_failures(struct store *st, const char *key, int64_t since_ms,
 	*oldest_ms = -1;
 	if (c == NULL || o == NULL)
 		return STORE_ERROR;
-	store_bind_text(c, 1, key);
-	sqlite3_bind_int64(c, 2, since_ms);
-	if ((rc = store_each_row(st, c, int64_row, NULL, &count, "lookup failures",
-	    NULL)) != STORE_OK)
+	db_bind_text(c, 1, key);
+	db_bind_int64(c, 2, since_ms);
+	if ((rc = store_each_row(st, c, store_int64_row, NULL, &count,
+	    "lookup failures", NULL)) != STORE_OK)
 		return rc;
 	*n = count > 0x7fffffffL ? 0x7fffffffL : (long)count;
 	if (*n < max)
 		return STORE_OK;
-	store_bind_text(o, 1, key);
-	sqlite3_bind_int64(o, 2, since_ms);
-	sqlite3_bind_int64(o, 3, (int64_t)*n - max);
-	return store_each_row(st, o, int64_row, NULL, oldest_ms, "lookup failure", NULL);
+	db_bind_text(o, 1, key);
+	db_bind_int64(o, 2, since_ms);
+	db_bind_int64(o, 3, (int64_t)*n - max);
+	return store_each_row(st, o, store_int64_row, NULL, oldest_ms, "lookup failure",
+	    NULL);
 }
 
 enum store_rc
 store_lookup_fail(struct store *st, const char *key, int64_t now_ms)
 {
-	sqlite3_stmt *s = stmt(st, L_FAIL);
+	struct db_stmt *s = stmt(st, Q_LOOKUP_FAIL);
 
 	if (s == NULL)
 		return STORE_ERROR;
-	store_bind_text(s, 1, key);
-	sqlite3_bind_int64(s, 2, now_ms);
+	db_bind_text(s, 1, key);
+	db_bind_int64(s, 2, now_ms);
 	return store_exec_stmt(st, s, "record lookup failure");
 }

@@ -1,6 +1,5 @@
 /*
- * store_lookup: the SQL of shoppers' lookups (statement slots: the
- * SLOTS_LOOKUP range of store_int.h).
+ * store_lookup: the SQL of shoppers' lookups.
  *
  *   candidates  the orders whose facts (either origin) hold an order
  *               number; the caller checks each one's effective facts
@@ -26,7 +25,7 @@
 
 struct lookup_candidates {
 	size_t n;
-	char id[LOOKUP_MAX_CANDIDATES][201];
+	char id[LOOKUP_MAX_CANDIDATES][STORE_ORDER_ID_MAX + 1];
 };
 enum store_rc store_lookup_candidates(struct store *st, const char *order_number,
     struct lookup_candidates *out);

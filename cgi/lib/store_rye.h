@@ -1,6 +1,5 @@
 /*
- * store_rye: the store room's SQL for the Rye sync (sql/006; statement
- * slots: the SLOTS_SYNC range of store_int.h).
+ * store_rye: the store room's SQL for the Rye sync (sql/006).
  *
  *   records   what applying the Rye pass's records needs (apply_rye.c):
  *             the intent a shipment's subject belongs to, attaching a
@@ -25,9 +24,12 @@
 
 /* --- records ------------------------------------------------------------ */
 
-/* The intent a "shipment:<id>" subject belongs to, from its observations. */
+/*
+ * The intent a "shipment:<id>" subject belongs to: the order the latest
+ * of its records of type (the Rye pass's observations) names.
+ */
 enum store_rc store_rye_subject_order(struct store *st, const char *subject,
-    char *order_id, size_t order_id_sz);
+    const char *type, char *order_id, size_t order_id_sz);
 /* Events of subject that named no order now name order_id. */
 enum store_rc store_rye_resolve(struct store *st, const char *subject,
     const char *order_id);
@@ -125,9 +127,6 @@ enum store_rc store_rye_shipment_failed(struct store *st, const char *shipment_i
 /* Whether an order is final for the pass: nothing more will change. */
 enum store_rc store_rye_is_final(struct store *st, const char *order_id,
     int generation, bool *final);
-
-/* Forget a meta key (the sweep's finished walk). */
-enum store_rc store_rye_meta_delete(struct store *st, const char *key);
 
 /* --- view ------------------------------------------------------------------- */
 

@@ -9,7 +9,7 @@
 
 #include "cursor.h"
 #include "store_facts.h"
-#include "store_notify.h"
+#include "store_outbox.h"
 #include "store_rye.h"
 #include "timefmt.h"
 #include "view.h"

@@ -7,7 +7,8 @@
  * ETag's SHA-256) costs api.fcgi about ten times what answering costs.
  * So the answer's bytes and ETag are kept per order id, in a small
  * direct-mapped table, and reused while both hold:
- *   - SQLite's data_version for this process's handle is the one read
+ *   - the store's change counter for this process's handle
+ *     (store_change_counter; SQLite's data_version) is the one read
  *     before the view was rendered: any commit by any other connection
  *     (a webhook, the poller, shiptrack, a contact update) changes it,
  *     so whatever wrote, whatever it touched, the entry is dropped;

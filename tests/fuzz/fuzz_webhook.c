@@ -44,7 +44,6 @@
 #include "log.h"
 #include "sig.h"
 #include "store.h"
-#include "store_int.h"
 #include "view.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -79,34 +78,17 @@ struct segment {
 
 /*
  * Two databases for the whole run (forward, and reverse for the order
- * check), emptied before each input: opening and migrating a fresh one
- * per input costs more than the input itself.  Emptying every table
- * leaves the state of a fresh database (the migrations insert no rows;
- * rowids restart when a table is empty), so each input runs alone.  The store's inside (store_int.h)
- * is used for that only.
+ * check), emptied before each input (store_empty): opening and migrating
+ * a fresh one per input costs more than the input itself.  An emptied
+ * database is in the state of a fresh one (the migrations insert no
+ * rows; ids start again), so each input runs alone.
  */
 struct db {
 	struct app app;
 	struct store *st;
 	struct batch *batch;
-	char **tables;
-	size_t ntables;
 };
 static struct db forward, reverse;
-
-static int
-add_table(void *arg, int argc, char **argv, char **cols)
-{
-	struct db *d = arg;
-	char **p = realloc(d->tables, (d->ntables + 1) * sizeof(*p));
-
-	(void)argc;
-	(void)cols;
-	MUST(p != NULL && (p[d->ntables] = strdup(argv[0])) != NULL, "out of memory");
-	d->tables = p;
-	d->ntables++;
-	return 0;
-}
 
 static void
 open_db(struct db *d)
@@ -120,21 +102,12 @@ open_db(struct db *d)
 	d->app.mode = STORE_READWRITE;
 	d->app.st = d->st;	/* app_store() hands this to the batch */
 	MUST((d->batch = inbox_open(&d->app, 64, 1, false)) != NULL, "inbox_open");
-	MUST(sqlite3_exec(d->st->db, "SELECT name FROM sqlite_master WHERE type = 'table'"
-	    " AND (name NOT LIKE 'sqlite_%' OR name = 'sqlite_sequence')", add_table,
-	    d, NULL) == SQLITE_OK,
-	    "listing tables");
 }
 
 static void
 reset(struct db *d)
 {
-	for (size_t i = 0; i < d->ntables; i++) {
-		char sql[160];
-		snprintf(sql, sizeof(sql), "DELETE FROM \"%s\"", d->tables[i]);
-		MUST(sqlite3_exec(d->st->db, sql, NULL, NULL, NULL) == SQLITE_OK,
-		    "%s: %s", sql, sqlite3_errmsg(d->st->db));
-	}
+	MUST(store_empty(d->st) == STORE_OK, "emptying the database");
 }
 
 static void
@@ -142,9 +115,6 @@ close_db(struct db *d)
 {
 	inbox_close(d->batch, &d->app);
 	store_close(d->st);
-	for (size_t i = 0; i < d->ntables; i++)
-		free(d->tables[i]);
-	free(d->tables);
 	memset(d, 0, sizeof(*d));
 }
 

@@ -1,31 +1,41 @@
 /*
- * store_notify: the notification outbox in SQLite (sql/003), for the
- * sender (`shiptrack notify`), the operator view and stats.
+ * store_outbox: the notification outbox (sql/003), for apply.c (which
+ * queues), the outbox run (outbox_run.h, `shiptrack notify`), the operator
+ * view and stats.
  *
  * Rows are queued by apply.c in the transaction of the stage change they
- * announce (store_notify_insert, store.h).  Delivery takes one row at a
+ * announce (store_notify_insert).  Delivery takes one row at a
  * time with a lease: store_notify_claim() is one write transaction that
- * first records, as an "interrupted" attempt, every lease a sender took
+ * first records, as an "interrupted" attempt, every lease a run took
  * and never gave back (it was killed mid-delivery), then picks the most
  * overdue pending row whose lease has expired and leases it with
  *
  *   UPDATE ... SET claimed_until_ms = now + lease, attempts = attempts + 1
  *   WHERE id = (SELECT ... due, unleased ... LIMIT 1) RETURNING ...
  *
- * so two senders can never hold the same row: the write lock makes the
+ * so two runs can never hold the same row: the write lock makes the
  * pick and the lease one step.  store_notify_finish() records the
  * attempts and the new channel states in one transaction and gives the
  * lease back only if it is still the one this claim took.  A channel
  * state moves from 'pending' to 'sent', 'skipped' or 'failed' and never
  * back.
  */
-#ifndef SHIPTRACK_STORE_NOTIFY_H
-#define SHIPTRACK_STORE_NOTIFY_H
+#ifndef SHIPTRACK_STORE_OUTBOX_H
+#define SHIPTRACK_STORE_OUTBOX_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "store.h"
+
+/* Queue an announcement; a repeat of (order, stage, shipment) is ignored. */
+struct notify_rec {
+	const char *order_id, *stage, *previous_stage;
+	const char *shipment;		/* "" for the order itself */
+	const char *occurred_at;
+	int64_t created_ms;
+};
+enum store_rc store_notify_insert(struct store *st, const struct notify_rec *n);
 
 /* A leased row; the strings are owned (store_notify_claim_free). */
 struct notify_claim {

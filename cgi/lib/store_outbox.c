@@ -1,7 +1,7 @@
 /*
- * store_notify: see store_notify.h.  Statements live in the table below,
- * in the SLOTS_NOTIFY range (store_int.h), prepared once per handle; every value is
- * a bound parameter.
+ * store_outbox: see store_outbox.h.  Statements live in the table below
+ * (named in store_int.h), prepared once per handle; every value is a
+ * bound parameter.
  */
 #include "config.h"
 
@@ -9,92 +9,95 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "log.h"
 #include "store_int.h"
-#include "store_notify.h"
+#include "store_outbox.h"
 #include "timefmt.h"
 
-enum nstmt {
-	N_REAP_LOG = SLOTS_NOTIFY, N_REAP, N_CLAIM, N_ATTEMPT, N_FINISH, N_ORDER_ROWS,
-	N_ATTEMPTS, N_COUNTS, N_SUPERSEDED, N_DELAYED,
-	N__END
-};
-STORE_SLOTS_FIT(N__END, SLOTS_METRICS);
-
-
 #define PENDING "(webhook_state = 'pending' OR email_state = 'pending')"
-/* A lease that was taken (> 0) and has run out: its sender is gone. */
+/* A lease that was taken (> 0) and has run out: its run is gone. */
 #define ABANDONED PENDING " AND claimed_until_ms BETWEEN 1 AND ?1"
 
-static const char *const nsql[N__END - N_REAP_LOG] = {
-#define Q(n) [n - N_REAP_LOG]
-	/* One "interrupted" attempt per channel the dead sender had open. */
-	Q(N_REAP_LOG) =
+static const struct db_sql sql[] = {
+	{ Q_NOTIFY_INSERT, .sql =
+	"INSERT INTO notifications(uid, order_id, stage, previous_stage, shipment,"
+	" occurred_at, created_ms, next_attempt_ms) VALUES (?,?,?,?,?,?,?,?7)"
+	" ON CONFLICT(order_id, stage, shipment) DO NOTHING" },
+	/* One "interrupted" attempt per channel the dead run had open. */
+	{ Q_NOTIFY_REAP_LOG, .sql =
 	"INSERT INTO notification_attempts(notification_id, channel, at, status, error)"
 	" SELECT id, 'webhook', ?2, NULL, ?3 FROM notifications"
 	" WHERE " ABANDONED " AND webhook_state = 'pending'"
 	" UNION ALL SELECT id, 'email', ?2, NULL, ?3 FROM notifications"
-	" WHERE " ABANDONED " AND email_state = 'pending'",
-	Q(N_REAP) =
+	" WHERE " ABANDONED " AND email_state = 'pending'" },
+	{ Q_NOTIFY_REAP, .sql =
 	"UPDATE notifications SET claimed_until_ms = 0, last_error = ?3"
-	" WHERE " ABANDONED,
+	" WHERE " ABANDONED },
 	/*
 	 * Pick and lease in one statement, inside BEGIN IMMEDIATE: no other
-	 * sender can pick the same row between the two.  The WHERE repeats
+	 * run can pick the same row between the two.  The WHERE repeats
 	 * the partial index's condition so the index serves the pick.
 	 */
-	Q(N_CLAIM) =
+	{ Q_NOTIFY_CLAIM, .sql =
 	"UPDATE notifications SET claimed_until_ms = ?2, attempts = attempts + 1"
 	" WHERE id = (SELECT id FROM notifications WHERE " PENDING
 	" AND next_attempt_ms <= ?1 AND claimed_until_ms <= ?1"
 	" ORDER BY next_attempt_ms, id LIMIT 1)"
 	" RETURNING id, created_ms, attempts, webhook_state = 'pending',"
 	" email_state = 'pending', uid, order_id, stage, previous_stage, shipment,"
-	" occurred_at",
-	Q(N_ATTEMPT) =
+	" occurred_at" },
+	{ Q_NOTIFY_ATTEMPT, .sql =
 	"INSERT INTO notification_attempts(notification_id, channel, at, status, error)"
-	" VALUES (?, ?, ?, ?, ?)",
+	" VALUES (?, ?, ?, ?, ?)" },
 	/* Only 'pending' moves; the lease is given back only if still ours. */
-	Q(N_FINISH) =
+	{ Q_NOTIFY_FINISH, .sql =
 	"UPDATE notifications SET"
-	" webhook_state = iif(webhook_state = 'pending' AND ?2 IS NOT NULL, ?2, webhook_state),"
-	" email_state = iif(email_state = 'pending' AND ?3 IS NOT NULL, ?3, email_state),"
+	" webhook_state = CASE WHEN webhook_state = 'pending' AND ?2 IS NOT NULL"
+	" THEN ?2 ELSE webhook_state END,"
+	" email_state = CASE WHEN email_state = 'pending' AND ?3 IS NOT NULL"
+	" THEN ?3 ELSE email_state END,"
 	" next_attempt_ms = ?4, last_error = ?5,"
-	" claimed_until_ms = iif(claimed_until_ms = ?6, 0, claimed_until_ms)"
-	" WHERE id = ?1 RETURNING claimed_until_ms",
-	Q(N_ORDER_ROWS) =
+	" claimed_until_ms = CASE WHEN claimed_until_ms = ?6 THEN 0"
+	" ELSE claimed_until_ms END"
+	" WHERE id = ?1 RETURNING claimed_until_ms" },
+	{ Q_NOTIFY_ORDER_ROWS, .sql =
 	"SELECT id, next_attempt_ms, attempts, uid, stage, previous_stage, shipment,"
 	" occurred_at, webhook_state, email_state, last_error"
-	" FROM notifications WHERE order_id = ? ORDER BY id",
-	Q(N_ATTEMPTS) =
+	" FROM notifications WHERE order_id = ? ORDER BY id" },
+	/*
+	 * In the order they were made: the table has no id column of its own
+	 * (sql/003), and SQLite's rowid is the order of insertion.  Another
+	 * dialect's schema gives the table an id to order by.
+	 */
+	{ Q_NOTIFY_ATTEMPTS, .sqlite =
 	"SELECT channel, at, status, error FROM notification_attempts"
-	" WHERE notification_id = ? ORDER BY rowid",
+	" WHERE notification_id = ? ORDER BY rowid" },
 	/* "delayed" rows queued (one per stall episode), shipments stalled now. */
-	Q(N_DELAYED) =
+	{ Q_NOTIFY_DELAYED, .sql =
 	"SELECT 'notifications', count(*) FROM notifications WHERE stage = 'delayed'"
 	" UNION ALL SELECT 'stalledShipments', count(*) FROM shipments"
-	" WHERE stalled_since IS NOT NULL",
-	Q(N_COUNTS) =
+	" WHERE stalled_since IS NOT NULL" },
+	{ Q_NOTIFY_COUNTS, .sql =
 	"SELECT CASE WHEN " PENDING " THEN 'pending'"
 	" WHEN webhook_state = 'failed' OR email_state = 'failed' THEN 'failed'"
 	" WHEN webhook_state = 'sent' OR email_state = 'sent' THEN 'sent'"
 	" ELSE 'skipped' END AS state, count(*) FROM notifications GROUP BY state"
-	" ORDER BY state",
+	" ORDER BY state" },
 	/*
 	 * A customer e-mail says where the order is now: an order-level row
 	 * is superseded by any later order-level row; a parcel's trouble row
 	 * by the order's own row for the same stage (one mail, not two).
 	 */
-	Q(N_SUPERSEDED) =
+	{ Q_NOTIFY_SUPERSEDED, .sql =
 	"SELECT 1 FROM notifications WHERE order_id = ?1 AND shipment = ''"
-	" AND ((?3 = '' AND id > ?2) OR (?3 <> '' AND stage = ?4)) LIMIT 1",
-#undef Q
+	" AND ((?3 = '' AND id > ?2) OR (?3 <> '' AND stage = ?4)) LIMIT 1" },
 };
 
-static sqlite3_stmt *
-nstmt(struct store *st, enum nstmt q)
+static struct db_stmt *
+stmt(struct store *st, enum stmt q)
 {
-	return store_stmt(st, q, nsql[q - N_REAP_LOG]);
+	return store_stmt(st, q, sql, STORE_SQL_N(sql));
 }
 
 /* Run fn inside BEGIN IMMEDIATE ... COMMIT, rolling back on any error. */
@@ -116,6 +119,46 @@ in_tx(struct store *st, enum store_rc (*fn)(struct store *, void *), void *arg)
 	return rc;
 }
 
+/* ---- queue ------------------------------------------------------------------ */
+
+enum store_rc
+store_notify_insert(struct store *st, const struct notify_rec *n)
+{
+	struct db_stmt *s = stmt(st, Q_NOTIFY_INSERT);
+	static const char hex[] = "0123456789abcdef";
+	/* The row's identity, each part with its NUL so none runs into the next. */
+	struct codec_part id[] = {
+		{ n->order_id, strlen(n->order_id) + 1 },
+		{ n->stage, strlen(n->stage) + 1 },
+		{ n->shipment, strlen(n->shipment) + 1 },
+	};
+	unsigned char md[CODEC_SHA256_LEN];
+	char uid[40];
+
+	/*
+	 * webhook-id, stored with the row, so the same on every retry:
+	 * "msg_", the creation time in ms (12 hex digits), then 80 bits of a
+	 * hash of the row's identity.  Time first, so that each new uid lands
+	 * at the end of the uid index: a hash alone put every insert on a
+	 * random page of it, one more page for each group commit to write.
+	 */
+	if (s == NULL || !codec_sha256(id, sizeof(id) / sizeof(id[0]), md))
+		return STORE_ERROR;
+	memcpy(uid, "msg_", 4);
+	for (int i = 0; i < 12; i++)
+		uid[4 + i] = hex[((uint64_t)n->created_ms >> (4 * (11 - i))) & 15];
+	codec_hex_encode(md, 10, uid + 16);
+	uid[36] = '\0';
+	db_bind_text(s, 1, uid);
+	db_bind_text(s, 2, n->order_id);
+	db_bind_text(s, 3, n->stage);
+	db_bind_text(s, 4, n->previous_stage);
+	db_bind_text(s, 5, n->shipment);
+	db_bind_text(s, 6, n->occurred_at);
+	db_bind_int64(s, 7, n->created_ms);
+	return store_exec_stmt(st, s, "queue notification");
+}
+
 /* ---- claim ----------------------------------------------------------------- */
 
 struct claim_args {
@@ -126,9 +169,9 @@ struct claim_args {
 };
 
 static char *
-dup_col(sqlite3_stmt *s, int i, bool *oom)
+dup_col(struct db_stmt *s, int i, bool *oom)
 {
-	const char *v = store_col_text(s, i);
+	const char *v = db_column_text(s, i);
 	char *d;
 
 	if (v == NULL)
@@ -139,17 +182,17 @@ dup_col(sqlite3_stmt *s, int i, bool *oom)
 }
 
 static int
-claim_row_fn(sqlite3_stmt *s, void *cb, void *arg)
+claim_row_fn(struct db_stmt *s, void *cb, void *arg)
 {
 	struct claim_args *a = arg;
 	struct notify_claim *c = a->c;
 
 	(void)cb;
-	c->id = sqlite3_column_int64(s, 0);
-	c->created_ms = sqlite3_column_int64(s, 1);
-	c->attempts = (long)sqlite3_column_int64(s, 2);
-	c->webhook_pending = sqlite3_column_int(s, 3) != 0;
-	c->email_pending = sqlite3_column_int(s, 4) != 0;
+	c->id = db_column_int64(s, 0);
+	c->created_ms = db_column_int64(s, 1);
+	c->attempts = (long)db_column_int64(s, 2);
+	c->webhook_pending = db_column_int64(s, 3) != 0;
+	c->email_pending = db_column_int64(s, 4) != 0;
 	c->uid = dup_col(s, 5, &a->oom);
 	c->order_id = dup_col(s, 6, &a->oom);
 	c->stage = dup_col(s, 7, &a->oom);
@@ -165,23 +208,23 @@ reap(struct store *st, struct claim_args *a)
 {
 	static const char why[] = "interrupted: the sending run stopped before"
 	    " recording an outcome (its lease expired)";
-	sqlite3_stmt *log = nstmt(st, N_REAP_LOG), *upd = nstmt(st, N_REAP);
+	struct db_stmt *log = stmt(st, Q_NOTIFY_REAP_LOG), *upd = stmt(st, Q_NOTIFY_REAP);
 	char now[TIMEFMT_ISO_LEN];
 	enum store_rc rc;
 
 	if (log == NULL || upd == NULL)
 		return STORE_ERROR;
 	timefmt_iso_utc(a->now_ms, now);
-	sqlite3_bind_int64(log, 1, a->now_ms);
-	store_bind_text(log, 2, now);
-	store_bind_text(log, 3, why);
+	db_bind_int64(log, 1, a->now_ms);
+	db_bind_text(log, 2, now);
+	db_bind_text(log, 3, why);
 	if ((rc = store_exec_stmt(st, log, "record interrupted notification")) != STORE_OK)
 		return rc;
-	sqlite3_bind_int64(upd, 1, a->now_ms);
-	store_bind_text(upd, 3, why);
+	db_bind_int64(upd, 1, a->now_ms);
+	db_bind_text(upd, 3, why);
 	if ((rc = store_exec_stmt(st, upd, "reclaim notification lease")) != STORE_OK)
 		return rc;
-	a->reclaimed = (long)sqlite3_changes(st->db);
+	a->reclaimed = (long)db_changes(st->db);
 	return STORE_OK;
 }
 
@@ -189,7 +232,7 @@ static enum store_rc
 claim_tx(struct store *st, void *arg)
 {
 	struct claim_args *a = arg;
-	sqlite3_stmt *s = nstmt(st, N_CLAIM);
+	struct db_stmt *s = stmt(st, Q_NOTIFY_CLAIM);
 	enum store_rc rc;
 	bool any;
 
@@ -197,8 +240,8 @@ claim_tx(struct store *st, void *arg)
 		return STORE_ERROR;
 	if ((rc = reap(st, a)) != STORE_OK)
 		return rc;
-	sqlite3_bind_int64(s, 1, a->now_ms);
-	sqlite3_bind_int64(s, 2, a->now_ms + a->lease_ms);
+	db_bind_int64(s, 1, a->now_ms);
+	db_bind_int64(s, 2, a->now_ms + a->lease_ms);
 	rc = store_each_row(st, s, claim_row_fn, NULL, a, "claim notification", &any);
 	if (rc == STORE_OK && a->oom)
 		rc = STORE_ERROR;
@@ -242,10 +285,10 @@ struct finish_args {
 };
 
 static int
-lease_row_fn(sqlite3_stmt *s, void *cb, void *arg)
+lease_row_fn(struct db_stmt *s, void *cb, void *arg)
 {
 	(void)cb;
-	((struct finish_args *)arg)->left = sqlite3_column_int64(s, 0);
+	((struct finish_args *)arg)->left = db_column_int64(s, 0);
 	return 0;
 }
 
@@ -253,16 +296,16 @@ static enum store_rc
 record_attempt(struct store *st, int64_t id, const char *at,
     const struct notify_attempt *t)
 {
-	sqlite3_stmt *s = nstmt(st, N_ATTEMPT);
+	struct db_stmt *s = stmt(st, Q_NOTIFY_ATTEMPT);
 
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, id);
-	store_bind_text(s, 2, t->channel);
-	store_bind_text(s, 3, at);
+	db_bind_int64(s, 1, id);
+	db_bind_text(s, 2, t->channel);
+	db_bind_text(s, 3, at);
 	if (t->status != 0)
-		sqlite3_bind_int64(s, 4, t->status);
-	store_bind_text(s, 5, t->error);
+		db_bind_int64(s, 4, t->status);
+	db_bind_text(s, 5, t->error);
 	return store_exec_stmt(st, s, "record notification attempt");
 }
 
@@ -271,7 +314,7 @@ finish_tx(struct store *st, void *arg)
 {
 	struct finish_args *a = arg;
 	const struct notify_outcome *o = a->o;
-	sqlite3_stmt *s = nstmt(st, N_FINISH);
+	struct db_stmt *s = stmt(st, Q_NOTIFY_FINISH);
 	enum store_rc rc = STORE_OK;
 
 	if (s == NULL)
@@ -280,12 +323,12 @@ finish_tx(struct store *st, void *arg)
 		rc = record_attempt(st, a->c->id, o->at, &o->attempt[i]);
 	if (rc != STORE_OK)
 		return rc;
-	sqlite3_bind_int64(s, 1, a->c->id);
-	store_bind_text(s, 2, o->webhook_state);
-	store_bind_text(s, 3, o->email_state);
-	sqlite3_bind_int64(s, 4, o->next_attempt_ms);
-	store_bind_text(s, 5, o->last_error);
-	sqlite3_bind_int64(s, 6, a->c->lease_until_ms);
+	db_bind_int64(s, 1, a->c->id);
+	db_bind_text(s, 2, o->webhook_state);
+	db_bind_text(s, 3, o->email_state);
+	db_bind_int64(s, 4, o->next_attempt_ms);
+	db_bind_text(s, 5, o->last_error);
+	db_bind_int64(s, 6, a->c->lease_until_ms);
 	return store_each_row(st, s, lease_row_fn, NULL, a, "finish notification", NULL);
 }
 
@@ -305,16 +348,16 @@ store_notify_finish(struct store *st, const struct notify_claim *c,
 /* ---- reads ------------------------------------------------------------------ */
 
 static int
-notify_row_fn(sqlite3_stmt *s, void *cb, void *arg)
+notify_row_fn(struct db_stmt *s, void *cb, void *arg)
 {
 	struct notify_row r = {
-		.id = sqlite3_column_int64(s, 0),
-		.next_attempt_ms = sqlite3_column_int64(s, 1),
-		.attempts = (long)sqlite3_column_int64(s, 2),
-		.uid = store_col_text(s, 3), .stage = store_col_text(s, 4),
-		.previous_stage = store_col_text(s, 5), .shipment = store_col_text(s, 6),
-		.occurred_at = store_col_text(s, 7), .webhook_state = store_col_text(s, 8),
-		.email_state = store_col_text(s, 9), .last_error = store_col_text(s, 10),
+		.id = db_column_int64(s, 0),
+		.next_attempt_ms = db_column_int64(s, 1),
+		.attempts = (long)db_column_int64(s, 2),
+		.uid = db_column_text(s, 3), .stage = db_column_text(s, 4),
+		.previous_stage = db_column_text(s, 5), .shipment = db_column_text(s, 6),
+		.occurred_at = db_column_text(s, 7), .webhook_state = db_column_text(s, 8),
+		.email_state = db_column_text(s, 9), .last_error = db_column_text(s, 10),
 	};
 
 	return ((store_notify_cb)cb)(arg, &r);
@@ -324,21 +367,21 @@ enum store_rc
 store_order_notifications(struct store *st, const char *order_id,
     store_notify_cb cb, void *arg)
 {
-	sqlite3_stmt *s = nstmt(st, N_ORDER_ROWS);
+	struct db_stmt *s = stmt(st, Q_NOTIFY_ORDER_ROWS);
 
 	if (s == NULL)
 		return STORE_ERROR;
-	store_bind_text(s, 1, order_id);
+	db_bind_text(s, 1, order_id);
 	return store_each_row(st, s, notify_row_fn, (void *)cb, arg,
 	    "order notifications", NULL);
 }
 
 static int
-attempt_row_fn(sqlite3_stmt *s, void *cb, void *arg)
+attempt_row_fn(struct db_stmt *s, void *cb, void *arg)
 {
 	struct notify_attempt_row r = {
-		.channel = store_col_text(s, 0), .at = store_col_text(s, 1),
-		.status = (long)sqlite3_column_int64(s, 2), .error = store_col_text(s, 3),
+		.channel = db_column_text(s, 0), .at = db_column_text(s, 1),
+		.status = (long)db_column_int64(s, 2), .error = db_column_text(s, 3),
 	};
 
 	return ((store_attempt_cb)cb)(arg, &r);
@@ -348,11 +391,11 @@ enum store_rc
 store_notify_attempts(struct store *st, int64_t notification_id,
     store_attempt_cb cb, void *arg)
 {
-	sqlite3_stmt *s = nstmt(st, N_ATTEMPTS);
+	struct db_stmt *s = stmt(st, Q_NOTIFY_ATTEMPTS);
 
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, notification_id);
+	db_bind_int64(s, 1, notification_id);
 	return store_each_row(st, s, attempt_row_fn, (void *)cb, arg,
 	    "notification attempts", NULL);
 }
@@ -363,19 +406,19 @@ struct count_args {
 };
 
 static int
-count_row_fn(sqlite3_stmt *s, void *cb, void *arg)
+count_row_fn(struct db_stmt *s, void *cb, void *arg)
 {
 	struct count_args *a = arg;
 
 	(void)cb;
-	return a->cb(a->arg, "notifications", store_col_text(s, 0),
-	    sqlite3_column_int64(s, 1));
+	return a->cb(a->arg, "notifications", db_column_text(s, 0),
+	    db_column_int64(s, 1));
 }
 
 enum store_rc
 store_notify_counts(struct store *st, store_count_cb cb, void *arg)
 {
-	sqlite3_stmt *s = nstmt(st, N_COUNTS);
+	struct db_stmt *s = stmt(st, Q_NOTIFY_COUNTS);
 	struct count_args a = { cb, arg };
 
 	if (s == NULL)
@@ -383,44 +426,35 @@ store_notify_counts(struct store *st, store_count_cb cb, void *arg)
 	return store_each_row(st, s, count_row_fn, NULL, &a, "notification counts", NULL);
 }
 
-static int
-exists_row_fn(sqlite3_stmt *s, void *cb, void *arg)
-{
-	(void)s;
-	(void)cb;
-	(void)arg;
-	return 1;
-}
-
 enum store_rc
 store_notify_superseded(struct store *st, const struct notify_claim *c,
     bool *superseded)
 {
-	sqlite3_stmt *s = nstmt(st, N_SUPERSEDED);
+	struct db_stmt *s = stmt(st, Q_NOTIFY_SUPERSEDED);
 
 	if (s == NULL)
 		return STORE_ERROR;
-	store_bind_text(s, 1, c->order_id);
-	sqlite3_bind_int64(s, 2, c->id);
-	store_bind_text(s, 3, c->shipment);
-	store_bind_text(s, 4, c->stage);
-	return store_each_row(st, s, exists_row_fn, NULL, NULL, "superseded",
+	db_bind_text(s, 1, c->order_id);
+	db_bind_int64(s, 2, c->id);
+	db_bind_text(s, 3, c->shipment);
+	db_bind_text(s, 4, c->stage);
+	return store_each_row(st, s, store_exists_row, NULL, NULL, "superseded",
 	    superseded);
 }
 
 static int
-delayed_row_fn(sqlite3_stmt *s, void *cb, void *arg)
+delayed_row_fn(struct db_stmt *s, void *cb, void *arg)
 {
 	struct count_args *a = arg;
 
 	(void)cb;
-	return a->cb(a->arg, "delayed", store_col_text(s, 0), sqlite3_column_int64(s, 1));
+	return a->cb(a->arg, "delayed", db_column_text(s, 0), db_column_int64(s, 1));
 }
 
 enum store_rc
 store_notify_delayed(struct store *st, store_count_cb cb, void *arg)
 {
-	sqlite3_stmt *s = nstmt(st, N_DELAYED);
+	struct db_stmt *s = stmt(st, Q_NOTIFY_DELAYED);
 	struct count_args a = { cb, arg };
 
 	if (s == NULL)
