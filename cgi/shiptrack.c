@@ -53,10 +53,14 @@ static const struct command commands[] = {
 	{ "check", "", "validate the configuration and the database's integrity", cmd_check },
 	{ "replay", "", "rebuild all order state from the stored raw events", cmd_replay },
 	{ "link", "ORDER_ID [--base-url URL]", "print the shopper's tracking link", cmd_link },
-	{ "export", "--csv", "write orders and their shipments as CSV (RFC 4180)", cmd_export },
-	{ "stats", "[--json]", "the counts GET /api/v1/stats gives, and the cron runs' locks", cmd_stats },
-	{ "contact", "ORDER_ID ADDRESS", "set the customer's e-mail address for an order", cmd_contact },
-	{ "notify", "[--limit N]", "deliver pending stage-change notifications (cron)", cmd_notify },
+	{ "export", "--csv", "write orders and their shipments as CSV (RFC 4180)",
+	    cmd_export },
+	{ "stats", "[--json]", "the counts GET /api/v1/stats gives, and the cron runs' locks",
+	    cmd_stats },
+	{ "contact", "ORDER_ID ADDRESS", "set the customer's e-mail address for an order",
+	    cmd_contact },
+	{ "notify", "[--limit N]", "deliver pending stage-change notifications (cron)",
+	    cmd_notify },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

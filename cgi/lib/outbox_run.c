@@ -366,7 +366,8 @@ outbox_run(const struct conf *c, struct store *st, const struct outbox_run_opts 
 	enum store_rc rc = STORE_OK;
 
 	memset(stats, 0, sizeof(*stats));
-	i18n_set_default(c->default_locale);	/* what a text missing in a language falls back to */
+	/* what a text missing in a language falls back to */
+	i18n_set_default(c->default_locale);
 	if (c->notify_url != NULL && outbox_secret_key(c->notify_secret, s.key,
 	    &s.keylen) < 0)
 		return STORE_ERROR;	/* outbox_run_check_conf() said so first */

@@ -372,7 +372,8 @@ last_cp_row(struct db_stmt *s, void *cb, void *arg)
 static enum store_rc
 set_last_checkpoint(struct store *st, int64_t id)
 {
-	struct db_stmt *s = stmt(st, Q_CARRIER_LAST_CHECKPOINT), *u = stmt(st, Q_CARRIER_SET_LAST_CHECKPOINT);
+	struct db_stmt *s = stmt(st, Q_CARRIER_LAST_CHECKPOINT);
+	struct db_stmt *u = stmt(st, Q_CARRIER_SET_LAST_CHECKPOINT);
 	struct last_cp l = { "" };
 	enum store_rc rc;
 

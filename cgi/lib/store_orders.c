@@ -108,10 +108,13 @@ static const struct db_sql sql[] = {
 	" WHERE (?1 IS NULL OR o.status = ?1) AND (?2 IS NULL OR o.stage = ?2)"
 	" AND (NOT ?3 OR (o.created_ms, o.id) < (?4, ?5))"
 	" ORDER BY o.created_ms DESC, o.id DESC" },
-	{ Q_COUNT_STATUS, .sql = "SELECT status, count(*) FROM orders GROUP BY status ORDER BY status" },
-	{ Q_COUNT_STAGE, .sql = "SELECT stage, count(*) FROM orders GROUP BY stage ORDER BY stage" },
+	{ Q_COUNT_STATUS, .sql =
+	    "SELECT status, count(*) FROM orders GROUP BY status ORDER BY status" },
+	{ Q_COUNT_STAGE, .sql =
+	    "SELECT stage, count(*) FROM orders GROUP BY stage ORDER BY stage" },
 	{ Q_COUNT_EVENTS, .sql = "SELECT 'events', count(*) FROM events" },
-	{ Q_COUNT_REJECTED, .sql = "SELECT 'rejected_deliveries', count(*) FROM rejected_deliveries" },
+	{ Q_COUNT_REJECTED, .sql =
+	    "SELECT 'rejected_deliveries', count(*) FROM rejected_deliveries" },
 	{ Q_EXPORT, .sql =
 	"SELECT o.id, o.status, o.stage, o.marketplace, o.created_at, o.updated_at,"
 	" s.tracking_number, s.carrier, s.tracking_url, s.tag, s.subtag,"
