@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,36 @@ store_each_row(struct store *st, struct db_stmt *s, row_fn fn, void *cb, void *a
 	}
 	db_reset(s);
 	return db_logged(st->db, rc, what);
+}
+
+enum store_rc
+store_run(struct store *st, struct db_stmt *s, const char *what,
+    const char *binds, ...)
+{
+	va_list ap;
+	int i = 1;
+
+	if (s == NULL)
+		return STORE_ERROR;
+	va_start(ap, binds);
+	for (const char *b = binds; *b != '\0'; b++, i++) {
+		if (*b == 'i')
+			db_bind_int64(s, i, va_arg(ap, int64_t));
+		else
+			db_bind_text(s, i, va_arg(ap, const char *));
+	}
+	va_end(ap);
+	return store_exec_stmt(st, s, what);
+}
+
+int
+store_text_row(struct db_stmt *s, void *cb, void *arg)
+{
+	struct store_text *t = arg;
+
+	(void)cb;
+	store_copy_col(t->buf, t->sz, s, 0);
+	return 1;
 }
 
 int

@@ -313,14 +313,10 @@ static enum store_rc
 set_identity(struct store *st, int64_t id, const struct store_tracking *t,
     bool adopt)
 {
-	struct db_stmt *s = stmt(st, adopt ? Q_CARRIER_IDENTITY_ADOPT : Q_CARRIER_IDENTITY_KEEP);
+	enum stmt q = adopt ? Q_CARRIER_IDENTITY_ADOPT : Q_CARRIER_IDENTITY_KEEP;
 
-	if (s == NULL)
-		return STORE_ERROR;
-	db_bind_int64(s, 1, id);
-	db_bind_text(s, 2, t->id ? t->id : t->legacy_id);
-	db_bind_text(s, 3, t->slug);
-	return store_exec_stmt(st, s, "tracking identity");
+	return store_run(st, stmt(st, q), "tracking identity", "itt",
+	    (int64_t)id, t->id ? t->id : t->legacy_id, t->slug);
 }
 
 static enum store_rc
@@ -527,25 +523,15 @@ enum store_rc
 store_carrier_stall_begin(struct store *st, int64_t id, const char *scan,
     const char *now_iso)
 {
-	struct db_stmt *s = stmt(st, Q_CARRIER_STALL_BEGIN);
-
-	if (s == NULL)
-		return STORE_ERROR;
-	db_bind_int64(s, 1, id);
-	db_bind_text(s, 2, scan);
-	db_bind_text(s, 3, now_iso);
-	return store_exec_stmt(st, s, "begin stall");
+	return store_run(st, stmt(st, Q_CARRIER_STALL_BEGIN), "begin stall", "itt",
+	    (int64_t)id, scan, now_iso);
 }
 
 enum store_rc
 store_carrier_stall_end(struct store *st, int64_t id)
 {
-	struct db_stmt *s = stmt(st, Q_CARRIER_STALL_END);
-
-	if (s == NULL)
-		return STORE_ERROR;
-	db_bind_int64(s, 1, id);
-	return store_exec_stmt(st, s, "end stall");
+	return store_run(st, stmt(st, Q_CARRIER_STALL_END), "end stall", "i",
+	    (int64_t)id);
 }
 
 /* The sweep's candidates, kept while stalled, up to limit (< 0: all). */

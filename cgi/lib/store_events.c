@@ -90,8 +90,9 @@ store_rejected_insert(struct store *st, const char *scheme, const char *reason,
 	return store_exec_stmt(st, s, "insert rejected delivery");
 }
 
-static int
-event_row_fn(struct db_stmt *s, void *cb, void *arg)
+/* An event's columns as every event query selects them (body: column 12). */
+static struct event_row
+event_columns(struct db_stmt *s, bool with_body)
 {
 	struct event_row r = {
 		.seq = db_column_int64(s, 0),
@@ -102,6 +103,16 @@ event_row_fn(struct db_stmt *s, void *cb, void *arg)
 		.marketplace = db_column_text(s, 8), .source = db_column_text(s, 9),
 		.subject = db_column_text(s, 10), .status = db_column_text(s, 11),
 	};
+
+	if (with_body)
+		r.body = db_column_blob(s, 12, &r.body_len);
+	return r;
+}
+
+static int
+event_row_fn(struct db_stmt *s, void *cb, void *arg)
+{
+	struct event_row r = event_columns(s, false);
 
 	return ((store_event_cb)cb)(arg, &r);
 }
@@ -110,17 +121,8 @@ event_row_fn(struct db_stmt *s, void *cb, void *arg)
 static int
 event_body_row_fn(struct db_stmt *s, void *cb, void *arg)
 {
-	struct event_row r = {
-		.seq = db_column_int64(s, 0),
-		.created_ms = db_column_int64(s, 1),
-		.id = db_column_text(s, 2), .scheme = db_column_text(s, 3),
-		.type = db_column_text(s, 4), .order_id = db_column_text(s, 5),
-		.created_at = db_column_text(s, 6), .received_at = db_column_text(s, 7),
-		.marketplace = db_column_text(s, 8), .source = db_column_text(s, 9),
-		.subject = db_column_text(s, 10), .status = db_column_text(s, 11),
-	};
+	struct event_row r = event_columns(s, true);
 
-	r.body = db_column_blob(s, 12, &r.body_len);
 	return ((store_event_cb)cb)(arg, &r);
 }
 
@@ -150,19 +152,9 @@ store_all_events(struct store *st, store_event_cb cb, void *arg)
 enum store_rc
 store_event_rederive(struct store *st, int64_t seq, const struct event_derived *d)
 {
-	struct db_stmt *s = stmt(st, Q_EVENT_REDERIVE);
-
-	if (s == NULL)
-		return STORE_ERROR;
-	db_bind_text(s, 1, d->type);
-	db_bind_text(s, 2, d->order_id);
-	db_bind_text(s, 3, d->created_at);
-	db_bind_int64(s, 4, d->created_ms);
-	db_bind_text(s, 5, d->marketplace);
-	db_bind_text(s, 6, d->subject);
-	db_bind_text(s, 7, d->status);
-	db_bind_int64(s, 8, seq);
-	return store_exec_stmt(st, s, "rederive event");
+	return store_run(st, stmt(st, Q_EVENT_REDERIVE), "rederive event", "tttittti",
+	    d->type, d->order_id, d->created_at, (int64_t)d->created_ms,
+	    d->marketplace, d->subject, d->status, (int64_t)seq);
 }
 
 static int

@@ -82,6 +82,14 @@ struct db_stmt *store_stmt(struct store *st, enum stmt q,
 #define STORE_SQL_N(table) (sizeof(table) / sizeof((table)[0]))
 /* Step a statement that returns no rows, then reset it; errors logged. */
 enum store_rc store_exec_stmt(struct store *st, struct db_stmt *s, const char *what);
+/*
+ * Bind s's parameters from the arguments, one letter of binds each: 't' a
+ * const char * (NULL: SQL NULL), 'i' an int64_t (cast it: the arguments
+ * are read as int64_t), then store_exec_stmt().  s NULL (a statement that
+ * could not be prepared, already logged): STORE_ERROR.
+ */
+enum store_rc store_run(struct store *st, struct db_stmt *s, const char *what,
+    const char *binds, ...);
 
 /*
  * Step a row-returning statement, calling fn(s, cb, arg) per row: 0 goes
@@ -97,6 +105,12 @@ int store_int64_row(struct db_stmt *s, void *cb, void *arg);
 int store_exists_row(struct db_stmt *s, void *cb, void *arg);
 /* Column i's text into dst ("" for NULL), cut to dstsz. */
 void store_copy_col(char *dst, size_t dstsz, struct db_stmt *s, int i);
+/* A row_fn: the first column of the first row into a struct store_text. */
+struct store_text {
+	char *buf;
+	size_t sz;
+};
+int store_text_row(struct db_stmt *s, void *cb, void *arg);
 
 /* --- the rules on stored columns (store_rules.c) --- */
 

@@ -61,12 +61,8 @@ store_lookup_candidates(struct store *st, const char *order_number,
 enum store_rc
 store_lookup_prune(struct store *st, int64_t since_ms)
 {
-	struct db_stmt *s = stmt(st, Q_LOOKUP_PRUNE);
-
-	if (s == NULL)
-		return STORE_ERROR;
-	db_bind_int64(s, 1, since_ms);
-	return store_exec_stmt(st, s, "prune lookup failures");
+	return store_run(st, stmt(st, Q_LOOKUP_PRUNE), "prune lookup failures", "i",
+	    (int64_t)since_ms);
 }
 
 enum store_rc
@@ -99,11 +95,6 @@ store_lookup_failures(struct store *st, const char *key, int64_t since_ms,
 enum store_rc
 store_lookup_fail(struct store *st, const char *key, int64_t now_ms)
 {
-	struct db_stmt *s = stmt(st, Q_LOOKUP_FAIL);
-
-	if (s == NULL)
-		return STORE_ERROR;
-	db_bind_text(s, 1, key);
-	db_bind_int64(s, 2, now_ms);
-	return store_exec_stmt(st, s, "record lookup failure");
+	return store_run(st, stmt(st, Q_LOOKUP_FAIL), "record lookup failure", "ti",
+	    key, (int64_t)now_ms);
 }

@@ -27,26 +27,11 @@ stmt(struct store *st, enum stmt q)
 	return store_stmt(st, q, sql, STORE_SQL_N(sql));
 }
 
-struct meta_val {
-	char *buf;
-	size_t sz;
-};
-
-static int
-meta_row(struct db_stmt *s, void *cb, void *arg)
-{
-	struct meta_val *m = arg;
-
-	(void)cb;
-	store_copy_col(m->buf, m->sz, s, 0);
-	return 1;
-}
-
 enum store_rc
 store_meta_get(struct store *st, const char *key, char *buf, size_t bufsz)
 {
 	struct db_stmt *s = stmt(st, Q_META_GET);
-	struct meta_val m = { buf, bufsz };
+	struct store_text m = { buf, bufsz };
 	enum store_rc rc;
 	bool any;
 
@@ -54,31 +39,21 @@ store_meta_get(struct store *st, const char *key, char *buf, size_t bufsz)
 	if (s == NULL)
 		return STORE_ERROR;
 	db_bind_text(s, 1, key);
-	rc = store_each_row(st, s, meta_row, NULL, &m, "meta", &any);
+	rc = store_each_row(st, s, store_text_row, NULL, &m, "meta", &any);
 	return rc == STORE_OK && !any ? STORE_NONE : rc;
 }
 
 enum store_rc
 store_meta_set(struct store *st, const char *key, const char *value)
 {
-	struct db_stmt *s = stmt(st, Q_META_SET);
-
-	if (s == NULL)
-		return STORE_ERROR;
-	db_bind_text(s, 1, key);
-	db_bind_text(s, 2, value);
-	return store_exec_stmt(st, s, "set meta");
+	return store_run(st, stmt(st, Q_META_SET), "set meta", "tt", key,
+	    value);
 }
 
 enum store_rc
 store_meta_delete(struct store *st, const char *key)
 {
-	struct db_stmt *s = stmt(st, Q_META_DELETE);
-
-	if (s == NULL)
-		return STORE_ERROR;
-	db_bind_text(s, 1, key);
-	return store_exec_stmt(st, s, "delete meta");
+	return store_run(st, stmt(st, Q_META_DELETE), "delete meta", "t", key);
 }
 
 struct meta_ctx {

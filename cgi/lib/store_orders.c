@@ -149,20 +149,10 @@ store_shipment_upsert(struct store *st, const struct shipment_ref *r)
 enum store_rc
 store_order_upsert(struct store *st, const struct order_rec *o)
 {
-	struct db_stmt *s = stmt(st, Q_ORDER_UPSERT);
-
-	if (s == NULL)
-		return STORE_ERROR;
-	db_bind_text(s, 1, o->id);
-	db_bind_text(s, 2, o->status);
-	db_bind_text(s, 3, o->stage);
-	db_bind_text(s, 4, o->marketplace);
-	db_bind_text(s, 5, o->created_at);
-	db_bind_int64(s, 6, o->created_ms);
-	db_bind_text(s, 7, o->updated_at);
-	db_bind_int64(s, 8, o->updated_ms);
-	db_bind_int64(s, 9, o->keep_updated_if_same);
-	return store_exec_stmt(st, s, "upsert order");
+	return store_run(st, stmt(st, Q_ORDER_UPSERT), "upsert order", "tttttitii",
+	    o->id, o->status, o->stage, o->marketplace, o->created_at,
+	    (int64_t)o->created_ms, o->updated_at, (int64_t)o->updated_ms,
+	    (int64_t)o->keep_updated_if_same);
 }
 
 static int

@@ -70,27 +70,12 @@ stmt(struct store *st, enum stmt q)
 
 /* --- records ------------------------------------------------------------ */
 
-struct text_out {
-	char *buf;
-	size_t sz;
-};
-
-static int
-text_row(struct db_stmt *s, void *cb, void *arg)
-{
-	struct text_out *o = arg;
-
-	(void)cb;
-	store_copy_col(o->buf, o->sz, s, 0);
-	return 1;
-}
-
 enum store_rc
 store_rye_subject_order(struct store *st, const char *subject, const char *type,
     char *order_id, size_t order_id_sz)
 {
 	struct db_stmt *s = stmt(st, Q_RYE_SUBJECT_ORDER);
-	struct text_out o = { order_id, order_id_sz };
+	struct store_text o = { order_id, order_id_sz };
 	enum store_rc rc;
 	bool any;
 
@@ -99,20 +84,15 @@ store_rye_subject_order(struct store *st, const char *subject, const char *type,
 		return STORE_ERROR;
 	db_bind_text(s, 1, subject);
 	db_bind_text(s, 2, type);
-	rc = store_each_row(st, s, text_row, NULL, &o, "shipment's intent", &any);
+	rc = store_each_row(st, s, store_text_row, NULL, &o, "shipment's intent", &any);
 	return rc == STORE_OK && !any ? STORE_NONE : rc;
 }
 
 enum store_rc
 store_rye_resolve(struct store *st, const char *subject, const char *order_id)
 {
-	struct db_stmt *s = stmt(st, Q_RYE_RESOLVE);
-
-	if (s == NULL)
-		return STORE_ERROR;
-	db_bind_text(s, 1, subject);
-	db_bind_text(s, 2, order_id);
-	return store_exec_stmt(st, s, "resolve subject");
+	return store_run(st, stmt(st, Q_RYE_RESOLVE), "resolve subject", "tt",
+	    subject, order_id);
 }
 
 static int
@@ -142,7 +122,7 @@ store_rye_latest(struct store *st, const char *order_id, const char *type,
 
 struct records_out {
 	long *count;
-	struct text_out last;
+	struct store_text last;
 };
 
 static int
@@ -243,21 +223,10 @@ insert_ship(struct store *st, const struct rye_parcel *p, int64_t *row)
 static enum store_rc
 set_ship(struct store *st, int64_t row, const struct rye_parcel *p)
 {
-	struct db_stmt *s = stmt(st, Q_RYE_SHIP_SET);
-
-	if (s == NULL)
-		return STORE_ERROR;
-	db_bind_int64(s, 1, row);
-	db_bind_text(s, 2, p->tracking_number);
-	db_bind_text(s, 3, p->carrier);
-	db_bind_text(s, 4, p->url);
-	db_bind_text(s, 5, p->rye_shipment_id);
-	db_bind_text(s, 6, p->status);
-	db_bind_text(s, 7, p->estimated_delivery);
-	db_bind_text(s, 8, p->first_key);
-	db_bind_text(s, 9, p->key);
-	db_bind_text(s, 10, p->delivered_at);
-	return store_exec_stmt(st, s, "set shipment");
+	return store_run(st, stmt(st, Q_RYE_SHIP_SET), "set shipment", "ittttttttt",
+	    (int64_t)row, p->tracking_number, p->carrier, p->url,
+	    p->rye_shipment_id, p->status, p->estimated_delivery, p->first_key,
+	    p->key, p->delivered_at);
 }
 
 /*

@@ -113,47 +113,29 @@ store_rye_triggers(struct store *st, int64_t after_seq, store_trigger_cb cb,
 enum store_rc
 store_rye_want_intent(struct store *st, const char *order_id, bool force)
 {
-	struct db_stmt *s = stmt(st, Q_RYE_WANT_INTENT);
-
-	if (s == NULL)
-		return STORE_ERROR;
-	db_bind_text(s, 1, order_id);
-	db_bind_int64(s, 2, force);
-	return store_exec_stmt(st, s, "want intent");
+	return store_run(st, stmt(st, Q_RYE_WANT_INTENT), "want intent", "ti",
+	    order_id, (int64_t)force);
 }
 
 enum store_rc
 store_rye_want_order1(struct store *st, const char *order_id, int64_t due_ms)
 {
-	struct db_stmt *s = stmt(st, Q_RYE_WANT_ORDER1);
-
-	if (s == NULL)
-		return STORE_ERROR;
-	db_bind_text(s, 1, order_id);
-	db_bind_int64(s, 2, due_ms);
-	return store_exec_stmt(st, s, "want order");
+	return store_run(st, stmt(st, Q_RYE_WANT_ORDER1), "want order", "ti",
+	    order_id, (int64_t)due_ms);
 }
 
 enum store_rc
 store_rye_placed_due(struct store *st, int64_t before_ms)
 {
-	struct db_stmt *s = stmt(st, Q_RYE_PLACED_DUE);
-
-	if (s == NULL)
-		return STORE_ERROR;
-	db_bind_int64(s, 1, before_ms);
-	return store_exec_stmt(st, s, "placed orders due");
+	return store_run(st, stmt(st, Q_RYE_PLACED_DUE), "placed orders due", "i",
+	    (int64_t)before_ms);
 }
 
 enum store_rc
 store_rye_want_shipment(struct store *st, const char *shipment_id)
 {
-	struct db_stmt *s = stmt(st, Q_RYE_WANT_SHIPMENT);
-
-	if (s == NULL)
-		return STORE_ERROR;
-	db_bind_text(s, 1, shipment_id);
-	return store_exec_stmt(st, s, "want shipment");
+	return store_run(st, stmt(st, Q_RYE_WANT_SHIPMENT), "want shipment", "t",
+	    shipment_id);
 }
 
 void
@@ -279,12 +261,8 @@ store_rye_failed(struct store *st, const char *order_id, const char *message,
 enum store_rc
 store_rye_shipment_done(struct store *st, const char *shipment_id)
 {
-	struct db_stmt *s = stmt(st, Q_RYE_SHIP_DONE);
-
-	if (s == NULL)
-		return STORE_ERROR;
-	db_bind_text(s, 1, shipment_id);
-	return store_exec_stmt(st, s, "shipment done");
+	return store_run(st, stmt(st, Q_RYE_SHIP_DONE), "shipment done", "t",
+	    shipment_id);
 }
 
 enum store_rc
