@@ -435,6 +435,13 @@
     return [el('span', { class: 'code-pill', text: S.str(code) }), ' ', el('span', { class: 'muted small', text: words })];
   }
 
+  /* When the Rye pass last read the order, and what went wrong if it failed. */
+  function syncCell(o) {
+    var parts = [o.lastSync ? whenCell(o.lastSync) : el('span', { class: 'muted', text: 'never' })];
+    if (o.syncError) parts.push(' ', el('span', { class: 'code-pill', testid: 'detail-sync-error', text: S.str(o.syncError) }));
+    return parts;
+  }
+
   function renderDetail(o) {
     var ships = S.shipmentsOf(o);
     var dl = el('dl', { class: 'summary-dl', testid: 'detail-summary' });
@@ -443,6 +450,7 @@
     summaryItem(dl, 'Marketplace', S.str(o.marketplace) || '\u2014', 'detail-marketplace');
     summaryItem(dl, 'Created', whenCell(o.createdAt), 'detail-created');
     summaryItem(dl, 'Updated', whenCell(o.updatedAt), 'detail-updated');
+    summaryItem(dl, 'Rye sync', syncCell(o), 'detail-sync');
     dom.detailBody.appendChild(dl);
 
     dom.detailBody.appendChild(el('h3', { text: ships.length === 1 ? 'Shipment' : 'Shipments (' + ships.length + ')' }));
@@ -464,6 +472,7 @@
           el('td', { class: 'cell-when' }, whenCell(e.createdAt)),
           el('td', null, el('span', { class: 'code-pill', text: S.str(e.type) || '\u2014' })),
           el('td', { class: 'cell-id', text: S.str(e.id) }),
+          el('td', { testid: 'event-source', text: S.str(e.source) || '\u2014' }),
           el('td', { class: 'cell-when' }, whenCell(e.receivedAt))
         ]));
       });
@@ -471,7 +480,8 @@
         el('table', { class: 'data-table', testid: 'events-table' }, [
           el('thead', null, el('tr', null, [
             el('th', { scope: 'col', text: 'Created' }), el('th', { scope: 'col', text: 'Type' }),
-            el('th', { scope: 'col', text: 'Event ID' }), el('th', { scope: 'col', text: 'Received' })
+            el('th', { scope: 'col', text: 'Event ID' }), el('th', { scope: 'col', text: 'Source' }),
+            el('th', { scope: 'col', text: 'Received' })
           ])),
           tbody
         ])

@@ -1191,6 +1191,17 @@ async function main() {
     await shot(page, 'admin-desktop-1280.png');
     await page.keyboard.press('Escape');
     await tid(page, 'order-detail').waitFor({ state: 'hidden' });
+    // b-rye: each event's source and the order's last Rye sync, as the API has them.
+    await page.locator('[data-order-id="b-rye"] [data-testid="order-link"]').click();
+    await tid(page, 'detail-sync').waitFor({ state: 'visible' });
+    const rye = await fetchJson(`${server.base}/api/v1/orders/b-rye`, { Authorization: `Bearer ${server.token}` });
+    assert.ok(rye.body.lastSync, 'b-rye was read by the Rye pass');
+    assert.doesNotMatch(await tid(page, 'detail-sync').innerText(), /never/, 'the last sync shown');
+    assert.deepEqual(await tid(page, 'event-source').allInnerTexts(),
+      rye.body.events.map((e) => e.source), 'each event\'s source');
+    assert.ok(rye.body.events.some((e) => e.source === 'sync'), 'b-rye has events from the Rye pass');
+    await page.keyboard.press('Escape');
+    await tid(page, 'order-detail').waitFor({ state: 'hidden' });
     // Paging: 30 more (older) orders, 25 per page; Next and Previous follow the cursor.
     const bulk = seed('--bulk', '30').bulk;
     const everything = [...allIds, ...bulk];  // bulk-000 is the newest of them
