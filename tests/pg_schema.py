@@ -13,13 +13,15 @@ Text sorts as SQLite sorts it (byte order) even in a database whose own
 collation does not (ICU's en-US, as many a production database has);
 migration 005 carries the operator's contacts over as SQLite's does; row
 ids are handed out, and given ones kept, as SQLite's INTEGER PRIMARY KEY
-does.
+does; and bench/rawpg, the bench's libpq ceiling, inserts gen-events.py's
+rows into the events table byte for byte.
 
 This test is about storage itself: it reads both schemas on purpose (the
 SQLite one through st.storage_sql).
 """
 import os
 import re
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -264,6 +266,39 @@ def test_row_ids_are_handed_out_and_given_ones_kept():
     eq(PG.query(ins % ("id, ", "1000, "), [b"c"], database=db), [("1000",)], "a given id")
     eq(PG.query("SELECT body FROM rejected_deliveries WHERE id = 1000", database=db),
        [("\\x63",)], "its body")
+
+
+def rawpg(db, durability):
+    events = os.path.join(TMP, "events.txt")
+    if not os.path.exists(events):
+        subprocess.run([sys.executable, os.path.join(st.TOP_SRCDIR, "bench", "gen-events.py"),
+                        "5", "secret", events], check=True)
+    p = subprocess.run([os.path.join(st.TOP_BUILDDIR, "bench", "rawpg"), PG.uri_for(db),
+                        events, "0.2", durability], capture_output=True, text=True, timeout=120)
+    eq(p.returncode, 0, "rawpg %s: %s" % (durability, p.stderr))
+    check(PG.password not in p.stdout + p.stderr, "no password in rawpg's output")
+    fields = dict(kv.split("=", 1) for kv in p.stdout.split())
+    for k in ("rows", "seconds", "rate", "p50_ms", "p99_ms", "p999_ms", "max_ms"):
+        check(k in fields, "rawpg prints %s: %r" % (k, p.stdout))
+    with open(events) as f:
+        return fields, [line.rstrip("\n").split("\t", 1)[1] for line in f]
+
+
+def test_rawpg_inserts_the_bench_rows():
+    for durability, sync in (("full", "on"), ("normal", "off")):
+        db = "raw_" + durability
+        PG.create_database(db)
+        migrate(db, migrations("pg"))
+        fields, bodies = rawpg(db, durability)
+        eq(fields["synchronous_commit"], sync, "%s: synchronous_commit" % durability)
+        rows = int(fields["rows"])
+        check(rows >= 1, "%s: rows %d" % (durability, rows))
+        eq(PG.query("SELECT count(*), min(created_ms), max(created_ms) FROM events",
+                    database=db), [(str(rows), "0", str(rows - 1))], "%s: stored" % durability)
+        got = PG.query("SELECT convert_from(body, 'UTF8'), scheme, source, order_id"
+                       " FROM events WHERE id = 'evt_bench_000000000#0'", database=db)
+        eq(got, [(bodies[0], "rye1", "webhook", "ord_bench_000000000")],
+           "%s: the first row, body byte for byte" % durability)
 
 
 if __name__ == "__main__":
