@@ -31,9 +31,9 @@
 #include <libpq-fe.h>
 
 #define INSERT_SQL \
-	"INSERT INTO events(id, scheme, type, order_id, created_at, created_ms," \
-	" marketplace, received_at, body) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)" \
-	" ON CONFLICT (id) DO NOTHING"
+	"INSERT INTO events(id, scheme, type, order_id, created_at," \
+	" created_ms, marketplace, received_at, body)" \
+	" VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (id) DO NOTHING"
 
 struct row {
 	char *body;
@@ -70,7 +70,7 @@ field(const char *body, const char *key, char *out, size_t outsz)
 	out[n] = '\0';
 }
 
-/* gen-events.py's file: "<signature>\t<body>" per line, as rawsqlite reads it. */
+/* gen-events.py's file, "<signature>\t<body>" a line, as rawsqlite reads it. */
 static struct row *
 load(const char *path, size_t *count)
 {
@@ -120,7 +120,7 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Run sql, which must succeed with status want; exit otherwise. */
+/* res, which must have status want: otherwise say why and exit. */
 static PGresult *
 expect(PGconn *pg, PGresult *res, ExecStatusType want, const char *what)
 {
@@ -151,12 +151,14 @@ open_db(const char *uri, int full, char *sync, size_t syncsz)
 		PQfinish(pg);
 		exit(1);
 	}
-	exec(pg, full ? "SET synchronous_commit = on" : "SET synchronous_commit = off");
-	res = expect(pg, PQexec(pg, "SHOW synchronous_commit"), PGRES_TUPLES_OK, "SHOW");
+	exec(pg, full ? "SET synchronous_commit = on" :
+	    "SET synchronous_commit = off");
+	res = expect(pg, PQexec(pg, "SHOW synchronous_commit"),
+	    PGRES_TUPLES_OK, "SHOW");
 	snprintf(sync, syncsz, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
-	PQclear(expect(pg, PQprepare(pg, "ins", INSERT_SQL, 9, NULL), PGRES_COMMAND_OK,
-	    "prepare"));
+	res = PQprepare(pg, "ins", INSERT_SQL, 9, NULL);
+	PQclear(expect(pg, res, PGRES_COMMAND_OK, "prepare"));
 	return pg;
 }
 
@@ -177,10 +179,11 @@ insert(PGconn *pg, const struct row *r, const char *id, int64_t n)
 	gmtime_r(&wall, &tm);
 	strftime(received, sizeof(received), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	exec(pg, "BEGIN");
-	res = expect(pg, PQexecPrepared(pg, "ins", 9, v, len, fmt, 0), PGRES_COMMAND_OK,
-	    "insert");
+	res = PQexecPrepared(pg, "ins", 9, v, len, fmt, 0);
+	expect(pg, res, PGRES_COMMAND_OK, "insert");
 	if (strcmp(PQcmdTuples(res), "1") != 0) {
-		fprintf(stderr, "insert: %s was there already (use a new database)\n", id);
+		fprintf(stderr, "insert: %s was there already"
+		    " (use a new database)\n", id);
 		exit(1);
 	}
 	PQclear(res);
@@ -196,8 +199,10 @@ main(int argc, char **argv)
 	double seconds, t0, t, *lat;
 	char id[128], sync[16];
 
-	if (argc != 5 || (strcmp(argv[4], "full") != 0 && strcmp(argv[4], "normal") != 0)) {
-		fprintf(stderr, "usage: rawpg URI EVENTS_FILE SECONDS full|normal\n");
+	if (argc != 5 || (strcmp(argv[4], "full") != 0 &&
+	    strcmp(argv[4], "normal") != 0)) {
+		fprintf(stderr,
+		    "usage: rawpg URI EVENTS_FILE SECONDS full|normal\n");
 		return 2;
 	}
 	seconds = atof(argv[3]);
@@ -211,14 +216,18 @@ main(int argc, char **argv)
 		return 1;
 	t0 = now_s();
 	do {
+		const struct row *r = &rows[done % nrows];
 		double ts = now_s();
 
 		/* Past the end of the file: new ids, so every commit writes. */
-		snprintf(id, sizeof(id), "%s#%zu", rows[done % nrows].id, done / nrows);
-		insert(pg, &rows[done % nrows], id, (int64_t)done);
+		snprintf(id, sizeof(id), "%s#%zu", r->id, done / nrows);
+		insert(pg, r, id, (int64_t)done);
 		t = now_s();
-		if (done == latcap && (lat = realloc(lat, (latcap *= 2) * sizeof(*lat))) == NULL)
-			return 1;
+		if (done == latcap) {
+			latcap *= 2;
+			if ((lat = realloc(lat, latcap * sizeof(*lat))) == NULL)
+				return 1;
+		}
 		lat[done++] = (t - ts) * 1000.0;
 	} while (t - t0 < seconds);
 	qsort(lat, done, sizeof(*lat), cmp_double);
