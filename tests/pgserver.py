@@ -39,6 +39,9 @@ Parameters (run_sql, query) are psql variables, set with \\set at the top of
 the script from the values given and used as :'p1', :'p2', ... (psql quotes
 each as a literal, so a value is never SQL) or :"p1" for an identifier;
 None is NULL; bytes are bytea's hex form ('\\x...'); int and bool their text.
+\\set in the script rather than psql -v: a command-line argument is limited
+to 128 KiB, and a raw body may be longer.  Rows come back through COPY's
+text format, the one psql output that tells NULL from '' exactly.
 """
 
 import atexit
