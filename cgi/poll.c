@@ -249,8 +249,10 @@ open_store(struct run *r)
 	 */
 	r->a.conf.durability = DURABILITY_NORMAL;
 	if ((r->st = app_store(&r->a)) == NULL) {
+		char shown[512];
+		store_display_name(r->a.conf.database, shown, sizeof(shown));
 		fprintf(stderr, "shiptrack-poll: cannot open the database %s\n",
-		    r->a.conf.database);
+		    shown);
 		return EXIT_FAILED;
 	}
 	memset(&sa, 0, sizeof(sa));

@@ -110,6 +110,7 @@ cmd_migrate(struct app *a, int argc, char *argv[])
 {
 	struct migrating m = { .total = 0 };
 	struct store *st;
+	char shown[512];
 
 	if (no_args(argc, argv[0]) < 0)
 		return EXIT_USAGE;
@@ -120,8 +121,9 @@ cmd_migrate(struct app *a, int argc, char *argv[])
 	progress_end(&m.p);
 	if (st == NULL)
 		return 1;
+	store_display_name(a->conf.database, shown, sizeof(shown));
 	printf("database %s at schema version %d; %d migration%s applied in %.1f s\n",
-	    a->conf.database, store_schema_version(st), m.total, m.total == 1 ? "" : "s",
+	    shown, store_schema_version(st), m.total, m.total == 1 ? "" : "s",
 	    progress_seconds(&m.p));
 	return 0;
 }
@@ -216,7 +218,8 @@ cmd_check(struct app *a, int argc, char *argv[])
 		printf("notifications: %s\n", result);
 		return EXIT_USAGE;
 	}
-	printf("database: %s\n", a->conf.database);
+	store_display_name(a->conf.database, result, sizeof(result));
+	printf("database: %s\n", result);
 	if ((st = app_store(a)) == NULL)
 		return 1;
 	if (store_check(st, &ck) != STORE_OK || strcmp(ck.integrity, "ok") != 0) {

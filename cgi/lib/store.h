@@ -51,6 +51,10 @@ enum durability { DURABILITY_FULL, DURABILITY_NORMAL };
  * uri: the database's connection string (the path of a SQLite file, db.h).
  * -1 with "database ...: what went wrong" in err.
  */
+/* database_password_file (NULL: none), for every store_open() after. */
+void store_set_password_file(const char *path);
+/* The database as messages show it: a path, or a URI without password. */
+void store_display_name(const char *uri, char *buf, size_t bufsz);
 int  store_open(struct store **out, const char *uri, enum store_mode mode,
     enum durability durability, long busy_ms, char *err, size_t errsz);
 void store_close(struct store *st);
@@ -77,6 +81,8 @@ void store_rollback(struct store *st);
  * made of several queries cannot mix two states of an order).
  */
 enum store_rc store_read_begin(struct store *st);
+/* In a write transaction: this order's other writers wait until it ends. */
+enum store_rc store_lock_order(struct store *st, const char *order_id);
 void store_read_end(struct store *st);
 /*
  * A number that changes whenever another connection has committed since
