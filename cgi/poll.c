@@ -175,8 +175,8 @@ take_lock(struct run *r)
 	case RUNLOCK_TAKEN:
 		return 0;
 	case RUNLOCK_BUSY:
-		printf("shiptrack-poll: another run is in progress (%s.poll.lock is "
-		    "locked); nothing to do\n", r->a.conf.database);
+		printf("shiptrack-poll: another run is in progress (it holds"
+		    " the poll lock); nothing to do\n");
 		return RUN_LOCKED;
 	default:
 		fprintf(stderr, "shiptrack-poll: cannot lock: %s\n", err);

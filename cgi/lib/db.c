@@ -24,6 +24,12 @@ driver_for(const char *uri)
 	return is_pg(uri) ? &db_pg_driver : &db_sqlite_driver;
 }
 
+unsigned
+db_uri_caps(const char *uri)
+{
+	return driver_for(uri)->caps;
+}
+
 void
 db_display_name(const char *uri, char *buf, size_t bufsz)
 {
@@ -254,6 +260,25 @@ enum store_rc
 db_lock_key(struct db *db, const char *key)
 {
 	return db->drv->lock_key != NULL ? db->drv->lock_key(db, key) : STORE_OK;
+}
+
+enum store_rc
+db_try_lock_session(struct db *db, const char *key, bool *taken)
+{
+	*taken = false;
+	return db->drv->try_lock_session != NULL ?
+	    db->drv->try_lock_session(db, key, taken) : STORE_ERROR;
+}
+
+enum store_rc
+db_lock_holder(struct db *db, const char *key, bool *held, int64_t *since_ms,
+    long *pid)
+{
+	*held = false;
+	*since_ms = 0;
+	*pid = 0;
+	return db->drv->lock_holder != NULL ?
+	    db->drv->lock_holder(db, key, held, since_ms, pid) : STORE_ERROR;
 }
 
 enum store_rc

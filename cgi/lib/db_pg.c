@@ -441,7 +441,7 @@ pg_in_tx(struct db *db)
 const struct db_driver db_pg_driver = {
 	.name = "PostgreSQL",
 	.dialect = DB_POSTGRESQL,
-	.caps = DB_HAS_CHANGE_COUNTER | DB_LOCKS_KEYS,
+	.caps = DB_HAS_CHANGE_COUNTER | DB_LOCKS_KEYS | DB_HAS_SESSION_LOCKS,
 	.migrations = shiptrack_migrations_pg,
 	.open = pg_open,
 	.close = pg_close,
@@ -470,4 +470,6 @@ const struct db_driver db_pg_driver = {
 	.integrity = db_pg_integrity,
 	.empty = db_pg_empty,
 	.lock_key = db_pg_lock_key,
+	.try_lock_session = db_pg_try_lock_session,
+	.lock_holder = db_pg_lock_holder,
 };

@@ -1,7 +1,8 @@
 /*
  * db_pg.h: the inside of the PostgreSQL driver, shared by db_pg.c
- * (connections, errors, transactions), db_pg_stmt.c (statements) and
- * db_pg_schema.c (migrations, the change counter, checks, key locks).
+ * (connections, errors, transactions), db_pg_stmt.c (statements),
+ * db_pg_schema.c (migrations, the change counter, checks) and
+ * db_pg_lock.c (advisory locks).
  * Nothing else includes it; these three files (and bench/rawpg.c) are
  * the only ones that call libpq.
  *
@@ -21,7 +22,7 @@
 #include "db_driver.h"
 
 #define PG_MAX_PARAMS 32
-/* The first key of every advisory lock shiptrack takes ("ST"). */
+/* The first key of every advisory lock shiptrack takes ("ST", 21332). */
 #define SHIPTRACK_LOCK_CLASS 0x5354
 
 struct pg_db {
@@ -88,5 +89,9 @@ int64_t db_pg_change_counter(struct db *db);
 enum store_rc db_pg_integrity(struct db *db, char *buf, size_t bufsz);
 enum store_rc db_pg_empty(struct db *db);
 enum store_rc db_pg_lock_key(struct db *db, const char *key);
+enum store_rc db_pg_try_lock_session(struct db *db, const char *key,
+    bool *taken);
+enum store_rc db_pg_lock_holder(struct db *db, const char *key, bool *held,
+    int64_t *since_ms, long *pid);
 
 #endif

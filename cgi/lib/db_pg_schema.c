@@ -1,6 +1,6 @@
 /*
- * db_pg_schema: the PostgreSQL driver's schema version, key locks,
- * change counter and checks (db_pg.h).
+ * db_pg_schema: the PostgreSQL driver's schema version, change counter
+ * and checks (db_pg.h).
  *
  * PostgreSQL has no user_version: the version is the largest in a table
  * schema_migrations(version), one row per migration applied, made by the
@@ -11,10 +11,7 @@
  * lock and the migrations themselves wait as long as they take: a schema
  * change on a large store outlasts busy_timeout.
  *
- * Key locks are transaction-level advisory locks, pg_advisory_xact_lock
- * on (SHIPTRACK_LOCK_CLASS, hashtext(key)), released at COMMIT or
- * ROLLBACK; the run locks (runlock_pg.c) use the same class with session
- * locks.  A hash shared by two keys only makes them wait for each other.
+ * Key locks and session locks: db_pg_lock.c.
  *
  * The change counter is the server's WAL insert position: every commit
  * on any connection of any node moves it, in one cheap query.  Other
@@ -64,31 +61,6 @@ db_pg_set_schema_version(struct db *db, int version)
 	    " INSERT INTO schema_migrations(version)"
 	    " SELECT generate_series(1, %d) ON CONFLICT DO NOTHING", version);
 	return db_pg_simple((struct pg_db *)db, sql);
-}
-
-enum store_rc
-db_pg_lock_key(struct db *db, const char *key)
-{
-	struct pg_db *d = (struct pg_db *)db;
-	char sql[160];
-	enum store_rc rc;
-	bool row;
-
-	if (d->broken)
-		return STORE_BUSY;
-	if (strcmp(key, "migrate") == 0 && db_pg_simple(d, "SET LOCAL"
-	    " lock_timeout = 0; SET LOCAL statement_timeout = 0") != STORE_OK)
-		return STORE_ERROR;
-	if (d->lock == NULL) {
-		snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%d,"
-		    " hashtext(?1))", SHIPTRACK_LOCK_CLASS);
-		if ((d->lock = db_pg_prepare(db, sql)) == NULL)
-			return STORE_ERROR;
-	}
-	db_pg_bind_text(d->lock, 1, key);
-	rc = db_pg_step(d->lock, &row);
-	db_pg_reset(d->lock);
-	return rc;
 }
 
 int64_t
