@@ -22,7 +22,6 @@ import hmac
 import io
 import os
 import re
-import shutil
 import subprocess
 import sys
 import urllib.parse
@@ -251,6 +250,8 @@ def newest_first(db, ids):
 
 
 def snapshot(db):
+    if db.startswith("postgresql://"):     # no file, no WAL: the rows only
+        return None, None, 0, st.dump(db)
     with open(db, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
     wal = os.path.getsize(db + "-wal") if os.path.exists(db + "-wal") else 0
@@ -412,8 +413,7 @@ def test_track_etag_and_304():
     c = track(db, "r-split", key[::-1], headers={"If-None-Match": etag})
     error_answer(c, 404, "not_found", "wrong key with the ETag")
     # New data, new ETag.
-    db2 = st.fresh_db(TMP)
-    shutil.copyfile(db, db2)
+    db2 = st.copy_db(db, TMP)
     post_ok(db2, st.tracking("r-split", "1ZSPLIT_THIRD", "UPS", created=z(ago(hours=2))))
     d = track(db2, "r-split", key, headers={"If-None-Match": etag})
     eq(d.status, 200, "changed order: 200 despite the old ETag (%s)" % d)
@@ -543,11 +543,8 @@ def bulk_orders(db, n, prefix="bulk-"):
         iso = datetime.datetime.fromtimestamp(t / 1000, datetime.timezone.utc)
         rows.append(("%s%04d" % (prefix, i), "SUCCEEDED", "placed", "shopify", z(iso), t,
                      z(iso), t))
-    conn = st._sqlite3.connect(db)
-    with conn:
-        conn.executemany("INSERT INTO orders(id, status, stage, marketplace, created_at,"
-                         " created_ms, updated_at, updated_ms) VALUES (?,?,?,?,?,?,?,?)", rows)
-    conn.close()
+    st.sqlite_many(db, "INSERT INTO orders(id, status, stage, marketplace, created_at,"
+                   " created_ms, updated_at, updated_ms) VALUES (?,?,?,?,?,?,?,?)", rows)
     return [r[0] for r in reversed(rows)]
 
 
@@ -638,8 +635,7 @@ def test_stats():
     eq(j["lastPoll"], None, "no poll run yet")
     check(ETAG_RE.match(a.headers.get("etag", "")) is not None, "ETag")
     # After a poll run: the poll.* facts, prefix dropped; others not shown.
-    db2 = st.fresh_db(TMP)
-    shutil.copyfile(db, db2)
+    db2 = st.copy_db(db, TMP)
     for k, v in (("poll.finished_at", z(ago(minutes=7))), ("poll.summary", "3 polled, 1 failed"),
                  ("poll.failed", "1"), ("carrier.list_sync_ms", "12345")):
         st.sqlite(db2, "INSERT INTO meta(key, value) VALUES (?, ?)", (k, v))
@@ -883,8 +879,7 @@ def test_query_string_bounds():
 # --- read-only -------------------------------------------------------------------
 
 def test_api_never_modifies_the_database():
-    db = st.fresh_db(TMP)
-    shutil.copyfile(seeded(), db)
+    db = st.copy_db(seeded(), TMP)
     before = snapshot(db)
     key = lookup_key("r-split")
     calls = [("/v1/health", "", {}, "GET"), ("/v1/orders", "", {}, "GET"),
@@ -910,8 +905,7 @@ def test_api_never_modifies_the_database():
 def test_cli_link_key_opens_the_order():
     db = seeded()
     special = "ord 1+é&x=y"   # space, plus, non-ASCII, '&' and '=': all encoded
-    db2 = st.fresh_db(TMP)
-    shutil.copyfile(db, db2)
+    db2 = st.copy_db(db, TMP)
     post_ok(db2, st.event("ORDER_PLACED", special, z(ago(hours=3))))
     env = {"SHIPTRACK_LOOKUP_SECRET": LOOKUP_SECRET}
     for order, base, prefix in (

@@ -192,29 +192,24 @@ def bulk_orders(db, shipments):
     shipments: [(order_id, number, carrier)].  One event, order and
     shipment row each, in one transaction (the receiver, one CGI process
     per event, would take seconds for a few hundred)."""
-    import sqlite3
-    conn = sqlite3.connect(db, timeout=30, isolation_level=None)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        ms = int(st.BASE_TIME.timestamp() * 1000)
-        for i, (oid, number, carrier) in enumerate(shipments):
-            eid = "evt_bulk_%s_%d" % (oid, i)
-            body = st.tracking(oid, number, carrier, id=eid)
-            key = "%015d|%s" % (ms, eid)
-            conn.execute("INSERT INTO events(id, scheme, type, order_id, created_at,"
-                         " created_ms, marketplace, received_at, body) VALUES"
-                         " (?, 'rye1', 'TRACKING_OBTAINED', ?, ?, ?, 'shopify', ?, ?)",
-                         (eid, oid, st.iso(0), ms, st.iso(0), body))
-            conn.execute("INSERT OR IGNORE INTO orders(id, status, stage, marketplace,"
-                         " created_at, created_ms, updated_at, updated_ms) VALUES"
-                         " (?, 'SUCCEEDED', 'shipped', 'shopify', ?, ?, ?, ?)",
-                         (oid, st.iso(0), ms, st.iso(0), ms))
-            conn.execute("INSERT INTO shipments(order_id, tracking_number, carrier,"
-                         " first_key, carrier_key) VALUES (?, ?, ?, ?, ?)",
-                         (oid, number, carrier, key, key))
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
+    ms = int(st.BASE_TIME.timestamp() * 1000)
+    events, orders, ships = [], [], []
+    for i, (oid, number, carrier) in enumerate(shipments):
+        eid = "evt_bulk_%s_%d" % (oid, i)
+        key = "%015d|%s" % (ms, eid)
+        events.append((eid, oid, st.iso(0), ms, st.iso(0),
+                       st.tracking(oid, number, carrier, id=eid)))
+        orders.append((oid, st.iso(0), ms, st.iso(0), ms))
+        ships.append((oid, number, carrier, key, key))
+    st.sqlite_many(db, "INSERT INTO events(id, scheme, type, order_id, created_at,"
+                   " created_ms, marketplace, received_at, body) VALUES"
+                   " (?, 'rye1', 'TRACKING_OBTAINED', ?, ?, ?, 'shopify', ?, ?)", events)
+    st.sqlite_many(db, "INSERT INTO orders(id, status, stage, marketplace,"
+                   " created_at, created_ms, updated_at, updated_ms) VALUES"
+                   " (?, 'SUCCEEDED', 'shipped', 'shopify', ?, ?, ?, ?)"
+                   " ON CONFLICT DO NOTHING", orders)
+    st.sqlite_many(db, "INSERT INTO shipments(order_id, tracking_number, carrier,"
+                   " first_key, carrier_key) VALUES (?, ?, ?, ?, ?)", ships)
 
 
 def sign_as(body, secret=AS_SECRET):
@@ -238,18 +233,12 @@ def push(db, msg, event_id=None, event="tracking_update", ts=None, secret=AS_SEC
 
 def shipment(db, number, order_id=None):
     """The shipments row for a number, as a dict (asserts exactly one)."""
-    import sqlite3
-    conn = sqlite3.connect(db, timeout=10)
-    conn.row_factory = sqlite3.Row
-    try:
-        q = "SELECT * FROM shipments WHERE tracking_number = ?"
-        args = [number]
-        if order_id is not None:
-            q += " AND order_id = ?"
-            args.append(order_id)
-        rows = [dict(r) for r in conn.execute(q, args)]
-    finally:
-        conn.close()
+    q = "SELECT * FROM shipments WHERE tracking_number = ?"
+    args = [number]
+    if order_id is not None:
+        q += " AND order_id = ?"
+        args.append(order_id)
+    rows = st.sqlite_dicts(db, q, args)
     st.check(len(rows) == 1, "expected one shipment %s, found %d" % (number, len(rows)))
     return rows[0]
 

@@ -30,9 +30,9 @@ static const struct db_sql sql[] = {
 	/* One "interrupted" attempt per channel the dead sender had open. */
 	{ Q_NOTIFY_REAP_LOG, .sql =
 	"INSERT INTO notification_attempts(notification_id, channel, at, status, error)"
-	" SELECT id, 'webhook', ?2, NULL, ?3 FROM notifications"
+	" SELECT id, 'webhook', ?2, CAST(NULL AS BIGINT), ?3 FROM notifications"
 	" WHERE " ABANDONED " AND webhook_state = 'pending'"
-	" UNION ALL SELECT id, 'email', ?2, NULL, ?3 FROM notifications"
+	" UNION ALL SELECT id, 'email', ?2, CAST(NULL AS BIGINT), ?3 FROM notifications"
 	" WHERE " ABANDONED " AND email_state = 'pending'" },
 	{ Q_NOTIFY_REAP, .sql =
 	"UPDATE notifications SET claimed_until_ms = 0, last_error = ?3"
