@@ -21,7 +21,7 @@
 
 #include "db_driver.h"
 
-#define PG_MAX_PARAMS 32
+#define PG_MAX_PARAMS 64
 /* The first key of every advisory lock shiptrack takes ("ST", 21332). */
 #define SHIPTRACK_LOCK_CLASS 0x5354
 

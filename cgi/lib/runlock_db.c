@@ -52,7 +52,8 @@ runlock_db_take(struct runlock *l, const char *database, const char *name,
 	if ((l->db = connect_db(database, err, errsz)) == NULL)
 		return RUNLOCK_ERROR;
 	if (db_try_lock_session(l->db, key, &taken) != STORE_OK) {
-		describe(database, l->db, "cannot take the run lock", err, errsz);
+		describe(database, l->db, "cannot take the run lock", err,
+		    errsz);
 		runlock_db_release(l);
 		return RUNLOCK_ERROR;
 	}
@@ -81,7 +82,8 @@ runlock_db_probe(const char *database, const char *name,
 	snprintf(key, sizeof(key), "run:%s", name);
 	if ((db = connect_db(database, err, errsz)) == NULL)
 		return -1;
-	if (db_lock_holder(db, key, &s->held, &s->since_ms, &s->pid) != STORE_OK) {
+	if (db_lock_holder(db, key, &s->held, &s->since_ms, &s->pid) !=
+	    STORE_OK) {
 		describe(database, db, "cannot read the run locks", err, errsz);
 		rc = -1;
 	}

@@ -272,4 +272,21 @@ enum store_rc store_order_stage(struct store *st, const char *order_id,
 /* How many events are stored (replay's progress). */
 enum store_rc store_event_count(struct store *st, int64_t *n);
 
+/*
+ * `shiptrack copy-to URI` (store_copy.c): every table of st into the
+ * database uri, which must be empty (it is migrated if new); then each
+ * table's rows counted and the events' SHA-256 computed on both sides.
+ * 0, or -1 with err (the target's password never in it).
+ */
+#define STORE_COPY_TABLES 16
+struct store_copy_report {
+	const char *table[STORE_COPY_TABLES];
+	int64_t rows[STORE_COPY_TABLES];
+	size_t ntables;
+	char digest[65];		/* the events' SHA-256, hex */
+	char target[512];		/* uri as messages show it */
+};
+int store_copy_to(struct store *st, const char *uri,
+    struct store_copy_report *rep, char *err, size_t errsz);
+
 #endif
