@@ -180,8 +180,8 @@ take_lock(struct run *r)
 	case RUNLOCK_TAKEN:
 		return 0;
 	case RUNLOCK_BUSY:
-		printf("shiptrack-poll: another run is in progress (%s.poll.lock is "
-		    "locked); nothing to do\n", r->a.conf.database);
+		printf("shiptrack-poll: another run is in progress (it holds"
+		    " the poll lock); nothing to do\n");
 		return RUN_LOCKED;
 	default:
 		fprintf(stderr, "shiptrack-poll: cannot lock: %s\n", err);
@@ -205,8 +205,10 @@ open_store(struct run *r)
 	 */
 	r->a.conf.durability = DURABILITY_NORMAL;
 	if ((r->env.st = app_store(&r->a)) == NULL) {
+		char shown[512];
+		store_display_name(r->a.conf.database, shown, sizeof(shown));
 		fprintf(stderr, "shiptrack-poll: cannot open the database %s\n",
-		    r->a.conf.database);
+		    shown);
 		return EXIT_FAILED;
 	}
 	memset(&sa, 0, sizeof(sa));

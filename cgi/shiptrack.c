@@ -47,6 +47,7 @@ static int cmd_export(struct app *a, int argc, char *argv[]);
 static int cmd_contact(struct app *a, int argc, char *argv[]);
 static int cmd_notify(struct app *a, int argc, char *argv[]);
 static int cmd_stats(struct app *a, int argc, char *argv[]);
+static int cmd_copy_to(struct app *a, int argc, char *argv[]);
 
 static const struct command commands[] = {
 	{ "migrate", "", "create the database or bring its schema up to date", cmd_migrate },
@@ -61,6 +62,7 @@ static const struct command commands[] = {
 	    cmd_contact },
 	{ "notify", "[--limit N]", "deliver pending stage-change notifications (cron)",
 	    cmd_notify },
+	{ "copy-to", "URI", "copy the database into an empty one (PostgreSQL)", cmd_copy_to },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -110,6 +112,7 @@ cmd_migrate(struct app *a, int argc, char *argv[])
 {
 	struct migrating m = { .total = 0 };
 	struct store *st;
+	char shown[512];
 
 	if (no_args(argc, argv[0]) < 0)
 		return EXIT_USAGE;
@@ -120,8 +123,9 @@ cmd_migrate(struct app *a, int argc, char *argv[])
 	progress_end(&m.p);
 	if (st == NULL)
 		return 1;
+	store_display_name(a->conf.database, shown, sizeof(shown));
 	printf("database %s at schema version %d; %d migration%s applied in %.1f s\n",
-	    a->conf.database, store_schema_version(st), m.total, m.total == 1 ? "" : "s",
+	    shown, store_schema_version(st), m.total, m.total == 1 ? "" : "s",
 	    progress_seconds(&m.p));
 	return 0;
 }
@@ -216,7 +220,8 @@ cmd_check(struct app *a, int argc, char *argv[])
 		printf("notifications: %s\n", result);
 		return EXIT_USAGE;
 	}
-	printf("database: %s\n", a->conf.database);
+	store_display_name(a->conf.database, result, sizeof(result));
+	printf("database: %s\n", result);
 	if ((st = app_store(a)) == NULL)
 		return 1;
 	if (store_check(st, &ck) != STORE_OK ||
@@ -367,6 +372,37 @@ cmd_export(struct app *a, int argc, char *argv[])
 		fprintf(stderr, "shiptrack export: failed\n");
 		return 1;
 	}
+	return 0;
+}
+
+/*
+ * copy-to URI: the configured database into an empty one, verified
+ * (store_copy.c); the URI's password is never printed.
+ */
+static int
+cmd_copy_to(struct app *a, int argc, char *argv[])
+{
+	struct store_copy_report rep;
+	struct progress p;
+	char err[1024];
+	struct store *st;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: shiptrack copy-to URI\n");
+		return EXIT_USAGE;
+	}
+	if ((st = app_store(a)) == NULL)
+		return 1;
+	progress_init(&p, false);
+	if (store_copy_to(st, argv[1], &rep, err, sizeof(err)) < 0) {
+		fprintf(stderr, "shiptrack copy-to: %s\n", err);
+		return 1;
+	}
+	for (size_t i = 0; i < rep.ntables; i++)
+		printf("  %-22s %lld rows\n", rep.table[i], (long long)rep.rows[i]);
+	printf("copied to %s and verified: every table's rows counted on both"
+	    " sides; events sha256 %s on both; %.1f s\n", rep.target, rep.digest,
+	    progress_seconds(&p));
 	return 0;
 }
 

@@ -26,7 +26,10 @@ packages=(
   # build
   build-essential autoconf automake libtool pkg-config
   libfcgi-dev libjson-c-dev libcurl4-openssl-dev libsqlite3-dev libssl-dev
-  libcmocka-dev
+  libcmocka-dev libpq-dev
+  # the PostgreSQL backend's tests and bench: private servers from Debian's
+  # binaries (tests/pgserver.py), never the system service
+  postgresql
   # the demo and every scenario test: web servers, clients, tools
   lighttpd curl sqlite3 python3 openssl ca-certificates
   apache2 libapache2-mod-fcgid nginx-light spawn-fcgi systemd
@@ -55,7 +58,7 @@ fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${packages[@]}" | grep .) \
   >/dev/null
-for s in apache2 nginx lighttpd php8.2-fpm; do
+for s in apache2 nginx lighttpd php8.2-fpm postgresql; do
   systemctl disable --now "$s" >/dev/null 2>&1 || service "$s" stop >/dev/null 2>&1 || true
 done
 

@@ -24,6 +24,11 @@ EVENT_KEYS = ["id", "type", "createdAt", "receivedAt", "source"]
 SHIPMENT_EXTRA = {"stale"}
 
 
+# About SQLite's own storage (tests/pg_backend.py).
+SQLITE_ONLY = {
+    "test_read_only_database_untouched": "the file's bytes and its WAL",
+}
+
 def shipment_keys(s, what):
     """DESIGN.md's shipment keys, in order, plus only the known additions."""
     keys = list(s.keys())

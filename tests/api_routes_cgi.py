@@ -24,7 +24,6 @@ import hmac
 import io
 import os
 import re
-import shutil
 import subprocess
 import sys
 import urllib.parse
@@ -259,6 +258,8 @@ def newest_first(db, ids):
 def file_state(db):
     """The database file itself, on purpose (SQLite's: its bytes, its mtime,
     what its WAL holds): the API must not write it."""
+    if st._on_pg(db):     # no file, no WAL: the rows only
+        return None, None, 0, st.storage_dump(db)
     with open(db, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
     wal = os.path.getsize(db + "-wal") if os.path.exists(db + "-wal") else 0
@@ -420,8 +421,7 @@ def test_track_etag_and_304():
     c = track(db, "r-split", key[::-1], headers={"If-None-Match": etag})
     error_answer(c, 404, "not_found", "wrong key with the ETag")
     # New data, new ETag.
-    db2 = st.fresh_db(TMP)
-    shutil.copyfile(db, db2)
+    db2 = st.copy_db(db, TMP)
     post_ok(db2, st.tracking("r-split", "1ZSPLIT_THIRD", "UPS", created=z(ago(hours=2))))
     d = track(db2, "r-split", key, headers={"If-None-Match": etag})
     eq(d.status, 200, "changed order: 200 despite the old ETag (%s)" % d)
@@ -553,12 +553,8 @@ def bulk_orders(db, n, prefix="bulk-"):
                      z(iso), t))
     # Straight into storage, on purpose: 205 orders through the receiver
     # would take long, and the list is all this feeds.
-    conn = st.storage_connect(db)
-    with conn:
-        conn.execute("BEGIN")
-        conn.executemany("INSERT INTO orders(id, status, stage, marketplace, created_at,"
-                         " created_ms, updated_at, updated_ms) VALUES (?,?,?,?,?,?,?,?)", rows)
-    conn.close()
+    st.storage_many(db, "INSERT INTO orders(id, status, stage, marketplace, created_at,"
+                    " created_ms, updated_at, updated_ms) VALUES (?,?,?,?,?,?,?,?)", rows)
     return [r[0] for r in reversed(rows)]
 
 
@@ -649,8 +645,7 @@ def test_stats():
     eq(j["lastPoll"], None, "no poll run yet")
     check(ETAG_RE.match(a.headers.get("etag", "")) is not None, "ETag")
     # After a poll run: the poll.* facts, prefix dropped; others not shown.
-    db2 = st.fresh_db(TMP)
-    shutil.copyfile(db, db2)
+    db2 = st.copy_db(db, TMP)
     for k, v in (("poll.finished_at", z(ago(minutes=7))), ("poll.summary", "3 polled, 1 failed"),
                  ("poll.failed", "1"), ("carrier.list_sync_ms", "12345")):
         # What a poll run leaves, written in storage on purpose.
@@ -895,8 +890,7 @@ def test_query_string_bounds():
 # --- read-only -------------------------------------------------------------------
 
 def test_api_never_modifies_the_database():
-    db = st.fresh_db(TMP)
-    shutil.copyfile(seeded(), db)
+    db = st.copy_db(seeded(), TMP)
     shown = st.snapshot(db)
     before = file_state(db)
     key = lookup_key("r-split")
@@ -923,8 +917,7 @@ def test_api_never_modifies_the_database():
 def test_cli_link_key_opens_the_order():
     db = seeded()
     special = "ord 1+é&x=y"   # space, plus, non-ASCII, '&' and '=': all encoded
-    db2 = st.fresh_db(TMP)
-    shutil.copyfile(db, db2)
+    db2 = st.copy_db(db, TMP)
     post_ok(db2, st.event("ORDER_PLACED", special, z(ago(hours=3))))
     env = {"SHIPTRACK_LOOKUP_SECRET": LOOKUP_SECRET}
     for order, base, prefix in (

@@ -89,10 +89,15 @@ def test_overlapping_runs():
     a = pt.start_poll(db, stub)
     try:
         wait_for(lambda: len(stub.api_log()) > 0 or a.poll() is not None, "run A")
-        st.check(os.path.exists(db + ".poll.lock"), "lock file next to the database")
+        if st.BACKEND == "sqlite":  # PostgreSQL: an advisory lock, no file
+            st.check(os.path.exists(db + ".poll.lock"), "lock file next to the database")
         p = pt.poll(db, stub)
         pt.expect_exit(p, 0, "second run")
         st.check("another run is in progress" in p.stdout, p.stdout)
+        # The probe (check, /v1/stats, /v1/metrics) sees run A and its pid.
+        c = st.run_cli(["check"], db=db)
+        st.check(re.search(r"poll +running since .*pid %d\)" % a.pid, c.stdout),
+                 "check sees run A: " + c.stdout[-400:])
         out, err = a.communicate(timeout=60)
     finally:
         if a.poll() is None:

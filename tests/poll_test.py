@@ -197,28 +197,24 @@ def bulk_orders(db, shipments):
     shipments: [(order_id, number, carrier)].  One event, order and
     shipment row each, in one transaction (the receiver, one CGI process
     per event, would take seconds for a few hundred)."""
-    conn = st.storage_connect(db, timeout=30)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        ms = int(st.BASE_TIME.timestamp() * 1000)
-        for i, (oid, number, carrier) in enumerate(shipments):
-            eid = "evt_bulk_%s_%d" % (oid, i)
-            body = st.tracking(oid, number, carrier, id=eid)
-            key = "%015d|%s" % (ms, eid)
-            conn.execute("INSERT INTO events(id, scheme, type, order_id, created_at,"
-                         " created_ms, marketplace, received_at, body) VALUES"
-                         " (?, 'rye1', 'TRACKING_OBTAINED', ?, ?, ?, 'shopify', ?, ?)",
-                         (eid, oid, st.iso(0), ms, st.iso(0), body))
-            conn.execute("INSERT OR IGNORE INTO orders(id, status, stage, marketplace,"
-                         " created_at, created_ms, updated_at, updated_ms) VALUES"
-                         " (?, 'SUCCEEDED', 'shipped', 'shopify', ?, ?, ?, ?)",
-                         (oid, st.iso(0), ms, st.iso(0), ms))
-            conn.execute("INSERT INTO shipments(order_id, tracking_number, carrier,"
-                         " first_key, carrier_key) VALUES (?, ?, ?, ?, ?)",
-                         (oid, number, carrier, key, key))
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
+    ms = int(st.BASE_TIME.timestamp() * 1000)
+    events, orders, ships = [], [], []
+    for i, (oid, number, carrier) in enumerate(shipments):
+        eid = "evt_bulk_%s_%d" % (oid, i)
+        key = "%015d|%s" % (ms, eid)
+        events.append((eid, oid, st.iso(0), ms, st.iso(0),
+                       st.tracking(oid, number, carrier, id=eid)))
+        orders.append((oid, st.iso(0), ms, st.iso(0), ms))
+        ships.append((oid, number, carrier, key, key))
+    st.storage_many(db, "INSERT INTO events(id, scheme, type, order_id, created_at,"
+                    " created_ms, marketplace, received_at, body) VALUES"
+                    " (?, 'rye1', 'TRACKING_OBTAINED', ?, ?, ?, 'shopify', ?, ?)", events)
+    st.storage_many(db, "INSERT INTO orders(id, status, stage, marketplace,"
+                    " created_at, created_ms, updated_at, updated_ms) VALUES"
+                    " (?, 'SUCCEEDED', 'shipped', 'shopify', ?, ?, ?, ?)"
+                    " ON CONFLICT DO NOTHING", orders)
+    st.storage_many(db, "INSERT INTO shipments(order_id, tracking_number, carrier,"
+                    " first_key, carrier_key) VALUES (?, ?, ?, ?, ?)", ships)
 
 
 def sign_as(body, secret=AS_SECRET):
@@ -256,18 +252,17 @@ def poll_error(db, number):
     return e["message"] if e else None
 
 
-def shipment_row(db, number):
+def shipment_row(db, number, order_id=None):
     """The shipments row for a number, as a dict (asserts exactly one): the
     poller's own bookkeeping (carrier_id, carrier_slug, next_poll_ms,
     poll_failures, stall_episode...), which no program shows, read in
     storage on purpose."""
-    conn = st.storage_connect(db)
-    try:
-        cur = conn.execute("SELECT * FROM shipments WHERE tracking_number = ?", (number,))
-        names = [d[0] for d in cur.description]
-        rows = [dict(zip(names, r)) for r in cur.fetchall()]
-    finally:
-        conn.close()
+    q = "SELECT * FROM shipments WHERE tracking_number = ?"
+    args = [number]
+    if order_id is not None:
+        q += " AND order_id = ?"
+        args.append(order_id)
+    rows = st.storage_dicts(db, q, args)
     st.check(len(rows) == 1, "expected one shipment %s, found %d" % (number, len(rows)))
     return rows[0]
 

@@ -125,6 +125,8 @@ def run_cli(args, db=None, env=None, timeout=60):
 def template_db():
     """Path of a database migrated once per process by `shiptrack migrate`."""
     global _template
+    if BACKEND == "pg":
+        return _pg().template(run_cli)
     if _template is None:
         d = tempdir("shiptrack-template-")
         path = os.path.join(d, "template.db")
@@ -139,12 +141,37 @@ def template_db():
     return _template
 
 
+# SHIPTRACK_TEST_BACKEND=pg: fresh databases on a private PostgreSQL, and the
+# storage helpers below on them (tests/pg_backend.py).
+BACKEND = os.environ.get("SHIPTRACK_TEST_BACKEND", "sqlite")
+
+
+def _pg():
+    import pg_backend
+    return pg_backend
+
+
+def _on_pg(db):
+    return isinstance(db, str) and db.startswith(("postgresql://", "postgres://"))
+
+
 def fresh_db(tmpdir=None):
     """A copy of the migrated template in tmpdir (a new one if None)."""
+    if BACKEND == "pg":
+        return _pg().fresh_db(run_cli)
     if tmpdir is None:
         tmpdir = tempdir()
     path = os.path.join(tmpdir, "shiptrack-%d-%d.db" % (os.getpid(), next(_counter)))
     shutil.copyfile(template_db(), path)
+    return path
+
+
+def copy_db(src, tmpdir=None):
+    """A new database holding what src holds (src not in use)."""
+    if _on_pg(src):
+        return _pg().copy_db(src)
+    path = fresh_db(tmpdir)
+    shutil.copyfile(src, path)
     return path
 
 
@@ -153,17 +180,20 @@ def fresh_db(tmpdir=None):
 # A test that only observes state reads it through the programs, as an
 # operator would (below: counts, stats, operator_view, snapshot...): they
 # read through the store, so the test runs on any database the store
-# supports.  The three helpers here (storage_dump is built on storage_sql)
-# are the only way a test reaches past the programs into storage, and only
-# on purpose: to doctor rows (time travel,
+# supports.  The helpers here are the only way a test reaches past the
+# programs into storage, and only on purpose: to doctor rows (time travel,
 # corruption, an old schema), to stand in for another writer or hold its
 # lock, or to inspect what no program shows (raw bodies, the schema).  Every
-# caller says why in a comment.  SQLite today: a test that needs them on
-# another database gets a path for it here, or says in its name that it is
-# SQLite-specific.
+# caller says why in a comment.  On PostgreSQL (SHIPTRACK_TEST_BACKEND=pg)
+# storage_sql, storage_dicts, storage_many and storage_dump go through
+# tests/pg_backend.py; storage_connect (a transaction of the test's own) is
+# SQLite's only, and a test function that needs it is in its file's
+# SQLITE_ONLY (run() says it, and does not run it, on PostgreSQL).
 
 def storage_sql(dbpath, sql, params=()):
-    """Run one statement on the database file itself; returns all rows."""
+    """Run one statement on the database itself; returns all rows."""
+    if _on_pg(dbpath):
+        return _pg().sql(dbpath, sql, params)
     conn = _sqlite3.connect(dbpath, timeout=10, isolation_level=None)
     try:
         return conn.execute(sql, params).fetchall()
@@ -171,23 +201,53 @@ def storage_sql(dbpath, sql, params=()):
         conn.close()
 
 
+def storage_dicts(dbpath, sql, params=()):
+    """The rows of one query as dicts (column name: value)."""
+    if _on_pg(dbpath):
+        return _pg().sql(dbpath, sql, params, dicts=True)
+    conn = _sqlite3.connect(dbpath, timeout=10)
+    conn.row_factory = _sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(sql, params)]
+    finally:
+        conn.close()
+
+
+def storage_many(dbpath, sql, rows):
+    """Run one statement per row of parameters, in one transaction."""
+    if _on_pg(dbpath):
+        return _pg().many(dbpath, sql, rows)
+    conn = _sqlite3.connect(dbpath, timeout=10)
+    with conn:
+        conn.executemany(sql, rows)
+    conn.close()
+
+
 def storage_connect(dbpath, timeout=10):
-    """A connection of our own to the database file (autocommit), for a test
-    that holds a transaction or writes many rows; the caller closes it."""
+    """A connection of our own to the SQLite file (autocommit), for a test
+    that holds a transaction; the caller closes it."""
+    check(not _on_pg(dbpath), "storage_connect is SQLite's only")
     return _sqlite3.connect(dbpath, timeout=timeout, isolation_level=None)
 
 
+def storage_tables(dbpath):
+    """Names of all user tables but "metrics": the running totals for
+    GET /v1/metrics (sql/004) count every request, refused or duplicate
+    ones included, and tests/metrics.py checks them; "nothing stored"
+    means nothing else."""
+    if _on_pg(dbpath):
+        return _pg().tables(dbpath)
+    return [r[0] for r in storage_sql(dbpath,
+            "SELECT name FROM sqlite_master WHERE type='table' "
+            "AND name NOT LIKE 'sqlite_%' AND name <> 'metrics' ORDER BY name")]
+
+
 def storage_dump(dbpath):
-    """{table: sorted rows} of every table but "metrics" (the running
-    totals of GET /v1/metrics count every request, refused ones too):
-    for a test whose promise is about storage itself ("wrote nothing",
-    "no secret in the database")."""
-    out = {}
-    for t in [r[0] for r in storage_sql(dbpath, "SELECT name FROM sqlite_master"
-                                        " WHERE type='table' AND name NOT LIKE 'sqlite_%'"
-                                        " AND name <> 'metrics' ORDER BY name")]:
-        out[t] = sorted(storage_sql(dbpath, 'SELECT * FROM "%s"' % t), key=repr)
-    return out
+    """{table: sorted rows} of every table but "metrics" (see
+    storage_tables): for a test whose promise is about storage itself
+    ("wrote nothing", "no secret in the database")."""
+    return {t: sorted(storage_sql(dbpath, 'SELECT * FROM "%s"' % t), key=repr)
+            for t in storage_tables(dbpath)}
 
 
 # --- state, as the programs show it ------------------------------------------
@@ -648,6 +708,12 @@ def run(namespace=None):
         namespace = sys._getframe(1).f_globals
     tests = [(k, v) for k, v in namespace.items()
              if k.startswith("test_") and callable(v)]
+    if BACKEND != "sqlite":
+        # About SQLite's own storage: said, not run (tests/pg_backend.py).
+        only = namespace.get("SQLITE_ONLY", {})
+        for name in only:
+            print("ok - %s # SQLite only: %s" % (name, only[name]))
+        tests = [(k, v) for k, v in tests if k not in only]
     failed = 0
     start = time.monotonic()
     for name, fn in tests:

@@ -31,6 +31,14 @@ LOG_LINE = re.compile(rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ shiptrack-webhook\[\d+
                       rb"(error|warning|info|debug): ")
 
 
+# About SQLite's own storage (tests/pg_backend.py): these hold its write
+# lock through the sqlite3 module.  PostgreSQL's lock waits are
+# tests/pg_driver.py's test_lock_held_is_503.
+SQLITE_ONLY = {
+    "test_write_lock_gives_503_then_succeeds": "holds SQLite's write lock",
+    "test_rejection_under_lock_is_503_not_lost": "holds SQLite's write lock",
+}
+
 def db():
     return st.fresh_db(TMP)
 

@@ -24,6 +24,7 @@ app_init(struct app *a, const char *program, const char *path,
 		log_error("configuration: %s", a->conf_err);
 		return;
 	}
+	store_set_password_file(a->conf.database_password_file);
 	if (a->conf.log_level != NULL && log_parse_level(a->conf.log_level, &level) == 0)
 		log_set_level(level);
 }

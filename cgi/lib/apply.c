@@ -213,6 +213,8 @@ apply_recompute_order(struct store *st, const char *order_id, int64_t now_ms,
 	const char *other;
 	enum store_rc rc, had;
 
+	if ((rc = store_lock_order(st, order_id)) != STORE_OK)
+		return rc;
 	had = store_order_stage(st, order_id, old, sizeof(old));
 	rc = had == STORE_NONE ? STORE_OK : had;
 	if (rc == STORE_OK)

@@ -70,6 +70,7 @@ struct conf_key {
 
 static const struct conf_key keys[] = {
 	S(database, "SHIPTRACK_DATABASE", LOCALSTATEDIR "/lib/shiptrack/shiptrack.db", 0),
+	S(database_password_file, "SHIPTRACK_DATABASE_PASSWORD_FILE", NULL, 0),
 	S(webhook_secret, "SHIPTRACK_WEBHOOK_SECRET", NULL, SECRETS),
 	/* unset: webhook_secret */
 	S(webhook_secret_v2, "SHIPTRACK_WEBHOOK_SECRET_V2", NULL, SECRETS),

@@ -29,6 +29,7 @@
 
 struct conf {
 	char *database;
+	char *database_password_file;	/* PostgreSQL's password, if not elsewhere */
 	char *webhook_secret;
 	char *webhook_secret_v2;	/* gen 2's, when it differs (NULL: webhook_secret) */
 	char *aftership_webhook_secret;

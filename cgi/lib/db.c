@@ -10,17 +10,33 @@
 #include "db_driver.h"
 #include "log.h"
 
-/*
- * The drivers this build has.  A PostgreSQL connection string is
- * recognised so that it is refused as such, never opened as a file name
- * (and never repeated: it may hold a password).
- */
+/* The drivers this build has: a PostgreSQL URI, else a SQLite file. */
+static bool
+is_pg(const char *uri)
+{
+	return strncmp(uri, "postgresql://", 13) == 0 ||
+	    strncmp(uri, "postgres://", 11) == 0;
+}
+
 static const struct db_driver *
 driver_for(const char *uri)
 {
-	if (strncmp(uri, "postgresql://", 13) == 0 || strncmp(uri, "postgres://", 11) == 0)
-		return NULL;
-	return &db_sqlite_driver;
+	return is_pg(uri) ? &db_pg_driver : &db_sqlite_driver;
+}
+
+unsigned
+db_uri_caps(const char *uri)
+{
+	return driver_for(uri)->caps;
+}
+
+void
+db_display_name(const char *uri, char *buf, size_t bufsz)
+{
+	if (is_pg(uri))
+		(void)db_pg_redact(uri, buf, bufsz);
+	else
+		snprintf(buf, bufsz, "%s", uri);
 }
 
 int
@@ -30,11 +46,6 @@ db_open(struct db **out, const char *uri, enum store_mode mode, enum durability 
 	const struct db_driver *drv = driver_for(uri);
 
 	*out = NULL;
-	if (drv == NULL) {
-		snprintf(err, errsz, "database: a PostgreSQL connection string, and"
-		    " this build has SQLite only");
-		return -1;
-	}
 	return drv->open(out, uri, mode, d, busy_ms, err, errsz);
 }
 
@@ -243,6 +254,31 @@ enum store_rc
 db_integrity(struct db *db, char *buf, size_t bufsz)
 {
 	return db->drv->integrity(db, buf, bufsz);
+}
+
+enum store_rc
+db_lock_key(struct db *db, const char *key)
+{
+	return db->drv->lock_key != NULL ? db->drv->lock_key(db, key) : STORE_OK;
+}
+
+enum store_rc
+db_try_lock_session(struct db *db, const char *key, bool *taken)
+{
+	*taken = false;
+	return db->drv->try_lock_session != NULL ?
+	    db->drv->try_lock_session(db, key, taken) : STORE_ERROR;
+}
+
+enum store_rc
+db_lock_holder(struct db *db, const char *key, bool *held, int64_t *since_ms,
+    long *pid)
+{
+	*held = false;
+	*since_ms = 0;
+	*pid = 0;
+	return db->drv->lock_holder != NULL ?
+	    db->drv->lock_holder(db, key, held, since_ms, pid) : STORE_ERROR;
 }
 
 enum store_rc

@@ -39,6 +39,8 @@ enum db_dialect { DB_SQLITE, DB_POSTGRESQL };
 /* Capabilities (db_caps()). */
 #define DB_CAN_CHECKPOINT	0x01	/* the program checkpoints a write-ahead log itself */
 #define DB_HAS_CHANGE_COUNTER	0x02	/* db_change_counter() sees other connections' commits */
+#define DB_LOCKS_KEYS		0x04	/* db_lock_key() serialises; else BEGIN already does */
+#define DB_HAS_SESSION_LOCKS	0x08	/* db_try_lock_session(): locks across nodes */
 
 /*
  * One statement's SQL: sql for every backend, or sqlite and pg for each.
@@ -50,6 +52,17 @@ struct db_sql {
 	const char *sql;
 	const char *sqlite, *pg;
 };
+
+/*
+ * The file holding the password for a connection string that leaves it
+ * out (database_password_file; NULL: none): read at each db_open(),
+ * refused if its group or others may read it.
+ */
+void db_set_password_file(const char *path);
+/* The capabilities of the driver uri would open (without opening it). */
+unsigned db_uri_caps(const char *uri);
+/* The database uri as messages show it (never a password), into buf. */
+void db_display_name(const char *uri, char *buf, size_t bufsz);
 
 /* "database PATH: ..." in err when it fails. */
 int  db_open(struct db **out, const char *uri, enum store_mode mode,
@@ -122,6 +135,22 @@ void db_on_progress(struct db *db, void (*fn)(void *arg), void *arg);
  * transaction, its snapshot's.  -1 when the backend cannot tell.
  */
 int64_t db_change_counter(struct db *db);
+/*
+ * DB_LOCKS_KEYS: inside a write transaction, wait (busy_ms at most) until
+ * no other transaction holds key, and hold it until this one ends.  Where
+ * writers serialise at BEGIN (SQLite) it does nothing.  Key "migrate"
+ * waits as long as the migration it guards takes.
+ */
+enum store_rc db_lock_key(struct db *db, const char *key);
+/*
+ * DB_HAS_SESSION_LOCKS: take key for as long as this connection lasts,
+ * without waiting (*taken false: another connection holds it).  Every
+ * node sees it; the server drops it when the connection ends.
+ */
+enum store_rc db_try_lock_session(struct db *db, const char *key, bool *taken);
+/* Who holds key's session lock: since when (its connection's start), pid. */
+enum store_rc db_lock_holder(struct db *db, const char *key, bool *held,
+    int64_t *since_ms, long *pid);
 /* "ok", or the first problem the backend's own check finds, into buf. */
 enum store_rc db_integrity(struct db *db, char *buf, size_t bufsz);
 /* Every row of every table gone, as in a new database (tests). */

@@ -59,6 +59,11 @@ struct db_driver {
 	int64_t (*change_counter)(struct db *db);
 	enum store_rc (*integrity)(struct db *db, char *buf, size_t bufsz);
 	enum store_rc (*empty)(struct db *db);
+	enum store_rc (*lock_key)(struct db *db, const char *key);
+	enum store_rc (*try_lock_session)(struct db *db, const char *key,
+	    bool *taken);
+	enum store_rc (*lock_holder)(struct db *db, const char *key, bool *held,
+	    int64_t *since_ms, long *pid);
 
 	void (*defer_checkpoints)(struct db *db, int backstop);
 	int (*log_pages)(struct db *db);
@@ -66,5 +71,9 @@ struct db_driver {
 };
 
 extern const struct db_driver db_sqlite_driver;
+extern const struct db_driver db_pg_driver;
+
+/* db_pg.c: uri without its password, for messages; -1 if unparsable. */
+int db_pg_redact(const char *uri, char *buf, size_t bufsz);
 
 #endif

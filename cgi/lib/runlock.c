@@ -14,7 +14,15 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "db.h"
 #include "runlock.h"
+
+/* Locks every node sees, when the database has them (runlock_db.c). */
+static bool
+in_database(const char *database)
+{
+	return (db_uri_caps(database) & DB_HAS_SESSION_LOCKS) != 0;
+}
 
 int
 runlock_path(char *buf, size_t bufsz, const char *database, const char *name)
@@ -43,6 +51,9 @@ runlock_take(struct runlock *l, const char *database, const char *name,
 	int fd, e;
 
 	l->fd = -1;
+	l->db = NULL;
+	if (in_database(database))
+		return runlock_db_take(l, database, name, err, errsz);
 	if (runlock_path(path, sizeof(path), database, name) < 0)
 		return snprintf(err, errsz, "database path too long"), RUNLOCK_ERROR;
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
@@ -64,6 +75,8 @@ runlock_take(struct runlock *l, const char *database, const char *name,
 void
 runlock_release(struct runlock *l)
 {
+	if (l->db != NULL)
+		runlock_db_release(l);
 	if (l->fd >= 0)
 		close(l->fd);	/* closing the last descriptor drops the flock */
 	l->fd = -1;
@@ -94,6 +107,8 @@ runlock_probe(const char *database, const char *name, struct runlock_state *s,
 	int fd;
 
 	memset(s, 0, sizeof(*s));
+	if (in_database(database))
+		return runlock_db_probe(database, name, s, err, errsz);
 	if (runlock_path(path, sizeof(path), database, name) < 0)
 		return snprintf(err, errsz, "database path too long"), -1;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {

@@ -10,6 +10,11 @@
  * is a run that is stuck, and every later cron run would leave quietly.
  *
  * The file is created 0600 and holds nothing secret.
+ *
+ * A database whose locks every node sees (PostgreSQL: db.h,
+ * DB_HAS_SESSION_LOCKS) has no such file: the run holds an advisory lock
+ * on a connection of its own instead, and the probe asks the database
+ * (runlock_db.c); an flock would only keep out runs on the same machine.
  */
 #ifndef SHIPTRACK_RUNLOCK_H
 #define SHIPTRACK_RUNLOCK_H
@@ -22,8 +27,11 @@
 #define RUNLOCK_NOTIFY "notify"
 #define RUNLOCK_RYE "rye"	/* shiptrack-poll's Rye pass (--rye-only runs apart) */
 
+struct db;
+
 struct runlock {
 	int fd;		/* -1 when not held */
+	struct db *db;	/* or the connection holding it (runlock_db.c) */
 };
 
 enum runlock_rc {
@@ -49,6 +57,13 @@ struct runlock_state {
  * shared lock, so it never blocks and never disturbs a run.
  */
 int runlock_probe(const char *database, const char *name,
+    struct runlock_state *s, char *err, size_t errsz);
+
+/* runlock_db.c: the same, for a database with session locks. */
+enum runlock_rc runlock_db_take(struct runlock *l, const char *database,
+    const char *name, char *err, size_t errsz);
+void runlock_db_release(struct runlock *l);
+int runlock_db_probe(const char *database, const char *name,
     struct runlock_state *s, char *err, size_t errsz);
 
 /* The lock file's path into buf; -1 if it does not fit. */

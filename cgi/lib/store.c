@@ -233,7 +233,15 @@ migrate(struct store *st, char *err, size_t errsz)
 		db_describe(st->db, "cannot start the migration", err, errsz);
 		return -1;
 	}
-	/* Re-read under the write lock: another process may have migrated. */
+	/*
+	 * Re-read under the write lock (SQLite's BEGIN IMMEDIATE; elsewhere
+	 * the "migrate" key): another process may have migrated.
+	 */
+	if (db_logged(st->db, db_lock_key(st->db, "migrate"), "lock") != STORE_OK) {
+		db_describe(st->db, "cannot start the migration", err, errsz);
+		store_rollback(st);
+		return -1;
+	}
 	have = store_schema_version(st);
 	if (migrate_from(st, have, target, err, errsz) < 0) {
 		store_rollback(st);
@@ -267,6 +275,18 @@ schema_ready(struct store *st, char *err, size_t errsz)
 }
 
 /* --- opening ------------------------------------------------------------ */
+
+void
+store_set_password_file(const char *path)
+{
+	db_set_password_file(path);
+}
+
+void
+store_display_name(const char *uri, char *buf, size_t bufsz)
+{
+	db_display_name(uri, buf, bufsz);
+}
 
 int
 store_open(struct store **out, const char *uri, enum store_mode mode,
@@ -351,6 +371,23 @@ store_rollback_to(struct store *st)
 	/* Undo the item's writes, then close the savepoint itself. */
 	if (tx(st, DB_ROLLBACK_TO) == STORE_OK)
 		(void)tx(st, DB_RELEASE);
+}
+
+/*
+ * One order's writers in turn: the recompute reads an order's records and
+ * writes its state, so two transactions adding records to one order must
+ * not both read before the other commits.  A no-op where BEGIN already
+ * serialises every writer (db.h, DB_LOCKS_KEYS).
+ */
+enum store_rc
+store_lock_order(struct store *st, const char *order_id)
+{
+	char key[320];
+
+	if (!(db_caps(st->db) & DB_LOCKS_KEYS))
+		return STORE_OK;
+	snprintf(key, sizeof(key), "order:%s", order_id);
+	return db_logged(st->db, db_lock_key(st->db, key), "lock order");
 }
 
 enum store_rc

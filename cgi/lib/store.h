@@ -51,6 +51,10 @@ enum durability { DURABILITY_FULL, DURABILITY_NORMAL };
  * uri: the database's connection string (the path of a SQLite file, db.h).
  * -1 with "database ...: what went wrong" in err.
  */
+/* database_password_file (NULL: none), for every store_open() after. */
+void store_set_password_file(const char *path);
+/* The database as messages show it: a path, or a URI without password. */
+void store_display_name(const char *uri, char *buf, size_t bufsz);
 int  store_open(struct store **out, const char *uri, enum store_mode mode,
     enum durability durability, long busy_ms, char *err, size_t errsz);
 void store_close(struct store *st);
@@ -77,6 +81,8 @@ void store_rollback(struct store *st);
  * made of several queries cannot mix two states of an order).
  */
 enum store_rc store_read_begin(struct store *st);
+/* In a write transaction: this order's other writers wait until it ends. */
+enum store_rc store_lock_order(struct store *st, const char *order_id);
 void store_read_end(struct store *st);
 /*
  * A number that changes whenever another connection has committed since
@@ -265,5 +271,22 @@ enum store_rc store_order_stage(struct store *st, const char *order_id,
 
 /* How many events are stored (replay's progress). */
 enum store_rc store_event_count(struct store *st, int64_t *n);
+
+/*
+ * `shiptrack copy-to URI` (store_copy.c): every table of st into the
+ * database uri, which must be empty (it is migrated if new); then each
+ * table's rows counted and the events' SHA-256 computed on both sides.
+ * 0, or -1 with err (the target's password never in it).
+ */
+#define STORE_COPY_TABLES 16
+struct store_copy_report {
+	const char *table[STORE_COPY_TABLES];
+	int64_t rows[STORE_COPY_TABLES];
+	size_t ntables;
+	char digest[65];		/* the events' SHA-256, hex */
+	char target[512];		/* uri as messages show it */
+};
+int store_copy_to(struct store *st, const char *uri,
+    struct store_copy_report *rep, char *err, size_t errsz);
 
 #endif

@@ -17,6 +17,9 @@
 
 #define PENDING "(webhook_state = 'pending' OR email_state = 'pending')"
 /* A lease that was taken (> 0) and has run out: its run is gone. */
+#define CLAIMED_COLS "id, created_ms, attempts, webhook_state = 'pending'," \
+	" email_state = 'pending', uid, order_id, stage, previous_stage," \
+	" shipment, occurred_at"
 #define ABANDONED PENDING " AND claimed_until_ms BETWEEN 1 AND ?1"
 
 static const struct db_sql sql[] = {
@@ -27,9 +30,9 @@ static const struct db_sql sql[] = {
 	/* One "interrupted" attempt per channel the dead run had open. */
 	{ Q_NOTIFY_REAP_LOG, .sql =
 	"INSERT INTO notification_attempts(notification_id, channel, at, status, error)"
-	" SELECT id, 'webhook', ?2, NULL, ?3 FROM notifications"
+	" SELECT id, 'webhook', ?2, CAST(NULL AS BIGINT), ?3 FROM notifications"
 	" WHERE " ABANDONED " AND webhook_state = 'pending'"
-	" UNION ALL SELECT id, 'email', ?2, NULL, ?3 FROM notifications"
+	" UNION ALL SELECT id, 'email', ?2, CAST(NULL AS BIGINT), ?3 FROM notifications"
 	" WHERE " ABANDONED " AND email_state = 'pending'" },
 	{ Q_NOTIFY_REAP, .sql =
 	"UPDATE notifications SET claimed_until_ms = 0, last_error = ?3"
@@ -38,15 +41,21 @@ static const struct db_sql sql[] = {
 	 * Pick and lease in one statement, inside BEGIN IMMEDIATE: no other
 	 * run can pick the same row between the two.  The WHERE repeats
 	 * the partial index's condition so the index serves the pick.
+	 * PostgreSQL's writers do not exclude each other at BEGIN: the pick
+	 * skips rows another sender has locked, and the lease is checked
+	 * again on the row as it is when locked.
 	 */
-	{ Q_NOTIFY_CLAIM, .sql =
+	{ Q_NOTIFY_CLAIM, .sqlite =
 	"UPDATE notifications SET claimed_until_ms = ?2, attempts = attempts + 1"
 	" WHERE id = (SELECT id FROM notifications WHERE " PENDING
 	" AND next_attempt_ms <= ?1 AND claimed_until_ms <= ?1"
 	" ORDER BY next_attempt_ms, id LIMIT 1)"
-	" RETURNING id, created_ms, attempts, webhook_state = 'pending',"
-	" email_state = 'pending', uid, order_id, stage, previous_stage, shipment,"
-	" occurred_at" },
+	" RETURNING " CLAIMED_COLS, .pg =
+	"UPDATE notifications SET claimed_until_ms = ?2, attempts = attempts + 1"
+	" WHERE id = (SELECT id FROM notifications WHERE " PENDING
+	" AND next_attempt_ms <= ?1 AND claimed_until_ms <= ?1"
+	" ORDER BY next_attempt_ms, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+	" AND claimed_until_ms <= ?1 RETURNING " CLAIMED_COLS },
 	{ Q_NOTIFY_ATTEMPT, .sql =
 	"INSERT INTO notification_attempts(notification_id, channel, at, status, error)"
 	" VALUES (?, ?, ?, ?, ?)" },
@@ -67,10 +76,10 @@ static const struct db_sql sql[] = {
 	" FROM notifications WHERE order_id = ? ORDER BY id" },
 	/*
 	 * In the order they were made: the table has no id column of its own
-	 * (sql/003), and SQLite's rowid is the order of insertion.  Another
-	 * dialect's schema gives the table an id to order by.
+	 * (sql/003), and SQLite's rowid is the order of insertion;
+	 * PostgreSQL's schema has a column of that name (sql/pg/003).
 	 */
-	{ Q_NOTIFY_ATTEMPTS, .sqlite =
+	{ Q_NOTIFY_ATTEMPTS, .sql =
 	"SELECT channel, at, status, error FROM notification_attempts"
 	" WHERE notification_id = ? ORDER BY rowid" },
 	/* "delayed" rows queued (one per stall episode), shipments stalled now. */

@@ -79,11 +79,11 @@ insert_event(struct store *st, const char *id)
 
 /* Never a file named after it, never its password in the message. */
 static void
-test_postgresql_refused(void **state)
+test_postgresql_password_not_shown(void **state)
 {
 	static const char *const uris[] = {
-		"postgresql://shiptrack:s3cret-pw@db.example/shiptrack",
-		"postgres://shiptrack:s3cret-pw@db.example/shiptrack",
+		"postgresql://shiptrack:s3cret-pw@127.0.0.1:1/shiptrack",
+		"postgres://shiptrack:s3cret-pw@127.0.0.1:1/shiptrack",
 	};
 	char err[256];
 
@@ -94,7 +94,8 @@ test_postgresql_refused(void **state)
 		assert_int_equal(store_open(&st, uris[i], STORE_READWRITE,
 		    DURABILITY_NORMAL, 1000, err, sizeof(err)), -1);
 		assert_null(st);
-		assert_non_null(strstr(err, "PostgreSQL"));
+		assert_non_null(strstr(err,
+		    "postgresql://shiptrack@127.0.0.1:1/shiptrack: cannot connect"));
 		assert_null(strstr(err, "s3cret"));
 		assert_int_equal(access("postgresql:", F_OK), -1);
 		assert_int_equal(access("postgres:", F_OK), -1);
@@ -176,7 +177,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_postgresql_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_postgresql_password_not_shown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_change_counter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_and_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rye_backoff, setup, teardown),

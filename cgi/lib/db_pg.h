@@ -1,0 +1,97 @@
+/*
+ * db_pg.h: the inside of the PostgreSQL driver, shared by db_pg.c
+ * (connections, errors, transactions), db_pg_stmt.c (statements),
+ * db_pg_schema.c (migrations, the change counter, checks) and
+ * db_pg_lock.c (advisory locks).
+ * Nothing else includes it; these three files (and bench/rawpg.c) are
+ * the only ones that call libpq.
+ *
+ * A connection is one libpq connection.  When it is lost (the server
+ * restarted, a network cut) the transaction it was in fails STORE_BUSY
+ * and the connection is marked broken; the next transaction (or the next
+ * statement outside one) resets it first.  Statements are prepared on the
+ * server per connection (PQprepare, named "s<n>"), so a reset connection
+ * prepares them again: each statement remembers the connection's
+ * generation it was prepared in.
+ */
+#ifndef SHIPTRACK_DB_PG_H
+#define SHIPTRACK_DB_PG_H
+
+#include <libpq-fe.h>
+
+#include "db_driver.h"
+
+#define PG_MAX_PARAMS 64
+/* The first key of every advisory lock shiptrack takes ("ST", 21332). */
+#define SHIPTRACK_LOCK_CLASS 0x5354
+
+struct pg_db {
+	struct db base;
+	PGconn *conn;
+	char *name;			/* the URI as messages show it */
+	enum durability durability;	/* set again on every reset */
+	long busy_ms;
+	char msg[256];			/* the last error, one line */
+	int64_t changes;		/* rows the last command changed */
+	unsigned generation;		/* bumped by every reset */
+	unsigned next_stmt;		/* names s1, s2, ... */
+	bool broken;			/* lost: reset before the next use */
+	bool tx_open;			/* between BEGIN and COMMIT/ROLLBACK */
+	bool read_tx;			/* in a DB_BEGIN_READ transaction */
+	int64_t read_counter;		/* the change counter as that began */
+	struct db_stmt *lock;		/* db_lock_key()'s, prepared once */
+};
+
+struct pg_stmt {
+	struct db_stmt base;
+	char name[16];
+	char *sql;			/* with $n placeholders */
+	int nparams;
+	Oid types[PG_MAX_PARAMS];	/* 0: the server infers */
+	unsigned generation;		/* prepared in; 0: not yet */
+	const char *values[PG_MAX_PARAMS];
+	int lengths[PG_MAX_PARAMS], formats[PG_MAX_PARAMS];
+	char ints[PG_MAX_PARAMS][24];	/* integers as text */
+	PGresult *res;			/* the result, stepped through */
+	int row;			/* the current row; -1: before */
+	unsigned char *blob;		/* a bytea column, decoded */
+};
+
+/* SQLSTATE / connection state of a failed result -> store_rc, noted. */
+enum store_rc db_pg_fail(struct pg_db *d, const PGresult *r);
+/* Reset a broken connection (before a transaction); STORE_BUSY if down. */
+enum store_rc db_pg_ready(struct pg_db *d);
+/* Run SQL without parameters: STORE_OK, or the failure mapped. */
+enum store_rc db_pg_simple(struct pg_db *d, const char *sql);
+/* One int64 from a one-row query without parameters (-1 on error). */
+int64_t db_pg_scalar(struct pg_db *d, const char *sql);
+
+struct db_stmt *db_pg_prepare(struct db *db, const char *sql);
+void db_pg_finalize(struct db_stmt *s);
+void db_pg_bind_int64(struct db_stmt *s, int i, int64_t v);
+void db_pg_bind_text(struct db_stmt *s, int i, const char *v);
+void db_pg_bind_blob(struct db_stmt *s, int i, const void *p, size_t n);
+void db_pg_bind_null(struct db_stmt *s, int i);
+enum store_rc db_pg_step(struct db_stmt *s, bool *row);
+int64_t db_pg_column_int64(struct db_stmt *s, int i);
+const char *db_pg_column_text(struct db_stmt *s, int i);
+const void *db_pg_column_blob(struct db_stmt *s, int i, size_t *len);
+bool db_pg_column_is_null(struct db_stmt *s, int i);
+void db_pg_reset(struct db_stmt *s);
+int64_t db_pg_changes(struct db *db);
+/* ? and ?N rewritten to $N as SQLite numbers them; -1 if malformed. */
+int db_pg_rewrite(const char *sql, char *out, size_t outsz, int *nparams,
+    bool used[PG_MAX_PARAMS + 1]);
+
+int db_pg_schema_version(struct db *db);
+enum store_rc db_pg_set_schema_version(struct db *db, int version);
+int64_t db_pg_change_counter(struct db *db);
+enum store_rc db_pg_integrity(struct db *db, char *buf, size_t bufsz);
+enum store_rc db_pg_empty(struct db *db);
+enum store_rc db_pg_lock_key(struct db *db, const char *key);
+enum store_rc db_pg_try_lock_session(struct db *db, const char *key,
+    bool *taken);
+enum store_rc db_pg_lock_holder(struct db *db, const char *key, bool *held,
+    int64_t *since_ms, long *pid);
+
+#endif
