@@ -177,7 +177,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_postgresql_password_not_shown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_postgresql_password_not_shown, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_change_counter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_and_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rye_backoff, setup, teardown),
