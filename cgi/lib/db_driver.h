@@ -70,6 +70,26 @@ struct db_driver {
 	enum store_rc (*checkpoint)(struct db *db, int *log_pages, int *done_pages);
 };
 
+/*
+ * The statement functions every driver has, declared once: a driver's
+ * own header says DB_DRIVER_STMT_FUNCS(db_NAME) and defines them (its
+ * table above points at them).
+ */
+#define DB_DRIVER_STMT_FUNCS(drv) \
+	struct db_stmt *drv##_prepare(struct db *db, const char *sql); \
+	void drv##_finalize(struct db_stmt *s); \
+	void drv##_bind_int64(struct db_stmt *s, int i, int64_t v); \
+	void drv##_bind_text(struct db_stmt *s, int i, const char *v); \
+	void drv##_bind_blob(struct db_stmt *s, int i, const void *p, size_t n); \
+	void drv##_bind_null(struct db_stmt *s, int i); \
+	enum store_rc drv##_step(struct db_stmt *s, bool *row); \
+	int64_t drv##_column_int64(struct db_stmt *s, int i); \
+	const char *drv##_column_text(struct db_stmt *s, int i); \
+	const void *drv##_column_blob(struct db_stmt *s, int i, size_t *len); \
+	bool drv##_column_is_null(struct db_stmt *s, int i); \
+	void drv##_reset(struct db_stmt *s); \
+	int64_t drv##_changes(struct db *db)
+
 extern const struct db_driver db_sqlite_driver;
 extern const struct db_driver db_pg_driver;
 

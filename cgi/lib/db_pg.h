@@ -66,19 +66,7 @@ enum store_rc db_pg_simple(struct pg_db *d, const char *sql);
 /* One int64 from a one-row query without parameters (-1 on error). */
 int64_t db_pg_scalar(struct pg_db *d, const char *sql);
 
-struct db_stmt *db_pg_prepare(struct db *db, const char *sql);
-void db_pg_finalize(struct db_stmt *s);
-void db_pg_bind_int64(struct db_stmt *s, int i, int64_t v);
-void db_pg_bind_text(struct db_stmt *s, int i, const char *v);
-void db_pg_bind_blob(struct db_stmt *s, int i, const void *p, size_t n);
-void db_pg_bind_null(struct db_stmt *s, int i);
-enum store_rc db_pg_step(struct db_stmt *s, bool *row);
-int64_t db_pg_column_int64(struct db_stmt *s, int i);
-const char *db_pg_column_text(struct db_stmt *s, int i);
-const void *db_pg_column_blob(struct db_stmt *s, int i, size_t *len);
-bool db_pg_column_is_null(struct db_stmt *s, int i);
-void db_pg_reset(struct db_stmt *s);
-int64_t db_pg_changes(struct db *db);
+DB_DRIVER_STMT_FUNCS(db_pg);
 /* ? and ?N rewritten to $N as SQLite numbers them; -1 if malformed. */
 int db_pg_rewrite(const char *sql, char *out, size_t outsz, int *nparams,
     bool used[PG_MAX_PARAMS + 1]);

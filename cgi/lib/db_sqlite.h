@@ -34,18 +34,6 @@ struct sqlite_stmt {
 
 enum store_rc db_sqlite_rc(int rc);
 
-struct db_stmt *db_sqlite_prepare(struct db *db, const char *sql);
-void db_sqlite_finalize(struct db_stmt *s);
-void db_sqlite_bind_int64(struct db_stmt *s, int i, int64_t v);
-void db_sqlite_bind_text(struct db_stmt *s, int i, const char *v);
-void db_sqlite_bind_blob(struct db_stmt *s, int i, const void *p, size_t n);
-void db_sqlite_bind_null(struct db_stmt *s, int i);
-enum store_rc db_sqlite_step(struct db_stmt *s, bool *row);
-int64_t db_sqlite_column_int64(struct db_stmt *s, int i);
-const char *db_sqlite_column_text(struct db_stmt *s, int i);
-const void *db_sqlite_column_blob(struct db_stmt *s, int i, size_t *len);
-bool db_sqlite_column_is_null(struct db_stmt *s, int i);
-void db_sqlite_reset(struct db_stmt *s);
-int64_t db_sqlite_changes(struct db *db);
+DB_DRIVER_STMT_FUNCS(db_sqlite);
 
 #endif
