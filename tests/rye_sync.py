@@ -50,7 +50,8 @@ def rows(db, sql, params=()):
 
 
 def integrity(db):
-    eq(rows(db, "PRAGMA integrity_check"), [("ok",)], "integrity")
+    if st.BACKEND == "sqlite":      # the file itself (PostgreSQL: no such check)
+        eq(rows(db, "PRAGMA integrity_check"), [("ok",)], "integrity")
 
 
 # --- gen 2: thin events completed ---------------------------------------------
