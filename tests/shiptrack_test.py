@@ -203,6 +203,10 @@ def sqlite_many(dbpath, sql, rows):
     conn.close()
 
 
+# The name tests/pg_schema.py (written on the r-store branch) reads storage by.
+storage_sql = sqlite
+
+
 def tables(dbpath):
     """Names of all user tables but "metrics": the running totals for
     GET /v1/metrics (sql/004) count every request, refused or duplicate
