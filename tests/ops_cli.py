@@ -31,6 +31,16 @@ FAST = {"SHIPTRACK_DURABILITY": "normal"}
 EVENTS = 3000
 
 
+# About SQLite's own storage (tests/pg_backend.py): these stand in for a
+# run by holding its lock file, or build a SQLite file of an old release.
+# PostgreSQL's run locks and their probe: tests/poll_runs.py.
+SQLITE_ONLY = {
+    "test_stuck_poll_lock_is_reported_everywhere": "holds the lock file",
+    "test_running_lock_is_not_stuck": "holds the lock file",
+    "test_stuck_means_three_poll_intervals": "holds the lock file",
+    "test_migrate_summary_and_progress": "a SQLite file of schema 3",
+}
+
 def populated_db():
     db = st.fresh_db(TMP)
     for i, stage in enumerate(("ORDER_PLACED", "ORDER_SUBMISSION_STARTED", "ORDER_FAILED")):
@@ -200,15 +210,18 @@ def big_db(schema=None):
         conn.execute("PRAGMA user_version = 3")
     else:
         db = st.fresh_db(TMP)
-        conn = st.storage_connect(db)
+        conn = None
+    rows = [("evt_big_%05d" % i, "ord_big_%05d" % i, st.iso(0), st.iso(0),
+             st.event("ORDER_PLACED", "ord_big_%05d" % i, st.iso(0), "evt_big_%05d" % i))
+            for i in range(EVENTS)]
+    sql = ("INSERT INTO events(id, scheme, type, order_id, created_at, created_ms,"
+           " marketplace, received_at, body) VALUES (?, 'rye1', 'ORDER_PLACED',"
+           " ?, ?, 0, 'shopify', ?, ?)")
+    if conn is None:
+        st.storage_many(db, sql, rows)
+        return db
     conn.execute("BEGIN")
-    for i in range(EVENTS):
-        eid = "evt_big_%05d" % i
-        conn.execute("INSERT INTO events(id, scheme, type, order_id, created_at, created_ms,"
-                     " marketplace, received_at, body) VALUES (?, 'rye1', 'ORDER_PLACED',"
-                     " ?, ?, 0, 'shopify', ?, ?)",
-                     (eid, "ord_big_%05d" % i, st.iso(0), st.iso(0),
-                      st.event("ORDER_PLACED", "ord_big_%05d" % i, st.iso(0), eid)))
+    conn.executemany(sql, rows)
     conn.execute("COMMIT")
     conn.close()
     return db
