@@ -30,95 +30,12 @@
 
 #include <libpq-fe.h>
 
+#include "rawrows.h"
+
 #define INSERT_SQL \
 	"INSERT INTO events(id, scheme, type, order_id, created_at," \
 	" created_ms, marketplace, received_at, body)" \
 	" VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (id) DO NOTHING"
-
-struct row {
-	char *body;
-	size_t len;
-	char id[96], type[64], order[96], created[48];
-};
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Copy the string value of "key":"..." into out (no escapes in our bodies). */
-static void
-field(const char *body, const char *key, char *out, size_t outsz)
-{
-	char pat[64];
-	const char *p, *e;
-	size_t n;
-
-	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
-	out[0] = '\0';
-	if ((p = strstr(body, pat)) == NULL)
-		return;
-	p += strlen(pat);
-	if ((e = strchr(p, '"')) == NULL)
-		return;
-	n = (size_t)(e - p) < outsz - 1 ? (size_t)(e - p) : outsz - 1;
-	memcpy(out, p, n);
-	out[n] = '\0';
-}
-
-/* gen-events.py's file, "<signature>\t<body>" a line, as rawsqlite reads it. */
-static struct row *
-load(const char *path, size_t *count)
-{
-	FILE *f = fopen(path, "r");
-	struct row *rows = NULL;
-	size_t n = 0, cap = 0, lcap = 0;
-	char *line = NULL;
-	ssize_t len;
-
-	if (f == NULL) {
-		perror(path);
-		exit(2);
-	}
-	while ((len = getline(&line, &lcap, f)) > 0) {
-		char *tab = strchr(line, '\t');
-		struct row *r;
-
-		if (tab == NULL)
-			continue;
-		if (line[len - 1] == '\n')
-			line[--len] = '\0';
-		if (n == cap) {
-			cap = cap ? cap * 2 : 4096;
-			if ((rows = realloc(rows, cap * sizeof(*rows))) == NULL)
-				exit(2);
-		}
-		r = &rows[n++];
-		if ((r->body = strdup(tab + 1)) == NULL)
-			exit(2);
-		r->len = strlen(r->body);
-		field(r->body, "id", r->id, sizeof(r->id));
-		field(r->body, "type", r->type, sizeof(r->type));
-		field(r->body, "requestId", r->order, sizeof(r->order));
-		field(r->body, "createdAt", r->created, sizeof(r->created));
-	}
-	free(line);
-	fclose(f);
-	*count = n;
-	return rows;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 /* res, which must have status want: otherwise say why and exit. */
 static PGresult *
@@ -195,8 +112,9 @@ main(int argc, char **argv)
 {
 	PGconn *pg;
 	struct row *rows;
-	size_t nrows, done = 0, latcap = 1 << 16;
-	double seconds, t0, t, *lat;
+	struct latencies lat = { 0 };
+	size_t nrows, done = 0;
+	double seconds, t0, t;
 	char id[128], sync[16];
 
 	if (argc != 5 || (strcmp(argv[4], "full") != 0 &&
@@ -206,39 +124,27 @@ main(int argc, char **argv)
 		return 2;
 	}
 	seconds = atof(argv[3]);
-	rows = load(argv[2], &nrows);
+	rows = rawrows_load(argv[2], &nrows);
 	if (nrows == 0) {
 		fprintf(stderr, "no events in %s\n", argv[2]);
 		return 2;
 	}
 	pg = open_db(argv[1], strcmp(argv[4], "full") == 0, sync, sizeof(sync));
-	if ((lat = malloc(latcap * sizeof(*lat))) == NULL)
-		return 1;
-	t0 = now_s();
+	t0 = rawrows_now_s();
 	do {
 		const struct row *r = &rows[done % nrows];
-		double ts = now_s();
+		double ts = rawrows_now_s();
 
 		/* Past the end of the file: new ids, so every commit writes. */
 		snprintf(id, sizeof(id), "%s#%zu", r->id, done / nrows);
 		insert(pg, r, id, (int64_t)done);
-		t = now_s();
-		if (done == latcap) {
-			latcap *= 2;
-			if ((lat = realloc(lat, latcap * sizeof(*lat))) == NULL)
-				return 1;
-		}
-		lat[done++] = (t - ts) * 1000.0;
+		t = rawrows_now_s();
+		latencies_add(&lat, (t - ts) * 1000.0);
+		done++;
 	} while (t - t0 < seconds);
-	qsort(lat, done, sizeof(*lat), cmp_double);
-	printf("rows=%zu seconds=%.3f rate=%.1f p50_ms=%.3f p99_ms=%.3f "
-	    "p999_ms=%.3f max_ms=%.3f synchronous_commit=%s\n", done, t - t0,
-	    (double)done / (t - t0), lat[done / 2], lat[done * 99 / 100],
-	    lat[done * 999 / 1000], lat[done - 1], sync);
+	latencies_print(&lat, t - t0);
+	printf(" synchronous_commit=%s\n", sync);
 	PQfinish(pg);
-	for (size_t i = 0; i < nrows; i++)
-		free(rows[i].body);
-	free(rows);
-	free(lat);
+	rawrows_free(rows, nrows);
 	return 0;
 }

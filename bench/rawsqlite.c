@@ -20,88 +20,7 @@
 
 #include <sqlite3.h>
 
-struct row {
-	char *body;
-	size_t len;
-	char id[96], type[64], order[96], created[48];
-};
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Copy the string value of "key":"..." into out (no escapes in our bodies). */
-static void
-field(const char *body, const char *key, char *out, size_t outsz)
-{
-	char pat[64];
-	const char *p, *e;
-	size_t n;
-
-	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
-	out[0] = '\0';
-	if ((p = strstr(body, pat)) == NULL)
-		return;
-	p += strlen(pat);
-	if ((e = strchr(p, '"')) == NULL)
-		return;
-	n = (size_t)(e - p) < outsz - 1 ? (size_t)(e - p) : outsz - 1;
-	memcpy(out, p, n);
-	out[n] = '\0';
-}
-
-static struct row *
-load(const char *path, size_t *count)
-{
-	FILE *f = fopen(path, "r");
-	struct row *rows = NULL;
-	size_t n = 0, cap = 0, lcap = 0;
-	char *line = NULL;
-	ssize_t len;
-
-	if (f == NULL) {
-		perror(path);
-		exit(2);
-	}
-	while ((len = getline(&line, &lcap, f)) > 0) {
-		char *tab = strchr(line, '\t');
-		struct row *r;
-
-		if (tab == NULL)
-			continue;
-		if (line[len - 1] == '\n')
-			line[--len] = '\0';
-		if (n == cap) {
-			cap = cap ? cap * 2 : 4096;
-			if ((rows = realloc(rows, cap * sizeof(*rows))) == NULL)
-				exit(2);
-		}
-		r = &rows[n++];
-		r->body = strdup(tab + 1);
-		r->len = strlen(r->body);
-		field(r->body, "id", r->id, sizeof(r->id));
-		field(r->body, "type", r->type, sizeof(r->type));
-		field(r->body, "requestId", r->order, sizeof(r->order));
-		field(r->body, "createdAt", r->created, sizeof(r->created));
-	}
-	free(line);
-	fclose(f);
-	*count = n;
-	return rows;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
+#include "rawrows.h"
 
 static void
 exec(sqlite3 *db, const char *sql)
@@ -120,8 +39,9 @@ main(int argc, char **argv)
 	sqlite3 *db;
 	sqlite3_stmt *ins;
 	struct row *rows;
-	size_t nrows, done = 0, latcap = 1 << 16;
-	double seconds, t0, t, *lat;
+	struct latencies lat = { 0 };
+	size_t nrows, done = 0;
+	double seconds, t0, t;
 	char id[128], received[32];
 
 	if (argc != 5 || (strcmp(argv[4], "full") != 0 && strcmp(argv[4], "normal") != 0)) {
@@ -129,7 +49,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	seconds = atof(argv[3]);
-	rows = load(argv[2], &nrows);
+	rows = rawrows_load(argv[2], &nrows);
 	if (nrows == 0) {
 		fprintf(stderr, "no events in %s\n", argv[2]);
 		return 2;
@@ -148,12 +68,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "prepare: %s\n", sqlite3_errmsg(db));
 		return 1;
 	}
-	if ((lat = malloc(latcap * sizeof(*lat))) == NULL)
-		return 1;
-	t0 = now_s();
+	t0 = rawrows_now_s();
 	do {
 		const struct row *r = &rows[done % nrows];
-		double ts = now_s();
+		double ts = rawrows_now_s();
 		time_t wall = time(NULL);
 		struct tm tm;
 
@@ -177,17 +95,14 @@ main(int argc, char **argv)
 		}
 		sqlite3_reset(ins);
 		exec(db, "COMMIT");
-		t = now_s();
-		if (done == latcap && (lat = realloc(lat, (latcap *= 2) * sizeof(*lat))) == NULL)
-			return 1;
-		lat[done++] = (t - ts) * 1000.0;
+		t = rawrows_now_s();
+		latencies_add(&lat, (t - ts) * 1000.0);
+		done++;
 	} while (t - t0 < seconds);
-	qsort(lat, done, sizeof(*lat), cmp_double);
-	printf("rows=%zu seconds=%.3f rate=%.1f p50_ms=%.3f p99_ms=%.3f "
-	    "p999_ms=%.3f max_ms=%.3f\n", done, t - t0, (double)done / (t - t0),
-	    lat[done / 2], lat[done * 99 / 100], lat[done * 999 / 1000],
-	    lat[done - 1]);
+	latencies_print(&lat, t - t0);
+	putchar('\n');
 	sqlite3_finalize(ins);
 	sqlite3_close(db);
+	rawrows_free(rows, nrows);
 	return 0;
 }
