@@ -76,11 +76,15 @@ time_left(const struct rye *c)
 	return c->o.deadline_ms > 0 ? c->o.deadline_ms - timefmt_now_ms() : INT64_MAX;
 }
 
-/* Sleep ms, waking to look at the stop flag.  false: stop was set. */
+/*
+ * Sleep at least ms, waking to look at the stop flag; false: stop was set.
+ * The clock reads whole milliseconds, rounded down, so the end is one
+ * later: a server's Retry-After: 3 is never 2.999 s.
+ */
 static bool
 nap(const struct rye *c, int64_t ms)
 {
-	int64_t until = rye_mono_ms() + ms, left;
+	int64_t until = rye_mono_ms() + ms + 1, left;
 
 	while ((left = until - rye_mono_ms()) > 0) {
 		struct timespec ts;
