@@ -139,7 +139,6 @@ carrier_body_create(const struct carrier_api *api, const struct carrier_new *n,
     struct buf *out)
 {
 	json_object *t = json_object_new_object(), *root = t;
-	const char *s;
 	int rc = -1;
 
 	if (t == NULL || n->tracking_number == NULL)
@@ -157,11 +156,7 @@ carrier_body_create(const struct carrier_api *api, const struct carrier_new *n,
 		}
 		json_object_object_add(root, "tracking", t);
 	}
-	s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
-	buf_reset(out);
-	if (s != NULL && buf_append(out, s, strlen(s)) == 0)
-		rc = 0;
+	rc = json_to_buf(root, out);
 err:
 	json_object_put(root);
 	return rc;

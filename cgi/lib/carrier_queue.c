@@ -247,8 +247,7 @@ carrier_open(const struct carrier_opts *o, char *err, size_t errsz)
 	for (int b = 0; b < BUCKET__MAX; b++)
 		ratelimit_init(&c->rl[b], (double)(c->api.legacy ? o->legacy_limit :
 		    o->limit[b]), now);
-	c->rnd = (uint64_t)timefmt_now_ms() * 6364136223846793005ULL ^
-	    (uint64_t)getpid() ^ 0x9e3779b97f4a7c15ULL;
+	c->rnd = ratelimit_seed(timefmt_now_ms(), (long)getpid());
 	return c;
 oom:
 	snprintf(err, errsz, "out of memory");

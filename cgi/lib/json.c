@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "buf.h"
 #include "json.h"
 #include "text.h"
 
@@ -208,4 +209,14 @@ json_get_key(json_object *o, const char *key, const char **out)
 	if (json_object_is_type(v, json_type_string))
 		*out = whole_string(v);
 	return *out != NULL;
+}
+
+int
+json_to_buf(json_object *o, struct buf *out)
+{
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	buf_reset(out);
+	return s != NULL && buf_append(out, s, strlen(s)) == 0 ? 0 : -1;
 }

@@ -29,6 +29,9 @@
  * the result.
  */
 json_object *json_parse_bounded(const char *text, size_t len, const char **why);
+/* o as compact JSON (no "\/" escapes) in place of out's contents; -1 if it does not fit. */
+struct buf;
+int json_to_buf(json_object *o, struct buf *out);
 
 /*
  * Reading members of a parsed answer.  Each returns NULL where the member

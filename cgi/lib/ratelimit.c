@@ -67,6 +67,13 @@ ratelimit_observe(struct ratelimit *rl, long remaining, int64_t reset_ms,
 	ratelimit_hold(rl, reset_ms);
 }
 
+uint64_t
+ratelimit_seed(int64_t now_ms, long pid)
+{
+	return (uint64_t)now_ms * 6364136223846793005ULL ^ (uint64_t)pid ^
+	    0x9e3779b97f4a7c15ULL;
+}
+
 double
 ratelimit_jitter(uint64_t *state)
 {

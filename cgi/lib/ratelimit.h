@@ -56,6 +56,8 @@ void ratelimit_observe(struct ratelimit *rl, long remaining, int64_t reset_ms,
  * caller seeds (non-zero).  Not for secrets.
  */
 double ratelimit_jitter(uint64_t *state);
+/* A state for ratelimit_jitter() that differs between processes and runs. */
+uint64_t ratelimit_seed(int64_t now_ms, long pid);
 
 /*
  * The wait before retry number attempt (1, 2, ...): base_ms doubling per

@@ -118,8 +118,7 @@ rye_open(const struct rye_opts *o, char *err, size_t errsz)
 	c->rate[API_GQL] = o->graphql_rate;
 	for (int i = 0; i < API__MAX; i++)
 		ratelimit_init(&c->rl[i], c->rate[i], now);
-	c->rnd = (uint64_t)timefmt_now_ms() * 6364136223846793005ULL ^
-	    (uint64_t)getpid() ^ 0x9e3779b97f4a7c15ULL;
+	c->rnd = ratelimit_seed(timefmt_now_ms(), (long)getpid());
 	return c;
 err:
 	rye_close(c);

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "apiclient.h"
+#include "json.h"
 #include "rye.h"
 #include "rye_int.h"
 #include "text.h"
@@ -157,7 +158,6 @@ int
 rye_body_order_by_id(const char *id, struct buf *out)
 {
 	json_object *root, *vars;
-	const char *s;
 	int rc = -1;
 
 	if (!id_ok(id) || (root = json_object_new_object()) == NULL)
@@ -167,11 +167,7 @@ rye_body_order_by_id(const char *id, struct buf *out)
 	json_object_object_add(root, "query", json_object_new_string(rye_order_query));
 	json_object_object_add(vars, "id", json_object_new_string(id));
 	json_object_object_add(root, "variables", vars);
-	s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
-	buf_reset(out);
-	if (s != NULL && buf_append(out, s, strlen(s)) == 0)
-		rc = 0;
+	rc = json_to_buf(root, out);
 err:
 	json_object_put(root);
 	return rc;
