@@ -243,8 +243,11 @@ order_read(struct rye_answer *a)
 	    json_object_is_type(ord, json_type_object)) {
 		if (rye_order_parse(ord, &a->order) < 0)
 			invalid(a, "orderByID without a usable id");
-		else if (order_raw(a, ord) < 0)
+		else if (order_raw(a, ord) < 0) {
+			/* Half an order (events without their text) is no order. */
+			rye_order_free(&a->order);
 			invalid(a, "orderByID's raw text could not be found");
+		}
 		return;	/* partial data with errors: the order is what was asked */
 	}
 	if (has_errors) {
