@@ -190,16 +190,21 @@ meta_put(struct store *st, const char *key, long long v)
 
 /*
  * One transaction: everything that arrived since the last look becomes
- * due, and the mark moves past it.
+ * due, and the mark moves past it, never past an event still being
+ * committed (store_rye_settled_seq).
  */
 static void
 enqueue(struct rye_pass *p)
 {
 	long long seq = 0, g1 = 0, g2 = 0;
-	int64_t now = timefmt_now_ms();
+	int64_t now = timefmt_now_ms(), settled = 0;
 	struct enqueue q = { .p = p, .due1 = now + p->resync_ms, .rc = STORE_OK };
 	enum store_rc rc;
 
+	if ((rc = store_rye_settled_seq(p->st, &settled)) != STORE_OK) {
+		poll_rye_store_failed(p, rc);
+		return;
+	}
 	if (!poll_rye_begin(p))
 		return;
 	if ((rc = meta_long(p->st, META_SEQ, &seq)) == STORE_OK &&
@@ -207,7 +212,7 @@ enqueue(struct rye_pass *p)
 		rc = meta_long(p->st, META_GEN2, &g2);
 	q.seq = seq;
 	if (rc == STORE_OK)
-		rc = store_rye_triggers(p->st, seq, on_trigger, &q);
+		rc = store_rye_triggers(p->st, seq, settled, on_trigger, &q);
 	if (rc == STORE_OK)
 		rc = q.rc;
 	/* Pending=0 in stale_rules: never stale, so never due by this rule. */

@@ -263,6 +263,13 @@ db_lock_key(struct db *db, const char *key)
 }
 
 enum store_rc
+db_lock_key_shared(struct db *db, const char *key)
+{
+	return db->drv->lock_key_shared != NULL ? db->drv->lock_key_shared(db, key) :
+	    STORE_OK;
+}
+
+enum store_rc
 db_try_lock_session(struct db *db, const char *key, bool *taken)
 {
 	*taken = false;

@@ -142,6 +142,8 @@ int64_t db_change_counter(struct db *db);
  * waits as long as the migration it guards takes.
  */
 enum store_rc db_lock_key(struct db *db, const char *key);
+/* The same, shared: many hold it at once; db_lock_key() waits for them all. */
+enum store_rc db_lock_key_shared(struct db *db, const char *key);
 /*
  * DB_HAS_SESSION_LOCKS: take key for as long as this connection lasts,
  * without waiting (*taken false: another connection holds it).  Every

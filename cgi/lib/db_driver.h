@@ -60,6 +60,7 @@ struct db_driver {
 	enum store_rc (*integrity)(struct db *db, char *buf, size_t bufsz);
 	enum store_rc (*empty)(struct db *db);
 	enum store_rc (*lock_key)(struct db *db, const char *key);
+	enum store_rc (*lock_key_shared)(struct db *db, const char *key);
 	enum store_rc (*try_lock_session)(struct db *db, const char *key,
 	    bool *taken);
 	enum store_rc (*lock_holder)(struct db *db, const char *key, bool *held,

@@ -301,6 +301,8 @@ pg_close(struct db *db)
 
 	if (d->lock != NULL)
 		db_pg_finalize(d->lock);
+	if (d->lock_shared != NULL)
+		db_pg_finalize(d->lock_shared);
 	if (d->conn != NULL)
 		PQfinish(d->conn);
 	free(d->name);
@@ -470,6 +472,7 @@ const struct db_driver db_pg_driver = {
 	.integrity = db_pg_integrity,
 	.empty = db_pg_empty,
 	.lock_key = db_pg_lock_key,
+	.lock_key_shared = db_pg_lock_key_shared,
 	.try_lock_session = db_pg_try_lock_session,
 	.lock_holder = db_pg_lock_holder,
 };

@@ -40,6 +40,7 @@ struct pg_db {
 	bool read_tx;			/* in a DB_BEGIN_READ transaction */
 	int64_t read_counter;		/* the change counter as that began */
 	struct db_stmt *lock;		/* db_lock_key()'s, prepared once */
+	struct db_stmt *lock_shared;	/* db_lock_key_shared()'s */
 };
 
 struct pg_stmt {
@@ -77,6 +78,7 @@ int64_t db_pg_change_counter(struct db *db);
 enum store_rc db_pg_integrity(struct db *db, char *buf, size_t bufsz);
 enum store_rc db_pg_empty(struct db *db);
 enum store_rc db_pg_lock_key(struct db *db, const char *key);
+enum store_rc db_pg_lock_key_shared(struct db *db, const char *key);
 enum store_rc db_pg_try_lock_session(struct db *db, const char *key,
     bool *taken);
 enum store_rc db_pg_lock_holder(struct db *db, const char *key, bool *held,

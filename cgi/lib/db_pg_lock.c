@@ -4,8 +4,9 @@
  * Every lock shiptrack takes is on the pair (SHIPTRACK_LOCK_CLASS,
  * hashtext(key)): two keys that share a hash only wait for each other.
  *
- * Key locks (db_lock_key) are transaction-level, pg_advisory_xact_lock:
- * released at COMMIT or ROLLBACK, waited for within lock_timeout.  Key
+ * Key locks (db_lock_key, db_lock_key_shared) are transaction-level,
+ * pg_advisory_xact_lock(_shared): released at COMMIT or ROLLBACK, waited
+ * for within lock_timeout.  Key
  * "migrate" waits as long as the migration it guards takes.
  *
  * Session locks (db_try_lock_session: the cron runs' locks, runlock.h)
@@ -58,6 +59,22 @@ db_pg_lock_key(struct db *db, const char *key)
 	    key, &row);
 	if (d->lock != NULL)
 		db_pg_reset(d->lock);
+	return rc;
+}
+
+enum store_rc
+db_pg_lock_key_shared(struct db *db, const char *key)
+{
+	struct pg_db *d = (struct pg_db *)db;
+	enum store_rc rc;
+	bool row;
+
+	if (d->broken)
+		return STORE_BUSY;
+	rc = run_keyed(d, &d->lock_shared, "SELECT pg_advisory_xact_lock_shared"
+	    LOCK_ARGS, key, &row);
+	if (d->lock_shared != NULL)
+		db_pg_reset(d->lock_shared);
 	return rc;
 }
 

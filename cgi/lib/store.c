@@ -331,6 +331,9 @@ store_close(struct store *st)
 static enum store_rc
 tx(struct store *st, enum db_tx op)
 {
+	/* A lock taken inside a savepoint goes with it when it is undone. */
+	if (op != DB_SAVEPOINT && op != DB_RELEASE)
+		st->writing_events = false;
 	return db_logged(st->db, db_tx(st->db, op), "exec");
 }
 
@@ -383,11 +386,36 @@ enum store_rc
 store_lock_order(struct store *st, const char *order_id)
 {
 	char key[320];
+	enum store_rc rc;
 
 	if (!(db_caps(st->db) & DB_LOCKS_KEYS))
 		return STORE_OK;
+	if ((rc = store_lock_writing_events(st)) != STORE_OK)
+		return rc;
 	snprintf(key, sizeof(key), "order:%s", order_id);
 	return db_logged(st->db, db_lock_key(st->db, key), "lock order");
+}
+
+/*
+ * Where writers do not serialise at BEGIN, an event's seq is drawn when it
+ * is inserted, not when it commits: a reader that moves a mark past the
+ * largest seq it sees (the Rye pass) would skip one a slower transaction
+ * commits later.  So every transaction that may insert an event holds the
+ * key "events" shared, before any other key lock (so that the order of
+ * keys is always the same), and store_events_settled() takes it exclusive
+ * for the moment it reads the largest seq: no smaller one is then still
+ * uncommitted.
+ */
+enum store_rc
+store_lock_writing_events(struct store *st)
+{
+	enum store_rc rc;
+
+	if (st->writing_events || !(db_caps(st->db) & DB_LOCKS_KEYS))
+		return STORE_OK;
+	rc = db_logged(st->db, db_lock_key_shared(st->db, "events"), "lock events");
+	st->writing_events = rc == STORE_OK;
+	return rc;
 }
 
 enum store_rc

@@ -58,6 +58,8 @@ store_event_insert(struct store *st, const struct event_rec *e)
 
 	if (s == NULL)
 		return STORE_ERROR;
+	if ((rc = store_lock_writing_events(st)) != STORE_OK)
+		return rc;
 	db_bind_text(s, 1, e->id);
 	db_bind_text(s, 2, e->scheme);
 	db_bind_text(s, 3, e->type);

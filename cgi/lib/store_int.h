@@ -58,6 +58,7 @@ enum stmt {
 	Q_RYE_WANT_SHIPMENT, Q_RYE_DUE_ORDERS, Q_RYE_DUE_SHIPMENTS, Q_RYE_SYNCED,
 	Q_RYE_FAILURES, Q_RYE_FAILED, Q_RYE_SHIP_DONE, Q_RYE_SHIP_FAILURES,
 	Q_RYE_SHIP_FAILED, Q_RYE_FINAL, Q_RYE_SYNC_GET, Q_RYE_SCHEMES,
+	Q_RYE_MAX_SEQ,
 	/* store_lookup.c: shopper lookups and their limits */
 	Q_LOOKUP_CANDIDATES, Q_LOOKUP_PRUNE, Q_LOOKUP_COUNT, Q_LOOKUP_NTH,
 	Q_LOOKUP_FAIL,
@@ -71,6 +72,7 @@ struct store {
 	enum durability durability;	/* as opened: another connection alike */
 	long busy_ms;
 	struct stale_rules stale;
+	bool writing_events;		/* this transaction holds "events" shared */
 };
 
 /*
@@ -80,6 +82,8 @@ struct store {
 struct db_stmt *store_stmt(struct store *st, enum stmt q,
     const struct db_sql *table, size_t n);
 #define STORE_SQL_N(table) (sizeof(table) / sizeof((table)[0]))
+/* Before inserting an event (store.c: why); once per transaction. */
+enum store_rc store_lock_writing_events(struct store *st);
 /* Step a statement that returns no rows, then reset it; errors logged. */
 enum store_rc store_exec_stmt(struct store *st, struct db_stmt *s, const char *what);
 /*

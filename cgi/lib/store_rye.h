@@ -82,9 +82,20 @@ struct rye_trigger {
 	const char *scheme, *type, *order_id, *subject;
 };
 typedef int (*store_trigger_cb)(void *arg, const struct rye_trigger *t);
-/* Events after seq that may ask for a fetch (no records of the pass itself). */
+/*
+ * Events after after_seq, up to upto_seq, that may ask for a fetch (no
+ * records of the pass itself).
+ */
 enum store_rc store_rye_triggers(struct store *st, int64_t after_seq,
-    store_trigger_cb cb, void *arg);
+    int64_t upto_seq, store_trigger_cb cb, void *arg);
+/*
+ * The largest seq at or below which every event is committed: a mark
+ * moved up to it never passes one that commits later.  Where writers do
+ * not serialise (PostgreSQL), it waits for the transactions inserting
+ * events (busy_timeout at most: STORE_BUSY) and holds new ones back for
+ * one read; call it outside a transaction.
+ */
+enum store_rc store_rye_settled_seq(struct store *st, int64_t *seq);
 
 /* Whether events after seq include gen-1 / gen-2 ones (read only). */
 enum store_rc store_rye_schemes(struct store *st, int64_t after_seq, bool *gen1,

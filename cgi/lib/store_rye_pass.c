@@ -22,8 +22,9 @@
 static const struct db_sql sql[] = {
 	{ Q_RYE_TRIGGERS, .sql =
 	"SELECT seq, scheme, type, order_id, subject FROM events"
-	" WHERE seq > ?1 AND scheme IN ('rye1', 'rye2') AND" NOT_OWN_RECORD
-	" ORDER BY seq" },
+	" WHERE seq > ?1 AND seq <= ?2 AND scheme IN ('rye1', 'rye2') AND"
+	NOT_OWN_RECORD " ORDER BY seq" },
+	{ Q_RYE_MAX_SEQ, .sql = "SELECT coalesce(max(seq), 0) FROM events" },
 	{ Q_RYE_WANT_INTENT, .sql =
 	/* Read because of an event, not a timer: no deep read (poll_rye.c). */
 	"INSERT INTO rye_sync(order_id, generation, pending, next_sync_ms)"
@@ -99,15 +100,38 @@ trigger_row(struct db_stmt *s, void *cb, void *arg)
 }
 
 enum store_rc
-store_rye_triggers(struct store *st, int64_t after_seq, store_trigger_cb cb,
-    void *arg)
+store_rye_triggers(struct store *st, int64_t after_seq, int64_t upto_seq,
+    store_trigger_cb cb, void *arg)
 {
 	struct db_stmt *s = stmt(st, Q_RYE_TRIGGERS);
 
 	if (s == NULL)
 		return STORE_ERROR;
 	db_bind_int64(s, 1, after_seq);
+	db_bind_int64(s, 2, upto_seq);
 	return store_each_row(st, s, trigger_row, (void *)cb, arg, "new events", NULL);
+}
+
+enum store_rc
+store_rye_settled_seq(struct store *st, int64_t *seq)
+{
+	struct db_stmt *s = stmt(st, Q_RYE_MAX_SEQ);
+	bool locks = db_caps(st->db) & DB_LOCKS_KEYS;
+	enum store_rc rc = STORE_OK;
+
+	*seq = 0;
+	if (s == NULL)
+		return STORE_ERROR;
+	/* Where BEGIN serialises the writers, every seq seen is committed. */
+	if (locks && (rc = store_begin(st)) == STORE_OK)
+		rc = db_logged(st->db, db_lock_key(st->db, "events"), "lock events");
+	if (rc == STORE_OK)
+		rc = store_each_row(st, s, store_int64_row, NULL, seq, "largest seq", NULL);
+	if (locks && rc == STORE_OK)
+		rc = store_commit(st);
+	if (locks && rc != STORE_OK)
+		store_rollback(st);
+	return rc;
 }
 
 enum store_rc
