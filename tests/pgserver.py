@@ -262,6 +262,9 @@ class PgServer:
         if self.account is not None:
             os.chown(self.socket_dir, *self.account)
         kept = self.keep and os.path.exists(self._path("data", "PG_VERSION"))
+        if self.keep:
+            # This run's log only (_launch reads it to tell a port taken).
+            open(self.logfile, "wb").close()
         if not kept:
             if self.keep:
                 shutil.rmtree(self.datadir, ignore_errors=True)    # a half-made one
