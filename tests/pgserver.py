@@ -19,6 +19,14 @@ with SIGKILL leaves its server behind, like any other child it had.
     pg.query("SELECT a, b FROM t WHERE a = :'p1'", ["it's"])  # [("it's", "\\\\x00ff")]
     pg.stop()                          # or leave it to the exit
 
+    pg = pgserver.start(keep="/var/tmp/cache/pg")   # a cluster kept across runs
+
+keep=DIR: the cluster lives in DIR (made, and initdb'd, when it holds no
+cluster yet) and stays there when the server stops, for the bench's big
+generated databases.  Started again on it, the server keeps its databases;
+the owner role gets this run's password.  A second server cannot run on
+the same directory at once (PostgreSQL's lock file refuses it).
+
 Roles: a superuser (`postgres`) that only the private socket lets in
 (trust; the directory is the server user's, mode 0700), and the owner of the
 database (`shiptrack`) with a password, which is how shiptrack connects:
@@ -200,9 +208,10 @@ class PgServer:
     socket_dir, password, owner, database, directory, pid."""
 
     def __init__(self, fsync=True, dir=None, settings=None, password=None,
-                 owner=OWNER, database=DATABASE):
+                 owner=OWNER, database=DATABASE, keep=None):
         self.fsync = fsync
         self.parent = dir
+        self.keep = os.path.abspath(keep) if keep else None
         self.settings = dict(settings or {})
         self.password = password or "pw-" + secrets.token_hex(12)
         self.owner, self.database = owner, database
@@ -234,7 +243,11 @@ class PgServer:
 
     # -- start
     def start(self):
-        self.directory = tempfile.mkdtemp(prefix="shiptrack-pg-", dir=self.parent)
+        if self.keep:
+            os.makedirs(self.keep, mode=0o700, exist_ok=True)
+            self.directory = self.keep
+        else:
+            self.directory = tempfile.mkdtemp(prefix="shiptrack-pg-", dir=self.parent)
         _servers.append(self)
         _install_cleanup()
         if self.account is not None:
@@ -245,12 +258,19 @@ class PgServer:
                                    % (SERVER_ACCOUNT, self.directory, blocked))
             os.chown(self.directory, *self.account)
         os.chmod(self.directory, 0o700)
-        os.mkdir(self.socket_dir, 0o700)
+        os.makedirs(self.socket_dir, 0o700, exist_ok=True)
         if self.account is not None:
             os.chown(self.socket_dir, *self.account)
-        self._initdb()
+        kept = self.keep and os.path.exists(self._path("data", "PG_VERSION"))
+        if self.keep:
+            # This run's log only (_launch reads it to tell a port taken).
+            open(self.logfile, "wb").close()
+        if not kept:
+            if self.keep:
+                shutil.rmtree(self.datadir, ignore_errors=True)    # a half-made one
+            self._initdb()
         self._launch()
-        self._create_owner()
+        self._create_owner(kept)
         return self
 
     def _as_server(self):
@@ -320,10 +340,19 @@ class PgServer:
         raise RuntimeError("PostgreSQL not accepting connections after %d s: %s"
                            % (START_TIMEOUT, self.log_tail()))
 
-    def _create_owner(self):
-        self.run_sql("CREATE ROLE :\"p1\" LOGIN PASSWORD :'p2';",
-                     [self.owner, self.password], database="postgres")
-        self.create_database(self.database)
+    def _create_owner(self, kept=False):
+        """The owner role with this run's password, and its database (a
+        kept cluster has them from before, unless made with other names)."""
+        if kept and self.query("SELECT 1 FROM pg_roles WHERE rolname = :'p1'", [self.owner],
+                               database="postgres"):
+            self.run_sql("ALTER ROLE :\"p1\" LOGIN PASSWORD :'p2';",
+                         [self.owner, self.password], database="postgres")
+        else:
+            self.run_sql("CREATE ROLE :\"p1\" LOGIN PASSWORD :'p2';",
+                         [self.owner, self.password], database="postgres")
+        if not (kept and self.query("SELECT 1 FROM pg_database WHERE datname = :'p1'",
+                                    [self.database], database="postgres")):
+            self.create_database(self.database)
 
     def log_tail(self, n=4000):
         try:
@@ -422,7 +451,7 @@ class PgServer:
     def stop(self):
         """Fast shutdown (pg_ctl stop -m fast's signal, SIGINT: sessions are
         ended, the server checkpoints and exits), bounded; then the
-        directory goes.  Safe to call twice."""
+        directory goes, unless it is kept.  Safe to call twice."""
         if self.proc is not None and self.proc.poll() is None:
             try:
                 self.proc.send_signal(signal.SIGINT)
@@ -430,7 +459,8 @@ class PgServer:
             except subprocess.TimeoutExpired:
                 self._kill()
         if self.directory is not None:
-            shutil.rmtree(self.directory, ignore_errors=True)
+            if not self.keep:
+                shutil.rmtree(self.directory, ignore_errors=True)
             self.directory = None
         if self in _servers:
             _servers.remove(self)

@@ -6,14 +6,16 @@ works with its password and is refused without it (and the superuser is
 refused over TCP altogether); parameters reach the server as values, never
 as SQL; a script stops at its first error; and stopping it, by stop(), at
 the exit of its process, on SIGTERM or after a failure, leaves no process
-and no directory behind.
+and no directory behind (unless it is to be kept).
 """
 import os
 import pwd
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -182,6 +184,34 @@ def test_create_database_from_a_template():
        + p.stderr)
     PG.drop_database("copy1")
     eq(PG.query("SELECT count(*) FROM pg_database WHERE datname = 'copy1'"), [("0",)], "dropped")
+
+
+def test_a_kept_cluster_survives_its_stop_and_starts_again():
+    """keep=DIR: stop leaves DIR; a new server on it has the old rows, and
+    the owner connects with the new run's password only."""
+    parent = tempfile.mkdtemp(prefix="shiptrack-pg-kept-", dir="/var/tmp")
+    os.chmod(parent, 0o755)
+    try:
+        kept = os.path.join(parent, "cluster")
+        pg = pgserver.start(fsync=False, keep=kept)
+        eq(pg.directory, kept, "the kept directory is the server's")
+        pg.run_sql("CREATE TABLE kept (x text); INSERT INTO kept VALUES ('a')", as_owner=True)
+        first, pid = pg.uri, pg.pid
+        pg.stop()
+        check(not alive(pid), "server %d is gone" % pid)
+        check(os.path.exists(os.path.join(kept, "data", "PG_VERSION")), "the cluster is kept")
+        again = pgserver.start(fsync=False, keep=kept)
+        try:
+            p = as_owner(again.uri, "SELECT x FROM kept")
+            eq((p.returncode, p.stdout.strip()), (0, "a"), "the rows are there: " + p.stderr)
+            p = as_owner(first.replace(":%d/" % pg.port, ":%d/" % again.port), "SELECT 1")
+            check(p.returncode != 0 and "password authentication failed" in p.stderr,
+                  "the old password no longer works: %r %r" % (p.stdout, p.stderr))
+        finally:
+            again.stop()
+        check(os.path.isdir(kept), "still kept")
+    finally:
+        shutil.rmtree(parent)
 
 
 # --- stopping ---------------------------------------------------------------------
