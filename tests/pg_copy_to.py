@@ -141,6 +141,18 @@ def test_a_copy_that_differs_leaves_nothing():
        "nothing left behind")
 
 
+def test_a_copy_longer_than_busy_timeout():
+    """busy_timeout is also PostgreSQL's statement_timeout, but not for
+    copy-to's own transaction: reading 100k events back for the checksum
+    takes longer than 20 ms, and the copy still succeeds."""
+    uri = PG.create_database("patient")
+    p = st.run_cli(["copy-to", uri], db=source(), env={"SHIPTRACK_BUSY_TIMEOUT": "20"},
+                   timeout=900)
+    eq(p.returncode, 0, "copy-to at busy_timeout = 20 ms: %s%s" % (p.stdout, p.stderr))
+    eq(PG.query("SELECT count(*) FROM events", database="patient"),
+       [(str(GENERATED + 9),)], "every event")
+
+
 def test_non_empty_target_refused():
     db = source()
     p = st.run_cli(["copy-to", PG.uri], db=db)

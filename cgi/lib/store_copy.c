@@ -291,9 +291,15 @@ verify(struct store *src, struct store *dst, struct store_copy_report *rep,
 			return -1;
 		}
 	}
-	if (events_digest(src->db, rep->digest) != STORE_OK ||
-	    events_digest(dst->db, other) != STORE_OK ||
-	    strcmp(rep->digest, other) != 0) {
+	if (events_digest(src->db, rep->digest) != STORE_OK) {
+		db_describe(src->db, "reading the source's events back failed", err, errsz);
+		return -1;
+	}
+	if (events_digest(dst->db, other) != STORE_OK) {
+		db_describe(dst->db, "reading the copied events back failed", err, errsz);
+		return -1;
+	}
+	if (strcmp(rep->digest, other) != 0) {
 		snprintf(err, errsz, "the events' SHA-256 differs between the"
 		    " source and the copy");
 		return -1;
@@ -314,7 +320,13 @@ store_copy_to(struct store *src, const char *uri, struct store_copy_report *rep,
 		return -1;
 	db_display_name(uri, rep->target, sizeof(rep->target));
 	rc = refuse_non_empty(dst->db, err, errsz);
-	if (rc == 0 && store_begin(dst) != STORE_OK) {
+	/*
+	 * The migration lock: no node migrates the target meanwhile, and, as
+	 * for a migration, no statement timeout (busy_timeout elsewhere):
+	 * reading a large store's events back for the checksum takes minutes.
+	 */
+	if (rc == 0 && (store_begin(dst) != STORE_OK ||
+	    db_lock_key(dst->db, "migrate") != STORE_OK)) {
 		db_describe(dst->db, "cannot begin", err, errsz);
 		rc = -1;
 	}
