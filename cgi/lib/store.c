@@ -402,7 +402,7 @@ store_lock_order(struct store *st, const char *order_id)
  * largest seq it sees (the Rye pass) would skip one a slower transaction
  * commits later.  So every transaction that may insert an event holds the
  * key "events" shared, before any other key lock (so that the order of
- * keys is always the same), and store_events_settled() takes it exclusive
+ * keys is always the same), and store_rye_settled_seq() takes it exclusive
  * for the moment it reads the largest seq: no smaller one is then still
  * uncommitted.
  */
