@@ -43,39 +43,39 @@ run_keyed(struct pg_db *d, struct db_stmt **slot, const char *sql,
 
 #define LOCK_ARGS "(21332, hashtext(?1))"	/* SHIPTRACK_LOCK_CLASS */
 
+/* A transaction-level key lock through its statement, kept in *slot. */
+static enum store_rc
+lock_xact(struct pg_db *d, struct db_stmt **slot, const char *sql, const char *key)
+{
+	enum store_rc rc;
+	bool row;
+
+	if (d->broken)
+		return STORE_BUSY;
+	rc = run_keyed(d, slot, sql, key, &row);
+	if (*slot != NULL)
+		db_pg_reset(*slot);
+	return rc;
+}
+
 enum store_rc
 db_pg_lock_key(struct db *db, const char *key)
 {
 	struct pg_db *d = (struct pg_db *)db;
-	enum store_rc rc;
-	bool row;
 
 	if (d->broken)
 		return STORE_BUSY;
 	if (strcmp(key, "migrate") == 0 && db_pg_simple(d, "SET LOCAL"
 	    " lock_timeout = 0; SET LOCAL statement_timeout = 0") != STORE_OK)
 		return STORE_ERROR;
-	rc = run_keyed(d, &d->lock, "SELECT pg_advisory_xact_lock" LOCK_ARGS,
-	    key, &row);
-	if (d->lock != NULL)
-		db_pg_reset(d->lock);
-	return rc;
+	return lock_xact(d, &d->lock, "SELECT pg_advisory_xact_lock" LOCK_ARGS, key);
 }
 
 enum store_rc
 db_pg_lock_key_shared(struct db *db, const char *key)
 {
-	struct pg_db *d = (struct pg_db *)db;
-	enum store_rc rc;
-	bool row;
-
-	if (d->broken)
-		return STORE_BUSY;
-	rc = run_keyed(d, &d->lock_shared, "SELECT pg_advisory_xact_lock_shared"
-	    LOCK_ARGS, key, &row);
-	if (d->lock_shared != NULL)
-		db_pg_reset(d->lock_shared);
-	return rc;
+	return lock_xact((struct pg_db *)db, &((struct pg_db *)db)->lock_shared,
+	    "SELECT pg_advisory_xact_lock_shared" LOCK_ARGS, key);
 }
 
 enum store_rc
