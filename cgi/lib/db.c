@@ -156,6 +156,25 @@ db_step(struct db_stmt *s, bool *row)
 	return s->db->drv->step(s, row);
 }
 
+enum store_rc
+db_run_later(struct db_stmt *s)
+{
+	enum store_rc rc;
+	bool row;
+
+	if (s->db->drv->run_later != NULL)
+		return s->db->drv->run_later(s);
+	rc = s->db->drv->step(s, &row);
+	s->db->drv->reset(s);
+	return rc;
+}
+
+enum store_rc
+db_send(struct db_stmt *s)
+{
+	return s->db->drv->send != NULL ? s->db->drv->send(s) : STORE_OK;
+}
+
 int64_t
 db_column_int64(struct db_stmt *s, int i)
 {

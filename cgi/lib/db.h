@@ -41,6 +41,7 @@ enum db_dialect { DB_SQLITE, DB_POSTGRESQL };
 #define DB_HAS_CHANGE_COUNTER	0x02	/* db_change_counter() sees other connections' commits */
 #define DB_LOCKS_KEYS		0x04	/* db_lock_key() serialises; else BEGIN already does */
 #define DB_HAS_SESSION_LOCKS	0x08	/* db_try_lock_session(): locks across nodes */
+#define DB_PIPELINES		0x10	/* db_send() saves round trips to a server */
 
 /*
  * One statement's SQL: sql for every backend, or sqlite and pg for each.
@@ -91,6 +92,21 @@ void db_bind_blob(struct db_stmt *s, int i, const void *p, size_t n);
 void db_bind_null(struct db_stmt *s, int i);
 /* STORE_OK with *row true (a row to read) or false (done); or an error. */
 enum store_rc db_step(struct db_stmt *s, bool *row);
+/*
+ * Run a statement whose result nobody reads (no rows; db_changes() not
+ * asked), and reset it.  A driver that talks to a server may only queue
+ * it: then a failure fails the next statement that waits for the server,
+ * or the COMMIT, instead, which a transaction cannot survive anyway.
+ * Use it only inside a transaction.
+ */
+enum store_rc db_run_later(struct db_stmt *s);
+/*
+ * Send a statement as bound now, ahead of its db_step(), so that several
+ * reach a server in one round trip (each step then reads its own
+ * result); where nothing is gained it does nothing.  Step it before it
+ * is reset.
+ */
+enum store_rc db_send(struct db_stmt *s);
 /* Columns count from 0. */
 int64_t db_column_int64(struct db_stmt *s, int i);
 const char *db_column_text(struct db_stmt *s, int i);	/* NULL: SQL NULL */

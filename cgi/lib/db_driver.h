@@ -41,6 +41,8 @@ struct db_driver {
 	void (*bind_blob)(struct db_stmt *s, int i, const void *p, size_t n);
 	void (*bind_null)(struct db_stmt *s, int i);
 	enum store_rc (*step)(struct db_stmt *s, bool *row);
+	enum store_rc (*run_later)(struct db_stmt *s);	/* NULL: step, reset */
+	enum store_rc (*send)(struct db_stmt *s);	/* NULL: nothing to do */
 	int64_t (*column_int64)(struct db_stmt *s, int i);
 	const char *(*column_text)(struct db_stmt *s, int i);
 	const void *(*column_blob)(struct db_stmt *s, int i, size_t *len);

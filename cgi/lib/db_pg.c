@@ -159,9 +159,14 @@ db_pg_fail(struct pg_db *d, const PGresult *r)
 enum store_rc
 db_pg_simple(struct pg_db *d, const char *sql)
 {
-	PGresult *r = PQexec(d->conn, sql);
-	enum store_rc rc = STORE_OK;
-	ExecStatusType st = PQresultStatus(r);
+	enum store_rc rc = db_pg_settle(d);
+	PGresult *r;
+	ExecStatusType st;
+
+	if (rc != STORE_OK)
+		return rc;
+	r = PQexec(d->conn, sql);
+	st = PQresultStatus(r);
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		rc = db_pg_fail(d, r);
@@ -174,8 +179,12 @@ db_pg_simple(struct pg_db *d, const char *sql)
 int64_t
 db_pg_scalar(struct pg_db *d, const char *sql)
 {
-	PGresult *r = PQexec(d->conn, sql);
+	PGresult *r;
 	int64_t v = -1;
+
+	if (db_pg_settle(d) != STORE_OK)
+		return -1;
+	r = PQexec(d->conn, sql);
 
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
 	    !PQgetisnull(r, 0, 0))
@@ -204,6 +213,7 @@ db_pg_ready(struct pg_db *d)
 {
 	if (!d->broken)
 		return STORE_OK;
+	db_pg_pipe_drop(d, 0);
 	PQreset(d->conn);
 	if (PQstatus(d->conn) != CONNECTION_OK) {
 		note(d, PQerrorMessage(d->conn));
@@ -356,20 +366,30 @@ static const char *const tx_sql[DB_TX__MAX] = {
 /*
  * COMMIT of a transaction that failed earlier answers "ROLLBACK", not an
  * error: that must not pass for a commit (a 2xx is sent only after one).
+ * Statements still in the pipeline go with it, in one round trip; if one
+ * of them fails, the COMMIT is skipped, that failure is the result and
+ * the transaction is rolled back here (the caller takes it as ended).
  */
 static enum store_rc
 commit(struct pg_db *d)
 {
-	PGresult *r = PQexec(d->conn, "COMMIT");
+	PGresult *r = NULL;
 	enum store_rc rc = STORE_OK;
 
-	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+	if (d->npending == 0)
+		r = PQexec(d->conn, "COMMIT");
+	else if ((rc = db_pg_send_sql(d, "COMMIT", &r)) == STORE_OK)
+		rc = db_pg_settle(d);
+	if (rc == STORE_OK && PQresultStatus(r) != PGRES_COMMAND_OK)
 		rc = db_pg_fail(d, r);
-	else if (strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+	else if (rc == STORE_OK && strcmp(PQcmdStatus(r), "COMMIT") != 0) {
 		note(d, "the transaction had failed and was rolled back");
 		rc = STORE_ERROR;
 	}
 	PQclear(r);
+	if (rc != STORE_OK && PQstatus(d->conn) == CONNECTION_OK &&
+	    PQtransactionStatus(d->conn) != PQTRANS_IDLE)
+		PQclear(PQexec(d->conn, "ROLLBACK"));
 	return rc;
 }
 
@@ -423,11 +443,15 @@ pg_tx(struct db *db, enum db_tx op)
 	if (op == DB_COMMIT || op == DB_ROLLBACK) {
 		bool was = d->tx_open;
 		d->tx_open = d->read_tx = false;
+		if (op == DB_ROLLBACK)
+			(void)db_pg_settle(d);	/* whatever failed is undone */
 		if (d->broken || !was)
 			return op == DB_ROLLBACK ? STORE_OK : STORE_BUSY;
 		return op == DB_COMMIT ? commit(d) :
 		    db_pg_simple(d, tx_sql[op]);
 	}
+	if (op == DB_ROLLBACK_TO)
+		(void)db_pg_settle(d);	/* whatever failed is undone */
 	if (d->broken)
 		return STORE_BUSY;
 	rc = db_pg_simple(d, tx_sql[op]);
@@ -443,7 +467,8 @@ pg_in_tx(struct db *db)
 const struct db_driver db_pg_driver = {
 	.name = "PostgreSQL",
 	.dialect = DB_POSTGRESQL,
-	.caps = DB_HAS_CHANGE_COUNTER | DB_LOCKS_KEYS | DB_HAS_SESSION_LOCKS,
+	.caps = DB_HAS_CHANGE_COUNTER | DB_LOCKS_KEYS | DB_HAS_SESSION_LOCKS |
+	    DB_PIPELINES,
 	.migrations = shiptrack_migrations_pg,
 	.open = pg_open,
 	.close = pg_close,
@@ -457,6 +482,8 @@ const struct db_driver db_pg_driver = {
 	.bind_blob = db_pg_bind_blob,
 	.bind_null = db_pg_bind_null,
 	.step = db_pg_step,
+	.run_later = db_pg_run_later,
+	.send = db_pg_send_stmt,
 	.column_int64 = db_pg_column_int64,
 	.column_text = db_pg_column_text,
 	.column_blob = db_pg_column_blob,

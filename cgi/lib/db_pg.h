@@ -1,10 +1,10 @@
 /*
  * db_pg.h: the inside of the PostgreSQL driver, shared by db_pg.c
  * (connections, errors, transactions), db_pg_stmt.c (statements),
- * db_pg_schema.c (migrations, the change counter, checks) and
- * db_pg_lock.c (advisory locks).
- * Nothing else includes it; these three files (and bench/rawpg.c) are
- * the only ones that call libpq.
+ * db_pg_schema.c (migrations, the change counter, checks),
+ * db_pg_lock.c (advisory locks) and db_pg_pipe.c (the pipeline).
+ * Nothing else includes it; these files (and bench/rawpg.c) are the only
+ * ones that call libpq.
  *
  * A connection is one libpq connection.  When it is lost (the server
  * restarted, a network cut) the transaction it was in fails STORE_BUSY
@@ -22,8 +22,18 @@
 #include "db_driver.h"
 
 #define PG_MAX_PARAMS 64
+/* Statements queued in a pipeline before it is settled (db_pg_pipe.c). */
+#define PG_MAX_PENDING 64
 /* The first key of every advisory lock shiptrack takes ("ST", 21332). */
 #define SHIPTRACK_LOCK_CLASS 0x5354
+
+struct pg_stmt;
+
+/* A statement in the pipeline, and where its result goes (NULL: nowhere). */
+struct pg_pending {
+	struct pg_stmt *s;
+	PGresult **into;
+};
 
 struct pg_db {
 	struct db base;
@@ -41,6 +51,8 @@ struct pg_db {
 	int64_t read_counter;		/* the change counter as that began */
 	struct db_stmt *lock;		/* db_lock_key()'s, prepared once */
 	struct db_stmt *lock_shared;	/* db_lock_key_shared()'s */
+	struct pg_pending pending[PG_MAX_PENDING];	/* in the pipeline */
+	int npending;
 };
 
 struct pg_stmt {
@@ -56,6 +68,7 @@ struct pg_stmt {
 	PGresult *res;			/* the result, stepped through */
 	int row;			/* the current row; -1: before */
 	unsigned char *blob;		/* a bytea column, decoded */
+	bool sent;			/* in the pipeline, its result to come */
 };
 
 /* SQLSTATE / connection state of a failed result -> store_rc, noted. */
@@ -68,6 +81,23 @@ enum store_rc db_pg_simple(struct pg_db *d, const char *sql);
 int64_t db_pg_scalar(struct pg_db *d, const char *sql);
 
 DB_DRIVER_STMT_FUNCS(db_pg);
+enum store_rc db_pg_run_later(struct db_stmt *s);
+enum store_rc db_pg_send_stmt(struct db_stmt *s);
+/* Prepare s on the server if this connection has not (a reset one). */
+enum store_rc db_pg_server_prepare(struct pg_stmt *s);
+
+/*
+ * The pipeline (db_pg_pipe.c).  Send s as bound (keep: its result goes to
+ * s->res, read by its step), or SQL without parameters (its result to
+ * *into, if not NULL); db_pg_settle() sends what is queued and reads every
+ * result: the first failure's store_rc.  Anything that waits for the
+ * server settles first.  db_pg_pipe_drop() forgets the queue from entry
+ * from on (a lost connection).
+ */
+enum store_rc db_pg_send(struct pg_db *d, struct pg_stmt *s, bool keep);
+enum store_rc db_pg_send_sql(struct pg_db *d, const char *sql, PGresult **into);
+enum store_rc db_pg_settle(struct pg_db *d);
+void db_pg_pipe_drop(struct pg_db *d, int from);
 /* ? and ?N rewritten to $N as SQLite numbers them; -1 if malformed. */
 int db_pg_rewrite(const char *sql, char *out, size_t outsz, int *nparams,
     bool used[PG_MAX_PARAMS + 1]);

@@ -43,19 +43,21 @@ run_keyed(struct pg_db *d, struct db_stmt **slot, const char *sql,
 
 #define LOCK_ARGS "(21332, hashtext(?1))"	/* SHIPTRACK_LOCK_CLASS */
 
-/* A transaction-level key lock through its statement, kept in *slot. */
+/*
+ * A transaction-level key lock through its statement, kept in *slot.  It
+ * waits in the pipeline for the next statement (db_pg_pipe.c), which the
+ * server runs once the lock is had; one not had within lock_timeout
+ * fails that statement STORE_BUSY.
+ */
 static enum store_rc
 lock_xact(struct pg_db *d, struct db_stmt **slot, const char *sql, const char *key)
 {
-	enum store_rc rc;
-	bool row;
-
 	if (d->broken)
 		return STORE_BUSY;
-	rc = run_keyed(d, slot, sql, key, &row);
-	if (*slot != NULL)
-		db_pg_reset(*slot);
-	return rc;
+	if (*slot == NULL && (*slot = db_pg_prepare(&d->base, sql)) == NULL)
+		return d->broken ? STORE_BUSY : STORE_ERROR;
+	db_pg_bind_text(*slot, 1, key);
+	return db_pg_run_later(*slot);
 }
 
 enum store_rc

@@ -123,7 +123,7 @@ db_pg_empty(struct db *db)
 	char *sql;
 	enum store_rc rc;
 
-	if ((rc = db_pg_ready(d)) != STORE_OK)
+	if ((rc = db_pg_ready(d)) != STORE_OK || (rc = db_pg_settle(d)) != STORE_OK)
 		return rc;
 	r = PQexec(d->conn, "SELECT 'TRUNCATE ' ||"
 	    " string_agg(format('%I', tablename), ', ') ||"

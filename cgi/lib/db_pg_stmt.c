@@ -13,6 +13,8 @@
  *
  * PQexecPrepared returns the whole result at once, so a callback may run
  * other statements on the connection while one is being stepped (db.h).
+ * While statements wait in the pipeline (db_pg_pipe.c), a step sends its
+ * statement there too and settles: one round trip for all of them.
  */
 #include "config.h"
 
@@ -129,8 +131,8 @@ prepare_typed(struct pg_stmt *s, struct pg_db *d)
  * transaction a failed prepare would fail the transaction: it runs
  * under a savepoint there.
  */
-static enum store_rc
-server_prepare(struct pg_stmt *s)
+enum store_rc
+db_pg_server_prepare(struct pg_stmt *s)
 {
 	struct pg_db *d = conn_of(s);
 	PGresult *r;
@@ -174,7 +176,7 @@ db_pg_prepare(struct db *db, const char *sql)
 	snprintf(s->name, sizeof(s->name), "s%u", ++d->next_stmt);
 	for (int i = 1; i <= s->nparams; i++)
 		s->types[i - 1] = used[i] ? 0 : TEXTOID;
-	if (!d->broken && server_prepare(s) != STORE_OK && !d->broken) {
+	if (!d->broken && db_pg_server_prepare(s) != STORE_OK && !d->broken) {
 		db_pg_finalize(&s->base);
 		return NULL;
 	}
@@ -233,31 +235,43 @@ db_pg_bind_null(struct db_stmt *s, int i)
 	db_pg_bind_text(s, i, NULL);
 }
 
+/* The step's result, in s->res: checked. */
+static enum store_rc
+got(struct pg_db *d, struct pg_stmt *s, enum store_rc rc)
+{
+	ExecStatusType st = PQresultStatus(s->res);
+
+	if (rc == STORE_OK && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		rc = db_pg_fail(d, s->res);
+		log_debug("sql: %s", d->msg);
+	}
+	if (rc != STORE_OK) {
+		PQclear(s->res);
+		s->res = NULL;
+	}
+	return rc;
+}
+
 /* Prepare if need be (a reset connection), then run; store_rc. */
 static enum store_rc
 execute(struct pg_stmt *s)
 {
 	struct pg_db *d = conn_of(s);
 	enum store_rc rc;
-	ExecStatusType st;
 
 	if (d->broken && d->tx_open)
 		return STORE_BUSY;	/* the transaction is lost (db_pg.c) */
+	if (s->sent)
+		return got(d, s, db_pg_settle(d));
+	if (d->npending > 0)
+		return got(d, s, (rc = db_pg_send(d, s, true)) == STORE_OK ?
+		    db_pg_settle(d) : rc);
 	if ((rc = db_pg_ready(d)) != STORE_OK ||
-	    (rc = server_prepare(s)) != STORE_OK)
+	    (rc = db_pg_server_prepare(s)) != STORE_OK)
 		return rc;
 	s->res = PQexecPrepared(d->conn, s->name, s->nparams, s->values,
 	    s->lengths, s->formats, 0);
-	st = PQresultStatus(s->res);
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		rc = db_pg_fail(d, s->res);
-		log_debug("sql: %s", d->msg);
-		PQclear(s->res);
-		s->res = NULL;
-		return rc;
-	}
-	d->changes = strtoll(PQcmdTuples(s->res), NULL, 10);
-	return STORE_OK;
+	return got(d, s, STORE_OK);
 }
 
 enum store_rc
@@ -269,10 +283,52 @@ db_pg_step(struct db_stmt *st, bool *row)
 	*row = false;
 	if (s->res == NULL && (rc = execute(s)) != STORE_OK)
 		return rc;
+	/* Its result's first step (it may have come with another's). */
+	if (s->row < 0)
+		conn_of(s)->changes = strtoll(PQcmdTuples(s->res), NULL, 10);
 	if (s->row < PQntuples(s->res))
 		s->row++;
 	*row = s->row < PQntuples(s->res);
 	return STORE_OK;
+}
+
+/*
+ * Queued, its result never read: the caller is done with it (db.h).
+ * Outside a transaction it runs now: nothing might come after it to
+ * take it to the server.
+ */
+enum store_rc
+db_pg_run_later(struct db_stmt *st)
+{
+	struct pg_stmt *s = (struct pg_stmt *)st;
+	struct pg_db *d = conn_of(s);
+	enum store_rc rc;
+	bool row;
+
+	if (!d->tx_open)
+		rc = db_pg_step(st, &row);
+	else if (d->broken)
+		rc = STORE_BUSY;
+	else
+		rc = db_pg_send(d, s, false);
+	db_pg_reset(st);
+	return rc;
+}
+
+enum store_rc
+db_pg_send_stmt(struct db_stmt *st)
+{
+	struct pg_stmt *s = (struct pg_stmt *)st;
+	struct pg_db *d = conn_of(s);
+	enum store_rc rc;
+
+	if (s->sent || s->res != NULL)
+		return STORE_OK;
+	if (d->broken && d->tx_open)
+		return STORE_BUSY;
+	if ((rc = db_pg_ready(d)) != STORE_OK)
+		return rc;
+	return db_pg_send(d, s, true);
 }
 
 static bool
@@ -335,6 +391,9 @@ db_pg_reset(struct db_stmt *st)
 {
 	struct pg_stmt *s = (struct pg_stmt *)st;
 
+	/* Its result is still to come: read (and dropped) before forgetting. */
+	if (s->sent)
+		(void)db_pg_settle(conn_of(s));
 	PQclear(s->res);
 	s->res = NULL;
 	s->row = -1;
