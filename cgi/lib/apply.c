@@ -213,7 +213,8 @@ apply_recompute_order(struct store *st, const char *order_id, int64_t now_ms,
 	const char *other;
 	enum store_rc rc, had;
 
-	if ((rc = store_lock_order(st, order_id)) != STORE_OK)
+	if ((rc = store_lock_order(st, order_id)) != STORE_OK ||
+	    (rc = store_order_ask(st, order_id)) != STORE_OK)
 		return rc;
 	had = store_order_stage(st, order_id, old, sizeof(old));
 	rc = had == STORE_NONE ? STORE_OK : had;
@@ -243,12 +244,11 @@ apply_recompute_order(struct store *st, const char *order_id, int64_t now_ms,
 	return rc;
 }
 
-enum store_rc
-apply_event_in_tx(struct store *st, const struct event *ev, const char *body,
-    size_t len, int64_t now_ms, bool *duplicate)
+/* The record stored for ev; now: its received_at. */
+static struct event_rec
+record_of(const struct event *ev, const char *body, size_t len, const char *now)
 {
-	char now[TIMEFMT_ISO_LEN], intent[EVENT_MAX_ID + 1];
-	struct event_rec rec = {
+	return (struct event_rec){
 		.id = ev->id, .scheme = sig_scheme_name(ev->scheme),
 		.type = ev->type, .order_id = ev->order_id,
 		.created_at = ev->created_at, .created_ms = ev->created.ms,
@@ -256,6 +256,14 @@ apply_event_in_tx(struct store *st, const struct event *ev, const char *body,
 		.body = body, .body_len = len, .source = event_source(ev),
 		.subject = ev->subject, .status = ev->status,
 	};
+}
+
+enum store_rc
+apply_event_in_tx(struct store *st, const struct event *ev, const char *body,
+    size_t len, int64_t now_ms, bool *duplicate)
+{
+	char now[TIMEFMT_ISO_LEN], intent[EVENT_MAX_ID + 1];
+	struct event_rec rec = record_of(ev, body, len, now);
 	enum store_rc rc = STORE_OK;
 
 	*duplicate = false;
@@ -275,6 +283,20 @@ apply_event_in_tx(struct store *st, const struct event *ev, const char *body,
 	if (rc == STORE_OK && rec.order_id != NULL)
 		rc = apply_recompute_order(st, rec.order_id, now_ms, false);
 	return rc;
+}
+
+void
+apply_event_ahead(struct store *st, const struct event *ev, const char *body,
+    size_t len, int64_t now_ms)
+{
+	char now[TIMEFMT_ISO_LEN];
+	struct event_rec rec = record_of(ev, body, len, now);
+
+	/* Its order is looked up first: nothing to send ahead. */
+	if (apply_waits_for_intent(ev))
+		return;
+	timefmt_iso_utc(now_ms, now);
+	store_event_insert_ahead(st, &rec);
 }
 
 bool

@@ -27,6 +27,14 @@
  */
 enum store_rc apply_event_in_tx(struct store *st, const struct event *ev,
     const char *body, size_t len, int64_t now_ms, bool *duplicate);
+/*
+ * ev is the next event the caller will store with apply_event_in_tx(), in
+ * this transaction, after the one it stores now: its insert may go to a
+ * server with this one's reads (store_event_insert_ahead()).  ev and body
+ * must last until then.
+ */
+void apply_event_ahead(struct store *st, const struct event *ev,
+    const char *body, size_t len, int64_t now_ms);
 
 /*
  * A gen-2 shipment's event: it names no order until the Rye pass learns

@@ -160,9 +160,10 @@ apply_item(struct batch *b, struct store *st, struct batch_item *it, int64_t now
 		return;
 	}
 	it->rc = apply_one(b, st, it, now_ms);
+	/* A write the driver had only queued may fail at the RELEASE. */
 	if (it->rc == STORE_OK)
 		it->rc = store_release(st);
-	else
+	if (it->rc != STORE_OK)
 		store_rollback_to(st);
 }
 
@@ -182,9 +183,12 @@ apply_list(struct batch *b, struct store *st, struct batch_item *list,
 	struct batch_item *it;
 	enum store_rc rc;
 
-	for (it = list; it != NULL; it = it->next)
+	for (it = list; it != NULL; it = it->next) {
+		if (b->ops.ahead != NULL && it->next != NULL)
+			b->ops.ahead(b->ops.ctx, st, it->next, now_ms);
 		if ((it->rc = apply_one(b, st, it, now_ms)) != STORE_OK)
 			break;
+	}
 	if (it == NULL)
 		return STORE_OK;
 	store_rollback(st);

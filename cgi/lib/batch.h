@@ -61,6 +61,13 @@ struct batch_ops {
 	enum store_rc (*apply)(void *ctx, struct store *st, struct batch_item *it,
 	    int64_t now_ms);
 	/*
+	 * Before apply() of an item, for the item applied after it (when
+	 * none failed): what of it may go to the database with this one's
+	 * round trips (apply_event_ahead()).  NULL: nothing.
+	 */
+	void (*ahead)(void *ctx, struct store *st, struct batch_item *next,
+	    int64_t now_ms);
+	/*
 	 * After the items, in the same transaction: what goes with the whole
 	 * commit (the list's items carry their results).  NULL: nothing.
 	 */

@@ -28,6 +28,17 @@ apply_item(void *ctx, struct store *st, struct batch_item *b, int64_t now_ms)
 	    now_ms);
 }
 
+/* The item applied after the current one: its insert may go ahead. */
+static void
+ahead_item(void *ctx, struct store *st, struct batch_item *b, int64_t now_ms)
+{
+	struct inbox_item *it = b->arg;
+
+	(void)ctx;
+	if (it->kind == INBOX_EVENT && it->ev->scheme != SIG_AFTERSHIP)
+		apply_event_ahead(st, it->ev, it->body, it->len, now_ms);
+}
+
 /*
  * The counts waiting in metrics.h and what this list stores, written in
  * its transaction (one upsert per changed series), kept only if it commits.
@@ -60,7 +71,8 @@ struct batch *
 inbox_open(struct app *a, size_t max_per_commit, size_t threads, bool long_lived)
 {
 	const struct batch_ops ops = {
-		.apply = apply_item, .finish = count_list, .finished = counted,
+		.apply = apply_item, .ahead = ahead_item, .finish = count_list,
+		.finished = counted,
 	};
 
 	return batch_new(a, &ops, max_per_commit, threads, long_lived);

@@ -87,23 +87,51 @@ store_each_row(struct store *st, struct db_stmt *s, row_fn fn, void *cb, void *a
 }
 
 enum store_rc
-store_run(struct store *st, struct db_stmt *s, const char *what,
-    const char *binds, ...)
+store_exec_later(struct store *st, struct db_stmt *s, const char *what)
 {
-	va_list ap;
+	return db_logged(st->db, db_run_later(s), what);
+}
+
+/* store_run()'s bindings. */
+static void
+bind_args(struct db_stmt *s, const char *binds, va_list ap)
+{
 	int i = 1;
 
-	if (s == NULL)
-		return STORE_ERROR;
-	va_start(ap, binds);
 	for (const char *b = binds; *b != '\0'; b++, i++) {
 		if (*b == 'i')
 			db_bind_int64(s, i, va_arg(ap, int64_t));
 		else
 			db_bind_text(s, i, va_arg(ap, const char *));
 	}
+}
+
+enum store_rc
+store_run(struct store *st, struct db_stmt *s, const char *what,
+    const char *binds, ...)
+{
+	va_list ap;
+
+	if (s == NULL)
+		return STORE_ERROR;
+	va_start(ap, binds);
+	bind_args(s, binds, ap);
 	va_end(ap);
 	return store_exec_stmt(st, s, what);
+}
+
+enum store_rc
+store_run_later(struct store *st, struct db_stmt *s, const char *what,
+    const char *binds, ...)
+{
+	va_list ap;
+
+	if (s == NULL)
+		return STORE_ERROR;
+	va_start(ap, binds);
+	bind_args(s, binds, ap);
+	va_end(ap);
+	return store_exec_later(st, s, what);
 }
 
 int
@@ -319,11 +347,70 @@ store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
+	st->nasked = 0;	/* finalized below */
+	st->ahead_sent_id = NULL;
 	for (int i = 0; i < Q__MAX; i++)
 		db_finalize(st->stmt[i]);
 	db_close(st->db);
 	free(st->uri);
 	free(st);
+}
+
+/* --- reads asked ahead ---------------------------------------------------- */
+
+static void
+forget_asked(struct store *st)
+{
+	for (int i = 0; i < st->nasked; i++)
+		db_reset(st->asked[i]);
+	st->nasked = 0;
+}
+
+/* s out of the asked list: true if it was there, asked for key. */
+static bool
+take_asked(struct store *st, struct db_stmt *s, const char *key)
+{
+	for (int i = 0; i < st->nasked; i++) {
+		if (st->asked[i] != s)
+			continue;
+		st->asked[i] = st->asked[--st->nasked];
+		if (strcmp(st->asked_key, key) == 0)
+			return true;
+		db_reset(s);
+		return false;
+	}
+	return false;
+}
+
+enum store_rc
+store_ask(struct store *st, struct db_stmt *s, const char *key)
+{
+	enum store_rc rc;
+
+	if (s == NULL || !(db_caps(st->db) & DB_PIPELINES) ||
+	    strlen(key) >= sizeof(st->asked_key))
+		return STORE_OK;	/* not asked: its step binds and runs it */
+	if (st->nasked > 0 && strcmp(st->asked_key, key) != 0)
+		forget_asked(st);
+	if (take_asked(st, s, key))
+		db_reset(s);	/* asked twice: the first answer may be old */
+	if (st->nasked == STORE_MAX_ASKED)
+		return STORE_OK;
+	snprintf(st->asked_key, sizeof(st->asked_key), "%s", key);
+	db_bind_text(s, 1, st->asked_key);
+	if ((rc = db_send(s)) != STORE_OK) {
+		db_reset(s);
+		return db_logged(st->db, rc, "ask");
+	}
+	st->asked[st->nasked++] = s;
+	return STORE_OK;
+}
+
+void
+store_bind_key(struct store *st, struct db_stmt *s, const char *key)
+{
+	if (!take_asked(st, s, key))
+		db_bind_text(s, 1, key);
 }
 
 /* --- transactions ------------------------------------------------------- */
@@ -334,6 +421,16 @@ tx(struct store *st, enum db_tx op)
 	/* A lock taken inside a savepoint goes with it when it is undone. */
 	if (op != DB_SAVEPOINT && op != DB_RELEASE)
 		st->writing_events = false;
+	forget_asked(st);
+	/* An event inserted ahead but never applied must not be committed. */
+	if (st->ahead_sent_id != NULL && op == DB_COMMIT) {
+		log_error("insert event %s: sent ahead, never applied",
+		    st->ahead_sent_id);
+		store_event_forget_ahead(st);
+		(void)db_tx(st->db, DB_ROLLBACK);
+		return STORE_ERROR;
+	}
+	store_event_forget_ahead(st);
 	return db_logged(st->db, db_tx(st->db, op), "exec");
 }
 

@@ -135,6 +135,15 @@ struct event_rec {
 
 /* STORE_OK, or STORE_NONE when the id was already stored. */
 enum store_rc store_event_insert(struct store *st, const struct event_rec *e);
+/*
+ * The insert of the event the caller will store next (its
+ * store_event_insert() with the same id, in this transaction), sent to a
+ * server with the next store_order_ask(), so that one round trip serves
+ * one event's reads and the next one's insert.  Where that saves nothing
+ * (db.h: DB_PIPELINES) it does nothing.  e's strings must last until
+ * that insert; received_at is copied.
+ */
+void store_event_insert_ahead(struct store *st, const struct event_rec *e);
 enum store_rc store_rejected_insert(struct store *st, const char *scheme,
     const char *reason, const char *received_at, const void *body, size_t len);
 
@@ -268,6 +277,16 @@ enum store_rc store_export(struct store *st, store_export_cb cb, void *arg);
 /* The order's current stage into buf: STORE_OK, or STORE_NONE if no order. */
 enum store_rc store_order_stage(struct store *st, const char *order_id,
     char *buf, size_t bufsz);
+/*
+ * Ask for an order's stage, events and shipments at once, so that the
+ * three calls that read them (store_order_stage(), store_order_events(),
+ * store_order_shipments()) cost one round trip to a server, not three.
+ * Each reads what was asked if asked for the same order since the last
+ * transaction boundary and no other order was asked meanwhile, and asks
+ * afresh otherwise.  Nothing may write in between.  An insert left for
+ * it by store_event_insert_ahead() goes after the three reads.
+ */
+enum store_rc store_order_ask(struct store *st, const char *order_id);
 
 /* How many events are stored (replay's progress). */
 enum store_rc store_event_count(struct store *st, int64_t *n);

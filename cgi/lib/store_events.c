@@ -8,7 +8,9 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
+#include "log.h"
 #include "store.h"
 #include "store_int.h"
 
@@ -50,16 +52,9 @@ stmt(struct store *st, enum stmt q)
 	return store_stmt(st, q, sql, STORE_SQL_N(sql));
 }
 
-enum store_rc
-store_event_insert(struct store *st, const struct event_rec *e)
+static void
+bind_event(struct db_stmt *s, const struct event_rec *e)
 {
-	struct db_stmt *s = stmt(st, Q_EVENT_INSERT);
-	enum store_rc rc;
-
-	if (s == NULL)
-		return STORE_ERROR;
-	if ((rc = store_lock_writing_events(st)) != STORE_OK)
-		return rc;
 	db_bind_text(s, 1, e->id);
 	db_bind_text(s, 2, e->scheme);
 	db_bind_text(s, 3, e->type);
@@ -72,9 +67,93 @@ store_event_insert(struct store *st, const struct event_rec *e)
 	db_bind_text(s, 10, e->source);
 	db_bind_text(s, 11, e->subject);
 	db_bind_text(s, 12, e->status);
+}
+
+/*
+ * Sent ahead as e (store_event_insert_ahead()): its result is on the way
+ * (STORE_OK, *sent true).  One sent for another event ran on the server
+ * but that event was not applied: the transaction must not commit it so,
+ * and fails here (the group commit then applies each event alone).
+ */
+static enum store_rc
+sent_ahead(struct store *st, const struct event_rec *e, bool *sent)
+{
+	const char *id = st->ahead_sent_id;
+
+	*sent = id != NULL && strcmp(id, e->id) == 0;
+	if (id == NULL || *sent) {
+		st->ahead_sent_id = NULL;
+		return STORE_OK;
+	}
+	log_error("insert event %s: sent ahead, then %s came first", id, e->id);
+	store_event_forget_ahead(st);
+	return STORE_ERROR;
+}
+
+enum store_rc
+store_event_insert(struct store *st, const struct event_rec *e)
+{
+	struct db_stmt *s = stmt(st, Q_EVENT_INSERT);
+	enum store_rc rc;
+	bool sent;
+
+	if (s == NULL || (rc = sent_ahead(st, e, &sent)) != STORE_OK)
+		return STORE_ERROR;
+	if (!sent) {
+		if ((rc = store_lock_writing_events(st)) != STORE_OK)
+			return rc;
+		bind_event(s, e);
+	}
 	if ((rc = store_exec_stmt(st, s, "insert event")) != STORE_OK)
 		return rc;
 	return db_changes(st->db) == 0 ? STORE_NONE : STORE_OK;
+}
+
+void
+store_event_insert_ahead(struct store *st, const struct event_rec *e)
+{
+	st->ahead_waiting = false;
+	if (!(db_caps(st->db) & DB_PIPELINES) || e->received_at == NULL)
+		return;
+	st->ahead_rec = *e;
+	snprintf(st->ahead_received_at, sizeof(st->ahead_received_at), "%s",
+	    e->received_at);
+	st->ahead_rec.received_at = st->ahead_received_at;
+	st->ahead_waiting = true;
+}
+
+/*
+ * Only when the insert's statement is free: one sent ahead and not read
+ * yet keeps it (its event is applied before the one waiting).
+ */
+enum store_rc
+store_event_send_ahead(struct store *st)
+{
+	struct db_stmt *s;
+	enum store_rc rc;
+
+	if (!st->ahead_waiting || st->ahead_sent_id != NULL)
+		return STORE_OK;
+	st->ahead_waiting = false;
+	if ((s = stmt(st, Q_EVENT_INSERT)) == NULL ||
+	    store_lock_writing_events(st) != STORE_OK)
+		return STORE_OK;	/* its own insert will say why */
+	bind_event(s, &st->ahead_rec);
+	if ((rc = db_send(s)) != STORE_OK) {
+		db_reset(s);
+		return db_logged(st->db, rc, "insert event");
+	}
+	st->ahead_sent_id = st->ahead_rec.id;
+	return STORE_OK;
+}
+
+void
+store_event_forget_ahead(struct store *st)
+{
+	if (st->ahead_sent_id != NULL)
+		db_reset(st->stmt[Q_EVENT_INSERT]);
+	st->ahead_sent_id = NULL;
+	st->ahead_waiting = false;
 }
 
 enum store_rc
@@ -136,8 +215,14 @@ store_order_events(struct store *st, const char *order_id, store_event_cb cb,
 
 	if (s == NULL)
 		return STORE_ERROR;
-	db_bind_text(s, 1, order_id);
+	store_bind_key(st, s, order_id);
 	return store_each_row(st, s, event_row_fn, (void *)cb, arg, "order events", NULL);
+}
+
+enum store_rc
+store_order_events_ask(struct store *st, const char *order_id)
+{
+	return store_ask(st, stmt(st, Q_ORDER_EVENTS), order_id);
 }
 
 enum store_rc

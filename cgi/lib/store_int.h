@@ -65,6 +65,8 @@ enum stmt {
 	Q__MAX
 };
 
+#define STORE_MAX_ASKED 4
+
 struct store {
 	struct db *db;
 	struct db_stmt *stmt[Q__MAX];
@@ -73,6 +75,18 @@ struct store {
 	long busy_ms;
 	struct stale_rules stale;
 	bool writing_events;		/* this transaction holds "events" shared */
+	/* statements store_ask() sent ahead, each bound to asked_key */
+	struct db_stmt *asked[STORE_MAX_ASKED];
+	int nasked;
+	char asked_key[256];
+	/*
+	 * store_event_insert_ahead(): the insert to go with the next ask, and
+	 * the id of one sent so, its result not read yet (NULL: none).
+	 */
+	bool ahead_waiting;
+	struct event_rec ahead_rec;
+	char ahead_received_at[40];
+	const char *ahead_sent_id;
 };
 
 /*
@@ -84,8 +98,28 @@ struct db_stmt *store_stmt(struct store *st, enum stmt q,
 #define STORE_SQL_N(table) (sizeof(table) / sizeof((table)[0]))
 /* Before inserting an event (store.c: why); once per transaction. */
 enum store_rc store_lock_writing_events(struct store *st);
+/*
+ * Send s with key as its one parameter ahead of its step (db_send()), so
+ * that the reads of one order cost one round trip; store_bind_key() at
+ * the step then keeps what was asked if the key is the same.  What is
+ * asked is forgotten at every transaction boundary, and when another key
+ * is asked, so a step never reads an answer from before a write.
+ */
+enum store_rc store_ask(struct store *st, struct db_stmt *s, const char *key);
+void store_bind_key(struct store *st, struct db_stmt *s, const char *key);
+/* store_order_ask()'s part in store_events.c. */
+enum store_rc store_order_events_ask(struct store *st, const char *order_id);
+/* Send the insert store_event_insert_ahead() left waiting, if any. */
+enum store_rc store_event_send_ahead(struct store *st);
+/* At a transaction boundary: inserts waiting or sent ahead are dropped. */
+void store_event_forget_ahead(struct store *st);
 /* Step a statement that returns no rows, then reset it; errors logged. */
 enum store_rc store_exec_stmt(struct store *st, struct db_stmt *s, const char *what);
+/*
+ * The same for a write whose result nobody reads, inside a transaction:
+ * on a server it waits for the next statement's round trip (db_run_later()).
+ */
+enum store_rc store_exec_later(struct store *st, struct db_stmt *s, const char *what);
 /*
  * Bind s's parameters from the arguments, one letter of binds each: 't' a
  * const char * (NULL: SQL NULL), 'i' an int64_t (cast it: the arguments
@@ -94,6 +128,9 @@ enum store_rc store_exec_stmt(struct store *st, struct db_stmt *s, const char *w
  */
 enum store_rc store_run(struct store *st, struct db_stmt *s, const char *what,
     const char *binds, ...);
+/* The same, then store_exec_later(). */
+enum store_rc store_run_later(struct store *st, struct db_stmt *s,
+    const char *what, const char *binds, ...);
 
 /*
  * Step a row-returning statement, calling fn(s, cb, arg) per row: 0 goes

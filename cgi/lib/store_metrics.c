@@ -45,7 +45,7 @@ store_metric_add(struct store *st, const char *name, const char *labels,
 	db_bind_text(s, 2, labels ? labels : "");
 	db_bind_text(s, 3, part ? part : "");
 	db_bind_int64(s, 4, delta);
-	return store_exec_stmt(st, s, "add to metric");
+	return store_exec_later(st, s, "add to metric");
 }
 
 static int

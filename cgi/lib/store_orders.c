@@ -143,13 +143,13 @@ store_shipment_upsert(struct store *st, const struct shipment_ref *r)
 	db_bind_text(s, 3, r->carrier);
 	db_bind_text(s, 4, r->url);
 	db_bind_text(s, 5, r->event_key);
-	return store_exec_stmt(st, s, "upsert shipment");
+	return store_exec_later(st, s, "upsert shipment");
 }
 
 enum store_rc
 store_order_upsert(struct store *st, const struct order_rec *o)
 {
-	return store_run(st, stmt(st, Q_ORDER_UPSERT), "upsert order", "tttttitii",
+	return store_run_later(st, stmt(st, Q_ORDER_UPSERT), "upsert order", "tttttitii",
 	    o->id, o->status, o->stage, o->marketplace, o->created_at,
 	    (int64_t)o->created_ms, o->updated_at, (int64_t)o->updated_ms,
 	    (int64_t)o->keep_updated_if_same);
@@ -201,9 +201,23 @@ store_order_stage(struct store *st, const char *order_id, char *buf, size_t bufs
 
 	if (s == NULL)
 		return STORE_ERROR;
-	db_bind_text(s, 1, order_id);
+	store_bind_key(st, s, order_id);
 	rc = store_each_row(st, s, stage_row_fn, NULL, &out, "order stage", &any);
 	return rc == STORE_OK && !any ? STORE_NONE : rc;
+}
+
+enum store_rc
+store_order_ask(struct store *st, const char *order_id)
+{
+	enum store_rc rc = store_ask(st, stmt(st, Q_ORDER_STAGE), order_id);
+
+	if (rc == STORE_OK)
+		rc = store_order_events_ask(st, order_id);
+	if (rc == STORE_OK)
+		rc = store_ask(st, stmt(st, Q_ORDER_SHIPMENTS), order_id);
+	if (rc == STORE_OK)
+		rc = store_event_send_ahead(st);
+	return rc;
 }
 
 /* What a shipment row needs besides the caller's callback: the rules. */
@@ -254,7 +268,7 @@ store_order_shipments(struct store *st, const char *order_id,
 
 	if (s == NULL)
 		return STORE_ERROR;
-	db_bind_text(s, 1, order_id);
+	store_bind_key(st, s, order_id);
 	return store_each_row(st, s, shipment_row_fn, NULL, &x, "shipments", NULL);
 }
 

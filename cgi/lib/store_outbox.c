@@ -165,7 +165,7 @@ store_notify_insert(struct store *st, const struct notify_rec *n)
 	db_bind_text(s, 5, n->shipment);
 	db_bind_text(s, 6, n->occurred_at);
 	db_bind_int64(s, 7, n->created_ms);
-	return store_exec_stmt(st, s, "queue notification");
+	return store_exec_later(st, s, "queue notification");
 }
 
 /* ---- claim ----------------------------------------------------------------- */
