@@ -14,6 +14,11 @@
 - A connection the server ends (pg_terminate_backend) is made again: a
   long-lived FastCGI receiver answers the next webhook 200, and every
   acknowledged event is stored once.
+- A write the driver queued in its pipeline (an order's upsert, the
+  outbox's insert) that the server refuses fails its own webhook only,
+  in a group commit of many: the others are stored with every effect,
+  it is stored not at all, and the receiver answers it 503 (as any
+  failure to store).
 - durability: the session's synchronous_commit is on for full, off for
   normal (the server's statement log shows what each connection set).
 - The change counter (the view cache's): a commit made by another
@@ -200,6 +205,54 @@ def test_connection_lost_and_made_again():
         r.stop()
     eq(PG.query("SELECT count(*), count(DISTINCT id) FROM events", database=db),
        [("6", "6")], "every acknowledged event stored once")
+
+
+def test_a_queued_write_refused():
+    """The server refuses the outbox's insert (notifications) for one
+    order and the order's upsert for another: writes the driver sends in
+    its pipeline, their failures read only at a later statement. A group
+    commit of every webhook at once (they queue behind a lock on
+    "events") holds good and bad ones."""
+    uri = fresh()
+    db = uri.rsplit("/", 1)[1]
+    PG.psql("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$ BEGIN RAISE EXCEPTION 'refused'; END $$;"
+            " CREATE TRIGGER refuse_n BEFORE INSERT ON notifications FOR EACH ROW"
+            " WHEN (NEW.order_id = 'ord_q_bad_n') EXECUTE FUNCTION refuse();"
+            " CREATE TRIGGER refuse_o BEFORE INSERT ON orders FOR EACH ROW"
+            " WHEN (NEW.id = 'ord_q_bad_o') EXECUTE FUNCTION refuse();", db)
+    orders = ["ord_q_%d" % i for i in range(10)]
+    orders[3], orders[7] = "ord_q_bad_n", "ord_q_bad_o"
+    env = st.base_env(st.webhook_env(uri, SHIPTRACK_THREADS=16,
+                                     SHIPTRACK_BUSY_TIMEOUT=20000))
+    r = fc.Receiver(st.WEBHOOK, env, subdir())
+    out = {}
+
+    def one(order):
+        body = st.tracking(order, number="1Z" + order.upper().replace("_", ""))
+        out[order] = r.request(fc.webhook_params(body), body, 30)
+    try:
+        t = hold("SELECT pg_advisory_xact_lock(%d, hashtext('events'))" % 0x5354, db, 2)
+        ts = [threading.Thread(target=one, args=(o,)) for o in orders]
+        for x in ts:
+            x.start()
+        for x in ts:
+            x.join()
+        t.join()
+    finally:
+        r.stop()
+    for o in orders:
+        want = b"Status: 503" if "bad" in o else b"Status: 200"
+        check(out[o] is not None and out[o].startswith(want), "%s: %r" % (o, out[o]))
+    good = [o for o in orders if "bad" not in o]
+    eq(PG.query("SELECT order_id FROM events ORDER BY 1", database=db),
+       [(o,) for o in sorted(good)], "only the good webhooks stored")
+    eq(PG.query("SELECT id, stage FROM orders ORDER BY 1", database=db),
+       [(o, "shipped") for o in sorted(good)], "each with its order")
+    eq(PG.query("SELECT order_id FROM notifications ORDER BY 1", database=db),
+       [(o,) for o in sorted(good)], "and its notification")
+    eq(PG.query("SELECT count(*) FROM shipments", database=db), [(str(len(good)),)],
+       "and its shipment")
 
 
 def statements_logged():
