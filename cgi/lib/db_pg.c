@@ -29,6 +29,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,8 @@
 #include "log.h"
 
 extern const char *const shiptrack_migrations_pg[];
+
+_Atomic unsigned long db_pg_local_commits;
 
 static char *password_path;	/* database_password_file, if set */
 
@@ -221,6 +224,7 @@ db_pg_ready(struct pg_db *d)
 	}
 	d->generation++;
 	d->broken = false;
+	d->counter = -1;
 	log_info("database %s: connection re-established", d->name);
 	return configure(d);
 }
@@ -257,6 +261,7 @@ new_db(const char *uri, enum durability dur, long busy_ms)
 		return NULL;
 	d->base.drv = &db_pg_driver;
 	d->generation = 1;
+	d->counter = -1;
 	d->durability = dur;
 	d->busy_ms = busy_ms;
 	(void)db_pg_redact(uri, name, sizeof(name));
@@ -441,14 +446,18 @@ pg_tx(struct db *db, enum db_tx op)
 	if (op == DB_BEGIN || op == DB_BEGIN_READ)
 		return begin(d, op);
 	if (op == DB_COMMIT || op == DB_ROLLBACK) {
-		bool was = d->tx_open;
+		bool was = d->tx_open, wrote = !d->read_tx;
 		d->tx_open = d->read_tx = false;
 		if (op == DB_ROLLBACK)
 			(void)db_pg_settle(d);	/* whatever failed is undone */
 		if (d->broken || !was)
 			return op == DB_ROLLBACK ? STORE_OK : STORE_BUSY;
-		return op == DB_COMMIT ? commit(d) :
-		    db_pg_simple(d, tx_sql[op]);
+		if (op == DB_ROLLBACK)
+			return db_pg_simple(d, tx_sql[op]);
+		rc = commit(d);
+		if (rc == STORE_OK && wrote)
+			atomic_fetch_add(&db_pg_local_commits, 1);
+		return rc;
 	}
 	if (op == DB_ROLLBACK_TO)
 		(void)db_pg_settle(d);	/* whatever failed is undone */

@@ -53,7 +53,18 @@ struct pg_db {
 	struct db_stmt *lock_shared;	/* db_lock_key_shared()'s */
 	struct pg_pending pending[PG_MAX_PENDING];	/* in the pipeline */
 	int npending;
+	/* the change counter as last asked (db_pg_schema.c); -1: not yet */
+	int64_t counter, counter_at_ms;
+	unsigned long counter_commits;
 };
+
+/*
+ * The change counter is asked of the server at most this often per
+ * connection; commits made in this process (db_pg_local_commits, counted
+ * at each COMMIT of a write transaction) are seen at once.
+ */
+#define PG_COUNTER_LAG_MS 50
+extern _Atomic unsigned long db_pg_local_commits;
 
 struct pg_stmt {
 	struct db_stmt base;

@@ -20,9 +20,11 @@
  */
 #include "config.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db_pg.h"
 #include "log.h"
@@ -63,16 +65,40 @@ db_pg_set_schema_version(struct db *db, int version)
 	return db_pg_simple((struct pg_db *)db, sql);
 }
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/*
+ * Asking costs a round trip, as much as the cached view it guards saves,
+ * so the answer is kept PG_COUNTER_LAG_MS: another node's commit is seen
+ * that much later at most, one made in this process at once.  An older
+ * counter kept with a newer view only costs a render.
+ */
 int64_t
 db_pg_change_counter(struct db *db)
 {
 	struct pg_db *d = (struct pg_db *)db;
+	unsigned long commits = atomic_load(&db_pg_local_commits);
+	int64_t now = mono_ms(), v;
 
 	if (d->read_tx)
 		return d->read_counter;
+	if (d->counter >= 0 && commits == d->counter_commits &&
+	    now - d->counter_at_ms < PG_COUNTER_LAG_MS)
+		return d->counter;
 	if (db_pg_ready(d) != STORE_OK)
 		return -1;
-	return db_pg_scalar(d, "SELECT pg_current_wal_insert_lsn() - '0/0'");
+	v = db_pg_scalar(d, "SELECT pg_current_wal_insert_lsn() - '0/0'");
+	d->counter = v;
+	d->counter_at_ms = now;
+	d->counter_commits = commits;
+	return v;
 }
 
 /*
