@@ -92,18 +92,22 @@ store_exec_later(struct store *st, struct db_stmt *s, const char *what)
 	return db_logged(st->db, db_run_later(s), what);
 }
 
-/* store_run()'s bindings. */
-static void
-bind_args(struct db_stmt *s, const char *binds, va_list ap)
+/* store_run() and store_run_later(): bind, then run now or later. */
+static enum store_rc
+run_bound(struct store *st, struct db_stmt *s, const char *what, bool later,
+    const char *binds, va_list ap)
 {
 	int i = 1;
 
+	if (s == NULL)
+		return STORE_ERROR;
 	for (const char *b = binds; *b != '\0'; b++, i++) {
 		if (*b == 'i')
 			db_bind_int64(s, i, va_arg(ap, int64_t));
 		else
 			db_bind_text(s, i, va_arg(ap, const char *));
 	}
+	return later ? store_exec_later(st, s, what) : store_exec_stmt(st, s, what);
 }
 
 enum store_rc
@@ -111,13 +115,12 @@ store_run(struct store *st, struct db_stmt *s, const char *what,
     const char *binds, ...)
 {
 	va_list ap;
+	enum store_rc rc;
 
-	if (s == NULL)
-		return STORE_ERROR;
 	va_start(ap, binds);
-	bind_args(s, binds, ap);
+	rc = run_bound(st, s, what, false, binds, ap);
 	va_end(ap);
-	return store_exec_stmt(st, s, what);
+	return rc;
 }
 
 enum store_rc
@@ -125,13 +128,12 @@ store_run_later(struct store *st, struct db_stmt *s, const char *what,
     const char *binds, ...)
 {
 	va_list ap;
+	enum store_rc rc;
 
-	if (s == NULL)
-		return STORE_ERROR;
 	va_start(ap, binds);
-	bind_args(s, binds, ap);
+	rc = run_bound(st, s, what, true, binds, ap);
 	va_end(ap);
-	return store_exec_later(st, s, what);
+	return rc;
 }
 
 int
