@@ -290,12 +290,13 @@ apply_event_ahead(struct store *st, const struct event *ev, const char *body,
     size_t len, int64_t now_ms)
 {
 	char now[TIMEFMT_ISO_LEN];
-	struct event_rec rec = record_of(ev, body, len, now);
+	struct event_rec rec;
 
 	/* Its order is looked up first: nothing to send ahead. */
 	if (apply_waits_for_intent(ev))
 		return;
 	timefmt_iso_utc(now_ms, now);
+	rec = record_of(ev, body, len, now);
 	store_event_insert_ahead(st, &rec);
 }
 

@@ -381,7 +381,7 @@ commit(struct pg_db *d)
 	PGresult *r = NULL;
 	enum store_rc rc = STORE_OK;
 
-	if (d->npending == 0)
+	if (!db_pg_piped(d))
 		r = PQexec(d->conn, "COMMIT");
 	else if ((rc = db_pg_send_sql(d, "COMMIT", &r)) == STORE_OK)
 		rc = db_pg_settle(d);

@@ -108,6 +108,8 @@ enum store_rc db_pg_server_prepare(struct pg_stmt *s);
 enum store_rc db_pg_send(struct pg_db *d, struct pg_stmt *s, bool keep);
 enum store_rc db_pg_send_sql(struct pg_db *d, const char *sql, PGresult **into);
 enum store_rc db_pg_settle(struct pg_db *d);
+/* In pipeline mode: a statement must join the pipeline, not run alone. */
+bool db_pg_piped(struct pg_db *d);
 void db_pg_pipe_drop(struct pg_db *d, int from);
 /* ? and ?N rewritten to $N as SQLite numbers them; -1 if malformed. */
 int db_pg_rewrite(const char *sql, char *out, size_t outsz, int *nparams,

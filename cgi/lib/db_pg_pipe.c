@@ -81,13 +81,19 @@ leave(struct pg_db *d, enum store_rc *first)
 		*first = db_pg_fail(d, NULL);
 }
 
+bool
+db_pg_piped(struct pg_db *d)
+{
+	return PQpipelineStatus(d->conn) != PQ_PIPELINE_OFF;
+}
+
 enum store_rc
 db_pg_settle(struct pg_db *d)
 {
 	enum store_rc first = STORE_OK;
 	int i;
 
-	if (PQpipelineStatus(d->conn) == PQ_PIPELINE_OFF)
+	if (!db_pg_piped(d))
 		return STORE_OK;
 	if (!PQpipelineSync(d->conn))
 		first = db_pg_fail(d, NULL);
@@ -121,8 +127,7 @@ room(struct pg_db *d)
 
 	if (d->npending == PG_MAX_PENDING && (rc = db_pg_settle(d)) != STORE_OK)
 		return rc;
-	if (PQpipelineStatus(d->conn) == PQ_PIPELINE_OFF &&
-	    !PQenterPipelineMode(d->conn))
+	if (!db_pg_piped(d) && !PQenterPipelineMode(d->conn))
 		return db_pg_fail(d, NULL);
 	return STORE_OK;
 }

@@ -263,7 +263,7 @@ execute(struct pg_stmt *s)
 		return STORE_BUSY;	/* the transaction is lost (db_pg.c) */
 	if (s->sent)
 		return got(d, s, db_pg_settle(d));
-	if (d->npending > 0)
+	if (db_pg_piped(d))
 		return got(d, s, (rc = db_pg_send(d, s, true)) == STORE_OK ?
 		    db_pg_settle(d) : rc);
 	if ((rc = db_pg_ready(d)) != STORE_OK ||
