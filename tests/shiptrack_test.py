@@ -19,6 +19,7 @@ import base64
 import collections
 import csv
 import datetime
+import faulthandler
 import hashlib
 import hmac
 import io
@@ -27,6 +28,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import sqlite3 as _sqlite3
 import subprocess
 import sys
@@ -99,6 +101,29 @@ def _cleanup():
 
 
 atexit.register(_cleanup)
+
+
+_owner_pid = os.getpid()
+
+
+def _stopped(signum, frame):
+    # make check bounds each test (Makefile.am: TEST_TIMEOUT); when the
+    # bound stops one with SIGTERM, its log says where every thread was,
+    # and the exit runs the atexit cleanup (servers, directories).  A
+    # forked worker (multiprocessing's pool is stopped with SIGTERM) owns
+    # none of that: it ends as it would have.
+    if os.getpid() != _owner_pid:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    sys.stderr.write("# stopped by signal %d: every thread's stack follows\n" % signum)
+    faulthandler.dump_traceback(all_threads=True)
+    raise SystemExit(128 + signum)
+
+
+faulthandler.enable()
+if threading.current_thread() is threading.main_thread():
+    signal.signal(signal.SIGTERM, _stopped)
 
 
 def tempdir(prefix="shiptrack-test-"):
