@@ -97,6 +97,8 @@ def test_all_720_arrival_orders_give_the_same_view():
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(2) as pool:
         results = pool.map(_worker, perms, chunksize=12)
+        pool.close()    # the workers end by themselves; none is killed
+        pool.join()
     errors = [(p, e) for p, v, e in results if e is not None]
     check(not errors, "%d arrival orders failed, first %r: %s" %
           (len(errors), errors[0][0] if errors else None, errors[0][1] if errors else ""))

@@ -103,27 +103,30 @@ def _cleanup():
 atexit.register(_cleanup)
 
 
-_owner_pid = os.getpid()
-
-
 def _stopped(signum, frame):
     # make check bounds each test (Makefile.am: TEST_TIMEOUT); when the
     # bound stops one with SIGTERM, its log says where every thread was,
-    # and the exit runs the atexit cleanup (servers, directories).  A
-    # forked worker (multiprocessing's pool is stopped with SIGTERM) owns
-    # none of that: it ends as it would have.
-    if os.getpid() != _owner_pid:
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)
-        return
+    # and the exit runs the atexit cleanup (servers, directories).
     sys.stderr.write("# stopped by signal %d: every thread's stack follows\n" % signum)
     faulthandler.dump_traceback(all_threads=True)
     raise SystemExit(128 + signum)
 
 
+def _term_as_before():
+    # A forked child (multiprocessing's workers) owns none of that, and a
+    # Python-level handler only runs when its main thread gets back to
+    # Python: a worker that pool.terminate() stopped this way was seen to
+    # live on and hang the pool's join.  It dies at once, as it would have.
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    except ValueError:
+        pass
+
+
 faulthandler.enable()
 if threading.current_thread() is threading.main_thread():
     signal.signal(signal.SIGTERM, _stopped)
+    os.register_at_fork(after_in_child=_term_as_before)
 
 
 def tempdir(prefix="shiptrack-test-"):
