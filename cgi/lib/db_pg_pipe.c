@@ -95,8 +95,17 @@ db_pg_settle(struct pg_db *d)
 
 	if (!db_pg_piped(d))
 		return STORE_OK;
-	if (!PQpipelineSync(d->conn))
-		first = db_pg_fail(d, NULL);
+	/*
+	 * Without its sync the server need not send the results, and waiting
+	 * for them could last for ever: the connection is given up instead
+	 * (reset before its next use, which ends the pipeline).
+	 */
+	if (!PQpipelineSync(d->conn)) {
+		(void)db_pg_fail(d, NULL);
+		d->broken = true;
+		db_pg_pipe_drop(d, 0);
+		return STORE_BUSY;
+	}
 	for (i = 0; i < d->npending && PQstatus(d->conn) == CONNECTION_OK; i++)
 		take(d, &d->pending[i], &first);
 	if (PQstatus(d->conn) == CONNECTION_OK)
