@@ -899,7 +899,23 @@ class Server(ThreadingHTTPServer):
     request_queue_size = 128
 
 
+# SIGTERM and SIGINT stop the stub: the main thread takes them with
+# sigwait().  A handler that set a threading.Event could deadlock on the
+# Event's own lock when it ran while the main thread held that lock (inside
+# Event.wait()): the stub then outlived SIGTERM, and a caller's plain wait
+# for it never returned.  They are blocked before any thread starts (every
+# thread inherits the mask), so none is ever delivered to a thread.
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
+
+def take_stop_signals():
+    for s in STOP_SIGNALS:  # SIGINT comes ignored to a shell's background job
+        signal.signal(s, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+
+
 def main():
+    take_stop_signals()
     ap = argparse.ArgumentParser(description="Rye API stand-in for tests")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0, help="0 picks a free port")
@@ -918,13 +934,9 @@ def main():
         os.replace(tmp, opts.port_file)
     sys.stderr.write("rye-stub: listening on %s:%d\n" % (opts.host, app.port))
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    while not stop.wait(0.5):
-        pass
+    signal.sigwait(STOP_SIGNALS)
     server.shutdown()
     server.server_close()
     sys.stderr.write("rye-stub: stopped\n")
