@@ -22,7 +22,15 @@ lighttpd=${LIGHTTPD:-$(command -v lighttpd || echo /usr/sbin/lighttpd)}
 pids=()
 
 cleanup() {
+  local pid=
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # Ctrl-C must end the demo: what still runs 5 s after SIGTERM is killed.
+  for _ in $(seq 50); do
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && break; pid=; done
+    [ -z "$pid" ] && break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   echo "demo stopped"
 }
