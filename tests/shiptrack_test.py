@@ -107,7 +107,11 @@ def _stopped(signum, frame):
     # make check bounds each test (Makefile.am: TEST_TIMEOUT); when the
     # bound stops one with SIGTERM, its log says where every thread was,
     # and the exit runs the atexit cleanup (servers, directories).
-    sys.stderr.write("# stopped by signal %d: every thread's stack follows\n" % signum)
+    # timeout(1) signals the test, then its whole group: once is enough,
+    # and a second SystemExit would cut the cleanup short.
+    signal.signal(signum, signal.SIG_IGN)
+    # os.write and faulthandler take no lock the interrupted code may hold.
+    os.write(2, b"# stopped by signal %d: every thread's stack follows\n" % signum)
     faulthandler.dump_traceback(all_threads=True)
     raise SystemExit(128 + signum)
 
