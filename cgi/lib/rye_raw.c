@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,9 +24,13 @@ rye_skip_ws(const char *p, const char *end)
 	return p;
 }
 
-/* One JSON value at p, parsed by json-c; *next: just after it.  -1 when bad. */
+/*
+ * One JSON value at p, parsed by json-c; *next: just after it.  -1 when bad.
+ * strict: RFC 8259 only, and nothing but blanks after the value.
+ */
 static int
-value_at(const char *p, const char *end, json_object **out, const char **next)
+parse_at(const char *p, const char *end, bool strict, json_object **out,
+    const char **next)
 {
 	struct json_tokener *tok;
 	json_object *obj;
@@ -35,7 +40,8 @@ value_at(const char *p, const char *end, json_object **out, const char **next)
 	if (p >= end || end - p > (ptrdiff_t)RYE_MAX_BODY ||
 	    (tok = json_tokener_new_ex(RYE_MAX_DEPTH)) == NULL)
 		return -1;
-	json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
+	json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8 |
+	    (strict ? JSON_TOKENER_STRICT : 0));
 	obj = json_tokener_parse_ex(tok, p, (int)(end - p));
 	if (json_tokener_get_error(tok) == json_tokener_success) {
 		*next = p + json_tokener_get_parse_end(tok);
@@ -47,7 +53,24 @@ value_at(const char *p, const char *end, json_object **out, const char **next)
 	return rc;
 }
 
-/* A whole body: one JSON value and nothing but blanks after it. */
+/*
+ * A part's value (an element, a member): what follows it, a ',' or a
+ * closing bracket, is for the caller.  Lenient, so it is used only in a
+ * body rye_parse_json() took.
+ */
+static int
+value_at(const char *p, const char *end, json_object **out, const char **next)
+{
+	return parse_at(p, end, false, out, next);
+}
+
+/*
+ * A whole body: one JSON value and nothing but blanks after it, strictly.
+ * json-c otherwise skips comments, and one after a part's value would be
+ * inside that part's raw text (value_slice() trims only blanks), which is
+ * then no longer one JSON value (found by tests/fuzz/fuzz_rye).  JSON has
+ * no comments: such a body is not Rye's answer.
+ */
 json_object *
 rye_parse_json(const char *text, size_t len)
 {
@@ -55,7 +78,7 @@ rye_parse_json(const char *text, size_t len)
 	const char *next;
 
 	if (len == 0 || len > RYE_MAX_BODY ||
-	    value_at(text, text + len, &obj, &next) < 0)
+	    parse_at(text, text + len, true, &obj, &next) < 0)
 		return NULL;
 	if (rye_skip_ws(next, text + len) != text + len) {
 		json_object_put(obj);
