@@ -102,7 +102,7 @@ def test_report_names_each_missed_target_and_marks_windows():
     check(last.startswith("targets: 1 met, 1 missed: sustained ingest normal / C hello"),
           "the last line: %r" % last)
     check("5 not measured" in last and "view / best PHP (-)" in last and
-          "ingest full on PostgreSQL, 2x16 / raw libpq full" in last,
+          "ingest full on PostgreSQL, 2x8 / raw libpq full" in last,
           "the PHP and PostgreSQL comparisons are not measured here: %r" % last)
     wl = br.window_lines([rows["ingest-full-sustained"], rows["ingest-normal-sustained"]])
     check("25.0* [9.0/30.0]" in wl[2] and "*" not in wl[1].split(":", 1)[1],
