@@ -54,9 +54,29 @@ def start_node(name):
     nodes[name] = {"proc": proc, "client": ws.Client(port), "dir": d}
 
 
+def node_programs(name):
+    """Every live process started with this node's configuration, wherever
+    it is in the process tree (an orphan too)."""
+    conf = b"SHIPTRACK_CONFIG=" + os.path.join(nodes[name]["dir"], "shiptrack.conf").encode()
+    found = []
+    for d in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/environ" % d, "rb") as f:
+                env = f.read().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        if conf in env and ws.alive(int(d)):
+            found.append(int(d))
+    return found
+
+
 def kill_node(name):
-    """SIGKILL lighttpd and every process below it (all started by us)."""
+    """SIGKILL lighttpd and every process below it (all started by us).
+    lighttpd is stopped first: running, it would start a new receiver for
+    one just killed, after the list was made, and that one would outlive
+    the node as an orphan (seen in CI)."""
     proc = nodes[name]["proc"]
+    os.kill(proc.pid, signal.SIGSTOP)
     pids = ws.descendants(proc.pid) + [proc.pid]
     for p in pids:
         try:
@@ -110,6 +130,7 @@ def test_load_through_two_nodes_with_one_killed():
     check(len(acked) < THREADS * EVENTS_PER_THREAD, "killed mid-load (%d acknowledged)"
           % len(acked))
     check(served and not any(ws.alive(p) for p in served), "node A's programs are gone")
+    eq(node_programs("a"), [], "no program of node A left anywhere")
     time.sleep(0.3)
     start_node("a")
     for th in threads:
