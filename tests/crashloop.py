@@ -76,21 +76,7 @@ def workers():
 
 def kill_server():
     """kill -9 lighttpd and everything it started; nothing gets to clean up."""
-    proc = state["proc"]
-    pids = ws.descendants(proc.pid) + [proc.pid]
-    # Its process group first (it leads its own session): a program it
-    # spawns while the list above is taken would otherwise outlive it.
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except OSError:
-        pass
-    for p in pids:
-        try:
-            os.kill(p, signal.SIGKILL)
-        except OSError:
-            pass
-    proc.wait(10)
-    ws.wait_for(lambda: not any(ws.alive(p) for p in pids), 10, "killed processes to go")
+    ws.kill_tree(state["proc"])
 
 
 def stop_server():

@@ -16,7 +16,6 @@ is started again while the load goes on.  Then:
 - both nodes answer every order's view with the same bytes.
 """
 import os
-import signal
 import sys
 import threading
 import time
@@ -50,7 +49,8 @@ def start_node(name):
         for f in os.listdir(d):
             if f.startswith(sock):
                 os.unlink(os.path.join(d, f))
-    proc = ws.start_lighttpd(lconf, os.path.join(d, "lighttpd-error.log"), port)
+    proc = ws.start_lighttpd(lconf, os.path.join(d, "lighttpd-error.log"), port,
+                             new_session=True)
     nodes[name] = {"proc": proc, "client": ws.Client(port), "dir": d}
 
 
@@ -71,22 +71,8 @@ def node_programs(name):
 
 
 def kill_node(name):
-    """SIGKILL lighttpd and every process below it (all started by us).
-    lighttpd is stopped first: running, it would start a new receiver for
-    one just killed, after the list was made, and that one would outlive
-    the node as an orphan (seen in CI)."""
-    proc = nodes[name]["proc"]
-    os.kill(proc.pid, signal.SIGSTOP)
-    pids = ws.descendants(proc.pid) + [proc.pid]
-    for p in pids:
-        try:
-            os.kill(p, signal.SIGKILL)
-        except OSError:
-            pass
-    proc.wait(10)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(ws.alive(p) for p in pids):
-        time.sleep(0.05)
+    """SIGKILL lighttpd and every process below it (all started by us)."""
+    ws.kill_tree(nodes[name]["proc"])
 
 
 def body_for(t, i):

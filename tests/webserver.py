@@ -278,6 +278,25 @@ def cmdline(pid):
         return "?"
 
 
+def kill_tree(proc):
+    """SIGKILL a server started with new_session=True and everything it
+    started; nothing gets to clean up.  Its process group goes first: a
+    program it spawns while the list below is taken (lighttpd restarts a
+    FastCGI program it sees die) would otherwise outlive it."""
+    pids = descendants(proc.pid) + [proc.pid]
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except OSError:
+            pass
+    proc.wait(10)
+    wait_for(lambda: not any(alive(p) for p in pids), 10, "killed processes to go")
+
+
 def stop(proc, extra_pids=(), sig=signal.SIGTERM, timeout=15):
     """Stop proc (a Popen we started) with sig and wait for it and for every
     process below it (and extra_pids) to end; kill, by pid, whatever is left
